@@ -1,0 +1,140 @@
+/**
+ * Turns the final string of each setting into the typed {@link GatewayConfig}.
+ *
+ * @module
+ */
+
+import { availableParallelism } from 'node:os'
+import { isAbsolute, resolve } from 'node:path'
+import { invalidSetting } from './errors.js'
+import { isTrustedIpEntry } from './ip.js'
+import { parseListen } from './listen.js'
+import {
+  DATABASES, ERROR_DEFAULT_TYPES, HEADER_TOKENS, LOG_LEVELS, UPSTREAM_HEADER_TOKENS, type SettingName,
+} from './settings.js'
+import type { LayeredValue } from './sources.js'
+import type { GatewayConfig } from './types.js'
+import { ValueProblem } from './value-problem.js'
+import { parseBoolean, parseEnum, parseInteger, parseList, parseSize } from './values.js'
+
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+function required(value: string): string {
+  if (value === '') throw new ValueProblem('a value is required')
+  return value
+}
+
+/** A log target: `off`, an absolute path (e.g. `/dev/stdout`), or a path relative to the prefix. */
+function logPath(value: string, prefix: string): string {
+  const v = required(value)
+  if (v === 'off' || isAbsolute(v)) return v
+  return resolve(prefix, v)
+}
+
+/** Validates a list against Kong's tokens, case-insensitively; `off` first means none. */
+function tokenList(value: string, allowed: readonly string[]): string[] {
+  const tokens = parseList(value).map((t) => t.toLowerCase())
+  if (tokens[0] === 'off') return []
+  const out: string[] = []
+  for (const token of tokens) {
+    if (token === 'off') continue
+    if (!allowed.includes(token)) {
+      throw new ValueProblem(`unknown token ${JSON.stringify(token)} (expected ${allowed.join(', ')} or off)`)
+    }
+    if (!out.includes(token)) out.push(token)
+  }
+  return out
+}
+
+function trustedIps(value: string): string[] {
+  const entries = parseList(value)
+  for (const entry of entries) {
+    if (!isTrustedIpEntry(entry)) {
+      throw new ValueProblem(`${JSON.stringify(entry)} is not an IPv4/IPv6 address, a CIDR block or "unix:"`)
+    }
+  }
+  return entries
+}
+
+function realIpHeader(value: string): string {
+  const v = required(value)
+  if (v !== 'proxy_protocol' && !HEADER_NAME.test(v)) {
+    throw new ValueProblem('expected a header name or proxy_protocol')
+  }
+  return v
+}
+
+function workerProcesses(value: string): number {
+  return value === 'auto' ? availableParallelism() : parseInteger(required(value), 1)
+}
+
+function plugins(value: string): string[] {
+  const names = parseList(value)
+  if (names[0] === 'off') return []
+  for (const name of names) {
+    if (!/^[A-Za-z0-9_-]+$/.test(name)) {
+      throw new ValueProblem(`${JSON.stringify(name)} is not a plugin name (letters, digits, - and _ only)`)
+    }
+  }
+  return names
+}
+
+/**
+ * Builds the configuration from the final value of each implemented setting.
+ *
+ * @param get - the winning value (with its origin) for each setting
+ * @param cwd - directory a relative `prefix` or `declarative_config` is resolved against
+ * @param raw - every setting's final string, for `GatewayConfig.raw`
+ * @throws ConfigError naming the first invalid setting
+ */
+export function buildConfig(
+  get: (name: SettingName) => LayeredValue,
+  cwd: string,
+  raw: Readonly<Record<string, string>>,
+): GatewayConfig {
+  function parse<T>(name: SettingName, fn: (value: string) => T): T {
+    const { value, source, name: givenAs } = get(name)
+    try {
+      return fn(value)
+    } catch (err) {
+      // Name the setting as the user wrote it, which may be a Kong alias of ours.
+      if (err instanceof ValueProblem) throw invalidSetting(givenAs ?? name, err.value ?? value, err.message, source)
+      throw err
+    }
+  }
+
+  const prefix = parse('prefix', (v) => resolve(cwd, required(v)))
+  return {
+    prefix,
+    proxy_listen: parse('proxy_listen', parseListen),
+    admin_listen: parse('admin_listen', parseListen),
+    status_listen: parse('status_listen', parseListen),
+    database: parse('database', (v) => {
+      if (v === 'cassandra') throw new ValueProblem('Cassandra is not supported (Kong dropped it in 3.4); use sqlite, off or postgres')
+      return parseEnum(v, DATABASES)
+    }),
+    sqlite_path: parse('sqlite_path', (v) => resolve(prefix, required(v))),
+    declarative_config: parse('declarative_config', (v) => (v === '' ? null : resolve(cwd, v))),
+    log_level: parse('log_level', (v) => parseEnum(v, LOG_LEVELS)),
+    proxy_access_log: parse('proxy_access_log', (v) => logPath(v, prefix)),
+    proxy_error_log: parse('proxy_error_log', (v) => logPath(v, prefix)),
+    admin_access_log: parse('admin_access_log', (v) => logPath(v, prefix)),
+    admin_error_log: parse('admin_error_log', (v) => logPath(v, prefix)),
+    worker_processes: parse('worker_processes', workerProcesses),
+    trusted_ips: parse('trusted_ips', trustedIps),
+    real_ip_header: parse('real_ip_header', realIpHeader),
+    real_ip_recursive: parse('real_ip_recursive', parseBoolean),
+    headers: parse('headers', (v) => tokenList(v, HEADER_TOKENS)),
+    headers_upstream: parse('headers_upstream', (v) => tokenList(v, UPSTREAM_HEADER_TOKENS)),
+    upstream_keepalive_pool_size: parse('upstream_keepalive_pool_size', (v) => parseInteger(v, 0)),
+    upstream_keepalive_max_requests: parse('upstream_keepalive_max_requests', (v) => parseInteger(v, 0)),
+    upstream_keepalive_idle_timeout: parse('upstream_keepalive_idle_timeout', (v) => parseInteger(v, 0)),
+    allow_debug_header: parse('allow_debug_header', parseBoolean),
+    error_default_type: parse('error_default_type', (v) => parseEnum(v, ERROR_DEFAULT_TYPES)),
+    plugins: parse('plugins', plugins),
+    nginx_http_client_max_body_size: parse('nginx_http_client_max_body_size', parseSize),
+    shutdown_timeout: parse('shutdown_timeout', (v) => parseInteger(v, 0)),
+    raw,
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Kong 3.x settings Turnpike does not implement yet. They are accepted (and kept in `raw`) so
+ * an existing kong.conf loads unchanged; anything else unknown is an error.
+ * Names from Kong's `kong/templates/kong_defaults.lua` and `kong/conf_loader/constants.lua`.
+ *
+ * @module
+ */
+
+/** Exact names of accepted-but-not-implemented Kong settings. */
+export const KONG_UNIMPLEMENTED_SETTINGS: ReadonlySet<string> = new Set([
+  // general
+  'proxy_stream_access_log', 'proxy_stream_error_log', 'status_access_log', 'status_error_log',
+  'debug_access_log', 'debug_error_log', 'vaults', 'port_maps', 'host_ports', 'anonymous_reports',
+  'proxy_server', 'proxy_server_ssl_verify', 'error_template_html', 'error_template_json',
+  'error_template_xml', 'error_template_plain', 'node_id', 'stream_listen', 'debug_listen',
+  'admin_gui_listen', 'admin_gui_url', 'admin_gui_path', 'admin_gui_api_url', 'admin_gui_access_log',
+  'admin_gui_error_log', 'admin_gui_ssl_cert', 'admin_gui_ssl_cert_key', 'admin_gui_csp',
+  'admin_gui_origin',
+  // hybrid mode
+  'role', 'cluster_listen', 'cluster_control_plane', 'cluster_cert', 'cluster_cert_key', 'cluster_mtls',
+  'cluster_ca_cert', 'cluster_server_name', 'cluster_data_plane_purge_delay', 'cluster_ocsp',
+  'cluster_allowed_common_names', 'cluster_max_payload', 'cluster_use_proxy', 'cluster_dp_labels',
+  'cluster_rpc', 'cluster_rpc_sync', 'cluster_incremental_sync', 'cluster_cjson', 'kic',
+  // caches, LMDB, workers
+  'lmdb_environment_path', 'lmdb_map_size', 'mem_cache_size', 'worker_events_max_payload',
+  'worker_consistency', 'worker_state_update_frequency', 'router_consistency', 'router_flavor',
+  'privileged_agent', 'privileged_worker', 'dedicated_config_processing', 'concurrency_timeout',
+  // TLS
+  'ssl_cert', 'ssl_cert_key', 'client_ssl', 'client_ssl_cert', 'client_ssl_cert_key', 'ssl_cipher_suite',
+  'ssl_ciphers', 'ssl_protocols', 'ssl_prefer_server_ciphers', 'ssl_dhparam', 'ssl_session_tickets',
+  'ssl_session_timeout', 'ssl_session_cache_size', 'admin_ssl_cert', 'admin_ssl_cert_key',
+  'status_ssl_cert', 'status_ssl_cert_key', 'debug_ssl_cert', 'debug_ssl_cert_key',
+  'client_body_buffer_size',
+  // postgres
+  'pg_host', 'pg_port', 'pg_database', 'pg_schema', 'pg_timeout', 'pg_user', 'pg_password', 'pg_iam_auth',
+  'pg_ssl', 'pg_ssl_required', 'pg_ssl_verify', 'pg_ssl_version', 'pg_ssl_cert', 'pg_ssl_cert_key',
+  'pg_max_concurrent_queries', 'pg_semaphore_timeout', 'pg_keepalive_timeout', 'pg_pool_size',
+  'pg_backlog', '_debug_pg_ttl_cleanup_interval',
+  'pg_ro_host', 'pg_ro_port', 'pg_ro_database', 'pg_ro_schema', 'pg_ro_timeout', 'pg_ro_user',
+  'pg_ro_password', 'pg_ro_iam_auth', 'pg_ro_ssl', 'pg_ro_ssl_required', 'pg_ro_ssl_verify',
+  'pg_ro_ssl_version', 'pg_ro_ssl_cert', 'pg_ro_ssl_cert_key', 'pg_ro_max_concurrent_queries',
+  'pg_ro_semaphore_timeout', 'pg_ro_keepalive_timeout', 'pg_ro_pool_size', 'pg_ro_backlog',
+  // declarative / db cache
+  'declarative_config_string', 'db_update_frequency', 'db_update_propagation', 'db_cache_ttl',
+  'db_cache_neg_ttl', 'db_resurrect_ttl', 'db_cache_warmup_entities',
+  // DNS
+  'dns_resolver', 'dns_hostsfile', 'dns_order', 'dns_valid_ttl', 'dns_stale_ttl', 'dns_cache_size',
+  'dns_not_found_ttl', 'dns_error_ttl', 'dns_no_sync', 'legacy_dns_client', 'resolver_address',
+  'resolver_hosts_file', 'resolver_family', 'resolver_valid_ttl', 'resolver_stale_ttl',
+  'resolver_error_ttl', 'resolver_lru_cache_size', 'resolver_mem_cache_size',
+  // Lua / OpenResty
+  'lua_socket_pool_size', 'lua_ssl_trusted_certificate', 'lua_ssl_verify_depth', 'lua_ssl_protocols',
+  'lua_package_path', 'lua_package_cpath', 'lua_max_req_headers', 'lua_max_resp_headers',
+  'lua_max_uri_args', 'lua_max_post_args', 'untrusted_lua', 'untrusted_lua_sandbox_requires',
+  'untrusted_lua_sandbox_environment', 'openresty_path', 'pluginserver_names',
+  // observability, wasm, debugging
+  'opentelemetry_tracing', 'opentelemetry_tracing_sampling_rate', 'tracing_instrumentations',
+  'tracing_sampling_rate', 'wasm', 'wasm_filters_path', 'wasm_filters', 'request_debug',
+  'request_debug_token',
+  // nginx aliases Kong maps onto nginx_main_* (worker_processes is handled as an alias of ours)
+  'nginx_user', 'nginx_daemon',
+])
+
+/**
+ * Kong's dynamic namespaces: any name starting with one of these is a pass-through
+ * (nginx directive injection, plugin servers, vault settings), accepted and kept in `raw`.
+ */
+export const KONG_DYNAMIC_PREFIXES: readonly string[] = [
+  'nginx_main_', 'nginx_events_', 'nginx_http_', 'nginx_upstream_', 'nginx_proxy_', 'nginx_location_',
+  'nginx_status_', 'nginx_admin_', 'nginx_debug_', 'nginx_stream_', 'nginx_supstream_', 'nginx_sproxy_',
+  'nginx_wasm_', 'pluginserver_', 'vault_',
+]
+
+/** True for a Kong setting Turnpike accepts without acting on it. */
+export function isKongPassThrough(name: string): boolean {
+  return KONG_UNIMPLEMENTED_SETTINGS.has(name) || KONG_DYNAMIC_PREFIXES.some((p) => name.startsWith(p))
+}

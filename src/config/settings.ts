@@ -1,0 +1,70 @@
+/**
+ * The settings Turnpike implements, their defaults (as kong.conf strings) and aliases.
+ *
+ * @module
+ */
+
+/**
+ * Defaults, as they would be written in kong.conf. Kong 3.9's defaults except where noted
+ * (see docs/configuration.md): `prefix`, `database`, `sqlite_path` and `shutdown_timeout`.
+ * Relative `sqlite_path` and log paths are resolved under the prefix; `prefix` under the cwd.
+ */
+export const DEFAULTS = {
+  prefix: './.turnpike',
+  proxy_listen: '0.0.0.0:8000 reuseport backlog=16384, 0.0.0.0:8443 http2 ssl reuseport backlog=16384',
+  admin_listen: '127.0.0.1:8001 reuseport backlog=16384, 127.0.0.1:8444 http2 ssl reuseport backlog=16384',
+  status_listen: '127.0.0.1:8007 reuseport backlog=16384',
+  database: 'sqlite',
+  sqlite_path: 'turnpike.db',
+  declarative_config: '',
+  log_level: 'notice',
+  proxy_access_log: 'logs/access.log',
+  proxy_error_log: 'logs/error.log',
+  admin_access_log: 'logs/admin_access.log',
+  admin_error_log: 'logs/error.log',
+  worker_processes: 'auto',
+  trusted_ips: '',
+  real_ip_header: 'X-Real-IP',
+  real_ip_recursive: 'off',
+  headers: 'server_tokens, latency_tokens, X-Kong-Request-Id',
+  headers_upstream: 'X-Kong-Request-Id',
+  upstream_keepalive_pool_size: '512',
+  upstream_keepalive_max_requests: '10000',
+  upstream_keepalive_idle_timeout: '60',
+  allow_debug_header: 'off',
+  error_default_type: 'text/plain',
+  plugins: 'bundled',
+  nginx_http_client_max_body_size: '0',
+  shutdown_timeout: '10',
+} as const satisfies Record<string, string>
+
+export type SettingName = keyof typeof DEFAULTS
+
+/** Names of the implemented settings, in the order they are validated (and documented). */
+export const SETTING_NAMES = Object.keys(DEFAULTS) as SettingName[]
+
+/**
+ * Kong names that set one of our settings. When several are given, the one from the highest
+ * layer wins; within a layer our own name beats the aliases, listed in order of preference.
+ */
+export const ALIASES: Readonly<Partial<Record<SettingName, readonly string[]>>> = {
+  worker_processes: ['nginx_main_worker_processes', 'nginx_worker_processes'],
+  real_ip_header: ['nginx_proxy_real_ip_header'],
+  real_ip_recursive: ['nginx_proxy_real_ip_recursive'],
+}
+
+/** Lower-cased tokens of Kong's `headers` setting (`HEADER_KEY_TO_NAME` in Kong). */
+export const HEADER_TOKENS: readonly string[] = [
+  'server_tokens', 'latency_tokens', 'server', 'via', 'x-kong-proxy-latency', 'x-kong-response-latency',
+  'x-kong-admin-latency', 'x-kong-upstream-latency', 'x-kong-upstream-status', 'x-kong-request-id',
+]
+
+/** Lower-cased tokens of `headers_upstream`. */
+export const UPSTREAM_HEADER_TOKENS: readonly string[] = ['x-kong-request-id']
+
+/** Kong's `log_level` values (nginx error_log levels). */
+export const LOG_LEVELS = ['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg'] as const
+
+export const DATABASES = ['sqlite', 'off', 'postgres'] as const
+
+export const ERROR_DEFAULT_TYPES = ['text/plain', 'application/json', 'text/html', 'application/xml'] as const

@@ -1,0 +1,53 @@
+/**
+ * The gateway's settings, as read from a kong.conf-syntax file and `TURNPIKE_*` / `KONG_*`
+ * environment variables. Names are Kong's.
+ *
+ * @module
+ */
+
+export interface ListenAddress {
+  readonly host: string
+  readonly port: number
+  readonly ssl: boolean
+  readonly http2: boolean
+  readonly reuseport: boolean
+  readonly backlog?: number
+}
+
+export type LogLevel = 'debug' | 'info' | 'notice' | 'warn' | 'error' | 'crit' | 'alert' | 'emerg'
+
+export interface GatewayConfig {
+  readonly prefix: string
+  readonly proxy_listen: readonly ListenAddress[]
+  readonly admin_listen: readonly ListenAddress[]
+  readonly status_listen: readonly ListenAddress[]
+  readonly database: 'sqlite' | 'off' | 'postgres'
+  readonly sqlite_path: string
+  readonly declarative_config: string | null
+  readonly log_level: LogLevel
+  /** `off` or a file path (absolute, or relative to prefix); `/dev/stdout` allowed. */
+  readonly proxy_access_log: string
+  readonly proxy_error_log: string
+  readonly admin_access_log: string
+  readonly admin_error_log: string
+  /** Number of proxy worker processes (`auto` resolved to the core count). */
+  readonly worker_processes: number
+  /** CIDRs or IPs whose forwarded headers are trusted; `unix:` / `0.0.0.0/0` allowed. */
+  readonly trusted_ips: readonly string[]
+  readonly real_ip_header: string
+  readonly real_ip_recursive: boolean
+  /** Lower-cased tokens of Kong's `headers` setting (`server_tokens`, `latency_tokens`, `x-kong-request-id` …) or [] for off. */
+  readonly headers: readonly string[]
+  readonly headers_upstream: readonly string[]
+  readonly upstream_keepalive_pool_size: number
+  readonly upstream_keepalive_max_requests: number
+  readonly upstream_keepalive_idle_timeout: number
+  readonly allow_debug_header: boolean
+  readonly error_default_type: 'text/plain' | 'application/json' | 'text/html' | 'application/xml'
+  readonly plugins: readonly string[]
+  readonly nginx_http_client_max_body_size: string
+  /** Seconds a graceful stop waits for in-flight requests. */
+  readonly shutdown_timeout: number
+  /** Every setting as given (after defaults), for `GET /` output. */
+  readonly raw: Readonly<Record<string, string>>
+}

@@ -1,0 +1,221 @@
+/**
+ * The schema DSL: one definition per entity drives Admin API validation and errors, the
+ * declarative format, storage layout, `/schemas` output and the TypeScript row types.
+ *
+ * Field names and attribute names follow Kong's schema library (`one_of`, `between`,
+ * `len_min`, `starts_with`, `on_delete` …) so that `GET /schemas/{entity}` prints what a Kong
+ * user expects, with no translation layer.
+ *
+ * @module
+ */
+
+/** A validation function for one value: returns an error message, or undefined when valid. */
+export type FieldCheck = (value: unknown) => string | undefined
+
+interface FieldBase {
+  /** `required: true` — a missing or null value is `required field missing`. */
+  readonly required?: boolean
+  /** Unique across the entity (enforced by the store). */
+  readonly unique?: boolean
+  /** Filled in by the DAO (ids, timestamps); never required from clients. */
+  readonly auto?: boolean
+  readonly description?: string
+  /** Custom check run after the built-in ones (Kong's `custom_validator`). */
+  readonly custom_validator?: FieldCheck
+  /** Kong's `referenceable`: the value may be a vault reference. Informational. */
+  readonly referenceable?: boolean
+  /** Never returned in `GET /` configuration output or logs. */
+  readonly encrypted?: boolean
+}
+
+export interface StringField extends FieldBase {
+  readonly type: 'string'
+  readonly default?: string | null
+  readonly one_of?: readonly string[]
+  readonly len_min?: number
+  readonly len_max?: number
+  readonly starts_with?: string
+  /** A JavaScript regular expression the whole value must match; `match_message` explains it. */
+  readonly match?: RegExp
+  readonly match_message?: string
+  readonly uuid?: boolean
+}
+
+export interface NumberField extends FieldBase {
+  readonly type: 'integer' | 'number'
+  readonly default?: number | null
+  readonly between?: readonly [number, number]
+  readonly gt?: number
+  readonly one_of?: readonly number[]
+  /** Kong marks `created_at`/`updated_at` as timestamps. */
+  readonly timestamp?: boolean
+}
+
+export interface BooleanField extends FieldBase {
+  readonly type: 'boolean'
+  readonly default?: boolean | null
+}
+
+export interface ArrayField extends FieldBase {
+  /** `set` = array whose duplicates are removed on input, as Kong does. */
+  readonly type: 'array' | 'set'
+  readonly elements: Field
+  readonly default?: readonly unknown[] | null
+  readonly len_min?: number
+  readonly len_max?: number
+}
+
+export interface MapField extends FieldBase {
+  readonly type: 'map'
+  readonly keys: Field
+  readonly values: Field
+  readonly default?: Readonly<Record<string, unknown>> | null
+  readonly len_min?: number
+}
+
+export interface RecordField extends FieldBase {
+  readonly type: 'record'
+  readonly fields: Readonly<Record<string, Field>>
+  readonly default?: Readonly<Record<string, unknown>> | null
+  /** Record-level checks, same vocabulary as entity checks. */
+  readonly entity_checks?: readonly EntityCheck[]
+}
+
+export interface ForeignField extends FieldBase {
+  readonly type: 'foreign'
+  /** The referenced entity's name (`services`, `routes` …). Stored as `{ id }`. */
+  readonly reference: string
+  readonly on_delete?: 'cascade' | 'null' | 'restrict'
+  readonly default?: null
+}
+
+/** Free-form JSON (plugin `config` before its subschema is applied, for example). */
+export interface JsonField extends FieldBase {
+  readonly type: 'json'
+  readonly default?: unknown
+}
+
+export type Field =
+  | StringField
+  | NumberField
+  | BooleanField
+  | ArrayField
+  | MapField
+  | RecordField
+  | ForeignField
+  | JsonField
+
+/**
+ * Entity-level checks, named as in Kong. Their messages are Kong's; they are reported under
+ * `fields["@entity"]` (an array) except where Kong reports them under a field.
+ */
+export type EntityCheck =
+  | { readonly at_least_one_of: readonly string[] }
+  | { readonly only_one_of: readonly string[] }
+  | { readonly mutually_exclusive: readonly string[] }
+  | { readonly mutually_required: readonly string[] }
+  | { readonly conditional: { readonly if_field: string; readonly if_match: FieldConstraint; readonly then_field: string; readonly then_match: FieldConstraint } }
+  | { readonly custom_entity_check: { readonly field_sources: readonly string[]; readonly fn: EntityCheckFn } }
+
+/** A subset of field attributes used as a predicate in `conditional` checks. */
+export interface FieldConstraint {
+  readonly eq?: unknown
+  readonly ne?: unknown
+  readonly one_of?: readonly unknown[]
+  readonly required?: boolean
+  /** Value must be null/absent. */
+  readonly eq_null?: boolean
+  /** Value must not be any of these (Kong's `not_one_of`). */
+  readonly not_one_of?: readonly unknown[]
+  readonly match_none?: readonly { pattern: RegExp; err: string }[]
+  readonly len_min?: number
+  readonly contains?: unknown
+}
+
+/**
+ * A custom entity check: returns `undefined` when valid, or the errors to report, keyed by
+ * field name (`"@entity"` for entity-level messages).
+ */
+export type EntityCheckFn = (row: Readonly<Record<string, unknown>>) => CheckErrors | undefined
+export type CheckErrors = Record<string, string | string[]>
+
+/**
+ * A shorthand field is write-only input that is expanded into real fields before validation
+ * (Kong's `shorthand_fields`, e.g. a service's `url`).
+ */
+export interface Shorthand {
+  readonly type: 'string' | 'array' | 'record'
+  /** Returns the fields to merge into the input, or an error message for the shorthand. */
+  readonly expand: (value: unknown) => Record<string, unknown> | { readonly error: string }
+}
+
+/** The definition of one entity. */
+export interface EntitySchema {
+  /** Plural, as in URLs and declarative files: `services`, `routes`. */
+  readonly name: string
+  readonly primary_key: readonly string[]
+  /** The alternative key usable in URLs instead of the id (`name`, `username` …). */
+  readonly endpoint_key?: string
+  /** Fields that form Kong's cache key (composite uniqueness, deterministic ids). */
+  readonly cache_key?: readonly string[]
+  /** Ordered: the order is the order of `/schemas` output. */
+  readonly fields: Readonly<Record<string, Field>>
+  readonly entity_checks?: readonly EntityCheck[]
+  readonly shorthand_fields?: Readonly<Record<string, Shorthand>>
+  /** Rows whose key is unique only within the workspace; informational for us. */
+  readonly workspaceable?: boolean
+  /** The entity is only reachable under its parent in the Admin API (targets). */
+  readonly admin_nested_only?: string
+  /** Name used in `/tags` output and events (`services`). Defaults to `name`. */
+  readonly dao_name?: string
+  /** Entity supports a `ttl` on insert (key-auth credentials). */
+  readonly ttl?: boolean
+  /**
+   * Kong's `subschema_key`: the field whose value picks a subschema (routes: `protocols`, the
+   * first element that names a subschema wins). Unknown value → `unknown type: <value>`.
+   */
+  readonly subschema_key?: string
+  readonly subschemas?: Readonly<Record<string, Subschema>>
+}
+
+/** Field overrides and extra checks applied when the subschema key selects this subschema. */
+export interface Subschema {
+  readonly fields: Readonly<Record<string, Field>>
+  readonly entity_checks?: readonly EntityCheck[]
+}
+
+/** Kong's nested field error shape: `{ host: "required field missing", "@entity": [...] }`. */
+export interface FieldErrors {
+  [field: string]: string | string[] | FieldErrors | (string | FieldErrors | null)[]
+}
+
+export type ValidationResult<Row> =
+  | { readonly ok: true; readonly row: Row }
+  | { readonly ok: false; readonly errors: FieldErrors }
+
+// ---------------------------------------------------------------------------------------------
+// Row types inferred from a schema, so that the TypeScript types never drift from validation.
+// ---------------------------------------------------------------------------------------------
+
+/** Required fields, and auto fields (always filled in by the DAO), are never null in a row. */
+type Nullable<F, T> = F extends { readonly required: true } | { readonly auto: true } ? T : T | null
+
+/** The TypeScript type of one field's stored value. */
+export type FieldValue<F> = F extends StringField
+  ? Nullable<F, F extends { readonly one_of: readonly (infer V)[] } ? V : string>
+  : F extends NumberField
+    ? Nullable<F, number>
+    : F extends BooleanField
+      ? Nullable<F, boolean>
+      : F extends ArrayField
+        ? Nullable<F, FieldValue<F['elements'] & { readonly required: true }>[]>
+        : F extends MapField
+          ? Nullable<F, Record<string, FieldValue<F['values'] & { readonly required: true }>>>
+          : F extends RecordField
+            ? Nullable<F, { [K in keyof F['fields']]: FieldValue<F['fields'][K]> }>
+            : F extends ForeignField
+              ? Nullable<F, { id: string }>
+              : unknown
+
+/** The stored row of an entity schema. */
+export type InferRow<S extends EntitySchema> = { [K in keyof S['fields']]: FieldValue<S['fields'][K]> }

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { ConfigError } from '../../../src/config/index.js'
+import { load, writeConf } from './helpers.js'
+
+/** The one-line message loadConfig throws for these overrides. */
+function errorFor(overrides: Record<string, string>): string {
+  try {
+    load({ overrides })
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`)
+    assert.ok(!err.message.includes('\n'))
+    return err.message
+  }
+  assert.fail(`expected ${JSON.stringify(overrides)} to be rejected`)
+}
+
+describe('validation messages', () => {
+  const cases: [Record<string, string>, string][] = [
+    [{ proxy_listen: '0.0.0.0:99999' }, 'invalid proxy_listen: "0.0.0.0:99999": port must be between 0 and 65535'],
+    [{ admin_listen: '127.0.0.1:8001, 8444' }, 'invalid admin_listen: "8444": expected host:port, e.g. 0.0.0.0:8000 (a bare port is not accepted)'],
+    [{ status_listen: '127.0.0.1:8007 fast' }, 'invalid status_listen: "127.0.0.1:8007 fast": unknown flag "fast" (expected ssl, http2, proxy_protocol, deferred, bind, reuseport, backlog=N)'],
+    [{ proxy_listen: '' }, 'invalid proxy_listen: "": expected "off" or a list of [host]:port entries'],
+    [{ database: 'mysql' }, 'invalid database: "mysql": expected one of: sqlite, off, postgres'],
+    [{ database: 'cassandra' }, 'invalid database: "cassandra": Cassandra is not supported (Kong dropped it in 3.4); use sqlite, off or postgres'],
+    [{ prefix: '' }, 'invalid prefix: "": a value is required'],
+    [{ sqlite_path: '' }, 'invalid sqlite_path: "": a value is required'],
+    [{ log_level: 'verbose' }, 'invalid log_level: "verbose": expected one of: debug, info, notice, warn, error, crit, alert, emerg'],
+    [{ proxy_access_log: '' }, 'invalid proxy_access_log: "": a value is required'],
+    [{ worker_processes: '0' }, 'invalid worker_processes: "0": must be 1 or greater'],
+    [{ worker_processes: 'many' }, 'invalid worker_processes: "many": expected a positive integer'],
+    [{ nginx_worker_processes: '-1' }, 'invalid nginx_worker_processes: "-1": expected a positive integer'],
+    [{ trusted_ips: '10.0.0.0/8, 10.0.0.0/33' }, 'invalid trusted_ips: "10.0.0.0/8, 10.0.0.0/33": "10.0.0.0/33" is not an IPv4/IPv6 address, a CIDR block or "unix:"'],
+    [{ trusted_ips: 'example.com' }, 'invalid trusted_ips: "example.com": "example.com" is not an IPv4/IPv6 address, a CIDR block or "unix:"'],
+    [{ real_ip_header: 'X Real IP' }, 'invalid real_ip_header: "X Real IP": expected a header name or proxy_protocol'],
+    [{ real_ip_recursive: 'yes' }, 'invalid real_ip_recursive: "yes": expected on, off, true or false'],
+    [{ headers: 'server_tokens, X-Powered-By' }, 'invalid headers: "server_tokens, X-Powered-By": unknown token "x-powered-by" (expected server_tokens, latency_tokens, server, via, x-kong-proxy-latency, x-kong-response-latency, x-kong-admin-latency, x-kong-upstream-latency, x-kong-upstream-status, x-kong-request-id or off)'],
+    [{ headers_upstream: 'Via' }, 'invalid headers_upstream: "Via": unknown token "via" (expected x-kong-request-id or off)'],
+    [{ upstream_keepalive_pool_size: '-1' }, 'invalid upstream_keepalive_pool_size: "-1": expected an integer, 0 or greater'],
+    [{ upstream_keepalive_max_requests: '1.5' }, 'invalid upstream_keepalive_max_requests: "1.5": expected an integer, 0 or greater'],
+    [{ upstream_keepalive_idle_timeout: 'x' }, 'invalid upstream_keepalive_idle_timeout: "x": expected an integer, 0 or greater'],
+    [{ allow_debug_header: '1' }, 'invalid allow_debug_header: "1": expected on, off, true or false'],
+    [{ error_default_type: 'text/xml' }, 'invalid error_default_type: "text/xml": expected one of: text/plain, application/json, text/html, application/xml'],
+    [{ plugins: 'bundled, my plugin' }, 'invalid plugins: "bundled, my plugin": "my plugin" is not a plugin name (letters, digits, - and _ only)'],
+    [{ nginx_http_client_max_body_size: '10 MB' }, 'invalid nginx_http_client_max_body_size: "10 MB": expected a size such as 0, 8k, 10m or 1g'],
+    [{ shutdown_timeout: '-5' }, 'invalid shutdown_timeout: "-5": expected an integer, 0 or greater'],
+    [{ shutdown_timeout: '99999999999999999999' }, 'invalid shutdown_timeout: "99999999999999999999": number is too large'],
+  ]
+  for (const [overrides, message] of cases) {
+    test(`${Object.keys(overrides)[0]} = ${JSON.stringify(Object.values(overrides)[0])}`, () => {
+      assert.equal(errorFor(overrides), message)
+    })
+  }
+
+  test('the error names the setting it concerns', () => {
+    try {
+      load({ overrides: { log_level: 'loud' } })
+      assert.fail('expected an error')
+    } catch (err) {
+      assert.ok(err instanceof ConfigError)
+      assert.equal(err.setting, 'log_level')
+    }
+  })
+
+  test('a bad value in a file points at its line', () => {
+    const path = writeConf('# header\nlog_level = info\nproxy_listen = 0.0.0.0:70000\n')
+    assert.throws(() => load({ confPath: path }), {
+      message: `invalid proxy_listen: "0.0.0.0:70000": port must be between 0 and 65535 (set in ${path} line 3)`,
+    })
+  })
+})
+
+describe('unknown settings', () => {
+  test('in a file: error with line and a did-you-mean suggestion', () => {
+    const path = writeConf('log_level = info\n\ndatabse = off\n')
+    assert.throws(() => load({ confPath: path }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError)
+      assert.equal(err.message, `unknown setting in ${path} line 3: "databse" (did you mean "database"?)`)
+      assert.equal(err.setting, 'databse')
+      return true
+    })
+  })
+
+  test('suggestions also cover Kong settings we only pass through', () => {
+    assert.throws(() => load({ overrides: { pg_hots: 'x' } }), { message: 'unknown setting: "pg_hots" (did you mean "pg_host"?)' })
+  })
+
+  test('no suggestion when nothing is close', () => {
+    assert.throws(() => load({ overrides: { completely_unrelated: 'x' } }), { message: 'unknown setting: "completely_unrelated"' })
+  })
+
+  test('unknown environment variables are ignored', () => {
+    assert.equal(load({ env: { TURNPIKE_DATABSE: 'off', KONG_SOMETHING: 'x' } }).database, 'sqlite')
+  })
+})
+
+describe('sizeToBytes', () => {
+  test('converts nginx sizes for nginx_http_client_max_body_size', async () => {
+    const { sizeToBytes } = await import('../../../src/config/index.js')
+    assert.equal(sizeToBytes('0'), 0)
+    assert.equal(sizeToBytes('512'), 512)
+    assert.equal(sizeToBytes('8k'), 8192)
+    assert.equal(sizeToBytes('10M'), 10 * 1024 * 1024)
+    assert.equal(sizeToBytes('1g'), 1024 ** 3)
+    assert.throws(() => sizeToBytes('1t'), /expected a size/)
+  })
+})
