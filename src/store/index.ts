@@ -1,0 +1,27 @@
+/**
+ * Store factory: picks the implementation from configuration. Postgres will join as another
+ * `kind` of {@link StoreOptions}.
+ *
+ * @module
+ */
+import type { Store } from './types.js'
+import { MemoryStore } from './memory/memory-store.js'
+import { SqliteStore } from './sqlite/sqlite-store.js'
+
+export type { Store, StoreEntity, Row, Page, PageQuery, TagFilter, TagRow, InsertOptions, StoreErrorCode } from './types.js'
+export { StoreError } from './types.js'
+export { MemoryStore, createMemoryStore } from './memory/memory-store.js'
+export { SqliteStore, createSqliteStore } from './sqlite/sqlite-store.js'
+
+/** Which store to open. */
+export type StoreOptions = { readonly kind: 'memory' } | { readonly kind: 'sqlite'; readonly path: string }
+
+/** Creates the store described by `options`; call `init(entities)` on it before use. */
+export function createStore(options: StoreOptions): Store {
+  switch (options.kind) {
+    case 'memory':
+      return new MemoryStore()
+    case 'sqlite':
+      return new SqliteStore({ path: options.path })
+  }
+}
