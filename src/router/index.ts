@@ -1,0 +1,19 @@
+/**
+ * The router: Kong 3.9 `traditional_compatible` route matching, compiled once per configuration
+ * and pure at request time.
+ *
+ * @example
+ * const router = compileRouter(routes)
+ * const path = normalizePath(rawPath)           // null → answer 400
+ * const m = router.match({ method, scheme, host, port, path: rawPath, headers })
+ * if (m) upstreamPath = escapeUpstreamPath(joinUpstreamPath(service.path, m))
+ *
+ * @module
+ */
+
+export type { MatchInput, RouteInput, RouteMatch, Router } from './types.js'
+export { compileRouter, type CompileRouterOptions } from './internal/compile-router.js'
+export { normalizePath, escapeUpstreamPath } from './internal/normalize-path.js'
+export { joinUpstreamPath } from './internal/upstream-path.js'
+export { httpsRedirectStatus } from './internal/protocols.js'
+export { RoutePathRegexError } from './internal/regex-path.js'
