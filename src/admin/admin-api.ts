@@ -1,0 +1,133 @@
+/**
+ * The Admin API as pure logic: `handle(AdminRequest) → AdminResponse`. The node:http adapter
+ * lives in `src/http/`. Routes are generated from the entity registry, plus node endpoints;
+ * errors become Kong's bodies; every answer carries Kong's Admin API headers.
+ *
+ * @module
+ */
+import { performance } from 'node:perf_hooks'
+import type { Dao } from '../dao/dao.js'
+import { DbError } from '../errors/db-errors.js'
+import type { Store } from '../store/types.js'
+import { entityRoutes } from './entity-routes.js'
+import { EntityWriter } from './entity-writer.js'
+import { AdminHttpError, methodNotAllowed, notFound } from './errors.js'
+import { infoRoutes, PRODUCT_NAME } from './info-routes.js'
+import { headerValue, parseRequestBody, type ParsedBody } from './request-body.js'
+import { AdminRouter, BadPathError, type AdminRoute, type RouteMatch } from './router.js'
+import type { AdminRequest, AdminResponse, NodeInfo } from './types.js'
+
+export interface AdminApiOptions {
+  readonly dao: Dao
+  readonly store: Store
+  readonly nodeInfo: NodeInfo
+  /** `off` = DB-less: reads work, writes are refused with Kong's code 12 (405). */
+  readonly database: 'sqlite' | 'off' | 'postgres'
+  /** Extra or overriding routes (plugin endpoints, `/config` …), registered after the generated ones. */
+  readonly extraRoutes?: readonly AdminRoute[]
+  /** Current DB-less configuration hash for `/status`. */
+  readonly configurationHash?: () => string
+  /** Told about every unexpected (500) error; the client only sees Kong's generic message. */
+  readonly onError?: (err: unknown, req: AdminRequest) => void
+}
+
+export interface AdminApi {
+  handle(req: AdminRequest): Promise<AdminResponse>
+}
+
+const NEEDS_BODY = new Set(['POST', 'PUT', 'PATCH'])
+const NO_BODY: ParsedBody = { kind: 'none', value: {} }
+
+function unexpected(): AdminResponse {
+  return { status: 500, headers: {}, body: { message: 'An unexpected error occurred' } }
+}
+
+function preflight(match: RouteMatch, req: AdminRequest): AdminResponse {
+  const methods = new Set(Object.keys(match.route.methods))
+  if (methods.has('GET')) methods.add('HEAD')
+  methods.add('OPTIONS')
+  const allow = [...methods].sort().join(', ')
+  return {
+    status: 204,
+    headers: {
+      Allow: allow,
+      'Access-Control-Allow-Methods': allow,
+      'Access-Control-Allow-Headers': headerValue(req, 'access-control-request-headers') ?? 'Content-Type',
+    },
+  }
+}
+
+/**
+ * Creates the Admin API over a DAO.
+ *
+ * @example
+ * const api = createAdminApi({ dao, store, nodeInfo, database: 'sqlite' })
+ * const res = await api.handle({ method: 'GET', path: '/services', query: '', headers: {}, body: Buffer.alloc(0) })
+ */
+export function createAdminApi(options: AdminApiOptions): AdminApi {
+  const { dao, store, nodeInfo, database } = options
+  const router = new AdminRouter()
+  const writer = new EntityWriter(dao, database === 'off')
+  for (const route of entityRoutes({ dao, writer })) router.add(route)
+  const info = infoRoutes({
+    dao,
+    store,
+    nodeInfo,
+    database,
+    paths: () => router.paths(),
+    ...(options.configurationHash === undefined ? {} : { configurationHash: options.configurationHash }),
+  })
+  for (const route of info) router.add(route)
+  for (const route of options.extraRoutes ?? []) router.add(route)
+
+  const toResponse = (err: unknown, req: AdminRequest): AdminResponse => {
+    if (err instanceof AdminHttpError) {
+      return err.body === undefined ? { status: err.status, headers: {} } : { status: err.status, headers: {}, body: err.body }
+    }
+    if (err instanceof BadPathError) return { status: 400, headers: {}, body: { message: 'Bad request' } }
+    if (err instanceof DbError && err.status < 500) {
+      const body: Record<string, unknown> = { ...err.toBody() }
+      if (err.kind === 'INVALID_OPTIONS' && body['fields'] !== undefined) {
+        // Kong reports option errors under `options`.
+        body['options'] = body['fields']
+        delete body['fields']
+      }
+      return { status: err.status, headers: {}, body }
+    }
+    options.onError?.(err, req)
+    return unexpected()
+  }
+
+  const dispatch = async (req: AdminRequest): Promise<AdminResponse> => {
+    const method = req.method.toUpperCase()
+    const match = router.match(req.path)
+    if (match === null) throw notFound()
+    if (method === 'OPTIONS') return preflight(match, req)
+    const handler = match.route.methods[method === 'HEAD' ? 'GET' : method]
+    if (handler === undefined) throw methodNotAllowed()
+    const body = NEEDS_BODY.has(method) ? await parseRequestBody(req) : NO_BODY
+    const res = await handler({ req, params: match.params, rawParams: match.rawParams, query: new URLSearchParams(req.query), body })
+    if (method === 'HEAD') delete res.body
+    return res
+  }
+
+  return {
+    async handle(req) {
+      const started = performance.now()
+      let res: AdminResponse
+      try {
+        res = await dispatch(req)
+      } catch (err) {
+        res = toResponse(err, req)
+      }
+      const headers: Record<string, string> = {}
+      if (res.status !== 204) headers['Content-Type'] = 'application/json; charset=utf-8'
+      headers['Access-Control-Allow-Origin'] = headerValue(req, 'origin') ?? '*'
+      headers['Access-Control-Allow-Credentials'] = 'true'
+      headers['X-Kong-Admin-Latency'] = String(Math.round(performance.now() - started))
+      headers['Server'] = `${PRODUCT_NAME}/${nodeInfo.version}`
+      res.headers = { ...headers, ...res.headers }
+      return res
+    },
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * CRUD endpoints generated from the entity registry (Kong's `api/endpoints.lua` shapes):
+ *
+ * - `/{e}` GET (paginated) POST; `/{e}/{id or key}` GET PUT PATCH DELETE;
+ * - for each foreign field `f` of `e` referencing `p`: `/{e}/{e}/{f}` GET PUT PATCH (DELETE 405),
+ *   `/{p}/{p}/{e}` GET POST and `/{p}/{p}/{e}/{e}` GET PUT PATCH DELETE.
+ *
+ * @module
+ */
+import { randomUUID } from 'node:crypto'
+import type { Dao } from '../dao/dao.js'
+import { foreignFields } from '../dao/foreign-refs.js'
+import type { EntitySchema } from '../schema/types.js'
+import type { Row } from '../store/types.js'
+import type { EntityWriter } from './entity-writer.js'
+import { methodNotAllowed, notFound } from './errors.js'
+import { created, daoQuery, inputFor, noContent, ok, pageArgs, pageBody, takeTtl } from './respond.js'
+import type { AdminContext, AdminRoute } from './router.js'
+
+/**
+ * Collections that accept an exact lookup on one unique field in the query string; Kong
+ * special-cases `/consumers?custom_id=`.
+ */
+const QUERY_LOOKUP_FIELDS: Readonly<Record<string, string>> = { consumers: 'custom_id' }
+
+export interface EntityRouteDeps {
+  readonly dao: Dao
+  readonly writer: EntityWriter
+}
+
+function param(ctx: AdminContext, name: string): string {
+  return ctx.params[name] ?? ''
+}
+
+function foreignId(row: Row, field: string): string | undefined {
+  const value = row[field]
+  if (typeof value !== 'object' || value === null) return undefined
+  const id = (value as Record<string, unknown>)['id']
+  return typeof id === 'string' ? id : undefined
+}
+
+async function mustSelect(dao: Dao, entity: string, key: string): Promise<Row> {
+  const row = await dao.select(entity, key)
+  if (row === null) throw notFound()
+  return row
+}
+
+function hasTags(schema: EntitySchema): boolean {
+  return 'tags' in schema.fields
+}
+
+function collectionRoute({ dao, writer }: EntityRouteDeps, schema: EntitySchema): AdminRoute {
+  const name = schema.name
+  return {
+    path: `/${name}`,
+    methods: {
+      GET: async (ctx) => {
+        const args = pageArgs(ctx, hasTags(schema))
+        const lookup = QUERY_LOOKUP_FIELDS[name]
+        const where = lookup !== undefined && ctx.query.has(lookup) ? { field: lookup, value: ctx.query.get(lookup) } : undefined
+        const page = await dao.page(name, { ...daoQuery(args), ...(where === undefined ? {} : { where }) })
+        const next =
+          page.offset === undefined
+            ? null
+            : `/${name}?offset=${encodeURIComponent(page.offset)}` +
+              (args.rawTags === undefined ? '' : `&tags=${encodeURIComponent(args.rawTags)}`) +
+              (args.rawSize === undefined ? '' : `&size=${args.rawSize}`)
+        return ok(pageBody(page, next))
+      },
+      POST: async (ctx) => {
+        const input = inputFor(ctx, schema)
+        const ttl = takeTtl(schema, input)
+        return created(await writer.insert(name, input, ttl))
+      },
+    },
+  }
+}
+
+function entityRoute({ dao, writer }: EntityRouteDeps, schema: EntitySchema): AdminRoute {
+  const name = schema.name
+  return {
+    path: `/${name}/{${name}}`,
+    methods: {
+      GET: async (ctx) => ok(await mustSelect(dao, name, param(ctx, name))),
+      PUT: async (ctx) => {
+        const input = inputFor(ctx, schema)
+        const ttl = takeTtl(schema, input)
+        return ok(await writer.upsert(name, param(ctx, name), input, ttl))
+      },
+      PATCH: async (ctx) => {
+        const input = inputFor(ctx, schema)
+        const ttl = takeTtl(schema, input)
+        return ok(await writer.update(name, param(ctx, name), input, ttl))
+      },
+      DELETE: async (ctx) => {
+        await writer.delete(name, param(ctx, name))
+        return noContent()
+      },
+    },
+  }
+}
+
+/** `/routes/{routes}/service`: the entity a foreign field points at. */
+function foreignEntityRoute({ dao, writer }: EntityRouteDeps, child: EntitySchema, field: string, parent: EntitySchema): AdminRoute {
+  const withFk = async (ctx: AdminContext): Promise<{ row: Row; fk: string | undefined }> => {
+    const row = await mustSelect(dao, child.name, param(ctx, child.name))
+    return { row, fk: foreignId(row, field) }
+  }
+  return {
+    path: `/${child.name}/{${child.name}}/${field}`,
+    methods: {
+      GET: async (ctx) => {
+        const { fk } = await withFk(ctx)
+        if (fk === undefined) throw notFound()
+        return ok(await mustSelect(dao, parent.name, fk))
+      },
+      PATCH: async (ctx) => {
+        const { fk } = await withFk(ctx)
+        if (fk === undefined) throw notFound()
+        return ok(await writer.update(parent.name, fk, inputFor(ctx, parent)))
+      },
+      PUT: async (ctx) => {
+        const { row, fk } = await withFk(ctx)
+        if (fk !== undefined) return ok(await writer.upsert(parent.name, fk, inputFor(ctx, parent)))
+        // No parent yet: create one and associate it, as Kong does.
+        const saved = await writer.upsert(parent.name, randomUUID(), inputFor(ctx, parent))
+        await writer.update(child.name, row.id, { [field]: { id: saved.id } })
+        return ok(saved)
+      },
+      DELETE: async (ctx) => {
+        const { fk } = await withFk(ctx)
+        if (fk === undefined) throw notFound()
+        throw methodNotAllowed()
+      },
+    },
+  }
+}
+
+/** `/services/{services}/routes`. */
+function nestedCollectionRoute({ dao, writer }: EntityRouteDeps, parent: EntitySchema, child: EntitySchema, field: string): AdminRoute {
+  return {
+    path: `/${parent.name}/{${parent.name}}/${child.name}`,
+    methods: {
+      GET: async (ctx) => {
+        const owner = await mustSelect(dao, parent.name, param(ctx, parent.name))
+        const args = pageArgs(ctx, hasTags(child))
+        const page = await dao.pageForForeign(child.name, field, owner.id, daoQuery(args))
+        const next =
+          page.offset === undefined
+            ? null
+            : `/${parent.name}/${ctx.rawParams[parent.name] ?? ''}/${child.name}?offset=${encodeURIComponent(page.offset)}`
+        return ok(pageBody(page, next))
+      },
+      POST: async (ctx) => {
+        const owner = await mustSelect(dao, parent.name, param(ctx, parent.name))
+        const input = inputFor(ctx, child)
+        const ttl = takeTtl(child, input)
+        input[field] = { id: owner.id }
+        return created(await writer.insert(child.name, input, ttl))
+      },
+    },
+  }
+}
+
+/** `/services/{services}/routes/{routes}`: 404 unless the child belongs to the parent (PUT re-parents). */
+function nestedEntityRoute({ dao, writer }: EntityRouteDeps, parent: EntitySchema, child: EntitySchema, field: string): AdminRoute {
+  const owned = async (ctx: AdminContext): Promise<{ owner: Row; row: Row }> => {
+    const owner = await mustSelect(dao, parent.name, param(ctx, parent.name))
+    const row = await mustSelect(dao, child.name, param(ctx, child.name))
+    if (foreignId(row, field) !== owner.id) throw notFound()
+    return { owner, row }
+  }
+  return {
+    path: `/${parent.name}/{${parent.name}}/${child.name}/{${child.name}}`,
+    methods: {
+      GET: async (ctx) => ok((await owned(ctx)).row),
+      PUT: async (ctx) => {
+        const owner = await mustSelect(dao, parent.name, param(ctx, parent.name))
+        const input = inputFor(ctx, child)
+        const ttl = takeTtl(child, input)
+        input[field] = { id: owner.id }
+        return ok(await writer.upsert(child.name, param(ctx, child.name), input, ttl))
+      },
+      PATCH: async (ctx) => {
+        const { owner } = await owned(ctx)
+        const input = inputFor(ctx, child)
+        const ttl = takeTtl(child, input)
+        if (input[field] === undefined) input[field] = { id: owner.id }
+        return ok(await writer.update(child.name, param(ctx, child.name), input, ttl))
+      },
+      DELETE: async (ctx) => {
+        await owned(ctx)
+        await writer.delete(child.name, param(ctx, child.name))
+        return noContent()
+      },
+    },
+  }
+}
+
+/** Every generated CRUD route for the registry held by `deps.dao`. */
+export function entityRoutes(deps: EntityRouteDeps): AdminRoute[] {
+  const routes: AdminRoute[] = []
+  const entities = deps.dao.entities
+  for (const schema of Object.values(entities)) {
+    const nestedOnly = schema.admin_nested_only
+    if (nestedOnly === undefined) {
+      routes.push(collectionRoute(deps, schema), entityRoute(deps, schema))
+    }
+    for (const [field, def] of foreignFields(schema)) {
+      const parent = entities[def.reference]
+      if (parent === undefined) continue
+      if (nestedOnly !== undefined && nestedOnly !== parent.name) continue
+      if (nestedOnly === undefined) routes.push(foreignEntityRoute(deps, schema, field, parent))
+      routes.push(nestedCollectionRoute(deps, parent, schema, field), nestedEntityRoute(deps, parent, schema, field))
+    }
+  }
+  return routes
+}

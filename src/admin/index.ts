@@ -1,0 +1,10 @@
+/**
+ * The Admin API (pure logic; see `src/http/` for the socket adapter).
+ *
+ * @module
+ */
+export { createAdminApi, type AdminApi, type AdminApiOptions } from './admin-api.js'
+export { AdminHttpError } from './errors.js'
+export { decodeFormPairs } from './form-decode.js'
+export type { AdminContext, AdminHandler, AdminRoute } from './router.js'
+export type { AdminRequest, AdminResponse, NodeInfo } from './types.js'

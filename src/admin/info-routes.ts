@@ -1,0 +1,139 @@
+/**
+ * Node and metadata endpoints: `/`, `/status`, `/endpoints`, `/schemas/{name}`,
+ * `/schemas/{name}/validate`, `/tags`, `/tags/{tags}`.
+ *
+ * @module
+ */
+import type { Dao } from '../dao/dao.js'
+import { schemaViolation } from '../errors/db-errors.js'
+import { schemaToJson } from '../schema/index.js'
+import type { Store } from '../store/types.js'
+import { parseSizeParam, DEFAULT_PAGE_SIZE } from '../dao/page-options.js'
+import { invalidOffset } from '../dao/dao-errors.js'
+import { StoreError } from '../store/types.js'
+import { AdminHttpError } from './errors.js'
+import { byteFormatter } from './memory-units.js'
+import { inputFor, ok, pageBody } from './respond.js'
+import type { AdminContext, AdminRoute } from './router.js'
+import type { NodeInfo } from './types.js'
+
+/** Our product name, reported beside Kong's keys in `GET /`. */
+export const PRODUCT_NAME = 'turnpike'
+
+/** The hash Kong reports for an empty DB-less configuration. */
+const EMPTY_CONFIG_HASH = '00000000000000000000000000000000'
+
+export interface InfoRouteDeps {
+  readonly dao: Dao
+  readonly store: Store
+  readonly nodeInfo: NodeInfo
+  readonly database: 'sqlite' | 'off' | 'postgres'
+  /** Every registered path, for `/endpoints`. */
+  readonly paths: () => string[]
+  /** Current DB-less configuration hash, for `/status`. */
+  readonly configurationHash?: () => string
+}
+
+function noSuchEntity(name: string): AdminHttpError {
+  return new AdminHttpError(404, { message: `No entity named '${name}'` })
+}
+
+async function enabledPlugins(dao: Dao): Promise<string[]> {
+  if (dao.entities['plugins'] === undefined) return []
+  const names = new Set<string>()
+  for (const row of await dao.all('plugins')) if (typeof row['name'] === 'string') names.add(row['name'])
+  return [...names]
+}
+
+async function tagsPage(store: Store, ctx: AdminContext, tag: string | undefined): Promise<Record<string, unknown>> {
+  const rawSize = ctx.query.get('size') ?? undefined
+  const size = parseSizeParam(rawSize) ?? DEFAULT_PAGE_SIZE
+  const offset = ctx.query.get('offset') ?? undefined
+  let page
+  try {
+    page = await store.tags({ size, ...(offset === undefined ? {} : { offset }), ...(tag === undefined ? {} : { tag }) })
+  } catch (err) {
+    if (err instanceof StoreError && err.code === 'INVALID_OFFSET') throw invalidOffset(offset ?? '')
+    throw err
+  }
+  const base = tag === undefined ? '/tags' : `/tags/${ctx.rawParams['tags'] ?? ''}`
+  const next =
+    page.offset === undefined
+      ? null
+      : `${base}?offset=${encodeURIComponent(page.offset)}` + (tag === undefined && rawSize !== undefined ? `&size=${rawSize}` : '')
+  return pageBody(page, next)
+}
+
+/** The node-level routes. */
+export function infoRoutes(deps: InfoRouteDeps): AdminRoute[] {
+  const { dao, store, nodeInfo } = deps
+  return [
+    {
+      path: '/',
+      methods: {
+        // Kong's keys are kept (clients such as decK parse them); our own name goes in extra keys.
+        GET: async () =>
+          ok({
+            tagline: 'Welcome to kong',
+            version: nodeInfo.version,
+            edition: 'community',
+            product: PRODUCT_NAME,
+            hostname: nodeInfo.hostname,
+            node_id: nodeInfo.node_id,
+            timers: { running: 0, pending: 0 },
+            plugins: { available_on_server: nodeInfo.plugins, enabled_in_cluster: await enabledPlugins(dao) },
+            lua_version: null,
+            node_version: process.version,
+            configuration: nodeInfo.configuration,
+            pids: { master: nodeInfo.pids.master, workers: [...nodeInfo.pids.workers] },
+          }),
+      },
+    },
+    {
+      path: '/status',
+      methods: {
+        GET: async (ctx) => {
+          const format = byteFormatter(ctx.query.get('unit'), ctx.query.get('scale'))
+          const memory = process.memoryUsage()
+          const body: Record<string, unknown> = {
+            database: { reachable: await store.reachable().catch(() => false) },
+            memory: {
+              workers_lua_vms: [{ http_allocated_gc: format(memory.heapUsed), pid: process.pid }],
+              lua_shared_dicts: {},
+            },
+            server: nodeInfo.serverStatus(),
+          }
+          if (deps.database === 'off') body['configuration_hash'] = deps.configurationHash?.() ?? EMPTY_CONFIG_HASH
+          return ok(body)
+        },
+      },
+    },
+    { path: '/endpoints', methods: { GET: async () => ok({ data: deps.paths() }) } },
+    {
+      path: '/schemas/{name}',
+      methods: {
+        GET: async (ctx) => {
+          const name = ctx.params['name'] ?? ''
+          const schema = dao.entities[name]
+          if (schema === undefined) throw noSuchEntity(name)
+          return ok(schemaToJson(schema))
+        },
+      },
+    },
+    {
+      path: '/schemas/{name}/validate',
+      methods: {
+        POST: async (ctx) => {
+          const name = ctx.params['name'] ?? ''
+          const schema = dao.entities[name]
+          if (schema === undefined) throw noSuchEntity(name)
+          const errors = dao.validateInput(name, inputFor(ctx, schema))
+          if (errors !== null) throw schemaViolation(errors)
+          return ok({ message: 'schema validation successful' })
+        },
+      },
+    },
+    { path: '/tags', methods: { GET: async (ctx) => ok(await tagsPage(store, ctx, undefined)) } },
+    { path: '/tags/{tags}', methods: { GET: async (ctx) => ok(await tagsPage(store, ctx, ctx.params['tags'] ?? '')) } },
+  ]
+}

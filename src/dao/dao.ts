@@ -1,0 +1,331 @@
+/**
+ * The generic DAO: one implementation for every entity in the registry. It fills auto fields,
+ * resolves and checks foreign references, validates against the schema, applies `on_delete`,
+ * maps store failures to Kong's DAO errors, runs each write in one store transaction, and
+ * reports changes to listeners after commit.
+ *
+ * @module
+ */
+import { randomUUID } from 'node:crypto'
+import { DbError, schemaViolation } from '../errors/db-errors.js'
+import { validateEntity } from '../schema/validate.js'
+import type { EntitySchema, Field, FieldErrors } from '../schema/types.js'
+import { StoreError, type Page, type Row, type Store, type TagFilter } from '../store/types.js'
+import { deleteWithReferences, type PendingEvent } from './cascade.js'
+import {
+  invalidOffset,
+  invalidOptions,
+  invalidPrimaryKey,
+  notFoundByField,
+  notFoundById,
+  primaryKeyViolation,
+  uniqueViolation,
+} from './dao-errors.js'
+import { checkForeignRefs, resolveForeignRefs } from './foreign-refs.js'
+import { checkPageSize } from './page-options.js'
+import { isUuid } from './uuid.js'
+import { WriteLock } from './write-lock.js'
+
+/** A committed change, as seen by `onChange` listeners (the runtime rebuilds config on them). */
+export interface ChangeEvent {
+  readonly entity: string
+  readonly op: 'create' | 'update' | 'delete'
+  /** The row after the change; for `delete`, the row that was removed. */
+  readonly row: Row
+  /** The row before an `update`; null for `create` and `delete`. */
+  readonly old: Row | null
+}
+
+export type ChangeListener = (event: ChangeEvent) => void
+
+export interface WriteOptions {
+  /** Seconds until the row expires (entities whose schema has `ttl: true`). */
+  readonly ttl?: number
+  /**
+   * Prepare and check the row (validation, foreign keys) without writing it. DB-less mode uses
+   * this so that a bad payload still gets its schema error before the 405, as in Kong.
+   */
+  readonly dryRun?: boolean
+}
+
+export interface DaoPageQuery {
+  /** 1–1000, default 100. */
+  readonly size?: number
+  readonly offset?: string
+  readonly tags?: TagFilter
+  readonly where?: { readonly field: string; readonly value: unknown }
+}
+
+/** Kong's TTL bound (a bit over three years). */
+const MAX_TTL = 100_000_000
+
+function nowFor(field: Field | undefined): number {
+  // Integer timestamps are seconds; `number` ones (targets) keep millisecond precision.
+  return field?.type === 'number' ? Math.round(Date.now()) / 1000 : Math.floor(Date.now() / 1000)
+}
+
+/** The generic DAO over a {@link Store}. */
+export class Dao {
+  readonly store: Store
+  readonly entities: Readonly<Record<string, EntitySchema>>
+  readonly #lock = new WriteLock()
+  readonly #listeners = new Set<ChangeListener>()
+
+  /**
+   * @param store an initialised store
+   * @param entities the entity registry (name → schema); everything here is generic over it
+   */
+  constructor(store: Store, entities: Readonly<Record<string, EntitySchema>>) {
+    this.store = store
+    this.entities = entities
+  }
+
+  /** The schema of `entity`; throws a plain Error for names outside the registry (a bug). */
+  schema(entity: string): EntitySchema {
+    const schema = this.entities[entity]
+    if (schema === undefined) throw new Error(`unknown entity '${entity}'`)
+    return schema
+  }
+
+  /** Subscribes to committed changes; returns the unsubscribe function. */
+  onChange(listener: ChangeListener): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  /**
+   * Validates input as a create would (`POST /schemas/{entity}/validate`), auto fields filled
+   * in first, without touching the store. Returns the field errors, or null when valid.
+   */
+  validateInput(entity: string, input: Readonly<Record<string, unknown>>): FieldErrors | null {
+    const schema = this.schema(entity)
+    const candidate: Record<string, unknown> = { ...input }
+    this.#fillCreateFields(schema, candidate)
+    const result = validateEntity(schema, candidate, { mode: 'insert' })
+    return result.ok ? null : result.errors
+  }
+
+  /** Finds a row by id, or by endpoint key when `key` is not a UUID. */
+  async select(entity: string, key: string): Promise<Row | null> {
+    return this.#find(this.store, this.schema(entity), key)
+  }
+
+  /** Every live row of an entity. */
+  async all(entity: string): Promise<Row[]> {
+    this.schema(entity)
+    return this.#mapErrors(() => this.store.all(entity))
+  }
+
+  /** One page of an entity (codes 7, 9, 11 on bad options). */
+  page(entity: string, query: DaoPageQuery = {}): Promise<Page> {
+    return this.#page(entity, query, undefined)
+  }
+
+  /** One page of the rows of `entity` whose foreign `field` points at `foreignId`. */
+  pageForForeign(entity: string, field: string, foreignId: string, query: DaoPageQuery = {}): Promise<Page> {
+    return this.#page(entity, query, { field, id: foreignId })
+  }
+
+  /** Creates a row (POST). */
+  async insert(entity: string, input: Readonly<Record<string, unknown>>, options: WriteOptions = {}): Promise<Row> {
+    const schema = this.schema(entity)
+    this.#checkTtl(schema, options.ttl)
+    return this.#write(async (tx, events) => {
+      const candidate: Record<string, unknown> = { ...input }
+      this.#fillCreateFields(schema, candidate)
+      const row = await this.#prepare(tx, schema, candidate, 'insert', undefined)
+      if (options.dryRun === true) return row
+      const saved = await tx.insert(entity, row, options.ttl === undefined ? undefined : { ttl: options.ttl })
+      events.push({ entity, op: 'create', row: saved, old: null })
+      return saved
+    })
+  }
+
+  /** Partially updates a row (PATCH). Throws code 6 (404) when it does not exist. */
+  async update(entity: string, key: string, patch: Readonly<Record<string, unknown>>, options: WriteOptions = {}): Promise<Row> {
+    const schema = this.schema(entity)
+    this.#checkTtl(schema, options.ttl)
+    return this.#write(async (tx, events) => {
+      const existing = await this.#find(tx, schema, key)
+      if (existing === null) throw this.#notFound(schema, key)
+      const candidate: Record<string, unknown> = { ...patch, id: existing.id }
+      if ('created_at' in schema.fields) candidate['created_at'] = existing['created_at']
+      if ('updated_at' in schema.fields) candidate['updated_at'] = nowFor(schema.fields['updated_at'])
+      const row = await this.#prepare(tx, schema, candidate, 'update', existing)
+      if (options.dryRun === true) return row
+      const saved = await tx.update(entity, row)
+      if (saved === null) throw this.#notFound(schema, key)
+      events.push({ entity, op: 'update', row: saved, old: existing })
+      return saved
+    })
+  }
+
+  /**
+   * Creates or fully replaces a row (PUT). A missing row is created with the given id, or with
+   * the given endpoint key (`PUT /services/my-svc` creates a service named `my-svc`); an
+   * existing row keeps its id and `created_at`.
+   */
+  async upsert(entity: string, key: string, input: Readonly<Record<string, unknown>>, options: WriteOptions = {}): Promise<Row> {
+    const schema = this.schema(entity)
+    this.#checkTtl(schema, options.ttl)
+    return this.#write(async (tx, events) => {
+      const existing = await this.#find(tx, schema, key)
+      const candidate: Record<string, unknown> = { ...input }
+      if (isUuid(key)) candidate['id'] = key
+      else if (schema.endpoint_key !== undefined) candidate[schema.endpoint_key] = key
+      if (existing !== null) {
+        candidate['id'] = existing.id
+        if ('created_at' in schema.fields) candidate['created_at'] = existing['created_at']
+        if ('updated_at' in schema.fields) candidate['updated_at'] = nowFor(schema.fields['updated_at'])
+      } else {
+        this.#fillCreateFields(schema, candidate)
+      }
+      const row = await this.#prepare(tx, schema, candidate, 'upsert', existing ?? undefined)
+      if (options.dryRun === true) return row
+      if (existing === null) {
+        const saved = await tx.insert(entity, row, options.ttl === undefined ? undefined : { ttl: options.ttl })
+        events.push({ entity, op: 'create', row: saved, old: null })
+        return saved
+      }
+      const saved = await tx.update(entity, row)
+      if (saved === null) throw this.#notFound(schema, key)
+      events.push({ entity, op: 'update', row: saved, old: existing })
+      return saved
+    })
+  }
+
+  /**
+   * Deletes a row, applying `on_delete` of every reference to it. Resolves the deleted row, or
+   * null when there was none (Kong answers 204 either way).
+   */
+  async delete(entity: string, key: string, options: Pick<WriteOptions, 'dryRun'> = {}): Promise<Row | null> {
+    const schema = this.schema(entity)
+    return this.#write(async (tx, events) => {
+      const existing = await this.#find(tx, schema, key)
+      if (existing === null || options.dryRun === true) return existing
+      await deleteWithReferences(tx, this.entities, schema, existing, events)
+      return existing
+    })
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  async #find(db: Store, schema: EntitySchema, key: string): Promise<Row | null> {
+    if (isUuid(key)) return this.#mapErrors(() => db.select(schema.name, key))
+    if (schema.endpoint_key === undefined) throw invalidPrimaryKey(key)
+    const field = schema.fields[schema.endpoint_key]
+    const value = field !== undefined && (field.type === 'integer' || field.type === 'number') ? Number(key) : key
+    return this.#mapErrors(() => db.selectByUnique(schema.name, schema.endpoint_key as string, value))
+  }
+
+  #notFound(schema: EntitySchema, key: string): DbError {
+    if (isUuid(key) || schema.endpoint_key === undefined) return notFoundById(key)
+    return notFoundByField(schema.endpoint_key, key)
+  }
+
+  #fillCreateFields(schema: EntitySchema, candidate: Record<string, unknown>): void {
+    const id = schema.fields['id']
+    if (id !== undefined && id.auto === true && (candidate['id'] === undefined || candidate['id'] === null)) {
+      candidate['id'] = randomUUID()
+    }
+    for (const name of ['created_at', 'updated_at']) {
+      const field = schema.fields[name]
+      if (field !== undefined && (candidate[name] === undefined || candidate[name] === null)) candidate[name] = nowFor(field)
+    }
+  }
+
+  /** Resolve references, validate, check references exist: Kong's order of checks. */
+  async #prepare(
+    tx: Store,
+    schema: EntitySchema,
+    candidate: Record<string, unknown>,
+    mode: 'insert' | 'update' | 'upsert',
+    existing: Row | undefined,
+  ): Promise<Row> {
+    await resolveForeignRefs(tx, this.entities, schema, candidate)
+    const result = validateEntity(schema, candidate, existing === undefined ? { mode } : { mode, existing })
+    if (!result.ok) throw schemaViolation(result.errors)
+    const row = result.row as Row
+    // `ttl` is an option, never a stored field (validation lets it through for ttl entities).
+    delete row['ttl']
+    await checkForeignRefs(tx, schema, row)
+    return row
+  }
+
+  #checkTtl(schema: EntitySchema, ttl: number | undefined): void {
+    if (ttl === undefined) return
+    if (schema.ttl !== true) throw invalidOptions({ ttl: `cannot be used with '${schema.name}'` })
+    if (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TTL) {
+      throw invalidOptions({ ttl: `must be an integer between 0 and ${MAX_TTL}` })
+    }
+  }
+
+  async #page(entity: string, query: DaoPageQuery, foreign: { field: string; id: string } | undefined): Promise<Page> {
+    const schema = this.schema(entity)
+    const size = checkPageSize(query.size)
+    if (query.tags !== undefined && !('tags' in schema.fields)) throw invalidOptions({ tags: `cannot be used with '${entity}'` })
+    try {
+      return await this.store.page(entity, {
+        size,
+        ...(query.offset === undefined ? {} : { offset: query.offset }),
+        ...(query.tags === undefined ? {} : { tags: query.tags }),
+        ...(query.where === undefined ? {} : { where: query.where }),
+        ...(foreign === undefined ? {} : { foreign }),
+      })
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'INVALID_OFFSET') throw invalidOffset(query.offset ?? '')
+      throw toDbError(err)
+    }
+  }
+
+  async #mapErrors<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (err) {
+      throw toDbError(err)
+    }
+  }
+
+  /** Runs one write: serialised, in a transaction, events emitted only after commit. */
+  #write<T>(fn: (tx: Store, events: PendingEvent[]) => Promise<T>): Promise<T> {
+    return this.#lock.run(async () => {
+      const events: PendingEvent[] = []
+      let result: T
+      try {
+        result = await this.store.transaction((tx) => fn(tx, events))
+      } catch (err) {
+        throw toDbError(err)
+      }
+      this.#emit(events)
+      return result
+    })
+  }
+
+  #emit(events: readonly PendingEvent[]): void {
+    for (const event of events) {
+      for (const listener of this.#listeners) {
+        try {
+          listener(event)
+        } catch {
+          // A failing listener must not turn a committed write into an error response;
+          // listeners own their error reporting.
+        }
+      }
+    }
+  }
+}
+
+/** Maps a StoreError to Kong's DAO error; DbErrors and other errors pass through. */
+export function toDbError(err: unknown): unknown {
+  if (!(err instanceof StoreError)) return err
+  switch (err.code) {
+    case 'UNIQUE_VIOLATION':
+      return uniqueViolation(err.fields ?? {})
+    case 'PRIMARY_KEY_VIOLATION':
+      return primaryKeyViolation(err.fields ?? {})
+    case 'INVALID_OFFSET':
+      return new DbError('INVALID_OFFSET', err.message)
+    case 'DATABASE_ERROR':
+      return new DbError('DATABASE_ERROR', err.message)
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Foreign references in DAO input: resolving `{ "name": "x" }` to `{ "id": … }` (Kong accepts
+ * any unique field or the endpoint key of the referenced entity), and checking that every
+ * `{ id }` points at a row.
+ *
+ * @module
+ */
+import type { EntitySchema, ForeignField } from '../schema/types.js'
+import type { Row, Store } from '../store/types.js'
+import { foreignKeyInvalidReference, foreignKeysUnresolved, type UnresolvedForeign } from './dao-errors.js'
+import { isUuid } from './uuid.js'
+
+/** The foreign fields of a schema, as `[name, field]` pairs. */
+export function foreignFields(schema: EntitySchema): [string, ForeignField][] {
+  const out: [string, ForeignField][] = []
+  for (const [name, field] of Object.entries(schema.fields)) if (field.type === 'foreign') out.push([name, field])
+  return out
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Fields of `schema` that can identify a row: its unique fields and its endpoint key. */
+function lookupFields(schema: EntitySchema): string[] {
+  const names = Object.entries(schema.fields)
+    .filter(([name, field]) => field.unique === true && name !== 'id')
+    .map(([name]) => name)
+  if (schema.endpoint_key !== undefined && !names.includes(schema.endpoint_key)) names.unshift(schema.endpoint_key)
+  return names
+}
+
+/**
+ * Replaces, in place, every foreign reference given without a valid `id` by the `{ id }` of the
+ * row its unique field names. Throws code 13 (foreign keys unresolved) when a named row is
+ * missing. References that name nothing usable are left for schema validation to report.
+ */
+export async function resolveForeignRefs(
+  db: Store,
+  entities: Readonly<Record<string, EntitySchema>>,
+  schema: EntitySchema,
+  input: Record<string, unknown>,
+): Promise<void> {
+  const unresolved: UnresolvedForeign[] = []
+  for (const [name, field] of foreignFields(schema)) {
+    const value = input[name]
+    if (!isRecord(value) || isUuid(value['id'])) continue
+    const parent = entities[field.reference]
+    if (parent === undefined) continue
+    for (const uniqueField of lookupFields(parent)) {
+      const key = value[uniqueField]
+      if (typeof key !== 'string' && typeof key !== 'number') continue
+      const row = await db.selectByUnique(parent.name, uniqueField, key)
+      if (row !== null) {
+        input[name] = { id: row.id }
+        break
+      }
+      unresolved.push({ field: name, uniqueField, value: key, parent: parent.name })
+    }
+  }
+  if (unresolved.length > 0) throw foreignKeysUnresolved(unresolved)
+}
+
+/** Throws code 4 when a foreign `{ id }` of the validated row references no existing row. */
+export async function checkForeignRefs(db: Store, schema: EntitySchema, row: Row): Promise<void> {
+  for (const [name, field] of foreignFields(schema)) {
+    const value = row[name]
+    if (!isRecord(value) || typeof value['id'] !== 'string') continue
+    const id = value['id']
+    if ((await db.select(field.reference, id)) === null) throw foreignKeyInvalidReference(name, { id }, field.reference)
+  }
+}

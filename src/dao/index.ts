@@ -1,0 +1,10 @@
+/**
+ * The DAO: validation, defaults, foreign keys, cascades and change events over a Store.
+ *
+ * @module
+ */
+export { Dao, toDbError, type ChangeEvent, type ChangeListener, type DaoPageQuery, type WriteOptions } from './dao.js'
+export * from './dao-errors.js'
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, checkPageSize, parseSizeParam, parseTagsParam } from './page-options.js'
+export { luaPretty } from './lua-pretty.js'
+export { isUuid } from './uuid.js'
