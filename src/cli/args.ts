@@ -1,0 +1,40 @@
+/** Command-line parsing for `turnpike`: a command, `-c/--conf`, `-p/--prefix`, `-a`, positionals. */
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'UsageError'
+  }
+}
+
+export interface ParsedArgs {
+  command: string | undefined
+  conf: string | undefined
+  prefix: string | undefined
+  all: boolean
+  help: boolean
+  positional: string[]
+}
+
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const out: ParsedArgs = { command: undefined, conf: undefined, prefix: undefined, all: false, help: false, positional: [] }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string
+    const value = (): string => {
+      const v = argv[++i]
+      if (v === undefined || v.startsWith('-')) throw new UsageError(`${a} needs a value`)
+      return v
+    }
+    if (a === '-c' || a === '--conf') out.conf = value()
+    else if (a.startsWith('--conf=')) out.conf = a.slice(7)
+    else if (a === '-p' || a === '--prefix') out.prefix = value()
+    else if (a.startsWith('--prefix=')) out.prefix = a.slice(9)
+    else if (a === '-a' || a === '--all') out.all = true
+    else if (a === '-h' || a === '--help') out.help = true
+    else if (a === '--vv' || a === '--v') continue // Kong's verbosity flags: accepted, logs go to the error log
+    else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`)
+    else if (out.command === undefined) out.command = a
+    else out.positional.push(a)
+  }
+  return out
+}

@@ -1,0 +1,84 @@
+/**
+ * `turnpike <command>`: start, stop, health, check, version — Kong's CLI verbs, same flags.
+ * Returns the exit code; prints one clear line on errors.
+ */
+import { ConfigError, loadConfig } from '../config/index.js'
+import type { GatewayConfig } from '../config/types.js'
+import { KONG_COMPAT_VERSION, PRODUCT, VERSION } from '../version.js'
+import { parseArgs, UsageError, type ParsedArgs } from './args.js'
+import { healthCommand } from './commands/health.js'
+import { startCommand } from './commands/start.js'
+import { stopCommand } from './commands/stop.js'
+
+const USAGE = `Usage: turnpike COMMAND [OPTIONS]
+
+The available commands are:
+  start [-c conf] [-p prefix]    Start the gateway in the foreground (Ctrl-C or SIGTERM stops it gracefully)
+  stop [-p prefix]               Stop a running gateway (via the pid file in its prefix)
+  health [-p prefix]             Tell whether the gateway in that prefix is running and answering
+  check [conf]                   Validate a configuration file and say what is wrong
+  version [-a]                   Print the version
+
+Options:
+  -c, --conf FILE                kong.conf-syntax configuration file
+  -p, --prefix DIR               prefix directory (overrides the 'prefix' setting)
+  -h, --help                     this help
+
+Every setting can also come from the environment: TURNPIKE_<NAME> (or KONG_<NAME>).
+`
+
+export function configFrom(args: ParsedArgs): GatewayConfig {
+  const overrides: Record<string, string> = {}
+  if (args.prefix !== undefined) overrides['prefix'] = args.prefix
+  return loadConfig({ ...(args.conf !== undefined ? { confPath: args.conf } : {}), overrides })
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let args: ParsedArgs
+  try {
+    args = parseArgs(argv)
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`Error: ${err.message}\n\n${USAGE}`)
+      return 2
+    }
+    throw err
+  }
+  if (args.help || args.command === undefined) {
+    process.stdout.write(USAGE)
+    return args.command === undefined && !args.help ? 2 : 0
+  }
+  try {
+    switch (args.command) {
+      case 'start':
+        return await startCommand(configFrom(args))
+      case 'stop':
+        return await stopCommand(configFrom(args))
+      case 'health':
+        return await healthCommand(configFrom(args))
+      case 'check': {
+        const file = args.positional[0] ?? args.conf
+        const config = loadConfig(file !== undefined ? { confPath: file } : {})
+        process.stdout.write(`configuration${file !== undefined ? ` at ${file}` : ''} is valid (database=${config.database}, proxy_listen=${config.raw['proxy_listen'] ?? ''})\n`)
+        return 0
+      }
+      case 'version':
+        process.stdout.write(args.all ? `${PRODUCT} ${VERSION}\nkong compatibility: ${KONG_COMPAT_VERSION}\nnode: ${process.version}\n` : `${VERSION}\n`)
+        return 0
+      default:
+        process.stderr.write(`Error: unknown command '${args.command}'\n\n${USAGE}`)
+        return 2
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`Error: ${err.message}\n`)
+      return 1
+    }
+    if (err instanceof Error && err.name === 'StartError') {
+      process.stderr.write(`Error: ${err.message}\n`)
+      return 1
+    }
+    process.stderr.write(`Error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    return 1
+  }
+}

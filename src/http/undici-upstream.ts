@@ -1,0 +1,136 @@
+/**
+ * The upstream client adapter on undici 7: keep-alive pools per target address and TLS
+ * settings, per-attempt timeouts, streamed bodies with backpressure, and protocol upgrades.
+ *
+ * nginx semantics for timeouts: `connect_timeout` bounds the TCP (+TLS) connect; `read_timeout`
+ * bounds each wait for data (headers, then between body chunks) — undici's `headersTimeout` and
+ * `bodyTimeout` are exactly that. `write_timeout` (between two successive writes of the request
+ * body) has no undici equivalent; see `docs/kong-compatibility.md`.
+ */
+import type { Duplex } from 'node:stream'
+import { Pool, type Dispatcher } from 'undici'
+import type { ResponseHeaders, UpstreamClient, UpstreamControl, UpstreamRequest, UpstreamSink, UpstreamTarget } from '../proxy/types.js'
+
+export interface UpstreamPoolOptions {
+  /** Idle keep-alive connections are closed after this many seconds (`upstream_keepalive_idle_timeout`). */
+  readonly keepaliveIdleTimeout: number
+  /** A connection is closed after serving this many requests (`upstream_keepalive_max_requests`). */
+  readonly keepaliveMaxRequests: number
+  /** Largest accepted upstream response header block, in bytes (Kong's nginx template: 160k buffers). */
+  readonly maxHeaderSize: number
+}
+
+type Controller = Dispatcher.DispatchController
+
+/** One upstream attempt: adapts undici's handler callbacks to an {@link UpstreamSink}. */
+class Attempt implements Dispatcher.DispatchHandler, UpstreamControl {
+  readonly #sink: UpstreamSink
+  #controller: Controller | null = null
+  #sent = false
+  #headers = false
+
+  constructor(sink: UpstreamSink) {
+    this.#sink = sink
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.#controller = controller
+    this.#sent = true
+    this.#sink.onSent()
+  }
+
+  onRequestUpgrade(_controller: Controller, status: number, headers: Record<string, string | string[] | undefined>, socket: Duplex): void {
+    this.#headers = true
+    this.#sink.onUpgrade(status, headers as ResponseHeaders, socket)
+  }
+
+  onResponseStart(controller: Controller, status: number, headers: Record<string, string | string[] | undefined>): void {
+    this.#controller = controller
+    if (status < 200 && status !== 101) return // 1xx informational: nginx does not forward them either
+    this.#headers = true
+    this.#sink.onHeaders(status, headers as ResponseHeaders, this)
+  }
+
+  onResponseData(_controller: Controller, chunk: Buffer): void {
+    this.#sink.onData(chunk)
+  }
+
+  onResponseEnd(): void {
+    this.#sink.onEnd()
+  }
+
+  onResponseError(_controller: Controller, error: Error): void {
+    const socket = (error as { socket?: { bytesRead?: number } }).socket
+    const reused = socket?.bytesRead === undefined ? undefined : socket.bytesRead > 0 && !this.#headers
+    this.#sink.onError(error, { reused, sent: this.#sent, headersReceived: this.#headers })
+  }
+
+  pause(): void {
+    this.#controller?.pause()
+  }
+  resume(): void {
+    this.#controller?.resume()
+  }
+  abort(): void {
+    this.#controller?.abort(new Error('downstream closed'))
+  }
+}
+
+/** Pools keyed by everything that must not be shared between two connections. */
+export class UndiciUpstream implements UpstreamClient {
+  readonly #pools = new Map<string, Pool>()
+  readonly #options: UpstreamPoolOptions
+
+  constructor(options: UpstreamPoolOptions) {
+    this.#options = options
+  }
+
+  #pool(t: UpstreamTarget): Pool {
+    const key = `${t.scheme}|${t.address}|${t.port}|${t.connectTimeout}|${t.scheme === 'https' ? `${t.servername}|${t.tlsVerify ? 1 : 0}` : ''}`
+    let pool = this.#pools.get(key)
+    if (pool === undefined) {
+      const host = t.address.includes(':') ? `[${t.address}]` : t.address
+      const idle = this.#options.keepaliveIdleTimeout * 1000
+      pool = new Pool(`${t.scheme}://${host}:${t.port}`, {
+        connect: {
+          timeout: t.connectTimeout,
+          ...(t.scheme === 'https' ? { rejectUnauthorized: t.tlsVerify, servername: isIp(t.servername) ? '' : t.servername } : {}),
+        },
+        keepAliveTimeout: idle,
+        keepAliveMaxTimeout: idle,
+        maxRequestsPerClient: this.#options.keepaliveMaxRequests,
+        maxHeaderSize: this.#options.maxHeaderSize,
+        pipelining: 1,
+        // Kong forwards bodies as they are; never let the client decompress or follow anything.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      })
+      this.#pools.set(key, pool)
+    }
+    return pool
+  }
+
+  send(target: UpstreamTarget, request: UpstreamRequest, sink: UpstreamSink): void {
+    const pool = this.#pool(target)
+    const opts: Dispatcher.DispatchOptions = {
+      method: request.method as Dispatcher.HttpMethod,
+      path: request.path,
+      headers: request.headers,
+      body: request.body as NonNullable<Dispatcher.DispatchOptions["body"]> | null,
+      headersTimeout: target.readTimeout,
+      bodyTimeout: target.readTimeout,
+      upgrade: request.upgrade,
+    }
+    pool.dispatch(opts, new Attempt(sink))
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()]
+    this.#pools.clear()
+    await Promise.allSettled(pools.map((p) => p.close()))
+  }
+}
+
+function isIp(s: string): boolean {
+  return /^[0-9.]+$/.test(s) || s.includes(':')
+}

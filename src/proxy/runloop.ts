@@ -1,0 +1,480 @@
+/**
+ * The proxy runloop: one client request from match to log, as Kong's phases run it
+ * (see docs/lifecycle.md). It sees the client only through {@link Downstream} and the upstream
+ * only through {@link UpstreamClient}; everything that does not depend on the request was decided
+ * when the configuration snapshot was built.
+ */
+import type { Duplex } from 'node:stream'
+import { escapeUpstreamPath, httpsRedirectStatus, joinUpstreamPath, normalizePath } from '../router/index.js'
+import type { RouteMatch } from '../router/types.js'
+import type { CompiledRoute, CompiledService, ConfigSnapshot } from '../snapshot/snapshot.js'
+import type { AccessLog } from '../observability/access-log.js'
+import type { ErrorLog, LogContext } from '../observability/error-log.js'
+import { PRODUCT, VERSION } from '../version.js'
+import { negotiateKongError, negotiateNginxError, nginxErrorMessage, renderError } from './error-response.js'
+import { type RealIpSettings, realClientIp, upstreamHeaders } from './forwarding.js'
+import { probeSpeaksTls } from './protocol-probe.js'
+import { nextRequestId } from './request-id.js'
+import type { HostResolver, ResolveResult } from './resolver.js'
+import { classifyUpstreamFailure, isIdempotent, type UpstreamFailure } from './upstream-failure.js'
+import type {
+  Downstream,
+  ResponseHeaders,
+  UpstreamClient,
+  UpstreamControl,
+  UpstreamErrorInfo,
+  UpstreamSink,
+  UpstreamTarget,
+} from './types.js'
+
+/** Settings the runloop reads, derived once from the gateway configuration. */
+export interface ProxySettings {
+  readonly realIp: RealIpSettings
+  /** `Server` on gateway-generated responses and `Via` on proxied ones (`server_tokens`). */
+  readonly serverTokens: boolean
+  readonly viaHeader: boolean
+  readonly serverHeader: boolean
+  readonly proxyLatency: boolean
+  readonly upstreamLatency: boolean
+  readonly responseLatency: boolean
+  readonly upstreamStatus: boolean
+  readonly requestIdDownstream: boolean
+  readonly requestIdUpstream: boolean
+  readonly allowDebugHeader: boolean
+  readonly errorDefaultType: string
+  readonly keepaliveIdleTimeout: number
+  readonly maxHeaderSize: number
+}
+
+/** Counters for `/status`. */
+export interface ProxyStats {
+  totalRequests: number
+  activeRequests: number
+}
+
+const SERVER = `${PRODUCT}/${VERSION}`
+const VIA = `${PRODUCT}/${VERSION}`
+
+/** Response headers that describe the upstream connection, not the message. */
+const HOP_BY_HOP_RESPONSE = ['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'te', 'trailer', 'upgrade'] as const
+
+export class Proxy {
+  #snapshot: ConfigSnapshot
+  readonly settings: ProxySettings
+  readonly upstream: UpstreamClient
+  readonly resolver: HostResolver
+  readonly errorLog: ErrorLog
+  readonly accessLog: AccessLog
+  readonly stats: ProxyStats = { totalRequests: 0, activeRequests: 0 }
+
+  constructor(opts: { snapshot: ConfigSnapshot; settings: ProxySettings; upstream: UpstreamClient; resolver: HostResolver; errorLog: ErrorLog; accessLog: AccessLog }) {
+    this.#snapshot = opts.snapshot
+    this.settings = opts.settings
+    this.upstream = opts.upstream
+    this.resolver = opts.resolver
+    this.errorLog = opts.errorLog
+    this.accessLog = opts.accessLog
+  }
+
+  get snapshot(): ConfigSnapshot {
+    return this.#snapshot
+  }
+
+  /** Swaps the configuration; requests already running keep the snapshot they started with. */
+  swap(snapshot: ConfigSnapshot): void {
+    this.#snapshot = snapshot
+  }
+
+  handle(d: Downstream): void {
+    this.stats.totalRequests++
+    this.stats.activeRequests++
+    new Exchange(this, d, this.#snapshot).run()
+  }
+}
+
+/** One client request. Implements the upstream sink so an attempt costs no extra closures. */
+class Exchange implements UpstreamSink {
+  readonly #p: Proxy
+  readonly #d: Downstream
+  readonly #snapshot: ConfigSnapshot
+  readonly #start = performance.now()
+  readonly #requestId = nextRequestId()
+  #clientIp = ''
+  #trusted = false
+  #match: RouteMatch<CompiledRoute> | null = null
+  #service: CompiledService | null = null
+  #target: UpstreamTarget | null = null
+  #upstreamPath = ''
+  #headers: string[] = []
+  #tries = 0
+  #sentAt = 0
+  #status = 0
+  #bytes = 0
+  #control: UpstreamControl | null = null
+  #finished = false
+  #clientGone = false
+
+  constructor(p: Proxy, d: Downstream, snapshot: ConfigSnapshot) {
+    this.#p = p
+    this.#d = d
+    this.#snapshot = snapshot
+  }
+
+  run(): void {
+    const d = this.#d
+    const s = this.#p.settings
+    this.#trusted = s.realIp.trusted.has(d.remoteAddress)
+    this.#clientIp = realClientIp(d.remoteAddress, d.headers, s.realIp)
+    d.onClose(() => this.#onClientClose())
+
+    const url = d.url
+    const q = url.indexOf('?')
+    const rawPath = q === -1 ? url : url.slice(0, q)
+    const host = d.headers['host']
+    const match = this.#snapshot.router.match({
+      method: d.method,
+      scheme: d.scheme,
+      host: typeof host === 'string' ? host : '',
+      port: d.localPort,
+      path: rawPath,
+      headers: d.headers,
+    })
+    if (match === null) {
+      // nginx refuses a path with broken percent-encoding before any routing happens.
+      if (normalizePath(rawPath) === null) this.#nginxError(400)
+      else this.#kongError(404, 'no Route matched with those values')
+      return
+    }
+    this.#match = match
+    const route = match.route
+    if (d.scheme === 'http') {
+      const xfp = this.#trusted ? d.headers['x-forwarded-proto'] : undefined
+      const redirect = httpsRedirectStatus(route, typeof xfp === 'string' ? xfp.toLowerCase() : d.scheme)
+      if (redirect !== null) {
+        this.#httpsRedirect(redirect)
+        return
+      }
+    }
+    const service = route.compiledService
+    if (service === null) {
+      this.#kongError(503, 'no Service found with those values')
+      return
+    }
+    this.#service = service
+    this.#upstreamPath = escapeUpstreamPath(joinUpstreamPath(service.path, match)) + (q === -1 ? '' : url.slice(q))
+    const hostHeader = route.preserve_host && typeof host === 'string' ? host : service.hostHeader
+    this.#headers = upstreamHeaders({
+      rawHeaders: d.rawHeaders,
+      headers: d.headers,
+      hostHeader,
+      peer: d.remoteAddress,
+      clientIp: this.#clientIp,
+      trusted: this.#trusted,
+      scheme: d.scheme,
+      localPort: d.localPort,
+      path: match.path,
+      prefix: match.prefix,
+      via: VIA,
+      requestId: s.requestIdUpstream ? this.#requestId : null,
+      httpVersion: d.httpVersion,
+    })
+    this.#attempt()
+  }
+
+  // --- balancer / resolution -------------------------------------------------------------------
+
+  #attempt(): void {
+    const service = this.#service as CompiledService
+    this.#tries++
+    if (service.hostIsIp) {
+      this.#send(service.host)
+      return
+    }
+    const resolved = this.#p.resolver.resolve(service.host)
+    if (resolved instanceof Promise) {
+      resolved.then((r) => this.#resolved(r), (err: unknown) => this.#resolved({ ok: false, message: String(err), code: 'ERROR' }))
+    } else this.#resolved(resolved)
+  }
+
+  #resolved(r: ResolveResult): void {
+    if (this.#clientGone) return this.#finish()
+    if (r.ok) return this.#send(r.address)
+    const service = this.#service as CompiledService
+    const notFound = r.code === 'ENOTFOUND' || r.code === 'ENODATA' || r.code === 'EMPTY'
+    this.#logError('error', `DNS resolution failed: ${r.message}. Tried: ["${service.host}" (system resolver: /etc/hosts, then DNS)]`, {
+      hint: notFound
+        ? `the name "${service.host}" of service ${this.#serviceLabel()} does not resolve from the gateway host: check it for typos, and /etc/hosts or the DNS servers in /etc/resolv.conf`
+        : `the resolver failed for "${service.host}": check the DNS servers in /etc/resolv.conf are reachable`,
+    })
+    if (notFound) this.#kongError(503, 'name resolution failed')
+    else this.#kongError(500, `${r.message}`)
+  }
+
+  #send(address: string): void {
+    const service = this.#service as CompiledService
+    this.#target = {
+      scheme: service.protocol,
+      address,
+      port: service.port,
+      hostname: service.host,
+      connectTimeout: service.connect_timeout,
+      readTimeout: service.read_timeout,
+      writeTimeout: service.write_timeout,
+      tlsVerify: service.tls_verify,
+      servername: service.hostHeader.replace(/:\d+$/, ''),
+    }
+    if (this.#sentAt === 0) this.#sentAt = performance.now()
+    const d = this.#d
+    const upgrade = d.headers['upgrade']
+    this.#p.upstream.send(this.#target, {
+      method: d.method,
+      path: this.#upstreamPath,
+      headers: this.#headers,
+      body: d.body,
+      upgrade: typeof upgrade === 'string' && isUpgradeRequest(d.headers['connection']) ? upgrade : null,
+    }, this)
+  }
+
+  // --- upstream sink -----------------------------------------------------------------------------
+
+  onSent(): void {}
+
+  onHeaders(status: number, headers: ResponseHeaders, control: UpstreamControl): void {
+    if (this.#clientGone) {
+      control.abort()
+      return
+    }
+    this.#control = control
+    this.#status = status
+    const s = this.#p.settings
+    const now = performance.now()
+    for (const h of HOP_BY_HOP_RESPONSE) if (h in headers) delete headers[h]
+    if (s.viaHeader) {
+      const via = headers['via']
+      const mine = `${this.#d.httpVersion === '2.0' ? '2' : this.#d.httpVersion} ${VIA}`
+      headers['via'] = via === undefined ? mine : `${Array.isArray(via) ? via.join(', ') : via}, ${mine}`
+    }
+    if (s.serverHeader && headers['server'] === undefined) headers['server'] = SERVER
+    if (s.upstreamLatency) headers['x-kong-upstream-latency'] = String(Math.round(now - this.#sentAt))
+    if (s.proxyLatency) headers['x-kong-proxy-latency'] = String(Math.round(this.#sentAt - this.#start))
+    if (s.upstreamStatus) headers['x-kong-upstream-status'] = String(status)
+    if (s.requestIdDownstream) headers['x-kong-request-id'] = this.#requestId
+    this.#debugHeaders(headers)
+    this.#d.writeHead(status, headers)
+    if (this.#d.method === 'HEAD' || status === 204 || status === 304) {
+      // no body will follow for these; undici still calls onEnd
+    }
+  }
+
+  onData(chunk: Buffer): void {
+    this.#bytes += chunk.length
+    if (!this.#d.write(chunk)) {
+      const control = this.#control
+      if (control !== null) {
+        control.pause()
+        this.#d.onDrain(() => control.resume())
+      }
+    }
+  }
+
+  onEnd(): void {
+    this.#d.end()
+    this.#finish()
+  }
+
+  onUpgrade(status: number, headers: ResponseHeaders, socket: Duplex): void {
+    this.#status = status
+    const s = this.#p.settings
+    if (s.requestIdDownstream) headers['x-kong-request-id'] = this.#requestId
+    const d = this.#d as Downstream & { upgradeTo?: (status: number, headers: ResponseHeaders, upstream: Duplex) => void }
+    if (d.upgradeTo === undefined) {
+      socket.destroy()
+      this.#kongError(502, nginxErrorMessage(502))
+      return
+    }
+    d.upgradeTo(status, headers, socket)
+    this.#finish()
+  }
+
+  onError(error: Error, info: UpstreamErrorInfo): void {
+    if (this.#clientGone) return this.#finish()
+    const t = this.#target as UpstreamTarget
+    const failure = classifyUpstreamFailure(error, info, {
+      scheme: t.scheme,
+      hostname: t.hostname,
+      address: t.address,
+      port: t.port,
+      connectTimeout: t.connectTimeout,
+      readTimeout: t.readTimeout,
+      keepaliveIdleTimeout: this.#p.settings.keepaliveIdleTimeout,
+      maxHeaderSize: this.#p.settings.maxHeaderSize,
+    })
+    if (this.#d.headersSent) {
+      // Mid-body failure: the status is gone already; cut the client connection as nginx does.
+      this.#logFailure(failure, false)
+      this.#d.destroy()
+      this.#finish()
+      return
+    }
+    const service = this.#service as CompiledService
+    const retry =
+      this.#tries <= service.retries &&
+      (failure.beforeSend ||
+        (isIdempotent(this.#d.method) && this.#d.body === null && (failure.kind === 'stale_keepalive' || failure.kind === 'reset' || failure.kind === 'premature_close' || failure.kind === 'read_timeout')))
+    this.#logFailure(failure, retry)
+    if (retry) {
+      this.#attempt()
+      return
+    }
+    this.#nginxError(failure.status)
+  }
+
+  // --- responses the gateway makes itself ----------------------------------------------------------
+
+  #baseHeaders(contentType: string | null): ResponseHeaders {
+    const s = this.#p.settings
+    const h: ResponseHeaders = {}
+    if (contentType !== null && contentType !== '') h['content-type'] = contentType
+    if (s.serverHeader) h['server'] = SERVER
+    if (s.responseLatency) h['x-kong-response-latency'] = String(Math.round(performance.now() - this.#start))
+    if (s.requestIdDownstream) h['x-kong-request-id'] = this.#requestId
+    return h
+  }
+
+  /** `kong.response.error`: negotiated on Accept, JSON by default. */
+  #kongError(status: number, message: string): void {
+    const accept = this.#d.headers['accept']
+    const r = renderError(negotiateKongError(typeof accept === 'string' ? accept : undefined), message, this.#requestId)
+    this.#respond(status, this.#baseHeaders(r.contentType), r.body)
+  }
+
+  /** nginx-level errors (`/kong_error_handler`): Accept, else Content-Type, else error_default_type. */
+  #nginxError(status: number): void {
+    const h = this.#d.headers
+    const accept = h['accept']
+    const ct = h['content-type']
+    const mime = negotiateNginxError(typeof accept === 'string' ? accept : undefined, typeof ct === 'string' ? ct : undefined, this.#p.settings.errorDefaultType)
+    const r = renderError(mime, nginxErrorMessage(status), this.#requestId)
+    this.#respond(status, this.#baseHeaders(r.contentType), r.body)
+  }
+
+  #httpsRedirect(code: number): void {
+    if (code === 426) {
+      const h = this.#baseHeaders(null)
+      h['connection'] = 'Upgrade'
+      h['upgrade'] = 'TLS/1.2, HTTP/1.1'
+      const accept = this.#d.headers['accept']
+      const r = renderError(negotiateKongError(typeof accept === 'string' ? accept : undefined), 'Please use HTTPS protocol', this.#requestId)
+      h['content-type'] = r.contentType
+      this.#respond(426, h, r.body)
+      return
+    }
+    const host = this.#d.headers['host']
+    const h = this.#baseHeaders(null)
+    h['location'] = `https://${typeof host === 'string' ? host.replace(/:\d+$/, '') : ''}${this.#d.url}`
+    this.#respond(code, h, null)
+  }
+
+  #respond(status: number, headers: ResponseHeaders, body: string | null): void {
+    this.#status = status
+    if (this.#match !== null) this.#debugHeaders(headers)
+    this.#bytes = body === null ? 0 : Buffer.byteLength(body)
+    this.#d.respond(status, headers, this.#d.method === 'HEAD' ? null : body)
+    this.#finish()
+  }
+
+  #debugHeaders(headers: ResponseHeaders): void {
+    if (!this.#p.settings.allowDebugHeader || this.#d.headers['kong-debug'] !== '1' || this.#match === null) return
+    const route = this.#match.route
+    headers['kong-route-id'] = route.id
+    if (route.name !== null) headers['kong-route-name'] = route.name
+    const service = route.compiledService
+    if (service !== null) {
+      headers['kong-service-id'] = service.id
+      if (service.name !== null) headers['kong-service-name'] = service.name
+    }
+  }
+
+  // --- logging -----------------------------------------------------------------------------------
+
+  #serviceLabel(): string {
+    const s = this.#service
+    if (s === null) return ''
+    return s.name !== null ? `"${s.name}"` : s.id
+  }
+
+  #context(extra: LogContext): LogContext {
+    const d = this.#d
+    const t = this.#target
+    const host = d.headers['host']
+    return {
+      connection: d.connectionId,
+      client: this.#clientIp,
+      request: `${d.method} ${d.url} HTTP/${d.httpVersion}`,
+      ...(t !== null
+        ? {
+            upstream: `${t.scheme}://${t.address.includes(':') ? `[${t.address}]` : t.address}:${t.port}${this.#upstreamPath}`,
+            upstream_host: `${t.hostname}:${t.port}`,
+          }
+        : {}),
+      ...(typeof host === 'string' ? { host } : {}),
+      request_id: this.#requestId,
+      ...extra,
+    }
+  }
+
+  #logError(level: 'error' | 'warn', message: string, extra: LogContext): void {
+    this.#p.errorLog.log(level, message, this.#context(extra))
+  }
+
+  #logFailure(failure: UpstreamFailure, retrying: boolean): void {
+    const log = this.#p.errorLog
+    if (!log.enabled('error')) return
+    const suffix = retrying ? ` (attempt ${this.#tries}; retrying)` : ''
+    const ctx = this.#context({ hint: failure.hint })
+    const t = this.#target as UpstreamTarget
+    if (failure.kind === 'premature_close' && t.scheme === 'http' && !this.#d.headersSent) {
+      // Confirm the most common cause before saying it: try a TLS handshake with the upstream.
+      void probeSpeaksTls(t.address, t.port, t.servername).then((tls) => {
+        if (tls) ctx.hint = `${t.hostname}:${t.port} speaks TLS (a TLS handshake with it succeeded) but the service's protocol is http: set protocol=https (or url=https://…)`
+        log.error(failure.log + suffix, ctx)
+      })
+      return
+    }
+    log.error(failure.log + suffix, ctx)
+  }
+
+  #onClientClose(): void {
+    if (this.#finished) return
+    this.#clientGone = true
+    this.#control?.abort()
+    if (this.#status === 0) this.#status = 499
+    this.#finish()
+  }
+
+  #finish(): void {
+    if (this.#finished) return
+    this.#finished = true
+    const p = this.#p
+    p.stats.activeRequests--
+    const d = this.#d
+    if (p.accessLog.enabled) {
+      const h = d.headers
+      p.accessLog.write({
+        remoteAddr: this.#clientIp,
+        method: d.method,
+        url: d.url,
+        httpVersion: d.httpVersion,
+        status: this.#status,
+        bytesSent: this.#bytes,
+        referer: typeof h['referer'] === 'string' ? h['referer'] : undefined,
+        userAgent: typeof h['user-agent'] === 'string' ? h['user-agent'] : undefined,
+        requestId: this.#requestId,
+      })
+    }
+  }
+}
+
+function isUpgradeRequest(connection: string | string[] | undefined): boolean {
+  return typeof connection === 'string' && /\bupgrade\b/i.test(connection)
+}

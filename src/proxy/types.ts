@@ -1,0 +1,107 @@
+/**
+ * The seams between the proxy runloop and the runtime edges. The node:http server adapter
+ * (`src/http/node-proxy-server.ts`) implements {@link Downstream}; the undici adapter
+ * (`src/http/undici-upstream.ts`) implements {@link UpstreamClient}. A second runtime (Bun's
+ * native server and fetch) only has to provide these two.
+ */
+
+/** Request headers as a plain object with lower-case names (as node and most runtimes give them). */
+export type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>
+/** Response headers: lower-case names; arrays for repeated headers such as set-cookie. */
+export type ResponseHeaders = Record<string, string | string[]>
+
+/** An opaque request body handle: whatever the server adapter gives, the client adapter understands. */
+export type BodySource = AsyncIterable<Uint8Array>
+
+/** One client exchange, as the server adapter presents it. */
+export interface Downstream {
+  readonly method: string
+  /** Raw request target (`/path?query`). */
+  readonly url: string
+  readonly headers: RequestHeaders
+  /** Flat list of header names and values as received: `[name, value, name, value …]`. */
+  readonly rawHeaders: readonly string[]
+  /** `1.1`, `1.0`, `2.0`. */
+  readonly httpVersion: string
+  readonly remoteAddress: string
+  readonly remotePort: number
+  readonly localPort: number
+  readonly scheme: 'http' | 'https'
+  /** Connection serial number on this worker (for log lines, `*<n>`). */
+  readonly connectionId: number
+  /** The request body, or null when the request has none. */
+  readonly body: BodySource | null
+  /** Sends a complete response. */
+  respond(status: number, headers: ResponseHeaders, body: string | Buffer | null): void
+  /** Starts a streamed response. */
+  writeHead(status: number, headers: ResponseHeaders): void
+  /** Writes a body chunk; returns false when the client is not keeping up (wait for `onDrain`). */
+  write(chunk: Uint8Array): boolean
+  end(): void
+  /** Registers the callback for the next drain (one at a time). */
+  onDrain(cb: () => void): void
+  /** The client went away before the response ended. */
+  onClose(cb: () => void): void
+  /** Aborts the client connection (after a failure in the middle of a streamed response). */
+  destroy(): void
+  readonly headersSent: boolean
+}
+
+/** Where and how to send one upstream attempt. */
+export interface UpstreamTarget {
+  readonly scheme: 'http' | 'https'
+  /** The IP address to connect to. */
+  readonly address: string
+  readonly port: number
+  /** The hostname that resolved to `address` (service host or target host), for SNI and logs. */
+  readonly hostname: string
+  readonly connectTimeout: number
+  readonly readTimeout: number
+  readonly writeTimeout: number
+  readonly tlsVerify: boolean
+  /** SNI and certificate name to verify (the upstream Host value). */
+  readonly servername: string
+}
+
+export interface UpstreamRequest {
+  readonly method: string
+  readonly path: string
+  /** Flat `[name, value …]` list, Host included. */
+  readonly headers: string[]
+  readonly body: BodySource | null
+  /** `websocket` etc. when the client asked for a protocol upgrade. */
+  readonly upgrade: string | null
+}
+
+/** Receives one upstream attempt's outcome. Exactly one of onHeaders/onUpgrade/onError comes first. */
+export interface UpstreamSink {
+  /** The request reached a connected socket (from now on it may have been seen by the upstream). */
+  onSent(): void
+  onHeaders(status: number, headers: ResponseHeaders, control: UpstreamControl): void
+  onData(chunk: Buffer): void
+  onEnd(): void
+  onUpgrade(status: number, headers: ResponseHeaders, socket: import('node:stream').Duplex): void
+  /** The attempt failed; `info` describes where, for the error log. */
+  onError(error: Error, info: UpstreamErrorInfo): void
+}
+
+export interface UpstreamControl {
+  pause(): void
+  resume(): void
+  abort(): void
+}
+
+export interface UpstreamErrorInfo {
+  /** The socket had carried earlier requests (a reused keep-alive connection), when known. */
+  readonly reused: boolean | undefined
+  /** The request reached a connected socket before the failure. */
+  readonly sent: boolean
+  /** Response headers had been received before the failure. */
+  readonly headersReceived: boolean
+}
+
+export interface UpstreamClient {
+  send(target: UpstreamTarget, request: UpstreamRequest, sink: UpstreamSink): void
+  /** Closes every pooled connection. */
+  close(): Promise<void>
+}

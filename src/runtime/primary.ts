@@ -1,0 +1,301 @@
+/**
+ * The control plane of one gateway node (the primary process): owns the store, serves the Admin
+ * API and the status listener, forks the proxy workers and pushes every configuration change to
+ * them. Like nginx's master, it restarts a worker that dies and stops the group gracefully on
+ * SIGTERM/SIGINT.
+ */
+import cluster, { type Worker } from 'node:cluster'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import type { Server } from 'node:http'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createAdminApi } from '../admin/index.js'
+import type { NodeInfo } from '../admin/types.js'
+import { publicConfiguration } from '../config/index.js'
+import type { GatewayConfig, ListenAddress } from '../config/types.js'
+import { Dao } from '../dao/index.js'
+import { ENTITIES } from '../entities/index.js'
+import { createAdminServer } from '../http/admin-server.js'
+import { AccessLog } from '../observability/access-log.js'
+import { ErrorLog } from '../observability/error-log.js'
+import { openLogSink } from '../observability/log-file.js'
+import { storeEntity } from '../schema/index.js'
+import type { ConfigPayload } from '../snapshot/snapshot.js'
+import { createStore } from '../store/index.js'
+import type { Store } from '../store/types.js'
+import { PRODUCT, VERSION } from '../version.js'
+import { createStatusApi } from './status-api.js'
+import { type ToPrimary, type ToWorker, WORKER_CONFIG_ENV, type WorkerStats } from './messages.js'
+import { nodeId } from './node-id.js'
+
+/** Where the primary's pid is written (Kong: `<prefix>/pids/nginx.pid`). */
+export function pidFile(prefix: string): string {
+  return join(prefix, 'pids', 'turnpike.pid')
+}
+
+/** The pid recorded in the prefix, if that process is alive. */
+export function runningPid(prefix: string): number | null {
+  const file = pidFile(prefix)
+  if (!existsSync(file)) return null
+  const pid = Number(readFileSync(file, 'utf8').trim())
+  if (!Number.isInteger(pid) || pid <= 0) return null
+  try {
+    process.kill(pid, 0)
+    return pid
+  } catch {
+    return null
+  }
+}
+
+/** A start-up failure with a one-line message for the CLI. */
+export class StartError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'StartError'
+  }
+}
+
+function listenOn(server: Server, l: ListenAddress, setting: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'address already in use (is another gateway running?)' : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : err.message
+      reject(new StartError(`could not listen on ${setting} ${l.host}:${l.port}: ${why}`))
+    })
+    server.listen({ host: l.host, port: l.port, ...(l.backlog !== undefined ? { backlog: l.backlog } : {}) }, () => resolve())
+  })
+}
+
+export interface RunningGateway {
+  readonly dao: Dao
+  /** Resolves when the gateway has stopped. */
+  readonly stopped: Promise<void>
+  stop(): Promise<void>
+}
+
+/** Starts the node in this process (foreground) and resolves once every worker is serving. */
+export async function startGateway(config: GatewayConfig): Promise<RunningGateway> {
+  const prefix = config.prefix
+  const other = runningPid(prefix)
+  if (other !== null && other !== process.pid) throw new StartError(`turnpike is already running in ${prefix} (pid ${other}); stop it first with: turnpike stop -p ${prefix}`)
+  mkdirSync(join(prefix, 'pids'), { recursive: true })
+  mkdirSync(join(prefix, 'logs'), { recursive: true })
+
+  const errorLog = new ErrorLog(openLogSink(config.admin_error_log === config.proxy_error_log ? config.proxy_error_log : config.admin_error_log), config.log_level)
+  const adminAccess = new AccessLog(config.admin_access_log === 'off' ? null : openLogSink(config.admin_access_log))
+
+  // --- store ---------------------------------------------------------------------------------
+  let store: Store
+  if (config.database === 'sqlite') store = createStore({ kind: 'sqlite', path: config.sqlite_path })
+  else if (config.database === 'off') {
+    if (config.declarative_config !== null) throw new StartError(`declarative_config is not supported yet: start with database=sqlite, or database=off without a file`)
+    store = createStore({ kind: 'memory' })
+  } else throw new StartError(`database=${config.database} is not supported yet: use sqlite (the default) or off`)
+  try {
+    await store.init(Object.values(ENTITIES).map((e) => storeEntity(e)))
+  } catch (err) {
+    throw new StartError(`could not open the ${config.database} store${config.database === 'sqlite' ? ` at ${config.sqlite_path}` : ''}: ${(err as Error).message}`)
+  }
+  const dao = new Dao(store, ENTITIES)
+
+  // --- workers -------------------------------------------------------------------------------
+  const workerStats = new Map<number, WorkerStats>()
+  const applied = new Map<number, number>()
+  let version = 0
+  let payload: ConfigPayload = { version: 0, services: [], routes: [] }
+  let stopping = false
+  let pendingChangeAt: number | null = null
+
+  const loadPayload = async (): Promise<ConfigPayload> => ({
+    version: ++version,
+    services: await store.all('services'),
+    routes: await store.all('routes'),
+  })
+
+  const sendTo = (w: Worker, msg: ToWorker): void => {
+    if (w.isConnected()) w.send(msg)
+  }
+  const broadcast = (msg: ToWorker): void => {
+    for (const w of Object.values(cluster.workers ?? {})) if (w !== undefined) sendTo(w, msg)
+  }
+
+  // Coalesce bursts of writes: one rebuild runs at a time, and one more follows if anything changed meanwhile.
+  let reloading = false
+  let dirty = false
+  const publish = async (): Promise<void> => {
+    if (reloading) {
+      dirty = true
+      return
+    }
+    reloading = true
+    try {
+      do {
+        dirty = false
+        payload = await loadPayload()
+        broadcast({ type: 'config', payload })
+      } while (dirty)
+    } catch (err) {
+      errorLog.error(`could not load the configuration from the store, workers keep the previous one: ${(err as Error).message}`)
+    } finally {
+      reloading = false
+    }
+  }
+  dao.onChange(() => {
+    pendingChangeAt ??= performance.now()
+    void publish()
+  })
+
+  const workerCount = Math.max(1, config.worker_processes)
+  const entry = fileURLToPath(new URL('./worker-entry.js', import.meta.url))
+  cluster.setupPrimary({ exec: entry, args: [], silent: false })
+  const workerEnv = { [WORKER_CONFIG_ENV]: JSON.stringify(config) }
+
+  let startupListening = 0
+  let resolveListening: () => void = () => {}
+  let rejectListening: (e: Error) => void = () => {}
+  const allListening = new Promise<void>((resolve, reject) => {
+    resolveListening = resolve
+    rejectListening = reject
+  })
+
+  const fork = (): Worker => {
+    const w = cluster.fork(workerEnv)
+    w.on('message', (msg: ToPrimary) => {
+      switch (msg.type) {
+        case 'booted':
+          sendTo(w, { type: 'config', payload })
+          break
+        case 'listening':
+          if (++startupListening === workerCount) resolveListening()
+          break
+        case 'applied': {
+          applied.set(w.id, msg.version)
+          const all = [...applied.values()].every((v) => v >= version) && applied.size >= Object.keys(cluster.workers ?? {}).length
+          if (all && pendingChangeAt !== null) {
+            errorLog.info(`configuration version ${msg.version} (${msg.routes} routes) live on all ${applied.size} workers ${(performance.now() - pendingChangeAt).toFixed(1)} ms after the change`)
+            pendingChangeAt = null
+          }
+          break
+        }
+        case 'config-failed':
+          errorLog.error(`worker ${w.process.pid ?? '?'} kept its previous configuration: version ${msg.version} failed to compile: ${msg.error}`)
+          break
+        case 'stats':
+          workerStats.set(w.id, msg.stats)
+          break
+      }
+    })
+    return w
+  }
+
+  cluster.on('exit', (w, code, signal) => {
+    workerStats.delete(w.id)
+    applied.delete(w.id)
+    if (stopping) return
+    if (startupListening < workerCount) {
+      rejectListening(new StartError(`a proxy worker exited during start-up (code ${code ?? signal ?? '?'}): see ${config.proxy_error_log}`))
+      return
+    }
+    errorLog.crit(`worker process ${w.process.pid ?? '?'} exited unexpectedly (${signal ?? `code ${code ?? '?'}`}); starting a new one`)
+    fork()
+  })
+
+  payload = await loadPayload()
+  for (let i = 0; i < workerCount; i++) fork()
+
+  // --- Admin API and status listener ------------------------------------------------------------
+  const node: NodeInfo = {
+    version: VERSION,
+    hostname: hostname(),
+    node_id: nodeId(prefix),
+    configuration: publicConfiguration(config),
+    pids: {
+      master: process.pid,
+      get workers() {
+        return Object.values(cluster.workers ?? {}).flatMap((w) => (w?.process.pid === undefined ? [] : [w.process.pid]))
+      },
+    },
+    plugins: {},
+    serverStatus() {
+      let total = 0
+      let accepted = 0
+      let active = 0
+      let inFlight = 0
+      for (const s of workerStats.values()) {
+        total += s.totalRequests
+        accepted += s.connectionsAccepted
+        active += s.connectionsActive
+        inFlight += s.activeRequests
+      }
+      return {
+        total_requests: total,
+        connections_active: active,
+        connections_accepted: accepted,
+        connections_handled: accepted,
+        connections_reading: 0,
+        connections_writing: inFlight,
+        connections_waiting: Math.max(0, active - inFlight),
+      }
+    },
+  }
+  const admin = createAdminApi({ dao, store, nodeInfo: node, database: config.database })
+  const servers: Server[] = []
+  const shutdownTimeoutMs = config.shutdown_timeout * 1000
+
+  const stopAll = async (): Promise<void> => {
+    if (stopping) return stoppedPromise
+    stopping = true
+    errorLog.notice(`stopping: finishing in-flight requests (up to ${config.shutdown_timeout}s)`)
+    for (const s of servers) s.close()
+    const exits = Object.values(cluster.workers ?? {}).map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          if (w === undefined || w.isDead()) return resolve()
+          w.once('exit', () => resolve())
+          sendTo(w, { type: 'shutdown', timeoutMs: shutdownTimeoutMs })
+          setTimeout(() => {
+            if (!w.isDead()) w.process.kill('SIGKILL')
+          }, shutdownTimeoutMs + 5000).unref()
+        }),
+    )
+    await Promise.all(exits)
+    await store.close().catch(() => {})
+    try {
+      if (runningPid(prefix) === process.pid) rmSync(pidFile(prefix), { force: true })
+    } catch {
+      // nothing to clean
+    }
+    errorLog.notice('stopped')
+    errorLog.flush()
+    resolveStopped()
+  }
+  let resolveStopped: () => void = () => {}
+  const stoppedPromise = new Promise<void>((resolve) => {
+    resolveStopped = resolve
+  })
+
+  try {
+    await allListening
+    for (const l of config.admin_listen.filter((x) => !x.ssl)) {
+      const server = createAdminServer(admin, { access: adminAccess, error: errorLog })
+      servers.push(server)
+      await listenOn(server, l, 'admin_listen')
+    }
+    const status = createStatusApi(admin, () => !stopping && applied.size > 0 && [...applied.values()].every((v) => v >= 1))
+    for (const l of config.status_listen.filter((x) => !x.ssl)) {
+      const server = createAdminServer(status, { access: new AccessLog(null), error: errorLog })
+      servers.push(server)
+      await listenOn(server, l, 'status_listen')
+    }
+  } catch (err) {
+    await stopAll()
+    throw err
+  }
+
+  writeFileSync(pidFile(prefix), `${process.pid}\n`)
+  const onSignal = (): void => void stopAll()
+  process.once('SIGTERM', onSignal)
+  process.once('SIGINT', onSignal)
+  errorLog.notice(`${PRODUCT} ${VERSION} started: ${workerCount} workers, database ${config.database}`)
+  return { dao, stopped: stoppedPromise, stop: stopAll }
+}

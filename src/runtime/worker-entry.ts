@@ -1,0 +1,11 @@
+/** Entry point of a forked proxy worker: reads the configuration the primary resolved, then runs. */
+import type { GatewayConfig } from '../config/types.js'
+import { WORKER_CONFIG_ENV } from './messages.js'
+import { runWorker } from './worker.js'
+
+const raw = process.env[WORKER_CONFIG_ENV]
+if (raw === undefined) {
+  process.stderr.write('turnpike: worker-entry is started by the gateway, not by hand\n')
+  process.exit(1)
+}
+runWorker(JSON.parse(raw) as GatewayConfig)

@@ -1,0 +1,125 @@
+/**
+ * A proxy worker process: receives configurations from the control plane, compiles them into
+ * snapshots (keeping the previous one if compiling fails) and serves proxy traffic.
+ */
+import type { Server } from 'node:http'
+import type { GatewayConfig } from '../config/types.js'
+import { createProxyServer, type ConnectionStats } from '../http/node-proxy-server.js'
+import { UndiciUpstream } from '../http/undici-upstream.js'
+import { AccessLog } from '../observability/access-log.js'
+import { ErrorLog } from '../observability/error-log.js'
+import { openLogSink } from '../observability/log-file.js'
+import { HostResolver } from '../proxy/resolver.js'
+import { Proxy } from '../proxy/runloop.js'
+import { buildSnapshot, type ConfigSnapshot } from '../snapshot/snapshot.js'
+import type { ToPrimary, ToWorker } from './messages.js'
+import { proxySettings, UPSTREAM_MAX_HEADER_SIZE } from './proxy-settings.js'
+
+/** nginx's default client keepalive_timeout in Kong's template. */
+const CLIENT_KEEPALIVE_TIMEOUT = 60
+
+function send(msg: ToPrimary): void {
+  process.send?.(msg)
+}
+
+/** Runs a worker until the primary tells it to stop. */
+export function runWorker(config: GatewayConfig): void {
+  const errorLog = new ErrorLog(openLogSink(config.proxy_error_log), config.log_level)
+  const accessSink = config.proxy_access_log === 'off' ? null : openLogSink(config.proxy_access_log, { minLength: 4096 })
+  const accessLog = new AccessLog(accessSink)
+  const upstream = new UndiciUpstream({
+    keepaliveIdleTimeout: config.upstream_keepalive_idle_timeout,
+    keepaliveMaxRequests: config.upstream_keepalive_max_requests,
+    maxHeaderSize: UPSTREAM_MAX_HEADER_SIZE,
+  })
+  const connections: ConnectionStats = { accepted: 0, active: 0 }
+  let proxy: Proxy | null = null
+  const servers: Server[] = []
+  let stopping = false
+
+  const listen = (p: Proxy): void => {
+    const plain = config.proxy_listen.filter((l) => !l.ssl)
+    let pending = plain.length
+    if (pending === 0) send({ type: 'listening' })
+    for (const l of plain) {
+      const server = createProxyServer(p, { scheme: 'http', keepAliveTimeout: CLIENT_KEEPALIVE_TIMEOUT, maxHeaderSize: 16 * 1024 }, connections)
+      servers.push(server)
+      server.on('error', (err) => {
+        errorLog.crit(`proxy listener ${l.host}:${l.port} failed: ${err.message}`)
+        process.exit(1)
+      })
+      server.listen({ host: l.host, port: l.port, ...(l.backlog !== undefined ? { backlog: l.backlog } : {}) }, () => {
+        if (--pending === 0) send({ type: 'listening' })
+      })
+    }
+  }
+
+  const apply = (payload: Parameters<typeof buildSnapshot>[0]): void => {
+    const started = performance.now()
+    let snapshot: ConfigSnapshot
+    try {
+      snapshot = buildSnapshot(payload)
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err)
+      errorLog.error(`configuration version ${payload.version} failed to compile, still serving version ${proxy?.snapshot.version ?? 'none'}: ${message}`)
+      send({ type: 'config-failed', version: payload.version, error: message })
+      return
+    }
+    if (proxy === null) {
+      proxy = new Proxy({ snapshot, settings: proxySettings(config), upstream, resolver: new HostResolver(), errorLog, accessLog })
+      listen(proxy)
+    } else proxy.swap(snapshot)
+    const compileMs = performance.now() - started
+    if (errorLog.enabled('debug')) errorLog.debug(`configuration version ${payload.version} applied (${snapshot.routeCount} routes, compiled in ${compileMs.toFixed(1)} ms)`)
+    send({ type: 'applied', version: payload.version, compileMs, routes: snapshot.routeCount })
+  }
+
+  const shutdown = (timeoutMs: number): void => {
+    if (stopping) return
+    stopping = true
+    for (const s of servers) {
+      s.close()
+      s.closeIdleConnections()
+    }
+    const deadline = Date.now() + timeoutMs
+    const tick = (): void => {
+      const active = proxy?.stats.activeRequests ?? 0
+      if (active === 0 || Date.now() >= deadline) {
+        if (active > 0) errorLog.warn(`graceful shutdown timed out with ${active} requests still in flight`)
+        for (const s of servers) s.closeAllConnections()
+        errorLog.flush()
+        accessSink?.flush()
+        void upstream.close().finally(() => process.exit(0))
+        return
+      }
+      // Connections that finished their last request are idle now: close them too.
+      for (const s of servers) s.closeIdleConnections()
+      setTimeout(tick, 50).unref()
+    }
+    tick()
+  }
+
+  process.on('message', (msg: ToWorker) => {
+    if (msg.type === 'config') apply(msg.payload)
+    else if (msg.type === 'shutdown') shutdown(msg.timeoutMs)
+  })
+  // The primary handles signals; a worker ignores them so Ctrl-C stops the whole group gracefully.
+  process.on('SIGINT', () => {})
+  process.on('SIGTERM', () => {})
+  process.on('disconnect', () => shutdown(1000))
+  // Messages sent before a listener exists are lost, and an ES module worker installs its listener
+  // late: tell the primary when it may send the configuration.
+  send({ type: 'booted' })
+  setInterval(() => {
+    if (proxy === null) return
+    send({
+      type: 'stats',
+      stats: {
+        totalRequests: proxy.stats.totalRequests,
+        activeRequests: proxy.stats.activeRequests,
+        connectionsAccepted: connections.accepted,
+        connectionsActive: connections.active,
+      },
+    })
+  }, 1000).unref()
+}
