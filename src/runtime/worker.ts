@@ -11,7 +11,8 @@ import { ErrorLog } from '../observability/error-log.js'
 import { openLogSink } from '../observability/log-file.js'
 import { HostResolver } from '../proxy/resolver.js'
 import { Proxy } from '../proxy/runloop.js'
-import { buildSnapshot, type ConfigSnapshot } from '../snapshot/snapshot.js'
+import type { ConfigPayload } from '../snapshot/snapshot.js'
+import { SnapshotSwitch } from '../snapshot/switch.js'
 import type { ToPrimary, ToWorker } from './messages.js'
 import { proxySettings, UPSTREAM_MAX_HEADER_SIZE } from './proxy-settings.js'
 
@@ -54,24 +55,21 @@ export function runWorker(config: GatewayConfig): void {
     }
   }
 
-  const apply = (payload: Parameters<typeof buildSnapshot>[0]): void => {
-    const started = performance.now()
-    let snapshot: ConfigSnapshot
-    try {
-      snapshot = buildSnapshot(payload)
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err)
-      errorLog.error(`configuration version ${payload.version} failed to compile, still serving version ${proxy?.snapshot.version ?? 'none'}: ${message}`)
-      send({ type: 'config-failed', version: payload.version, error: message })
+  const snapshots = new SnapshotSwitch()
+  const apply = (payload: ConfigPayload): void => {
+    const result = snapshots.apply(payload)
+    if (!result.ok) {
+      errorLog.error(`configuration version ${payload.version} was not applied, still serving version ${result.serving ?? 'none'}: ${result.error}`)
+      send({ type: 'config-failed', version: payload.version, error: result.error })
       return
     }
+    const snapshot = result.snapshot
     if (proxy === null) {
       proxy = new Proxy({ snapshot, settings: proxySettings(config), upstream, resolver: new HostResolver(), errorLog, accessLog })
       listen(proxy)
     } else proxy.swap(snapshot)
-    const compileMs = performance.now() - started
-    if (errorLog.enabled('debug')) errorLog.debug(`configuration version ${payload.version} applied (${snapshot.routeCount} routes, compiled in ${compileMs.toFixed(1)} ms)`)
-    send({ type: 'applied', version: payload.version, compileMs, routes: snapshot.routeCount })
+    if (errorLog.enabled('debug')) errorLog.debug(`configuration version ${payload.version} applied (${snapshot.routeCount} routes, compiled in ${result.compileMs.toFixed(1)} ms)`)
+    send({ type: 'applied', version: payload.version, compileMs: result.compileMs, routes: snapshot.routeCount })
   }
 
   const shutdown = (timeoutMs: number): void => {
