@@ -133,6 +133,7 @@ export function buildConfig(
     allow_debug_header: parse('allow_debug_header', parseBoolean),
     error_default_type: parse('error_default_type', (v) => parseEnum(v, ERROR_DEFAULT_TYPES)),
     plugins: parse('plugins', plugins),
+    plugins_path: parse('plugins_path', (v) => (v === '' ? null : resolve(cwd, v))),
     nginx_http_client_max_body_size: parse('nginx_http_client_max_body_size', parseSize),
     shutdown_timeout: parse('shutdown_timeout', (v) => parseInteger(v, 0)),
     raw,

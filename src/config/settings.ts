@@ -34,6 +34,7 @@ export const DEFAULTS = {
   allow_debug_header: 'off',
   error_default_type: 'text/plain',
   plugins: 'bundled',
+  plugins_path: '',
   nginx_http_client_max_body_size: '0',
   shutdown_timeout: '10',
 } as const satisfies Record<string, string>

@@ -45,6 +45,8 @@ export interface GatewayConfig {
   readonly allow_debug_header: boolean
   readonly error_default_type: 'text/plain' | 'application/json' | 'text/html' | 'application/xml'
   readonly plugins: readonly string[]
+  /** Folder where custom plugins named in `plugins` are looked up (`<name>/index.js`, `<name>.js`). */
+  readonly plugins_path: string | null
   readonly nginx_http_client_max_body_size: string
   /** Seconds a graceful stop waits for in-flight requests. */
   readonly shutdown_timeout: number

@@ -171,6 +171,13 @@ export interface EntitySchema {
   /** Entity supports a `ttl` on insert (key-auth credentials). */
   readonly ttl?: boolean
   /**
+   * Admin API collection path when it differs from `name` (Kong's plugin DAOs:
+   * `keyauth_credentials` → `/key-auths`).
+   */
+  readonly admin_path?: string
+  /** Path segment under the parent named by `admin_nested_only`'s sibling rules (`/consumers/{c}/key-auth`). */
+  readonly admin_nested_path?: { readonly parent: string; readonly field: string; readonly segment: string }
+  /**
    * Kong's `subschema_key`: the field whose value picks a subschema (routes: `protocols`, the
    * first element that names a subschema wins). Unknown value → `unknown type: <value>`.
    */

@@ -1,0 +1,73 @@
+/**
+ * Kong's plugin model: a plugin is a plain object with a name, a priority, a config schema and
+ * phase handlers. Bundled and custom plugins share this one shape.
+ *
+ * @module
+ */
+import type { EntityCheck, EntitySchema, Field } from '../schema/types.js'
+import type { Pdk } from '../pdk/types.js'
+
+/** A plugin's schema: its `config` record, and which scopes and protocols it accepts. */
+export interface PluginSchema {
+  /** Fields of `config` (Kong's `config = { type = "record", fields = … }`). */
+  readonly config: Readonly<Record<string, Field>>
+  /** Checks over `config` (Kong's `entity_checks` inside the config record). */
+  readonly config_checks?: readonly EntityCheck[]
+  /** Kong's `typedefs.no_consumer`: cannot be scoped to a consumer (auth plugins, cors…). */
+  readonly no_consumer?: boolean
+  readonly no_route?: boolean
+  readonly no_service?: boolean
+  /** Default `protocols` for instances of this plugin (Kong: grpc, grpcs, http, https). */
+  readonly protocols?: readonly string[]
+}
+
+/** What a plugin may keep for a whole worker (caches, HTTP clients…). */
+export interface PluginInitContext {
+  /** Id of this node (stable across restarts). */
+  readonly nodeId: string
+  /** Writes to the error log with the plugin's name. */
+  readonly log: Pdk['log']
+}
+
+/**
+ * A plugin. `Conf` is the validated `config` (defaults filled in). `Prepared` is what
+ * {@link Plugin.prepare} derives from it once per configuration change (compiled regexes,
+ * parsed keys…); handlers receive it. Without `prepare`, handlers receive `Conf`.
+ *
+ * Handlers may be synchronous or return a promise; synchronous handlers cost less.
+ */
+export interface Plugin<Conf = Record<string, unknown>, Prepared = Conf> {
+  readonly name: string
+  readonly version: string
+  /** Higher runs first, as in Kong (key-auth 1250, rate-limiting 910…). */
+  readonly priority: number
+  readonly schema: PluginSchema
+  /**
+   * Entities the plugin owns (Kong's `daos.lua`): credentials such as `keyauth_credentials`. They
+   * join the entity registry (Admin API, store, declarative format) when the plugin is enabled.
+   */
+  readonly entities?: readonly EntitySchema[]
+  /** Once per worker, before the first request. */
+  init?(ctx: PluginInitContext): void | Promise<void>
+  /** Once per configuration change and instance: derive what requests need. Throwing refuses the config. */
+  prepare?(conf: Conf): Prepared
+  /** Global instances only: before routing. */
+  rewrite?(kong: Pdk, conf: Prepared): void | Promise<void>
+  /** After routing; auth plugins set the consumer here. `kong.response.exit` short-circuits. */
+  access?(kong: Pdk, conf: Prepared): void | Promise<void>
+  /** Response headers from the upstream (or the exit) are known and still mutable. */
+  headerFilter?(kong: Pdk, conf: Prepared): void
+  /**
+   * Each body chunk on its way to the client; `eof` on the last call (chunk may be empty).
+   * Return the bytes to send instead (empty to hold them back), or undefined to pass the chunk.
+   */
+  bodyFilter?(kong: Pdk, conf: Prepared, chunk: Buffer, eof: boolean): Buffer | undefined
+  /** After the response was sent; must not throw (errors are logged). */
+  log?(kong: Pdk, conf: Prepared): void | Promise<void>
+}
+
+/** A plugin of any configuration type, as the registry holds them. */
+export type AnyPlugin = Plugin<any, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** The phases, for ordering and error messages. */
+export type Phase = 'rewrite' | 'access' | 'header_filter' | 'body_filter' | 'log'
