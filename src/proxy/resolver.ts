@@ -94,13 +94,23 @@ export class HostResolver {
   }
 }
 
-/** The resolvers the system uses, for log lines (`resolver: "10.0.0.2"`). */
+let resolversCache: { value: string; until: number } | null = null
+
+/**
+ * The name servers the system resolver uses (from /etc/resolv.conf), for log lines and hints.
+ * Read at most every 5 s: it is only called on failures, which the resolver caches anyway.
+ */
 export function systemResolvers(): string {
+  const now = Date.now()
+  if (resolversCache !== null && resolversCache.until > now) return resolversCache.value
+  let value: string
   try {
     const conf = readFileSync('/etc/resolv.conf', 'utf8')
     const servers = [...conf.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1])
-    return servers.length > 0 ? servers.join(', ') : 'none in /etc/resolv.conf'
+    value = servers.length > 0 ? servers.join(', ') : '(none in /etc/resolv.conf: the system default 127.0.0.1)'
   } catch {
-    return 'system default'
+    value = '(no /etc/resolv.conf: the system default 127.0.0.1)'
   }
+  resolversCache = { value, until: now + 5000 }
+  return value
 }

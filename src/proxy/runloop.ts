@@ -12,10 +12,10 @@ import type { AccessLog } from '../observability/access-log.js'
 import type { ErrorLog, LogContext } from '../observability/error-log.js'
 import { PRODUCT, VERSION } from '../version.js'
 import { negotiateKongError, negotiateNginxError, nginxErrorMessage, renderError } from './error-response.js'
-import { type RealIpSettings, realClientIp, upstreamHeaders } from './forwarding.js'
+import { forwardedHost, type RealIpSettings, realClientIp, upstreamHeaders } from './forwarding.js'
 import { probeSpeaksTls } from './protocol-probe.js'
 import { nextRequestId } from './request-id.js'
-import type { HostResolver, ResolveResult } from './resolver.js'
+import { type HostResolver, type ResolveResult, systemResolvers } from './resolver.js'
 import { classifyUpstreamFailure, isIdempotent, type UpstreamFailure } from './upstream-failure.js'
 import type {
   Downstream,
@@ -107,6 +107,8 @@ class Exchange implements UpstreamSink {
   #upstreamPath = ''
   #headers: string[] = []
   #tries = 0
+  /** Retries that did not use up a try (failed reused keep-alive connections). */
+  #freeRetries = 0
   #sentAt = 0
   #status = 0
   #bytes = 0
@@ -148,8 +150,9 @@ class Exchange implements UpstreamSink {
     this.#match = match
     const route = match.route
     if (d.scheme === 'http') {
+      // Kong compares its `forwarded_proto` as is: a trusted peer's X-Forwarded-Proto, else the scheme.
       const xfp = this.#trusted ? d.headers['x-forwarded-proto'] : undefined
-      const redirect = httpsRedirectStatus(route, typeof xfp === 'string' ? xfp.toLowerCase() : d.scheme)
+      const redirect = httpsRedirectStatus(route, typeof xfp === 'string' ? xfp : d.scheme)
       if (redirect !== null) {
         this.#httpsRedirect(redirect)
         return
@@ -172,7 +175,7 @@ class Exchange implements UpstreamSink {
       trusted: this.#trusted,
       scheme: d.scheme,
       localPort: d.localPort,
-      path: match.path,
+      path: rawPath,
       prefix: match.prefix,
       via: VIA,
       requestId: s.requestIdUpstream ? this.#requestId : null,
@@ -201,10 +204,11 @@ class Exchange implements UpstreamSink {
     if (r.ok) return this.#send(r.address)
     const service = this.#service as CompiledService
     const notFound = r.code === 'ENOTFOUND' || r.code === 'ENODATA' || r.code === 'EMPTY'
-    this.#logError('error', `DNS resolution failed: ${r.message}. Tried: ["${service.host}" (system resolver: /etc/hosts, then DNS)]`, {
+    const resolvers = systemResolvers()
+    this.#logError('error', `DNS resolution failed: ${r.message}. Tried: ["${service.host}" (system resolver: /etc/hosts, then nameserver ${resolvers})]`, {
       hint: notFound
-        ? `the name "${service.host}" of service ${this.#serviceLabel()} does not resolve from the gateway host: check it for typos, and /etc/hosts or the DNS servers in /etc/resolv.conf`
-        : `the resolver failed for "${service.host}": check the DNS servers in /etc/resolv.conf are reachable`,
+        ? `the name "${service.host}" of service ${this.#serviceLabel()} does not resolve from the gateway host (nameserver ${resolvers} answered that it does not exist): check it for typos, and /etc/hosts or the DNS servers in /etc/resolv.conf`
+        : `the resolver failed for "${service.host}" (${r.code}): check that the DNS servers in /etc/resolv.conf (${resolvers}) are reachable`,
     })
     if (notFound) this.#kongError(503, 'name resolution failed')
     else this.#kongError(500, `${r.message}`)
@@ -231,7 +235,8 @@ class Exchange implements UpstreamSink {
       path: this.#upstreamPath,
       headers: this.#headers,
       body: d.body,
-      upgrade: typeof upgrade === 'string' && isUpgradeRequest(d.headers['connection']) ? upgrade : null,
+      // Kong forwards only WebSocket upgrades; others (h2c …) go as plain requests.
+      upgrade: typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket' && isUpgradeRequest(d.headers['connection']) ? upgrade : null,
     }, this)
   }
 
@@ -246,20 +251,16 @@ class Exchange implements UpstreamSink {
     }
     this.#control = control
     this.#status = status
-    const s = this.#p.settings
-    const now = performance.now()
-    for (const h of HOP_BY_HOP_RESPONSE) if (h in headers) delete headers[h]
-    if (s.viaHeader) {
-      const via = headers['via']
-      const mine = `${this.#d.httpVersion === '2.0' ? '2' : this.#d.httpVersion} ${VIA}`
-      headers['via'] = via === undefined ? mine : `${Array.isArray(via) ? via.join(', ') : via}, ${mine}`
+    // Headers the upstream's Connection names are hop-by-hop too (Kong's header_filter).
+    const connection = headers['connection']
+    if (typeof connection === 'string') {
+      for (const t of connection.split(',')) {
+        const name = t.trim().toLowerCase()
+        if (name !== '' && name !== 'close' && name !== 'keep-alive' && name !== 'upgrade') delete headers[name]
+      }
     }
-    if (s.serverHeader && headers['server'] === undefined) headers['server'] = SERVER
-    if (s.upstreamLatency) headers['x-kong-upstream-latency'] = String(Math.round(now - this.#sentAt))
-    if (s.proxyLatency) headers['x-kong-proxy-latency'] = String(Math.round(this.#sentAt - this.#start))
-    if (s.upstreamStatus) headers['x-kong-upstream-status'] = String(status)
-    if (s.requestIdDownstream) headers['x-kong-request-id'] = this.#requestId
-    this.#debugHeaders(headers)
+    for (const h of HOP_BY_HOP_RESPONSE) if (h in headers) delete headers[h]
+    this.#proxiedHeaders(status, headers)
     this.#d.writeHead(status, headers)
     if (this.#d.method === 'HEAD' || status === 204 || status === 304) {
       // no body will follow for these; undici still calls onEnd
@@ -283,9 +284,13 @@ class Exchange implements UpstreamSink {
   }
 
   onUpgrade(status: number, headers: ResponseHeaders, socket: Duplex): void {
+    if (this.#clientGone) {
+      socket.destroy()
+      return
+    }
     this.#status = status
-    const s = this.#p.settings
-    if (s.requestIdDownstream) headers['x-kong-request-id'] = this.#requestId
+    // 101 keeps Connection/Upgrade: they are the switch itself.
+    this.#proxiedHeaders(status, headers)
     const d = this.#d as Downstream & { upgradeTo?: (status: number, headers: ResponseHeaders, upstream: Duplex) => void }
     if (d.upgradeTo === undefined) {
       socket.destroy()
@@ -308,6 +313,8 @@ class Exchange implements UpstreamSink {
       readTimeout: t.readTimeout,
       keepaliveIdleTimeout: this.#p.settings.keepaliveIdleTimeout,
       maxHeaderSize: this.#p.settings.maxHeaderSize,
+      method: this.#d.method,
+      hasBody: this.#d.body !== null,
     })
     if (this.#d.headersSent) {
       // Mid-body failure: the status is gone already; cut the client connection as nginx does.
@@ -317,16 +324,46 @@ class Exchange implements UpstreamSink {
       return
     }
     const service = this.#service as CompiledService
+    const resendable = isIdempotent(this.#d.method) && this.#d.body === null
+    // nginx: an error on a cached (keep-alive) connection does not use up a try (`u->peer.tries++`
+    // in ngx_http_upstream_next), so a stale connection is retried even with retries=0. Bounded:
+    // the adapter's "reused" flag is a heuristic (bytes read on the socket), and the connection
+    // that replaces a stale one is normally fresh.
+    const free = failure.kind === 'stale_keepalive' && resendable && this.#freeRetries < 2
+    if (free) {
+      this.#freeRetries++
+      this.#tries--
+    }
     const retry =
       this.#tries <= service.retries &&
       (failure.beforeSend ||
-        (isIdempotent(this.#d.method) && this.#d.body === null && (failure.kind === 'stale_keepalive' || failure.kind === 'reset' || failure.kind === 'premature_close' || failure.kind === 'read_timeout')))
-    this.#logFailure(failure, retry)
+        (resendable && (failure.kind === 'stale_keepalive' || failure.kind === 'reset' || failure.kind === 'premature_close' || failure.kind === 'read_timeout')))
+    this.#logFailure(failure, retry, free)
     if (retry) {
       this.#attempt()
       return
     }
     this.#nginxError(failure.status)
+  }
+
+  /**
+   * Kong's header_filter for proxied responses: `Via` appended (the version is the upstream
+   * protocol's, HTTP/1.1), `Server` only when the upstream sent none, latencies, request id.
+   */
+  #proxiedHeaders(status: number, headers: ResponseHeaders): void {
+    const s = this.#p.settings
+    const now = performance.now()
+    if (s.viaHeader) {
+      const via = headers['via']
+      const mine = `1.1 ${VIA}`
+      headers['via'] = via === undefined ? mine : `${Array.isArray(via) ? via.join(', ') : via}, ${mine}`
+    }
+    if (s.serverHeader && headers['server'] === undefined) headers['server'] = SERVER
+    if (s.upstreamLatency) headers['x-kong-upstream-latency'] = String(Math.round(now - this.#sentAt))
+    if (s.proxyLatency) headers['x-kong-proxy-latency'] = String(Math.round(this.#sentAt - this.#start))
+    if (s.upstreamStatus) headers['x-kong-upstream-status'] = String(status)
+    if (s.requestIdDownstream) headers['x-kong-request-id'] = this.#requestId
+    this.#debugHeaders(headers)
   }
 
   // --- responses the gateway makes itself ----------------------------------------------------------
@@ -369,22 +406,25 @@ class Exchange implements UpstreamSink {
       this.#respond(426, h, r.body)
       return
     }
-    const host = this.#d.headers['host']
+    // Kong: `https://` .. forwarded_host (trusted X-Forwarded-Host, else $host) .. request_uri
     const h = this.#baseHeaders(null)
-    h['location'] = `https://${typeof host === 'string' ? host.replace(/:\d+$/, '') : ''}${this.#d.url}`
+    h['location'] = `https://${forwardedHost(this.#d.headers, this.#trusted)}${this.#d.url}`
     this.#respond(code, h, null)
   }
 
   #respond(status: number, headers: ResponseHeaders, body: string | null): void {
     this.#status = status
     if (this.#match !== null) this.#debugHeaders(headers)
-    this.#bytes = body === null ? 0 : Buffer.byteLength(body)
-    this.#d.respond(status, headers, this.#d.method === 'HEAD' ? null : body)
+    const head = this.#d.method === 'HEAD'
+    this.#bytes = body === null || head ? 0 : Buffer.byteLength(body)
+    // HEAD: the adapter sends the headers GET would get (Content-Length included), no body.
+    this.#d.respond(status, headers, body)
     this.#finish()
   }
 
   #debugHeaders(headers: ResponseHeaders): void {
-    if (!this.#p.settings.allowDebugHeader || this.#d.headers['kong-debug'] !== '1' || this.#match === null) return
+    // Kong tests `$http_kong_debug`: any value, even `0`, turns them on.
+    if (!this.#p.settings.allowDebugHeader || this.#d.headers['kong-debug'] === undefined || this.#match === null) return
     const route = this.#match.route
     headers['kong-route-id'] = route.id
     if (route.name !== null) headers['kong-route-name'] = route.name
@@ -427,10 +467,10 @@ class Exchange implements UpstreamSink {
     this.#p.errorLog.log(level, message, this.#context(extra))
   }
 
-  #logFailure(failure: UpstreamFailure, retrying: boolean): void {
+  #logFailure(failure: UpstreamFailure, retrying: boolean, free = false): void {
     const log = this.#p.errorLog
     if (!log.enabled('error')) return
-    const suffix = retrying ? ` (attempt ${this.#tries}; retrying)` : ''
+    const suffix = free ? ' (reused keep-alive connection; retrying on a new connection)' : retrying ? ` (attempt ${this.#tries}; retrying)` : ''
     const ctx = this.#context({ hint: failure.hint })
     const t = this.#target as UpstreamTarget
     if (failure.kind === 'premature_close' && t.scheme === 'http' && !this.#d.headersSent) {

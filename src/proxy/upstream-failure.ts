@@ -44,6 +44,9 @@ export interface FailureContext {
   readonly readTimeout: number
   readonly keepaliveIdleTimeout: number
   readonly maxHeaderSize: number
+  /** The client's method and whether the request has a body (they decide whether a retry is safe). */
+  readonly method?: string
+  readonly hasBody?: boolean
 }
 
 const TLS_VERIFY_CODES: Readonly<Record<string, [number, string]>> = {
@@ -70,6 +73,21 @@ export function looksLikeTls(data: string | undefined): boolean {
   return type >= 0x14 && type <= 0x17 && data.charCodeAt(1) === 0x03
 }
 
+/**
+ * OpenSSL's error text as node gives it (`80EC…:error:0A00010B:SSL routines:ssl3_get_record:wrong
+ * version number:../deps/openssl/…/ssl3_record.c:350:\n`) in the shape nginx logs it
+ * (`error:0A00010B:SSL routines::wrong version number`); other messages are kept on one line.
+ */
+export function opensslReason(message: string): string {
+  const m = /error:([0-9A-F]{8}):([^:]*):[^:]*:([^:\n]+)/i.exec(message)
+  if (m !== null) return `error:${m[1]}:${m[2]}::${m[3]}`
+  return oneLine(message)
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*[\r\n]+\s*/g, ' ').trim()
+}
+
 /** Classifies one failed attempt. */
 export function classifyUpstreamFailure(error: Error, info: UpstreamErrorInfo, c: FailureContext): UpstreamFailure {
   const code = (error as { code?: string }).code ?? ''
@@ -90,6 +108,7 @@ export function classifyUpstreamFailure(error: Error, info: UpstreamErrorInfo, c
       return failure('connect_refused', 502, `connect() failed (111: Connection refused) ${phase}`,
         `nothing accepts connections on ${named}: check the service's host and port, and that the upstream (or the load balancer in front of it) is running and listening there`)
     case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ETIMEDOUT':
       return failure('connect_timeout', 504, `upstream timed out (110: Connection timed out) while connecting to upstream`,
         `no answer to the TCP connect to ${named} within connect_timeout=${c.connectTimeout}ms: a firewall or security group may be dropping packets, or the host is down; raise the service's connect_timeout only if the network is known to be slow`, 'timeout')
     case 'EHOSTUNREACH':
@@ -107,7 +126,18 @@ export function classifyUpstreamFailure(error: Error, info: UpstreamErrorInfo, c
     case 'UND_ERR_HEADERS_OVERFLOW':
       return failure('header_overflow', 502, `upstream sent too big header while reading response header from upstream`,
         `the response headers from ${named} exceed ${c.maxHeaderSize} bytes (large cookies or debug headers?): make them smaller`)
+    case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
+      return failure('invalid_response', 502, `upstream sent more data than specified in "Content-Length" header while reading upstream`,
+        `the response from ${named} does not match its Content-Length header: fix the upstream's framing`)
+    case 'EPIPE':
+      return failure('reset', 502, `send() failed (32: Broken pipe) while sending request to upstream`,
+        `${named} closed the connection while the gateway was still sending the request (it may reject large bodies, or a load balancer cut the connection)`)
     case 'ECONNRESET':
+      if (!info.sent && c.scheme === 'https' && /secure TLS connection/i.test(error.message)) {
+        // node: "Client network socket disconnected before secure TLS connection was established"
+        return failure('tls_error', 502, `peer closed connection in SSL handshake while SSL handshaking to upstream`,
+          `${named} closed the connection during the TLS handshake: if it serves plain HTTP, set the service's protocol to http (or url=http://…); otherwise it rejected the handshake (TLS version, cipher, or SNI "${c.hostname}")`)
+      }
       if (info.sent && !info.headersReceived && info.reused === true) {
         return failure('stale_keepalive', 502, `recv() failed (104: Connection reset by peer) ${phase}`, staleHint(named, c))
       }
@@ -127,16 +157,17 @@ export function classifyUpstreamFailure(error: Error, info: UpstreamErrorInfo, c
     default:
       break
   }
-  if (code.startsWith('HPE_')) {
+  // undici's HTTPParserError carries no code in undici 7 (`constants.ERROR[ret]` is undefined): match its name too.
+  if (code.startsWith('HPE_') || error.name === 'HTTPParserError') {
     const data = (error as { data?: string }).data
     if (looksLikeTls(data)) {
       return failure('tls_on_http', 502, `upstream sent no valid HTTP/1.0 header ${phase}`,
         `${named} answered with a TLS record: it serves HTTPS but the service's protocol is http: set protocol=https (or url=https://…)`)
     }
     return failure('invalid_response', 502, `upstream sent invalid header ${phase}`,
-      `${named} did not answer in HTTP/1.x (${error.message}): is the port right, or is the upstream HTTP/2-only or another protocol?`)
+      `${named} did not answer in HTTP/1.x (${oneLine(error.message)}${data === undefined ? '' : `; it sent ${JSON.stringify(data.slice(0, 24))}`}): is the port right, or is the upstream HTTP/2-only or another protocol?`)
   }
-  const message = error.message
+  const message = opensslReason(error.message)
   if (/wrong version number|packet length too long|http request|unknown protocol/i.test(message) || code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
     return failure('http_on_https', 502, `SSL_do_handshake() failed (SSL: ${message}) while SSL handshaking to upstream`,
       `${named} answered the TLS handshake in plain text: it serves HTTP, not HTTPS: set the service's protocol to http (or url=http://…)`)
@@ -147,13 +178,17 @@ export function classifyUpstreamFailure(error: Error, info: UpstreamErrorInfo, c
       `the certificate of ${named} did not verify (${verify[1]}): fix it, trust its CA, or set tls_verify=false on the service`)
   }
   if (code.startsWith('ERR_SSL') || code === 'EPROTO' || code.startsWith('ERR_TLS')) {
-    return failure('tls_error', 502, `SSL_do_handshake() failed (${message}) while SSL handshaking to upstream`, `the TLS handshake with ${named} failed: check the upstream's TLS setup`)
+    return failure('tls_error', 502, `SSL_do_handshake() failed (SSL: ${message}) while SSL handshaking to upstream`, `the TLS handshake with ${named} failed: check the upstream's TLS setup`)
   }
   return failure('unknown', 502, `${message}${code === '' ? '' : ` (${code})`} ${phase}`, undefined)
 }
 
 function staleHint(named: string, c: FailureContext): string {
-  return `${named} (or a load balancer in front of it) closed an idle keep-alive connection just as the gateway reused it: set upstream_keepalive_idle_timeout (now ${c.keepaliveIdleTimeout}s) below that load balancer's idle timeout; idempotent requests are retried on a new connection`
+  const base = `${named} (or a load balancer in front of it) closed an idle keep-alive connection just as the gateway reused it: set upstream_keepalive_idle_timeout (now ${c.keepaliveIdleTimeout}s) below that load balancer's idle timeout`
+  if (c.method === undefined) return `${base}; idempotent requests without a body are retried on a new connection`
+  if (!isIdempotent(c.method)) return `${base}; this ${c.method} was not retried because the upstream may have received it (${c.method} is not idempotent)`
+  if (c.hasBody === true) return `${base}; this ${c.method} was not retried because its body was already streamed to the upstream`
+  return `${base}; the ${c.method} is retried on a new connection`
 }
 
 /** Methods nginx will pass to the next attempt after the request was sent. */
