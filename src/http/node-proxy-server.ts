@@ -2,7 +2,7 @@
  * The node:http server adapter for the proxy: turns node's request/response pair (and upgrade
  * sockets) into a {@link Downstream}. The only proxy file that knows about node:http.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Proxy } from '../proxy/runloop.js'
@@ -105,7 +105,12 @@ class NodeDownstream implements Downstream {
   }
 }
 
-/** A request that asked to switch protocols: answered on the raw socket. */
+/**
+ * A request that asked to switch protocols: answered on the raw socket, either by the switch
+ * (101, then bytes both ways) or by an ordinary response that closes the connection (the
+ * upstream refused the upgrade, the gateway answered an error, or the upgrade was not a
+ * WebSocket one and went upstream as a plain request).
+ */
 class UpgradeDownstream implements Downstream {
   readonly #socket: Duplex
   readonly #head: Buffer
@@ -166,11 +171,14 @@ class UpgradeDownstream implements Downstream {
     client.pipe(upstream)
   }
 
-  writeHead(): void {
-    throw new Error('a protocol upgrade cannot be answered with a streamed response')
+  /** Streams an ordinary response: no chunked framing, the body ends when the connection closes. */
+  writeHead(status: number, headers: ResponseHeaders): void {
+    headers['connection'] = 'close'
+    this.headersSent = true
+    this.#socket.write(this.#head_(status, headers, reasonPhrase(status)))
   }
-  write(): boolean {
-    return true
+  write(chunk: Uint8Array): boolean {
+    return this.#socket.write(chunk)
   }
   end(): void {
     this.#socket.end()
@@ -187,16 +195,7 @@ class UpgradeDownstream implements Downstream {
 }
 
 function reasonPhrase(status: number): string {
-  switch (status) {
-    case 400: return 'Bad Request'
-    case 404: return 'Not Found'
-    case 426: return 'Upgrade Required'
-    case 500: return 'Internal Server Error'
-    case 502: return 'Bad Gateway'
-    case 503: return 'Service Unavailable'
-    case 504: return 'Gateway Timeout'
-    default: return 'Error'
-  }
+  return STATUS_CODES[status] ?? 'Unknown'
 }
 
 export interface ProxyServerOptions {

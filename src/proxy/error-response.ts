@@ -18,50 +18,62 @@ const CONTENT_TYPES: Readonly<Record<ErrorMime, string>> = {
   'application/grpc': '',
 }
 
-/** Kong's MIME lookup for one media range: `*\/*` → default, `text/*` → text/plain, `application/*` → JSON. */
-function mimeOf(mediaRange: string): ErrorMime | undefined {
+/**
+ * Kong's `get_mime_type` for one media range: `*\/*` → the default (JSON), `text/*` → text/plain,
+ * `application/*` → JSON, an exact known type → itself, anything else → the default. The lookup
+ * is case-sensitive, as Kong's table lookup is (`Text/HTML` falls back to JSON).
+ */
+function mimeOf(mediaRange: string): ErrorMime {
   const semi = mediaRange.indexOf(';')
-  const value = (semi === -1 ? mediaRange : mediaRange.slice(0, semi)).trim().toLowerCase()
-  const slash = value.indexOf('/')
-  if (slash === -1) return undefined
-  const type = value.slice(0, slash)
-  const sub = value.slice(slash + 1)
-  if (sub === '*') {
-    if (type === '*') return 'application/json'
-    if (type === 'text') return 'text/plain'
-    if (type === 'application') return 'application/json'
-    return undefined
+  const value = (semi === -1 ? mediaRange : mediaRange.slice(0, semi)).trim()
+  const parts = value.split('/')
+  if (parts.length < 2) return 'application/json'
+  if (parts[1] === '*') {
+    if (parts[0] === 'text') return 'text/plain'
+    return 'application/json'
   }
-  return value in CONTENT_TYPES ? (value as ErrorMime) : undefined
+  return Object.hasOwn(CONTENT_TYPES, value) ? (value as ErrorMime) : 'application/json'
 }
 
-const ACCEPT_RANGE = /^((?:[a-z0-9][a-z0-9\-!#$&^_+.]+|\*)\/(?:[a-z0-9][a-z0-9\-!#$&^_+.]+|\*))((?:\s*;\s*[a-z0-9][a-z0-9\-!#$&^_+.]+(?:=[^;]*)?)*)$/i
+/** A media range at the start of one `Accept` element (Kong's pattern is anchored at the start only). */
+const MEDIA_RANGE = /^((?:[a-z0-9][a-z0-9\-!#$&^_+.]+|\*)\/(?:[a-z0-9][a-z0-9\-!#$&^_+.]+|\*))/i
+/** One parameter after it: `q=` with Kong's accepted values, or any other `name[=value]`. */
+const MEDIA_PARAM = /\s*;\s*(?:q=(1(?:\.0{0,3})?|0(?:\.\d{0,3})?)|[a-z0-9][a-z0-9\-!#$&^_+.]+(?:=[^;]*)?)/iy
 
-/** `kong.response.error` negotiation: the highest-q known type in `Accept`, JSON by default. */
+/**
+ * `kong.response.error` negotiation (Kong's `get_response_type`): the first element with the
+ * highest q wins (an element with q=0 never does); an unknown type picks JSON; JSON when
+ * nothing usable is there.
+ */
 export function negotiateKongError(accept: string | undefined): ErrorMime {
-  if (accept === undefined || accept === '') return 'application/json'
+  if (accept === undefined) return 'application/json'
   let best: ErrorMime = 'application/json'
   let bestQ = 0
   for (const part of accept.split(',')) {
-    const m = ACCEPT_RANGE.exec(part.trim())
+    const element = part.trim()
+    const m = MEDIA_RANGE.exec(element)
     if (m === null) continue
     let q = 1
-    const params = m[2] ?? ''
-    const qm = /;\s*q\s*=\s*([0-9.]+)/i.exec(params)
-    if (qm !== null) q = Number(qm[1])
+    MEDIA_PARAM.lastIndex = m[0].length
+    for (let p = MEDIA_PARAM.exec(element); p !== null; p = MEDIA_PARAM.exec(element)) {
+      if (p[1] !== undefined) q = Number(p[1])
+    }
     if (q > bestQ) {
       bestQ = q
-      best = mimeOf(m[1] ?? '') ?? best
+      best = mimeOf(m[1] ?? '')
     }
   }
   return best
 }
 
-/** The nginx error-page negotiation (`/kong_error_handler`). */
+/**
+ * The nginx error-page negotiation (`/kong_error_handler`): the same negotiation over `Accept`,
+ * else the request `Content-Type`, else the `error_default_type` setting; gRPC requests get no body.
+ */
 export function negotiateNginxError(accept: string | undefined, contentType: string | undefined, defaultType: string): ErrorMime {
   const source = accept ?? contentType ?? defaultType
   if (source.startsWith('application/grpc')) return 'application/grpc'
-  return mimeOf(source) ?? 'application/json'
+  return negotiateKongError(source)
 }
 
 function escapeFor(mime: ErrorMime, s: string): string {

@@ -83,7 +83,34 @@ export function hostWithoutPort(host: string): string {
   return (colon === -1 ? host : host.slice(0, colon)).toLowerCase()
 }
 
-/** Request headers that never travel upstream as they came (hop-by-hop, or set by the gateway). */
+/** nginx's `server_name` in Kong's proxy server block: `$host` when the request has no Host header. */
+const SERVER_NAME = 'kong'
+
+/**
+ * The host the client asked for, as Kong computes `forwarded_host`: the client's
+ * `X-Forwarded-Host` when the peer is trusted, else nginx's `$host` (Host without port,
+ * lower-cased). Used for `X-Forwarded-Host` and for the https redirect `Location`.
+ */
+export function forwardedHost(headers: RequestHeaders, trusted: boolean): string {
+  const xfh = trusted ? first(headers['x-forwarded-host']) : undefined
+  if (xfh !== undefined) return xfh
+  const host = first(headers['host'])
+  return host === undefined || host === '' ? SERVER_NAME : hostWithoutPort(host)
+}
+
+/**
+ * The HTTP version token of `Via`, as Kong writes `ngx.req.http_version()` (a Lua number):
+ * `1.1`, `2` for HTTP/2 and `1` for HTTP/1.0.
+ */
+export function viaVersion(httpVersion: string): string {
+  return httpVersion.endsWith('.0') ? httpVersion.slice(0, -2) : httpVersion
+}
+
+/**
+ * Request headers that never travel upstream as the client sent them: hop-by-hop ones (nginx's
+ * proxy module drops `Connection`, `Keep-Alive`, `TE`, `Expect`, `Upgrade`; Kong drops `Proxy`
+ * and `Proxy-Connection`), and those the gateway sets itself.
+ */
 const SKIP_UPSTREAM = new Set([
   'host',
   'connection',
@@ -103,40 +130,55 @@ const SKIP_UPSTREAM = new Set([
   'x-forwarded-path',
   'x-forwarded-prefix',
   'via',
-  'x-kong-request-id',
 ])
 
 export interface ForwardInput {
   readonly rawHeaders: readonly string[]
   readonly headers: RequestHeaders
   readonly hostHeader: string
+  /** The connected peer (`$realip_remote_addr`). */
   readonly peer: string
+  /** The client address after the realip rules (`$remote_addr`). */
   readonly clientIp: string
   readonly trusted: boolean
   readonly scheme: string
   readonly localPort: number
+  /** The request path as received, without the query string (Kong's `X-Forwarded-Path`). */
   readonly path: string
+  /** The prefix strip_path removed (`/` when none). */
   readonly prefix: string
+  /** `<product>/<version>`, after the HTTP version in `Via`. */
   readonly via: string
+  /** The request id for `X-Kong-Request-Id`, or null when `headers_upstream` leaves it out. */
   readonly requestId: string | null
   readonly httpVersion: string
 }
 
+/** Whether a comma-separated header value lists `token` (case-insensitive). */
+function listsToken(value: string | undefined, token: string): boolean {
+  if (value === undefined) return false
+  for (const t of value.split(',')) if (t.trim().toLowerCase() === token) return true
+  return false
+}
+
 /**
  * Builds the flat upstream header list: the client's headers minus hop-by-hop ones (and those
- * named in `Connection`), then Host and the forwarded headers.
+ * named in `Connection`), then Host and the forwarded headers, as Kong's runloop and nginx
+ * template set them.
  */
 export function upstreamHeaders(f: ForwardInput): string[] {
   const out: string[] = []
   const raw = f.rawHeaders
-  const connection = f.headers['connection']
-  const named = typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close'
-    ? new Set(connection.toLowerCase().split(',').map((t) => t.trim()))
+  const connection = first(f.headers['connection'])
+  const lowerConnection = connection?.toLowerCase()
+  const named = lowerConnection !== undefined && lowerConnection !== 'keep-alive' && lowerConnection !== 'close' && lowerConnection !== 'upgrade'
+    ? new Set(lowerConnection.split(',').map((t) => t.trim()).filter((t) => t !== ''))
     : null
+  const ownRequestId = f.requestId !== null
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string
     const lower = name.toLowerCase()
-    if (SKIP_UPSTREAM.has(lower) || (named !== null && named.has(lower))) continue
+    if (SKIP_UPSTREAM.has(lower) || (named !== null && named.has(lower)) || (ownRequestId && lower === 'x-kong-request-id')) continue
     out.push(name, raw[i + 1] as string)
   }
   const h = f.headers
@@ -146,14 +188,16 @@ export function upstreamHeaders(f: ForwardInput): string[] {
   out.push('x-forwarded-for', xff !== undefined ? `${xff}, ${f.peer}` : f.clientIp)
   const t = f.trusted
   out.push('x-forwarded-proto', (t ? first(h['x-forwarded-proto']) : undefined) ?? f.scheme)
-  out.push('x-forwarded-host', (t ? first(h['x-forwarded-host']) : undefined) ?? hostWithoutPort(first(h['host']) ?? ''))
+  out.push('x-forwarded-host', forwardedHost(h, t))
   out.push('x-forwarded-port', (t ? first(h['x-forwarded-port']) : undefined) ?? String(f.localPort))
   out.push('x-forwarded-path', (t ? first(h['x-forwarded-path']) : undefined) ?? f.path)
   const prefix = (t ? first(h['x-forwarded-prefix']) : undefined) ?? (f.prefix !== '/' ? f.prefix : undefined)
   if (prefix !== undefined) out.push('x-forwarded-prefix', prefix)
   const via = first(h['via'])
-  const version = f.httpVersion === '2.0' ? '2' : f.httpVersion
-  out.push('via', via !== undefined ? `${via}, ${version} ${f.via}` : `${version} ${f.via}`)
+  const mine = `${viaVersion(f.httpVersion)} ${f.via}`
+  out.push('via', via !== undefined ? `${via}, ${mine}` : mine)
   if (f.requestId !== null) out.push('x-kong-request-id', f.requestId)
+  // nginx drops TE; Kong puts back `TE: trailers` when the client asked for trailers.
+  if (listsToken(first(h['te']), 'trailers')) out.push('te', 'trailers')
   return out
 }
