@@ -5,6 +5,10 @@
  * when the configuration snapshot was built.
  */
 import type { Duplex } from 'node:stream'
+import { RequestPdk, type PdkHost } from '../pdk/pdk.js'
+import type { Consumer, Credential, EntityRow, HeaderValue } from '../pdk/types.js'
+import { resolveEntry, type PluginInstance, type PluginPlan } from '../plugins/plan.js'
+import type { Phase } from '../plugins/types.js'
 import { escapeUpstreamPath, httpsRedirectStatus, joinUpstreamPath, normalizePath } from '../router/index.js'
 import type { RouteMatch } from '../router/types.js'
 import type { CompiledRoute, CompiledService, ConfigSnapshot } from '../snapshot/snapshot.js'
@@ -17,7 +21,9 @@ import { probeSpeaksTls } from './protocol-probe.js'
 import { nextRequestId } from './request-id.js'
 import { type HostResolver, type ResolveResult, systemResolvers } from './resolver.js'
 import { classifyUpstreamFailure, isIdempotent, type UpstreamFailure } from './upstream-failure.js'
+import { serializeExchange } from './serialize.js'
 import type {
+  BodySource,
   Downstream,
   ResponseHeaders,
   UpstreamClient,
@@ -92,43 +98,207 @@ export class Proxy {
   }
 }
 
-/** One client request. Implements the upstream sink so an attempt costs no extra closures. */
-class Exchange implements UpstreamSink {
+/**
+ * One client request. Implements the upstream sink (so an attempt costs no extra closures) and the
+ * PDK host (what plugins read and change). A request whose route has no plugins never creates a
+ * PDK: that path costs nothing for the plugin machinery.
+ */
+class Exchange implements UpstreamSink, PdkHost {
   readonly #p: Proxy
   readonly #d: Downstream
   readonly #snapshot: ConfigSnapshot
-  readonly #start = performance.now()
-  readonly #requestId = nextRequestId()
-  #clientIp = ''
-  #trusted = false
+  readonly startedAt = performance.now()
+  readonly requestId = nextRequestId()
+  clientIp = ''
+  trusted = false
   #match: RouteMatch<CompiledRoute> | null = null
   #service: CompiledService | null = null
   #target: UpstreamTarget | null = null
-  #upstreamPath = ''
-  #headers: string[] = []
+  /** Upstream path (escaped, without query) and query string (null: none). */
+  upstreamPath = ''
+  upstreamQuery: string | null = null
+  upstreamMethod: string
+  upstreamHeaders: string[] = []
+  /** A body a plugin read or replaced; sent instead of streaming the client's. */
+  upstreamBody: Buffer | null = null
+  #bodyRead: Promise<Buffer> | null = null
   #tries = 0
   /** Retries that did not use up a try (failed reused keep-alive connections). */
   #freeRetries = 0
   #sentAt = 0
-  #status = 0
+  #headersAt = 0
+  responseStatus = 0
+  responseHeaders: ResponseHeaders | null = null
+  responseSource: 'service' | 'exit' | 'error' = 'service'
+  upstreamStatus: number | undefined = undefined
+  upstreamHeadersReceived: ResponseHeaders | null = null
   #bytes = 0
   #control: UpstreamControl | null = null
   #finished = false
   #clientGone = false
+  // --- plugins ---
+  consumer: Consumer | null = null
+  credential: Credential | null = null
+  #plan: PluginPlan | null = null
+  #pdk: RequestPdk | null = null
+  /** Instances collected in the access phase, in order: they run in the later phases. */
+  #collected: PluginInstance[] = []
+  #accessIndex = 0
+  #exit: { status: number; headers: ResponseHeaders; body: string | Buffer | null } | null = null
 
   constructor(p: Proxy, d: Downstream, snapshot: ConfigSnapshot) {
     this.#p = p
     this.#d = d
     this.#snapshot = snapshot
+    this.upstreamMethod = d.method
+  }
+
+  // --- PdkHost ------------------------------------------------------------------------------------
+
+  get method(): string {
+    return this.#d.method
+  }
+  get scheme(): string {
+    return this.#d.scheme
+  }
+  get hostHeader(): string {
+    const h = this.#d.headers['host']
+    return typeof h === 'string' ? h : ''
+  }
+  get localPort(): number {
+    return this.#d.localPort
+  }
+  get httpVersion(): string {
+    return this.#d.httpVersion
+  }
+  get rawUrl(): string {
+    return this.#d.url
+  }
+  get normalizedPath(): string {
+    return this.#match?.path ?? (normalizePath(this.#rawPath()) ?? this.#rawPath())
+  }
+  get headers(): Downstream['headers'] {
+    return this.#d.headers
+  }
+  get peerIp(): string {
+    return this.#d.remoteAddress
+  }
+  get peerPort(): number {
+    return this.#d.remotePort
+  }
+  get route(): EntityRow | null {
+    const route = this.#match?.route
+    if (route === undefined) return null
+    // Without the compiled parts (service, plan) that are ours, not the entity's.
+    const { compiledService: _s, plan: _p, ...row } = route
+    return row as unknown as EntityRow
+  }
+  get service(): EntityRow | null {
+    return (this.#service?.row as EntityRow | undefined) ?? null
+  }
+  get captures(): Readonly<Record<string, string>> | null {
+    return this.#match?.captures ?? null
+  }
+  get entities(): ConfigSnapshot['entities'] {
+    return this.#snapshot.entities
+  }
+  get errorLog(): ErrorLog {
+    return this.#p.errorLog
+  }
+  upstreamLatency(): number | undefined {
+    return this.#headersAt === 0 ? undefined : this.#headersAt - this.#sentAt
+  }
+
+  readBody(maxBytes: number): Promise<Buffer> {
+    if (this.upstreamBody !== null && this.#bodyRead === null) return Promise.resolve(this.upstreamBody)
+    if (this.#bodyRead !== null) return this.#bodyRead
+    const body: BodySource | null = this.#d.body
+    if (body === null) return (this.#bodyRead = Promise.resolve(Buffer.alloc(0)))
+    this.#bodyRead = (async () => {
+      const chunks: Buffer[] = []
+      let size = 0
+      for await (const chunk of body) {
+        size += chunk.length
+        if (size > maxBytes) throw new Error(`request body larger than ${maxBytes} bytes`)
+        chunks.push(Buffer.from(chunk))
+      }
+      const all = Buffer.concat(chunks)
+      // The body is consumed: from now on it is sent from this buffer.
+      if (this.upstreamBody === null) this.upstreamBody = all
+      return all
+    })()
+    return this.#bodyRead
+  }
+
+  exit(status: number, body: string | Buffer | Readonly<Record<string, unknown>> | null | undefined, headers: Readonly<Record<string, HeaderValue>> | undefined): void {
+    const h = this.#baseHeaders(null)
+    let payload: string | Buffer | null = null
+    if (body !== undefined && body !== null) {
+      if (typeof body === 'string' || Buffer.isBuffer(body)) payload = body
+      else {
+        payload = JSON.stringify(body)
+        h['content-type'] = 'application/json; charset=utf-8'
+      }
+    }
+    for (const [k, v] of Object.entries(headers ?? {})) h[k.toLowerCase()] = v
+    this.#exit = { status, headers: h, body: payload }
+    this.responseSource = 'exit'
+  }
+
+  kongError(status: number, message: string | undefined, headers: Readonly<Record<string, HeaderValue>> | undefined): void {
+    const accept = this.#d.headers['accept']
+    const r = renderError(negotiateKongError(typeof accept === 'string' ? accept : undefined), message ?? defaultExitMessage(status), this.requestId)
+    const h = this.#baseHeaders(r.contentType)
+    for (const [k, v] of Object.entries(headers ?? {})) h[k.toLowerCase()] = v
+    this.#exit = { status, headers: h, body: r.body }
+    this.responseSource = 'exit'
+  }
+
+  serialize(): Record<string, unknown> {
+    return serializeExchange({
+      requestId: this.requestId,
+      downstream: this.#d,
+      clientIp: this.clientIp,
+      upstreamUri: this.upstreamPath + (this.upstreamQuery === null ? '' : `?${this.upstreamQuery}`),
+      upstreamStatus: this.upstreamStatus,
+      status: this.responseStatus,
+      responseHeaders: this.responseHeaders,
+      bytesSent: this.#bytes,
+      route: this.route,
+      service: this.service,
+      consumer: this.consumer,
+      credential: this.credential,
+      startedAt: this.startedAt,
+      sentAt: this.#sentAt,
+      headersAt: this.#headersAt,
+      tries: this.#triesLog,
+      source: this.responseSource,
+    })
+  }
+
+  #triesLog: { ip: string; port: number; balancer_latency: number }[] = []
+
+  #rawPath(): string {
+    const url = this.#d.url
+    const q = url.indexOf('?')
+    return q === -1 ? url : url.slice(0, q)
   }
 
   run(): void {
     const d = this.#d
     const s = this.#p.settings
-    this.#trusted = s.realIp.trusted.has(d.remoteAddress)
-    this.#clientIp = realClientIp(d.remoteAddress, d.headers, s.realIp)
+    this.trusted = s.realIp.trusted.has(d.remoteAddress)
+    this.clientIp = realClientIp(d.remoteAddress, d.headers, s.realIp)
     d.onClose(() => this.#onClientClose())
+    const rewrite = this.#snapshot.rewrite
+    if (rewrite.length === 0) return this.#route()
+    // Global plugins' rewrite handlers run before routing (Kong's rewrite phase).
+    this.#runList(rewrite, 'rewrite', 0, () => (this.#exit !== null ? this.#sendExit() : this.#route()))
+  }
 
+  #route(): void {
+    const d = this.#d
+    const s = this.#p.settings
     const url = d.url
     const q = url.indexOf('?')
     const rawPath = q === -1 ? url : url.slice(0, q)
@@ -142,6 +312,7 @@ class Exchange implements UpstreamSink {
       headers: d.headers,
     })
     if (match === null) {
+      this.#plan = this.#snapshot.globalPlan
       // nginx refuses a path with broken percent-encoding before any routing happens.
       if (normalizePath(rawPath) === null) this.#nginxError(400)
       else this.#kongError(404, 'no Route matched with those values')
@@ -149,9 +320,10 @@ class Exchange implements UpstreamSink {
     }
     this.#match = match
     const route = match.route
+    this.#plan = route.plan
     if (d.scheme === 'http') {
       // Kong compares its `forwarded_proto` as is: a trusted peer's X-Forwarded-Proto, else the scheme.
-      const xfp = this.#trusted ? d.headers['x-forwarded-proto'] : undefined
+      const xfp = this.trusted ? d.headers['x-forwarded-proto'] : undefined
       const redirect = httpsRedirectStatus(route, typeof xfp === 'string' ? xfp : d.scheme)
       if (redirect !== null) {
         this.#httpsRedirect(redirect)
@@ -159,29 +331,188 @@ class Exchange implements UpstreamSink {
       }
     }
     const service = route.compiledService
-    if (service === null) {
-      this.#kongError(503, 'no Service found with those values')
-      return
-    }
     this.#service = service
-    this.#upstreamPath = escapeUpstreamPath(joinUpstreamPath(service.path, match)) + (q === -1 ? '' : url.slice(q))
-    const hostHeader = route.preserve_host && typeof host === 'string' ? host : service.hostHeader
-    this.#headers = upstreamHeaders({
+    if (service !== null) {
+      this.upstreamPath = escapeUpstreamPath(joinUpstreamPath(service.path, match))
+      this.upstreamQuery = q === -1 ? null : url.slice(q + 1)
+    }
+    const hostHeader = route.preserve_host && typeof host === 'string' ? host : (service?.hostHeader ?? '')
+    this.upstreamHeaders = upstreamHeaders({
       rawHeaders: d.rawHeaders,
       headers: d.headers,
       hostHeader,
       peer: d.remoteAddress,
-      clientIp: this.#clientIp,
-      trusted: this.#trusted,
+      clientIp: this.clientIp,
+      trusted: this.trusted,
       scheme: d.scheme,
       localPort: d.localPort,
       path: rawPath,
       prefix: match.prefix,
       via: VIA,
-      requestId: s.requestIdUpstream ? this.#requestId : null,
+      requestId: s.requestIdUpstream ? this.requestId : null,
       httpVersion: d.httpVersion,
     })
+    if (this.#plan !== null && this.#plan.hasAccess) return this.#access()
+    this.#afterAccess()
+  }
+
+  // --- plugins -------------------------------------------------------------------------------------
+
+  #kong(): RequestPdk {
+    return (this.#pdk ??= new RequestPdk(this))
+  }
+
+  /**
+   * Kong's collecting iterator: every plugin of the plan is collected (its configuration picked
+   * with the consumer known at that point) so that later phases run it; access handlers stop
+   * running once one has ended the request.
+   */
+  #access(): void {
+    const entries = (this.#plan as PluginPlan).entries
+    const https = this.#d.scheme === 'https'
+    while (this.#accessIndex < entries.length) {
+      const entry = entries[this.#accessIndex++] as PluginPlan['entries'][number]
+      const inst = resolveEntry(entry, this.consumer?.id ?? null)
+      if (inst === null || !(https ? inst.https : inst.http)) continue
+      this.#collected.push(inst)
+      const handler = inst.plugin.access
+      if (handler === undefined || this.#exit !== null) continue
+      const kong = this.#kong()
+      kong.enter(inst.name, inst.id)
+      let result: void | Promise<void>
+      try {
+        result = handler.call(inst.plugin, kong, inst.conf)
+      } catch (err) {
+        return this.#pluginFailed(inst, 'access', err)
+      }
+      if (result instanceof Promise) {
+        result.then(() => (this.#clientGone ? this.#finish() : this.#access()), (err: unknown) => this.#pluginFailed(inst, 'access', err))
+        return
+      }
+    }
+    this.#afterAccess()
+  }
+
+  #afterAccess(): void {
+    if (this.#exit !== null) return this.#sendExit()
+    if (this.#service === null) {
+      this.#kongError(503, 'no Service found with those values')
+      return
+    }
     this.#attempt()
+  }
+
+  /** Runs a phase's handlers over a list (rewrite), sync when possible, then `next`. */
+  #runList(list: readonly PluginInstance[], phase: 'rewrite', i: number, next: () => void): void {
+    for (; i < list.length; i++) {
+      const inst = list[i] as PluginInstance
+      const handler = inst.plugin.rewrite
+      if (handler === undefined || this.#exit !== null) continue
+      const kong = this.#kong()
+      kong.enter(inst.name, inst.id)
+      let result: void | Promise<void>
+      try {
+        result = handler.call(inst.plugin, kong, inst.conf)
+      } catch (err) {
+        return this.#pluginFailed(inst, phase, err)
+      }
+      if (result instanceof Promise) {
+        const at = i
+        result.then(() => this.#runList(list, phase, at + 1, next), (err: unknown) => this.#pluginFailed(inst, phase, err))
+        return
+      }
+    }
+    next()
+  }
+
+  /** Instances for the response and log phases: those collected in access, else the plan's defaults. */
+  #responsePlugins(): readonly PluginInstance[] {
+    if (this.#collected.length > 0 || this.#accessIndex > 0) return this.#collected
+    const plan = this.#plan
+    if (plan === null) return []
+    const https = this.#d.scheme === 'https'
+    for (const e of plan.entries) {
+      const inst = resolveEntry(e, this.consumer?.id ?? null)
+      if (inst !== null && (https ? inst.https : inst.http)) this.#collected.push(inst)
+    }
+    this.#accessIndex = -1 // collected once
+    return this.#collected
+  }
+
+  /** header_filter over the response headers (proxied or generated); errors are logged, not fatal. */
+  #headerFilter(): void {
+    if (this.#plan === null || !this.#plan.hasHeaderFilter) return
+    for (const inst of this.#responsePlugins()) {
+      const handler = inst.plugin.headerFilter
+      if (handler === undefined) continue
+      const kong = this.#kong()
+      kong.enter(inst.name, inst.id)
+      try {
+        handler.call(inst.plugin, kong, inst.conf)
+      } catch (err) {
+        this.#logPluginError(inst, 'header_filter', err)
+      }
+    }
+  }
+
+  #bodyFilter(chunk: Buffer, eof: boolean): Buffer {
+    let out = chunk
+    for (const inst of this.#responsePlugins()) {
+      const handler = inst.plugin.bodyFilter
+      if (handler === undefined) continue
+      const kong = this.#kong()
+      kong.enter(inst.name, inst.id)
+      try {
+        const replaced = handler.call(inst.plugin, kong, inst.conf, out, eof)
+        if (replaced !== undefined) out = replaced
+      } catch (err) {
+        this.#logPluginError(inst, 'body_filter', err)
+      }
+    }
+    return out
+  }
+
+  #logPhase(): void {
+    if (this.#plan === null || !this.#plan.hasLog) return
+    const list = this.#responsePlugins().filter((i) => i.plugin.log !== undefined)
+    if (list.length === 0) return
+    // Off the response path: the client already has its answer.
+    setImmediate(() => {
+      for (const inst of list) {
+        const kong = this.#kong()
+        kong.enter(inst.name, inst.id)
+        try {
+          const r = (inst.plugin.log as NonNullable<PluginInstance['plugin']['log']>).call(inst.plugin, kong, inst.conf)
+          if (r instanceof Promise) r.catch((err: unknown) => this.#logPluginError(inst, 'log', err))
+        } catch (err) {
+          this.#logPluginError(inst, 'log', err)
+        }
+      }
+    })
+  }
+
+  #logPluginError(inst: PluginInstance, phase: Phase, err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err)
+    const route = this.#match?.route
+    this.#p.errorLog.error(`plugin "${inst.name}" failed in the ${phase} phase: ${message}`, this.#context({
+      ...(route !== undefined ? { route: route.name ?? route.id } : {}),
+      plugin_id: inst.id,
+      hint: err instanceof Error && err.stack !== undefined ? `stack: ${err.stack.split('\n').slice(1, 3).map((l) => l.trim()).join(' <- ')}` : undefined,
+    }))
+  }
+
+  /** A plugin threw: Kong answers 500 with its body; the log names the plugin, phase and request. */
+  #pluginFailed(inst: PluginInstance, phase: Phase, err: unknown): void {
+    this.#logPluginError(inst, phase, err)
+    if (this.#clientGone) return this.#finish()
+    this.#exit = null
+    this.#kongError(500, 'An unexpected error occurred')
+  }
+
+  #sendExit(): void {
+    const exit = this.#exit as { status: number; headers: ResponseHeaders; body: string | Buffer | null }
+    this.responseSource = 'exit'
+    this.#respond(exit.status, exit.headers, exit.body)
   }
 
   // --- balancer / resolution -------------------------------------------------------------------
@@ -227,14 +558,15 @@ class Exchange implements UpstreamSink {
       tlsVerify: service.tls_verify,
       servername: service.hostHeader.replace(/:\d+$/, ''),
     }
+    this.#triesLog.push({ ip: address, port: service.port, balancer_latency: 0 })
     if (this.#sentAt === 0) this.#sentAt = performance.now()
     const d = this.#d
     const upgrade = d.headers['upgrade']
     this.#p.upstream.send(this.#target, {
-      method: d.method,
-      path: this.#upstreamPath,
-      headers: this.#headers,
-      body: d.body,
+      method: this.upstreamMethod,
+      path: this.upstreamQuery === null ? this.upstreamPath : `${this.upstreamPath}?${this.upstreamQuery}`,
+      headers: this.upstreamHeaders,
+      body: this.upstreamBody !== null ? bufferBody(this.upstreamBody) : d.body,
       // Kong forwards only WebSocket upgrades; others (h2c …) go as plain requests.
       upgrade: typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket' && isUpgradeRequest(d.headers['connection']) ? upgrade : null,
     }, this)
@@ -250,7 +582,7 @@ class Exchange implements UpstreamSink {
       return
     }
     this.#control = control
-    this.#status = status
+    this.responseStatus = status
     // Headers the upstream's Connection names are hop-by-hop too (Kong's header_filter).
     const connection = headers['connection']
     if (typeof connection === 'string') {
@@ -260,14 +592,22 @@ class Exchange implements UpstreamSink {
       }
     }
     for (const h of HOP_BY_HOP_RESPONSE) if (h in headers) delete headers[h]
+    this.#headersAt = performance.now()
+    this.upstreamStatus = status
     this.#proxiedHeaders(status, headers)
-    this.#d.writeHead(status, headers)
-    if (this.#d.method === 'HEAD' || status === 204 || status === 304) {
-      // no body will follow for these; undici still calls onEnd
+    if (this.#plan !== null) {
+      this.upstreamHeadersReceived = { ...headers }
+      this.responseHeaders = headers
+      this.#headerFilter()
     }
+    this.#d.writeHead(this.responseStatus, headers)
   }
 
   onData(chunk: Buffer): void {
+    if (this.#plan !== null && this.#plan.hasBodyFilter) {
+      chunk = this.#bodyFilter(chunk, false)
+      if (chunk.length === 0) return
+    }
     this.#bytes += chunk.length
     if (!this.#d.write(chunk)) {
       const control = this.#control
@@ -279,6 +619,13 @@ class Exchange implements UpstreamSink {
   }
 
   onEnd(): void {
+    if (this.#plan !== null && this.#plan.hasBodyFilter) {
+      const last = this.#bodyFilter(Buffer.alloc(0), true)
+      if (last.length > 0) {
+        this.#bytes += last.length
+        this.#d.write(last)
+      }
+    }
     this.#d.end()
     this.#finish()
   }
@@ -288,7 +635,7 @@ class Exchange implements UpstreamSink {
       socket.destroy()
       return
     }
-    this.#status = status
+    this.responseStatus = status
     // 101 keeps Connection/Upgrade: they are the switch itself.
     this.#proxiedHeaders(status, headers)
     const d = this.#d as Downstream & { upgradeTo?: (status: number, headers: ResponseHeaders, upstream: Duplex) => void }
@@ -360,9 +707,9 @@ class Exchange implements UpstreamSink {
     }
     if (s.serverHeader && headers['server'] === undefined) headers['server'] = SERVER
     if (s.upstreamLatency) headers['x-kong-upstream-latency'] = String(Math.round(now - this.#sentAt))
-    if (s.proxyLatency) headers['x-kong-proxy-latency'] = String(Math.round(this.#sentAt - this.#start))
+    if (s.proxyLatency) headers['x-kong-proxy-latency'] = String(Math.round(this.#sentAt - this.startedAt))
     if (s.upstreamStatus) headers['x-kong-upstream-status'] = String(status)
-    if (s.requestIdDownstream) headers['x-kong-request-id'] = this.#requestId
+    if (s.requestIdDownstream) headers['x-kong-request-id'] = this.requestId
     this.#debugHeaders(headers)
   }
 
@@ -373,15 +720,15 @@ class Exchange implements UpstreamSink {
     const h: ResponseHeaders = {}
     if (contentType !== null && contentType !== '') h['content-type'] = contentType
     if (s.serverHeader) h['server'] = SERVER
-    if (s.responseLatency) h['x-kong-response-latency'] = String(Math.round(performance.now() - this.#start))
-    if (s.requestIdDownstream) h['x-kong-request-id'] = this.#requestId
+    if (s.responseLatency) h['x-kong-response-latency'] = String(Math.round(performance.now() - this.startedAt))
+    if (s.requestIdDownstream) h['x-kong-request-id'] = this.requestId
     return h
   }
 
   /** `kong.response.error`: negotiated on Accept, JSON by default. */
   #kongError(status: number, message: string): void {
     const accept = this.#d.headers['accept']
-    const r = renderError(negotiateKongError(typeof accept === 'string' ? accept : undefined), message, this.#requestId)
+    const r = renderError(negotiateKongError(typeof accept === 'string' ? accept : undefined), message, this.requestId)
     this.#respond(status, this.#baseHeaders(r.contentType), r.body)
   }
 
@@ -391,7 +738,7 @@ class Exchange implements UpstreamSink {
     const accept = h['accept']
     const ct = h['content-type']
     const mime = negotiateNginxError(typeof accept === 'string' ? accept : undefined, typeof ct === 'string' ? ct : undefined, this.#p.settings.errorDefaultType)
-    const r = renderError(mime, nginxErrorMessage(status), this.#requestId)
+    const r = renderError(mime, nginxErrorMessage(status), this.requestId)
     this.#respond(status, this.#baseHeaders(r.contentType), r.body)
   }
 
@@ -401,20 +748,27 @@ class Exchange implements UpstreamSink {
       h['connection'] = 'Upgrade'
       h['upgrade'] = 'TLS/1.2, HTTP/1.1'
       const accept = this.#d.headers['accept']
-      const r = renderError(negotiateKongError(typeof accept === 'string' ? accept : undefined), 'Please use HTTPS protocol', this.#requestId)
+      const r = renderError(negotiateKongError(typeof accept === 'string' ? accept : undefined), 'Please use HTTPS protocol', this.requestId)
       h['content-type'] = r.contentType
       this.#respond(426, h, r.body)
       return
     }
     // Kong: `https://` .. forwarded_host (trusted X-Forwarded-Host, else $host) .. request_uri
     const h = this.#baseHeaders(null)
-    h['location'] = `https://${forwardedHost(this.#d.headers, this.#trusted)}${this.#d.url}`
+    h['location'] = `https://${forwardedHost(this.#d.headers, this.trusted)}${this.#d.url}`
     this.#respond(code, h, null)
   }
 
-  #respond(status: number, headers: ResponseHeaders, body: string | null): void {
-    this.#status = status
+  #respond(status: number, headers: ResponseHeaders, body: string | Buffer | null): void {
+    this.responseStatus = status
+    if (this.responseSource === 'service') this.responseSource = 'error'
     if (this.#match !== null) this.#debugHeaders(headers)
+    if (this.#plan !== null) {
+      this.responseHeaders = headers
+      this.#headerFilter()
+      status = this.responseStatus
+      if (this.#plan.hasBodyFilter) body = this.#bodyFilter(body === null ? Buffer.alloc(0) : Buffer.from(body), true)
+    }
     const head = this.#d.method === 'HEAD'
     this.#bytes = body === null || head ? 0 : Buffer.byteLength(body)
     // HEAD: the adapter sends the headers GET would get (Content-Length included), no body.
@@ -449,16 +803,16 @@ class Exchange implements UpstreamSink {
     const host = d.headers['host']
     return {
       connection: d.connectionId,
-      client: this.#clientIp,
+      client: this.clientIp,
       request: `${d.method} ${d.url} HTTP/${d.httpVersion}`,
       ...(t !== null
         ? {
-            upstream: `${t.scheme}://${t.address.includes(':') ? `[${t.address}]` : t.address}:${t.port}${this.#upstreamPath}`,
+            upstream: `${t.scheme}://${t.address.includes(':') ? `[${t.address}]` : t.address}:${t.port}${this.upstreamPath}${this.upstreamQuery === null ? '' : `?${this.upstreamQuery}`}`,
             upstream_host: `${t.hostname}:${t.port}`,
           }
         : {}),
       ...(typeof host === 'string' ? { host } : {}),
-      request_id: this.#requestId,
+      request_id: this.requestId,
       ...extra,
     }
   }
@@ -488,7 +842,7 @@ class Exchange implements UpstreamSink {
     if (this.#finished) return
     this.#clientGone = true
     this.#control?.abort()
-    if (this.#status === 0) this.#status = 499
+    if (this.responseStatus === 0) this.responseStatus = 499
     this.#finish()
   }
 
@@ -501,17 +855,36 @@ class Exchange implements UpstreamSink {
     if (p.accessLog.enabled) {
       const h = d.headers
       p.accessLog.write({
-        remoteAddr: this.#clientIp,
+        remoteAddr: this.clientIp,
         method: d.method,
         url: d.url,
         httpVersion: d.httpVersion,
-        status: this.#status,
+        status: this.responseStatus,
         bytesSent: this.#bytes,
         referer: typeof h['referer'] === 'string' ? h['referer'] : undefined,
         userAgent: typeof h['user-agent'] === 'string' ? h['user-agent'] : undefined,
-        requestId: this.#requestId,
+        requestId: this.requestId,
       })
     }
+    this.#logPhase()
+  }
+}
+
+/** A buffered body (read or replaced by a plugin), as the upstream client takes it. */
+function bufferBody(body: Buffer): Buffer {
+  return body
+}
+
+/** Kong's default messages for `kong.response.error` without one (`kong/tools/http.lua`). */
+function defaultExitMessage(status: number): string {
+  switch (status) {
+    case 401: return 'Unauthorized'
+    case 404: return 'Not found'
+    case 405: return 'Method not allowed'
+    case 500: return 'An unexpected error occurred'
+    case 502: return 'Bad gateway'
+    case 503: return 'Service unavailable'
+    default: return nginxErrorMessage(status)
   }
 }
 

@@ -68,7 +68,8 @@ export interface UpstreamRequest {
   readonly path: string
   /** Flat `[name, value …]` list, Host included. */
   readonly headers: string[]
-  readonly body: BodySource | null
+  /** The client's body streamed, or a buffer when a plugin read or replaced it. */
+  readonly body: BodySource | Buffer | null
   /** `websocket` etc. when the client asked for a protocol upgrade. */
   readonly upgrade: string | null
 }

@@ -8,4 +8,7 @@ if (raw === undefined) {
   process.stderr.write('turnpike: worker-entry is started by the gateway, not by hand\n')
   process.exit(1)
 }
-runWorker(JSON.parse(raw) as GatewayConfig)
+runWorker(JSON.parse(raw) as GatewayConfig).catch((err: unknown) => {
+  process.stderr.write(`turnpike worker failed to start: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+})

@@ -11,8 +11,12 @@ import { ErrorLog } from '../observability/error-log.js'
 import { openLogSink } from '../observability/log-file.js'
 import { HostResolver } from '../proxy/resolver.js'
 import { Proxy } from '../proxy/runloop.js'
-import type { ConfigPayload } from '../snapshot/snapshot.js'
+import { entityRegistry } from '../entities/index.js'
+import { loadPlugins, type PluginRegistry } from '../plugins/registry.js'
+import { storeEntity } from '../schema/index.js'
+import { buildSnapshot, type ConfigPayload } from '../snapshot/snapshot.js'
 import { SnapshotSwitch } from '../snapshot/switch.js'
+import { nodeId } from './node-id.js'
 import type { ToPrimary, ToWorker } from './messages.js'
 import { proxySettings, UPSTREAM_MAX_HEADER_SIZE } from './proxy-settings.js'
 
@@ -24,7 +28,12 @@ function send(msg: ToPrimary): void {
 }
 
 /** Runs a worker until the primary tells it to stop. */
-export function runWorker(config: GatewayConfig): void {
+export async function runWorker(config: GatewayConfig): Promise<void> {
+  // The same plugins as the primary (it refuses to start if they do not load).
+  const registry: PluginRegistry = await loadPlugins(config.plugins, config.plugins_path)
+  const entityLayouts = Object.values(entityRegistry(registry))
+    .filter((e) => e.name !== 'services' && e.name !== 'routes' && e.name !== 'plugins')
+    .map((e) => storeEntity(e))
   const errorLog = new ErrorLog(openLogSink(config.proxy_error_log), config.log_level)
   const accessSink = config.proxy_access_log === 'off' ? null : openLogSink(config.proxy_access_log, { minLength: 4096 })
   const accessLog = new AccessLog(accessSink)
@@ -55,7 +64,19 @@ export function runWorker(config: GatewayConfig): void {
     }
   }
 
-  const snapshots = new SnapshotSwitch()
+  const snapshots = new SnapshotSwitch((payload) =>
+    buildSnapshot(payload, {
+      registry,
+      entities: entityLayouts,
+      onSkip: (row, reason) => errorLog.warn(`plugin instance ${String(row['id'])} is not run: ${reason}`),
+    }),
+  )
+  for (const plugin of registry.all()) {
+    if (plugin.init === undefined) continue
+    const log = (level: 'debug' | 'info' | 'notice' | 'warn' | 'error' | 'crit') => (...parts: unknown[]) =>
+      errorLog.log(level, `[${plugin.name}] ${parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ')}`)
+    await plugin.init({ nodeId: nodeId(config.prefix), log: { debug: log('debug'), info: log('info'), notice: log('notice'), warn: log('warn'), err: log('error'), crit: log('crit') } })
+  }
   const apply = (payload: ConfigPayload): void => {
     const result = snapshots.apply(payload)
     if (!result.ok) {

@@ -3,8 +3,12 @@
  * and swapped in one assignment. A request keeps the snapshot it started with.
  */
 import { isIP } from 'node:net'
+import { PlanCompiler, type PluginInstance, type PluginPlan } from '../plugins/plan.js'
+import { PluginRegistry } from '../plugins/registry.js'
 import { compileRouter } from '../router/index.js'
 import type { RouteInput, Router } from '../router/types.js'
+import type { StoreEntity } from '../store/types.js'
+import { EntityIndex } from './entity-index.js'
 
 /** Entity rows as the control plane sends them to workers. */
 export interface ConfigPayload {
@@ -12,7 +16,22 @@ export interface ConfigPayload {
   readonly version: number
   readonly services: readonly Record<string, unknown>[]
   readonly routes: readonly Record<string, unknown>[]
+  /** Plugin instances (`plugins` rows). */
+  readonly plugins?: readonly Record<string, unknown>[]
+  /** Every other entity plugins may look up (consumers, credentials…), by entity name. */
+  readonly entities?: Readonly<Record<string, readonly Record<string, unknown>[]>>
 }
+
+/** What a worker needs besides the payload to compile it. */
+export interface SnapshotContext {
+  readonly registry: PluginRegistry
+  /** Layout of the entities in `payload.entities` (unique and foreign fields to index). */
+  readonly entities: readonly StoreEntity[]
+  /** A plugin row that cannot run here (not enabled, bad config): logged by the caller. */
+  readonly onSkip?: (row: Readonly<Record<string, unknown>>, reason: string) => void
+}
+
+const EMPTY_CONTEXT: SnapshotContext = { registry: new PluginRegistry([]), entities: [] }
 
 /** A service with what the request path needs decided in advance. */
 export interface CompiledService {
@@ -31,11 +50,15 @@ export interface CompiledService {
   readonly hostIsIp: boolean
   /** The Host header Kong sends when preserve_host is off: host, plus `:port` unless default. */
   readonly hostHeader: string
+  /** The service as stored (what plugins and log serializers see). */
+  readonly row: Readonly<Record<string, unknown>>
 }
 
 /** A route as the router holds it, with its service attached. */
 export interface CompiledRoute extends RouteInput {
   readonly compiledService: CompiledService | null
+  /** Plugins that may run on this route, in order; null when none (the fast path). */
+  readonly plan: PluginPlan | null
 }
 
 export interface ConfigSnapshot {
@@ -43,6 +66,11 @@ export interface ConfigSnapshot {
   readonly router: Router<CompiledRoute>
   readonly services: ReadonlyMap<string, CompiledService>
   readonly routeCount: number
+  /** Plugins for requests that matched no route (global instances). */
+  readonly globalPlan: PluginPlan | null
+  /** Global instances with a `rewrite` handler, run before routing. */
+  readonly rewrite: readonly PluginInstance[]
+  readonly entities: EntityIndex
 }
 
 function compileService(row: Record<string, unknown>): CompiledService {
@@ -65,6 +93,7 @@ function compileService(row: Record<string, unknown>): CompiledService {
     tls_verify: row['tls_verify'] === true,
     hostIsIp: isIP(host) !== 0,
     hostHeader: defaultPort ? bracketed : `${bracketed}:${port}`,
+    row,
   }
 }
 
@@ -72,7 +101,8 @@ function compileService(row: Record<string, unknown>): CompiledService {
  * Compiles a snapshot. Throws if the configuration cannot be compiled; the caller keeps serving
  * the previous snapshot and logs why.
  */
-export function buildSnapshot(payload: ConfigPayload): ConfigSnapshot {
+export function buildSnapshot(payload: ConfigPayload, context: SnapshotContext = EMPTY_CONTEXT): ConfigSnapshot {
+  const plans = new PlanCompiler(payload.plugins ?? [], context.registry, context.onSkip !== undefined ? { onSkip: context.onSkip } : {})
   const services = new Map<string, CompiledService>()
   const disabled = new Set<string>()
   for (const row of payload.services) {
@@ -88,10 +118,16 @@ export function buildSnapshot(payload: ConfigPayload): ConfigSnapshot {
     const protocols = (row['protocols'] as string[] | null | undefined) ?? ['http', 'https']
     if (!protocols.includes('http') && !protocols.includes('https')) continue // stream and gRPC routes: not served yet
     const route = row as unknown as RouteInput
-    routes.push({
-      ...route,
-      compiledService: serviceRef == null ? null : (services.get(serviceRef.id) ?? null),
-    })
+    const compiledService = serviceRef == null ? null : (services.get(serviceRef.id) ?? null)
+    routes.push({ ...route, compiledService, plan: plans.planFor(route.id, compiledService?.id ?? null) })
   }
-  return { version: payload.version, router: compileRouter(routes), services, routeCount: routes.length }
+  return {
+    version: payload.version,
+    router: compileRouter(routes),
+    services,
+    routeCount: routes.length,
+    globalPlan: plans.planFor(null, null),
+    rewrite: plans.globalsWith('rewrite'),
+    entities: new EntityIndex(context.entities, payload.entities ?? {}),
+  }
 }

@@ -1,0 +1,252 @@
+/**
+ * Plugin plans: for every route, the plugins that may run on it, in execution order, each with
+ * its configuration already chosen by Kong's scope precedence — decided when the configuration
+ * changes, never per request. Only consumer-scoped configurations need a lookup at request time
+ * (the consumer is known only after authentication): a few map lookups, whatever the number of
+ * routes, consumers or plugins configured.
+ *
+ * Precedence (most specific first): route+service+consumer, route+consumer, service+consumer,
+ * route+service, consumer, route, service, global.
+ */
+import type { AnyPlugin, Phase } from './types.js'
+import type { PluginRegistry } from './registry.js'
+
+/** One configured plugin instance, ready to run. */
+export interface PluginInstance {
+  readonly id: string
+  readonly name: string
+  readonly plugin: AnyPlugin
+  /** What the handlers receive: `plugin.prepare(config)` or the config itself. */
+  readonly conf: unknown
+  readonly http: boolean
+  readonly https: boolean
+  readonly row: Readonly<Record<string, unknown>>
+}
+
+type ConsumerMap = ReadonlyMap<string, PluginInstance>
+
+/** One plugin in a route's plan. */
+export interface PlanEntry {
+  readonly plugin: AnyPlugin
+  /** The configuration when no consumer-scoped one applies (null: the plugin runs only for some consumers). */
+  readonly instance: PluginInstance | null
+  /** Consumer-scoped configurations for this route, most specific already chosen; null when none exist. */
+  readonly byConsumer: ConsumerMap | null
+}
+
+export interface PluginPlan {
+  /** Entries in `access` order (priority, then name descending, then `ordering`). */
+  readonly entries: readonly PlanEntry[]
+  readonly hasAccess: boolean
+  readonly hasHeaderFilter: boolean
+  readonly hasBodyFilter: boolean
+  readonly hasLog: boolean
+}
+
+/** Picks the instance for a consumer (or none). */
+export function resolveEntry(entry: PlanEntry, consumerId: string | null): PluginInstance | null {
+  if (consumerId !== null && entry.byConsumer !== null) {
+    const scoped = entry.byConsumer.get(consumerId)
+    if (scoped !== undefined) return scoped
+  }
+  return entry.instance
+}
+
+interface Scopes {
+  global: PluginInstance | null
+  route: Map<string, PluginInstance>
+  service: Map<string, PluginInstance>
+  routeService: Map<string, Map<string, PluginInstance>>
+  consumer: Map<string, PluginInstance>
+  routeConsumer: Map<string, Map<string, PluginInstance>>
+  serviceConsumer: Map<string, Map<string, PluginInstance>>
+  routeServiceConsumer: Map<string, Map<string, Map<string, PluginInstance>>>
+}
+
+function nested<K, V>(m: Map<K, Map<string, V>>, k: K): Map<string, V> {
+  let inner = m.get(k)
+  if (inner === undefined) {
+    inner = new Map()
+    m.set(k, inner)
+  }
+  return inner
+}
+
+function refId(v: unknown): string | null {
+  return v !== null && typeof v === 'object' && typeof (v as { id?: unknown }).id === 'string' ? (v as { id: string }).id : null
+}
+
+/** Kong sorts by priority, higher first; equal priorities by name, descending. */
+export function byPriority(a: AnyPlugin, b: AnyPlugin): number {
+  if (a.priority !== b.priority) return b.priority - a.priority
+  return a.name < b.name ? 1 : a.name > b.name ? -1 : 0
+}
+
+export class PluginPlanError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'PluginPlanError'
+  }
+}
+
+export interface PlanCompilerOptions {
+  /** Called for plugin rows that cannot run (plugin not enabled on this node, prepare failed). */
+  readonly onSkip?: (row: Readonly<Record<string, unknown>>, reason: string) => void
+}
+
+/**
+ * Compiles plugin rows into a planner. `planFor(routeId, serviceId)` returns the (shared, cached
+ * per route/service pair) plan, or null when no plugin can run there.
+ */
+export class PlanCompiler {
+  readonly #scopes = new Map<string, Scopes>()
+  readonly #order: AnyPlugin[]
+  readonly #cache = new Map<string, PluginPlan | null>()
+  /** Per plugin name: instances' `ordering` (before/after lists for the access phase). */
+  readonly #ordering = new Map<string, { before: string[]; after: string[] }>()
+
+  constructor(rows: readonly Readonly<Record<string, unknown>>[], registry: PluginRegistry, options: PlanCompilerOptions = {}) {
+    const used = new Set<AnyPlugin>()
+    for (const row of rows) {
+      if (row['enabled'] === false) continue
+      const name = String(row['name'])
+      const plugin = registry.get(name)
+      if (plugin === undefined) {
+        options.onSkip?.(row, `plugin '${name}' is not enabled on this node`)
+        continue
+      }
+      let conf: unknown = row['config'] ?? {}
+      if (plugin.prepare !== undefined) {
+        try {
+          conf = plugin.prepare(conf)
+        } catch (err) {
+          options.onSkip?.(row, `plugin '${name}' refused its configuration: ${(err as Error).message}`)
+          continue
+        }
+      }
+      const protocols = (row['protocols'] as string[] | null | undefined) ?? ['grpc', 'grpcs', 'http', 'https']
+      const inst: PluginInstance = { id: String(row['id']), name, plugin, conf, http: protocols.includes('http'), https: protocols.includes('https'), row }
+      used.add(plugin)
+      let s = this.#scopes.get(name)
+      if (s === undefined) {
+        s = { global: null, route: new Map(), service: new Map(), routeService: new Map(), consumer: new Map(), routeConsumer: new Map(), serviceConsumer: new Map(), routeServiceConsumer: new Map() }
+        this.#scopes.set(name, s)
+      }
+      const r = refId(row['route'])
+      const sv = refId(row['service'])
+      const c = refId(row['consumer'])
+      if (c === null) {
+        if (r !== null && sv !== null) nested(s.routeService, r).set(sv, inst)
+        else if (r !== null) s.route.set(r, inst)
+        else if (sv !== null) s.service.set(sv, inst)
+        else s.global = inst
+      } else if (r !== null && sv !== null) nested(nested(s.routeServiceConsumer, r), sv).set(c, inst)
+      else if (r !== null) nested(s.routeConsumer, r).set(c, inst)
+      else if (sv !== null) nested(s.serviceConsumer, sv).set(c, inst)
+      else s.consumer.set(c, inst)
+      const ordering = row['ordering'] as { before?: { access?: string[] }; after?: { access?: string[] } } | null | undefined
+      if (ordering != null) {
+        const o = this.#ordering.get(name) ?? { before: [], after: [] }
+        o.before.push(...(ordering.before?.access ?? []))
+        o.after.push(...(ordering.after?.access ?? []))
+        this.#ordering.set(name, o)
+      }
+    }
+    this.#order = orderPlugins([...used].sort(byPriority), this.#ordering)
+  }
+
+  /** Plugin names in `access` execution order (priority, then `ordering`). */
+  get order(): readonly string[] {
+    return this.#order.map((p) => p.name)
+  }
+
+  /** The plan for a route (null when it has no route: requests that matched nothing). */
+  planFor(routeId: string | null, serviceId: string | null): PluginPlan | null {
+    const key = `${routeId ?? ''}|${serviceId ?? ''}`
+    if (this.#cache.has(key)) return this.#cache.get(key) ?? null
+    const entries: PlanEntry[] = []
+    for (const plugin of this.#order) {
+      const s = this.#scopes.get(plugin.name)
+      if (s === undefined) continue
+      const rs = routeId !== null && serviceId !== null ? s.routeService.get(routeId)?.get(serviceId) : undefined
+      const instance = rs ?? (routeId !== null ? s.route.get(routeId) : undefined) ?? (serviceId !== null ? s.service.get(serviceId) : undefined) ?? s.global
+      // Consumer-scoped, from least to most specific so the most specific wins.
+      const sc = serviceId !== null ? s.serviceConsumer.get(serviceId) : undefined
+      const rc = routeId !== null ? s.routeConsumer.get(routeId) : undefined
+      const rsc = routeId !== null && serviceId !== null ? s.routeServiceConsumer.get(routeId)?.get(serviceId) : undefined
+      let merged: ReadonlyMap<string, PluginInstance>
+      if (sc === undefined && rc === undefined && rsc === undefined && rs === undefined) {
+        // The common case: consumer-only configs, shared by every route (no copy per route).
+        merged = s.consumer
+      } else {
+        const m = new Map<string, PluginInstance>()
+        // A consumer-only config loses to a route+service one (Kong's order: rsc, rc, sc, rs, c, r, s, global).
+        if (rs === undefined) for (const [c, i] of s.consumer) m.set(c, i)
+        for (const [c, i] of sc ?? []) m.set(c, i)
+        for (const [c, i] of rc ?? []) m.set(c, i)
+        for (const [c, i] of rsc ?? []) m.set(c, i)
+        merged = m
+      }
+      if (instance === null && merged.size === 0) continue
+      entries.push({ plugin, instance, byConsumer: merged.size > 0 ? merged : null })
+    }
+    const plan: PluginPlan | null =
+      entries.length === 0
+        ? null
+        : {
+            entries,
+            hasAccess: entries.some((e) => e.plugin.access !== undefined),
+            hasHeaderFilter: entries.some((e) => e.plugin.headerFilter !== undefined),
+            hasBodyFilter: entries.some((e) => e.plugin.bodyFilter !== undefined),
+            hasLog: entries.some((e) => e.plugin.log !== undefined),
+          }
+    this.#cache.set(key, plan)
+    return plan
+  }
+
+  /** Global instances that have a handler for `phase` (rewrite runs before routing). */
+  globalsWith(phase: Phase): PluginInstance[] {
+    const out: PluginInstance[] = []
+    for (const plugin of this.#order) {
+      const g = this.#scopes.get(plugin.name)?.global
+      if (g == null) continue
+      if (phase === 'rewrite' ? plugin.rewrite !== undefined : true) out.push(g)
+    }
+    return out
+  }
+}
+
+/**
+ * Applies `ordering` (run before/after named plugins in the access phase) on top of the priority
+ * order: a stable topological sort. A cycle makes the configuration invalid.
+ */
+export function orderPlugins(sorted: readonly AnyPlugin[], ordering: ReadonlyMap<string, { before: string[]; after: string[] }>): AnyPlugin[] {
+  if (ordering.size === 0) return [...sorted]
+  const names = new Set(sorted.map((p) => p.name))
+  const edges = new Map<string, Set<string>>() // a → b: a runs before b
+  const edge = (a: string, b: string): void => {
+    if (!names.has(a) || !names.has(b) || a === b) return
+    let set = edges.get(a)
+    if (set === undefined) edges.set(a, (set = new Set()))
+    set.add(b)
+  }
+  for (const [name, o] of ordering) {
+    for (const b of o.before) edge(name, b)
+    for (const a of o.after) edge(a, name)
+  }
+  const indegree = new Map<string, number>()
+  for (const p of sorted) indegree.set(p.name, 0)
+  for (const set of edges.values()) for (const b of set) indegree.set(b, (indegree.get(b) ?? 0) + 1)
+  const out: AnyPlugin[] = []
+  const remaining = [...sorted]
+  while (remaining.length > 0) {
+    const i = remaining.findIndex((p) => indegree.get(p.name) === 0)
+    if (i === -1) {
+      throw new PluginPlanError(`plugin ordering has a cycle between: ${remaining.map((p) => p.name).join(', ')}`)
+    }
+    const [next] = remaining.splice(i, 1) as [AnyPlugin]
+    out.push(next)
+    for (const b of edges.get(next.name) ?? []) indegree.set(b, (indegree.get(b) ?? 1) - 1)
+  }
+  return out
+}
