@@ -218,35 +218,56 @@ export class PlanCompiler {
 
 /**
  * Applies `ordering` (run before/after named plugins in the access phase) on top of the priority
- * order: a stable topological sort. A cycle makes the configuration invalid.
+ * order. Only the plugin that declares an ordering moves — just before (or after) the plugins it
+ * names — so every other plugin keeps Kong's priority order (acl stays after key-auth even when
+ * something else is moved around them). A cycle makes the configuration invalid.
  */
 export function orderPlugins(sorted: readonly AnyPlugin[], ordering: ReadonlyMap<string, { before: string[]; after: string[] }>): AnyPlugin[] {
   if (ordering.size === 0) return [...sorted]
   const names = new Set(sorted.map((p) => p.name))
-  const edges = new Map<string, Set<string>>() // a → b: a runs before b
-  const edge = (a: string, b: string): void => {
-    if (!names.has(a) || !names.has(b) || a === b) return
-    let set = edges.get(a)
-    if (set === undefined) edges.set(a, (set = new Set()))
-    set.add(b)
-  }
+  // a → b: a must run before b.
+  const edges: { a: string; b: string; mover: string }[] = []
   for (const [name, o] of ordering) {
-    for (const b of o.before) edge(name, b)
-    for (const a of o.after) edge(a, name)
+    for (const b of o.before) if (names.has(b) && b !== name) edges.push({ a: name, b, mover: name })
+    for (const a of o.after) if (names.has(a) && a !== name) edges.push({ a, b: name, mover: name })
   }
-  const indegree = new Map<string, number>()
-  for (const p of sorted) indegree.set(p.name, 0)
-  for (const set of edges.values()) for (const b of set) indegree.set(b, (indegree.get(b) ?? 0) + 1)
-  const out: AnyPlugin[] = []
-  const remaining = [...sorted]
-  while (remaining.length > 0) {
-    const i = remaining.findIndex((p) => indegree.get(p.name) === 0)
-    if (i === -1) {
-      throw new PluginPlanError(`plugin ordering has a cycle between: ${remaining.map((p) => p.name).join(', ')}`)
+  assertAcyclic(sorted.map((p) => p.name), edges)
+  const out = [...sorted]
+  const index = (n: string): number => out.findIndex((p) => p.name === n)
+  // Each pass fixes violated constraints by moving the declaring plugin; acyclic constraints settle.
+  for (let pass = 0; pass <= edges.length * out.length; pass++) {
+    let moved = false
+    for (const { a, b, mover } of edges) {
+      const ia = index(a)
+      const ib = index(b)
+      if (ia < ib) continue
+      const [m] = out.splice(index(mover), 1) as [AnyPlugin]
+      if (mover === a) out.splice(index(b), 0, m)
+      else out.splice(index(a) + 1, 0, m)
+      moved = true
     }
-    const [next] = remaining.splice(i, 1) as [AnyPlugin]
-    out.push(next)
-    for (const b of edges.get(next.name) ?? []) indegree.set(b, (indegree.get(b) ?? 1) - 1)
+    if (!moved) return out
   }
-  return out
+  throw new PluginPlanError(`plugin ordering could not be satisfied between: ${[...ordering.keys()].join(', ')}`)
+}
+
+function assertAcyclic(nodes: readonly string[], edges: readonly { a: string; b: string }[]): void {
+  const indegree = new Map<string, number>(nodes.map((n) => [n, 0]))
+  for (const { b } of edges) indegree.set(b, (indegree.get(b) ?? 0) + 1)
+  const queue = nodes.filter((n) => indegree.get(n) === 0)
+  let seen = 0
+  while (queue.length > 0) {
+    const n = queue.shift() as string
+    seen++
+    for (const e of edges) {
+      if (e.a !== n) continue
+      const d = (indegree.get(e.b) ?? 1) - 1
+      indegree.set(e.b, d)
+      if (d === 0) queue.push(e.b)
+    }
+  }
+  if (seen < nodes.length) {
+    const stuck = nodes.filter((n) => (indegree.get(n) ?? 0) > 0)
+    throw new PluginPlanError(`plugin ordering has a cycle between: ${stuck.join(', ')}`)
+  }
 }
