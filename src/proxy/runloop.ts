@@ -494,11 +494,9 @@ class Exchange implements UpstreamSink, PdkHost {
   #logPluginError(inst: PluginInstance, phase: Phase, err: unknown): void {
     const message = err instanceof Error ? err.message : String(err)
     const route = this.#match?.route
-    this.#p.errorLog.error(`plugin "${inst.name}" failed in the ${phase} phase: ${message}`, this.#context({
-      ...(route !== undefined ? { route: route.name ?? route.id } : {}),
-      plugin_id: inst.id,
-      hint: err instanceof Error && err.stack !== undefined ? `stack: ${err.stack.split('\n').slice(1, 3).map((l) => l.trim()).join(' <- ')}` : undefined,
-    }))
+    const where = route === undefined ? '' : ` on route "${route.name ?? route.id}"`
+    const stack = err instanceof Error && err.stack !== undefined ? err.stack.split('\n').slice(1, 3).map((l) => l.trim()).join(' <- ') : undefined
+    this.#p.errorLog.error(`plugin "${inst.name}" (instance ${inst.id}) failed in the ${phase} phase${where}: ${message}`, this.#context({ ...(stack !== undefined ? { stack } : {}) }))
   }
 
   /** A plugin threw: Kong answers 500 with its body; the log names the plugin, phase and request. */

@@ -1,0 +1,32 @@
+/**
+ * Turnpike's public API: types for plugin authors, and the functions to embed the gateway.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig, startGateway } from 'turnpike'
+ * const gw = await startGateway(loadConfig({ overrides: { prefix: '/tmp/gw' } }))
+ * await gw.stopped
+ * ```
+ * @module
+ */
+export type { Plugin, PluginSchema, PluginInitContext, Phase } from './plugins/types.js'
+export type {
+  Pdk,
+  PdkRequest,
+  PdkResponse,
+  PdkClient,
+  PdkServiceRequest,
+  PdkServiceResponse,
+  PdkLog,
+  PdkEntities,
+  PdkRouter,
+  Consumer,
+  Credential,
+  EntityRow,
+  HeaderValue,
+} from './pdk/types.js'
+export type { Field, EntitySchema } from './schema/types.js'
+export type { GatewayConfig } from './config/types.js'
+export { loadConfig, ConfigError } from './config/index.js'
+export { startGateway, type RunningGateway } from './runtime/primary.js'
+export { VERSION, KONG_COMPAT_VERSION } from './version.js'
