@@ -8,11 +8,13 @@
 import { performance } from 'node:perf_hooks'
 import type { Dao } from '../dao/dao.js'
 import { DbError } from '../errors/db-errors.js'
+import type { PluginRegistry } from '../plugins/registry.js'
 import type { Store } from '../store/types.js'
 import { entityRoutes } from './entity-routes.js'
 import { EntityWriter } from './entity-writer.js'
 import { AdminHttpError, methodNotAllowed, notFound } from './errors.js'
 import { infoRoutes, PRODUCT_NAME } from './info-routes.js'
+import { pluginRoutes } from './plugin-routes.js'
 import { headerValue, parseRequestBody, type ParsedBody } from './request-body.js'
 import { AdminRouter, BadPathError, type AdminRoute, type RouteMatch } from './router.js'
 import type { AdminRequest, AdminResponse, NodeInfo } from './types.js'
@@ -23,10 +25,17 @@ export interface AdminApiOptions {
   readonly nodeInfo: NodeInfo
   /** `off` = DB-less: reads work, writes are refused with Kong's code 12 (405). */
   readonly database: 'sqlite' | 'off' | 'postgres'
+  /**
+   * The plugins this node loaded: enables `/plugins/enabled`, `/schemas/plugins/{name}` and
+   * `POST /schemas/plugins/validate` (the `plugins` entity itself comes with the DAO's registry).
+   */
+  readonly plugins?: PluginRegistry
   /** Extra or overriding routes (plugin endpoints, `/config` …), registered after the generated ones. */
   readonly extraRoutes?: readonly AdminRoute[]
   /** Current DB-less configuration hash for `/status`. */
   readonly configurationHash?: () => string
+  /** DB-less only: allow entity writes (persisted by the caller) instead of Kong's 405. */
+  readonly dbLessWritable?: boolean
   /** Told about every unexpected (500) error; the client only sees Kong's generic message. */
   readonly onError?: (err: unknown, req: AdminRequest) => void
 }
@@ -67,7 +76,7 @@ function preflight(match: RouteMatch, req: AdminRequest): AdminResponse {
 export function createAdminApi(options: AdminApiOptions): AdminApi {
   const { dao, store, nodeInfo, database } = options
   const router = new AdminRouter()
-  const writer = new EntityWriter(dao, database === 'off')
+  const writer = new EntityWriter(dao, database === 'off' && options.dbLessWritable !== true)
   for (const route of entityRoutes({ dao, writer })) router.add(route)
   const info = infoRoutes({
     dao,
@@ -78,6 +87,9 @@ export function createAdminApi(options: AdminApiOptions): AdminApi {
     ...(options.configurationHash === undefined ? {} : { configurationHash: options.configurationHash }),
   })
   for (const route of info) router.add(route)
+  if (options.plugins !== undefined && dao.entities['plugins'] !== undefined) {
+    for (const route of pluginRoutes({ dao, plugins: options.plugins })) router.add(route)
+  }
   for (const route of options.extraRoutes ?? []) router.add(route)
 
   const toResponse = (err: unknown, req: AdminRequest): AdminResponse => {
@@ -105,7 +117,7 @@ export function createAdminApi(options: AdminApiOptions): AdminApi {
     if (method === 'OPTIONS') return preflight(match, req)
     const handler = match.route.methods[method === 'HEAD' ? 'GET' : method]
     if (handler === undefined) throw methodNotAllowed()
-    const body = NEEDS_BODY.has(method) ? await parseRequestBody(req) : NO_BODY
+    const body = NEEDS_BODY.has(method) && match.route.rawBody !== true ? await parseRequestBody(req) : NO_BODY
     const res = await handler({ req, params: match.params, rawParams: match.rawParams, query: new URLSearchParams(req.query), body })
     if (method === 'HEAD') delete res.body
     return res

@@ -5,11 +5,20 @@
  * - for each foreign field `f` of `e` referencing `p`: `/{e}/{e}/{f}` GET PUT PATCH (DELETE 405),
  *   `/{p}/{p}/{e}` GET POST and `/{p}/{p}/{e}/{e}` GET PUT PATCH DELETE.
  *
+ * The URL segment of an entity is its `admin_path` when it has one (Kong's `admin_api_name`:
+ * `keyauth_credentials` → `/key-auths`), and under a parent its `admin_nested_path.segment`
+ * (Kong's `admin_api_nested_name`: `/consumers/{consumers}/key-auth`). Path parameters keep the
+ * entity names, as Kong's `/endpoints` shows them (`/key-auths/{keyauth_credentials}`).
+ *
+ * Under a parent, an entity whose cache key is (parent field, x) and that has no endpoint key can
+ * be addressed by x: `/consumers/bob/acls/admins` (Kong's `acl/api.lua`).
+ *
  * @module
  */
 import { randomUUID } from 'node:crypto'
 import type { Dao } from '../dao/dao.js'
 import { foreignFields } from '../dao/foreign-refs.js'
+import { isUuid } from '../dao/uuid.js'
 import type { EntitySchema } from '../schema/types.js'
 import type { Row } from '../store/types.js'
 import type { EntityWriter } from './entity-writer.js'
@@ -49,10 +58,41 @@ function hasTags(schema: EntitySchema): boolean {
   return 'tags' in schema.fields
 }
 
+/** The collection segment of an entity: `services`, `key-auths`. */
+export function adminSegment(schema: EntitySchema): string {
+  return schema.admin_path ?? schema.name
+}
+
+/** The segment of `child` under `parent` through `field`: `/consumers/{consumers}/key-auth`. */
+export function nestedSegment(parent: EntitySchema, child: EntitySchema, field: string): string {
+  const nested = child.admin_nested_path
+  if (nested !== undefined && nested.parent === parent.name && nested.field === field) return nested.segment
+  return adminSegment(child)
+}
+
+/**
+ * The field addressable by name under a parent: the second element of a `(parent field, x)`
+ * cache key, for entities without an endpoint key (acls: `group`).
+ */
+function nestedLookupField(child: EntitySchema, field: string): string | undefined {
+  const key = child.cache_key
+  if (child.endpoint_key !== undefined || key === undefined || key.length !== 2 || key[0] !== field) return undefined
+  return key[1]
+}
+
+/** Resolves a child key given under its parent: ids as they are, names through the cache key. */
+async function nestedChildKey(dao: Dao, child: EntitySchema, field: string, ownerId: string, key: string): Promise<{ id: string | null; lookup?: [string, string] }> {
+  const lookupField = nestedLookupField(child, field)
+  if (isUuid(key) || lookupField === undefined) return { id: key }
+  const row = await dao.store.selectByCacheKey(child.name, [ownerId, key])
+  return { id: row === null ? null : row.id, lookup: [lookupField, key] }
+}
+
 function collectionRoute({ dao, writer }: EntityRouteDeps, schema: EntitySchema): AdminRoute {
   const name = schema.name
+  const segment = adminSegment(schema)
   return {
-    path: `/${name}`,
+    path: `/${segment}`,
     methods: {
       GET: async (ctx) => {
         const args = pageArgs(ctx, hasTags(schema))
@@ -62,7 +102,7 @@ function collectionRoute({ dao, writer }: EntityRouteDeps, schema: EntitySchema)
         const next =
           page.offset === undefined
             ? null
-            : `/${name}?offset=${encodeURIComponent(page.offset)}` +
+            : `/${segment}?offset=${encodeURIComponent(page.offset)}` +
               (args.rawTags === undefined ? '' : `&tags=${encodeURIComponent(args.rawTags)}`) +
               (args.rawSize === undefined ? '' : `&size=${args.rawSize}`)
         return ok(pageBody(page, next))
@@ -79,7 +119,7 @@ function collectionRoute({ dao, writer }: EntityRouteDeps, schema: EntitySchema)
 function entityRoute({ dao, writer }: EntityRouteDeps, schema: EntitySchema): AdminRoute {
   const name = schema.name
   return {
-    path: `/${name}/{${name}}`,
+    path: `/${adminSegment(schema)}/{${name}}`,
     methods: {
       GET: async (ctx) => ok(await mustSelect(dao, name, param(ctx, name))),
       PUT: async (ctx) => {
@@ -107,7 +147,7 @@ function foreignEntityRoute({ dao, writer }: EntityRouteDeps, child: EntitySchem
     return { row, fk: foreignId(row, field) }
   }
   return {
-    path: `/${child.name}/{${child.name}}/${field}`,
+    path: `/${adminSegment(child)}/{${child.name}}/${field}`,
     methods: {
       GET: async (ctx) => {
         const { fk } = await withFk(ctx)
@@ -138,8 +178,9 @@ function foreignEntityRoute({ dao, writer }: EntityRouteDeps, child: EntitySchem
 
 /** `/services/{services}/routes`. */
 function nestedCollectionRoute({ dao, writer }: EntityRouteDeps, parent: EntitySchema, child: EntitySchema, field: string): AdminRoute {
+  const segment = nestedSegment(parent, child, field)
   return {
-    path: `/${parent.name}/{${parent.name}}/${child.name}`,
+    path: `/${adminSegment(parent)}/{${parent.name}}/${segment}`,
     methods: {
       GET: async (ctx) => {
         const owner = await mustSelect(dao, parent.name, param(ctx, parent.name))
@@ -148,7 +189,7 @@ function nestedCollectionRoute({ dao, writer }: EntityRouteDeps, parent: EntityS
         const next =
           page.offset === undefined
             ? null
-            : `/${parent.name}/${ctx.rawParams[parent.name] ?? ''}/${child.name}?offset=${encodeURIComponent(page.offset)}`
+            : `/${adminSegment(parent)}/${ctx.rawParams[parent.name] ?? ''}/${segment}?offset=${encodeURIComponent(page.offset)}`
         return ok(pageBody(page, next))
       },
       POST: async (ctx) => {
@@ -166,12 +207,16 @@ function nestedCollectionRoute({ dao, writer }: EntityRouteDeps, parent: EntityS
 function nestedEntityRoute({ dao, writer }: EntityRouteDeps, parent: EntitySchema, child: EntitySchema, field: string): AdminRoute {
   const owned = async (ctx: AdminContext): Promise<{ owner: Row; row: Row }> => {
     const owner = await mustSelect(dao, parent.name, param(ctx, parent.name))
-    const row = await mustSelect(dao, child.name, param(ctx, child.name))
+    const { id } = await nestedChildKey(dao, child, field, owner.id, param(ctx, child.name))
+    if (id === null) throw notFound()
+    const row = await mustSelect(dao, child.name, id)
     if (foreignId(row, field) !== owner.id) throw notFound()
     return { owner, row }
   }
+  // The key as given (so DB-less refusals name the endpoint key), or the id found by name.
+  const writeKey = (ctx: AdminContext, row: Row): string => (nestedLookupField(child, field) === undefined ? param(ctx, child.name) : row.id)
   return {
-    path: `/${parent.name}/{${parent.name}}/${child.name}/{${child.name}}`,
+    path: `/${adminSegment(parent)}/{${parent.name}}/${nestedSegment(parent, child, field)}/{${child.name}}`,
     methods: {
       GET: async (ctx) => ok((await owned(ctx)).row),
       PUT: async (ctx) => {
@@ -179,18 +224,20 @@ function nestedEntityRoute({ dao, writer }: EntityRouteDeps, parent: EntitySchem
         const input = inputFor(ctx, child)
         const ttl = takeTtl(child, input)
         input[field] = { id: owner.id }
-        return ok(await writer.upsert(child.name, param(ctx, child.name), input, ttl))
+        const key = await nestedChildKey(dao, child, field, owner.id, param(ctx, child.name))
+        if (key.lookup !== undefined) input[key.lookup[0]] = key.lookup[1]
+        return ok(await writer.upsert(child.name, key.id ?? randomUUID(), input, ttl))
       },
       PATCH: async (ctx) => {
-        const { owner } = await owned(ctx)
+        const { owner, row } = await owned(ctx)
         const input = inputFor(ctx, child)
         const ttl = takeTtl(child, input)
         if (input[field] === undefined) input[field] = { id: owner.id }
-        return ok(await writer.update(child.name, param(ctx, child.name), input, ttl))
+        return ok(await writer.update(child.name, writeKey(ctx, row), input, ttl))
       },
       DELETE: async (ctx) => {
-        await owned(ctx)
-        await writer.delete(child.name, param(ctx, child.name))
+        const { row } = await owned(ctx)
+        await writer.delete(child.name, writeKey(ctx, row))
         return noContent()
       },
     },

@@ -27,6 +27,8 @@ export type AdminHandler = (ctx: AdminContext) => Promise<AdminResponse>
 export interface AdminRoute {
   readonly path: string
   readonly methods: Readonly<Partial<Record<string, AdminHandler>>>
+  /** The handler reads `req.body` itself (any content type; `/config` takes YAML). */
+  readonly rawBody?: boolean
 }
 
 export interface RouteMatch {

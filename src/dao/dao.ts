@@ -7,6 +7,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
+import { randomString } from './random-string.js'
 import { DbError, schemaViolation } from '../errors/db-errors.js'
 import { validateEntity } from '../schema/validate.js'
 import type { EntitySchema, Field, FieldErrors } from '../schema/types.js'
@@ -102,7 +103,7 @@ export class Dao {
     const candidate: Record<string, unknown> = { ...input }
     this.#fillCreateFields(schema, candidate)
     const result = validateEntity(schema, candidate, { mode: 'insert' })
-    return result.ok ? null : result.errors
+    return result.ok ? null : subschemaErrors(schema, result.errors)
   }
 
   /** Finds a row by id, or by endpoint key when `key` is not a UUID. */
@@ -180,6 +181,8 @@ export class Dao {
       } else {
         this.#fillCreateFields(schema, candidate)
       }
+      // PUT replaces the whole entity: auto strings absent from it are generated anew, as in Kong.
+      fillAutoStrings(schema, candidate)
       const row = await this.#prepare(tx, schema, candidate, 'upsert', existing ?? undefined)
       if (options.dryRun === true) return row
       if (existing === null) {
@@ -232,6 +235,7 @@ export class Dao {
       const field = schema.fields[name]
       if (field !== undefined && (candidate[name] === undefined || candidate[name] === null)) candidate[name] = nowFor(field)
     }
+    fillAutoStrings(schema, candidate)
   }
 
   /** Resolve references, validate, check references exist: Kong's order of checks. */
@@ -244,10 +248,11 @@ export class Dao {
   ): Promise<Row> {
     await resolveForeignRefs(tx, this.entities, schema, candidate)
     const result = validateEntity(schema, candidate, existing === undefined ? { mode } : { mode, existing })
-    if (!result.ok) throw schemaViolation(result.errors)
-    const row = result.row as Row
+    if (!result.ok) throw schemaViolation(subschemaErrors(schema, result.errors))
+    let row = result.row as Row
     // `ttl` is an option, never a stored field (validation lets it through for ttl entities).
     delete row['ttl']
+    if (schema.transform !== undefined) row = { ...schema.transform(row, { op: mode, input: candidate, existing }), id: row.id }
     await checkForeignRefs(tx, schema, row)
     return row
   }
@@ -313,6 +318,26 @@ export class Dao {
       }
     }
   }
+}
+
+/**
+ * Kong fills string fields marked `auto` (and not `uuid`) with a random 32-character string
+ * when they are absent: key-auth keys, jwt keys and secrets.
+ */
+function fillAutoStrings(schema: EntitySchema, candidate: Record<string, unknown>): void {
+  for (const [name, field] of Object.entries(schema.fields)) {
+    if (field.type !== 'string' || field.auto !== true || field.uuid === true) continue
+    if (candidate[name] === undefined || candidate[name] === null) candidate[name] = randomString()
+  }
+}
+
+/** Applies the schema's `subschema_error` to the engine's `unknown type: x` message. */
+function subschemaErrors(schema: EntitySchema, errors: FieldErrors): FieldErrors {
+  const key = schema.subschema_key
+  if (key === undefined || schema.subschema_error === undefined) return errors
+  const message = errors[key]
+  if (typeof message !== 'string' || !message.startsWith('unknown type: ')) return errors
+  return { ...errors, [key]: schema.subschema_error.replace('%s', message.slice('unknown type: '.length)) }
 }
 
 /** Maps a StoreError to Kong's DAO error; DbErrors and other errors pass through. */

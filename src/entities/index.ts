@@ -3,12 +3,17 @@
  *
  * @module
  */
+import type { PluginRegistry } from '../plugins/registry.js'
 import type { EntitySchema } from '../schema/types.js'
+import { consumers } from './consumers.js'
+import { pluginsEntity } from './plugins.js'
 import { routes } from './routes.js'
 import { services } from './services.js'
 
 export { routes, type Route } from './routes.js'
 export { services, type Service } from './services.js'
+export { consumers, type Consumer } from './consumers.js'
+export { pluginsEntity, PLUGIN_NOT_ENABLED } from './plugins.js'
 
 /** Entity name → schema, in dependency order (referenced entities first). */
 export const ENTITIES: Readonly<Record<string, EntitySchema>> = {
@@ -19,4 +24,18 @@ export const ENTITIES: Readonly<Record<string, EntitySchema>> = {
 /** The schema of an entity, or undefined when there is no such entity. */
 export function getEntity(name: string): EntitySchema | undefined {
   return Object.hasOwn(ENTITIES, name) ? ENTITIES[name] : undefined
+}
+
+/**
+ * The full registry for a node: the core entities, `consumers`, `plugins` (validating each
+ * plugin's config with its own schema) and the entities the enabled plugins own (credentials),
+ * in dependency order.
+ */
+export function entityRegistry(pluginRegistry: PluginRegistry): Readonly<Record<string, EntitySchema>> {
+  const out: Record<string, EntitySchema> = { ...ENTITIES, consumers, plugins: pluginsEntity(pluginRegistry) }
+  for (const entity of pluginRegistry.entities()) {
+    if (Object.hasOwn(out, entity.name)) throw new Error(`entity '${entity.name}' is defined twice (by a plugin)`)
+    out[entity.name] = entity
+  }
+  return out
 }

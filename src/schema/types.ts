@@ -130,6 +130,8 @@ export interface FieldConstraint {
   readonly match_none?: readonly { pattern: RegExp; err: string }[]
   readonly len_min?: number
   readonly contains?: unknown
+  /** Extra check on the value (Kong's `then_match = { custom_validator = … }`). */
+  readonly custom_validator?: FieldCheck
 }
 
 /**
@@ -183,6 +185,24 @@ export interface EntitySchema {
    */
   readonly subschema_key?: string
   readonly subschemas?: Readonly<Record<string, Subschema>>
+  /**
+   * Kong's `subschema_error`: the message for a subschema key that names no subschema, with `%s`
+   * for the value (plugins: `plugin '%s' not enabled; …`). Default `unknown type: %s`.
+   */
+  readonly subschema_error?: string
+  /**
+   * Rewrites a validated row just before it is stored (hashing a password, deriving a value).
+   * `input` is what the client sent (after foreign keys were resolved); `existing` is the stored
+   * row on update/upsert. Must be synchronous and must not throw for valid rows.
+   */
+  readonly transform?: (row: Record<string, unknown>, ctx: TransformContext) => Record<string, unknown>
+}
+
+/** What {@link EntitySchema.transform} is told about the write. */
+export interface TransformContext {
+  readonly op: 'insert' | 'update' | 'upsert'
+  readonly input: Readonly<Record<string, unknown>>
+  readonly existing: Readonly<Record<string, unknown>> | undefined
 }
 
 /** Field overrides and extra checks applied when the subschema key selects this subschema. */
