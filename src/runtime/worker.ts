@@ -37,6 +37,9 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
   const errorLog = new ErrorLog(openLogSink(config.proxy_error_log), config.log_level)
   const accessSink = config.proxy_access_log === 'off' ? null : openLogSink(config.proxy_access_log, { minLength: 4096 })
   const accessLog = new AccessLog(accessSink)
+  // Lines are buffered (4 KiB) so busy workers write in batches; a quiet gateway still shows each
+  // line within a second, as `tail -f` users expect.
+  if (accessSink !== null) setInterval(() => accessSink.flush(), 1000).unref()
   const upstream = new UndiciUpstream({
     keepaliveIdleTimeout: config.upstream_keepalive_idle_timeout,
     keepaliveMaxRequests: config.upstream_keepalive_max_requests,
