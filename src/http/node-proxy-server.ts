@@ -34,9 +34,8 @@ function hasBody(req: IncomingMessage): boolean {
   return cl !== undefined && cl !== '0'
 }
 
-class NodeDownstream implements Downstream {
-  readonly #req: IncomingMessage
-  readonly #res: ServerResponse
+/** The request facts every downstream shares, read once from node's IncomingMessage. */
+abstract class RequestFacts {
   readonly method: string
   readonly url: string
   readonly headers: IncomingMessage['headers']
@@ -47,11 +46,8 @@ class NodeDownstream implements Downstream {
   readonly localPort: number
   readonly scheme: 'http' | 'https'
   readonly connectionId: number
-  readonly body: BodySource | null
 
-  constructor(req: IncomingMessage, res: ServerResponse, scheme: 'http' | 'https') {
-    this.#req = req
-    this.#res = res
+  constructor(req: IncomingMessage, scheme: 'http' | 'https') {
     const socket = req.socket
     this.method = req.method ?? 'GET'
     this.url = req.url ?? '/'
@@ -63,6 +59,18 @@ class NodeDownstream implements Downstream {
     this.localPort = socket.localPort ?? 0
     this.scheme = scheme
     this.connectionId = connectionId(socket)
+  }
+}
+
+class NodeDownstream extends RequestFacts implements Downstream {
+  readonly #req: IncomingMessage
+  readonly #res: ServerResponse
+  readonly body: BodySource | null
+
+  constructor(req: IncomingMessage, res: ServerResponse, scheme: 'http' | 'https') {
+    super(req, scheme)
+    this.#req = req
+    this.#res = res
     this.body = hasBody(req) ? req : null
   }
 
@@ -111,36 +119,16 @@ class NodeDownstream implements Downstream {
  * upstream refused the upgrade, the gateway answered an error, or the upgrade was not a
  * WebSocket one and went upstream as a plain request).
  */
-class UpgradeDownstream implements Downstream {
+class UpgradeDownstream extends RequestFacts implements Downstream {
   readonly #socket: Duplex
   readonly #head: Buffer
-  readonly method: string
-  readonly url: string
-  readonly headers: IncomingMessage['headers']
-  readonly rawHeaders: string[]
-  readonly httpVersion: string
-  readonly remoteAddress: string
-  readonly remotePort: number
-  readonly localPort: number
-  readonly scheme: 'http' | 'https'
-  readonly connectionId: number
   readonly body: BodySource | null = null
   headersSent = false
 
   constructor(req: IncomingMessage, socket: Duplex, head: Buffer, scheme: 'http' | 'https') {
+    super(req, scheme)
     this.#socket = socket
     this.#head = head
-    const s = req.socket
-    this.method = req.method ?? 'GET'
-    this.url = req.url ?? '/'
-    this.headers = req.headers
-    this.rawHeaders = req.rawHeaders
-    this.httpVersion = req.httpVersion
-    this.remoteAddress = s.remoteAddress ?? ''
-    this.remotePort = s.remotePort ?? 0
-    this.localPort = s.localPort ?? 0
-    this.scheme = scheme
-    this.connectionId = connectionId(s)
   }
 
   #head_(status: number, headers: ResponseHeaders, reason: string): string {

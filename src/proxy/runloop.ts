@@ -293,7 +293,7 @@ class Exchange implements UpstreamSink, PdkHost {
     const rewrite = this.#snapshot.rewrite
     if (rewrite.length === 0) return this.#route()
     // Global plugins' rewrite handlers run before routing (Kong's rewrite phase).
-    this.#runList(rewrite, 'rewrite', 0, () => (this.#exit !== null ? this.#sendExit() : this.#route()))
+    this.#runRewrite(rewrite, 0, () => (this.#exit !== null ? this.#sendExit() : this.#route()))
   }
 
   #route(): void {
@@ -375,20 +375,8 @@ class Exchange implements UpstreamSink, PdkHost {
       const inst = resolveEntry(entry, this.consumer?.id ?? null)
       if (inst === null || !(https ? inst.https : inst.http)) continue
       this.#collected.push(inst)
-      const handler = inst.plugin.access
-      if (handler === undefined || this.#exit !== null) continue
-      const kong = this.#kong()
-      kong.enter(inst.name, inst.id)
-      let result: void | Promise<void>
-      try {
-        result = handler.call(inst.plugin, kong, inst.conf)
-      } catch (err) {
-        return this.#pluginFailed(inst, 'access', err)
-      }
-      if (result instanceof Promise) {
-        result.then(() => (this.#clientGone ? this.#finish() : this.#access()), (err: unknown) => this.#pluginFailed(inst, 'access', err))
-        return
-      }
+      if (inst.plugin.access === undefined || this.#exit !== null) continue
+      if (!this.#invoke(inst, 'access', () => this.#access())) return
     }
     this.#afterAccess()
   }
@@ -402,27 +390,39 @@ class Exchange implements UpstreamSink, PdkHost {
     this.#attempt()
   }
 
-  /** Runs a phase's handlers over a list (rewrite), sync when possible, then `next`. */
-  #runList(list: readonly PluginInstance[], phase: 'rewrite', i: number, next: () => void): void {
+  /** Runs global rewrite handlers (before routing), sync when possible, then `next`. */
+  #runRewrite(list: readonly PluginInstance[], i: number, next: () => void): void {
     for (; i < list.length; i++) {
       const inst = list[i] as PluginInstance
-      const handler = inst.plugin.rewrite
-      if (handler === undefined || this.#exit !== null) continue
-      const kong = this.#kong()
-      kong.enter(inst.name, inst.id)
-      let result: void | Promise<void>
-      try {
-        result = handler.call(inst.plugin, kong, inst.conf)
-      } catch (err) {
-        return this.#pluginFailed(inst, phase, err)
-      }
-      if (result instanceof Promise) {
-        const at = i
-        result.then(() => this.#runList(list, phase, at + 1, next), (err: unknown) => this.#pluginFailed(inst, phase, err))
-        return
-      }
+      if (inst.plugin.rewrite === undefined || this.#exit !== null) continue
+      const at = i
+      if (!this.#invoke(inst, 'rewrite', () => this.#runRewrite(list, at + 1, next))) return
     }
     next()
+  }
+
+  /**
+   * Calls one rewrite/access handler. Returns true when it completed synchronously (go on);
+   * false when the request continues later: `resume` after a returned promise settles, or never
+   * (the handler threw and the 500 is sent).
+   */
+  #invoke(inst: PluginInstance, phase: 'rewrite' | 'access', resume: () => void): boolean {
+    const kong = this.#kong()
+    kong.enter(inst.name, inst.id)
+    let result: void | Promise<void>
+    try {
+      const handler = phase === 'access' ? inst.plugin.access : inst.plugin.rewrite
+      result = handler?.call(inst.plugin, kong, inst.conf)
+    } catch (err) {
+      this.#pluginFailed(inst, phase, err)
+      return false
+    }
+    if (!(result instanceof Promise)) return true
+    result.then(
+      () => (this.#clientGone ? this.#finish() : resume()),
+      (err: unknown) => this.#pluginFailed(inst, phase, err),
+    )
+    return false
   }
 
   /** Instances for the response and log phases: those collected in access, else the plan's defaults. */
