@@ -292,7 +292,9 @@ class Exchange implements UpstreamSink, PdkHost {
     d.onClose(() => this.#onClientClose())
     const rewrite = this.#snapshot.rewrite
     if (rewrite.length === 0) return this.#route()
-    // Global plugins' rewrite handlers run before routing (Kong's rewrite phase).
+    // Global plugins' rewrite handlers run before routing (Kong's rewrite phase); if one ends the
+    // request, the global plugins' response and log phases still run.
+    this.#plan = this.#snapshot.globalPlan
     this.#runRewrite(rewrite, 0, () => (this.#exit !== null ? this.#sendExit() : this.#route()))
   }
 
