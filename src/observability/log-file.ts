@@ -8,18 +8,22 @@ import pino from 'pino'
 
 export interface LogSink {
   write(line: string): void
-  /** Flushes what is buffered (at exit). */
+  /** Writes what is buffered, synchronously (at exit). */
   flush(): void
+  /** Writes what is buffered in the background: never blocks the event loop (periodic use). */
+  drain(): void
 }
 
-const OFF: LogSink = { write() {}, flush() {} }
+const OFF: LogSink = { write() {}, flush() {}, drain() {} }
 
 /** Opens a sink for a Kong-style log setting value (already resolved against the prefix). */
 export function openLogSink(target: string, options: { sync?: boolean; minLength?: number } = {}): LogSink {
   if (target === 'off' || target === '') return OFF
   const dest = target === '/dev/stdout' ? 1 : target === '/dev/stderr' ? 2 : target
   if (typeof dest === 'string') mkdirSync(dirname(dest), { recursive: true })
-  const boom = pino.destination({ dest, sync: options.sync ?? false, minLength: options.minLength ?? 0, mkdir: true })
+  const minLength = options.minLength ?? 0
+  // SonicBoom requires minLength < maxWrite (16 KiB by default).
+  const boom = pino.destination({ dest, sync: options.sync ?? false, minLength, maxWrite: Math.max(16 * 1024, minLength * 2), mkdir: true })
   return {
     write(line: string) {
       boom.write(line)
@@ -29,6 +33,13 @@ export function openLogSink(target: string, options: { sync?: boolean; minLength
         boom.flushSync()
       } catch {
         // not yet open or already closed: nothing buffered to lose
+      }
+    },
+    drain() {
+      try {
+        boom.flush()
+      } catch {
+        // not yet open or already closed
       }
     },
   }

@@ -1,0 +1,6 @@
+export { DnsClient, DNS_DEFAULTS } from './client.js'
+export { LruCache } from './cache.js'
+export { parseHosts, readHostsFile, type HostsEntry, type HostsFile } from './hosts-file.js'
+export { formatNameserver, parseNameserver, parseResolvConf, readResolvConf, type ResolvConf } from './resolv-conf.js'
+export { pickSrv } from './srv.js'
+export * from './types.js'

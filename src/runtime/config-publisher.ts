@@ -1,0 +1,135 @@
+/**
+ * Turns committed Admin API writes into configurations for the workers, cheaply.
+ *
+ * The control plane keeps every entity row in memory, updated from the DAO's change events, so
+ * that publishing a new configuration reads nothing from the store; a burst of writes (an Ansible
+ * playbook, a sync) is coalesced into one publication: one runs at a time, and one more follows
+ * if anything changed meanwhile. Replacing the whole configuration (DB-less `/config`, imports)
+ * asks for a full reload from the store instead.
+ */
+import type { ConfigPayload } from '../snapshot/snapshot.js'
+import type { Row, Store } from '../store/types.js'
+
+export interface EntityChange {
+  readonly entity: string
+  readonly op: 'create' | 'update' | 'delete'
+  readonly row: Readonly<Record<string, unknown>>
+}
+
+export interface ConfigPublisherOptions {
+  readonly store: Store
+  /** Every entity the proxy needs (services, routes, plugins, consumers, credentials…). */
+  readonly entities: readonly string[]
+  /** Milliseconds to wait for more writes before publishing (small: visibility stays well under 100 ms). */
+  readonly coalesceMs: number
+  /** Hands a new configuration over (to the workers, the health checker…). */
+  readonly publish: (payload: ConfigPayload) => void
+  readonly onError: (err: Error) => void
+}
+
+const CORE = new Set(['services', 'routes', 'plugins'])
+
+export class ConfigPublisher {
+  readonly #o: ConfigPublisherOptions
+  readonly #rows = new Map<string, Map<string, Row>>()
+  #version = 0
+  #timer: NodeJS.Timeout | null = null
+  #running: Promise<void> | null = null
+  #dirty = false
+  #full = true
+  #current: ConfigPayload = { version: 0, services: [], routes: [] }
+
+  constructor(options: ConfigPublisherOptions) {
+    this.#o = options
+    for (const e of options.entities) this.#rows.set(e, new Map())
+  }
+
+  /** The configuration last published. */
+  get current(): ConfigPayload {
+    return this.#current
+  }
+
+  /** A publication is pending or running. */
+  get busy(): boolean {
+    return this.#timer !== null || this.#running !== null
+  }
+
+  /** Loads everything from the store and builds the first configuration (not published). */
+  async load(): Promise<ConfigPayload> {
+    await this.#reload()
+    this.#full = false
+    this.#current = this.#build()
+    return this.#current
+  }
+
+  /** A committed write: applied to the in-memory copy, published soon. */
+  change(e: EntityChange): void {
+    const table = this.#rows.get(e.entity)
+    if (table === undefined) return
+    const id = String(e.row['id'])
+    if (e.op === 'delete') table.delete(id)
+    else table.set(id, e.row as Row)
+    this.#schedule()
+  }
+
+  /** The store was changed behind the DAO (a whole configuration replaced): reload it all. */
+  reloadAll(): Promise<void> {
+    this.#full = true
+    this.#schedule()
+    return this.settled()
+  }
+
+  /** Resolves when nothing is pending. */
+  async settled(): Promise<void> {
+    while (this.busy) {
+      if (this.#running !== null) await this.#running
+      else await new Promise((r) => setTimeout(r, this.#o.coalesceMs))
+    }
+  }
+
+  #schedule(): void {
+    if (this.#running !== null) {
+      this.#dirty = true
+      return
+    }
+    if (this.#timer !== null) return
+    this.#timer = setTimeout(() => {
+      this.#timer = null
+      this.#running = this.#run().finally(() => {
+        this.#running = null
+        if (this.#dirty) {
+          this.#dirty = false
+          this.#schedule()
+        }
+      })
+    }, this.#o.coalesceMs)
+  }
+
+  async #run(): Promise<void> {
+    try {
+      if (this.#full) {
+        this.#full = false
+        await this.#reload()
+      }
+      this.#current = this.#build()
+      this.#o.publish(this.#current)
+    } catch (err) {
+      this.#o.onError(err as Error)
+    }
+  }
+
+  async #reload(): Promise<void> {
+    for (const [entity, table] of this.#rows) {
+      const rows = await this.#o.store.all(entity)
+      table.clear()
+      for (const row of rows) table.set(row.id, row)
+    }
+  }
+
+  #build(): ConfigPayload {
+    const list = (e: string): Row[] => [...(this.#rows.get(e)?.values() ?? [])]
+    const entities: Record<string, Row[]> = {}
+    for (const e of this.#rows.keys()) if (!CORE.has(e)) entities[e] = list(e)
+    return { version: ++this.#version, services: list('services'), routes: list('routes'), plugins: list('plugins'), entities }
+  }
+}
