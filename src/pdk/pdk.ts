@@ -56,6 +56,8 @@ export interface PdkHost {
   /** Response status and headers once known (header/body filter, log). */
   responseStatus: number
   responseHeaders: ResponseHeaders | null
+  /** Response headers set before the response exists (access phase): applied when it does. */
+  pendingResponseHeaders: ResponseHeaders | null
   responseSource: 'service' | 'exit' | 'error'
   upstreamStatus: number | undefined
   upstreamHeadersReceived: ResponseHeaders | null
@@ -170,8 +172,9 @@ export class RequestPdk implements Pdk {
       getBody: async (maxBytes = 8 * 1024 * 1024) => {
         const raw = await h.readBody(maxBytes)
         if (raw.length === 0) return null
-        const ct = (firstValue(h.headers['content-type']) ?? '').toLowerCase()
-        const mimetype = ct.split(';')[0]?.trim() ?? ''
+        // Only the media type is case-insensitive: a multipart boundary must keep its case.
+        const ct = firstValue(h.headers['content-type']) ?? ''
+        const mimetype = (ct.split(';')[0] ?? '').trim().toLowerCase()
         try {
           if (mimetype === 'application/json' || mimetype.endsWith('+json')) {
             const parsed: unknown = JSON.parse(raw.toString('utf8'))
@@ -214,17 +217,21 @@ export class RequestPdk implements Pdk {
       getHeader: (name) => firstValue(h.responseHeaders?.[name.toLowerCase()]),
       getHeaders: () => h.responseHeaders ?? {},
       getSource: () => h.responseSource,
+      // Before the response exists (access phase) Kong still accepts header changes: they are kept
+      // and applied to whatever response goes out, proxied or generated.
       setHeader: (name, value) => {
-        if (h.responseHeaders !== null) h.responseHeaders[name.toLowerCase()] = value
+        const target = h.responseHeaders ?? (h.pendingResponseHeaders ??= {})
+        target[name.toLowerCase()] = value
       },
       addHeader: (name, value) => {
-        if (h.responseHeaders === null) return
+        const target = h.responseHeaders ?? (h.pendingResponseHeaders ??= {})
         const key = name.toLowerCase()
-        const prev = h.responseHeaders[key]
-        h.responseHeaders[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
+        const prev = target[key]
+        target[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
       },
       clearHeader: (name) => {
         if (h.responseHeaders !== null) delete h.responseHeaders[name.toLowerCase()]
+        else if (h.pendingResponseHeaders !== null) delete h.pendingResponseHeaders[name.toLowerCase()]
       },
       setStatus: (status) => {
         h.responseStatus = status

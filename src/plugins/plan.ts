@@ -118,7 +118,7 @@ export class PlanCompiler {
       let conf: unknown = row['config'] ?? {}
       if (plugin.prepare !== undefined) {
         try {
-          conf = plugin.prepare(conf)
+          conf = plugin.prepare(conf, row)
         } catch (err) {
           options.onSkip?.(row, `plugin '${name}' refused its configuration: ${(err as Error).message}`)
           continue

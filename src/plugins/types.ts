@@ -49,8 +49,11 @@ export interface Plugin<Conf = Record<string, unknown>, Prepared = Conf> {
   readonly entities?: readonly EntitySchema[]
   /** Once per worker, before the first request. */
   init?(ctx: PluginInitContext): void | Promise<void>
-  /** Once per configuration change and instance: derive what requests need. Throwing refuses the config. */
-  prepare?(conf: Conf): Prepared
+  /**
+   * Once per configuration change and instance: derive what requests need. `instance` is the
+   * plugin row (its id, route, service, consumer scope). Throwing leaves the instance out (logged).
+   */
+  prepare?(conf: Conf, instance: Readonly<Record<string, unknown>>): Prepared
   /** Global instances only: before routing. */
   rewrite?(kong: Pdk, conf: Prepared): void | Promise<void>
   /** After routing; auth plugins set the consumer here. `kong.response.exit` short-circuits. */

@@ -20,6 +20,8 @@ export interface ConfigPublisherOptions {
   readonly store: Store
   /** Every entity the proxy needs (services, routes, plugins, consumers, credentials…). */
   readonly entities: readonly string[]
+  /** Entities whose rows may expire (`ttl`): read from the store with their expiry, never from events. */
+  readonly expiring?: readonly string[]
   /** Milliseconds to wait for more writes before publishing (small: visibility stays well under 100 ms). */
   readonly coalesceMs: number
   /** Hands a new configuration over (to the workers, the health checker…). */
@@ -37,6 +39,8 @@ export class ConfigPublisher {
   #running: Promise<void> | null = null
   #dirty = false
   #full = true
+  /** Expiring entities changed since the last publication: re-read with their expiry. */
+  readonly #stale = new Set<string>()
   #current: ConfigPayload = { version: 0, services: [], routes: [] }
 
   constructor(options: ConfigPublisherOptions) {
@@ -66,6 +70,12 @@ export class ConfigPublisher {
   change(e: EntityChange): void {
     const table = this.#rows.get(e.entity)
     if (table === undefined) return
+    if (this.#o.expiring?.includes(e.entity) === true) {
+      // A change event does not carry the expiry: read the entity again from the store.
+      this.#stale.add(e.entity)
+      this.#schedule()
+      return
+    }
     const id = String(e.row['id'])
     if (e.op === 'delete') table.delete(id)
     else table.set(id, e.row as Row)
@@ -109,7 +119,12 @@ export class ConfigPublisher {
     try {
       if (this.#full) {
         this.#full = false
+        this.#stale.clear()
         await this.#reload()
+      } else if (this.#stale.size > 0) {
+        const entities = [...this.#stale]
+        this.#stale.clear()
+        await this.#reload(entities)
       }
       this.#current = this.#build()
       this.#o.publish(this.#current)
@@ -118,9 +133,10 @@ export class ConfigPublisher {
     }
   }
 
-  async #reload(): Promise<void> {
+  async #reload(only?: readonly string[]): Promise<void> {
     for (const [entity, table] of this.#rows) {
-      const rows = await this.#o.store.all(entity)
+      if (only !== undefined && !only.includes(entity)) continue
+      const rows = await this.#o.store.all(entity, { withExpiry: this.#o.expiring?.includes(entity) === true })
       table.clear()
       for (const row of rows) table.set(row.id, row)
     }

@@ -84,8 +84,12 @@ export interface Store {
   selectByCacheKey(entity: string, values: readonly unknown[]): Promise<Row | null>
   /** Ordered by id. Throws StoreError('INVALID_OFFSET') on a bad token. */
   page(entity: string, query: PageQuery): Promise<Page>
-  /** Every live row of an entity, for building the configuration snapshot. */
-  all(entity: string): Promise<Row[]>
+  /**
+   * Every live row of an entity, for building the configuration snapshot. With `withExpiry`,
+   * rows that expire (entities with `ttl`) carry `_expires_at` (epoch seconds) so the proxy can
+   * stop honouring them on time.
+   */
+  all(entity: string, options?: { readonly withExpiry?: boolean }): Promise<Row[]>
   /** Throws StoreError('UNIQUE_VIOLATION' | 'PRIMARY_KEY_VIOLATION'). */
   insert(entity: string, row: Row, options?: InsertOptions): Promise<Row>
   /** Replaces the row with this id; resolves null if it does not exist. Throws UNIQUE_VIOLATION. */

@@ -168,10 +168,16 @@ export class MemoryCore implements SyncCore {
     return true
   }
 
-  all(entity: string): Row[] {
+  all(entity: string, options?: { readonly withExpiry?: boolean }): Row[] {
     const table = this.#table(entity)
     this.#sweep(table)
-    return table.ids.map((id) => JSON.parse((table.rows.get(id) as MemoryRecord).json) as Row)
+    return table.ids.map((id) => {
+      const rec = table.rows.get(id) as MemoryRecord
+      const row = JSON.parse(rec.json) as Row
+      // expiresAt is kept in milliseconds here; rows carry epoch seconds like the SQLite store's.
+      if (options?.withExpiry === true && rec.expiresAt !== null) row['_expires_at'] = rec.expiresAt / 1000
+      return row
+    })
   }
 
   page(entity: string, query: PageQuery): Page {

@@ -53,8 +53,8 @@ abstract class CoreHandle implements Store {
   page(entity: string, query: PageQuery): Promise<Page> {
     return this.run(() => this.core.page(entity, query))
   }
-  all(entity: string): Promise<Row[]> {
-    return this.run(() => this.core.all(entity))
+  all(entity: string, options?: { readonly withExpiry?: boolean }): Promise<Row[]> {
+    return this.run(() => this.core.all(entity, options))
   }
   insert(entity: string, row: Row, options?: InsertOptions): Promise<Row> {
     return this.run(() => this.core.insert(entity, row, options))

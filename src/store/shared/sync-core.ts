@@ -29,7 +29,7 @@ export interface SyncCore {
   selectByUnique(entity: string, field: string, value: unknown): Row | null
   selectByCacheKey(entity: string, values: readonly unknown[]): Row | null
   page(entity: string, query: PageQuery): Page
-  all(entity: string): Row[]
+  all(entity: string, options?: { readonly withExpiry?: boolean }): Row[]
   insert(entity: string, row: Row, options?: InsertOptions): Row
   update(entity: string, row: Row): Row | null
   delete(entity: string, id: string): boolean

@@ -194,8 +194,17 @@ export class SqliteCore implements SyncCore {
     })
   }
 
-  all(entity: string): Row[] {
+  all(entity: string, options?: { readonly withExpiry?: boolean }): Row[] {
     const def = this.#entity(entity)
+    if (options?.withExpiry === true && def.ttl === true) {
+      const sql = `SELECT data, expires_at FROM ${q(def.name)} WHERE 1 = 1${this.#liveClause(def)} ORDER BY id`
+      const rows = this.#stmt(sql).all(...this.#liveArgs(def)) as { data: string; expires_at: number | null }[]
+      return rows.map((r) => {
+        const row = JSON.parse(r.data) as Row
+        if (r.expires_at !== null) row['_expires_at'] = r.expires_at
+        return row
+      })
+    }
     const sql = `SELECT data FROM ${q(def.name)} WHERE 1 = 1${this.#liveClause(def)} ORDER BY id`
     const rows = this.#stmt(sql).pluck().all(...this.#liveArgs(def)) as string[]
     return rows.map((data) => JSON.parse(data) as Row)
