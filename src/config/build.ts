@@ -5,7 +5,9 @@
  */
 
 import { availableParallelism } from 'node:os'
+import { isIP } from 'node:net'
 import { isAbsolute, resolve } from 'node:path'
+import { statSync } from 'node:fs'
 import { invalidSetting } from './errors.js'
 import { isTrustedIpEntry } from './ip.js'
 import { parseListen } from './listen.js'
@@ -80,6 +82,52 @@ function plugins(value: string): string[] {
   return names
 }
 
+/** `dns_resolver`: `ip[:port]` entries, normalized to `ip:port` / `[v6]:port` (Kong's check and message). */
+function dnsResolver(value: string): string[] {
+  return parseList(value).map((entry) => {
+    const v = entry.trim()
+    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(v) ?? /^([0-9.]+)(?::(\d+))?$/.exec(v)
+    const host = m?.[1] ?? v
+    const port = m?.[2] === undefined ? 53 : Number(m[2])
+    const family = isIP(host)
+    if ((m === null && family !== 6) || family === 0 || port < 1 || port > 65535) {
+      throw new ValueProblem(`must be a comma separated list in the form of IPv4/6 or IPv4/6:port, got '${v}'`)
+    }
+    return family === 6 ? `[${host}]:${port}` : `${host}:${port}`
+  })
+}
+
+function dnsHostsfile(value: string, cwd: string): string {
+  const path = resolve(cwd, required(value))
+  let isFile = false
+  try {
+    isFile = statSync(path).isFile()
+  } catch {
+    isFile = false
+  }
+  if (!isFile) throw new ValueProblem('file does not exist')
+  return path
+}
+
+const DNS_ORDER_TYPES = ['LAST', 'SRV', 'A', 'AAAA', 'CNAME'] as const
+
+function dnsOrder(value: string): Array<(typeof DNS_ORDER_TYPES)[number]> {
+  const out: Array<(typeof DNS_ORDER_TYPES)[number]> = []
+  for (const entry of parseList(value)) {
+    const t = DNS_ORDER_TYPES.find((x) => x === entry.toUpperCase())
+    if (t === undefined) throw new ValueProblem(`invalid entry '${entry}' (expected LAST, SRV, A, AAAA or CNAME)`)
+    out.push(t)
+  }
+  if (out.length === 0) throw new ValueProblem('invalid order list; cannot be empty')
+  return out
+}
+
+/** A number of seconds, fractions allowed (Kong's `number` settings). */
+function seconds(value: string): number {
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(value)) throw new ValueProblem('expected a number of seconds, 0 or greater')
+  return Number(value)
+}
+
 /**
  * Builds the configuration from the final value of each implemented setting.
  *
@@ -130,6 +178,15 @@ export function buildConfig(
     upstream_keepalive_pool_size: parse('upstream_keepalive_pool_size', (v) => parseInteger(v, 0)),
     upstream_keepalive_max_requests: parse('upstream_keepalive_max_requests', (v) => parseInteger(v, 0)),
     upstream_keepalive_idle_timeout: parse('upstream_keepalive_idle_timeout', (v) => parseInteger(v, 0)),
+    dns_resolver: parse('dns_resolver', dnsResolver),
+    dns_hostsfile: parse('dns_hostsfile', (v) => dnsHostsfile(v, cwd)),
+    dns_order: parse('dns_order', dnsOrder),
+    dns_valid_ttl: parse('dns_valid_ttl', (v) => (v === '' ? null : seconds(v))),
+    dns_stale_ttl: parse('dns_stale_ttl', seconds),
+    dns_not_found_ttl: parse('dns_not_found_ttl', seconds),
+    dns_error_ttl: parse('dns_error_ttl', seconds),
+    dns_cache_size: parse('dns_cache_size', (v) => parseInteger(v, 1)),
+    dns_no_sync: parse('dns_no_sync', parseBoolean),
     allow_debug_header: parse('allow_debug_header', parseBoolean),
     error_default_type: parse('error_default_type', (v) => parseEnum(v, ERROR_DEFAULT_TYPES)),
     plugins: parse('plugins', plugins),

@@ -44,8 +44,7 @@ export const KONG_UNIMPLEMENTED_SETTINGS: ReadonlySet<string> = new Set([
   'declarative_config_string', 'db_update_frequency', 'db_update_propagation', 'db_cache_ttl',
   'db_cache_neg_ttl', 'db_resurrect_ttl', 'db_cache_warmup_entities',
   // DNS
-  'dns_resolver', 'dns_hostsfile', 'dns_order', 'dns_valid_ttl', 'dns_stale_ttl', 'dns_cache_size',
-  'dns_not_found_ttl', 'dns_error_ttl', 'dns_no_sync', 'legacy_dns_client', 'resolver_address',
+  'legacy_dns_client', 'resolver_address',
   'resolver_hosts_file', 'resolver_family', 'resolver_valid_ttl', 'resolver_stale_ttl',
   'resolver_error_ttl', 'resolver_lru_cache_size', 'resolver_mem_cache_size',
   // Lua / OpenResty

@@ -42,6 +42,18 @@ export interface GatewayConfig {
   readonly upstream_keepalive_pool_size: number
   readonly upstream_keepalive_max_requests: number
   readonly upstream_keepalive_idle_timeout: number
+  /** Nameservers as `ip:port` (`[v6]:port`); empty = those of /etc/resolv.conf. */
+  readonly dns_resolver: readonly string[]
+  readonly dns_hostsfile: string
+  /** Upper-cased `LAST`, `SRV`, `A`, `AAAA`, `CNAME`. */
+  readonly dns_order: ReadonlyArray<'LAST' | 'SRV' | 'A' | 'AAAA' | 'CNAME'>
+  /** Seconds overriding record TTLs; null = the records' own TTL. */
+  readonly dns_valid_ttl: number | null
+  readonly dns_stale_ttl: number
+  readonly dns_not_found_ttl: number
+  readonly dns_error_ttl: number
+  readonly dns_cache_size: number
+  readonly dns_no_sync: boolean
   readonly allow_debug_header: boolean
   readonly error_default_type: 'text/plain' | 'application/json' | 'text/html' | 'application/xml'
   readonly plugins: readonly string[]
