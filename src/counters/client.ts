@@ -1,0 +1,137 @@
+/**
+ * The worker side of the node-wide counters: takes hits from local leases when it can (no IPC,
+ * synchronous), asks the primary's {@link CounterAuthority} otherwise, and answers its recalls.
+ *
+ * In a process without a primary (unit tests, embedding), an in-process authority is used.
+ *
+ * @module
+ */
+import cluster from 'node:cluster'
+import { CounterAuthority } from './authority.js'
+import { type CounterItem, type CounterToPrimary, type CounterToWorker, isCounterToWorker } from './messages.js'
+
+/** The outcome of a take: allowed or not, and per item what remains after it (Kong's headers). */
+export interface TakeResult {
+  readonly ok: boolean
+  readonly remaining: readonly number[]
+}
+
+interface Lease {
+  /** Leased hits not used yet. */
+  tokens: number
+  /** What the authority had left for others at the last grant. */
+  remainingAfter: number
+  readonly end: number
+}
+
+/** How often ended windows' unused leases are given back. */
+const SWEEP_MS = 1000
+
+export class CounterClient {
+  readonly #leases = new Map<string, Lease>()
+  readonly #pending = new Map<number, (m: Extract<CounterToWorker, { type: 'counter:grant' }>) => void>()
+  #nextId = 0
+  readonly #send: (msg: CounterToPrimary) => void
+  readonly #now: () => number
+
+  constructor(send: (msg: CounterToPrimary) => void, now: () => number = Date.now) {
+    this.#send = send
+    this.#now = now
+    const t = setInterval(() => this.sweep(), SWEEP_MS)
+    t.unref?.()
+  }
+
+  /** Unused leased hits held for a key (tests). */
+  leased(key: string): number {
+    return this.#leases.get(key)?.tokens ?? 0
+  }
+
+  onMessage(msg: CounterToWorker): void {
+    if (msg.type === 'counter:grant') {
+      const resolve = this.#pending.get(msg.id)
+      if (resolve === undefined) return
+      this.#pending.delete(msg.id)
+      resolve(msg)
+    } else {
+      const returns: [string, number][] = []
+      for (const key of msg.keys) {
+        const lease = this.#leases.get(key)
+        returns.push([key, lease?.tokens ?? 0])
+        if (lease !== undefined) lease.tokens = 0
+      }
+      this.#send({ type: 'counter:returned', rid: msg.rid, returns })
+    }
+  }
+
+  /**
+   * One hit on every item, or none. Synchronous when local leases cover all items (the common
+   * case); otherwise one round trip to the authority.
+   */
+  take(items: readonly CounterItem[]): TakeResult | Promise<TakeResult> {
+    const leases = items.map((it) => this.#leases.get(it.key))
+    if (leases.every((l) => l !== undefined && l.tokens >= 1)) {
+      const held = leases as Lease[]
+      for (const l of held) l.tokens--
+      return { ok: true, remaining: held.map((l) => l.remainingAfter + l.tokens) }
+    }
+    // Some window has no leased hit left: ask for all of them (this also refreshes what the others
+    // report as remaining).
+    const id = ++this.#nextId
+    return new Promise<TakeResult>((resolve) => {
+      this.#pending.set(id, (grant) => {
+        const remaining = items.map((it, i) => {
+          if (!grant.ok) return (grant.remaining[i] ?? 0) + (this.#leases.get(it.key)?.tokens ?? 0)
+          let lease = this.#leases.get(it.key)
+          if (lease === undefined) {
+            lease = { tokens: 0, remainingAfter: 0, end: it.end }
+            this.#leases.set(it.key, lease)
+          }
+          lease.tokens += (grant.granted[i] ?? 1) - 1
+          lease.remainingAfter = grant.remaining[i] ?? 0
+          return lease.remainingAfter + lease.tokens
+        })
+        resolve({ ok: grant.ok, remaining })
+      })
+      this.#send({ type: 'counter:acquire', id, items })
+    })
+  }
+
+  /** Gives back the unused leases of windows that are over. */
+  sweep(now: number = this.#now()): void {
+    const returns: [string, number, boolean][] = []
+    for (const [key, lease] of this.#leases) {
+      if (lease.end > now) continue
+      if (lease.tokens > 0) returns.push([key, lease.tokens, true])
+      this.#leases.delete(key)
+    }
+    if (returns.length > 0) this.#send({ type: 'counter:return', returns })
+  }
+}
+
+/** A client and authority in one process (no primary): messages are delivered asynchronously. */
+export function inProcessCounters(now: () => number = Date.now): { client: CounterClient; authority: CounterAuthority } {
+  let client: CounterClient | null = null
+  const authority = new CounterAuthority((_w, msg) => queueMicrotask(() => client?.onMessage(msg)), () => 1, now)
+  client = new CounterClient((msg) => queueMicrotask(() => authority.handle(0, msg)), now)
+  return { client, authority }
+}
+
+let shared: CounterClient | null = null
+
+/** This process's counter client: over IPC to the primary in a cluster worker, else in-process. */
+export function counterClient(): CounterClient {
+  if (shared !== null) return shared
+  const send = process.send
+  if (cluster.isWorker && typeof send === 'function') {
+    const client = new CounterClient((msg) => {
+      process.send?.(msg)
+    })
+    process.on('message', (msg: unknown) => {
+      if (isCounterToWorker(msg)) client.onMessage(msg)
+    })
+    shared = client
+  } else {
+    shared = inProcessCounters().client
+  }
+  return shared
+}

@@ -1,0 +1,40 @@
+/** rate-limiting's configuration rules (Kong 3.9 schema.lua) and its identifier/header logic. */
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { effectiveRedis, prepareRateLimiting, rateLimitHeaders } from '../../../../src/plugins/rate-limiting/handler.js'
+import { type RateLimitingConfig, validatePeriods } from '../../../../src/plugins/rate-limiting/schema.js'
+
+const base: RateLimitingConfig = {
+  limit_by: 'consumer', policy: 'local', fault_tolerant: true, hide_client_headers: false, error_code: 429,
+  error_message: 'API rate limit exceeded', sync_rate: -1, window_type: 'fixed',
+}
+
+describe('rate-limiting configuration', () => {
+  test("Kong's period order check and sync_rate rules", () => {
+    assert.equal(validatePeriods({ second: 5, minute: 10, hour: 10 }), undefined)
+    assert.equal(validatePeriods({ second: 5, hour: 3 }), 'The limit for hour(3.0) cannot be lower than the limit for second(5.0)')
+    assert.equal(validatePeriods({ minute: 5, sync_rate: 1, policy: 'local' }), 'sync_rate can only be used with the redis policy')
+    assert.equal(validatePeriods({ minute: 5, sync_rate: 0.01, policy: 'redis' }), 'sync_rate must be greater than 0.02, or -1 to disable')
+  })
+
+  test('flat redis_* fields that are set override redis.* (its defaults included), as Kong 3.9 shorthands', () => {
+    const r = effectiveRedis({ ...base, redis: { host: null, port: 6379, timeout: 2000 }, redis_host: 'cache.local', redis_port: 6390, redis_password: 'pw' })
+    assert.equal(r.host, 'cache.local')
+    assert.equal(r.port, 6390)
+    assert.equal(r.password, 'pw')
+    assert.equal(r.timeout, 2000)
+    assert.equal(r.database, 0)
+  })
+
+  test('headers: per period, and the most restrictive window (ties: the longer one) for RateLimit-*', () => {
+    const conf = prepareRateLimiting({ ...base, second: 5, minute: 5, hour: 100 })
+    const now = Date.UTC(2024, 0, 1, 10, 20, 30, 500)
+    const { headers, reset } = rateLimitHeaders(conf, { ok: true, remaining: [4, 4, 99] }, now)
+    assert.equal(headers['X-RateLimit-Limit-Second'], '5')
+    assert.equal(headers['X-RateLimit-Remaining-Hour'], '99')
+    assert.equal(headers['RateLimit-Limit'], '5')
+    assert.equal(headers['RateLimit-Remaining'], '4')
+    assert.equal(reset, 30, 'the minute wins the tie: 60 - 30 s elapsed')
+    assert.equal(headers['RateLimit-Reset'], '30')
+  })
+})
