@@ -9,6 +9,8 @@ import { consumers } from './consumers.js'
 import { pluginsEntity } from './plugins.js'
 import { routes } from './routes.js'
 import { services } from './services.js'
+import { targets } from './targets.js'
+import { upstreams } from './upstreams.js'
 
 export { routes, type Route } from './routes.js'
 export { services, type Service } from './services.js'
@@ -19,6 +21,8 @@ export { pluginsEntity, PLUGIN_NOT_ENABLED } from './plugins.js'
 export const ENTITIES: Readonly<Record<string, EntitySchema>> = {
   services,
   routes,
+  upstreams,
+  targets,
 }
 
 /** The schema of an entity, or undefined when there is no such entity. */

@@ -1,0 +1,92 @@
+/**
+ * Active health probes (lua-resty-healthcheck's `checker:run_single_check`): an HTTP(S) GET of
+ * `http_path`, or a TCP connect, with `timeout` seconds. The result is an {@link Outcome} classified
+ * with the active `http_statuses` lists.
+ *
+ * @module
+ */
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import { connect } from 'node:net'
+import type { ActiveChecks, HealthChecks } from '../balancer/config.js'
+import { classifyStatus, type Outcome } from '../balancer/health-model.js'
+
+export interface ProbeTarget {
+  readonly ip: string
+  readonly port: number
+  readonly hostname: string
+  /** The upstream's `host_header`, if set. */
+  readonly hostHeader: string | null
+}
+
+/** What a probe saw: the outcome for the counters (null: a status in neither list) and a description. */
+export interface ProbeResult {
+  readonly outcome: Outcome | null
+  readonly detail: string
+}
+
+function tcpProbe(t: ProbeTarget, a: ActiveChecks): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: t.ip, port: t.port })
+    const timer = setTimeout(() => {
+      socket.destroy()
+      resolve({ outcome: { kind: 'timeout', detail: 'tcp probe timed out' }, detail: `TCP connect timed out after ${a.timeout}s` })
+    }, a.timeout * 1000)
+    socket.once('connect', () => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve({ outcome: { kind: 'success', detail: 'tcp connect succeeded' }, detail: 'TCP connect succeeded' })
+    })
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer)
+      resolve({ outcome: { kind: 'tcp_failure', detail: `TCP connect failed: ${err.code ?? err.message}` }, detail: `TCP connect failed (${err.code ?? err.message})` })
+    })
+  })
+}
+
+function httpProbe(t: ProbeTarget, hc: HealthChecks): Promise<ProbeResult> {
+  const a = hc.active
+  const https = a.type === 'https' || a.type === 'grpcs'
+  const defaultPort = https ? t.port === 443 : t.port === 80
+  const host = t.hostHeader ?? (defaultPort ? t.hostname : `${t.hostname}:${t.port}`)
+  const headers: Record<string, string | string[]> = { host, 'user-agent': 'turnpike-healthcheck' }
+  for (const [k, v] of Object.entries(a.headers ?? {})) headers[k.toLowerCase()] = [...v]
+  return new Promise((resolve) => {
+    let done = false
+    const finish = (r: ProbeResult): void => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      resolve(r)
+    }
+    const opts = {
+      host: t.ip,
+      port: t.port,
+      path: a.http_path,
+      method: 'GET',
+      headers,
+      agent: false as const,
+      ...(https ? { servername: a.https_sni ?? (t.hostname === t.ip ? undefined : t.hostname), rejectUnauthorized: a.https_verify_certificate } : {}),
+    }
+    const req = (https ? httpsRequest : httpRequest)(opts, (res) => {
+      const status = res.statusCode ?? 0
+      res.resume()
+      res.destroy()
+      const outcome = classifyStatus(hc, 'active', status)
+      finish({ outcome: outcome === null ? null : { ...outcome, detail: `GET ${a.http_path} answered ${status}` }, detail: `GET ${a.http_path} answered ${status}` })
+    })
+    const timer = setTimeout(() => {
+      req.destroy()
+      finish({ outcome: { kind: 'timeout', detail: `GET ${a.http_path} timed out after ${a.timeout}s` }, detail: `GET ${a.http_path} timed out after ${a.timeout}s` })
+    }, a.timeout * 1000)
+    req.once('error', (err: NodeJS.ErrnoException) => {
+      finish({ outcome: { kind: 'tcp_failure', detail: `GET ${a.http_path} failed: ${err.code ?? err.message}` }, detail: `GET ${a.http_path} failed (${err.code ?? err.message})` })
+    })
+    req.end()
+  })
+}
+
+/** Runs one probe of `t` as `healthchecks.active` says. */
+export function probe(t: ProbeTarget, hc: HealthChecks): Promise<ProbeResult> {
+  return hc.active.type === 'tcp' ? tcpProbe(t, hc.active) : httpProbe(t, hc)
+}
