@@ -15,6 +15,8 @@ import { EntityWriter } from './entity-writer.js'
 import { AdminHttpError, methodNotAllowed, notFound } from './errors.js'
 import { infoRoutes, PRODUCT_NAME } from './info-routes.js'
 import { pluginRoutes } from './plugin-routes.js'
+import { upstreamRoutes } from './upstream-routes.js'
+import type { UpstreamHealthProvider } from '../health/checker.js'
 import { headerValue, parseRequestBody, type ParsedBody } from './request-body.js'
 import { AdminRouter, BadPathError, type AdminRoute, type RouteMatch } from './router.js'
 import type { AdminRequest, AdminResponse, NodeInfo } from './types.js'
@@ -30,6 +32,8 @@ export interface AdminApiOptions {
    * `POST /schemas/plugins/validate` (the `plugins` entity itself comes with the DAO's registry).
    */
   readonly plugins?: PluginRegistry
+  /** The node's health checker, for `/upstreams/{u}/health` and manual healthy/unhealthy. */
+  readonly upstreamHealth?: UpstreamHealthProvider
   /** Extra or overriding routes (plugin endpoints, `/config` …), registered after the generated ones. */
   readonly extraRoutes?: readonly AdminRoute[]
   /** Current DB-less configuration hash for `/status`. */
@@ -89,6 +93,9 @@ export function createAdminApi(options: AdminApiOptions): AdminApi {
   for (const route of info) router.add(route)
   if (options.plugins !== undefined && dao.entities['plugins'] !== undefined) {
     for (const route of pluginRoutes({ dao, plugins: options.plugins })) router.add(route)
+  }
+  if (dao.entities['upstreams'] !== undefined && dao.entities['targets'] !== undefined) {
+    for (const route of upstreamRoutes({ dao, nodeId: nodeInfo.node_id, ...(options.upstreamHealth === undefined ? {} : { health: options.upstreamHealth }) })) router.add(route)
   }
   for (const route of options.extraRoutes ?? []) router.add(route)
 

@@ -14,10 +14,18 @@ export interface ParsedArgs {
   all: boolean
   help: boolean
   positional: string[]
+  /** `config` commands: `-o/--output-file`, `--select-tag` (repeatable), `--admin-url`, `--header` (repeatable), `--dry-run`, `--online`, `--with-id`, `--yes`. */
+  output: string | undefined
+  selectTags: string[]
+  adminUrl: string | undefined
+  headers: string[]
+  dryRun: boolean
+  online: boolean
+  withId: boolean
 }
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const out: ParsedArgs = { command: undefined, conf: undefined, prefix: undefined, all: false, help: false, positional: [] }
+  const out: ParsedArgs = { command: undefined, conf: undefined, prefix: undefined, all: false, help: false, positional: [], output: undefined, selectTags: [], adminUrl: undefined, headers: [], dryRun: false, online: false, withId: false }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string
     const value = (): string => {
@@ -31,8 +39,17 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     else if (a.startsWith('--prefix=')) out.prefix = a.slice(9)
     else if (a === '-a' || a === '--all') out.all = true
     else if (a === '-h' || a === '--help') out.help = true
+    else if (a === '-o' || a === '--output-file') out.output = value()
+    else if (a === '--select-tag') out.selectTags.push(value())
+    else if (a.startsWith('--select-tag=')) out.selectTags.push(a.slice(13))
+    else if (a === '--admin-url' || a === '--kong-addr') out.adminUrl = value()
+    else if (a.startsWith('--admin-url=')) out.adminUrl = a.slice(12)
+    else if (a === '--header' || a === '-H') out.headers.push(value())
+    else if (a === '--dry-run') out.dryRun = true
+    else if (a === '--online') out.online = true
+    else if (a === '--with-id') out.withId = true
     else if (a === '--vv' || a === '--v') continue // Kong's verbosity flags: accepted, logs go to the error log
-    else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`)
+    else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`)
     else if (out.command === undefined) out.command = a
     else out.positional.push(a)
   }

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../config/index.js'
 import type { GatewayConfig } from '../config/types.js'
 import { KONG_COMPAT_VERSION, PRODUCT, VERSION } from '../version.js'
 import { parseArgs, UsageError, type ParsedArgs } from './args.js'
+import { configCommand } from './commands/config.js'
 import { healthCommand } from './commands/health.js'
 import { startCommand } from './commands/start.js'
 import { stopCommand } from './commands/stop.js'
@@ -18,6 +19,8 @@ The available commands are:
   health [-p prefix]             Tell whether the gateway in that prefix is running and answering
   check [conf]                   Validate a configuration file and say what is wrong
   version [-a]                   Print the version
+  config SUBCOMMAND              Declarative configuration: dump, diff, sync, validate, init, db_import, db_export
+                                 (turnpike config --help for details)
 
 Options:
   -c, --conf FILE                kong.conf-syntax configuration file
@@ -44,7 +47,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     throw err
   }
-  if (args.help || args.command === undefined) {
+  if ((args.help && args.command !== 'config') || args.command === undefined) {
     process.stdout.write(USAGE)
     return args.command === undefined && !args.help ? 2 : 0
   }
@@ -62,6 +65,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         process.stdout.write(`configuration${file !== undefined ? ` at ${file}` : ''} is valid (database=${config.database}, proxy_listen=${config.raw['proxy_listen'] ?? ''})\n`)
         return 0
       }
+      case 'config':
+        return await configCommand(args, () => configFrom(args))
       case 'version':
         process.stdout.write(args.all ? `${PRODUCT} ${VERSION}\nkong compatibility: ${KONG_COMPAT_VERSION}\nnode: ${process.version}\n` : `${VERSION}\n`)
         return 0

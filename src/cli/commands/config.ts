@@ -1,0 +1,252 @@
+/**
+ * `turnpike config …`: decK's workflow built in (dump, diff, sync, validate over the Admin API,
+ * so they work against Kong too) and Kong's `kong config` verbs (init, parse, db_import,
+ * db_export against the configured store).
+ *
+ * @module
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import type { GatewayConfig } from '../../config/types.js'
+import { Dao } from '../../dao/index.js'
+import { AdminClient } from '../../declarative/admin-client.js'
+import {
+  countRows, deckDump, DeclarativeError, describeProblems, entityGraph, flattenConfig, kongExport, readAll, toYaml,
+} from '../../declarative/index.js'
+import { applyPlan, describePlan, fetchCurrent, planSync, readDocuments } from '../../declarative/sync.js'
+import { entityRegistry } from '../../entities/index.js'
+import { loadPlugins } from '../../plugins/registry.js'
+import type { EntitySchema } from '../../schema/types.js'
+import { storeEntity } from '../../schema/index.js'
+import { createStore } from '../../store/index.js'
+import type { Row } from '../../store/types.js'
+import type { ParsedArgs } from '../args.js'
+
+export const CONFIG_USAGE = `Usage: turnpike config COMMAND [OPTIONS]
+
+Against a running gateway's Admin API (Turnpike or Kong; --admin-url, default http://127.0.0.1:8001):
+  dump [-o FILE] [--select-tag T]... [--with-id]   write the configuration as a declarative file (stdout by default)
+  diff FILE... [--select-tag T]...                 show what sync would change
+  sync FILE... [--select-tag T]... [--dry-run]     make the gateway match the files (creates, updates, deletes within the tags)
+  validate FILE... [--online]                      check files offline; --online also checks references and schemas on the gateway
+
+Against the configured store (-c conf, -p prefix), as Kong's CLI:
+  init [FILE]                                      write an example kong.yml (default ./kong.yml)
+  parse FILE                                       validate a file (same as validate)
+  db_import FILE                                   load a file into the database (creates or replaces the entities it declares)
+  db_export [FILE]                                 write the database as a declarative file (default ./kong.yml)
+
+Options:
+  --admin-url URL           Admin API address (also: --kong-addr)
+  -H, --header 'Name: v'    extra header on every Admin API request (e.g. an admin token); repeatable
+  --select-tag T            only entities with this tag (all given tags); repeatable
+`
+
+/** The node's entity registry (core entities, consumers, plugins and their entities), from the local settings. */
+async function registryFor(config: GatewayConfig): Promise<Readonly<Record<string, EntitySchema>>> {
+  return entityRegistry(await loadPlugins(config.plugins, config.plugins_path))
+}
+
+function out(line: string): void {
+  process.stdout.write(`${line}\n`)
+}
+
+function readFiles(files: readonly string[]): { name: string; text: string }[] {
+  if (files.length === 0) throw new UsageProblem('expected at least one declarative file')
+  return files.map((name) => {
+    if (name === '-') return { name: 'stdin.yaml', text: readFileSync(0, 'utf8') }
+    try {
+      return { name, text: readFileSync(name, 'utf8') }
+    } catch (err) {
+      throw new UsageProblem(`cannot read ${name}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
+    }
+  })
+}
+
+class UsageProblem extends Error {}
+
+function client(args: ParsedArgs): AdminClient {
+  return new AdminClient(args.adminUrl ?? process.env['TURNPIKE_ADMIN_URL'] ?? 'http://127.0.0.1:8001', args.headers)
+}
+
+function printProblems(where: string, err: DeclarativeError): number {
+  const lines = describeProblems(err.problems)
+  process.stderr.write(`Error: ${where} is invalid (${lines.length} problem${lines.length === 1 ? '' : 's'}):\n${lines.map((l) => `  ${l}\n`).join('')}`)
+  return 1
+}
+
+function progress(total: number): ((done: number, all: number) => void) | undefined {
+  if (total < 200) return undefined
+  let last = 0
+  return (done, all) => {
+    const now = Date.now()
+    if (done === all || now - last > 500) {
+      last = now
+      process.stderr.write(`  applied ${done}/${all} changes\n`)
+    }
+  }
+}
+
+const EXAMPLE = `# A declarative configuration for Turnpike (Kong's format).
+# Load it with:  database = off  and  declarative_config = /path/to/kong.yml
+# or push it to a running gateway with:  turnpike config sync kong.yml
+_format_version: "3.0"
+_transform: true
+
+services:
+- name: example-service
+  url: http://httpbin.org
+  # routes nested under a service point at it
+  routes:
+  - name: example-route
+    paths:
+    - /example
+
+# Entities can also be written flat, referencing their parent by name or id:
+#
+# routes:
+# - name: another-route
+#   service: example-service
+#   hosts:
+#   - example.com
+`
+
+async function openStore(config: GatewayConfig, registry: Readonly<Record<string, EntitySchema>>): Promise<Dao> {
+  if (config.database !== 'sqlite') throw new UsageProblem(`this command works on the database: database is ${config.database}${config.database === 'off' ? " (in DB-less mode, point declarative_config at the file instead, or POST it to /config: 'turnpike config sync FILE')" : ''}`)
+  const store = createStore({ kind: 'sqlite', path: config.sqlite_path })
+  await store.init(Object.values(registry).map((e) => storeEntity(e)))
+  return new Dao(store, registry)
+}
+
+/** Runs `turnpike config <sub> …`; returns the exit code. */
+export async function configCommand(args: ParsedArgs, loadGatewayConfig: () => GatewayConfig): Promise<number> {
+  const [sub, ...files] = args.positional
+  try {
+    const gatewayConfig = sub === undefined || sub === 'init' ? undefined : loadGatewayConfig()
+    const registry = gatewayConfig === undefined ? {} : await registryFor(gatewayConfig)
+    const graph = entityGraph(registry)
+    switch (sub) {
+      case undefined:
+        process.stdout.write(CONFIG_USAGE)
+        return args.help ? 0 : 2
+      case 'init': {
+        const file = files[0] ?? 'kong.yml'
+        if (existsSync(file)) throw new UsageProblem(`${file} already exists: remove it or give another name`)
+        writeFileSync(file, EXAMPLE)
+        out(`wrote an example declarative configuration to ${file}`)
+        return 0
+      }
+      case 'validate':
+      case 'parse': {
+        const doc = readDocuments(readFiles(files))
+        const current = args.online ? await fetchCurrent(client(args), graph) : undefined
+        const resolveExternal = current === undefined ? undefined : (entity: string, key: string): string | undefined => {
+          const endpoint = graph.schemas[entity]?.endpoint_key
+          return (current[entity] ?? []).find((r) => r.id === key || (endpoint !== undefined && r[endpoint] === key))?.id
+        }
+        if (args.selectTags.length > 0) doc['_info'] = { ...(doc['_info'] as object | undefined), select_tags: args.selectTags }
+        const result = flattenConfig(doc, graph, resolveExternal === undefined ? {} : { resolveExternal })
+        if (!result.ok) return printProblems(files.join(', '), new DeclarativeError(result.problems))
+        if (args.online) {
+          const c = client(args)
+          const problems: string[] = []
+          for (const entity of graph.order) {
+            for (const row of result.config.entities[entity] ?? []) {
+              const body: Record<string, unknown> = { ...row }
+              delete body['created_at']
+              delete body['updated_at']
+              const res = await c.request('POST', `/schemas/${entity}/validate`, body)
+              if (res.status !== 200) problems.push(`${entity} ${String(row['name'] ?? row.id)}: the gateway says ${JSON.stringify(res.body)}`)
+            }
+          }
+          if (problems.length > 0) {
+            process.stderr.write(`Error: the gateway at ${c.baseUrl} refuses ${problems.length} entit${problems.length === 1 ? 'y' : 'ies'}:\n${problems.map((l) => `  ${l}\n`).join('')}`)
+            return 1
+          }
+        }
+        const counts = graph.order.map((e) => `${result.config.entities[e]?.length ?? 0} ${e}`).join(', ')
+        out(`${files.join(', ')}: valid (format ${result.config.meta._format_version}; ${counts})${args.online ? `, checked against ${client(args).baseUrl}` : ''}`)
+        return 0
+      }
+      case 'dump': {
+        const c = client(args)
+        const rows = await fetchCurrent(c, graph, args.selectTags)
+        const text = toYaml(deckDump(rows, graph, { selectTags: args.selectTags, withId: args.withId }))
+        if (args.output === undefined || args.output === '-') process.stdout.write(text)
+        else {
+          writeFileSync(args.output, text)
+          process.stderr.write(`wrote ${Object.values(rows).reduce((n, r) => n + r.length, 0)} entities to ${args.output}\n`)
+        }
+        return 0
+      }
+      case 'diff':
+      case 'sync': {
+        const doc = readDocuments(readFiles(files))
+        const c = client(args)
+        const current = await fetchCurrent(c, graph)
+        const plan = planSync(doc, current, graph, args.selectTags)
+        for (const line of describePlan(plan)) out(line)
+        if (sub === 'diff' || args.dryRun || plan.changes.length === 0) return 0
+        await applyPlan(c, graph, plan, { ...(progress(plan.changes.length) === undefined ? {} : { progress: progress(plan.changes.length) as (d: number, a: number) => void }) })
+        return 0
+      }
+      case 'db_import': {
+        const file = files[0]
+        if (file === undefined) throw new UsageProblem('db_import needs a file')
+        const dao = await openStore(gatewayConfig as GatewayConfig, registry)
+        try {
+          const doc = readDocuments(readFiles([file]))
+          const resolveCache: Record<string, Row[]> = {}
+          for (const entity of graph.order) resolveCache[entity] = await dao.all(entity)
+          const result = flattenConfig(doc, graph, {
+            resolveExternal: (entity, key) => {
+              const endpoint = graph.schemas[entity]?.endpoint_key
+              return (resolveCache[entity] ?? []).find((r) => r.id === key || (endpoint !== undefined && r[endpoint] === key))?.id
+            },
+          })
+          if (!result.ok) return printProblems(file, new DeclarativeError(result.problems))
+          for (const entity of graph.order) {
+            for (const row of result.config.entities[entity] ?? []) {
+              const input: Record<string, unknown> = { ...row }
+              delete input['updated_at']
+              await dao.upsert(entity, row.id, input)
+            }
+          }
+          out(`parse successful, imported ${countRows(result.config)} entities from ${file} (a running gateway picks them up on restart)`)
+          return 0
+        } finally {
+          await dao.store.close()
+        }
+      }
+      case 'db_export': {
+        const file = files[0] ?? 'kong.yml'
+        if (file !== '-' && existsSync(file)) throw new UsageProblem(`${file} already exists`)
+        const dao = await openStore(gatewayConfig as GatewayConfig, registry)
+        try {
+          const text = toYaml(kongExport(await readAll(dao.store, graph), graph))
+          if (file === '-') process.stdout.write(text)
+          else {
+            writeFileSync(file, text)
+            out(`exported the database to ${file}`)
+          }
+          return 0
+        } finally {
+          await dao.store.close()
+        }
+      }
+      default:
+        process.stderr.write(`Error: unknown config command '${sub}'\n\n${CONFIG_USAGE}`)
+        return 2
+    }
+  } catch (err) {
+    if (err instanceof DeclarativeError) return printProblems(files.join(', ') || 'the configuration', err)
+    if (err instanceof UsageProblem) {
+      process.stderr.write(`Error: ${err.message}\n`)
+      return 2
+    }
+    if (err instanceof Error && (err.name === 'AdminApiError' || err.message.startsWith('cannot reach') || err.name === 'DbError')) {
+      process.stderr.write(`Error: ${err.message}\n`)
+      return 1
+    }
+    throw err
+  }
+}

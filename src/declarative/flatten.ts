@@ -1,0 +1,365 @@
+/**
+ * Validates a declarative configuration and flattens it into rows per entity, as Kong's
+ * `declarative_config` schema does: nested entities get their parent reference, references by
+ * name or id are resolved, ids are generated (Kong's deterministic UUIDv5 when there is a name
+ * or cache key), defaults are filled in and every entity is validated with the same schema as
+ * the Admin API. Every problem is reported with its location, entity and field; nothing in the
+ * file is silently dropped.
+ *
+ * Generic over the entity registry: a new entity with a `foreign` field nests under its parent
+ * with no code here.
+ *
+ * @module
+ */
+import { randomUUID } from 'node:crypto'
+import { isUuid } from '../dao/uuid.js'
+import { normalizeUri } from '../schema/uri.js'
+import { validateEntity } from '../schema/validate.js'
+import type { EntitySchema, FieldErrors } from '../schema/types.js'
+import type { Row } from '../store/types.js'
+import type { EntityProblem, Location } from './errors.js'
+import { type EntityGraph, type ForeignLink, KONG_ENTITY_NAMES } from './graph.js'
+import { declarativeId } from './uuid5.js'
+
+export const FORMAT_VERSIONS = ['1.1', '2.1', '3.0'] as const
+
+/** Top-level keys that are not entities. */
+export interface DeclarativeMeta {
+  _format_version: string
+  _transform: boolean
+  _comment?: string
+  /** decK's `_info` (`select_tags`, `default_lookup_tags`). */
+  _info?: { select_tags?: string[]; default_lookup_tags?: Record<string, string[]> }
+}
+
+/** A validated configuration: every entity's rows (defaults filled in), in file order. */
+export interface FlatConfig {
+  readonly meta: DeclarativeMeta
+  readonly entities: Record<string, Row[]>
+}
+
+export type FlattenResult = { readonly ok: true; readonly config: FlatConfig } | { readonly ok: false; readonly problems: EntityProblem[] }
+
+export interface FlattenOptions {
+  /** Epoch seconds for `created_at`/`updated_at` left out of the file. */
+  readonly now?: number
+  /**
+   * `partial` (db_import, sync): references may point at entities outside the file; they are
+   * checked by `resolveExternal` instead of failing.
+   */
+  readonly resolveExternal?: (entity: string, key: string) => string | undefined
+}
+
+interface Entry {
+  readonly entity: string
+  readonly location: Location
+  readonly input: Record<string, unknown>
+  readonly data: Record<string, unknown>
+  readonly parent?: { readonly link: ForeignLink; readonly entry: Entry }
+  readonly errors: FieldErrors
+  id: string
+}
+
+const META_KEYS = new Set(['_format_version', '_transform', '_comment', '_ignore', '_info', '_workspace'])
+const ENTITY_META_KEYS = ['_comment', '_ignore']
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function addError(errors: FieldErrors, field: string, message: string): void {
+  const current = errors[field]
+  if (current === undefined) errors[field] = message
+  else if (typeof current === 'string') errors[field] = [current, message]
+  else if (Array.isArray(current)) (current as unknown[]).push(message)
+}
+
+/** Kong's `migrate_path_280_300`: 1.1/2.1 regex paths get the `~` prefix 3.0 requires. */
+export function migrateRoutePath(path: unknown): unknown {
+  if (typeof path !== 'string') return path
+  if (/^[a-zA-Z0-9.\-_~/%]*$/.test(path)) return normalizeUri(path, true)
+  const decoded = path.includes('%')
+    ? path.replace(/%([0-9A-Fa-f]{2})/g, (m, hex: string) => {
+        const code = Number.parseInt(hex, 16)
+        if ('!#$%&\'()*+,/:;=?@[]'.includes(String.fromCharCode(code))) return m.toUpperCase()
+        const chr = String.fromCharCode(code)
+        return '.^-{}\\|'.includes(chr) ? `\\${chr}` : chr
+      })
+    : path
+  return `~${decoded}`
+}
+
+function migrateRoutes(routes: unknown): void {
+  if (!Array.isArray(routes)) return
+  for (const route of routes) {
+    if (isObject(route) && Array.isArray(route['paths'])) route['paths'] = route['paths'].map(migrateRoutePath)
+  }
+}
+
+function checkMeta(input: Record<string, unknown>, top: FieldErrors): DeclarativeMeta {
+  const version = input['_format_version']
+  if (version === undefined || version === null) top['_format_version'] = 'required field missing'
+  else if (typeof version !== 'string') top['_format_version'] = 'expected a string'
+  else if (!(FORMAT_VERSIONS as readonly string[]).includes(version)) top['_format_version'] = `expected one of: ${FORMAT_VERSIONS.join(', ')}`
+  const transform = input['_transform'] ?? true
+  if (typeof transform !== 'boolean') top['_transform'] = 'expected a boolean'
+  const comment = input['_comment']
+  if (comment !== undefined && typeof comment !== 'string') top['_comment'] = 'expected a string'
+  if (input['_ignore'] !== undefined && !Array.isArray(input['_ignore'])) top['_ignore'] = 'expected an array'
+  const meta: DeclarativeMeta = { _format_version: typeof version === 'string' ? version : '3.0', _transform: transform === true }
+  if (typeof comment === 'string') meta._comment = comment
+  const info = input['_info']
+  if (info !== undefined && info !== null) {
+    if (!isObject(info)) top['_info'] = 'expected a record'
+    else {
+      const infoErrors: FieldErrors = {}
+      for (const [key, value] of Object.entries(info)) {
+        if (key === 'select_tags') {
+          if (!Array.isArray(value) || !value.every((t) => typeof t === 'string')) infoErrors[key] = 'expected an array of strings'
+          else if (value.length > 5) infoErrors[key] = 'at most 5 tags can be selected'
+          else meta._info = { ...meta._info, select_tags: [...new Set(value as string[])] }
+        } else if (key === 'default_lookup_tags') {
+          if (!isObject(value)) infoErrors[key] = 'expected a record'
+          else meta._info = { ...meta._info, default_lookup_tags: value as Record<string, string[]> }
+        } else if (key === 'defaults') {
+          infoErrors[key] = "'_info.defaults' is not supported yet: write the values in the entities"
+        } else infoErrors[key] = 'unknown field'
+      }
+      if (Object.keys(infoErrors).length > 0) top['_info'] = infoErrors
+    }
+  }
+  return meta
+}
+
+/** Kong's `get_key_for_uuid_gen`: the name to hash, or undefined for a random id. */
+function idKey(schema: EntitySchema, entity: string, item: Record<string, unknown>, parent: Entry['parent']): string | undefined {
+  if (schema.primary_key.length !== 1 || schema.primary_key[0] !== 'id') return undefined
+  if (schema.cache_key !== undefined) {
+    const parts = [entity, '*']
+    for (const k of schema.cache_key) {
+      const field = schema.fields[k]
+      const v = item[k]
+      if (field?.auto === true) return undefined
+      if (typeof v === 'string') parts.push(v)
+      else if (v === undefined) {
+        if (parent !== undefined && k === parent.link.field) parts.push(parent.entry.id)
+        else if (field?.required === true) return undefined
+        else parts.push('')
+      }
+    }
+    return parts.join(':')
+  }
+  const endpoint = schema.endpoint_key
+  if (endpoint === undefined) return undefined
+  const v = item[endpoint]
+  if (v === undefined || v === null) return undefined
+  let key = String(v)
+  const field = schema.fields[endpoint]
+  if (field?.unique !== true) {
+    for (const [fname, f] of Object.entries(schema.fields)) {
+      if (f.type !== 'foreign' || f.on_delete !== 'cascade') continue
+      if (parent !== undefined) key += `:${parent.entry.id}`
+      else key += `:${String(isObject(item[fname]) ? (item[fname] as Record<string, unknown>)['id'] : item[fname])}`
+    }
+    key += ':*'
+  }
+  return key
+}
+
+/**
+ * Validates and flattens a parsed declarative document. Never throws for bad input: problems
+ * come back with their location, entity and field.
+ */
+export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph, options: FlattenOptions = {}): FlattenResult {
+  const problems: EntityProblem[] = []
+  const top: FieldErrors = {}
+  const doc = structuredClone(input)
+  const meta = checkMeta(doc, top)
+  const now = options.now ?? Math.floor(Date.now() / 1000)
+  const selectTags = meta._info?.select_tags ?? []
+
+  if (meta._format_version === '1.1' || meta._format_version === '2.1') {
+    migrateRoutes(doc['routes'])
+    if (Array.isArray(doc['services'])) for (const s of doc['services']) if (isObject(s)) migrateRoutes(s['routes'])
+  }
+
+  const entries: Entry[] = []
+  const byId = new Map<string, Map<string, Entry>>()
+  const byKey = new Map<string, Map<string, Entry>>()
+  const unsupported = (location: Location, name: string, input?: unknown): void => {
+    problems.push({ location, entity: name, input, errors: { '@entity': [`entity '${name}' is not supported yet`] } })
+  }
+
+  const walk = (entity: string, items: unknown, location: Location, parent: Entry['parent']): void => {
+    if (!Array.isArray(items)) {
+      if (parent === undefined) top[entity] = 'expected an array'
+      else addError(parent.entry.errors, entity, 'expected an array')
+      return
+    }
+    const schema = graph.schemas[entity] as EntitySchema
+    const childLinks = graph.children[entity] ?? []
+    items.forEach((item, i) => {
+      const loc = [...location, entity, i]
+      if (!isObject(item)) {
+        problems.push({ location: loc, entity, input: item, errors: { '@entity': ['expected a record'] } })
+        return
+      }
+      const data: Record<string, unknown> = {}
+      const nested: [string, unknown][] = []
+      for (const [key, value] of Object.entries(item)) {
+        if (ENTITY_META_KEYS.includes(key)) continue
+        if (Object.hasOwn(schema.fields, key) || schema.shorthand_fields?.[key] !== undefined) data[key] = value
+        else if (childLinks.some((l) => l.entity === key)) nested.push([key, value])
+        else if (KONG_ENTITY_NAMES.has(key) && !(graph.order.includes(key))) {
+          if (Array.isArray(value) && value.length > 0) unsupported([...loc, key, 0], key, value[0])
+        } else data[key] = value // unknown fields: validation reports them
+      }
+      const entry: Entry = { entity, location: loc, input: item, data, errors: {}, id: '', ...(parent === undefined ? {} : { parent }) }
+      if (parent !== undefined) {
+        const given = data[parent.link.field]
+        const ref = isObject(given) ? given['id'] : given
+        if (given !== undefined && given !== null && ref !== parent.entry.id && ref !== parent.entry.data[graph.schemas[parent.entry.entity]?.endpoint_key ?? '']) {
+          addError(entry.errors, parent.link.field, 'value must be null')
+        }
+        delete data[parent.link.field]
+      }
+      if (selectTags.length > 0 && Object.hasOwn(schema.fields, 'tags')) {
+        const tags = Array.isArray(data['tags']) ? (data['tags'] as unknown[]) : []
+        data['tags'] = [...tags, ...selectTags.filter((t) => !tags.includes(t))]
+      }
+      // ids: as given, else Kong's deterministic id, else random (unnamed entities)
+      const given = data['id']
+      if (given === undefined || given === null) {
+        const key = idKey(schema, entity, data, parent)
+        entry.id = key === undefined ? randomUUID() : declarativeId(entity, key)
+      } else entry.id = typeof given === 'string' ? given : String(given)
+      data['id'] = given ?? entry.id
+      entries.push(entry)
+
+      // Kong checks the endpoint key first; a duplicate name is not also reported as a duplicate id
+      let failed = false
+      const endpoint = schema.endpoint_key
+      const keyValue = endpoint === undefined ? undefined : data[endpoint]
+      if (endpoint !== undefined && schema.fields[endpoint]?.unique === true && (typeof keyValue === 'string' || typeof keyValue === 'number')) {
+        const keys = byKey.get(entity) ?? new Map<string, Entry>()
+        byKey.set(entity, keys)
+        if (keys.has(String(keyValue))) {
+          addError(entry.errors, '@entity', `uniqueness violation: '${entity}' entity with ${endpoint} set to '${String(keyValue)}' already declared`)
+          failed = true
+        } else keys.set(String(keyValue), entry)
+      }
+      const ids = byId.get(entity) ?? new Map<string, Entry>()
+      byId.set(entity, ids)
+      if (ids.has(entry.id)) {
+        if (!failed) addError(entry.errors, '@entity', `uniqueness violation: '${entity}' entity with primary key set to '${entry.id}' already declared`)
+      } else ids.set(entry.id, entry)
+      for (const [child, value] of nested) {
+        const link = childLinks.find((l) => l.entity === child) as ForeignLink
+        walk(child, value, loc, { link, entry })
+      }
+    })
+  }
+
+  for (const [key, value] of Object.entries(doc)) {
+    if (META_KEYS.has(key)) continue
+    if (graph.order.includes(key)) continue
+    if (key.startsWith('_')) top[key] = 'unknown field'
+    else if (KONG_ENTITY_NAMES.has(key)) {
+      if (!Array.isArray(value)) top[key] = 'expected an array'
+      else if (value.length > 0) unsupported([key, 0], key, value[0])
+    } else top[key] = 'unknown field'
+  }
+  for (const entity of graph.order) {
+    if (doc[entity] !== undefined && doc[entity] !== null) walk(entity, doc[entity], [], undefined)
+  }
+
+  // references, then validation with the Admin API's schema
+  const find = (entity: string, key: string): string | undefined =>
+    byKey.get(entity)?.get(key)?.id ?? byId.get(entity)?.get(key)?.id ?? options.resolveExternal?.(entity, key)
+  const rows: Record<string, Row[]> = {}
+  for (const entity of graph.order) rows[entity] = []
+  for (const entry of entries) {
+    const schema = graph.schemas[entry.entity] as EntitySchema
+    const data = entry.data
+    for (const link of graph.foreign[entry.entity] ?? []) {
+      if (entry.parent !== undefined && link.field === entry.parent.link.field) {
+        data[link.field] = { id: entry.parent.entry.id }
+        continue
+      }
+      const value = data[link.field]
+      if (value === undefined || value === null) continue
+      const refKey = graph.schemas[link.reference]?.endpoint_key
+      const key = isObject(value) ? (value['id'] ?? (refKey === undefined ? undefined : value[refKey])) : value
+      if (typeof key !== 'string' && typeof key !== 'number') continue // validation reports the type
+      if (!graph.order.includes(link.reference)) {
+        addError(entry.errors, link.field, `entity '${link.reference}' is not supported yet`)
+        continue
+      }
+      const id = find(link.reference, String(key))
+      if (id === undefined) {
+        addError(entry.errors, '@entity', `invalid reference '${link.field}: ${typeof value === 'string' ? value : JSON.stringify(value)}' (no such entry in '${link.reference}')`)
+        data[link.field] = { id: isUuid(String(key)) ? String(key) : '00000000-0000-0000-0000-000000000000' }
+      } else data[link.field] = { id }
+    }
+    for (const auto of ['created_at', 'updated_at']) {
+      if (schema.fields[auto] !== undefined && (data[auto] === undefined || data[auto] === null)) data[auto] = now
+    }
+    const result = validateEntity(schema, data, { mode: 'insert' })
+    const errors: FieldErrors = { ...entry.errors }
+    if (!result.ok) {
+      for (const [k, v] of Object.entries(result.errors)) {
+        if (k === '@entity' && errors['@entity'] !== undefined) errors['@entity'] = [...(errors['@entity'] as string[]), ...(Array.isArray(v) ? (v as string[]) : [v as string])]
+        else errors[k] = v
+      }
+    }
+    if (Object.keys(errors).length > 0) {
+      problems.push({ location: entry.location, entity: entry.entity, input: entry.input, errors })
+      continue
+    }
+    if (result.ok) rows[entry.entity]?.push(result.row as Row)
+  }
+
+  // other unique fields (endpoint keys were checked above)
+  for (const entity of graph.order) {
+    const schema = graph.schemas[entity] as EntitySchema
+    const uniques = Object.entries(schema.fields).filter(([n, f]) => f.unique === true && n !== schema.endpoint_key && n !== 'id')
+    for (const [name] of uniques) {
+      const seen = new Set<string>()
+      for (const row of rows[entity] ?? []) {
+        const v = row[name]
+        if (v === null || v === undefined) continue
+        const key = isObject(v) ? String(v['id']) : String(v)
+        if (seen.has(key)) {
+          const entry = entries.find((e) => e.entity === entity && e.id === row.id)
+          problems.push({ location: entry?.location ?? [entity], entity, input: entry?.input, errors: { '@entity': [`uniqueness violation: '${entity}' entity with ${name} set to '${key}' already declared`] } })
+        }
+        seen.add(key)
+      }
+    }
+  }
+
+  if (Object.keys(top).length > 0) problems.unshift({ location: [], errors: top })
+  if (problems.length > 0) return { ok: false, problems: sortProblems(problems) }
+  return { ok: true, config: { meta, entities: rows } }
+}
+
+function sortProblems(problems: EntityProblem[]): EntityProblem[] {
+  const cmp = (a: Location, b: Location): number => {
+    for (let i = 0; i < Math.min(a.length, b.length); i++) {
+      const x = a[i] as string | number
+      const y = b[i] as string | number
+      if (x === y) continue
+      if (typeof x === 'number' && typeof y === 'number') return x - y
+      return String(x) < String(y) ? -1 : 1
+    }
+    return a.length - b.length
+  }
+  return problems.sort((a, b) => cmp(a.location, b.location))
+}
+
+/** Every entity name that can appear as a nested array somewhere (for flattened errors). */
+export function childKeys(graph: EntityGraph): Set<string> {
+  const out = new Set<string>(KONG_ENTITY_NAMES)
+  for (const links of Object.values(graph.children)) for (const l of links) out.add(l.entity)
+  return out
+}
