@@ -5,6 +5,7 @@
  * when the configuration snapshot was built.
  */
 import type { Duplex } from 'node:stream'
+import type { Address, Balancer, PickFailure } from '../balancer/balancer.js'
 import { RequestPdk, type PdkHost } from '../pdk/pdk.js'
 import type { Consumer, Credential, EntityRow, HeaderValue } from '../pdk/types.js'
 import { resolveEntry, type PluginInstance, type PluginPlan } from '../plugins/plan.js'
@@ -19,7 +20,7 @@ import { negotiateKongError, negotiateNginxError, nginxErrorMessage, renderError
 import { forwardedHost, type RealIpSettings, realClientIp, upstreamHeaders } from './forwarding.js'
 import { probeSpeaksTls } from './protocol-probe.js'
 import { nextRequestId } from './request-id.js'
-import { type HostResolver, type ResolveResult, systemResolvers } from './resolver.js'
+import type { HostResolver, ResolveResult } from './resolver.js'
 import { classifyUpstreamFailure, isIdempotent, type UpstreamFailure } from './upstream-failure.js'
 import { serializeExchange } from './serialize.js'
 import type {
@@ -129,6 +130,7 @@ class Exchange implements UpstreamSink, PdkHost {
   #headersAt = 0
   responseStatus = 0
   responseHeaders: ResponseHeaders | null = null
+  pendingResponseHeaders: ResponseHeaders | null = null
   responseSource: 'service' | 'exit' | 'error' = 'service'
   upstreamStatus: number | undefined = undefined
   upstreamHeadersReceived: ResponseHeaders | null = null
@@ -276,7 +278,17 @@ class Exchange implements UpstreamSink, PdkHost {
     })
   }
 
-  #triesLog: { ip: string; port: number; balancer_latency: number }[] = []
+  #triesLog: { ip: string; port: number; balancer_latency: number; hostname?: string }[] = []
+  // --- load balancing (service host names an upstream) ---
+  #balancer: Balancer | null = null
+  /** The address of the current attempt, until released. */
+  #address: Address | null = null
+  #tried: Set<Address> | null = null
+  /** Hash of the request for consistent-hashing; undefined until computed (once per request). */
+  #hash: number | null | undefined = undefined
+  #setCookie: string | null = null
+  /** The Host value last set for a target (replaced on a retry to another target). */
+  #targetHost: string | null = null
 
   #rawPath(): string {
     const url = this.#d.url
@@ -520,45 +532,126 @@ class Exchange implements UpstreamSink, PdkHost {
   #attempt(): void {
     const service = this.#service as CompiledService
     this.#tries++
+    const balancers = this.#snapshot.balancers
+    const balancer = balancers.size === 0 ? undefined : balancers.get(service.host.toLowerCase())
+    if (balancer !== undefined) return this.#balance(balancer)
     if (service.hostIsIp) {
       this.#send(service.host)
       return
     }
     const resolved = this.#p.resolver.resolve(service.host)
     if (resolved instanceof Promise) {
-      resolved.then((r) => this.#resolved(r), (err: unknown) => this.#resolved({ ok: false, message: String(err), code: 'ERROR' }))
+      resolved.then((r) => this.#resolved(r), (err: unknown) => this.#resolved({ ok: false, name: service.host, message: String(err), code: 'ERROR', notFound: false, tried: '[]', nameservers: this.#p.resolver.nameservers }))
     } else this.#resolved(resolved)
   }
 
   #resolved(r: ResolveResult): void {
     if (this.#clientGone) return this.#finish()
-    if (r.ok) return this.#send(r.address)
+    if (r.ok) return this.#send(r.address, r.port ?? undefined)
     const service = this.#service as CompiledService
-    const notFound = r.code === 'ENOTFOUND' || r.code === 'ENODATA' || r.code === 'EMPTY'
-    const resolvers = systemResolvers()
-    this.#logError('error', `DNS resolution failed: ${r.message}. Tried: ["${service.host}" (system resolver: /etc/hosts, then nameserver ${resolvers})]`, {
-      hint: notFound
-        ? `the name "${service.host}" of service ${this.#serviceLabel()} does not resolve from the gateway host (nameserver ${resolvers} answered that it does not exist): check it for typos, and /etc/hosts or the DNS servers in /etc/resolv.conf`
-        : `the resolver failed for "${service.host}" (${r.code}): check that the DNS servers in /etc/resolv.conf (${resolvers}) are reachable`,
+    // Kong (runloop/balancer/init.lua): log the try list; a name error or an empty answer is
+    // 503 `name resolution failed`, any other failure (SERVFAIL, timeout …) 500 with the error.
+    this.#logError('error', `DNS resolution failed: ${r.message}. Tried: ${r.tried}`, {
+      resolver: r.nameservers,
+      hint: r.notFound
+        ? `the name "${service.host}" of service ${this.#serviceLabel()} does not resolve: nameserver ${r.nameservers} answered ${r.code === 'EMPTY' ? 'that it has no record of the types tried' : 'that it does not exist'}; check it for typos, dns_hostsfile, and dns_resolver (or /etc/resolv.conf)`
+        : `the nameserver could not answer for "${service.host}" (${r.code}): check that dns_resolver (or /etc/resolv.conf) names reachable, working nameservers (asked: ${r.nameservers})`,
     })
-    if (notFound) this.#kongError(503, 'name resolution failed')
-    else this.#kongError(500, `${r.message}`)
+    if (r.notFound) this.#kongError(503, 'name resolution failed')
+    else this.#kongError(500, `failed the initial dns/balancer resolve for '${service.host}' with: ${r.message}`)
   }
 
-  #send(address: string): void {
+  /** Picks a target address from the upstream's balancer (never DNS for the upstream name). */
+  #balance(b: Balancer): void {
+    if (this.#clientGone) return this.#finish()
+    const waiting = b.refresh()
+    if (waiting !== null && b.peers.length === 0) {
+      waiting.then(() => this.#balance(b), () => this.#balance(b))
+      return
+    }
+    if (this.#hash === undefined) {
+      const d = this.#d
+      const q = d.url.indexOf('?')
+      const h = b.hashFor({
+        consumerId: this.consumer?.id ?? null,
+        clientIp: this.clientIp,
+        headers: d.headers,
+        path: this.normalizedPath,
+        query: q === -1 ? null : d.url.slice(q + 1),
+        captures: this.#match?.captures ?? null,
+      })
+      this.#hash = h.hash
+      this.#setCookie = h.setCookie
+    }
+    const picked = b.pick(this.#hash, this.#tried)
+    if (!picked.ok) return this.#noPeer(b, picked.reason)
+    const a = picked.address
+    this.#balancer = b
+    this.#address = a
+    ;(this.#tried ??= new Set()).add(a)
+    this.#setTargetHost(b, a)
+    this.#send(a.ip, a.port, a.target.host)
+  }
+
+  /** Host header for a target (spec §2.3): the upstream's host_header, else the target's host. */
+  #setTargetHost(b: Balancer, a: Address): void {
+    if (this.#match?.route.preserve_host === true) return
     const service = this.#service as CompiledService
+    const h = this.upstreamHeaders
+    for (let i = 0; i < h.length; i += 2) {
+      if (h[i] !== 'host') continue
+      const current = h[i + 1]
+      // A plugin that set its own Host keeps it.
+      if (current !== service.hostHeader && current !== this.#targetHost) return
+      const defaultPort = (service.protocol === 'http' && a.port === 80) || (service.protocol === 'https' && a.port === 443)
+      const host = a.target.host.includes(':') ? `[${a.target.host}]` : a.target.host
+      const value = b.upstream.host_header ?? (defaultPort ? host : `${host}:${a.port}`)
+      h[i + 1] = value
+      this.#targetHost = value
+      return
+    }
+  }
+
+  /** Nothing to pick: Kong's 503 on the first try, its balancer-phase line on retries. */
+  #noPeer(b: Balancer, reason: PickFailure): void {
+    const service = this.#service as CompiledService
+    const states = b.targets.map((t) => `${t.host}:${t.port}${t.weight === 0 ? ' (weight 0)' : t.addresses.length === 0 ? ` (${t.dns})` : ''}`).join(', ')
+    const hint = b.targets.length === 0
+      ? `upstream "${b.upstream.name}" has no targets: add one with POST /upstreams/${b.upstream.name}/targets`
+      : `upstream "${b.upstream.name}" has no healthy target with weight > 0 (${reason}; targets: ${states}): see GET /upstreams/${b.upstream.name}/health`
+    if (this.#tries > 1) {
+      this.#logError('error', `failed to retry the dns/balancer resolver for ${service.host}' with: failure to get a peer from the ring-balancer`, { hint })
+      this.#nginxError(503)
+      return
+    }
+    this.#logError('error', `failure to get a peer from the ring-balancer (${reason})`, { hint })
+    this.#kongError(503, 'failure to get a peer from the ring-balancer')
+  }
+
+  /** The current attempt's address is done with (least-connections counts, latency EWMA). */
+  #releasePeer(latencyMs: number | null): void {
+    const a = this.#address
+    if (a === null) return
+    this.#address = null
+    ;(this.#balancer as Balancer).release(a, latencyMs)
+  }
+
+  #send(address: string, srvPort?: number, targetHost?: string): void {
+    const service = this.#service as CompiledService
+    // An SRV answer gives the port (Kong ignores the service's port then).
+    const port = srvPort ?? service.port
     this.#target = {
       scheme: service.protocol,
       address,
-      port: service.port,
-      hostname: service.host,
+      port,
+      hostname: targetHost ?? service.host,
       connectTimeout: service.connect_timeout,
       readTimeout: service.read_timeout,
       writeTimeout: service.write_timeout,
       tlsVerify: service.tls_verify,
-      servername: service.hostHeader.replace(/:\d+$/, ''),
+      servername: (targetHost !== undefined ? (this.#targetHost ?? targetHost) : service.hostHeader).replace(/:\d+$/, ''),
     }
-    this.#triesLog.push({ ip: address, port: service.port, balancer_latency: 0 })
+    this.#triesLog.push(targetHost === undefined ? { ip: address, port, balancer_latency: 0 } : { ip: address, port, balancer_latency: 0, hostname: targetHost })
     if (this.#sentAt === 0) this.#sentAt = performance.now()
     const d = this.#d
     const upgrade = d.headers['upgrade']
@@ -594,10 +687,20 @@ class Exchange implements UpstreamSink, PdkHost {
     for (const h of HOP_BY_HOP_RESPONSE) if (h in headers) delete headers[h]
     this.#headersAt = performance.now()
     this.upstreamStatus = status
+    if (this.#address !== null) {
+      // Passive health checks see the status; the latency algorithm the time to the headers. The
+      // address stays counted as busy until the body is through (#finish).
+      const a = this.#address
+      const b = this.#balancer as Balancer
+      b.reportStatus(a, status)
+      b.release(a, this.#headersAt - this.#sentAt)
+      a.active++
+    }
     this.#proxiedHeaders(status, headers)
     if (this.#plan !== null) {
       this.upstreamHeadersReceived = { ...headers }
       this.responseHeaders = headers
+      if (this.pendingResponseHeaders !== null) Object.assign(headers, this.pendingResponseHeaders)
       this.#headerFilter()
     }
     this.#d.writeHead(this.responseStatus, headers)
@@ -672,6 +775,14 @@ class Exchange implements UpstreamSink, PdkHost {
     }
     const service = this.#service as CompiledService
     const resendable = isIdempotent(this.#d.method) && this.#d.body === null
+    const failedAddress = this.#address
+    if (failedAddress !== null) {
+      this.#releasePeer(null)
+      // Passive health checks: a timeout or a TCP-level failure of this target (not a stale keep-alive).
+      if (failure.kind !== 'stale_keepalive') {
+        ;(this.#balancer as Balancer).report(failedAddress, failure.health === 'timeout' ? { kind: 'timeout', detail: failure.log } : { kind: 'tcp_failure', detail: failure.log })
+      }
+    }
     // nginx: an error on a cached (keep-alive) connection does not use up a try (`u->peer.tries++`
     // in ngx_http_upstream_next), so a stale connection is retried even with retries=0. Bounded:
     // the adapter's "reused" flag is a heuristic (bytes read on the socket), and the connection
@@ -710,6 +821,10 @@ class Exchange implements UpstreamSink, PdkHost {
     if (s.proxyLatency) headers['x-kong-proxy-latency'] = String(Math.round(this.#sentAt - this.startedAt))
     if (s.upstreamStatus) headers['x-kong-upstream-status'] = String(status)
     if (s.requestIdDownstream) headers['x-kong-request-id'] = this.requestId
+    if (this.#setCookie !== null) {
+      const existing = headers['set-cookie']
+      headers['set-cookie'] = existing === undefined ? this.#setCookie : [...(Array.isArray(existing) ? existing : [existing]), this.#setCookie]
+    }
     this.#debugHeaders(headers)
   }
 
@@ -765,6 +880,7 @@ class Exchange implements UpstreamSink, PdkHost {
     if (this.#match !== null) this.#debugHeaders(headers)
     if (this.#plan !== null) {
       this.responseHeaders = headers
+      if (this.pendingResponseHeaders !== null) Object.assign(headers, this.pendingResponseHeaders)
       this.#headerFilter()
       status = this.responseStatus
       if (this.#plan.hasBodyFilter) body = this.#bodyFilter(body === null ? Buffer.alloc(0) : Buffer.from(body), true)
@@ -849,6 +965,7 @@ class Exchange implements UpstreamSink, PdkHost {
   #finish(): void {
     if (this.#finished) return
     this.#finished = true
+    this.#releasePeer(null)
     const p = this.#p
     p.stats.activeRequests--
     const d = this.#d

@@ -2,11 +2,17 @@
  * Messages between the control plane (the primary process: Admin API, store) and the proxy
  * workers. Workers never touch the store: they receive whole configurations and compile them.
  */
+import type { Outcome } from '../balancer/health-model.js'
 import type { ConfigPayload } from '../snapshot/snapshot.js'
+import type { CounterToPrimary, CounterToWorker } from '../counters/messages.js'
 
 export type ToWorker =
   | { readonly type: 'config'; readonly payload: ConfigPayload }
   | { readonly type: 'shutdown'; readonly timeoutMs: number }
+  /** The node's health view (from the primary's health checker): unhealthy address keys by upstream id. */
+  | { readonly type: 'health'; readonly state: Readonly<Record<string, readonly string[]>> }
+  /** Node-wide rate-limiting counters (src/counters). */
+  | CounterToWorker
 
 export interface WorkerStats {
   readonly totalRequests: number
@@ -22,6 +28,10 @@ export type ToPrimary =
   | { readonly type: 'applied'; readonly version: number; readonly compileMs: number; readonly routes: number }
   | { readonly type: 'config-failed'; readonly version: number; readonly error: string }
   | { readonly type: 'stats'; readonly stats: WorkerStats }
+  /** A proxied outcome that passive health checks count (see Balancer.report). */
+  | { readonly type: 'passive'; readonly upstream: string; readonly ip: string; readonly port: number; readonly hostname: string; readonly outcome: Outcome }
+  /** Node-wide rate-limiting counters (src/counters). */
+  | CounterToPrimary
 
 /** Environment variable carrying the resolved configuration to forked workers. */
 export const WORKER_CONFIG_ENV = 'TURNPIKE_WORKER_CONFIG'

@@ -15,7 +15,9 @@ import type { NodeInfo } from '../admin/types.js'
 import { publicConfiguration } from '../config/index.js'
 import type { GatewayConfig, ListenAddress } from '../config/types.js'
 import { Dao } from '../dao/index.js'
-import { ENTITIES } from '../entities/index.js'
+import { DeclarativeNode, entityGraph } from '../declarative/index.js'
+import { entityRegistry } from '../entities/index.js'
+import { loadPlugins } from '../plugins/registry.js'
 import { createAdminServer } from '../http/admin-server.js'
 import { AccessLog } from '../observability/access-log.js'
 import { ErrorLog } from '../observability/error-log.js'
@@ -28,6 +30,10 @@ import { PRODUCT, VERSION } from '../version.js'
 import { createStatusApi } from './status-api.js'
 import { type ToPrimary, type ToWorker, WORKER_CONFIG_ENV, type WorkerStats } from './messages.js'
 import { nodeId } from './node-id.js'
+import { HealthChecker } from '../health/checker.js'
+import { HostResolver, dnsOptions } from '../proxy/resolver.js'
+import { CounterService } from '../counters/service.js'
+import { ConfigPublisher } from './config-publisher.js'
 
 /** Where the primary's pid is written (Kong: `<prefix>/pids/nginx.pid`). */
 export function pidFile(prefix: string): string {
@@ -87,16 +93,44 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   // --- store ---------------------------------------------------------------------------------
   let store: Store
   if (config.database === 'sqlite') store = createStore({ kind: 'sqlite', path: config.sqlite_path })
-  else if (config.database === 'off') {
-    if (config.declarative_config !== null) throw new StartError(`declarative_config is not supported yet: start with database=sqlite, or database=off without a file`)
-    store = createStore({ kind: 'memory' })
-  } else throw new StartError(`database=${config.database} is not supported yet: use sqlite (the default) or off`)
+  else if (config.database === 'off') store = createStore({ kind: 'memory' })
+  else throw new StartError(`database=${config.database} is not supported yet: use sqlite (the default) or off`)
+  // Plugins are loaded once: their schemas validate plugin configs, their entities (credentials) join the registry.
+  let pluginRegistry
+  try {
+    pluginRegistry = await loadPlugins(config.plugins, config.plugins_path)
+  } catch (err) {
+    throw new StartError(`could not load plugins: ${(err as Error).message}`)
+  }
+  const ENTITIES = entityRegistry(pluginRegistry)
   try {
     await store.init(Object.values(ENTITIES).map((e) => storeEntity(e)))
   } catch (err) {
     throw new StartError(`could not open the ${config.database} store${config.database === 'sqlite' ? ` at ${config.sqlite_path}` : ''}: ${(err as Error).message}`)
   }
   const dao = new Dao(store, ENTITIES)
+  // Set once the publisher exists (below); the declarative node calls it after replacing everything.
+  let publish: () => Promise<void> = async () => {}
+  // DB-less: `declarative_config` is loaded before the workers start; `/config` replaces it later.
+  const declarative = new DeclarativeNode({
+    store,
+    graph: entityGraph(ENTITIES),
+    database: config.database,
+    file: config.declarative_config,
+    inline: config.raw['declarative_config_string'],
+    writable: config.raw['declarative_config_writable'] ?? 'off',
+    publish: () => {
+      pendingChangeAt ??= performance.now()
+      return publish()
+    },
+    log: errorLog,
+  })
+  try {
+    await declarative.start()
+  } catch (err) {
+    await store.close().catch(() => {})
+    throw err instanceof Error && err.name === 'StartError' ? new StartError(err.message) : err
+  }
 
   // --- workers -------------------------------------------------------------------------------
   const workerStats = new Map<number, WorkerStats>()
@@ -106,43 +140,38 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   let stopping = false
   let pendingChangeAt: number | null = null
 
-  const loadPayload = async (): Promise<ConfigPayload> => ({
-    version: ++version,
-    services: await store.all('services'),
-    routes: await store.all('routes'),
-  })
-
   const sendTo = (w: Worker, msg: ToWorker): void => {
     if (w.isConnected()) w.send(msg)
   }
   const broadcast = (msg: ToWorker): void => {
     for (const w of Object.values(cluster.workers ?? {})) if (w !== undefined) sendTo(w, msg)
   }
+  // Health checks run once per node, here; every worker gets the same view over IPC.
+  const health = new HealthChecker({
+    resolver: new HostResolver(dnsOptions(config)),
+    log: errorLog,
+    nodeId: nodeId(prefix),
+    onChange: (state) => broadcast({ type: 'health', state }),
+  })
 
-  // Coalesce bursts of writes: one rebuild runs at a time, and one more follows if anything changed meanwhile.
-  let reloading = false
-  let dirty = false
-  const publish = async (): Promise<void> => {
-    if (reloading) {
-      dirty = true
-      return
-    }
-    reloading = true
-    try {
-      do {
-        dirty = false
-        payload = await loadPayload()
-        broadcast({ type: 'config', payload })
-      } while (dirty)
-    } catch (err) {
-      errorLog.error(`could not load the configuration from the store, workers keep the previous one: ${(err as Error).message}`)
-    } finally {
-      reloading = false
-    }
-  }
-  dao.onChange(() => {
+  // Committed writes reach the workers through an in-memory copy of the configuration, coalesced.
+  const publisher = new ConfigPublisher({
+    store,
+    entities: Object.keys(ENTITIES),
+    expiring: Object.values(ENTITIES).filter((e) => e.ttl === true).map((e) => e.name),
+    coalesceMs: 5,
+    publish: (next) => {
+      payload = next
+      health.configure(payload)
+      broadcast({ type: 'config', payload })
+    },
+    onError: (err) => errorLog.error(`could not load the configuration from the store, workers keep the previous one: ${err.message}`),
+  })
+  publish = () => publisher.reloadAll()
+  dao.onChange((e) => {
     pendingChangeAt ??= performance.now()
-    void publish()
+    publisher.change(e)
+    declarative.onEntityChange()
   })
 
   const workerCount = Math.max(1, config.worker_processes)
@@ -158,12 +187,16 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     rejectListening = reject
   })
 
+  // Node-wide rate-limiting counters (exact across workers), reached over IPC.
+  const counters = new CounterService()
   const fork = (): Worker => {
     const w = cluster.fork(workerEnv)
     w.on('message', (msg: ToPrimary) => {
+      if (counters.handle(w, msg)) return
       switch (msg.type) {
         case 'booted':
           sendTo(w, { type: 'config', payload })
+          sendTo(w, { type: 'health', state: health.state() })
           break
         case 'listening':
           if (++startupListening === workerCount) resolveListening()
@@ -183,6 +216,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         case 'stats':
           workerStats.set(w.id, msg.stats)
           break
+        case 'passive':
+          health.passive(msg.upstream, msg.ip, msg.port, msg.hostname, msg.outcome)
+          break
       }
     })
     return w
@@ -190,6 +226,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
 
   cluster.on('exit', (w, code, signal) => {
     workerStats.delete(w.id)
+    counters.workerGone(w.id)
     applied.delete(w.id)
     if (stopping) return
     if (startupListening < workerCount) {
@@ -200,7 +237,12 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     fork()
   })
 
-  payload = await loadPayload()
+  payload = await publisher.load()
+  health.configure(payload)
+  health.setReadyWait(async () => {
+    // Admin reads of /health wait for a configuration change in flight (bounded).
+    for (let i = 0; i < 200 && publisher.busy; i++) await new Promise((r) => setTimeout(r, 10))
+  })
   for (let i = 0; i < workerCount; i++) fork()
 
   // --- Admin API and status listener ------------------------------------------------------------
@@ -215,7 +257,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         return Object.values(cluster.workers ?? {}).flatMap((w) => (w?.process.pid === undefined ? [] : [w.process.pid]))
       },
     },
-    plugins: {},
+    plugins: Object.fromEntries(pluginRegistry.all().map((p) => [p.name, { version: p.version, priority: p.priority }])),
     serverStatus() {
       let total = 0
       let accepted = 0
@@ -238,7 +280,11 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       }
     },
   }
-  const admin = createAdminApi({ dao, store, nodeInfo: node, database: config.database })
+  const admin = createAdminApi({
+    upstreamHealth: health,
+    dao, store, nodeInfo: node, database: config.database, plugins: pluginRegistry,
+    extraRoutes: declarative.routes(), configurationHash: () => declarative.hash(), dbLessWritable: declarative.writable,
+  })
   const servers: Server[] = []
   const shutdownTimeoutMs = config.shutdown_timeout * 1000
 
@@ -246,7 +292,11 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     if (stopping) return stoppedPromise
     stopping = true
     errorLog.notice(`stopping: finishing in-flight requests (up to ${config.shutdown_timeout}s)`)
-    for (const s of servers) s.close()
+    for (const s of servers) {
+      // Admin calls are short; keep-alive connections from API clients must not hold the node up.
+      s.close()
+      s.closeIdleConnections()
+    }
     const exits = Object.values(cluster.workers ?? {}).map(
       (w) =>
         new Promise<void>((resolve) => {
@@ -259,12 +309,16 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         }),
     )
     await Promise.all(exits)
+    health.stop()
+    await declarative.flush().catch(() => {})
+    for (const s of servers) s.closeAllConnections()
     await store.close().catch(() => {})
     try {
       if (runningPid(prefix) === process.pid) rmSync(pidFile(prefix), { force: true })
     } catch {
       // nothing to clean
     }
+    counters.close()
     errorLog.notice('stopped')
     errorLog.flush()
     resolveStopped()

@@ -9,8 +9,9 @@ import { UndiciUpstream } from '../http/undici-upstream.js'
 import { AccessLog } from '../observability/access-log.js'
 import { ErrorLog } from '../observability/error-log.js'
 import { openLogSink } from '../observability/log-file.js'
-import { HostResolver } from '../proxy/resolver.js'
+import { HostResolver, dnsOptions } from '../proxy/resolver.js'
 import { Proxy } from '../proxy/runloop.js'
+import { BalancerRegistry, HealthView } from '../balancer/balancer.js'
 import { entityRegistry } from '../entities/index.js'
 import { loadPlugins, type PluginRegistry } from '../plugins/registry.js'
 import { storeEntity } from '../schema/index.js'
@@ -35,11 +36,12 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
     .filter((e) => e.name !== 'services' && e.name !== 'routes' && e.name !== 'plugins')
     .map((e) => storeEntity(e))
   const errorLog = new ErrorLog(openLogSink(config.proxy_error_log), config.log_level)
-  const accessSink = config.proxy_access_log === 'off' ? null : openLogSink(config.proxy_access_log, { minLength: 4096 })
+  const accessSink = config.proxy_access_log === 'off' ? null : openLogSink(config.proxy_access_log, { minLength: 32 * 1024 })
   const accessLog = new AccessLog(accessSink)
-  // Lines are buffered (4 KiB) so busy workers write in batches; a quiet gateway still shows each
-  // line within a second, as `tail -f` users expect.
-  if (accessSink !== null) setInterval(() => accessSink.flush(), 1000).unref()
+  // Lines are buffered (32 KiB) so busy workers write in batches; a quiet gateway still shows each
+  // line within a second, as `tail -f` users expect. The periodic write is asynchronous: a
+  // synchronous flush (with its fsync) would stall requests on a slow disk.
+  if (accessSink !== null) setInterval(() => accessSink.drain(), 1000).unref()
   const upstream = new UndiciUpstream({
     keepaliveIdleTimeout: config.upstream_keepalive_idle_timeout,
     keepaliveMaxRequests: config.upstream_keepalive_max_requests,
@@ -67,9 +69,19 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
     }
   }
 
+  const resolver = new HostResolver(dnsOptions(config))
+  // Load balancing: one health view per node, pushed by the primary; proxied outcomes that passive
+  // health checks count go back to it.
+  const healthView = new HealthView()
+  const balancers = new BalancerRegistry({
+    resolver,
+    health: healthView,
+    report: (upstreamId, a, outcome) => send({ type: 'passive', upstream: upstreamId, ip: a.ip, port: a.port, hostname: a.target.host, outcome }),
+  })
   const snapshots = new SnapshotSwitch((payload) =>
     buildSnapshot(payload, {
       registry,
+      balancers,
       entities: entityLayouts,
       onSkip: (row, reason) => errorLog.warn(`plugin instance ${String(row['id'])} is not run: ${reason}`),
     }),
@@ -89,7 +101,7 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
     }
     const snapshot = result.snapshot
     if (proxy === null) {
-      proxy = new Proxy({ snapshot, settings: proxySettings(config), upstream, resolver: new HostResolver(), errorLog, accessLog })
+      proxy = new Proxy({ snapshot, settings: proxySettings(config), upstream, resolver, errorLog, accessLog })
       listen(proxy)
     } else proxy.swap(snapshot)
     if (errorLog.enabled('debug')) errorLog.debug(`configuration version ${payload.version} applied (${snapshot.routeCount} routes, compiled in ${result.compileMs.toFixed(1)} ms)`)
@@ -124,6 +136,7 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
   process.on('message', (msg: ToWorker) => {
     if (msg.type === 'config') apply(msg.payload)
     else if (msg.type === 'shutdown') shutdown(msg.timeoutMs)
+    else if (msg.type === 'health') healthView.set(msg.state)
   })
   // The primary handles signals; a worker ignores them so Ctrl-C stops the whole group gracefully.
   process.on('SIGINT', () => {})

@@ -3,6 +3,7 @@
  * and swapped in one assignment. A request keeps the snapshot it started with.
  */
 import { isIP } from 'node:net'
+import { type Balancer, BalancerRegistry, HealthView } from '../balancer/balancer.js'
 import { PlanCompiler, type PluginInstance, type PluginPlan } from '../plugins/plan.js'
 import { PluginRegistry } from '../plugins/registry.js'
 import { compileRouter } from '../router/index.js'
@@ -29,6 +30,8 @@ export interface SnapshotContext {
   readonly entities: readonly StoreEntity[]
   /** A plugin row that cannot run here (not enabled, bad config): logged by the caller. */
   readonly onSkip?: (row: Readonly<Record<string, unknown>>, reason: string) => void
+  /** Builds the upstreams' balancers, keeping those whose upstream did not change (load balancing). */
+  readonly balancers?: BalancerRegistry
 }
 
 const EMPTY_CONTEXT: SnapshotContext = { registry: new PluginRegistry([]), entities: [] }
@@ -71,6 +74,8 @@ export interface ConfigSnapshot {
   /** Global instances with a `rewrite` handler, run before routing. */
   readonly rewrite: readonly PluginInstance[]
   readonly entities: EntityIndex
+  /** Upstream name (lower-case) → its balancer: a service whose host names one is load balanced. */
+  readonly balancers: ReadonlyMap<string, Balancer>
 }
 
 function compileService(row: Record<string, unknown>): CompiledService {
@@ -129,5 +134,9 @@ export function buildSnapshot(payload: ConfigPayload, context: SnapshotContext =
     globalPlan: plans.planFor(null, null),
     rewrite: plans.globalsWith('rewrite'),
     entities: new EntityIndex(context.entities, payload.entities ?? {}),
+    balancers: (context.balancers ?? new BalancerRegistry({ resolver: null, health: new HealthView(), report: null })).build(
+      payload.entities?.['upstreams'] ?? [],
+      payload.entities?.['targets'] ?? [],
+    ),
   }
 }
