@@ -15,6 +15,8 @@ export const consumers = {
   fields: {
     id: t.uuid,
     created_at: t.auto_timestamp_s,
+    // Kong 3.9's own `db_export` carries it on consumers (3.x added it to the core entities).
+    updated_at: t.auto_timestamp_s,
     username: { type: 'string', unique: true, description: 'The unique username of the Consumer.' },
     custom_id: { type: 'string', unique: true, description: 'Field for storing an existing ID for the Consumer.' },
     tags: t.tags,
