@@ -17,7 +17,7 @@ import type { AccessLog } from '../observability/access-log.js'
 import type { ErrorLog, LogContext } from '../observability/error-log.js'
 import { PRODUCT, VERSION } from '../version.js'
 import { negotiateKongError, negotiateNginxError, nginxErrorMessage, renderError } from './error-response.js'
-import { forwardedHost, type RealIpSettings, realClientIp, upstreamHeaders } from './forwarding.js'
+import { forwardedHost, hostWithoutPort, type RealIpSettings, realClientIp, upstreamHeaders } from './forwarding.js'
 import { probeSpeaksTls } from './protocol-probe.js'
 import { nextRequestId } from './request-id.js'
 import type { HostResolver, ResolveResult } from './resolver.js'
@@ -124,6 +124,8 @@ class Exchange implements UpstreamSink, PdkHost {
   upstreamBody: Buffer | null = null
   #bodyRead: Promise<Buffer> | null = null
   #tries = 0
+  /** SNI when it is not the service's (preserve_host). */
+  #sni: string | null = null
   /** Retries that did not use up a try (failed reused keep-alive connections). */
   #freeRetries = 0
   #sentAt = 0
@@ -350,7 +352,10 @@ class Exchange implements UpstreamSink, PdkHost {
       this.upstreamPath = escapeUpstreamPath(joinUpstreamPath(service.path, match))
       this.upstreamQuery = q === -1 ? null : url.slice(q + 1)
     }
-    const hostHeader = route.preserve_host && typeof host === 'string' ? host : (service?.hostHeader ?? '')
+    const preserved = route.preserve_host && typeof host === 'string'
+    const hostHeader = preserved ? host : (service?.hostHeader ?? '')
+    // Kong's proxy_ssl_name is the Host sent upstream: the client's when preserve_host is on.
+    if (preserved) this.#sni = hostWithoutPort(host)
     this.upstreamHeaders = upstreamHeaders({
       rawHeaders: d.rawHeaders,
       headers: d.headers,
@@ -649,7 +654,7 @@ class Exchange implements UpstreamSink, PdkHost {
       readTimeout: service.read_timeout,
       writeTimeout: service.write_timeout,
       tlsVerify: service.tls_verify,
-      servername: (targetHost !== undefined ? (this.#targetHost ?? targetHost) : service.hostHeader).replace(/:\d+$/, ''),
+      servername: this.#sni ?? (targetHost !== undefined ? hostWithoutPort(this.#targetHost ?? targetHost) : service.sni),
     }
     this.#triesLog.push(targetHost === undefined ? { ip: address, port, balancer_latency: 0 } : { ip: address, port, balancer_latency: 0, hostname: targetHost })
     if (this.#sentAt === 0) this.#sentAt = performance.now()
@@ -659,7 +664,7 @@ class Exchange implements UpstreamSink, PdkHost {
       method: this.upstreamMethod,
       path: this.upstreamQuery === null ? this.upstreamPath : `${this.upstreamPath}?${this.upstreamQuery}`,
       headers: this.upstreamHeaders,
-      body: this.upstreamBody !== null ? bufferBody(this.upstreamBody) : d.body,
+      body: this.upstreamBody ?? d.body,
       // Kong forwards only WebSocket upgrades; others (h2c …) go as plain requests.
       upgrade: typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket' && isUpgradeRequest(d.headers['connection']) ? upgrade : null,
     }, this)
@@ -985,11 +990,6 @@ class Exchange implements UpstreamSink, PdkHost {
     }
     this.#logPhase()
   }
-}
-
-/** A buffered body (read or replaced by a plugin), as the upstream client takes it. */
-function bufferBody(body: Buffer): Buffer {
-  return body
 }
 
 /** Kong's default messages for `kong.response.error` without one (`kong/tools/http.lua`). */

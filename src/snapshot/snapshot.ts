@@ -53,6 +53,8 @@ export interface CompiledService {
   readonly hostIsIp: boolean
   /** The Host header Kong sends when preserve_host is off: host, plus `:port` unless default. */
   readonly hostHeader: string
+  /** TLS SNI (and certificate name) for https services: the host without port. */
+  readonly sni: string
   /** The service as stored (what plugins and log serializers see). */
   readonly row: Readonly<Record<string, unknown>>
 }
@@ -98,6 +100,7 @@ function compileService(row: Record<string, unknown>): CompiledService {
     tls_verify: row['tls_verify'] === true,
     hostIsIp: isIP(host) !== 0,
     hostHeader: defaultPort ? bracketed : `${bracketed}:${port}`,
+    sni: host,
     row,
   }
 }
