@@ -112,6 +112,7 @@ export function pluginSubschema(plugin: AnyPlugin): Subschema {
     required: true,
     fields: s.config,
     ...(s.config_checks === undefined ? {} : { entity_checks: s.config_checks }),
+    ...(s.config_validator === undefined ? {} : { custom_validator: s.config_validator }),
   }
   return { fields }
 }

@@ -122,6 +122,8 @@ export class RequestPdk implements Pdk {
   pluginName = ''
   #pluginCtx = new Map<string, Record<string, unknown>>()
   #queryCache: Record<string, string | true | (string | true)[]> | null = null
+  /** Values added with `kong.log.setSerializeValue`, applied over {@link serialize}'s output. */
+  #serializeValues: Map<string, unknown> | null = null
   readonly ctx: { readonly shared: Record<string, unknown>; plugin: Record<string, unknown> }
   readonly request: PdkRequest
   readonly client: PdkClient
@@ -266,6 +268,26 @@ export class RequestPdk implements Pdk {
           removeHeader(h.upstreamHeaders, 'transfer-encoding')
           h.upstreamHeaders.push('content-length', String(h.upstreamBody.length))
         },
+        getHeaders: () => {
+          const out: Record<string, HeaderValue> = {}
+          const list = h.upstreamHeaders
+          for (let i = 0; i + 1 < list.length; i += 2) {
+            const name = (list[i] as string).toLowerCase()
+            const value = list[i + 1] as string
+            const prev = out[name]
+            out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
+          }
+          return out
+        },
+        getHeader: (name) => {
+          const lower = name.toLowerCase()
+          const list = h.upstreamHeaders
+          for (let i = 0; i + 1 < list.length; i += 2) if ((list[i] as string).toLowerCase() === lower) return list[i + 1]
+          return undefined
+        },
+        getRawQuery: () => h.upstreamQuery ?? '',
+        getPath: () => h.upstreamPath,
+        getMethod: () => h.upstreamMethod,
       },
       response: {
         getStatus: () => h.upstreamStatus,
@@ -282,7 +304,12 @@ export class RequestPdk implements Pdk {
       if (!h.errorLog.enabled(level)) return
       h.errorLog.log(level, `[${this.pluginName === '' ? 'kong' : this.pluginName}] ${stringify(parts)}`, { request_id: h.requestId })
     }
-    this.log = { debug: log('debug'), info: log('info'), notice: log('notice'), warn: log('warn'), err: log('error'), crit: log('crit') }
+    this.log = {
+      debug: log('debug'), info: log('info'), notice: log('notice'), warn: log('warn'), err: log('error'), crit: log('crit'),
+      setSerializeValue: (key, value) => {
+        ;(this.#serializeValues ??= new Map()).set(key, value)
+      },
+    }
     this.timing = {
       startedAt: h.startedAt,
       kong: () => performance.now() - h.startedAt - (h.upstreamLatency() ?? 0),
@@ -303,6 +330,20 @@ export class RequestPdk implements Pdk {
   }
 
   serialize(): Record<string, unknown> {
-    return this.#h.serialize()
+    const out = this.#h.serialize()
+    if (this.#serializeValues === null) return out
+    for (const [key, value] of this.#serializeValues) {
+      const path = key.split('.')
+      let target: Record<string, unknown> = out
+      for (const part of path.slice(0, -1)) {
+        const next = target[part]
+        if (next === null || typeof next !== 'object' || Array.isArray(next)) target[part] = {}
+        target = target[part] as Record<string, unknown>
+      }
+      const last = path[path.length - 1] as string
+      if (value === undefined) delete target[last]
+      else target[last] = value
+    }
+    return out
   }
 }

@@ -107,6 +107,16 @@ export interface PdkServiceRequest {
   setQuery(args: Readonly<Record<string, string | true | readonly (string | true)[]>>): void
   /** Replaces the request body; Content-Length is set accordingly. */
   setRawBody(body: string | Buffer): void
+  /** The headers as they will be sent upstream (lower-case names), earlier plugins' changes included. */
+  getHeaders(): Readonly<Record<string, HeaderValue>>
+  /** First value of an upstream header (case-insensitive name). */
+  getHeader(name: string): string | undefined
+  /** The query string as it will be sent upstream, without `?` ('' when none). */
+  getRawQuery(): string
+  /** The path as it will be sent upstream (without query string). */
+  getPath(): string
+  /** The method as it will be sent upstream. */
+  getMethod(): string
 }
 
 export interface PdkServiceResponse {
@@ -123,6 +133,12 @@ export interface PdkLog {
   warn(...parts: unknown[]): void
   err(...parts: unknown[]): void
   crit(...parts: unknown[]): void
+  /**
+   * Kong's `kong.log.set_serialize_value`: adds (or, with `undefined`, removes) a key of the
+   * {@link Pdk.serialize} output for this request; dots name nested keys (`request.x`). Always
+   * present on a request's PDK (optional only so that plain loggers fit this type).
+   */
+  setSerializeValue?(key: string, value: unknown): void
 }
 
 /**

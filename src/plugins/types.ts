@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { EntityCheck, EntitySchema, Field } from '../schema/types.js'
+import type { EntityCheck, EntitySchema, Field, FieldCheck } from '../schema/types.js'
 import type { Pdk } from '../pdk/types.js'
 
 /** A plugin's schema: its `config` record, and which scopes and protocols it accepts. */
@@ -13,6 +13,11 @@ export interface PluginSchema {
   readonly config: Readonly<Record<string, Field>>
   /** Checks over `config` (Kong's `entity_checks` inside the config record). */
   readonly config_checks?: readonly EntityCheck[]
+  /**
+   * Kong's `custom_validator` on the `config` record itself: its message is reported under
+   * `config` (`fields.config = "<message>"`), as Kong does.
+   */
+  readonly config_validator?: FieldCheck
   /** Kong's `typedefs.no_consumer`: cannot be scoped to a consumer (auth plugins, cors…). */
   readonly no_consumer?: boolean
   readonly no_route?: boolean
