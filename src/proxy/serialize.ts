@@ -34,25 +34,60 @@ function plainRow(row: EntityRow | null): Record<string, unknown> | undefined {
   return out
 }
 
+/** Kong's `kong.request.get_query()`: repeated arguments become arrays, bare ones `true`. */
+function parseQuery(url: string): Record<string, string | true | (string | true)[]> {
+  const out: Record<string, string | true | (string | true)[]> = {}
+  const q = url.indexOf('?')
+  if (q === -1) return out
+  for (const part of url.slice(q + 1).split('&')) {
+    if (part === '') continue
+    const eq = part.indexOf('=')
+    let k: string
+    let v: string | true
+    try {
+      k = decodeURIComponent((eq === -1 ? part : part.slice(0, eq)).replace(/\+/g, ' '))
+      v = eq === -1 ? true : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' '))
+    } catch {
+      k = eq === -1 ? part : part.slice(0, eq)
+      v = eq === -1 ? true : part.slice(eq + 1)
+    }
+    const prev = out[k]
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v]
+  }
+  return out
+}
+
+const REASONS: Readonly<Record<number, string>> = { 200: 'OK', 201: 'Created', 204: 'No Content', 301: 'Moved Permanently', 302: 'Found', 304: 'Not Modified', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' }
+
+/** nginx's `$request_length`: request line, headers and body. */
+function requestLength(d: Downstream): number {
+  let n = d.method.length + 1 + d.url.length + 6 + d.httpVersion.length + 2
+  for (let i = 0; i + 1 < d.rawHeaders.length; i += 2) n += (d.rawHeaders[i] as string).length + 2 + Buffer.byteLength(d.rawHeaders[i + 1] as string) + 2
+  n += 2
+  const cl = Number(d.headers['content-length'] ?? 0)
+  return n + (Number.isFinite(cl) ? cl : 0)
+}
+
+/** nginx's `$bytes_sent`: status line, headers (with the Date and Connection ones the server adds) and body. */
+function bytesSent(status: number, headers: ResponseHeaders | null, body: number): number {
+  let n = `HTTP/1.1 ${status} ${REASONS[status] ?? ''}\r\n`.length
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    if (v === undefined) continue
+    for (const one of Array.isArray(v) ? v : [v]) n += k.length + 2 + Buffer.byteLength(String(one)) + 2
+  }
+  // Date: <29 chars>, Connection: keep-alive, and the blank line.
+  return n + 37 + 24 + 2 + body
+}
+
 export function serializeExchange(x: SerializeInput): Record<string, unknown> {
   const d = x.downstream
   const headers: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(d.headers)) if (v !== undefined) headers[k] = REDACTED.has(k) ? 'REDACTED' : v
-  const q = d.url.indexOf('?')
-  const querystring: Record<string, string | true> = {}
-  if (q !== -1) {
-    for (const part of d.url.slice(q + 1).split('&')) {
-      if (part === '') continue
-      const eq = part.indexOf('=')
-      try {
-        querystring[decodeURIComponent(eq === -1 ? part : part.slice(0, eq))] = eq === -1 ? true : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' '))
-      } catch {
-        querystring[part] = true
-      }
-    }
-  }
-  const host = typeof d.headers['host'] === 'string' ? d.headers['host'] : ''
+  const hostHeader = typeof d.headers['host'] === 'string' ? d.headers['host'] : ''
+  // nginx's `$host`: the Host header without its port, lower-cased.
+  const host = hostHeader.replace(/:\d*$/, '').toLowerCase()
   const now = performance.now()
+  const proxied = x.sentAt > 0
   const proxy = x.headersAt > 0 ? Math.round(x.headersAt - x.sentAt) : -1
   const request = Math.round(now - x.startedAt)
   const consumer = plainRow(x.consumer)
@@ -60,29 +95,33 @@ export function serializeExchange(x: SerializeInput): Record<string, unknown> {
     request: {
       id: x.requestId,
       uri: d.url,
-      url: `${d.scheme}://${host}${d.url}`,
-      querystring,
+      // Kong: scheme://$host:$server_port$request_uri
+      url: `${d.scheme}://${host}:${d.localPort}${d.url}`,
+      querystring: parseQuery(d.url),
       method: d.method,
       headers,
-      size: Number(d.headers['content-length'] ?? 0),
+      size: requestLength(d),
       tls: d.scheme === 'https' ? {} : undefined,
     },
     upstream_uri: x.upstreamUri,
     upstream_status: x.upstreamStatus === undefined ? '' : String(x.upstreamStatus),
-    response: { status: x.status, headers: { ...(x.responseHeaders ?? {}) }, size: x.bytesSent },
+    response: { status: x.status, headers: { ...(x.responseHeaders ?? {}) }, size: x.status === 0 ? 0 : bytesSent(x.status, x.responseHeaders, x.bytesSent) },
     latencies: {
-      kong: Math.max(0, request - Math.max(0, proxy)),
+      // Kong: KONG_PROXY_LATENCY (until the request went upstream) or KONG_RESPONSE_LATENCY (a
+      // response the gateway made itself).
+      kong: proxied ? Math.max(0, Math.round(x.sentAt - x.startedAt)) : request,
       proxy,
       request,
       receive: x.headersAt > 0 ? Math.max(0, Math.round(now - x.headersAt)) : 0,
     },
-    tries: x.tries,
     client_ip: x.clientIp,
     started_at: Math.round(performance.timeOrigin + x.startedAt),
-    source: x.source === 'service' ? 'upstream' : x.source === 'exit' ? 'kong' : 'kong',
+    source: x.source === 'service' ? 'upstream' : 'kong',
     workspace: '00000000-0000-0000-0000-000000000000',
     workspace_name: 'default',
   }
+  // Kong: `ctx.balancer_data and ctx.balancer_data.tries` (absent when nothing was tried).
+  if (x.tries.length > 0) out['tries'] = x.tries
   const route = plainRow(x.route)
   const service = plainRow(x.service)
   if (route !== undefined) out['route'] = route

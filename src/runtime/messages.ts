@@ -5,6 +5,7 @@
 import type { Outcome } from '../balancer/health-model.js'
 import type { ConfigPayload } from '../snapshot/snapshot.js'
 import type { CounterToPrimary, CounterToWorker } from '../counters/messages.js'
+import type { WorkerCallMessage, WorkerReplyMessage } from '../metrics/channel.js'
 
 export type ToWorker =
   | { readonly type: 'config'; readonly payload: ConfigPayload }
@@ -13,6 +14,8 @@ export type ToWorker =
   | { readonly type: 'health'; readonly state: Readonly<Record<string, readonly string[]>> }
   /** Node-wide rate-limiting counters (src/counters). */
   | CounterToWorker
+  /** A question to every worker (prometheus scrape, proxy-cache lookup/purge: src/metrics/channel.ts). */
+  | WorkerCallMessage
 
 export interface WorkerStats {
   readonly totalRequests: number
@@ -32,6 +35,8 @@ export type ToPrimary =
   | { readonly type: 'passive'; readonly upstream: string; readonly ip: string; readonly port: number; readonly hostname: string; readonly outcome: Outcome }
   /** Node-wide rate-limiting counters (src/counters). */
   | CounterToPrimary
+  /** A worker's answer to a WorkerCallMessage. */
+  | WorkerReplyMessage
 
 /** Environment variable carrying the resolved configuration to forked workers. */
 export const WORKER_CONFIG_ENV = 'TURNPIKE_WORKER_CONFIG'

@@ -34,6 +34,8 @@ import { HealthChecker } from '../health/checker.js'
 import { HostResolver, dnsOptions } from '../proxy/resolver.js'
 import { CounterService } from '../counters/service.js'
 import { ConfigPublisher } from './config-publisher.js'
+import { WorkerFanout } from '../metrics/channel.js'
+import { pluginAdminRoutes, pluginStatusHandler } from '../metrics/admin-routes.js'
 
 /** Where the primary's pid is written (Kong: `<prefix>/pids/nginx.pid`). */
 export function pidFile(prefix: string): string {
@@ -189,10 +191,13 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
 
   // Node-wide rate-limiting counters (exact across workers), reached over IPC.
   const counters = new CounterService()
+  // Questions to every worker (prometheus scrapes, proxy-cache lookups and purges).
+  const fanout = new WorkerFanout(() => Object.values(cluster.workers ?? {}).filter((x): x is Worker => x !== undefined))
   const fork = (): Worker => {
     const w = cluster.fork(workerEnv)
     w.on('message', (msg: ToPrimary) => {
       if (counters.handle(w, msg)) return
+      if (fanout.handle(msg)) return
       switch (msg.type) {
         case 'booted':
           sendTo(w, { type: 'config', payload })
@@ -280,10 +285,11 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       }
     },
   }
+  const pluginApi = { plugins: pluginRegistry, fanout, nodeInfo: node, store, dao, health }
   const admin = createAdminApi({
     upstreamHealth: health,
     dao, store, nodeInfo: node, database: config.database, plugins: pluginRegistry,
-    extraRoutes: declarative.routes(), configurationHash: () => declarative.hash(), dbLessWritable: declarative.writable,
+    extraRoutes: [...declarative.routes(), ...pluginAdminRoutes(pluginApi)], configurationHash: () => declarative.hash(), dbLessWritable: declarative.writable,
   })
   const servers: Server[] = []
   const shutdownTimeoutMs = config.shutdown_timeout * 1000
@@ -335,7 +341,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       servers.push(server)
       await listenOn(server, l, 'admin_listen')
     }
-    const status = createStatusApi(admin, () => !stopping && applied.size > 0 && [...applied.values()].every((v) => v >= 1))
+    const status = createStatusApi(admin, () => !stopping && applied.size > 0 && [...applied.values()].every((v) => v >= 1), pluginStatusHandler(pluginApi))
     for (const l of config.status_listen.filter((x) => !x.ssl)) {
       const server = createAdminServer(status, { access: new AccessLog(null), error: errorLog })
       servers.push(server)

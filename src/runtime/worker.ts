@@ -20,6 +20,7 @@ import { SnapshotSwitch } from '../snapshot/switch.js'
 import { nodeId } from './node-id.js'
 import type { ToPrimary, ToWorker } from './messages.js'
 import { proxySettings, UPSTREAM_MAX_HEADER_SIZE } from './proxy-settings.js'
+import { answerWorkerCall } from '../metrics/channel.js'
 
 /** nginx's default client keepalive_timeout in Kong's template. */
 const CLIENT_KEEPALIVE_TIMEOUT = 60
@@ -137,6 +138,7 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
     if (msg.type === 'config') apply(msg.payload)
     else if (msg.type === 'shutdown') shutdown(msg.timeoutMs)
     else if (msg.type === 'health') healthView.set(msg.state)
+    else if (msg.type === 'plugin:call') void answerWorkerCall(msg).then(send)
   })
   // The primary handles signals; a worker ignores them so Ctrl-C stops the whole group gracefully.
   process.on('SIGINT', () => {})

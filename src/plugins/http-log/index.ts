@@ -1,0 +1,135 @@
+/**
+ * The `http-log` plugin (Kong 3.9, priority 12, log phase): sends each request's log (Kong's
+ * serializer shape) to an HTTP endpoint, through Kong's bounded queue with batching and retries.
+ * Logging runs after the client has its answer and never waits for the log server: a slow or
+ * dead log server costs queue memory (bounded by `queue.max_entries`), never request latency.
+ *
+ * @module
+ */
+import { Pool } from 'undici'
+import type { Pdk, PdkLog } from '../../pdk/types.js'
+import { KONG_COMPAT_VERSION } from '../../version.js'
+import type { Plugin } from '../types.js'
+import { Queue, type QueueConfig } from './queue.js'
+import { httpLogSchema, type HttpLogConfig } from './schema.js'
+
+export interface HttpLogPrepared {
+  readonly conf: HttpLogConfig
+  readonly queueKey: string
+  readonly queueName: string
+  readonly queueConf: QueueConfig
+  readonly origin: string
+  readonly path: string
+  readonly headers: Record<string, string>
+  readonly host: string
+}
+
+/** Kong 3.9's handling of the deprecated fields: folded into `queue`. */
+export function effectiveQueue(conf: HttpLogConfig): QueueConfig {
+  const q = { ...conf.queue }
+  if (conf.queue_size != null && conf.queue.max_batch_size === 1) q.max_batch_size = conf.queue_size
+  if (conf.flush_timeout != null && conf.queue.max_coalescing_delay === 1) q.max_coalescing_delay = conf.flush_timeout
+  return q
+}
+
+export function prepareHttpLog(conf: HttpLogConfig, instance: Readonly<Record<string, unknown>>): HttpLogPrepared {
+  const u = new URL(conf.http_endpoint)
+  const headers: Record<string, string> = { 'content-type': conf.content_type }
+  for (const [k, v] of Object.entries(conf.headers ?? {})) headers[k.toLowerCase()] = v
+  if (u.username !== '' || u.password !== '') {
+    headers['authorization'] = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`
+  }
+  const queueConf = effectiveQueue(conf)
+  const id = typeof instance['id'] === 'string' ? instance['id'] : 'unknown'
+  return {
+    conf,
+    queueConf,
+    queueName: id,
+    queueKey: `${id}:${JSON.stringify(conf)}`,
+    origin: u.origin,
+    path: `${u.pathname}${u.search}`,
+    headers,
+    host: `${u.hostname}:${u.port === '' ? (u.protocol === 'https:' ? '443' : '80') : u.port}`,
+  }
+}
+
+/** Kong's payload: one JSON object when `max_batch_size` is 1, else a JSON array. */
+export function payload(entries: readonly unknown[], maxBatchSize: number): string {
+  return maxBatchSize === 1 && entries.length === 1 ? JSON.stringify(entries[0]) : JSON.stringify(entries)
+}
+
+const pools = new Map<string, Pool>()
+const queues = new Map<string, Queue<Record<string, unknown>>>()
+
+function poolFor(p: HttpLogPrepared): Pool {
+  const key = `${p.origin}|${p.conf.keepalive}|${p.conf.timeout}`
+  let pool = pools.get(key)
+  if (pool === undefined) {
+    pool = new Pool(p.origin, {
+      keepAliveTimeout: Math.max(1, p.conf.keepalive),
+      keepAliveMaxTimeout: Math.max(1, p.conf.keepalive),
+      connect: { timeout: p.conf.timeout },
+      headersTimeout: p.conf.timeout,
+      bodyTimeout: p.conf.timeout,
+      connections: 16,
+    })
+    pools.set(key, pool)
+  }
+  return pool
+}
+
+/** Sends one batch: true on a 2xx/3xx answer, else the reason (Kong's wording). */
+export async function sendBatch(p: HttpLogPrepared, entries: readonly unknown[]): Promise<true | string> {
+  const body = payload(entries, p.queueConf.max_batch_size)
+  try {
+    const res = await poolFor(p).request({
+      method: p.conf.method,
+      path: p.path,
+      headers: { ...p.headers, 'content-length': String(Buffer.byteLength(body)) },
+      body,
+      signal: AbortSignal.timeout(Math.max(1, p.conf.timeout)),
+    })
+    const text = await res.body.text()
+    if (res.statusCode < 400) return true
+    return `request to ${p.host} returned status code ${res.statusCode} and body ${text.slice(0, 512)}`
+  } catch (err) {
+    const e = err as Error & { code?: string }
+    const why = e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' ? 'timeout' : (e.code ?? e.message)
+    return `failed request to ${p.host}: ${why}`
+  }
+}
+
+function queueFor(p: HttpLogPrepared, log: Pick<PdkLog, 'warn' | 'err'>): Queue<Record<string, unknown>> {
+  let q = queues.get(p.queueKey)
+  if (q === undefined) {
+    q = new Queue(p.queueName, p.queueConf, (batch) => sendBatch(p, batch), { warn: (m) => log.warn(m), err: (m) => log.err(m) })
+    queues.set(p.queueKey, q)
+  }
+  return q
+}
+
+const warnedLua = new Set<string>()
+/** The worker's plugin logger (no request attached: queue lines are not about one request). */
+let workerLog: Pick<PdkLog, 'warn' | 'err'> | null = null
+
+export function httpLogLog(kong: Pdk, p: HttpLogPrepared): void {
+  if (p.conf.custom_fields_by_lua != null && Object.keys(p.conf.custom_fields_by_lua).length > 0 && !warnedLua.has(p.queueKey)) {
+    warnedLua.add(p.queueKey)
+    kong.log.warn('custom_fields_by_lua is set but Turnpike does not run Lua: the fields are not added')
+  }
+  queueFor(p, workerLog ?? kong.log).enqueue(kong.serialize())
+}
+
+export const httpLog: Plugin<HttpLogConfig, HttpLogPrepared> = {
+  name: 'http-log',
+  version: KONG_COMPAT_VERSION,
+  priority: 12,
+  schema: httpLogSchema,
+  init(ctx) {
+    workerLog = ctx.log
+  },
+  prepare: prepareHttpLog,
+  log: httpLogLog,
+}
+
+export default httpLog

@@ -1,0 +1,25 @@
+/**
+ * The `prometheus` plugin (Kong 3.9, priority 13, log phase): counts requests, latencies and
+ * bandwidth per service/route (and consumer) with Kong's metric names, and serves them with node
+ * metrics on `GET /metrics` of the Admin API and of the status listener, summed across all worker
+ * processes of the node.
+ *
+ * @module
+ */
+import { KONG_COMPAT_VERSION } from '../../version.js'
+import type { Plugin } from '../types.js'
+import { prometheusLog, workerMetrics } from './exporter.js'
+import { prometheusSchema, type PrometheusConfig } from './schema.js'
+
+export const prometheus: Plugin<PrometheusConfig> = {
+  name: 'prometheus',
+  version: KONG_COMPAT_VERSION,
+  priority: 13,
+  schema: prometheusSchema,
+  init(ctx) {
+    workerMetrics.nodeId = ctx.nodeId
+  },
+  log: prometheusLog,
+}
+
+export default prometheus
