@@ -1,46 +1,88 @@
 /**
  * Log destinations: a file path (created with its folder), `/dev/stdout`, `/dev/stderr`, or `off`.
- * Writes are asynchronous and buffered (pino's SonicBoom), so logging never blocks a request.
+ *
+ * Lines are appended to an in-memory batch and written asynchronously in large chunks, so logging
+ * never blocks a request and costs about a string concatenation per line. (A general-purpose
+ * writer such as SonicBoom measured ~9 µs per line here — a fifth of the proxy's own budget per
+ * request — because it does bookkeeping on every write; one batched write per 32 KiB does not.)
  */
-import { mkdirSync } from 'node:fs'
+import { appendFileSync, createWriteStream, mkdirSync, type WriteStream } from 'node:fs'
 import { dirname } from 'node:path'
-import pino from 'pino'
 
 export interface LogSink {
   write(line: string): void
-  /** Writes what is buffered, synchronously (at exit). */
+  /** Writes what is batched, synchronously (at exit). */
   flush(): void
-  /** Writes what is buffered in the background: never blocks the event loop (periodic use). */
+  /** Writes what is batched in the background: never blocks the event loop (periodic use). */
   drain(): void
 }
 
 const OFF: LogSink = { write() {}, flush() {}, drain() {} }
 
-/** Opens a sink for a Kong-style log setting value (already resolved against the prefix). */
-export function openLogSink(target: string, options: { sync?: boolean; minLength?: number } = {}): LogSink {
-  if (target === 'off' || target === '') return OFF
-  const dest = target === '/dev/stdout' ? 1 : target === '/dev/stderr' ? 2 : target
-  if (typeof dest === 'string') mkdirSync(dirname(dest), { recursive: true })
-  const minLength = options.minLength ?? 0
-  // SonicBoom requires minLength < maxWrite (16 KiB by default).
-  const boom = pino.destination({ dest, sync: options.sync ?? false, minLength, maxWrite: Math.max(16 * 1024, minLength * 2), mkdir: true })
-  return {
-    write(line: string) {
-      boom.write(line)
-    },
-    flush() {
-      try {
-        boom.flushSync()
-      } catch {
-        // not yet open or already closed: nothing buffered to lose
-      }
-    },
-    drain() {
-      try {
-        boom.flush()
-      } catch {
-        // not yet open or already closed
-      }
-    },
+class BatchedFileSink implements LogSink {
+  readonly #path: string
+  readonly #stream: WriteStream | NodeJS.WriteStream
+  readonly #batchBytes: number
+  #pending: string[] = []
+  #pendingLength = 0
+  /** Bytes handed to the stream and not yet written (for an exact synchronous flush). */
+  #inFlight = 0
+
+  constructor(path: string, batchBytes: number) {
+    this.#path = path
+    this.#batchBytes = batchBytes
+    if (path === '/dev/stdout') this.#stream = process.stdout
+    else if (path === '/dev/stderr') this.#stream = process.stderr
+    else {
+      mkdirSync(dirname(path), { recursive: true })
+      this.#stream = createWriteStream(path, { flags: 'a' })
+      // A log file that cannot be written must not crash the gateway: say it once on stderr.
+      this.#stream.once('error', (err) => process.stderr.write(`turnpike: cannot write ${path}: ${err.message}\n`))
+    }
   }
+
+  write(line: string): void {
+    this.#pending.push(line)
+    this.#pendingLength += line.length
+    if (this.#pendingLength >= this.#batchBytes) this.drain()
+  }
+
+  drain(): void {
+    if (this.#pendingLength === 0) return
+    const chunk = this.#pending.join('')
+    this.#pending = []
+    this.#pendingLength = 0
+    this.#inFlight++
+    this.#stream.write(chunk, () => {
+      this.#inFlight--
+    })
+  }
+
+  flush(): void {
+    if (this.#pendingLength === 0) return
+    const chunk = this.#pending.join('')
+    this.#pending = []
+    this.#pendingLength = 0
+    if (this.#path === '/dev/stdout' || this.#path === '/dev/stderr') {
+      this.#stream.write(chunk)
+      return
+    }
+    // At exit: what is still queued in the stream is lost anyway if we exit now, so the rest is
+    // appended directly (order kept only when nothing is in flight, which is the normal case).
+    try {
+      if (this.#inFlight === 0) appendFileSync(this.#path, chunk)
+      else this.#stream.write(chunk)
+    } catch {
+      // nowhere left to report it
+    }
+  }
+}
+
+/**
+ * Opens a sink for a Kong-style log setting value (already resolved against the prefix).
+ * `batchBytes` 0 writes each line at once (the error log: lines must show up immediately).
+ */
+export function openLogSink(target: string, options: { batchBytes?: number } = {}): LogSink {
+  if (target === 'off' || target === '') return OFF
+  return new BatchedFileSink(target, options.batchBytes ?? 0)
 }
