@@ -147,10 +147,18 @@ export class ConsistentHashing implements BalancingAlgorithm {
   }
 }
 
-/** Least-connections (Kong `least_connections.lua`): the lowest (in-flight + 1) / weight wins. */
-export class LeastConnections implements BalancingAlgorithm {
+/**
+ * Least-connections and latency share their pick: the available address with the lowest score
+ * wins, one already tried by this request only when no other is left.
+ */
+class LowestScore implements BalancingAlgorithm {
+  readonly #score: (p: Peer) => number
   #peers: readonly Peer[] = []
   #start = 0
+
+  constructor(score: (p: Peer) => number) {
+    this.#score = score
+  }
 
   rebuild(peers: readonly Peer[]): void {
     this.#peers = peers
@@ -170,13 +178,20 @@ export class LeastConnections implements BalancingAlgorithm {
         fallback ??= p
         continue
       }
-      const score = (p.active + 1) / p.weight
+      const score = this.#score(p)
       if (score < bestScore) {
         best = p
         bestScore = score
       }
     }
     return best ?? fallback
+  }
+}
+
+/** Least-connections (Kong `least_connections.lua`): the lowest (in-flight + 1) / weight wins. */
+export class LeastConnections extends LowestScore {
+  constructor() {
+    super((p) => (p.active + 1) / p.weight)
   }
 }
 
@@ -187,34 +202,9 @@ const DECAY_MS = 10_000
  * Latency (Kong 3.2+ `latency.lua`): an exponentially weighted moving average of each address's
  * response latency; the lowest EWMA × (in-flight + 1) wins, addresses never measured first.
  */
-export class Latency implements BalancingAlgorithm {
-  #peers: readonly Peer[] = []
-  #start = 0
-
-  rebuild(peers: readonly Peer[]): void {
-    this.#peers = peers
-  }
-
-  pick(o: PickOptions): Peer | null {
-    let best: Peer | null = null
-    let bestScore = Infinity
-    let fallback: Peer | null = null
-    const n = this.#peers.length
-    this.#start = (this.#start + 1) % Math.max(1, n)
-    for (let i = 0; i < n; i++) {
-      const p = this.#peers[(this.#start + i) % n] as Peer
-      if (!o.available(p)) continue
-      if (o.tried !== null && o.tried.has(p)) {
-        fallback ??= p
-        continue
-      }
-      const score = currentEwma(p) * (p.active + 1)
-      if (score < bestScore) {
-        best = p
-        bestScore = score
-      }
-    }
-    return best ?? fallback
+export class Latency extends LowestScore {
+  constructor() {
+    super((p) => currentEwma(p) * (p.active + 1))
   }
 }
 

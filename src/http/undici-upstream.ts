@@ -4,10 +4,10 @@
  *
  * nginx semantics for timeouts: `connect_timeout` bounds the TCP (+TLS) connect; `read_timeout`
  * bounds each wait for data (headers, then between body chunks) — undici's `headersTimeout` and
- * `bodyTimeout` are exactly that. `write_timeout` (between two successive writes of the request
- * body) has no undici equivalent; see `docs/kong-compatibility.md`.
+ * `bodyTimeout` are exactly that; `write_timeout` (between two successive writes of a streamed
+ * request body) has no undici equivalent and is measured here (`watchWrites`).
  */
-import type { Duplex } from 'node:stream'
+import type { Duplex, Readable } from 'node:stream'
 import { Pool, type Dispatcher } from 'undici'
 import type { ResponseHeaders, UpstreamClient, UpstreamControl, UpstreamRequest, UpstreamSink, UpstreamTarget } from '../proxy/types.js'
 
@@ -23,6 +23,42 @@ export interface UpstreamPoolOptions {
 type Controller = Dispatcher.DispatchController
 
 /** One upstream attempt: adapts undici's handler callbacks to an {@link UpstreamSink}. */
+/** The upstream stopped taking the request body for longer than `write_timeout`. */
+export class WriteTimeoutError extends Error {
+  readonly code = 'TP_WRITE_TIMEOUT'
+  constructor(ms: number) {
+    super(`no request body bytes accepted by the upstream for ${ms} ms`)
+    this.name = 'WriteTimeoutError'
+  }
+}
+
+/**
+ * nginx's `proxy_send_timeout` (Kong's write_timeout) for streamed bodies: undici pulls the next
+ * chunk only once the previous one was written (and the socket drained), so a timer armed while a
+ * chunk is in undici's hands measures the time between two successive writes. Waiting for the
+ * client's next chunk does not count: that is the client's delay, not the upstream's.
+ */
+async function* watchWrites(body: AsyncIterable<Uint8Array>, ms: number, onStall: () => void): AsyncGenerator<Uint8Array> {
+  let timer: NodeJS.Timeout | null = null
+  let waiting = false
+  // Stopping early (the upstream stalled) must not destroy the client's connection: the gateway
+  // still answers it (504), so the rest of its body is drained, not cut.
+  const source = typeof (body as Readable).iterator === 'function' ? (body as Readable).iterator({ destroyOnReturn: false }) : body
+  try {
+    for await (const chunk of source) {
+      // One timer per request, re-armed per chunk (a cleared timer cannot be refreshed; a fired one can).
+      waiting = true
+      if (timer === null) timer = setTimeout(() => waiting && onStall(), ms)
+      else timer.refresh()
+      yield chunk
+      waiting = false
+    }
+  } finally {
+    waiting = false
+    if (timer !== null) clearTimeout(timer)
+  }
+}
+
 class Attempt implements Dispatcher.DispatchHandler, UpstreamControl {
   readonly #sink: UpstreamSink
   #controller: Controller | null = null
@@ -74,6 +110,11 @@ class Attempt implements Dispatcher.DispatchHandler, UpstreamControl {
   abort(): void {
     this.#controller?.abort(new Error('downstream closed'))
   }
+
+  /** Ends the attempt with this error (reported through onResponseError). */
+  fail(error: Error): void {
+    this.#controller?.abort(error)
+  }
 }
 
 /** Pools keyed by everything that must not be shared between two connections. */
@@ -112,16 +153,22 @@ export class UndiciUpstream implements UpstreamClient {
 
   send(target: UpstreamTarget, request: UpstreamRequest, sink: UpstreamSink): void {
     const pool = this.#pool(target)
+    const attempt = new Attempt(sink)
+    let body = request.body
+    // Buffers are written at once; streamed bodies are watched for stalls (write_timeout).
+    if (body !== null && !Buffer.isBuffer(body) && target.writeTimeout > 0) {
+      body = watchWrites(body, target.writeTimeout, () => attempt.fail(new WriteTimeoutError(target.writeTimeout)))
+    }
     const opts: Dispatcher.DispatchOptions = {
       method: request.method as Dispatcher.HttpMethod,
       path: request.path,
       headers: request.headers,
-      body: request.body as NonNullable<Dispatcher.DispatchOptions["body"]> | null,
+      body: body as NonNullable<Dispatcher.DispatchOptions['body']> | null,
       headersTimeout: target.readTimeout,
       bodyTimeout: target.readTimeout,
       upgrade: request.upgrade,
     }
-    pool.dispatch(opts, new Attempt(sink))
+    pool.dispatch(opts, attempt)
   }
 
   async close(): Promise<void> {

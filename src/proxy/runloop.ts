@@ -766,6 +766,7 @@ class Exchange implements UpstreamSink, PdkHost {
       port: t.port,
       connectTimeout: t.connectTimeout,
       readTimeout: t.readTimeout,
+      writeTimeout: t.writeTimeout,
       keepaliveIdleTimeout: this.#p.settings.keepaliveIdleTimeout,
       maxHeaderSize: this.#p.settings.maxHeaderSize,
       method: this.#d.method,

@@ -10,6 +10,7 @@ export type FailureKind =
   | 'connect_timeout'
   | 'connect_error'
   | 'read_timeout'
+  | 'write_timeout'
   | 'premature_close'
   | 'stale_keepalive'
   | 'reset'
@@ -42,6 +43,8 @@ export interface FailureContext {
   readonly port: number
   readonly connectTimeout: number
   readonly readTimeout: number
+  /** The service's write_timeout (ms); optional for callers that predate it. */
+  readonly writeTimeout?: number
   readonly keepaliveIdleTimeout: number
   readonly maxHeaderSize: number
   /** The client's method and whether the request has a body (they decide whether a retry is safe). */
@@ -120,6 +123,9 @@ export function classifyUpstreamFailure(error: Error, info: UpstreamErrorInfo, c
     case 'UND_ERR_HEADERS_TIMEOUT':
       return failure('read_timeout', 504, `upstream timed out (110: Connection timed out) while reading response header from upstream`,
         `${named} accepted the request but sent no response header within read_timeout=${c.readTimeout}ms: the service is slow or stuck; if that is expected, raise the service's read_timeout`, 'timeout')
+    case 'TP_WRITE_TIMEOUT':
+      return failure('write_timeout', 504, `upstream timed out (110: Connection timed out) while sending request to upstream`,
+        `${named} stopped reading the request body for more than write_timeout=${c.writeTimeout ?? '?'}ms (between two successive writes): the upstream is stuck or too slow to take uploads this size; raise the service's write_timeout if that is expected`, 'timeout')
     case 'UND_ERR_BODY_TIMEOUT':
       return failure('read_timeout', 504, `upstream timed out (110: Connection timed out) while reading upstream`,
         `${named} stopped sending the response body for more than read_timeout=${c.readTimeout}ms`, 'timeout')

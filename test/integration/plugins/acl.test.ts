@@ -6,39 +6,36 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { call, eventually, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
-import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
-import { admin, settle } from '../proxy/helpers.js'
+import { call, eventually, type TestGateway } from '../../helpers/gateway.js'
+import { type PluginFixture, withGateway } from '../../helpers/plugin-fixture.js'
+import type { TestUpstream } from '../../helpers/upstream.js'
 
 describe('acl plugin', () => {
+  let fx: PluginFixture
   let gw: TestGateway
   let up: TestUpstream
   const get = (path: string, key?: string) => call('GET', `${gw.proxyUrl}${path}`, undefined, key === undefined ? {} : { apikey: key })
 
   before(async () => {
-    up = await startUpstream()
-    gw = await startTestGateway()
-    await admin(gw, '/services', { name: 'svc', url: up.url })
-    for (const name of ['allow', 'deny', 'hidden', 'noauth', 'anon']) await admin(gw, '/services/svc/routes', { name, paths: [`/${name}`] })
+    fx = await withGateway()
+    ;({ gw, up } = fx)
+    for (const name of ['allow', 'deny', 'hidden', 'noauth', 'anon']) await fx.route(name)
     for (const [user, groups] of [['alice', ['admin', 'dev']], ['bob', ['guest']], ['carol', []]] as const) {
-      await admin(gw, '/consumers', { username: user })
-      await admin(gw, `/consumers/${user}/key-auth`, { key: `${user}-key` })
-      for (const group of groups) await admin(gw, `/consumers/${user}/acls`, { group })
+      await fx.admin('/consumers', { username: user })
+      await fx.admin(`/consumers/${user}/key-auth`, { key: `${user}-key` })
+      for (const group of groups) await fx.admin(`/consumers/${user}/acls`, { group })
     }
-    await admin(gw, '/consumers', { username: 'nobody-special' })
-    for (const route of ['allow', 'deny', 'hidden']) await admin(gw, `/routes/${route}/plugins`, { name: 'key-auth' })
-    await admin(gw, '/routes/anon/plugins', { name: 'key-auth', config: { anonymous: 'nobody-special' } })
-    await admin(gw, '/routes/allow/plugins', { name: 'acl', config: { allow: ['admin'] } })
-    await admin(gw, '/routes/deny/plugins', { name: 'acl', config: { deny: ['guest'] } })
-    await admin(gw, '/routes/hidden/plugins', { name: 'acl', config: { allow: ['admin'], hide_groups_header: true } })
-    await admin(gw, '/routes/noauth/plugins', { name: 'acl', config: { allow: ['admin'] } })
-    await admin(gw, '/routes/anon/plugins', { name: 'acl', config: { allow: ['admin'] } })
-    await settle(gw)
+    await fx.admin('/consumers', { username: 'nobody-special' })
+    for (const route of ['allow', 'deny', 'hidden']) await fx.admin(`/routes/${route}/plugins`, { name: 'key-auth' })
+    await fx.admin('/routes/anon/plugins', { name: 'key-auth', config: { anonymous: 'nobody-special' } })
+    await fx.admin('/routes/allow/plugins', { name: 'acl', config: { allow: ['admin'] } })
+    await fx.admin('/routes/deny/plugins', { name: 'acl', config: { deny: ['guest'] } })
+    await fx.admin('/routes/hidden/plugins', { name: 'acl', config: { allow: ['admin'], hide_groups_header: true } })
+    await fx.admin('/routes/noauth/plugins', { name: 'acl', config: { allow: ['admin'] } })
+    await fx.admin('/routes/anon/plugins', { name: 'acl', config: { allow: ['admin'] } })
+    await fx.settle()
   })
-  after(async () => {
-    await gw.stop()
-    await up.close()
-  })
+  after(() => fx.stop())
 
   test('allow: a member passes with X-Consumer-Groups; others get 403 and the log says why', async () => {
     const ok = await get('/allow', 'alice-key')
@@ -93,7 +90,7 @@ describe('acl plugin', () => {
 
   test('a group added at runtime takes effect without a restart', async () => {
     assert.equal((await get('/allow', 'bob-key')).status, 403)
-    await admin(gw, '/consumers/bob/acls', { group: 'admin' })
+    await fx.admin('/consumers/bob/acls', { group: 'admin' })
     await eventually(async () => (await get('/allow', 'bob-key')).status === 200, 5000, 'bob to be allowed')
     const groups = String((await get('/allow', 'bob-key')).body.headers['x-consumer-groups'])
     assert.deepEqual(groups.split(', ').sort(), ['admin', 'guest'])

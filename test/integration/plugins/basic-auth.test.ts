@@ -7,40 +7,37 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import { call, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
-import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
-import { admin, settle } from '../proxy/helpers.js'
+import { call, type TestGateway } from '../../helpers/gateway.js'
+import { type PluginFixture, withGateway } from '../../helpers/plugin-fixture.js'
+import type { TestUpstream } from '../../helpers/upstream.js'
 
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
 const PASSWORD = 'p@ss:word with spaces'
 
 describe('basic-auth plugin', () => {
+  let fx: PluginFixture
   let gw: TestGateway
   let up: TestUpstream
   let bob: { id: string }
   let cred: { id: string }
 
   before(async () => {
-    up = await startUpstream()
-    gw = await startTestGateway()
-    await admin(gw, '/services', { name: 'svc', url: up.url })
-    for (const name of ['basic', 'hide', 'anon', 'either']) await admin(gw, '/services/svc/routes', { name, paths: [`/${name}`] })
-    bob = (await admin(gw, '/consumers', { username: 'bob' })).body
-    cred = (await admin(gw, '/consumers/bob/basic-auth', { username: 'bob-login', password: PASSWORD })).body
-    await admin(gw, '/consumers', { username: 'alice' })
-    await admin(gw, '/consumers/alice/key-auth', { key: 'alice-key' })
-    await admin(gw, '/consumers', { username: 'guest' })
-    await admin(gw, '/routes/basic/plugins', { name: 'basic-auth' })
-    await admin(gw, '/routes/hide/plugins', { name: 'basic-auth', config: { hide_credentials: true, realm: 'internal' } })
-    await admin(gw, '/routes/anon/plugins', { name: 'basic-auth', config: { anonymous: 'guest' } })
-    await admin(gw, '/routes/either/plugins', { name: 'basic-auth', config: { anonymous: 'guest' } })
-    await admin(gw, '/routes/either/plugins', { name: 'key-auth', config: { anonymous: 'guest' } })
-    await settle(gw)
+    fx = await withGateway()
+    ;({ gw, up } = fx)
+    for (const name of ['basic', 'hide', 'anon', 'either']) await fx.route(name)
+    bob = (await fx.admin('/consumers', { username: 'bob' })).body
+    cred = (await fx.admin('/consumers/bob/basic-auth', { username: 'bob-login', password: PASSWORD })).body
+    await fx.admin('/consumers', { username: 'alice' })
+    await fx.admin('/consumers/alice/key-auth', { key: 'alice-key' })
+    await fx.admin('/consumers', { username: 'guest' })
+    await fx.admin('/routes/basic/plugins', { name: 'basic-auth' })
+    await fx.admin('/routes/hide/plugins', { name: 'basic-auth', config: { hide_credentials: true, realm: 'internal' } })
+    await fx.admin('/routes/anon/plugins', { name: 'basic-auth', config: { anonymous: 'guest' } })
+    await fx.admin('/routes/either/plugins', { name: 'basic-auth', config: { anonymous: 'guest' } })
+    await fx.admin('/routes/either/plugins', { name: 'key-auth', config: { anonymous: 'guest' } })
+    await fx.settle()
   })
-  after(async () => {
-    await gw.stop()
-    await up.close()
-  })
+  after(() => fx.stop())
 
   test('the password is stored as Kong\'s digest: sha1(password .. consumer_id)', async () => {
     const stored = await call('GET', `${gw.adminUrl}/consumers/bob/basic-auth/bob-login`)

@@ -6,30 +6,25 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { request } from 'undici'
-import { call, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
-import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
-import { admin, settle } from '../proxy/helpers.js'
+import { call, type TestGateway } from '../../helpers/gateway.js'
+import { type PluginFixture, withGateway } from '../../helpers/plugin-fixture.js'
+import type { TestUpstream } from '../../helpers/upstream.js'
 
 const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36'
 
 describe('bot-detection plugin', () => {
+  let fx: PluginFixture
   let gw: TestGateway
   let up: TestUpstream
 
   before(async () => {
-    up = await startUpstream()
-    gw = await startTestGateway()
-    await admin(gw, '/services', { name: 'svc', url: up.url })
-    await admin(gw, '/services/svc/routes', { name: 'plain', paths: ['/plain'] })
-    await admin(gw, '/routes/plain/plugins', { name: 'bot-detection' })
-    await admin(gw, '/services/svc/routes', { name: 'lists', paths: ['/lists'] })
-    await admin(gw, '/routes/lists/plugins', { name: 'bot-detection', config: { allow: ['Googlebot'], deny: ['^curl/', 'BadClient'] } })
-    await settle(gw)
+    fx = await withGateway()
+    ;({ gw, up } = fx)
+    await fx.route('plain', [{ name: 'bot-detection' }])
+    await fx.route('lists', [{ name: 'bot-detection', config: { allow: ['Googlebot'], deny: ['^curl/', 'BadClient'] } }])
+    await fx.settle()
   })
-  after(async () => {
-    await gw.stop()
-    await up.close()
-  })
+  after(() => fx.stop())
 
   const ua = (path: string, agent: string) => call('GET', `${gw.proxyUrl}${path}`, undefined, { 'user-agent': agent })
 

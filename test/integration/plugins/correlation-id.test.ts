@@ -4,35 +4,29 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { call, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
-import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
-import { admin, settle } from '../proxy/helpers.js'
+import { call, type TestGateway } from '../../helpers/gateway.js'
+import { type PluginFixture, withGateway } from '../../helpers/plugin-fixture.js'
+import type { TestUpstream } from '../../helpers/upstream.js'
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}'
 
 describe('correlation-id plugin', () => {
+  let fx: PluginFixture
   let gw: TestGateway
   let up: TestUpstream
 
   before(async () => {
-    up = await startUpstream()
-    gw = await startTestGateway()
-    await admin(gw, '/services', { name: 'svc', url: up.url })
+    fx = await withGateway()
+    ;({ gw, up } = fx)
     const routes: Record<string, unknown> = {
       counter: {},
       uuid: { generator: 'uuid', echo_downstream: true },
       tracker: { generator: 'tracker', header_name: 'X-Trace', echo_downstream: true },
     }
-    for (const [name, config] of Object.entries(routes)) {
-      await admin(gw, '/services/svc/routes', { name, paths: [`/${name}`] })
-      await admin(gw, `/routes/${name}/plugins`, { name: 'correlation-id', config })
-    }
-    await settle(gw)
+    for (const [name, config] of Object.entries(routes)) await fx.route(name, [{ name: 'correlation-id', config }])
+    await fx.settle()
   })
-  after(async () => {
-    await gw.stop()
-    await up.close()
-  })
+  after(() => fx.stop())
 
   test('default: Kong-Request-ID upstream as <uuid>#<counter>, not echoed', async () => {
     const a = await call('GET', `${gw.proxyUrl}/counter`)

@@ -6,18 +6,18 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { call, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
-import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
-import { admin, settle } from '../proxy/helpers.js'
+import { call, type TestGateway } from '../../helpers/gateway.js'
+import { type PluginFixture, withGateway } from '../../helpers/plugin-fixture.js'
+import type { TestUpstream } from '../../helpers/upstream.js'
 
 describe('cors plugin', () => {
+  let fx: PluginFixture
   let gw: TestGateway
   let up: TestUpstream
 
   before(async () => {
-    up = await startUpstream()
-    gw = await startTestGateway()
-    await admin(gw, '/services', { name: 'svc', url: up.url })
+    fx = await withGateway()
+    ;({ gw, up } = fx)
     const routes: Record<string, unknown> = {
       all: {},
       single: { origins: ['https://app.example.com'], methods: ['GET', 'POST'], headers: ['X-One', 'X-Two'], exposed_headers: ['X-Total'], max_age: 3600, credentials: true },
@@ -27,16 +27,10 @@ describe('cors plugin', () => {
       pna: { private_network: true },
       cont: { preflight_continue: true },
     }
-    for (const [name, config] of Object.entries(routes)) {
-      await admin(gw, '/services/svc/routes', { name, paths: [`/${name}`] })
-      await admin(gw, `/routes/${name}/plugins`, { name: 'cors', config })
-    }
-    await settle(gw)
+    for (const [name, config] of Object.entries(routes)) await fx.route(name, [{ name: 'cors', config }])
+    await fx.settle()
   })
-  after(async () => {
-    await gw.stop()
-    await up.close()
-  })
+  after(() => fx.stop())
 
   const preflight = (path: string, origin: string, extra: Record<string, string> = {}) =>
     call('OPTIONS', `${gw.proxyUrl}${path}`, undefined, { origin, 'access-control-request-method': 'POST', ...extra })
@@ -156,7 +150,7 @@ describe('cors plugin', () => {
     assert.equal(conf.private_network, false)
     assert.equal(conf.preflight_continue, false)
     assert.equal(conf.max_age, null)
-    const consumer = await admin(gw, '/consumers', { username: 'someone' })
+    const consumer = await fx.admin('/consumers', { username: 'someone' })
     const scoped = await call('POST', `${gw.adminUrl}/plugins`, { name: 'cors', consumer: { id: consumer.body.id } })
     assert.equal(scoped.status, 400)
   })

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict'
 import { existsSync, readFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { call, eventually, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
-import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
-import { admin, settle } from '../proxy/helpers.js'
+import { call, eventually, type TestGateway } from '../../helpers/gateway.js'
+import { type PluginFixture, withGateway } from '../../helpers/plugin-fixture.js'
+import type { TestUpstream } from '../../helpers/upstream.js'
 
 function lines(path: string): Record<string, any>[] { // eslint-disable-line @typescript-eslint/no-explicit-any
   if (!existsSync(path)) return []
@@ -18,6 +18,7 @@ function lines(path: string): Record<string, any>[] { // eslint-disable-line @ty
 }
 
 describe('file-log plugin', () => {
+  let fx: PluginFixture
   let gw: TestGateway
   let up: TestUpstream
   let logPath: string
@@ -25,25 +26,21 @@ describe('file-log plugin', () => {
   let rotPath: string
 
   before(async () => {
-    up = await startUpstream()
-    gw = await startTestGateway()
+    fx = await withGateway({ servicePath: '/base' })
+    ;({ gw, up } = fx)
     logPath = join(gw.prefix, 'logs', 'requests.log')
     exitPath = join(gw.prefix, 'logs', 'exits.log')
     rotPath = join(gw.prefix, 'logs', 'rotated.log')
-    await admin(gw, '/services', { name: 'svc', url: `${up.url}/base` })
-    await admin(gw, '/services/svc/routes', { name: 'fl', paths: ['/fl'] })
-    await admin(gw, '/services/svc/routes', { name: 'ex', paths: ['/ex'] })
-    await admin(gw, '/services/svc/routes', { name: 'rot', paths: ['/rot'] })
-    await admin(gw, '/routes/fl/plugins', { name: 'file-log', config: { path: logPath } })
-    await admin(gw, '/routes/ex/plugins', { name: 'file-log', config: { path: exitPath } })
-    await admin(gw, '/routes/ex/plugins', { name: 'request-termination', config: { status_code: 403, message: 'nope' } })
-    await admin(gw, '/routes/rot/plugins', { name: 'file-log', config: { path: rotPath, reopen: true } })
-    await settle(gw)
+    await fx.route('fl')
+    await fx.route('ex')
+    await fx.route('rot')
+    await fx.admin('/routes/fl/plugins', { name: 'file-log', config: { path: logPath } })
+    await fx.admin('/routes/ex/plugins', { name: 'file-log', config: { path: exitPath } })
+    await fx.admin('/routes/ex/plugins', { name: 'request-termination', config: { status_code: 403, message: 'nope' } })
+    await fx.admin('/routes/rot/plugins', { name: 'file-log', config: { path: rotPath, reopen: true } })
+    await fx.settle()
   })
-  after(async () => {
-    await gw.stop()
-    await up.close()
-  })
+  after(() => fx.stop())
 
   test('a proxied request: one line in Kong\'s serializer shape, authorization redacted', async () => {
     const res = await call('GET', `${gw.proxyUrl}/fl/x?a=1&a=2&flag&q=hello%20world`, undefined, { authorization: 'Bearer secret-token', 'proxy-authorization': 'Basic abc', 'x-custom': 'yes' })

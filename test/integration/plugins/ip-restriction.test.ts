@@ -5,31 +5,28 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { call, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
-import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
-import { admin, settle } from '../proxy/helpers.js'
+import { call, type TestGateway } from '../../helpers/gateway.js'
+import { type PluginFixture, withGateway } from '../../helpers/plugin-fixture.js'
+import type { TestUpstream } from '../../helpers/upstream.js'
 
 describe('ip-restriction plugin', () => {
+  let fx: PluginFixture
   let gw: TestGateway
   let up: TestUpstream
 
   before(async () => {
-    up = await startUpstream()
     // The test client (127.0.0.1) is a trusted proxy: its X-Forwarded-For names the client.
-    gw = await startTestGateway({ settings: { trusted_ips: '127.0.0.1', real_ip_header: 'X-Forwarded-For' } })
-    await admin(gw, '/services', { name: 'svc', url: up.url })
-    for (const name of ['deny', 'allow', 'v6', 'custom', 'both']) await admin(gw, '/services/svc/routes', { name, paths: [`/${name}`] })
-    await admin(gw, '/routes/deny/plugins', { name: 'ip-restriction', config: { deny: ['10.0.0.0/8', '192.0.2.1'] } })
-    await admin(gw, '/routes/allow/plugins', { name: 'ip-restriction', config: { allow: ['127.0.0.1', '198.51.100.0/24'] } })
-    await admin(gw, '/routes/v6/plugins', { name: 'ip-restriction', config: { allow: ['2001:db8::/32'] } })
-    await admin(gw, '/routes/custom/plugins', { name: 'ip-restriction', config: { deny: ['203.0.113.9'], status: 401, message: 'Go away' } })
-    await admin(gw, '/routes/both/plugins', { name: 'ip-restriction', config: { allow: ['10.0.0.0/8'], deny: ['10.0.0.5'] } })
-    await settle(gw)
+    fx = await withGateway({ settings: { trusted_ips: '127.0.0.1', real_ip_header: 'X-Forwarded-For' } })
+    ;({ gw, up } = fx)
+    for (const name of ['deny', 'allow', 'v6', 'custom', 'both']) await fx.route(name)
+    await fx.admin('/routes/deny/plugins', { name: 'ip-restriction', config: { deny: ['10.0.0.0/8', '192.0.2.1'] } })
+    await fx.admin('/routes/allow/plugins', { name: 'ip-restriction', config: { allow: ['127.0.0.1', '198.51.100.0/24'] } })
+    await fx.admin('/routes/v6/plugins', { name: 'ip-restriction', config: { allow: ['2001:db8::/32'] } })
+    await fx.admin('/routes/custom/plugins', { name: 'ip-restriction', config: { deny: ['203.0.113.9'], status: 401, message: 'Go away' } })
+    await fx.admin('/routes/both/plugins', { name: 'ip-restriction', config: { allow: ['10.0.0.0/8'], deny: ['10.0.0.5'] } })
+    await fx.settle()
   })
-  after(async () => {
-    await gw.stop()
-    await up.close()
-  })
+  after(() => fx.stop())
 
   const get = (path: string, xff?: string) => call('GET', `${gw.proxyUrl}${path}`, undefined, xff === undefined ? {} : { 'x-forwarded-for': xff })
 

@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict'
 import { request as httpRequest } from 'node:http'
 import { after, before, describe, test } from 'node:test'
-import { call, eventually, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
-import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
-import { admin, settle } from '../proxy/helpers.js'
+import { call, eventually, type TestGateway } from '../../helpers/gateway.js'
+import { type PluginFixture, withGateway } from '../../helpers/plugin-fixture.js'
+import type { TestUpstream } from '../../helpers/upstream.js'
 
 /** One request on its own connection (so the cluster spreads them over the workers). */
 function fresh(url: string, headers: Record<string, string> = {}): Promise<number> {
@@ -30,29 +30,26 @@ function sample(text: string, name: string, labels: string): number | undefined 
 }
 
 describe('prometheus plugin', () => {
+  let fx: PluginFixture
   let gw: TestGateway
   let up: TestUpstream
 
   before(async () => {
-    up = await startUpstream()
-    gw = await startTestGateway({ workers: 2 })
-    await admin(gw, '/services', { name: 'svc', url: up.url })
-    await admin(gw, '/services/svc/routes', { name: 'r', paths: ['/r'] })
-    await admin(gw, '/services/svc/routes', { name: 'auth', paths: ['/auth'] })
-    await admin(gw, '/services/svc/routes', { name: 'quiet', paths: ['/quiet'] })
-    await admin(gw, '/routes/auth/plugins', { name: 'key-auth' })
-    await admin(gw, '/consumers', { username: 'alice' })
-    await admin(gw, '/consumers/alice/key-auth', { key: 'alice-key' })
-    await admin(gw, '/plugins', { name: 'prometheus', config: { per_consumer: true, status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true, upstream_health_metrics: true } })
-    await admin(gw, '/routes/quiet/plugins', { name: 'prometheus', config: {} })
-    await admin(gw, '/upstreams', { name: 'pool' })
-    await admin(gw, '/upstreams/pool/targets', { target: `127.0.0.1:${up.port}` })
-    await settle(gw)
+    fx = await withGateway({ workers: 2 })
+    ;({ gw, up } = fx)
+    await fx.route('r')
+    await fx.route('auth')
+    await fx.route('quiet')
+    await fx.admin('/routes/auth/plugins', { name: 'key-auth' })
+    await fx.admin('/consumers', { username: 'alice' })
+    await fx.admin('/consumers/alice/key-auth', { key: 'alice-key' })
+    await fx.admin('/plugins', { name: 'prometheus', config: { per_consumer: true, status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true, upstream_health_metrics: true } })
+    await fx.admin('/routes/quiet/plugins', { name: 'prometheus', config: {} })
+    await fx.admin('/upstreams', { name: 'pool' })
+    await fx.admin('/upstreams/pool/targets', { target: `127.0.0.1:${up.port}` })
+    await fx.settle()
   })
-  after(async () => {
-    await gw.stop()
-    await up.close()
-  })
+  after(() => fx.stop())
 
   test('counts are summed across worker processes, with Kong\'s names and labels', async () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => fresh(`${gw.proxyUrl}/r`)))

@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict'
 import { connect } from 'node:net'
 import { after, before, describe, test } from 'node:test'
-import { call, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
-import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
-import { admin, rawRequest, rawText, settle } from '../proxy/helpers.js'
+import { call, type TestGateway } from '../../helpers/gateway.js'
+import { type PluginFixture, withGateway } from '../../helpers/plugin-fixture.js'
+import type { TestUpstream } from '../../helpers/upstream.js'
+import { rawRequest, rawText } from '../proxy/helpers.js'
 
 /** Sends raw bytes and returns the final (non-1xx) status line and everything received. */
 function rawFinal(port: number, text: string, timeoutMs = 5000): Promise<{ status: number; data: string }> {
@@ -41,25 +42,22 @@ function chunked(parts: readonly string[]): string {
 }
 
 describe('request-size-limiting plugin', () => {
+  let fx: PluginFixture
   let gw: TestGateway
   let up: TestUpstream
 
   before(async () => {
-    up = await startUpstream()
-    gw = await startTestGateway()
-    await admin(gw, '/services', { name: 'svc', url: up.url })
-    for (const name of ['small', 'kb', 'required', 'default']) await admin(gw, '/services/svc/routes', { name, paths: [`/${name}`] })
-    await admin(gw, '/routes/small/plugins', { name: 'request-size-limiting', config: { allowed_payload_size: 10, size_unit: 'bytes' } })
-    await admin(gw, '/routes/kb/plugins', { name: 'request-size-limiting', config: { allowed_payload_size: 1, size_unit: 'kilobytes' } })
-    await admin(gw, '/routes/required/plugins', { name: 'request-size-limiting', config: { allowed_payload_size: 10, size_unit: 'bytes', require_content_length: true } })
-    const def = await admin(gw, '/routes/default/plugins', { name: 'request-size-limiting' })
+    fx = await withGateway()
+    ;({ gw, up } = fx)
+    for (const name of ['small', 'kb', 'required', 'default']) await fx.route(name)
+    await fx.admin('/routes/small/plugins', { name: 'request-size-limiting', config: { allowed_payload_size: 10, size_unit: 'bytes' } })
+    await fx.admin('/routes/kb/plugins', { name: 'request-size-limiting', config: { allowed_payload_size: 1, size_unit: 'kilobytes' } })
+    await fx.admin('/routes/required/plugins', { name: 'request-size-limiting', config: { allowed_payload_size: 10, size_unit: 'bytes', require_content_length: true } })
+    const def = await fx.admin('/routes/default/plugins', { name: 'request-size-limiting' })
     assert.deepEqual(def.body.config, { allowed_payload_size: 128, size_unit: 'megabytes', require_content_length: false })
-    await settle(gw)
+    await fx.settle()
   })
-  after(async () => {
-    await gw.stop()
-    await up.close()
-  })
+  after(() => fx.stop())
 
   test('Content-Length over the limit → 413 "Request size limit exceeded", nothing upstream; at the limit → 200', async () => {
     const seen = up.received.length

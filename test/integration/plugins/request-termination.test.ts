@@ -5,18 +5,18 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { call, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
-import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
-import { admin, settle } from '../proxy/helpers.js'
+import { call, type TestGateway } from '../../helpers/gateway.js'
+import { type PluginFixture, withGateway } from '../../helpers/plugin-fixture.js'
+import type { TestUpstream } from '../../helpers/upstream.js'
 
 describe('request-termination plugin', () => {
+  let fx: PluginFixture
   let gw: TestGateway
   let up: TestUpstream
 
   before(async () => {
-    up = await startUpstream()
-    gw = await startTestGateway()
-    await admin(gw, '/services', { name: 'svc', url: up.url })
+    fx = await withGateway()
+    ;({ gw, up } = fx)
     const routes: Record<string, unknown> = {
       dflt: {},
       s401: { status_code: 401 },
@@ -27,16 +27,10 @@ describe('request-termination plugin', () => {
       echo: { status_code: 200, echo: true },
       trig: { trigger: 'x-terminate' },
     }
-    for (const [name, config] of Object.entries(routes)) {
-      await admin(gw, '/services/svc/routes', { name, paths: [`/${name}`] })
-      await admin(gw, `/routes/${name}/plugins`, { name: 'request-termination', config })
-    }
-    await settle(gw)
+    for (const [name, config] of Object.entries(routes)) await fx.route(name, [{ name: 'request-termination', config }])
+    await fx.settle()
   })
-  after(async () => {
-    await gw.stop()
-    await up.close()
-  })
+  after(() => fx.stop())
 
   test('default: 503 {"message":"Service unavailable"}, upstream not called', async () => {
     const before = up.received.length

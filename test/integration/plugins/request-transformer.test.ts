@@ -7,18 +7,18 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { request } from 'undici'
-import { call, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
-import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
-import { admin, settle } from '../proxy/helpers.js'
+import { call, type TestGateway } from '../../helpers/gateway.js'
+import { type PluginFixture, withGateway } from '../../helpers/plugin-fixture.js'
+import type { TestUpstream } from '../../helpers/upstream.js'
 
 describe('request-transformer plugin', () => {
+  let fx: PluginFixture
   let gw: TestGateway
   let up: TestUpstream
 
   before(async () => {
-    up = await startUpstream()
-    gw = await startTestGateway()
-    await admin(gw, '/services', { name: 'svc', url: up.url })
+    fx = await withGateway()
+    ;({ gw, up } = fx)
     const plugins: Record<string, [unknown, Record<string, unknown>?]> = {
       headers: [{
         remove: { headers: ['x-remove-me'] },
@@ -48,16 +48,10 @@ describe('request-transformer plugin', () => {
       }, { paths: ['~/tpl/(?<user>\\w+)$'] }],
       repeated: [{ add: { headers: ['x-copy:$(headers.x_dup)'] } }],
     }
-    for (const [name, [config, route]] of Object.entries(plugins)) {
-      await admin(gw, '/services/svc/routes', { name, paths: [`/${name}`], ...(route ?? {}) })
-      await admin(gw, `/routes/${name}/plugins`, { name: 'request-transformer', config })
-    }
-    await settle(gw)
+    for (const [name, [config, route]] of Object.entries(plugins)) await fx.route(name, [{ name: 'request-transformer', config }], route)
+    await fx.settle()
   })
-  after(async () => {
-    await gw.stop()
-    await up.close()
-  })
+  after(() => fx.stop())
 
   test('headers: remove → rename → replace (Host too) → add → append', async () => {
     const res = await call('GET', `${gw.proxyUrl}/headers`, undefined, {
