@@ -7,7 +7,8 @@
  * - **decK's** (`turnpike config dump`): nested under the single parent (routes inside their
  *   service), keys sorted, nulls, timestamps and (unless asked) ids left out, references by
  *   name, selected tags moved to `_info.select_tags`. Loading it back gives the same
- *   configuration; dumping again gives the same file.
+ *   configuration; dumping again gives the same file. Hashed values (basic-auth passwords)
+ *   are dumped as stored under `_transform: false`, with their consumers' ids (the salt).
  *
  * @module
  */
@@ -66,6 +67,25 @@ export function deckDump(rows: Readonly<Record<string, readonly Row[]>>, graph: 
   const rendered = new Map<string, Record<string, unknown>>()
   const nestedUnder = new Map<string, { parentKey: string; entity: string }>()
 
+  // Rows whose stored value a client cannot send back (a basic-auth password's digest: writing
+  // it would hash it again) make the dump `_transform: false`, as Kong's db_export; the digest is
+  // salted with the consumer's id, so the rows they reference keep their ids.
+  let hashed = false
+  const keepId = new Set<string>()
+  for (const entity of graph.order) {
+    const schema = graph.schemas[entity]
+    if (schema?.transform === undefined) continue
+    for (const row of rows[entity] ?? []) {
+      const again = schema.transform(row, { op: 'insert', input: row, existing: undefined })
+      if (Object.keys(row).every((k) => JSON.stringify(again[k]) === JSON.stringify(row[k]))) continue
+      hashed = true
+      for (const l of graph.foreign[entity] ?? []) {
+        const ref = row[l.field] as { id?: string } | null | undefined
+        if (ref?.id !== undefined) keepId.add(`${l.reference}:${ref.id}`)
+      }
+    }
+  }
+
   // which parent each row nests under: its only foreign reference to a row that is dumped too
   for (const entity of graph.order) {
     const links = graph.foreign[entity] ?? []
@@ -91,7 +111,7 @@ export function deckDump(rows: Readonly<Record<string, readonly Row[]>>, graph: 
       const v = row[name]
       if (v === undefined || v === null) continue
       if (name === 'created_at' || name === 'updated_at') continue
-      if (name === 'id' && options.withId !== true) continue
+      if (name === 'id' && options.withId !== true && !keepId.has(`${entity}:${row.id}`)) continue
       if (field.type === 'foreign') {
         if (nestedKey !== undefined && nestedKey.parentKey.startsWith(`${field.reference}:`)) continue
         const target = byId.get(`${field.reference}:${(v as { id: string }).id}`)
@@ -132,6 +152,7 @@ export function deckDump(rows: Readonly<Record<string, readonly Row[]>>, graph: 
   }
 
   const doc: Record<string, unknown> = { _format_version: '3.0' }
+  if (hashed) doc['_transform'] = false
   if (select.length > 0) doc['_info'] = { select_tags: [...select] }
   for (const entity of graph.order) {
     const top = (rows[entity] ?? []).filter((r) => !nestedUnder.has(`${entity}:${r.id}`)).map((r) => finish(rendered.get(`${entity}:${r.id}`) ?? {}))

@@ -48,6 +48,12 @@ export interface FlattenOptions {
    * checked by `resolveExternal` instead of failing.
    */
   readonly resolveExternal?: (entity: string, key: string) => string | undefined
+  /**
+   * Apply the entities' write transforms (basic-auth password hashing) as Kong's `_transform`
+   * says (default true). The sync planner turns it off: it compares stored forms itself and
+   * sends the values as written.
+   */
+  readonly applyTransforms?: boolean
 }
 
 interface Entry {
@@ -89,11 +95,10 @@ export function migrateRoutePath(path: unknown): unknown {
   return `~${decoded}`
 }
 
-function migrateRoutes(routes: unknown): void {
-  if (!Array.isArray(routes)) return
-  for (const route of routes) {
-    if (isObject(route) && Array.isArray(route['paths'])) route['paths'] = route['paths'].map(migrateRoutePath)
-  }
+/** The routes with migrated paths (copies: the caller's document is never modified). */
+function migrateRoutes(routes: unknown): unknown {
+  if (!Array.isArray(routes)) return routes
+  return routes.map((route) => (isObject(route) && Array.isArray(route['paths']) ? { ...route, paths: route['paths'].map(migrateRoutePath) } : route))
 }
 
 function checkMeta(input: Record<string, unknown>, top: FieldErrors): DeclarativeMeta {
@@ -173,14 +178,17 @@ function idKey(schema: EntitySchema, entity: string, item: Record<string, unknow
 export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph, options: FlattenOptions = {}): FlattenResult {
   const problems: EntityProblem[] = []
   const top: FieldErrors = {}
-  const doc = structuredClone(input)
+  // no deep copy: entity data is copied field by field below and validateEntity copies again
+  const doc: Record<string, unknown> = { ...input }
   const meta = checkMeta(doc, top)
   const now = options.now ?? Math.floor(Date.now() / 1000)
   const selectTags = meta._info?.select_tags ?? []
+  const supported = new Set(graph.order)
+  const transforms = options.applyTransforms !== false
 
   if (meta._format_version === '1.1' || meta._format_version === '2.1') {
-    migrateRoutes(doc['routes'])
-    if (Array.isArray(doc['services'])) for (const s of doc['services']) if (isObject(s)) migrateRoutes(s['routes'])
+    doc['routes'] = migrateRoutes(doc['routes'])
+    if (Array.isArray(doc['services'])) doc['services'] = doc['services'].map((s: unknown) => (isObject(s) && s['routes'] !== undefined ? { ...s, routes: migrateRoutes(s['routes']) } : s))
   }
 
   const entries: Entry[] = []
@@ -197,7 +205,9 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
       return
     }
     const schema = graph.schemas[entity] as EntitySchema
-    const childLinks = graph.children[entity] ?? []
+    const childLinks = new Map((graph.children[entity] ?? []).map((l) => [l.entity, l]))
+    const fields = schema.fields
+    const shorthands = schema.shorthand_fields
     items.forEach((item, i) => {
       const loc = [...location, entity, i]
       if (!isObject(item)) {
@@ -208,9 +218,9 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
       const nested: [string, unknown][] = []
       for (const [key, value] of Object.entries(item)) {
         if (ENTITY_META_KEYS.includes(key)) continue
-        if (Object.hasOwn(schema.fields, key) || schema.shorthand_fields?.[key] !== undefined) data[key] = value
-        else if (childLinks.some((l) => l.entity === key)) nested.push([key, value])
-        else if (KONG_ENTITY_NAMES.has(key) && !(graph.order.includes(key))) {
+        if (Object.hasOwn(fields, key) || shorthands?.[key] !== undefined) data[key] = value
+        else if (childLinks.has(key)) nested.push([key, value])
+        else if (KONG_ENTITY_NAMES.has(key) && !supported.has(key)) {
           if (Array.isArray(value) && value.length > 0) unsupported([...loc, key, 0], key, value[0])
         } else data[key] = value // unknown fields: validation reports them
       }
@@ -254,7 +264,7 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
         if (!failed) addError(entry.errors, '@entity', `uniqueness violation: '${entity}' entity with primary key set to '${entry.id}' already declared`)
       } else ids.set(entry.id, entry)
       for (const [child, value] of nested) {
-        const link = childLinks.find((l) => l.entity === child) as ForeignLink
+        const link = childLinks.get(child) as ForeignLink
         walk(child, value, loc, { link, entry })
       }
     })
@@ -262,7 +272,7 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
 
   for (const [key, value] of Object.entries(doc)) {
     if (META_KEYS.has(key)) continue
-    if (graph.order.includes(key)) continue
+    if (supported.has(key)) continue
     if (key.startsWith('_')) top[key] = 'unknown field'
     else if (KONG_ENTITY_NAMES.has(key)) {
       if (!Array.isArray(value)) top[key] = 'expected an array'
@@ -291,7 +301,7 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
       const refKey = graph.schemas[link.reference]?.endpoint_key
       const key = isObject(value) ? (value['id'] ?? (refKey === undefined ? undefined : value[refKey])) : value
       if (typeof key !== 'string' && typeof key !== 'number') continue // validation reports the type
-      if (!graph.order.includes(link.reference)) {
+      if (!supported.has(link.reference)) {
         addError(entry.errors, link.field, `entity '${link.reference}' is not supported yet`)
         continue
       }
@@ -316,7 +326,16 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
       problems.push({ location: entry.location, entity: entry.entity, input: entry.input, errors })
       continue
     }
-    if (result.ok) rows[entry.entity]?.push(result.row as Row)
+    if (!result.ok) continue
+    let row = result.row as Row
+    if (transforms && schema.transform !== undefined) {
+      // `_transform: true` (the default): values are as a client sends them (clear-text
+      // basic-auth passwords) and get their stored form, as on an Admin API insert.
+      // `_transform: false` (db_export, dumps): values are already in stored form; the row is
+      // passed as the existing one, so only idempotent rewrites (target normalization) apply.
+      row = { ...schema.transform(row, { op: 'insert', input: data, existing: meta._transform ? undefined : row }), id: row.id }
+    }
+    rows[entry.entity]?.push(row)
   }
 
   // other unique fields (endpoint keys were checked above)

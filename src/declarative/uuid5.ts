@@ -14,13 +14,20 @@ function format(bytes: Buffer): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`
 }
 
+/** Namespace bytes, parsed once per namespace (ids are made for every entity of a file). */
+const namespaceBytes = new Map<string, Buffer>()
+
 /** The version-5 UUID of `name` in `namespace`. */
 export function uuidv5(namespace: string, name: string): string {
-  const hash = createHash('sha1').update(uuidBytes(namespace)).update(name, 'utf8').digest()
-  const bytes = Buffer.from(hash.subarray(0, 16))
+  let ns = namespaceBytes.get(namespace)
+  if (ns === undefined) {
+    ns = uuidBytes(namespace)
+    if (namespaceBytes.size < 1000) namespaceBytes.set(namespace, ns)
+  }
+  const bytes = createHash('sha1').update(ns).update(name, 'utf8').digest()
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x50
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80
-  return format(bytes)
+  return format(bytes.subarray(0, 16))
 }
 
 /** Kong's namespace for declarative ids (`kong/db/schema/others/declarative_config.lua`). */

@@ -195,20 +195,28 @@ export async function configCommand(args: ParsedArgs, loadGatewayConfig: () => G
         const dao = await openStore(gatewayConfig as GatewayConfig, registry)
         try {
           const doc = readDocuments(readFiles([file]))
-          const resolveCache: Record<string, Row[]> = {}
-          for (const entity of graph.order) resolveCache[entity] = await dao.all(entity)
-          const result = flattenConfig(doc, graph, {
-            resolveExternal: (entity, key) => {
-              const endpoint = graph.schemas[entity]?.endpoint_key
-              return (resolveCache[entity] ?? []).find((r) => r.id === key || (endpoint !== undefined && r[endpoint] === key))?.id
-            },
-          })
+          const resolveCache = new Map<string, string>() // entity:id or entity:endpoint key → id
+          for (const entity of graph.order) {
+            const endpoint = graph.schemas[entity]?.endpoint_key
+            for (const r of await dao.all(entity)) {
+              resolveCache.set(`${entity}:${r.id}`, r.id)
+              const k = endpoint === undefined ? undefined : r[endpoint]
+              if (typeof k === 'string' || typeof k === 'number') resolveCache.set(`${entity}:${String(k)}`, r.id)
+            }
+          }
+          const result = flattenConfig(doc, graph, { resolveExternal: (entity, key) => resolveCache.get(`${entity}:${key}`) })
           if (!result.ok) return printProblems(file, new DeclarativeError(result.problems))
           for (const entity of graph.order) {
+            const transform = graph.schemas[entity]?.transform
             for (const row of result.config.entities[entity] ?? []) {
               const input: Record<string, unknown> = { ...row }
               delete input['updated_at']
-              await dao.upsert(entity, row.id, input)
+              const saved = await dao.upsert(entity, row.id, input)
+              // rows are already in stored form (flattening applied `_transform`): a hashed
+              // password must not be hashed a second time by the write
+              if (transform !== undefined && Object.keys(row).some((k) => k !== 'updated_at' && k !== 'created_at' && JSON.stringify(saved[k]) !== JSON.stringify(row[k]))) {
+                await dao.store.update(entity, { ...saved, ...row, created_at: saved['created_at'], updated_at: saved['updated_at'] } as Row)
+              }
             }
           }
           out(`parse successful, imported ${countRows(result.config)} entities from ${file} (a running gateway picks them up on restart)`)
@@ -243,7 +251,7 @@ export async function configCommand(args: ParsedArgs, loadGatewayConfig: () => G
       process.stderr.write(`Error: ${err.message}\n`)
       return 2
     }
-    if (err instanceof Error && (err.name === 'AdminApiError' || err.message.startsWith('cannot reach') || err.name === 'DbError')) {
+    if (err instanceof Error && (err.name === 'AdminApiError' || err.name === 'SyncError' || err.message.startsWith('cannot reach') || err.name === 'DbError')) {
       process.stderr.write(`Error: ${err.message}\n`)
       return 1
     }

@@ -47,7 +47,8 @@ describe('turnpike config against a running gateway', () => {
     dir = mkdtempSync(join(tmpdir(), 'turnpike-cfgcli-'))
     file = join(dir, 'kong.yml')
     writeFileSync(file, readFileSync(join(ROOT, 'test/fixtures/declarative/basic.yaml'), 'utf8').replaceAll('UPSTREAM_PORT', String(upstream.port)))
-    ;[gw, empty] = await Promise.all([startTestGateway(), startTestGateway()])
+    // assigned as each starts, so that `after` stops whichever started if the other fails
+    await Promise.all([startTestGateway().then((g) => (gw = g)), startTestGateway().then((g) => (empty = g))])
   })
   after(async () => {
     await Promise.all([gw?.stop(), empty?.stop()])
