@@ -24,7 +24,7 @@ describe('Admin API: consumers', () => {
     const h = await setup()
     const { consumer } = await withService(h)
     assert.match(consumer.id, UUID)
-    assert.deepEqual(Object.keys(consumer).sort(), ['created_at', 'custom_id', 'id', 'tags', 'username'])
+    assert.deepEqual(Object.keys(consumer).sort(), ['created_at', 'custom_id', 'id', 'tags', 'updated_at', 'username'])
     assert.equal((await h.call('GET', '/consumers/bob')).json.id, consumer.id)
     const found = await h.call('GET', '/consumers?custom_id=c-42')
     assert.equal(found.status, 200)
