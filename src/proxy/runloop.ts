@@ -37,8 +37,6 @@ import type {
 /** Settings the runloop reads, derived once from the gateway configuration. */
 export interface ProxySettings {
   readonly realIp: RealIpSettings
-  /** `Server` on gateway-generated responses and `Via` on proxied ones (`server_tokens`). */
-  readonly serverTokens: boolean
   readonly viaHeader: boolean
   readonly serverHeader: boolean
   readonly proxyLatency: boolean

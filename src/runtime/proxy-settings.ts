@@ -20,7 +20,6 @@ export function proxySettings(config: GatewayConfig): ProxySettings {
       header: realIpHeader === 'proxy_protocol' ? null : realIpHeader,
       recursive: config.real_ip_recursive,
     },
-    serverTokens,
     viaHeader: serverTokens || h.has('via'),
     serverHeader: serverTokens || h.has('server'),
     proxyLatency: latencyTokens || h.has('x-kong-proxy-latency'),
