@@ -10,6 +10,8 @@ import { createServer } from 'node:http'
 import { Pool, type Dispatcher } from 'undici'
 
 const workers = Number(process.env['WORKERS'] ?? '1')
+// A clean exit on SIGTERM lets `--cpu-prof` write its profile (bench --profile).
+process.once('SIGTERM', () => process.exit(0))
 if (cluster.isPrimary && workers > 1) {
   for (let i = 0; i < workers; i++) cluster.fork()
 } else {

@@ -6,7 +6,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Proxy } from '../proxy/runloop.js'
-import type { BodySource, Downstream, ResponseHeaders } from '../proxy/types.js'
+import type { BodySource, Downstream, HeaderList, ResponseHeaders } from '../proxy/types.js'
 import { renderError } from '../proxy/error-response.js'
 import { nextRequestId } from '../proxy/request-id.js'
 
@@ -88,7 +88,7 @@ class NodeDownstream extends RequestFacts implements Downstream {
     if (this.body !== null && !this.#req.readableEnded) this.#req.resume()
   }
 
-  writeHead(status: number, headers: ResponseHeaders): void {
+  writeHead(status: number, headers: ResponseHeaders | HeaderList): void {
     this.#res.writeHead(status, headers)
   }
 
@@ -96,8 +96,9 @@ class NodeDownstream extends RequestFacts implements Downstream {
     return this.#res.write(chunk)
   }
 
-  end(): void {
-    this.#res.end()
+  end(lastChunk?: Uint8Array | null): void {
+    if (lastChunk === undefined || lastChunk === null) this.#res.end()
+    else this.#res.end(lastChunk)
   }
 
   onDrain(cb: () => void): void {
@@ -105,7 +106,8 @@ class NodeDownstream extends RequestFacts implements Downstream {
   }
 
   onClose(cb: () => void): void {
-    this.#res.once('close', cb)
+    // 'close' comes once per response: `on` spares the wrapper `once` builds per request.
+    this.#res.on('close', cb)
   }
 
   destroy(): void {
@@ -131,8 +133,12 @@ class UpgradeDownstream extends RequestFacts implements Downstream {
     this.#head = head
   }
 
-  #head_(status: number, headers: ResponseHeaders, reason: string): string {
+  #head_(status: number, headers: ResponseHeaders | HeaderList, reason: string): string {
     let text = `HTTP/1.1 ${status} ${reason}\r\n`
+    if (Array.isArray(headers)) {
+      for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`
+      return text + '\r\n'
+    }
     for (const [name, value] of Object.entries(headers)) {
       if (Array.isArray(value)) for (const v of value) text += `${name}: ${v}\r\n`
       else text += `${name}: ${value}\r\n`
@@ -160,16 +166,18 @@ class UpgradeDownstream extends RequestFacts implements Downstream {
   }
 
   /** Streams an ordinary response: no chunked framing, the body ends when the connection closes. */
-  writeHead(status: number, headers: ResponseHeaders): void {
-    headers['connection'] = 'close'
+  writeHead(status: number, headers: ResponseHeaders | HeaderList): void {
+    if (Array.isArray(headers)) headers.push('connection', 'close')
+    else headers['connection'] = 'close'
     this.headersSent = true
     this.#socket.write(this.#head_(status, headers, reasonPhrase(status)))
   }
   write(chunk: Uint8Array): boolean {
     return this.#socket.write(chunk)
   }
-  end(): void {
-    this.#socket.end()
+  end(lastChunk?: Uint8Array | null): void {
+    if (lastChunk === undefined || lastChunk === null) this.#socket.end()
+    else this.#socket.end(lastChunk)
   }
   onDrain(cb: () => void): void {
     this.#socket.once('drain', cb)

@@ -9,7 +9,7 @@
  */
 import type { Duplex, Readable } from 'node:stream'
 import { Pool, type Dispatcher } from 'undici'
-import type { ResponseHeaders, UpstreamClient, UpstreamControl, UpstreamRequest, UpstreamSink, UpstreamTarget } from '../proxy/types.js'
+import type { HeaderList, UpstreamClient, UpstreamControl, UpstreamRequest, UpstreamSink, UpstreamTarget } from '../proxy/types.js'
 
 export interface UpstreamPoolOptions {
   /** Idle keep-alive connections are closed after this many seconds (`upstream_keepalive_idle_timeout`). */
@@ -20,9 +20,6 @@ export interface UpstreamPoolOptions {
   readonly maxHeaderSize: number
 }
 
-type Controller = Dispatcher.DispatchController
-
-/** One upstream attempt: adapts undici's handler callbacks to an {@link UpstreamSink}. */
 /** The upstream stopped taking the request body for longer than `write_timeout`. */
 export class WriteTimeoutError extends Error {
   readonly code = 'TP_WRITE_TIMEOUT'
@@ -59,9 +56,27 @@ async function* watchWrites(body: AsyncIterable<Uint8Array>, ms: number, onStall
   }
 }
 
-class Attempt implements Dispatcher.DispatchHandler, UpstreamControl {
+/** Turns undici's raw header buffers into a flat list of strings (bytes kept as they are). */
+function headerList(raw: Buffer[] | string[] | null): HeaderList {
+  const out: HeaderList = new Array(raw === null ? 0 : raw.length)
+  if (raw !== null) for (let i = 0; i < raw.length; i++) out[i] = raw[i]!.toString('latin1')
+  return out
+}
+
+/**
+ * One upstream attempt: adapts undici's handler callbacks to an {@link UpstreamSink}.
+ *
+ * It implements undici's raw handler interface (`onConnect`/`onHeaders`/`onData`/`onComplete`),
+ * the one undici's own client speaks: the response headers arrive as the raw buffers the parser
+ * saw. The newer interface (`onRequestStart`/`onResponseStart` …) is an adapter over this one that
+ * builds a header object for every response — which the gateway, forwarding a list, never needs.
+ */
+class Attempt implements UpstreamControl {
   readonly #sink: UpstreamSink
-  #controller: Controller | null = null
+  #abort: ((reason: Error) => void) | null = null
+  #resume: (() => void) | null = null
+  #paused = false
+  #aborted = false
   #sent = false
   #headers = false
 
@@ -69,57 +84,65 @@ class Attempt implements Dispatcher.DispatchHandler, UpstreamControl {
     this.#sink = sink
   }
 
-  onRequestStart(controller: Controller): void {
-    this.#controller = controller
+  onConnect(abort: (reason: Error) => void): void {
+    this.#abort = abort
     this.#sent = true
     this.#sink.onSent()
   }
 
-  onRequestUpgrade(_controller: Controller, status: number, headers: Record<string, string | string[] | undefined>, socket: Duplex): void {
+  onUpgrade(status: number, rawHeaders: Buffer[] | string[] | null, socket: Duplex): void {
     this.#headers = true
-    this.#sink.onUpgrade(status, headers as ResponseHeaders, socket)
+    this.#sink.onUpgrade(status, headerList(rawHeaders), socket)
   }
 
-  onResponseStart(controller: Controller, status: number, headers: Record<string, string | string[] | undefined>): void {
-    this.#controller = controller
-    if (status < 200 && status !== 101) return // 1xx informational: nginx does not forward them either
+  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (status < 200 && status !== 101) return true // 1xx informational: nginx does not forward them either
+    this.#resume = resume
     this.#headers = true
-    this.#sink.onHeaders(status, headers as ResponseHeaders, this)
+    this.#sink.onHeaders(status, headerList(rawHeaders), this)
+    return !this.#paused
   }
 
-  onResponseData(_controller: Controller, chunk: Buffer): void {
+  onData(chunk: Buffer): boolean {
     this.#sink.onData(chunk)
+    return !this.#paused
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     this.#sink.onEnd()
   }
 
-  onResponseError(_controller: Controller, error: Error): void {
+  onError(error: Error): void {
     const socket = (error as { socket?: { bytesRead?: number } }).socket
     const reused = socket?.bytesRead === undefined ? undefined : socket.bytesRead > 0 && !this.#headers
     this.#sink.onError(error, { reused, sent: this.#sent, headersReceived: this.#headers })
   }
 
   pause(): void {
-    this.#controller?.pause()
+    this.#paused = true
   }
   resume(): void {
-    this.#controller?.resume()
+    if (!this.#paused) return
+    this.#paused = false
+    this.#resume?.()
   }
   abort(): void {
-    this.#controller?.abort(new Error('downstream closed'))
+    this.fail(new Error('downstream closed'))
   }
 
-  /** Ends the attempt with this error (reported through onResponseError). */
+  /** Ends the attempt with this error (reported through onError). */
   fail(error: Error): void {
-    this.#controller?.abort(error)
+    if (this.#aborted || this.#abort === null) return
+    this.#aborted = true
+    this.#abort(error)
   }
 }
 
 /** Pools keyed by everything that must not be shared between two connections. */
 export class UndiciUpstream implements UpstreamClient {
   readonly #pools = new Map<string, Pool>()
+  /** The pool of a target object already seen: reused targets skip building the key. */
+  #byTarget = new WeakMap<UpstreamTarget, Pool>()
   readonly #options: UpstreamPoolOptions
 
   constructor(options: UpstreamPoolOptions) {
@@ -127,6 +150,14 @@ export class UndiciUpstream implements UpstreamClient {
   }
 
   #pool(t: UpstreamTarget): Pool {
+    const known = this.#byTarget.get(t)
+    if (known !== undefined) return known
+    const pool = this.#poolFor(t)
+    this.#byTarget.set(t, pool)
+    return pool
+  }
+
+  #poolFor(t: UpstreamTarget): Pool {
     const key = `${t.scheme}|${t.address}|${t.port}|${t.connectTimeout}|${t.scheme === 'https' ? `${t.servername}|${t.tlsVerify ? 1 : 0}` : ''}`
     let pool = this.#pools.get(key)
     if (pool === undefined) {
@@ -168,12 +199,13 @@ export class UndiciUpstream implements UpstreamClient {
       bodyTimeout: target.readTimeout,
       upgrade: request.upgrade,
     }
-    pool.dispatch(opts, attempt)
+    pool.dispatch(opts, attempt as unknown as Dispatcher.DispatchHandler)
   }
 
   async close(): Promise<void> {
     const pools = [...this.#pools.values()]
     this.#pools.clear()
+    this.#byTarget = new WeakMap()
     await Promise.allSettled(pools.map((p) => p.close()))
   }
 }

@@ -106,6 +106,19 @@ export function viaVersion(httpVersion: string): string {
   return httpVersion.endsWith('.0') ? httpVersion.slice(0, -2) : httpVersion
 }
 
+/** The `Via` token for a request of this HTTP version: `1.1 <product>`, made once per version. */
+export function viaToken(httpVersion: string, product: string): string {
+  if (httpVersion === '1.1' && product === lastProduct) return lastToken
+  const token = `${viaVersion(httpVersion)} ${product}`
+  if (httpVersion === '1.1') {
+    lastProduct = product
+    lastToken = token
+  }
+  return token
+}
+let lastProduct = ''
+let lastToken = ''
+
 /**
  * Request headers that never travel upstream as the client sent them: hop-by-hop ones (nginx's
  * proxy module drops `Connection`, `Keep-Alive`, `TE`, `Expect`, `Upgrade`; Kong drops `Proxy`
@@ -147,7 +160,7 @@ export interface ForwardInput {
   readonly path: string
   /** The prefix strip_path removed (`/` when none). */
   readonly prefix: string
-  /** `<product>/<version>`, after the HTTP version in `Via`. */
+  /** This gateway's `Via` token: the client's HTTP version and `<product>/<version>` (see {@link viaToken}). */
   readonly via: string
   /** The request id for `X-Kong-Request-Id`, or null when `headers_upstream` leaves it out. */
   readonly requestId: string | null
@@ -194,8 +207,7 @@ export function upstreamHeaders(f: ForwardInput): string[] {
   const prefix = (t ? first(h['x-forwarded-prefix']) : undefined) ?? (f.prefix !== '/' ? f.prefix : undefined)
   if (prefix !== undefined) out.push('x-forwarded-prefix', prefix)
   const via = first(h['via'])
-  const mine = `${viaVersion(f.httpVersion)} ${f.via}`
-  out.push('via', via !== undefined ? `${via}, ${mine}` : mine)
+  out.push('via', via !== undefined ? `${via}, ${f.via}` : f.via)
   if (f.requestId !== null) out.push('x-kong-request-id', f.requestId)
   // nginx drops TE; Kong puts back `TE: trailers` when the client asked for trailers.
   if (listsToken(first(h['te']), 'trailers')) out.push('te', 'trailers')

@@ -17,15 +17,17 @@ import type { AccessLog } from '../observability/access-log.js'
 import type { ErrorLog, LogContext } from '../observability/error-log.js'
 import { PRODUCT, VERSION } from '../version.js'
 import { negotiateKongError, negotiateNginxError, nginxErrorMessage, renderError } from './error-response.js'
-import { forwardedHost, hostWithoutPort, type RealIpSettings, realClientIp, upstreamHeaders } from './forwarding.js'
+import { forwardedHost, hostWithoutPort, type RealIpSettings, realClientIp, upstreamHeaders, viaToken } from './forwarding.js'
 import { probeSpeaksTls } from './protocol-probe.js'
 import { nextRequestId } from './request-id.js'
 import type { HostResolver, ResolveResult } from './resolver.js'
 import { classifyUpstreamFailure, isIdempotent, type UpstreamFailure } from './upstream-failure.js'
+import { contentLength, forwardedResponseHeaders, headerObject } from './response-headers.js'
 import { serializeExchange } from './serialize.js'
 import type {
   BodySource,
   Downstream,
+  HeaderList,
   ResponseHeaders,
   UpstreamClient,
   UpstreamControl,
@@ -60,8 +62,8 @@ export interface ProxyStats {
 const SERVER = `${PRODUCT}/${VERSION}`
 const VIA = `${PRODUCT}/${VERSION}`
 
-/** Response headers that describe the upstream connection, not the message. */
-const HOP_BY_HOP_RESPONSE = ['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'te', 'trailer', 'upgrade'] as const
+/** This gateway's token in a response's `Via` (the upstream protocol's version: HTTP/1.1). */
+const VIA_TOKEN = `1.1 ${VIA}`
 
 export class Proxy {
   #snapshot: ConfigSnapshot
@@ -135,6 +137,10 @@ class Exchange implements UpstreamSink, PdkHost {
   upstreamStatus: number | undefined = undefined
   upstreamHeadersReceived: ResponseHeaders | null = null
   #bytes = 0
+  /** Body bytes still expected from the upstream (Content-Length), or -1 when unknown. */
+  #bodyLeft = -1
+  /** The final body chunk, held until the end to be sent with it. */
+  #lastChunk: Buffer | null = null
   #control: UpstreamControl | null = null
   #finished = false
   #clientGone = false
@@ -273,12 +279,13 @@ class Exchange implements UpstreamSink, PdkHost {
       startedAt: this.startedAt,
       sentAt: this.#sentAt,
       headersAt: this.#headersAt,
-      tries: this.#triesLog,
+      tries: this.#attempts.map((t) => (this.#balancer === null ? { ip: t.address, port: t.port, balancer_latency: 0 } : { ip: t.address, port: t.port, balancer_latency: 0, hostname: t.hostname })),
       source: this.responseSource,
     })
   }
 
-  #triesLog: { ip: string; port: number; balancer_latency: number; hostname?: string }[] = []
+  /** Every attempt's target, in order (the log serializer's `tries`). */
+  #attempts: UpstreamTarget[] = []
   // --- load balancing (service host names an upstream) ---
   #balancer: Balancer | null = null
   /** The address of the current attempt, until released. */
@@ -365,7 +372,7 @@ class Exchange implements UpstreamSink, PdkHost {
       localPort: d.localPort,
       path: rawPath,
       prefix: match.prefix,
-      via: VIA,
+      via: viaToken(d.httpVersion, VIA),
       requestId: s.requestIdUpstream ? this.requestId : null,
       httpVersion: d.httpVersion,
     })
@@ -641,12 +648,11 @@ class Exchange implements UpstreamSink, PdkHost {
 
   #send(address: string, srvPort?: number, targetHost?: string): void {
     const service = this.#service as CompiledService
-    // An SRV answer gives the port (Kong ignores the service's port then).
-    const port = srvPort ?? service.port
-    this.#target = {
+    const target = srvPort === undefined && targetHost === undefined && this.#sni === null ? serviceTarget(service, address) : {
       scheme: service.protocol,
       address,
-      port,
+      // An SRV answer gives the port (Kong ignores the service's port then).
+      port: srvPort ?? service.port,
       hostname: targetHost ?? service.host,
       connectTimeout: service.connect_timeout,
       readTimeout: service.read_timeout,
@@ -654,17 +660,18 @@ class Exchange implements UpstreamSink, PdkHost {
       tlsVerify: service.tls_verify,
       servername: this.#sni ?? (targetHost !== undefined ? hostWithoutPort(this.#targetHost ?? targetHost) : service.sni),
     }
-    this.#triesLog.push(targetHost === undefined ? { ip: address, port, balancer_latency: 0 } : { ip: address, port, balancer_latency: 0, hostname: targetHost })
+    this.#target = target
+    this.#attempts.push(target)
     if (this.#sentAt === 0) this.#sentAt = performance.now()
     const d = this.#d
     const upgrade = d.headers['upgrade']
-    this.#p.upstream.send(this.#target, {
+    this.#p.upstream.send(target, {
       method: this.upstreamMethod,
       path: this.upstreamQuery === null ? this.upstreamPath : `${this.upstreamPath}?${this.upstreamQuery}`,
       headers: this.upstreamHeaders,
       body: this.upstreamBody ?? d.body,
       // Kong forwards only WebSocket upgrades; others (h2c …) go as plain requests.
-      upgrade: typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket' && isUpgradeRequest(d.headers['connection']) ? upgrade : null,
+      upgrade: upgrade !== undefined && typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket' && isUpgradeRequest(d.headers['connection']) ? upgrade : null,
     }, this)
   }
 
@@ -672,22 +679,13 @@ class Exchange implements UpstreamSink, PdkHost {
 
   onSent(): void {}
 
-  onHeaders(status: number, headers: ResponseHeaders, control: UpstreamControl): void {
+  onHeaders(status: number, raw: HeaderList, control: UpstreamControl): void {
     if (this.#clientGone) {
       control.abort()
       return
     }
     this.#control = control
     this.responseStatus = status
-    // Headers the upstream's Connection names are hop-by-hop too (Kong's header_filter).
-    const connection = headers['connection']
-    if (typeof connection === 'string') {
-      for (const t of connection.split(',')) {
-        const name = t.trim().toLowerCase()
-        if (name !== '' && name !== 'close' && name !== 'keep-alive' && name !== 'upgrade') delete headers[name]
-      }
-    }
-    for (const h of HOP_BY_HOP_RESPONSE) if (h in headers) delete headers[h]
     this.#headersAt = performance.now()
     this.upstreamStatus = status
     if (this.#address !== null) {
@@ -699,13 +697,15 @@ class Exchange implements UpstreamSink, PdkHost {
       b.release(a, this.#headersAt - this.#sentAt)
       a.active++
     }
-    this.#proxiedHeaders(status, headers)
-    if (this.#plan !== null) {
-      this.upstreamHeadersReceived = { ...headers }
-      this.responseHeaders = headers
-      if (this.pendingResponseHeaders !== null) Object.assign(headers, this.pendingResponseHeaders)
-      this.#headerFilter()
-    }
+    this.#bodyLeft = contentLength(raw)
+    const list = this.#proxiedHeaders(status, raw, false)
+    // Without plugins the list goes out as it is; plugins get (and may change) an object.
+    if (this.#plan === null) return this.#d.writeHead(status, list)
+    const headers = headerObject(list)
+    this.upstreamHeadersReceived = { ...headers }
+    this.responseHeaders = headers
+    if (this.pendingResponseHeaders !== null) Object.assign(headers, this.pendingResponseHeaders)
+    this.#headerFilter()
     this.#d.writeHead(this.responseStatus, headers)
   }
 
@@ -713,6 +713,13 @@ class Exchange implements UpstreamSink, PdkHost {
     if (this.#plan !== null && this.#plan.hasBodyFilter) {
       chunk = this.#bodyFilter(chunk, false)
       if (chunk.length === 0) return
+    } else if (this.#bodyLeft > 0 && (this.#bodyLeft -= chunk.length) === 0) {
+      // The last chunk of a body of known length: the end follows at once (the upstream client
+      // reports it in the same parse), and ending with the chunk sends headers and body in one
+      // write without a deferred flush.
+      this.#bytes += chunk.length
+      this.#lastChunk = chunk
+      return
     }
     this.#bytes += chunk.length
     if (!this.#d.write(chunk)) {
@@ -732,18 +739,19 @@ class Exchange implements UpstreamSink, PdkHost {
         this.#d.write(last)
       }
     }
-    this.#d.end()
+    this.#d.end(this.#lastChunk)
     this.#finish()
   }
 
-  onUpgrade(status: number, headers: ResponseHeaders, socket: Duplex): void {
+  onUpgrade(status: number, raw: HeaderList, socket: Duplex): void {
     if (this.#clientGone) {
       socket.destroy()
       return
     }
     this.responseStatus = status
+    this.#headersAt = performance.now()
     // 101 keeps Connection/Upgrade: they are the switch itself.
-    this.#proxiedHeaders(status, headers)
+    const headers = headerObject(this.#proxiedHeaders(status, raw, true))
     const d = this.#d as Downstream & { upgradeTo?: (status: number, headers: ResponseHeaders, upstream: Duplex) => void }
     if (d.upgradeTo === undefined) {
       socket.destroy()
@@ -809,27 +817,21 @@ class Exchange implements UpstreamSink, PdkHost {
   }
 
   /**
-   * Kong's header_filter for proxied responses: `Via` appended (the version is the upstream
-   * protocol's, HTTP/1.1), `Server` only when the upstream sent none, latencies, request id.
+   * Kong's header_filter for proxied responses: hop-by-hop headers out, `Via` appended (the
+   * version is the upstream protocol's, HTTP/1.1), `Server` only when the upstream sent none,
+   * latencies, request id.
    */
-  #proxiedHeaders(status: number, headers: ResponseHeaders): void {
+  #proxiedHeaders(status: number, raw: HeaderList, switching: boolean): HeaderList {
     const s = this.#p.settings
-    const now = performance.now()
-    if (s.viaHeader) {
-      const via = headers['via']
-      const mine = `1.1 ${VIA}`
-      headers['via'] = via === undefined ? mine : `${Array.isArray(via) ? via.join(', ') : via}, ${mine}`
-    }
-    if (s.serverHeader && headers['server'] === undefined) headers['server'] = SERVER
-    if (s.upstreamLatency) headers['x-kong-upstream-latency'] = String(Math.round(now - this.#sentAt))
-    if (s.proxyLatency) headers['x-kong-proxy-latency'] = String(Math.round(this.#sentAt - this.startedAt))
-    if (s.upstreamStatus) headers['x-kong-upstream-status'] = String(status)
-    if (s.requestIdDownstream) headers['x-kong-request-id'] = this.requestId
-    if (this.#setCookie !== null) {
-      const existing = headers['set-cookie']
-      headers['set-cookie'] = existing === undefined ? this.#setCookie : [...(Array.isArray(existing) ? existing : [existing]), this.#setCookie]
-    }
-    this.#debugHeaders(headers)
+    const out = forwardedResponseHeaders(raw, switching, s.viaHeader ? VIA_TOKEN : null, s.serverHeader ? SERVER : null)
+    if (s.upstreamLatency) out.push('x-kong-upstream-latency', String(Math.round(this.#headersAt - this.#sentAt)))
+    if (s.proxyLatency) out.push('x-kong-proxy-latency', String(Math.round(this.#sentAt - this.startedAt)))
+    if (s.upstreamStatus) out.push('x-kong-upstream-status', String(status))
+    if (s.requestIdDownstream) out.push('x-kong-request-id', this.requestId)
+    if (this.#setCookie !== null) out.push('set-cookie', this.#setCookie)
+    const debug = this.#debugHeaders()
+    if (debug !== null) out.push(...debug)
+    return out
   }
 
   // --- responses the gateway makes itself ----------------------------------------------------------
@@ -881,7 +883,8 @@ class Exchange implements UpstreamSink, PdkHost {
   #respond(status: number, headers: ResponseHeaders, body: string | Buffer | null): void {
     this.responseStatus = status
     if (this.responseSource === 'service') this.responseSource = 'error'
-    if (this.#match !== null) this.#debugHeaders(headers)
+    const debug = this.#debugHeaders()
+    if (debug !== null) for (let i = 0; i < debug.length; i += 2) headers[debug[i] as string] = debug[i + 1] as string
     if (this.#plan !== null) {
       this.responseHeaders = headers
       if (this.pendingResponseHeaders !== null) Object.assign(headers, this.pendingResponseHeaders)
@@ -896,17 +899,19 @@ class Exchange implements UpstreamSink, PdkHost {
     this.#finish()
   }
 
-  #debugHeaders(headers: ResponseHeaders): void {
+  /** Kong-Debug's route and service headers as `[name, value …]`; null when not asked for. */
+  #debugHeaders(): string[] | null {
     // Kong tests `$http_kong_debug`: any value, even `0`, turns them on.
-    if (!this.#p.settings.allowDebugHeader || this.#d.headers['kong-debug'] === undefined || this.#match === null) return
+    if (!this.#p.settings.allowDebugHeader || this.#d.headers['kong-debug'] === undefined || this.#match === null) return null
     const route = this.#match.route
-    headers['kong-route-id'] = route.id
-    if (route.name !== null) headers['kong-route-name'] = route.name
+    const out = ['kong-route-id', route.id]
+    if (route.name !== null) out.push('kong-route-name', route.name)
     const service = route.compiledService
     if (service !== null) {
-      headers['kong-service-id'] = service.id
-      if (service.name !== null) headers['kong-service-name'] = service.name
+      out.push('kong-service-id', service.id)
+      if (service.name !== null) out.push('kong-service-name', service.name)
     }
+    return out
   }
 
   // --- logging -----------------------------------------------------------------------------------
@@ -989,6 +994,26 @@ class Exchange implements UpstreamSink, PdkHost {
     }
     this.#logPhase()
   }
+}
+
+/** The target for a service's own host resolved to `address`: built once per service and address. */
+function serviceTarget(service: CompiledService, address: string): UpstreamTarget {
+  let t = service.targets.get(address)
+  if (t === undefined) {
+    t = {
+      scheme: service.protocol,
+      address,
+      port: service.port,
+      hostname: service.host,
+      connectTimeout: service.connect_timeout,
+      readTimeout: service.read_timeout,
+      writeTimeout: service.write_timeout,
+      tlsVerify: service.tls_verify,
+      servername: service.sni,
+    }
+    service.targets.set(address, t)
+  }
+  return t
 }
 
 /** Kong's default messages for `kong.response.error` without one (`kong/tools/http.lua`). */

@@ -9,6 +9,12 @@
 export type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>
 /** Response headers: lower-case names; arrays for repeated headers such as set-cookie. */
 export type ResponseHeaders = Record<string, string | string[]>
+/**
+ * Headers as a flat `[name, value, name, value …]` list, names as the peer wrote them and repeated
+ * names repeated. This is how an upstream response arrives and how it is forwarded when no plugin
+ * looks at it: no object is built, nothing is deleted from one.
+ */
+export type HeaderList = string[]
 
 /** An opaque request body handle: whatever the server adapter gives, the client adapter understands. */
 export type BodySource = AsyncIterable<Uint8Array>
@@ -34,10 +40,11 @@ export interface Downstream {
   /** Sends a complete response. */
   respond(status: number, headers: ResponseHeaders, body: string | Buffer | null): void
   /** Starts a streamed response. */
-  writeHead(status: number, headers: ResponseHeaders): void
+  writeHead(status: number, headers: ResponseHeaders | HeaderList): void
   /** Writes a body chunk; returns false when the client is not keeping up (wait for `onDrain`). */
   write(chunk: Uint8Array): boolean
-  end(): void
+  /** Ends the response, with a last body chunk when one is given (sent together with it). */
+  end(lastChunk?: Uint8Array | null): void
   /** Registers the callback for the next drain (one at a time). */
   onDrain(cb: () => void): void
   /** The client went away before the response ended. */
@@ -78,10 +85,10 @@ export interface UpstreamRequest {
 export interface UpstreamSink {
   /** The request reached a connected socket (from now on it may have been seen by the upstream). */
   onSent(): void
-  onHeaders(status: number, headers: ResponseHeaders, control: UpstreamControl): void
+  onHeaders(status: number, headers: HeaderList, control: UpstreamControl): void
   onData(chunk: Buffer): void
   onEnd(): void
-  onUpgrade(status: number, headers: ResponseHeaders, socket: import('node:stream').Duplex): void
+  onUpgrade(status: number, headers: HeaderList, socket: import('node:stream').Duplex): void
   /** The attempt failed; `info` describes where, for the error log. */
   onError(error: Error, info: UpstreamErrorInfo): void
 }

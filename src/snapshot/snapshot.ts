@@ -10,6 +10,7 @@ import { compileRouter } from '../router/index.js'
 import type { RouteInput, Router } from '../router/types.js'
 import type { StoreEntity } from '../store/types.js'
 import { EntityIndex } from './entity-index.js'
+import type { UpstreamTarget } from '../proxy/types.js'
 
 /** Entity rows as the control plane sends them to workers. */
 export interface ConfigPayload {
@@ -57,6 +58,11 @@ export interface CompiledService {
   readonly sni: string
   /** The service as stored (what plugins and log serializers see). */
   readonly row: Readonly<Record<string, unknown>>
+  /**
+   * Upstream targets already built for this service, by address (service port and SNI): the
+   * common request reuses one instead of building it (and its connection pool's key) again.
+   */
+  readonly targets: Map<string, UpstreamTarget>
 }
 
 /** A route as the router holds it, with its service attached. */
@@ -102,6 +108,7 @@ function compileService(row: Record<string, unknown>): CompiledService {
     hostHeader: defaultPort ? bracketed : `${bracketed}:${port}`,
     sni: host,
     row,
+    targets: new Map(),
   }
 }
 

@@ -294,6 +294,47 @@ describe('proxy bodies', () => {
       await new Promise<void>((r) => upstream.close(() => r()))
     }
   })
+  test('a body of known length is forwarded piece by piece (none held back) and ends with its last piece; HEAD gets no body', async () => {
+    const first = Buffer.from('first piece;')
+    const last = Buffer.from('last piece')
+    let releaseLast: (() => void) | null = null
+    const upstream = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(first.length + last.length) })
+      if (req.method === 'HEAD') return void res.end()
+      res.write(first)
+      releaseLast = () => res.end(last)
+    })
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r))
+    try {
+      const port = (upstream.address() as AddressInfo).port
+      await admin(gw, '/services', { name: 'sized', url: `http://127.0.0.1:${port}` })
+      await admin(gw, '/services/sized/routes', { paths: ['/sized'] })
+      await settle(gw)
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: gw.proxyPort, path: '/sized', headers: { host: 'a.test' } }, (res) => {
+          assert.equal(res.headers['content-length'], String(first.length + last.length))
+          let text = ''
+          res.setEncoding('latin1')
+          res.on('data', (chunk: string) => {
+            text += chunk
+            // The first piece reached the client while the upstream still holds the last one.
+            if (text === first.toString()) (releaseLast as (() => void) | null)?.()
+          })
+          res.on('end', () => resolve(text))
+          res.on('error', reject)
+        })
+        req.on('error', reject)
+        req.end()
+      })
+      assert.equal(body, `${first.toString()}${last.toString()}`)
+      const head = await rawRequest(gw.proxyPort, rawText('HEAD', '/sized', [['Host', 'a.test'], ['Connection', 'close']]), { timeoutMs: 5_000, noBody: true })
+      assert.equal(head.status, 200)
+      assert.equal(head.headers['content-length'], String(first.length + last.length))
+    } finally {
+      upstream.closeAllConnections()
+      await new Promise<void>((r) => upstream.close(() => r()))
+    }
+  })
 })
 
 describe('proxy headers with trusted_ips=127.0.0.1, real_ip_header=X-Forwarded-For, allow_debug_header=on, headers=server_tokens', () => {

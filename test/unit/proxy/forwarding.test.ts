@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { forwardedHost, type ForwardInput, hostWithoutPort, realClientIp, TrustedIps, upstreamHeaders, viaVersion } from '../../../src/proxy/forwarding.js'
+import { forwardedHost, type ForwardInput, hostWithoutPort, realClientIp, TrustedIps, upstreamHeaders, viaToken, viaVersion } from '../../../src/proxy/forwarding.js'
 import type { RequestHeaders } from '../../../src/proxy/types.js'
 
 describe('TrustedIps', () => {
@@ -79,7 +79,7 @@ function input(raw: string[], over: Partial<ForwardInput> = {}): ForwardInput {
     localPort: 8000,
     path: '/api/x',
     prefix: '/api',
-    via: 'turnpike/0.1.0',
+    via: viaToken(over.httpVersion ?? '1.1', 'turnpike/0.1.0'),
     requestId: 'a'.repeat(32),
     httpVersion: '1.1',
     ...over,
@@ -94,6 +94,16 @@ function asMap(list: string[]): Map<string, string[]> {
   }
   return m
 }
+
+describe('viaToken', () => {
+  test('the HTTP version as Kong writes it, then the product; the same string again for HTTP/1.1', () => {
+    assert.equal(viaToken('1.1', 'turnpike/0.1.0'), '1.1 turnpike/0.1.0')
+    assert.equal(viaToken('1.0', 'turnpike/0.1.0'), '1 turnpike/0.1.0')
+    assert.equal(viaToken('2.0', 'turnpike/0.1.0'), '2 turnpike/0.1.0')
+    assert.equal(viaToken('1.1', 'other/1'), '1.1 other/1')
+    assert.equal(viaToken('1.1', 'other/1'), '1.1 other/1')
+  })
+})
 
 describe('upstreamHeaders', () => {
   test('hop-by-hop headers and those named in Connection are dropped; the rest keep name case and order', () => {

@@ -1,0 +1,116 @@
+/**
+ * Upstream response headers on their way to the client, as flat `[name, value …]` lists.
+ *
+ * An upstream response is forwarded without ever building a header object: the list the upstream
+ * client produced is copied once, minus the hop-by-hop headers, and the gateway's own headers are
+ * appended. Only when a plugin needs to read or change the headers is an object made of the list
+ * ({@link headerObject}).
+ */
+import type { HeaderList, ResponseHeaders } from './types.js'
+
+/**
+ * Whether a response header describes the upstream connection rather than the message (nginx's
+ * proxy module and Kong's header_filter drop them). Names arrive in any case: the length is
+ * checked first so that most names are never lower-cased.
+ */
+function isHopByHop(name: string): boolean {
+  switch (name.length) {
+    case 2:
+      return name.toLowerCase() === 'te'
+    case 7: {
+      const l = name.toLowerCase()
+      return l === 'trailer' || l === 'upgrade'
+    }
+    case 10: {
+      const l = name.toLowerCase()
+      return l === 'connection' || l === 'keep-alive'
+    }
+    case 16:
+      return name.toLowerCase() === 'proxy-connection'
+    case 17:
+      return name.toLowerCase() === 'transfer-encoding'
+    default:
+      return false
+  }
+}
+
+function isNamed(name: string, lower: string): boolean {
+  return name.length === lower.length && name.toLowerCase() === lower
+}
+
+/** Other headers a `Connection` value names (hop-by-hop by that naming), or null when it names none. */
+function namedByConnection(value: string): Set<string> | null {
+  const whole = value.toLowerCase()
+  if (whole === 'keep-alive' || whole === 'close') return null
+  let named: Set<string> | null = null
+  for (const t of whole.split(',')) {
+    const name = t.trim()
+    if (name !== '' && name !== 'close' && name !== 'keep-alive' && name !== 'upgrade') (named ??= new Set()).add(name)
+  }
+  return named
+}
+
+/**
+ * The headers to forward for a proxied response: the upstream's, minus hop-by-hop ones (and those
+ * its `Connection` names) unless the response is the protocol switch itself (101 keeps them), then
+ * `Via` with `via` appended to the upstream's value(s) when `via` is not null, and `Server` set to
+ * `server` when the upstream sent none and `server` is not null (Kong passes the upstream's on).
+ */
+export function forwardedResponseHeaders(raw: HeaderList, switching: boolean, via: string | null, server: string | null): HeaderList {
+  const out: HeaderList = []
+  let upstreamVia: string | null = null
+  let hasServer = false
+  let connection: string | null = null
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string
+    const value = raw[i + 1] as string
+    if (!switching && isHopByHop(name)) {
+      if (name.length === 10 && (name.charCodeAt(0) | 0x20) === 0x63) connection = connection === null ? value : `${connection}, ${value}`
+      continue
+    }
+    if (via !== null && isNamed(name, 'via')) {
+      upstreamVia = upstreamVia === null ? value : `${upstreamVia}, ${value}`
+      continue
+    }
+    if (name.length === 6 && isNamed(name, 'server')) hasServer = true
+    out.push(name, value)
+  }
+  if (connection !== null) {
+    const named = namedByConnection(connection)
+    if (named !== null) {
+      for (let i = 0; i < out.length; ) {
+        if (named.has((out[i] as string).toLowerCase())) out.splice(i, 2)
+        else i += 2
+      }
+    }
+  }
+  if (via !== null) out.push('via', upstreamVia === null ? via : `${upstreamVia}, ${via}`)
+  if (server !== null && !hasServer) out.push('server', server)
+  return out
+}
+
+/** A header object (lower-case names, arrays for repeated names) made of a list, for plugins. */
+export function headerObject(list: HeaderList): ResponseHeaders {
+  const h: ResponseHeaders = {}
+  for (let i = 0; i < list.length; i += 2) {
+    const name = (list[i] as string).toLowerCase()
+    const value = list[i + 1] as string
+    const prev = h[name]
+    if (prev === undefined) h[name] = value
+    else if (Array.isArray(prev)) prev.push(value)
+    else h[name] = [prev, value]
+  }
+  return h
+}
+
+/** The Content-Length value of a header list, or -1 when absent or not a plain number. */
+export function contentLength(list: HeaderList): number {
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i] as string
+    if (name.length === 14 && name.toLowerCase() === 'content-length') {
+      const v = list[i + 1] as string
+      return /^\d{1,15}$/.test(v) ? Number(v) : -1
+    }
+  }
+  return -1
+}
