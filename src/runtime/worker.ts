@@ -37,7 +37,7 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
     .filter((e) => e.name !== 'services' && e.name !== 'routes' && e.name !== 'plugins')
     .map((e) => storeEntity(e))
   const errorLog = new ErrorLog(openLogSink(config.proxy_error_log), config.log_level)
-  const accessSink = config.proxy_access_log === 'off' ? null : openLogSink(config.proxy_access_log, { batchBytes: 32 * 1024 })
+  const accessSink = config.proxy_access_log === 'off' ? null : openLogSink(config.proxy_access_log, { batchBytes: 32 * 1024, encoding: 'latin1' })
   const accessLog = new AccessLog(accessSink)
   // Lines are buffered (32 KiB) so busy workers write in batches; a quiet gateway still shows each
   // line within a second, as `tail -f` users expect. The periodic write is asynchronous: a

@@ -456,7 +456,9 @@ describe('Client → LB → gateway with trusted_ips and real_ip_header=X-Forwar
     rmSync(prefix, { recursive: true, force: true })
   })
 
-  test('the client address from the LB header shows in X-Real-IP, X-Forwarded-For and the access log', async () => {
+  test('the client address from the LB header shows in X-Real-IP, X-Forwarded-For and the access log (which keeps the bytes the client sent)', async () => {
+    // A first request whose User-Agent carries a non-ASCII byte (0xE9): the log keeps the byte.
+    await rawRequest(gw.proxyPort, Buffer.concat([Buffer.from('GET /t/bytes HTTP/1.1\r\nHost: a.test\r\nUser-Agent: caf'), Buffer.from([0xe9]), Buffer.from('\r\nConnection: close\r\n\r\n')]))
     const res = await rawRequest(gw.proxyPort, rawText('GET', '/t/chain', [['Host', 'a.test'], ['X-Forwarded-For', '203.0.113.7'], ['User-Agent', 'chain-test'], ['Connection', 'close']]))
     const h = echoed(res.body).headers
     assert.equal(h['x-real-ip'], '203.0.113.7')
@@ -466,5 +468,7 @@ describe('Client → LB → gateway with trusted_ips and real_ip_header=X-Forwar
     const line = readFileSync(join(prefix, 'logs', 'access.log'), 'utf8').split('\n').find((l) => l.includes('/t/chain')) ?? ''
     assert.match(line, /^203\.0\.113\.7 - - \[/)
     assert.match(line, /"GET \/t\/chain HTTP\/1\.1" 200 \d+ "-" "chain-test" kong_request_id: "[0-9a-f]{32}"$/)
+    const raw = readFileSync(join(prefix, 'logs', 'access.log'))
+    assert.ok(raw.includes(Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x22])), 'the User-Agent byte 0xE9 is logged as that byte, not re-encoded')
   })
 })
