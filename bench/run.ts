@@ -33,6 +33,8 @@ interface ScenarioPlan {
   readonly pinned: boolean
   readonly variants: readonly Variant[]
   readonly paced: boolean
+  /** All variants loaded at the same time (each by its own wrk), instead of one after the other. */
+  readonly concurrent: boolean
   readonly connections: number
   readonly duration: number
 }
@@ -172,11 +174,20 @@ class Bench {
   async plan(name: ScenarioName): Promise<ScenarioPlan | null> {
     const o = this.o
     const sel = (t: TargetName): boolean => o.only.includes(t)
-    const base = { name, paced: false, connections: o.connections, duration: o.duration }
+    const base = { name, paced: false, concurrent: false, connections: o.connections, duration: o.duration }
     switch (name) {
       case 'bare': {
         const set = await this.oneWorkerSet()
         return { ...base, pinned: this.pin, description: 'one route to the upstream, 100-byte answers, 1 worker/process', variants: [...set.values()] }
+      }
+      case 'shared-core': {
+        // The Node proxies at once on the same core, each loaded by its own wrk: whatever else the
+        // machine does (steal time, a noisy neighbour) slows them alike, so their ratio holds
+        // where the one-after-the-other runs of `bare` swing with the machine.
+        const set = await this.oneWorkerSet()
+        const v = (['turnpike', 'reference', 'fast-gateway'] as const).map((t) => set.get(t)).filter((x): x is Variant => x !== undefined)
+        if (v.length < 2) return null
+        return { ...base, concurrent: true, pinned: this.pin, description: 'the Node proxies (1 worker/process) loaded at the same time on one shared core, one wrk each', variants: v }
       }
       case 'body-1m': {
         const set = await this.oneWorkerSet()
@@ -258,8 +269,12 @@ class Bench {
     const rate = plan.paced ? o.pacedRate : null
     const threads = plan.paced ? 1 : o.threads
     if (o.warmup > 0) {
-      for (const v of runnable) {
-        const w = await wrkRun(v, { duration: o.warmup, connections: plan.connections, threads, rate, cpus: cpusLoad, dir })
+      // Loaded together, each proxy gets a share of the core: its warm-up lasts as many times longer.
+      const warmup = plan.concurrent ? o.warmup * runnable.length : o.warmup
+      const warm = (v: Variant): ReturnType<typeof wrkRun> => wrkRun(v, { duration: warmup, connections: plan.connections, threads, rate, cpus: cpusLoad, dir })
+      const warmed = plan.concurrent ? await Promise.all(runnable.map(warm)) : []
+      for (const [i, v] of runnable.entries()) {
+        const w = plan.concurrent ? (warmed[i] as Awaited<ReturnType<typeof wrkRun>>) : await warm(v)
         const bad = errorCount(w.wrk)
         const expectBytes = plan.name === 'body-1m' ? BODY_1M_BYTES : UPSTREAM_BODY.length
         if (w.wrk.requests === 0 || bad > w.wrk.requests * 0.01 || w.wrk.bytes < w.wrk.requests * expectBytes) {
@@ -273,8 +288,10 @@ class Bench {
     const live = runnable.filter((v) => results.get(v.id)?.failed === undefined)
     for (let rep = 0; rep < o.repeats; rep++) {
       const order = live.map((_, i) => live[(i + rep) % live.length] as Variant)
-      for (const v of order) {
-        const r = await wrkRun(v, { duration: plan.duration, connections: plan.connections, threads, rate, cpus: cpusLoad, dir })
+      const measure = (v: Variant): ReturnType<typeof wrkRun> => wrkRun(v, { duration: plan.duration, connections: plan.connections, threads, rate, cpus: cpusLoad, dir })
+      const together = plan.concurrent ? await Promise.all(order.map(measure)) : []
+      for (const [i, v] of order.entries()) {
+        const r = plan.concurrent ? (together[i] as Awaited<ReturnType<typeof wrkRun>>) : await measure(v)
         const errors = errorCount(r.wrk)
         const sample: RunSample = { repeat: rep, rps: r.wrk.rps, p50Us: r.wrk.p50Us, p99Us: r.wrk.p99Us, requests: r.wrk.requests, errors, cpuUsPerReq: r.cpuUsPerReq, rssLoadKb: r.rssLoadKb, rssLoadMaxProcKb: r.rssMaxProcKb }
         results.get(v.id)?.samples.push(sample)
@@ -366,7 +383,7 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal)
   try {
     bench.upstream = await bench.track(startUpstream(env, pin ? '1' : null))
-    const order: ScenarioName[] = ['bare', 'paced', 'body-1m', 'routes-10k', 'plugins', 'workers']
+    const order: ScenarioName[] = ['bare', 'shared-core', 'paced', 'body-1m', 'routes-10k', 'plugins', 'workers']
     for (const name of order.filter((s) => o.scenarios.includes(s))) {
       const plan = await bench.plan(name)
       if (plan === null) {

@@ -103,6 +103,8 @@ export function checkDefs(workers: number): CheckDef[] {
   return [
     { name: 'bare, 1 worker: turnpike / reference proxy (req/s)', num: r('bare', 'turnpike'), den: r('bare', 'reference'), kind: 'ratio', target: { op: '>=', value: 0.9 } },
     { name: 'bare, 1 worker: turnpike / fast-gateway (req/s)', num: r('bare', 'turnpike'), den: r('bare', 'fast-gateway'), kind: 'ratio', target: { op: '>=', value: 2 } },
+    { name: 'shared core, 1 worker each, loaded together: turnpike / reference proxy (req/s)', num: r('shared-core', 'turnpike'), den: r('shared-core', 'reference'), kind: 'ratio', target: { op: '>=', value: 0.9 } },
+    { name: 'shared core, 1 worker each, loaded together: turnpike / fast-gateway (req/s)', num: r('shared-core', 'turnpike'), den: r('shared-core', 'fast-gateway'), kind: 'ratio', target: { op: '>=', value: 2 } },
     { name: 'bare, 1 worker: turnpike / nginx (req/s)', num: r('bare', 'turnpike'), den: r('bare', 'nginx'), kind: 'ratio' },
     { name: 'bare, 1 worker: turnpike / bun (req/s)', num: r('bare', 'turnpike'), den: r('bare', 'bun'), kind: 'ratio' },
     { name: 'bare, 1 worker: reference / nginx (req/s)', num: r('bare', 'reference'), den: r('bare', 'nginx'), kind: 'ratio' },
