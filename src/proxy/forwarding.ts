@@ -106,18 +106,10 @@ export function viaVersion(httpVersion: string): string {
   return httpVersion.endsWith('.0') ? httpVersion.slice(0, -2) : httpVersion
 }
 
-/** The `Via` token for a request of this HTTP version: `1.1 <product>`, made once per version. */
+/** The `Via` token for a message of this HTTP version: `1.1 <product>`, `2 <product>` … */
 export function viaToken(httpVersion: string, product: string): string {
-  if (httpVersion === '1.1' && product === lastProduct) return lastToken
-  const token = `${viaVersion(httpVersion)} ${product}`
-  if (httpVersion === '1.1') {
-    lastProduct = product
-    lastToken = token
-  }
-  return token
+  return `${viaVersion(httpVersion)} ${product}`
 }
-let lastProduct = ''
-let lastToken = ''
 
 /**
  * Request headers that never travel upstream as the client sent them: hop-by-hop ones (nginx's

@@ -65,7 +65,8 @@ export function forwardedResponseHeaders(raw: HeaderList, switching: boolean, vi
     const name = raw[i] as string
     const value = raw[i + 1] as string
     if (!switching && isHopByHop(name)) {
-      if (name.length === 10 && (name.charCodeAt(0) | 0x20) === 0x63) connection = connection === null ? value : `${connection}, ${value}`
+      // Of the two 10-letter hop-by-hop names, Connection is the one starting with c/C.
+      if (name.length === 10 && (name[0] === 'c' || name[0] === 'C')) connection = connection === null ? value : `${connection}, ${value}`
       continue
     }
     if (via !== null && isNamed(name, 'via')) {

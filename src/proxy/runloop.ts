@@ -62,8 +62,11 @@ export interface ProxyStats {
 const SERVER = `${PRODUCT}/${VERSION}`
 const VIA = `${PRODUCT}/${VERSION}`
 
-/** This gateway's token in a response's `Via` (the upstream protocol's version: HTTP/1.1). */
-const VIA_TOKEN = `1.1 ${VIA}`
+/**
+ * This gateway's `Via` token for HTTP/1.1: in every proxied response (the upstream protocol's
+ * version) and in the upstream request of an HTTP/1.1 client (the client's version).
+ */
+const VIA_TOKEN = viaToken('1.1', VIA)
 
 export class Proxy {
   #snapshot: ConfigSnapshot
@@ -372,7 +375,7 @@ class Exchange implements UpstreamSink, PdkHost {
       localPort: d.localPort,
       path: rawPath,
       prefix: match.prefix,
-      via: viaToken(d.httpVersion, VIA),
+      via: d.httpVersion === '1.1' ? VIA_TOKEN : viaToken(d.httpVersion, VIA),
       requestId: s.requestIdUpstream ? this.requestId : null,
       httpVersion: d.httpVersion,
     })
@@ -671,7 +674,7 @@ class Exchange implements UpstreamSink, PdkHost {
       headers: this.upstreamHeaders,
       body: this.upstreamBody ?? d.body,
       // Kong forwards only WebSocket upgrades; others (h2c …) go as plain requests.
-      upgrade: upgrade !== undefined && typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket' && isUpgradeRequest(d.headers['connection']) ? upgrade : null,
+      upgrade: typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket' && isUpgradeRequest(d.headers['connection']) ? upgrade : null,
     }, this)
   }
 
