@@ -8,7 +8,9 @@
  * @module
  */
 import { open, type FileHandle } from 'node:fs/promises'
+import { PROTOCOLS } from '../../schema/typedefs.js'
 import type { Field } from '../../schema/types.js'
+import { customFieldsByLuaField, warnCustomFieldsIgnored } from '../shared/custom-fields.js'
 import type { Pdk, PdkLog } from '../../pdk/types.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin, PluginSchema } from '../types.js'
@@ -19,15 +21,12 @@ export const fileLogConfigFields = {
     description: 'The file path of the output log file. The plugin creates the log file if it doesn\'t exist yet.',
   },
   reopen: { type: 'boolean', required: true, default: false, description: 'Determines whether the log file is closed and reopened on every request.' },
-  custom_fields_by_lua: {
-    type: 'map', keys: { type: 'string', len_min: 1 }, values: { type: 'string', len_min: 1 },
-    description: 'Lua code as a key-value map. (Turnpike runs no Lua: accepted for compatibility, not applied; a warning says so.)',
-  },
+  custom_fields_by_lua: customFieldsByLuaField,
 } as const satisfies Record<string, Field>
 
 export const fileLogSchema: PluginSchema = {
   config: fileLogConfigFields,
-  protocols: ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp'],
+  protocols: PROTOCOLS,
 }
 
 export interface FileLogConfig {
@@ -118,15 +117,11 @@ export function logFile(path: string, reopen: boolean): LogFile {
 }
 
 let workerLog: Pick<PdkLog, 'warn' | 'err'> | null = null
-const warnedLua = new Set<string>()
 
 export function fileLogLog(kong: Pdk, conf: FileLogConfig): void {
   const f = logFile(conf.path, conf.reopen)
   f.log ??= workerLog ?? kong.log
-  if (conf.custom_fields_by_lua != null && Object.keys(conf.custom_fields_by_lua).length > 0 && !warnedLua.has(conf.path)) {
-    warnedLua.add(conf.path)
-    kong.log.warn('custom_fields_by_lua is set but Turnpike does not run Lua: the fields are not added')
-  }
+  warnCustomFieldsIgnored(kong, conf.custom_fields_by_lua, `file-log ${conf.path}`)
   f.write(`${JSON.stringify(kong.serialize())}\n`)
 }
 

@@ -10,6 +10,7 @@ import { Pool } from 'undici'
 import type { Pdk, PdkLog } from '../../pdk/types.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin } from '../types.js'
+import { warnCustomFieldsIgnored } from '../shared/custom-fields.js'
 import { Queue, type QueueConfig } from './queue.js'
 import { httpLogSchema, type HttpLogConfig } from './schema.js'
 
@@ -108,15 +109,11 @@ function queueFor(p: HttpLogPrepared, log: Pick<PdkLog, 'warn' | 'err'>): Queue<
   return q
 }
 
-const warnedLua = new Set<string>()
 /** The worker's plugin logger (no request attached: queue lines are not about one request). */
 let workerLog: Pick<PdkLog, 'warn' | 'err'> | null = null
 
 export function httpLogLog(kong: Pdk, p: HttpLogPrepared): void {
-  if (p.conf.custom_fields_by_lua != null && Object.keys(p.conf.custom_fields_by_lua).length > 0 && !warnedLua.has(p.queueKey)) {
-    warnedLua.add(p.queueKey)
-    kong.log.warn('custom_fields_by_lua is set but Turnpike does not run Lua: the fields are not added')
-  }
+  warnCustomFieldsIgnored(kong, p.conf.custom_fields_by_lua, `http-log ${p.queueKey}`)
   queueFor(p, workerLog ?? kong.log).enqueue(kong.serialize())
 }
 

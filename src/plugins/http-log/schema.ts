@@ -7,6 +7,7 @@
  */
 import * as t from '../../schema/typedefs.js'
 import type { Field } from '../../schema/types.js'
+import { customFieldsByLuaField } from '../shared/custom-fields.js'
 import type { PluginSchema } from '../types.js'
 import type { QueueConfig } from './queue.js'
 
@@ -64,15 +65,12 @@ export const httpLogConfigFields = {
     description: 'An optional table of headers included in the HTTP message to the upstream server. Values are indexed by header name, and each header name accepts a single string.',
   },
   queue: queueField,
-  custom_fields_by_lua: {
-    type: 'map', keys: { type: 'string', len_min: 1 }, values: { type: 'string', len_min: 1 },
-    description: 'Lua code as a key-value map. (Turnpike runs no Lua: accepted for compatibility, not applied; a warning says so.)',
-  },
+  custom_fields_by_lua: customFieldsByLuaField,
 } as const satisfies Record<string, Field>
 
 export const httpLogSchema: PluginSchema = {
   config: httpLogConfigFields,
-  protocols: ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp'],
+  protocols: t.PROTOCOLS,
 }
 
 export interface HttpLogConfig {

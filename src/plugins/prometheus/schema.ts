@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { PROTOCOLS } from '../../schema/typedefs.js'
 import type { Field } from '../../schema/types.js'
 import type { PluginSchema } from '../types.js'
 
@@ -21,7 +22,7 @@ export const prometheusConfigFields = {
 export const prometheusSchema: PluginSchema = {
   config: prometheusConfigFields,
   // Kong: `typedefs.protocols` (every protocol).
-  protocols: ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp'],
+  protocols: PROTOCOLS,
 }
 
 export interface PrometheusConfig {
