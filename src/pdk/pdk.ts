@@ -1,10 +1,11 @@
 /**
  * The PDK implementation: a thin layer over the request exchange ({@link PdkHost}), created only
- * for requests whose route has plugins. One object per request; `ctx.plugin` is switched as each
- * plugin instance runs.
+ * for requests whose route has plugins. One object per request, its namespaces (`kong.request` …)
+ * made on first use; `ctx.plugin` is switched as each plugin instance runs.
  */
 import { decodeFormPairs } from '../admin/form-decode.js'
 import type { ErrorLog } from '../observability/error-log.js'
+import { lowerHeaderName, sameHeaderName } from '../proxy/header-names.js'
 import type { RequestHeaders, ResponseHeaders } from '../proxy/types.js'
 import type {
   Consumer,
@@ -60,7 +61,7 @@ export interface PdkHost {
   pendingResponseHeaders: ResponseHeaders | null
   responseSource: 'service' | 'exit' | 'error'
   upstreamStatus: number | undefined
-  upstreamHeadersReceived: ResponseHeaders | null
+  readonly upstreamHeadersReceived: ResponseHeaders | null
   upstreamLatency(): number | undefined
   /** Reads the whole client body (kept for the upstream). */
   readBody(maxBytes: number): Promise<Buffer>
@@ -107,12 +108,380 @@ function encodeQuery(args: Readonly<Record<string, string | true | readonly (str
 }
 
 function removeHeader(list: string[], name: string): void {
-  const lower = name.toLowerCase()
-  for (let i = list.length - 2; i >= 0; i -= 2) if ((list[i] as string).toLowerCase() === lower) list.splice(i, 2)
+  const lower = lowerHeaderName(name)
+  for (let i = list.length - 2; i >= 0; i -= 2) if (sameHeaderName(list[i] as string, lower)) list.splice(i, 2)
 }
 
 function stringify(parts: readonly unknown[]): string {
   return parts.map((p) => (typeof p === 'string' ? p : p instanceof Error ? p.message : JSON.stringify(p))).join(' ')
+}
+
+/*
+ * The namespaces below are classes: their methods live once on the prototypes, and a request
+ * allocates only the namespaces its plugins touch (key-auth uses three of them), instead of a
+ * closure per PDK function for every request.
+ */
+
+/** What every namespace holds: the exchange it reads and changes. */
+abstract class HostView {
+  protected readonly h: PdkHost
+
+  constructor(h: PdkHost) {
+    this.h = h
+  }
+}
+
+class RequestApi extends HostView implements PdkRequest {
+  #query: Record<string, string | true | (string | true)[]> | null = null
+
+
+  getId(): string {
+    return this.h.requestId
+  }
+  getMethod(): string {
+    return this.h.method
+  }
+  getScheme(): string {
+    return this.h.scheme
+  }
+  getHost(): string {
+    return this.h.hostHeader.replace(/:\d+$/, '').toLowerCase()
+  }
+  getPort(): number {
+    return this.h.localPort
+  }
+  getForwardedScheme(): string {
+    const h = this.h
+    return (h.trusted ? firstValue(h.headers['x-forwarded-proto'])?.toLowerCase() : undefined) ?? h.scheme
+  }
+  getForwardedHost(): string {
+    const h = this.h
+    return (h.trusted ? firstValue(h.headers['x-forwarded-host'])?.split(',')[0]?.trim() : undefined) ?? this.getHost()
+  }
+  getForwardedPort(): number {
+    const h = this.h
+    const v = h.trusted ? Number(firstValue(h.headers['x-forwarded-port'])) : NaN
+    return Number.isInteger(v) && v > 0 ? v : h.localPort
+  }
+  getHttpVersion(): string {
+    return this.h.httpVersion
+  }
+  getPath(): string {
+    return this.h.normalizedPath
+  }
+  getRawPath(): string {
+    const url = this.h.rawUrl
+    const q = url.indexOf('?')
+    return q === -1 ? url : url.slice(0, q)
+  }
+  getPathWithQuery(): string {
+    return this.h.rawUrl
+  }
+  getRawQuery(): string {
+    const url = this.h.rawUrl
+    const q = url.indexOf('?')
+    return q === -1 ? '' : url.slice(q + 1)
+  }
+  getQueryArg(name: string): string | true | undefined {
+    const v = this.getQuery()[name]
+    return Array.isArray(v) ? v[0] : v
+  }
+  getQuery(): Readonly<Record<string, string | true | (string | true)[]>> {
+    return (this.#query ??= parseQuery(this.getRawQuery()))
+  }
+  getHeader(name: string): string | undefined {
+    return firstValue(this.h.headers[lowerHeaderName(name)])
+  }
+  getHeaders(): Readonly<Record<string, HeaderValue | undefined>> {
+    return this.h.headers
+  }
+  getRawBody(maxBytes = 8 * 1024 * 1024): Promise<Buffer> {
+    return this.h.readBody(maxBytes)
+  }
+  async getBody(maxBytes = 8 * 1024 * 1024): Promise<{ readonly mimetype: string; readonly args: Record<string, unknown> } | null> {
+    const h = this.h
+    const raw = await h.readBody(maxBytes)
+    if (raw.length === 0) return null
+    // Only the media type is case-insensitive: a multipart boundary must keep its case.
+    const ct = firstValue(h.headers['content-type']) ?? ''
+    const mimetype = (ct.split(';')[0] ?? '').trim().toLowerCase()
+    try {
+      if (mimetype === 'application/json' || mimetype.endsWith('+json')) {
+        const parsed: unknown = JSON.parse(raw.toString('utf8'))
+        return parsed !== null && typeof parsed === 'object' ? { mimetype, args: parsed as Record<string, unknown> } : null
+      }
+      if (mimetype === 'application/x-www-form-urlencoded') {
+        return { mimetype, args: decodeFormPairs(new URLSearchParams(raw.toString('utf8'))) }
+      }
+      if (mimetype === 'multipart/form-data') {
+        const form = await new Request('http://body.local/', { method: 'POST', headers: { 'content-type': ct }, body: raw }).formData()
+        const args: Record<string, unknown> = {}
+        form.forEach((v, k) => {
+          if (typeof v === 'string') args[k] = v
+        })
+        return { mimetype, args }
+      }
+    } catch {
+      return null
+    }
+    return null
+  }
+}
+
+class ClientApi extends HostView implements PdkClient {
+
+  getIp(): string {
+    return this.h.clientIp
+  }
+  getForwardedIp(): string {
+    return this.h.clientIp
+  }
+  getPeerIp(): string {
+    return this.h.peerIp
+  }
+  getPort(): number {
+    return this.h.peerPort
+  }
+  getProtocol(): string {
+    return this.h.scheme
+  }
+  getConsumer(): Consumer | null {
+    return this.h.consumer
+  }
+  getCredential(): Credential | null {
+    return this.h.credential
+  }
+  authenticate(consumer: Consumer | null, credential: Credential | null): void {
+    this.h.consumer = consumer
+    this.h.credential = credential
+  }
+}
+
+class ResponseApi extends HostView implements PdkResponse {
+
+  exit(status: number, body?: string | Buffer | Readonly<Record<string, unknown>> | null, headers?: Readonly<Record<string, HeaderValue>>): void {
+    this.h.exit(status, body, headers)
+  }
+  error(status: number, message?: string, headers?: Readonly<Record<string, HeaderValue>>): void {
+    this.h.kongError(status, message, headers)
+  }
+  getStatus(): number {
+    return this.h.responseStatus
+  }
+  getHeader(name: string): string | undefined {
+    return firstValue(this.h.responseHeaders?.[lowerHeaderName(name)])
+  }
+  getHeaders(): Readonly<Record<string, HeaderValue | undefined>> {
+    return this.h.responseHeaders ?? {}
+  }
+  getSource(): 'service' | 'exit' | 'error' {
+    return this.h.responseSource
+  }
+  /**
+   * Before the response exists (access phase) Kong still accepts header changes: they are kept
+   * and applied to whatever response goes out, proxied or generated.
+   */
+  #target(): ResponseHeaders {
+    const h = this.h
+    return h.responseHeaders ?? (h.pendingResponseHeaders ??= {})
+  }
+  setHeader(name: string, value: HeaderValue): void {
+    this.#target()[lowerHeaderName(name)] = value
+  }
+  addHeader(name: string, value: string): void {
+    const target = this.#target()
+    const key = lowerHeaderName(name)
+    const prev = target[key]
+    target[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
+  }
+  clearHeader(name: string): void {
+    const h = this.h
+    if (h.responseHeaders !== null) delete h.responseHeaders[lowerHeaderName(name)]
+    else if (h.pendingResponseHeaders !== null) delete h.pendingResponseHeaders[lowerHeaderName(name)]
+  }
+  setStatus(status: number): void {
+    this.h.responseStatus = status
+  }
+}
+
+class ServiceRequestApi extends HostView implements PdkServiceRequest {
+
+  setHeader(name: string, value: HeaderValue): void {
+    const list = this.h.upstreamHeaders
+    removeHeader(list, name)
+    const lower = lowerHeaderName(name)
+    if (Array.isArray(value)) for (const v of value) list.push(lower, v)
+    else list.push(lower, value)
+  }
+  addHeader(name: string, value: string): void {
+    this.h.upstreamHeaders.push(lowerHeaderName(name), value)
+  }
+  clearHeader(name: string): void {
+    removeHeader(this.h.upstreamHeaders, name)
+  }
+  setMethod(method: string): void {
+    this.h.upstreamMethod = method.toUpperCase()
+  }
+  setPath(path: string): void {
+    this.h.upstreamPath = path
+  }
+  setRawQuery(query: string): void {
+    this.h.upstreamQuery = query === '' ? null : query
+  }
+  setQuery(args: Readonly<Record<string, string | true | readonly (string | true)[]>>): void {
+    const q = encodeQuery(args)
+    this.h.upstreamQuery = q === '' ? null : q
+  }
+  setRawBody(body: string | Buffer): void {
+    const h = this.h
+    const buf = typeof body === 'string' ? Buffer.from(body) : body
+    h.upstreamBody = buf
+    removeHeader(h.upstreamHeaders, 'content-length')
+    removeHeader(h.upstreamHeaders, 'transfer-encoding')
+    h.upstreamHeaders.push('content-length', String(buf.length))
+  }
+  getHeaders(): Readonly<Record<string, HeaderValue>> {
+    const out: Record<string, HeaderValue> = {}
+    const list = this.h.upstreamHeaders
+    for (let i = 0; i + 1 < list.length; i += 2) {
+      const name = (list[i] as string).toLowerCase()
+      const value = list[i + 1] as string
+      const prev = out[name]
+      out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
+    }
+    return out
+  }
+  getHeader(name: string): string | undefined {
+    const lower = lowerHeaderName(name)
+    const list = this.h.upstreamHeaders
+    for (let i = 0; i + 1 < list.length; i += 2) if (sameHeaderName(list[i] as string, lower)) return list[i + 1]
+    return undefined
+  }
+  getRawQuery(): string {
+    return this.h.upstreamQuery ?? ''
+  }
+  getPath(): string {
+    return this.h.upstreamPath
+  }
+  getMethod(): string {
+    return this.h.upstreamMethod
+  }
+}
+
+class ServiceResponseApi extends HostView implements PdkServiceResponse {
+
+  getStatus(): number | undefined {
+    return this.h.upstreamStatus
+  }
+  getHeader(name: string): string | undefined {
+    return firstValue(this.h.upstreamHeadersReceived?.[lowerHeaderName(name)])
+  }
+  getHeaders(): Readonly<Record<string, HeaderValue | undefined>> {
+    return this.h.upstreamHeadersReceived ?? {}
+  }
+}
+
+class ServiceApi extends HostView {
+  #request: ServiceRequestApi | null = null
+  #response: ServiceResponseApi | null = null
+
+  get request(): PdkServiceRequest {
+    return (this.#request ??= new ServiceRequestApi(this.h))
+  }
+  get response(): PdkServiceResponse {
+    return (this.#response ??= new ServiceResponseApi(this.h))
+  }
+}
+
+class RouterApi extends HostView implements PdkRouter {
+
+  getRoute(): EntityRow | null {
+    return this.h.route
+  }
+  getService(): EntityRow | null {
+    return this.h.service
+  }
+  getCaptures(): Readonly<Record<string, string>> | null {
+    return this.h.captures
+  }
+}
+
+class LogApi extends HostView implements PdkLog {
+  readonly #pdk: RequestPdk
+
+  constructor(pdk: RequestPdk, h: PdkHost) {
+    super(h)
+    this.#pdk = pdk
+  }
+
+  #write(level: 'debug' | 'info' | 'notice' | 'warn' | 'error' | 'crit', parts: readonly unknown[]): void {
+    const log = this.h.errorLog
+    if (!log.enabled(level)) return
+    const name = this.#pdk.pluginName
+    log.log(level, `[${name === '' ? 'kong' : name}] ${stringify(parts)}`, { request_id: this.h.requestId })
+  }
+  debug(...parts: unknown[]): void {
+    this.#write('debug', parts)
+  }
+  info(...parts: unknown[]): void {
+    this.#write('info', parts)
+  }
+  notice(...parts: unknown[]): void {
+    this.#write('notice', parts)
+  }
+  warn(...parts: unknown[]): void {
+    this.#write('warn', parts)
+  }
+  err(...parts: unknown[]): void {
+    this.#write('error', parts)
+  }
+  crit(...parts: unknown[]): void {
+    this.#write('crit', parts)
+  }
+  setSerializeValue(key: string, value: unknown): void {
+    this.#pdk.setSerializeValue(key, value)
+  }
+}
+
+class TimingApi extends HostView {
+
+  get startedAt(): number {
+    return this.h.startedAt
+  }
+  kong(): number {
+    return performance.now() - this.h.startedAt - (this.h.upstreamLatency() ?? 0)
+  }
+  upstream(): number | undefined {
+    return this.h.upstreamLatency()
+  }
+  total(): number {
+    return performance.now() - this.h.startedAt
+  }
+}
+
+/**
+ * `kong.ctx`: `shared` for every plugin of the request, `plugin` private to the instance running
+ * now. Both are made on first use: most plugins never touch them.
+ */
+class PluginContext {
+  #shared: Record<string, unknown> | null = null
+  #byInstance: Map<string, Record<string, unknown>> | null = null
+  /** The running instance's id. */
+  instance = ''
+
+  get shared(): Record<string, unknown> {
+    return (this.#shared ??= {})
+  }
+
+  get plugin(): Record<string, unknown> {
+    const map = (this.#byInstance ??= new Map())
+    let c = map.get(this.instance)
+    if (c === undefined) {
+      c = {}
+      map.set(this.instance, c)
+    }
+    return c
+  }
 }
 
 /** The `kong` object for one request. */
@@ -120,213 +489,55 @@ export class RequestPdk implements Pdk {
   readonly #h: PdkHost
   /** The instance currently running: named in log lines. */
   pluginName = ''
-  #pluginCtx = new Map<string, Record<string, unknown>>()
-  #queryCache: Record<string, string | true | (string | true)[]> | null = null
   /** Values added with `kong.log.setSerializeValue`, applied over {@link serialize}'s output. */
   #serializeValues: Map<string, unknown> | null = null
-  readonly ctx: { readonly shared: Record<string, unknown>; plugin: Record<string, unknown> }
-  readonly request: PdkRequest
-  readonly client: PdkClient
-  readonly response: PdkResponse
-  readonly service: { readonly request: PdkServiceRequest; readonly response: PdkServiceResponse }
-  readonly router: PdkRouter
-  readonly log: PdkLog
-  readonly entities: PdkEntities
-  readonly timing: Pdk['timing']
+  readonly ctx = new PluginContext()
+  #request: RequestApi | null = null
+  #client: ClientApi | null = null
+  #response: ResponseApi | null = null
+  #service: ServiceApi | null = null
+  #router: RouterApi | null = null
+  #log: LogApi | null = null
+  #timing: TimingApi | null = null
 
   constructor(host: PdkHost) {
     this.#h = host
-    const h = host
-    this.ctx = { shared: {}, plugin: {} }
-    this.entities = host.entities
-    const rawQuery = (): string => {
-      const q = h.rawUrl.indexOf('?')
-      return q === -1 ? '' : h.rawUrl.slice(q + 1)
-    }
-    this.request = {
-      getId: () => h.requestId,
-      getMethod: () => h.method,
-      getScheme: () => h.scheme,
-      getHost: () => h.hostHeader.replace(/:\d+$/, '').toLowerCase(),
-      getPort: () => h.localPort,
-      getForwardedScheme: () => (h.trusted ? firstValue(h.headers['x-forwarded-proto'])?.toLowerCase() : undefined) ?? h.scheme,
-      getForwardedHost: () => (h.trusted ? firstValue(h.headers['x-forwarded-host'])?.split(',')[0]?.trim() : undefined) ?? this.request.getHost(),
-      getForwardedPort: () => {
-        const v = h.trusted ? Number(firstValue(h.headers['x-forwarded-port'])) : NaN
-        return Number.isInteger(v) && v > 0 ? v : h.localPort
-      },
-      getHttpVersion: () => h.httpVersion,
-      getPath: () => h.normalizedPath,
-      getRawPath: () => {
-        const q = h.rawUrl.indexOf('?')
-        return q === -1 ? h.rawUrl : h.rawUrl.slice(0, q)
-      },
-      getPathWithQuery: () => h.rawUrl,
-      getRawQuery: rawQuery,
-      getQueryArg: (name) => {
-        const v = this.request.getQuery()[name]
-        return Array.isArray(v) ? v[0] : v
-      },
-      getQuery: () => (this.#queryCache ??= parseQuery(rawQuery())),
-      getHeader: (name) => firstValue(h.headers[name.toLowerCase()]),
-      getHeaders: () => h.headers,
-      getRawBody: (maxBytes = 8 * 1024 * 1024) => h.readBody(maxBytes),
-      getBody: async (maxBytes = 8 * 1024 * 1024) => {
-        const raw = await h.readBody(maxBytes)
-        if (raw.length === 0) return null
-        // Only the media type is case-insensitive: a multipart boundary must keep its case.
-        const ct = firstValue(h.headers['content-type']) ?? ''
-        const mimetype = (ct.split(';')[0] ?? '').trim().toLowerCase()
-        try {
-          if (mimetype === 'application/json' || mimetype.endsWith('+json')) {
-            const parsed: unknown = JSON.parse(raw.toString('utf8'))
-            return parsed !== null && typeof parsed === 'object' ? { mimetype, args: parsed as Record<string, unknown> } : null
-          }
-          if (mimetype === 'application/x-www-form-urlencoded') {
-            return { mimetype, args: decodeFormPairs(new URLSearchParams(raw.toString('utf8'))) }
-          }
-          if (mimetype === 'multipart/form-data') {
-            const form = await new Request('http://body.local/', { method: 'POST', headers: { 'content-type': ct }, body: raw }).formData()
-            const args: Record<string, unknown> = {}
-            form.forEach((v, k) => {
-              if (typeof v === 'string') args[k] = v
-            })
-            return { mimetype, args }
-          }
-        } catch {
-          return null
-        }
-        return null
-      },
-    }
-    this.client = {
-      getIp: () => h.clientIp,
-      getForwardedIp: () => h.clientIp,
-      getPeerIp: () => h.peerIp,
-      getPort: () => h.peerPort,
-      getProtocol: () => h.scheme,
-      getConsumer: () => h.consumer,
-      getCredential: () => h.credential,
-      authenticate: (consumer, credential) => {
-        h.consumer = consumer
-        h.credential = credential
-      },
-    }
-    this.response = {
-      exit: (status, body, headers) => h.exit(status, body, headers),
-      error: (status, message, headers) => h.kongError(status, message, headers),
-      getStatus: () => h.responseStatus,
-      getHeader: (name) => firstValue(h.responseHeaders?.[name.toLowerCase()]),
-      getHeaders: () => h.responseHeaders ?? {},
-      getSource: () => h.responseSource,
-      // Before the response exists (access phase) Kong still accepts header changes: they are kept
-      // and applied to whatever response goes out, proxied or generated.
-      setHeader: (name, value) => {
-        const target = h.responseHeaders ?? (h.pendingResponseHeaders ??= {})
-        target[name.toLowerCase()] = value
-      },
-      addHeader: (name, value) => {
-        const target = h.responseHeaders ?? (h.pendingResponseHeaders ??= {})
-        const key = name.toLowerCase()
-        const prev = target[key]
-        target[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
-      },
-      clearHeader: (name) => {
-        if (h.responseHeaders !== null) delete h.responseHeaders[name.toLowerCase()]
-        else if (h.pendingResponseHeaders !== null) delete h.pendingResponseHeaders[name.toLowerCase()]
-      },
-      setStatus: (status) => {
-        h.responseStatus = status
-      },
-    }
-    this.service = {
-      request: {
-        setHeader: (name, value) => {
-          removeHeader(h.upstreamHeaders, name)
-          for (const v of Array.isArray(value) ? value : [value]) h.upstreamHeaders.push(name.toLowerCase(), v)
-        },
-        addHeader: (name, value) => {
-          h.upstreamHeaders.push(name.toLowerCase(), value)
-        },
-        clearHeader: (name) => removeHeader(h.upstreamHeaders, name),
-        setMethod: (method) => {
-          h.upstreamMethod = method.toUpperCase()
-        },
-        setPath: (path) => {
-          h.upstreamPath = path
-        },
-        setRawQuery: (query) => {
-          h.upstreamQuery = query === '' ? null : query
-        },
-        setQuery: (args) => {
-          const q = encodeQuery(args)
-          h.upstreamQuery = q === '' ? null : q
-        },
-        setRawBody: (body) => {
-          h.upstreamBody = typeof body === 'string' ? Buffer.from(body) : body
-          removeHeader(h.upstreamHeaders, 'content-length')
-          removeHeader(h.upstreamHeaders, 'transfer-encoding')
-          h.upstreamHeaders.push('content-length', String(h.upstreamBody.length))
-        },
-        getHeaders: () => {
-          const out: Record<string, HeaderValue> = {}
-          const list = h.upstreamHeaders
-          for (let i = 0; i + 1 < list.length; i += 2) {
-            const name = (list[i] as string).toLowerCase()
-            const value = list[i + 1] as string
-            const prev = out[name]
-            out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
-          }
-          return out
-        },
-        getHeader: (name) => {
-          const lower = name.toLowerCase()
-          const list = h.upstreamHeaders
-          for (let i = 0; i + 1 < list.length; i += 2) if ((list[i] as string).toLowerCase() === lower) return list[i + 1]
-          return undefined
-        },
-        getRawQuery: () => h.upstreamQuery ?? '',
-        getPath: () => h.upstreamPath,
-        getMethod: () => h.upstreamMethod,
-      },
-      response: {
-        getStatus: () => h.upstreamStatus,
-        getHeader: (name) => firstValue(h.upstreamHeadersReceived?.[name.toLowerCase()]),
-        getHeaders: () => h.upstreamHeadersReceived ?? {},
-      },
-    }
-    this.router = {
-      getRoute: () => h.route,
-      getService: () => h.service,
-      getCaptures: () => h.captures,
-    }
-    const log = (level: 'debug' | 'info' | 'notice' | 'warn' | 'error' | 'crit') => (...parts: unknown[]) => {
-      if (!h.errorLog.enabled(level)) return
-      h.errorLog.log(level, `[${this.pluginName === '' ? 'kong' : this.pluginName}] ${stringify(parts)}`, { request_id: h.requestId })
-    }
-    this.log = {
-      debug: log('debug'), info: log('info'), notice: log('notice'), warn: log('warn'), err: log('error'), crit: log('crit'),
-      setSerializeValue: (key, value) => {
-        ;(this.#serializeValues ??= new Map()).set(key, value)
-      },
-    }
-    this.timing = {
-      startedAt: h.startedAt,
-      kong: () => performance.now() - h.startedAt - (h.upstreamLatency() ?? 0),
-      upstream: () => h.upstreamLatency(),
-      total: () => performance.now() - h.startedAt,
-    }
+  }
+
+  get request(): PdkRequest {
+    return (this.#request ??= new RequestApi(this.#h))
+  }
+  get client(): PdkClient {
+    return (this.#client ??= new ClientApi(this.#h))
+  }
+  get response(): PdkResponse {
+    return (this.#response ??= new ResponseApi(this.#h))
+  }
+  get service(): { readonly request: PdkServiceRequest; readonly response: PdkServiceResponse } {
+    return (this.#service ??= new ServiceApi(this.#h))
+  }
+  get router(): PdkRouter {
+    return (this.#router ??= new RouterApi(this.#h))
+  }
+  get log(): PdkLog {
+    return (this.#log ??= new LogApi(this, this.#h))
+  }
+  get entities(): PdkEntities {
+    return this.#h.entities
+  }
+  get timing(): Pdk['timing'] {
+    return (this.#timing ??= new TimingApi(this.#h))
   }
 
   /** Switches `ctx.plugin` and log naming to the instance about to run. */
   enter(pluginName: string, instanceId: string): void {
     this.pluginName = pluginName
-    let c = this.#pluginCtx.get(instanceId)
-    if (c === undefined) {
-      c = {}
-      this.#pluginCtx.set(instanceId, c)
-    }
-    this.ctx.plugin = c
+    this.ctx.instance = instanceId
+  }
+
+  /** `kong.log.setSerializeValue`. */
+  setSerializeValue(key: string, value: unknown): void {
+    ;(this.#serializeValues ??= new Map()).set(key, value)
   }
 
   serialize(): Record<string, unknown> {

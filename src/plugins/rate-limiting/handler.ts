@@ -45,7 +45,8 @@ export interface InstanceScope {
 }
 
 export interface RateLimitingPrepared extends RateLimitingConfig {
-  readonly limits: readonly { readonly period: Period; readonly limit: number }[]
+  /** The configured periods, each with its header names (built once, not per request). */
+  readonly limits: readonly { readonly period: Period; readonly limit: number; readonly limitHeader: string; readonly remainingHeader: string }[]
   readonly sliding: boolean
   readonly redisConfig: RedisConfig | null
   /** Key prefix: the instance's scope, or (scope unknown) a fingerprint of its configuration. */
@@ -83,7 +84,7 @@ export function prepareRateLimiting(conf: RateLimitingConfig, instance?: Instanc
   if (conf.policy === 'cluster') throw new Error("the 'cluster' policy needs the PostgreSQL store, which Turnpike does not support yet")
   const limits = PERIODS.flatMap((period) => {
     const v = conf[period]
-    return typeof v === 'number' ? [{ period, limit: v }] : []
+    return typeof v === 'number' ? [{ period, limit: v, limitHeader: `X-RateLimit-Limit-${TITLE[period]}`, remainingHeader: `X-RateLimit-Remaining-${TITLE[period]}` }] : []
   })
   const sliding = conf.window_type === 'sliding'
   const configTag = createHash('sha1').update(JSON.stringify(conf)).digest('hex').slice(0, 12)
@@ -143,23 +144,27 @@ export function counterItems(conf: RateLimitingPrepared, kong: Pdk, id: string, 
 /** Kong's headers: per period, plus the most restrictive window's `RateLimit-*`. */
 export function rateLimitHeaders(conf: RateLimitingPrepared, result: TakeResult, now: number): { headers: Record<string, string>; reset: number } {
   const headers: Record<string, string> = {}
-  let best: { limit: number; remaining: number; window: number; reset: number } | null = null
-  conf.limits.forEach(({ period, limit }, i) => {
+  // The most restrictive window: fewest remaining, the longer window on a tie.
+  let best = -1
+  let bestRemaining = 0
+  const limits = conf.limits
+  for (let i = 0; i < limits.length; i++) {
+    const l = limits[i] as RateLimitingPrepared['limits'][number]
     const remaining = Math.max(0, result.remaining[i] ?? 0)
-    const window = EXPIRATION[period]
-    if (best === null || remaining < best.remaining || (remaining === best.remaining && window > best.window)) {
-      best = { limit, remaining, window, reset: resetSeconds(period, now) }
+    if (best === -1 || remaining < bestRemaining || (remaining === bestRemaining && EXPIRATION[l.period] > EXPIRATION[(limits[best] as RateLimitingPrepared['limits'][number]).period])) {
+      best = i
+      bestRemaining = remaining
     }
-    headers[`X-RateLimit-Limit-${TITLE[period]}`] = String(limit)
-    headers[`X-RateLimit-Remaining-${TITLE[period]}`] = String(remaining)
-  })
-  const b = best as { limit: number; remaining: number; window: number; reset: number } | null
-  if (b !== null) {
-    headers['RateLimit-Limit'] = String(b.limit)
-    headers['RateLimit-Remaining'] = String(b.remaining)
-    headers['RateLimit-Reset'] = String(b.reset)
+    headers[l.limitHeader] = String(l.limit)
+    headers[l.remainingHeader] = String(remaining)
   }
-  return { headers, reset: b?.reset ?? 1 }
+  if (best === -1) return { headers, reset: 1 }
+  const b = limits[best] as RateLimitingPrepared['limits'][number]
+  const reset = resetSeconds(b.period, now)
+  headers['RateLimit-Limit'] = String(b.limit)
+  headers['RateLimit-Remaining'] = String(bestRemaining)
+  headers['RateLimit-Reset'] = String(reset)
+  return { headers, reset }
 }
 
 /** Warn lines about an unreachable data store, at most one a second per instance. */
@@ -224,5 +229,6 @@ export function rateLimitingAccess(kong: Pdk, conf: RateLimitingPrepared): void 
 export function rateLimitingHeaderFilter(kong: Pdk): void {
   const headers = kong.ctx.plugin['headers'] as Record<string, string> | undefined
   if (headers === undefined) return
-  for (const [k, v] of Object.entries(headers)) kong.response.setHeader(k, v)
+  const response = kong.response
+  for (const k in headers) response.setHeader(k, headers[k] as string)
 }

@@ -1,0 +1,24 @@
+/**
+ * Lower-cased header names, remembered. Plugins pass the same few names on every request and
+ * upstreams send the same ones: one map lookup gives back the same lower-case string each time,
+ * so objects keyed by it need no fresh string and no string-table lookup. Bounded, so that names
+ * taken from requests or responses cannot grow it without limit (past the bound names are just
+ * lower-cased).
+ */
+const lowerNames = new Map<string, string>()
+const MAX_NAMES = 1024
+
+/** `name.toLowerCase()`, remembered for names seen before. */
+export function lowerHeaderName(name: string): string {
+  let lower = lowerNames.get(name)
+  if (lower === undefined) {
+    lower = name.toLowerCase()
+    if (lowerNames.size < MAX_NAMES) lowerNames.set(name, lower)
+  }
+  return lower
+}
+
+/** Whether `name` equals the lower-case `lower`, ignoring case (lengths are compared first). */
+export function sameHeaderName(name: string, lower: string): boolean {
+  return name.length === lower.length && (name === lower || name.toLowerCase() === lower)
+}

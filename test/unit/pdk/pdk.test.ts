@@ -1,0 +1,144 @@
+/**
+ * The PDK implementation over a request exchange: namespaces made on first use (methods keep
+ * working when a namespace is kept in a variable), case-insensitive header changes on the
+ * upstream list, response headers set before the response exists, `ctx.plugin` per instance and
+ * `ctx.shared` across them, log lines named after the running plugin.
+ */
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { RequestPdk, type PdkHost } from '../../../src/pdk/pdk.js'
+import { lowerHeaderName, sameHeaderName } from '../../../src/proxy/header-names.js'
+import type { ErrorLog } from '../../../src/observability/error-log.js'
+
+function host(over: Partial<PdkHost> = {}): PdkHost & { lines: string[] } {
+  const lines: string[] = []
+  const errorLog = { enabled: () => true, log: (level: string, msg: string) => lines.push(`${level} ${msg}`) } as unknown as ErrorLog
+  return {
+    lines,
+    requestId: 'rid',
+    method: 'GET',
+    scheme: 'http',
+    hostHeader: 'Example.COM:8000',
+    localPort: 8000,
+    httpVersion: '1.1',
+    rawUrl: '/a/b?x=1&x=2&flag',
+    normalizedPath: '/a/b',
+    headers: { host: 'Example.COM:8000', 'x-token': 't' },
+    clientIp: '10.0.0.1',
+    peerIp: '127.0.0.1',
+    peerPort: 5555,
+    trusted: false,
+    route: { id: 'r1' },
+    service: { id: 's1' },
+    captures: null,
+    entities: { select: () => null, selectByUnique: () => null, listByForeign: () => [], consumer: () => null },
+    errorLog,
+    startedAt: performance.now(),
+    consumer: null,
+    credential: null,
+    upstreamHeaders: ['Host', 'up.example', 'X-Consumer-ID', 'forged', 'accept', '*/*'],
+    upstreamMethod: 'GET',
+    upstreamPath: '/b',
+    upstreamQuery: 'x=1',
+    upstreamBody: null,
+    responseStatus: 0,
+    responseHeaders: null,
+    pendingResponseHeaders: null,
+    responseSource: 'service',
+    upstreamStatus: undefined,
+    upstreamHeadersReceived: null,
+    upstreamLatency: () => undefined,
+    readBody: async () => Buffer.alloc(0),
+    exit: () => {},
+    kongError: () => {},
+    serialize: () => ({ request: { id: 'rid' } }),
+    ...over,
+  }
+}
+
+describe('RequestPdk', () => {
+  test('request reads: host without port lower-cased, path, query (repeated and bare arguments), headers by any case', () => {
+    const kong = new RequestPdk(host())
+    const req = kong.request
+    assert.equal(req.getHost(), 'example.com')
+    assert.equal(req.getPath(), '/a/b')
+    assert.equal(req.getRawPath(), '/a/b')
+    assert.equal(req.getRawQuery(), 'x=1&x=2&flag')
+    assert.deepEqual(req.getQuery(), { x: ['1', '2'], flag: true })
+    assert.equal(req.getQueryArg('x'), '1')
+    assert.equal(req.getHeader('X-Token'), 't')
+    assert.equal(kong.request, req, 'one namespace object per request')
+  })
+
+  test('service.request: set replaces every case variant, clear removes them, add appends; names sent lower-case', () => {
+    const h = host()
+    const sr = new RequestPdk(h).service.request
+    sr.setHeader('x-consumer-id', 'c1')
+    sr.clearHeader('ACCEPT')
+    sr.addHeader('X-Multi', 'a')
+    sr.addHeader('x-multi', 'b')
+    assert.deepEqual(h.upstreamHeaders, ['Host', 'up.example', 'x-consumer-id', 'c1', 'x-multi', 'a', 'x-multi', 'b'])
+    assert.equal(sr.getHeader('X-CONSUMER-ID'), 'c1')
+    assert.deepEqual(sr.getHeaders()['x-multi'], ['a', 'b'])
+    sr.setRawBody('{"a":1}')
+    assert.equal(sr.getHeader('content-length'), '7')
+  })
+
+  test('response headers set in access are kept for the response; later ones change it directly', () => {
+    const h = host()
+    const kong = new RequestPdk(h)
+    kong.response.setHeader('X-RateLimit-Limit-Second', '5')
+    kong.response.addHeader('X-Multi', 'a')
+    kong.response.addHeader('x-multi', 'b')
+    assert.deepEqual(h.pendingResponseHeaders, { 'x-ratelimit-limit-second': '5', 'x-multi': ['a', 'b'] })
+    h.responseHeaders = { 'content-type': 'text/plain' }
+    kong.response.setHeader('Content-Type', 'application/json')
+    kong.response.clearHeader('X-Nothing')
+    assert.deepEqual(h.responseHeaders, { 'content-type': 'application/json' })
+    assert.equal(kong.response.getHeader('CONTENT-TYPE'), 'application/json')
+  })
+
+  test('ctx.plugin belongs to the running instance; ctx.shared to all of them', () => {
+    const kong = new RequestPdk(host())
+    kong.enter('a', 'id-a')
+    kong.ctx.plugin['x'] = 1
+    kong.ctx.shared['seen'] = 'a'
+    kong.enter('b', 'id-b')
+    assert.equal(kong.ctx.plugin['x'], undefined)
+    assert.equal(kong.ctx.shared['seen'], 'a')
+    kong.enter('a', 'id-a')
+    assert.equal(kong.ctx.plugin['x'], 1)
+  })
+
+  test('client and log: authenticate records the consumer; log lines name the running plugin; a kept namespace still works', () => {
+    const h = host()
+    const kong = new RequestPdk(h)
+    const client = kong.client
+    client.authenticate({ id: 'c', username: 'u', custom_id: null }, null)
+    assert.equal(h.consumer?.id, 'c')
+    assert.equal(client.getConsumer()?.username, 'u')
+    kong.enter('key-auth', 'i1')
+    const log = kong.log
+    log.warn('no key', { n: 1 })
+    assert.deepEqual(h.lines, ['warn [key-auth] no key {"n":1}'])
+    log.setSerializeValue?.('request.tag', 'x')
+    assert.deepEqual(kong.serialize(), { request: { id: 'rid', tag: 'x' } })
+  })
+})
+
+describe('header names', () => {
+  test('lowerHeaderName lower-cases and gives back the same string for a name seen before', () => {
+    const a = lowerHeaderName('X-RateLimit-Limit-Minute')
+    assert.equal(a, 'x-ratelimit-limit-minute')
+    assert.equal(lowerHeaderName('X-RateLimit-Limit-Minute'), a)
+    // Past its bound the cache stops growing; names are still lower-cased.
+    for (let i = 0; i < 2000; i++) assert.equal(lowerHeaderName(`X-Name-${i}`), `x-name-${i}`)
+  })
+
+  test('sameHeaderName compares ignoring case, length first', () => {
+    assert.equal(sameHeaderName('Content-Length', 'content-length'), true)
+    assert.equal(sameHeaderName('content-length', 'content-length'), true)
+    assert.equal(sameHeaderName('Content-Type', 'content-length'), false)
+    assert.equal(sameHeaderName('Content-Lengthx', 'content-length'), false)
+  })
+})
