@@ -167,8 +167,8 @@ class UpgradeDownstream extends RequestFacts implements Downstream {
 
   /** Streams an ordinary response: no chunked framing, the body ends when the connection closes. */
   writeHead(status: number, headers: ResponseHeaders | HeaderList): void {
-    if (Array.isArray(headers)) headers.push('connection', 'close')
-    else headers['connection'] = 'close'
+    // The caller's list or object stays as it is (plugins may still read it).
+    headers = Array.isArray(headers) ? [...headers, 'connection', 'close'] : { ...headers, connection: 'close' }
     this.headersSent = true
     this.#socket.write(this.#head_(status, headers, reasonPhrase(status)))
   }

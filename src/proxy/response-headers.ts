@@ -6,6 +6,7 @@
  * appended. Only when a plugin needs to read or change the headers is an object made of the list
  * ({@link headerObject}).
  */
+import { lowerHeaderName } from './header-names.js'
 import type { HeaderList, ResponseHeaders } from './types.js'
 
 /**
@@ -94,7 +95,7 @@ export function forwardedResponseHeaders(raw: HeaderList, switching: boolean, vi
 export function headerObject(list: HeaderList): ResponseHeaders {
   const h: ResponseHeaders = {}
   for (let i = 0; i < list.length; i += 2) {
-    const name = (list[i] as string).toLowerCase()
+    const name = lowerHeaderName(list[i] as string)
     const value = list[i + 1] as string
     const prev = h[name]
     if (prev === undefined) h[name] = value

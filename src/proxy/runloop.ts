@@ -134,11 +134,14 @@ class Exchange implements UpstreamSink, PdkHost {
   #sentAt = 0
   #headersAt = 0
   responseStatus = 0
-  responseHeaders: ResponseHeaders | null = null
+  #responseHeaders: ResponseHeaders | null = null
+  /** A proxied response's headers as sent, until a plugin asks for them as an object. */
+  #responseList: HeaderList | null = null
   pendingResponseHeaders: ResponseHeaders | null = null
   responseSource: 'service' | 'exit' | 'error' = 'service'
   upstreamStatus: number | undefined = undefined
-  upstreamHeadersReceived: ResponseHeaders | null = null
+  #received: ResponseHeaders | null = null
+  #receivedList: HeaderList | null = null
   #bytes = 0
   /** Body bytes still expected from the upstream (Content-Length), or -1 when unknown. */
   #bodyLeft = -1
@@ -155,6 +158,7 @@ class Exchange implements UpstreamSink, PdkHost {
   /** Instances collected in the access phase, in order: they run in the later phases. */
   #collected: PluginInstance[] = []
   #accessIndex = 0
+  #rewriteIndex = 0
   #exit: { status: number; headers: ResponseHeaders; body: string | Buffer | null } | null = null
 
   constructor(p: Proxy, d: Downstream, snapshot: ConfigSnapshot) {
@@ -215,6 +219,22 @@ class Exchange implements UpstreamSink, PdkHost {
   }
   get errorLog(): ErrorLog {
     return this.#p.errorLog
+  }
+  get responseHeaders(): ResponseHeaders | null {
+    if (this.#responseList !== null) {
+      this.#responseHeaders = headerObject(this.#responseList)
+      this.#responseList = null
+    }
+    return this.#responseHeaders
+  }
+  set responseHeaders(headers: ResponseHeaders | null) {
+    this.#responseHeaders = headers
+    this.#responseList = null
+  }
+  /** The proxied response's headers as the gateway got them (before plugins changed them). */
+  get upstreamHeadersReceived(): ResponseHeaders | null {
+    if (this.#received === null && this.#receivedList !== null) this.#received = headerObject(this.#receivedList)
+    return this.#received
   }
   upstreamLatency(): number | undefined {
     return this.#headersAt === 0 ? undefined : this.#headersAt - this.#sentAt
@@ -317,7 +337,7 @@ class Exchange implements UpstreamSink, PdkHost {
     // Global plugins' rewrite handlers run before routing (Kong's rewrite phase); if one ends the
     // request, the global plugins' response and log phases still run.
     this.#plan = this.#snapshot.globalPlan
-    this.#runRewrite(rewrite, 0, () => (this.#exit !== null ? this.#sendExit() : this.#route()))
+    this.#rewrite()
   }
 
   #route(): void {
@@ -403,7 +423,7 @@ class Exchange implements UpstreamSink, PdkHost {
       if (inst === null || !(https ? inst.https : inst.http)) continue
       this.#collected.push(inst)
       if (inst.plugin.access === undefined || this.#exit !== null) continue
-      if (!this.#invoke(inst, 'access', () => this.#access())) return
+      if (!this.#invoke(inst, 'access')) return
     }
     this.#afterAccess()
   }
@@ -417,23 +437,27 @@ class Exchange implements UpstreamSink, PdkHost {
     this.#attempt()
   }
 
-  /** Runs global rewrite handlers (before routing), sync when possible, then `next`. */
-  #runRewrite(list: readonly PluginInstance[], i: number, next: () => void): void {
-    for (; i < list.length; i++) {
-      const inst = list[i] as PluginInstance
+  /**
+   * Runs the global rewrite handlers (before routing) from the next one on, sync when possible,
+   * then routes (or sends the exit one of them made).
+   */
+  #rewrite(): void {
+    const list = this.#snapshot.rewrite
+    while (this.#rewriteIndex < list.length) {
+      const inst = list[this.#rewriteIndex++] as PluginInstance
       if (inst.plugin.rewrite === undefined || this.#exit !== null) continue
-      const at = i
-      if (!this.#invoke(inst, 'rewrite', () => this.#runRewrite(list, at + 1, next))) return
+      if (!this.#invoke(inst, 'rewrite')) return
     }
-    next()
+    if (this.#exit !== null) this.#sendExit()
+    else this.#route()
   }
 
   /**
    * Calls one rewrite/access handler. Returns true when it completed synchronously (go on);
-   * false when the request continues later: `resume` after a returned promise settles, or never
-   * (the handler threw and the 500 is sent).
+   * false when the request continues later: its phase resumes after a returned promise settles,
+   * or never (the handler threw and the 500 is sent).
    */
-  #invoke(inst: PluginInstance, phase: 'rewrite' | 'access', resume: () => void): boolean {
+  #invoke(inst: PluginInstance, phase: 'rewrite' | 'access'): boolean {
     const kong = this.#kong()
     kong.enter(inst.name, inst.id)
     let result: void | Promise<void>
@@ -446,7 +470,7 @@ class Exchange implements UpstreamSink, PdkHost {
     }
     if (!(result instanceof Promise)) return true
     result.then(
-      () => (this.#clientGone ? this.#finish() : resume()),
+      () => (this.#clientGone ? this.#finish() : phase === 'access' ? this.#access() : this.#rewrite()),
       (err: unknown) => this.#pluginFailed(inst, phase, err),
     )
     return false
@@ -702,11 +726,18 @@ class Exchange implements UpstreamSink, PdkHost {
     }
     this.#bodyLeft = contentLength(raw)
     const list = this.#proxiedHeaders(status, raw, false)
-    // Without plugins the list goes out as it is; plugins get (and may change) an object.
-    if (this.#plan === null) return this.#d.writeHead(status, list)
+    const plan = this.#plan
+    if (plan === null) return this.#d.writeHead(status, list)
+    // Plugins may read the headers later (objects made then); the list itself is never changed.
+    this.#receivedList = list
+    if (!plan.hasHeaderFilter && this.pendingResponseHeaders === null) {
+      // Nothing can change them before they go: they go out as the list.
+      this.#responseList = list
+      return this.#d.writeHead(status, list)
+    }
+    // header_filter handlers get (and may change) an object.
     const headers = headerObject(list)
-    this.upstreamHeadersReceived = { ...headers }
-    this.responseHeaders = headers
+    this.#responseHeaders = headers
     if (this.pendingResponseHeaders !== null) Object.assign(headers, this.pendingResponseHeaders)
     this.#headerFilter()
     this.#d.writeHead(this.responseStatus, headers)
