@@ -5,7 +5,7 @@
  */
 import { decodeFormPairs } from '../admin/form-decode.js'
 import type { ErrorLog } from '../observability/error-log.js'
-import { lowerHeaderName, sameHeaderName } from '../proxy/header-names.js'
+import { lowerHeaderName, removeHeaderPairs, sameHeaderName } from '../proxy/header-names.js'
 import type { RequestHeaders, ResponseHeaders } from '../proxy/types.js'
 import type {
   Consumer,
@@ -54,11 +54,19 @@ export interface PdkHost {
   upstreamQuery: string | null
   /** Replacement body for the upstream request (null: stream the client's). */
   upstreamBody: Buffer | null
-  /** Response status and headers once known (header/body filter, log). */
+  /** Response status once known (header/body filter, log). */
   responseStatus: number
-  responseHeaders: ResponseHeaders | null
-  /** Response headers set before the response exists (access phase): applied when it does. */
-  pendingResponseHeaders: ResponseHeaders | null
+  /** The response's headers as an object (lower-case names) once the response exists. */
+  readonly responseHeaders: ResponseHeaders | null
+  /** First value of a response header (any case); undefined before the response exists. */
+  responseHeader(name: string): string | undefined
+  /**
+   * Changes to the response headers. Before the response exists (access phase) Kong still
+   * accepts them: they are kept and applied to whatever response goes out, proxied or generated.
+   */
+  setResponseHeader(name: string, value: HeaderValue): void
+  addResponseHeader(name: string, value: string): void
+  clearResponseHeader(name: string): void
   responseSource: 'service' | 'exit' | 'error'
   upstreamStatus: number | undefined
   readonly upstreamHeadersReceived: ResponseHeaders | null
@@ -105,11 +113,6 @@ function encodeQuery(args: Readonly<Record<string, string | true | readonly (str
     }
   }
   return parts.join('&')
-}
-
-function removeHeader(list: string[], name: string): void {
-  const lower = lowerHeaderName(name)
-  for (let i = list.length - 2; i >= 0; i -= 2) if (sameHeaderName(list[i] as string, lower)) list.splice(i, 2)
 }
 
 function stringify(parts: readonly unknown[]): string {
@@ -229,7 +232,6 @@ class RequestApi extends HostView implements PdkRequest {
 }
 
 class ClientApi extends HostView implements PdkClient {
-
   getIp(): string {
     return this.h.clientIp
   }
@@ -258,7 +260,6 @@ class ClientApi extends HostView implements PdkClient {
 }
 
 class ResponseApi extends HostView implements PdkResponse {
-
   exit(status: number, body?: string | Buffer | Readonly<Record<string, unknown>> | null, headers?: Readonly<Record<string, HeaderValue>>): void {
     this.h.exit(status, body, headers)
   }
@@ -269,7 +270,7 @@ class ResponseApi extends HostView implements PdkResponse {
     return this.h.responseStatus
   }
   getHeader(name: string): string | undefined {
-    return firstValue(this.h.responseHeaders?.[lowerHeaderName(name)])
+    return this.h.responseHeader(name)
   }
   getHeaders(): Readonly<Record<string, HeaderValue | undefined>> {
     return this.h.responseHeaders ?? {}
@@ -277,27 +278,14 @@ class ResponseApi extends HostView implements PdkResponse {
   getSource(): 'service' | 'exit' | 'error' {
     return this.h.responseSource
   }
-  /**
-   * Before the response exists (access phase) Kong still accepts header changes: they are kept
-   * and applied to whatever response goes out, proxied or generated.
-   */
-  #target(): ResponseHeaders {
-    const h = this.h
-    return h.responseHeaders ?? (h.pendingResponseHeaders ??= {})
-  }
   setHeader(name: string, value: HeaderValue): void {
-    this.#target()[lowerHeaderName(name)] = value
+    this.h.setResponseHeader(name, value)
   }
   addHeader(name: string, value: string): void {
-    const target = this.#target()
-    const key = lowerHeaderName(name)
-    const prev = target[key]
-    target[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
+    this.h.addResponseHeader(name, value)
   }
   clearHeader(name: string): void {
-    const h = this.h
-    if (h.responseHeaders !== null) delete h.responseHeaders[lowerHeaderName(name)]
-    else if (h.pendingResponseHeaders !== null) delete h.pendingResponseHeaders[lowerHeaderName(name)]
+    this.h.clearResponseHeader(name)
   }
   setStatus(status: number): void {
     this.h.responseStatus = status
@@ -305,10 +293,9 @@ class ResponseApi extends HostView implements PdkResponse {
 }
 
 class ServiceRequestApi extends HostView implements PdkServiceRequest {
-
   setHeader(name: string, value: HeaderValue): void {
     const list = this.h.upstreamHeaders
-    removeHeader(list, name)
+    removeHeaderPairs(list, name)
     const lower = lowerHeaderName(name)
     if (Array.isArray(value)) for (const v of value) list.push(lower, v)
     else list.push(lower, value)
@@ -317,7 +304,7 @@ class ServiceRequestApi extends HostView implements PdkServiceRequest {
     this.h.upstreamHeaders.push(lowerHeaderName(name), value)
   }
   clearHeader(name: string): void {
-    removeHeader(this.h.upstreamHeaders, name)
+    removeHeaderPairs(this.h.upstreamHeaders, name)
   }
   setMethod(method: string): void {
     this.h.upstreamMethod = method.toUpperCase()
@@ -336,8 +323,8 @@ class ServiceRequestApi extends HostView implements PdkServiceRequest {
     const h = this.h
     const buf = typeof body === 'string' ? Buffer.from(body) : body
     h.upstreamBody = buf
-    removeHeader(h.upstreamHeaders, 'content-length')
-    removeHeader(h.upstreamHeaders, 'transfer-encoding')
+    removeHeaderPairs(h.upstreamHeaders, 'content-length')
+    removeHeaderPairs(h.upstreamHeaders, 'transfer-encoding')
     h.upstreamHeaders.push('content-length', String(buf.length))
   }
   getHeaders(): Readonly<Record<string, HeaderValue>> {
@@ -369,7 +356,6 @@ class ServiceRequestApi extends HostView implements PdkServiceRequest {
 }
 
 class ServiceResponseApi extends HostView implements PdkServiceResponse {
-
   getStatus(): number | undefined {
     return this.h.upstreamStatus
   }
@@ -394,7 +380,6 @@ class ServiceApi extends HostView {
 }
 
 class RouterApi extends HostView implements PdkRouter {
-
   getRoute(): EntityRow | null {
     return this.h.route
   }
@@ -444,7 +429,6 @@ class LogApi extends HostView implements PdkLog {
 }
 
 class TimingApi extends HostView {
-
   get startedAt(): number {
     return this.h.startedAt
   }

@@ -22,3 +22,9 @@ export function lowerHeaderName(name: string): string {
 export function sameHeaderName(name: string, lower: string): boolean {
   return name.length === lower.length && (name === lower || name.toLowerCase() === lower)
 }
+
+/** Removes from a flat `[name, value …]` list every pair whose name is `name`, in any case. */
+export function removeHeaderPairs(list: string[], name: string): void {
+  const lower = lowerHeaderName(name)
+  for (let i = list.length - 2; i >= 0; i -= 2) if (sameHeaderName(list[i] as string, lower)) list.splice(i, 2)
+}

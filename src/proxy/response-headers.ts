@@ -6,7 +6,7 @@
  * appended. Only when a plugin needs to read or change the headers is an object made of the list
  * ({@link headerObject}).
  */
-import { lowerHeaderName } from './header-names.js'
+import { lowerHeaderName, removeHeaderPairs, sameHeaderName } from './header-names.js'
 import type { HeaderList, ResponseHeaders } from './types.js'
 
 /**
@@ -115,4 +115,96 @@ export function contentLength(list: HeaderList): number {
     }
   }
   return -1
+}
+
+function firstOf(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v
+}
+
+/**
+ * A response's headers as plugins read and change them (`kong.response.*`). A proxied response's
+ * headers stay the flat list they arrived as — changes are made on it, case-insensitively, and it
+ * goes to the client as a list — until something asks for an object (`getHeaders`, the log
+ * serializer); from then on the object is the headers. The list given is never changed: it is
+ * copied on the first change.
+ */
+export class ResponseHeaderSet {
+  #list: HeaderList | null
+  #object: ResponseHeaders | null
+  #owned: boolean
+
+  private constructor(list: HeaderList | null, object: ResponseHeaders | null) {
+    this.#list = list
+    this.#object = object
+    this.#owned = false
+  }
+
+  static ofList(list: HeaderList): ResponseHeaderSet {
+    return new ResponseHeaderSet(list, null)
+  }
+
+  static ofObject(headers: ResponseHeaders): ResponseHeaderSet {
+    return new ResponseHeaderSet(null, headers)
+  }
+
+  /** The first value of a header (any case). */
+  get(name: string): string | undefined {
+    const lower = lowerHeaderName(name)
+    if (this.#object !== null) return firstOf(this.#object[lower])
+    const list = this.#list as HeaderList
+    for (let i = 0; i < list.length; i += 2) if (sameHeaderName(list[i] as string, lower)) return list[i + 1]
+    return undefined
+  }
+
+  /** Replaces every value of a header (any case) with `value`. */
+  set(name: string, value: string | string[]): void {
+    const lower = lowerHeaderName(name)
+    if (this.#object !== null) {
+      this.#object[lower] = value
+      return
+    }
+    const list = this.#mutableList()
+    removeHeaderPairs(list, lower)
+    if (Array.isArray(value)) for (const v of value) list.push(lower, v)
+    else list.push(lower, value)
+  }
+
+  /** Adds a value, keeping those already there. */
+  add(name: string, value: string): void {
+    const lower = lowerHeaderName(name)
+    if (this.#object === null) {
+      this.#mutableList().push(lower, value)
+      return
+    }
+    const prev = this.#object[lower]
+    this.#object[lower] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
+  }
+
+  clear(name: string): void {
+    const lower = lowerHeaderName(name)
+    if (this.#object !== null) delete this.#object[lower]
+    else removeHeaderPairs(this.#mutableList(), lower)
+  }
+
+  /** The headers as an object (lower-case names, arrays for repeated ones); changes go to it from now on. */
+  object(): ResponseHeaders {
+    if (this.#object === null) {
+      this.#object = headerObject(this.#list as HeaderList)
+      this.#list = null
+    }
+    return this.#object
+  }
+
+  /** What goes to the client: the list, or the object once one was made. */
+  forWrite(): ResponseHeaders | HeaderList {
+    return this.#object ?? (this.#list as HeaderList)
+  }
+
+  #mutableList(): HeaderList {
+    if (!this.#owned) {
+      this.#list = (this.#list as HeaderList).slice()
+      this.#owned = true
+    }
+    return this.#list as HeaderList
+  }
 }

@@ -22,7 +22,7 @@ import { probeSpeaksTls } from './protocol-probe.js'
 import { nextRequestId } from './request-id.js'
 import type { HostResolver, ResolveResult } from './resolver.js'
 import { classifyUpstreamFailure, isIdempotent, type UpstreamFailure } from './upstream-failure.js'
-import { contentLength, forwardedResponseHeaders, headerObject } from './response-headers.js'
+import { contentLength, forwardedResponseHeaders, headerObject, ResponseHeaderSet } from './response-headers.js'
 import { serializeExchange } from './serialize.js'
 import type {
   BodySource,
@@ -134,10 +134,10 @@ class Exchange implements UpstreamSink, PdkHost {
   #sentAt = 0
   #headersAt = 0
   responseStatus = 0
-  #responseHeaders: ResponseHeaders | null = null
-  /** A proxied response's headers as sent, until a plugin asks for them as an object. */
-  #responseList: HeaderList | null = null
-  pendingResponseHeaders: ResponseHeaders | null = null
+  /** The response's headers as plugins see them, once the response exists (routes with plugins). */
+  #resp: ResponseHeaderSet | null = null
+  /** Response headers plugins set before the response existed: applied to it. */
+  #pending: ResponseHeaderSet | null = null
   responseSource: 'service' | 'exit' | 'error' = 'service'
   upstreamStatus: number | undefined = undefined
   #received: ResponseHeaders | null = null
@@ -221,15 +221,29 @@ class Exchange implements UpstreamSink, PdkHost {
     return this.#p.errorLog
   }
   get responseHeaders(): ResponseHeaders | null {
-    if (this.#responseList !== null) {
-      this.#responseHeaders = headerObject(this.#responseList)
-      this.#responseList = null
-    }
-    return this.#responseHeaders
+    return this.#resp === null ? null : this.#resp.object()
   }
-  set responseHeaders(headers: ResponseHeaders | null) {
-    this.#responseHeaders = headers
-    this.#responseList = null
+  responseHeader(name: string): string | undefined {
+    return this.#resp?.get(name)
+  }
+  setResponseHeader(name: string, value: HeaderValue): void {
+    this.#headersToChange().set(name, value)
+  }
+  addResponseHeader(name: string, value: string): void {
+    this.#headersToChange().add(name, value)
+  }
+  clearResponseHeader(name: string): void {
+    ;(this.#resp ?? this.#pending)?.clear(name)
+  }
+  #headersToChange(): ResponseHeaderSet {
+    return this.#resp ?? (this.#pending ??= ResponseHeaderSet.ofObject({}))
+  }
+  /** The response exists: plugins see its headers, with those they set earlier applied. */
+  #responseHeadersAre(resp: ResponseHeaderSet): void {
+    this.#resp = resp
+    if (this.#pending === null) return
+    const early = this.#pending.object()
+    for (const name in early) resp.set(name, early[name] as HeaderValue)
   }
   /** The proxied response's headers as the gateway got them (before plugins changed them). */
   get upstreamHeadersReceived(): ResponseHeaders | null {
@@ -728,19 +742,13 @@ class Exchange implements UpstreamSink, PdkHost {
     const list = this.#proxiedHeaders(status, raw, false)
     const plan = this.#plan
     if (plan === null) return this.#d.writeHead(status, list)
-    // Plugins may read the headers later (objects made then); the list itself is never changed.
+    // Plugins read and change the list (objects are made only if one asks); the list as received
+    // stays as it is for kong.service.response.
     this.#receivedList = list
-    if (!plan.hasHeaderFilter && this.pendingResponseHeaders === null) {
-      // Nothing can change them before they go: they go out as the list.
-      this.#responseList = list
-      return this.#d.writeHead(status, list)
-    }
-    // header_filter handlers get (and may change) an object.
-    const headers = headerObject(list)
-    this.#responseHeaders = headers
-    if (this.pendingResponseHeaders !== null) Object.assign(headers, this.pendingResponseHeaders)
+    const resp = ResponseHeaderSet.ofList(list)
+    this.#responseHeadersAre(resp)
     this.#headerFilter()
-    this.#d.writeHead(this.responseStatus, headers)
+    this.#d.writeHead(this.responseStatus, resp.forWrite())
   }
 
   onData(chunk: Buffer): void {
@@ -920,8 +928,7 @@ class Exchange implements UpstreamSink, PdkHost {
     const debug = this.#debugHeaders()
     if (debug !== null) for (let i = 0; i < debug.length; i += 2) headers[debug[i] as string] = debug[i + 1] as string
     if (this.#plan !== null) {
-      this.responseHeaders = headers
-      if (this.pendingResponseHeaders !== null) Object.assign(headers, this.pendingResponseHeaders)
+      this.#responseHeadersAre(ResponseHeaderSet.ofObject(headers))
       this.#headerFilter()
       status = this.responseStatus
       if (this.#plan.hasBodyFilter) body = this.#bodyFilter(body === null ? Buffer.alloc(0) : Buffer.from(body), true)

@@ -8,13 +8,19 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { RequestPdk, type PdkHost } from '../../../src/pdk/pdk.js'
 import { lowerHeaderName, sameHeaderName } from '../../../src/proxy/header-names.js'
+import { ResponseHeaderSet } from '../../../src/proxy/response-headers.js'
 import type { ErrorLog } from '../../../src/observability/error-log.js'
 
-function host(over: Partial<PdkHost> = {}): PdkHost & { lines: string[] } {
+type TestHost = PdkHost & { lines: string[]; resp: ResponseHeaderSet | null; pending: ResponseHeaderSet | null }
+
+/** A host with the exchange's response-header rules: changes before the response are kept for it. */
+function host(over: Partial<PdkHost> = {}): TestHost {
   const lines: string[] = []
   const errorLog = { enabled: () => true, log: (level: string, msg: string) => lines.push(`${level} ${msg}`) } as unknown as ErrorLog
-  return {
+  const h: TestHost = {
     lines,
+    resp: null,
+    pending: null,
     requestId: 'rid',
     method: 'GET',
     scheme: 'http',
@@ -42,8 +48,13 @@ function host(over: Partial<PdkHost> = {}): PdkHost & { lines: string[] } {
     upstreamQuery: 'x=1',
     upstreamBody: null,
     responseStatus: 0,
-    responseHeaders: null,
-    pendingResponseHeaders: null,
+    get responseHeaders() {
+      return h.resp === null ? null : h.resp.object()
+    },
+    responseHeader: (name) => h.resp?.get(name),
+    setResponseHeader: (name, value) => (h.resp ?? (h.pending ??= ResponseHeaderSet.ofObject({}))).set(name, value),
+    addResponseHeader: (name, value) => (h.resp ?? (h.pending ??= ResponseHeaderSet.ofObject({}))).add(name, value),
+    clearResponseHeader: (name) => (h.resp ?? h.pending)?.clear(name),
     responseSource: 'service',
     upstreamStatus: undefined,
     upstreamHeadersReceived: null,
@@ -54,6 +65,7 @@ function host(over: Partial<PdkHost> = {}): PdkHost & { lines: string[] } {
     serialize: () => ({ request: { id: 'rid' } }),
     ...over,
   }
+  return h
 }
 
 describe('RequestPdk', () => {
@@ -84,18 +96,20 @@ describe('RequestPdk', () => {
     assert.equal(sr.getHeader('content-length'), '7')
   })
 
-  test('response headers set in access are kept for the response; later ones change it directly', () => {
+  test('response headers: changes before the response are kept for it; after, they change it (any case)', () => {
     const h = host()
     const kong = new RequestPdk(h)
     kong.response.setHeader('X-RateLimit-Limit-Second', '5')
     kong.response.addHeader('X-Multi', 'a')
     kong.response.addHeader('x-multi', 'b')
-    assert.deepEqual(h.pendingResponseHeaders, { 'x-ratelimit-limit-second': '5', 'x-multi': ['a', 'b'] })
-    h.responseHeaders = { 'content-type': 'text/plain' }
-    kong.response.setHeader('Content-Type', 'application/json')
+    assert.equal(kong.response.getHeader('x-multi'), undefined, 'no response yet')
+    assert.deepEqual(h.pending?.object(), { 'x-ratelimit-limit-second': '5', 'x-multi': ['a', 'b'] })
+    h.resp = ResponseHeaderSet.ofList(['Content-Type', 'text/plain', 'Server', 'up'])
+    kong.response.setHeader('content-type', 'application/json')
+    kong.response.clearHeader('SERVER')
     kong.response.clearHeader('X-Nothing')
-    assert.deepEqual(h.responseHeaders, { 'content-type': 'application/json' })
     assert.equal(kong.response.getHeader('CONTENT-TYPE'), 'application/json')
+    assert.deepEqual(kong.response.getHeaders(), { 'content-type': 'application/json' })
   })
 
   test('ctx.plugin belongs to the running instance; ctx.shared to all of them', () => {

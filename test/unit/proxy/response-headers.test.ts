@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { contentLength, forwardedResponseHeaders, headerObject } from '../../../src/proxy/response-headers.js'
+import { contentLength, forwardedResponseHeaders, headerObject, ResponseHeaderSet } from '../../../src/proxy/response-headers.js'
 
 const VIA = '1.1 turnpike/0.1.0'
 const SERVER = 'turnpike/0.1.0'
@@ -52,5 +52,40 @@ describe('contentLength', () => {
     assert.equal(contentLength(['Transfer-Encoding', 'chunked']), -1)
     assert.equal(contentLength(['Content-Length', '1, 1']), -1)
     assert.equal(contentLength(['Content-Length', '-3']), -1)
+  })
+})
+
+describe('ResponseHeaderSet', () => {
+  test('a list: read, set, add and clear in any case; the list given is never changed', () => {
+    const received = ['Content-Type', 'text/plain', 'X-Up', '1', 'x-up', '2', 'Server', 'nginx']
+    const h = ResponseHeaderSet.ofList(received)
+    assert.equal(h.get('x-UP'), '1')
+    h.set('X-Up', 'one')
+    h.add('Set-Cookie', 'a=1')
+    h.add('set-cookie', 'b=2')
+    h.clear('SERVER')
+    h.set('X-Many', ['p', 'q'])
+    assert.deepEqual(h.forWrite(), ['Content-Type', 'text/plain', 'x-up', 'one', 'set-cookie', 'a=1', 'set-cookie', 'b=2', 'x-many', 'p', 'x-many', 'q'])
+    assert.deepEqual(received, ['Content-Type', 'text/plain', 'X-Up', '1', 'x-up', '2', 'Server', 'nginx'])
+  })
+
+  test('once an object is asked for, it is the headers: changes go to it and it is what is written', () => {
+    const h = ResponseHeaderSet.ofList(['A', '1', 'b', '2', 'a', '3'])
+    const o = h.object()
+    assert.deepEqual(o, { a: ['1', '3'], b: '2' })
+    h.set('B', 'two')
+    h.add('a', '4')
+    h.clear('c')
+    assert.equal(h.forWrite(), o)
+    assert.deepEqual(o, { a: ['1', '3', '4'], b: 'two' })
+    assert.equal(h.get('A'), '1')
+  })
+
+  test('an object (a response the gateway makes) is changed in place', () => {
+    const headers = { 'content-type': 'application/json' }
+    const h = ResponseHeaderSet.ofObject(headers)
+    h.set('X-Kong', 'y')
+    assert.deepEqual(headers, { 'content-type': 'application/json', 'x-kong': 'y' })
+    assert.equal(h.object(), headers)
   })
 })
