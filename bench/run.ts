@@ -311,9 +311,12 @@ class Bench {
 }
 
 function runMicro(): number {
-  log('== micro-benchmarks: router (build/bench/router.bench.js)')
-  const r = spawnSync(process.execPath, [join(ROOT, 'build', 'bench', 'router.bench.js')], { stdio: 'inherit' })
-  return r.status ?? 1
+  for (const [what, file] of [['router', 'router.bench.js'], ['plugin iteration', 'plugins.bench.js']] as const) {
+    log(`== micro-benchmarks: ${what} (build/bench/${file})`)
+    const r = spawnSync(process.execPath, [join(ROOT, 'build', 'bench', file)], { stdio: 'inherit' })
+    if (r.status !== 0) return r.status ?? 1
+  }
+  return 0
 }
 
 async function main(): Promise<number> {

@@ -33,7 +33,7 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: npm run bench -- [options]
-  --micro                 run the micro-benchmarks (router matches/s) only
+  --micro                 run the micro-benchmarks (router matches/s, plugin iteration) only
   --only a,b              proxies: ${TARGETS.join(', ')} (default: all)
   --scenario a,b          scenarios: ${SCENARIOS.join(', ')} (default: all)
   --duration S            seconds per measured run (default 5)
