@@ -53,7 +53,7 @@ if [ "$WHAT" = reference ]; then
   for _ in $(seq 300); do curl -s -m 2 -o /dev/null "http://127.0.0.1:$PX/" && break; sleep 0.5; done
   TARGET=$VGPID
 else
-  TURNPIKE_PREFIX=$TMP/tp TURNPIKE_PROXY_LISTEN=127.0.0.1:$PX TURNPIKE_ADMIN_LISTEN=127.0.0.1:$AD TURNPIKE_STATUS_LISTEN=off \
+  TURNPIKE_PREFIX=$TMP/tp TURNPIKE_PROXY_LISTEN="127.0.0.1:$PX reuseport backlog=16384" TURNPIKE_ADMIN_LISTEN=127.0.0.1:$AD TURNPIKE_STATUS_LISTEN=off \
     TURNPIKE_WORKER_PROCESSES=1 taskset -c 0 "${VG[@]}" node "${NODEFLAGS[@]}" "$ROOT/bin/turnpike" start >"$TMP/proxy.log" 2>&1 &
   VGPID=$!
   for _ in $(seq 600); do curl -s -m 2 -o /dev/null "http://127.0.0.1:$AD/status" && break; sleep 0.5; done

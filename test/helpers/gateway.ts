@@ -17,6 +17,8 @@ export interface GatewayOptions {
   /** Extra settings as TURNPIKE_* environment variables, by setting name. */
   readonly settings?: Readonly<Record<string, string>>
   readonly workers?: number
+  /** Flags after the proxy listener's address (`reuseport backlog=16384`, as Kong's default). */
+  readonly proxyListenFlags?: string
   /** Reuse a prefix (restart tests). */
   readonly prefix?: string
   readonly args?: readonly string[]
@@ -48,7 +50,7 @@ export async function startTestGateway(opts: GatewayOptions = {}): Promise<TestG
   const [proxyPort, adminPort, statusPort] = [await freePort(), await freePort(), await freePort()]
   const settings: Record<string, string> = {
     prefix,
-    proxy_listen: `127.0.0.1:${proxyPort}`,
+    proxy_listen: `127.0.0.1:${proxyPort}${opts.proxyListenFlags !== undefined ? ` ${opts.proxyListenFlags}` : ''}`,
     admin_listen: `127.0.0.1:${adminPort}`,
     status_listen: `127.0.0.1:${statusPort}`,
     worker_processes: String(opts.workers ?? 1),
