@@ -129,7 +129,7 @@ export async function startTurnpike(o: { workers: number; cpus: string | null; s
   const [proxyPort, adminPort, statusPort] = [await freePort(), await freePort(), await freePort()]
   const settings: Record<string, string> = {
     prefix,
-    // Kong's default flags: with reuseport every worker accepts its own connections.
+    // Kong's default listen flags, as users' configurations have them.
     proxy_listen: `127.0.0.1:${proxyPort} reuseport backlog=16384`,
     admin_listen: `127.0.0.1:${adminPort}`,
     status_listen: `127.0.0.1:${statusPort}`,
