@@ -21,6 +21,9 @@ describe('live configuration changes', () => {
     gw = await startTestGateway({ workers: 2 })
     assert.equal((await call('POST', `${gw.adminUrl}/services`, { name: 'stable', url: up.url })).status, 201)
     assert.equal((await call('POST', `${gw.adminUrl}/services/stable/routes`, { name: 'stable', paths: ['/stable'] })).status, 201)
+    // The load starts once both workers serve the route: a request answered before a worker has
+    // its first configuration is a start-up race, not a swap.
+    await gw.waitForLog(/\(1 routes\) live on all 2 workers/, 10_000)
   })
   after(async () => {
     await gw.stop()
