@@ -10,7 +10,8 @@
 # off, warms it up with wrk, counts a measured wrk run, and prints main-thread instructions per
 # request (and all threads'). Extra Turnpike settings: TURNPIKE_* variables are passed through.
 # Needs valgrind, wrk, nginx and taskset (Debian: valgrind wrk nginx util-linux). Build first
-# (`npm run build:test`). Takes 1–2 minutes; shorter warm-ups count JIT compilation too (20 s gave
+# (`npm run build:test`). With PLUGINS=1 (turnpike only) the measured route is /karl with key-auth
+# + rate-limiting (local), as in the bench's plugins scenario; wrk sends the key. Takes 1–2 minutes; shorter warm-ups count JIT compilation too (20 s gave
 # ~25 % more than 30 s). With PERF_MAP=1 node writes /tmp/perf-<pid>.map so
 # that JIT-compiled functions can be named when reading the callgrind file.
 set -euo pipefail
@@ -24,6 +25,7 @@ done
 [ -f "$ROOT/build/bench/reference-proxy.js" ] || { echo "instructions.sh: build first: npm run build:test" >&2; exit 1; }
 case $WHAT in turnpike|reference) ;; *) echo "usage: $0 [turnpike|reference] [warm-up s] [measured s]" >&2; exit 2 ;; esac
 
+URLPATH=/
 TMP=$(mktemp -d)
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 UP=$(free_port); PX=$(free_port); AD=$(free_port)
@@ -59,15 +61,25 @@ else
   for _ in $(seq 600); do curl -s -m 2 -o /dev/null "http://127.0.0.1:$AD/status" && break; sleep 0.5; done
   curl -s -o /dev/null -X POST "http://127.0.0.1:$AD/services" -d name=bench -d "url=http://127.0.0.1:$UP"
   curl -s -o /dev/null -X POST "http://127.0.0.1:$AD/services/bench/routes" -d 'paths[]=/'
-  for _ in $(seq 100); do [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PX/")" = 200 ] && break; sleep 0.5; done
+  if [ "${PLUGINS:-0}" = 1 ]; then
+    # The bench's plugins scenario: key-auth + rate-limiting (local) on /karl, a consumer with a key.
+    curl -s -o /dev/null -X POST "http://127.0.0.1:$AD/services/bench/routes" -d name=karl -d 'paths[]=/karl'
+    curl -s -o /dev/null -X POST "http://127.0.0.1:$AD/routes/karl/plugins" -d name=key-auth
+    curl -s -o /dev/null -X POST "http://127.0.0.1:$AD/routes/karl/plugins" -H 'content-type: application/json' \
+      -d '{"name":"rate-limiting","config":{"second":1000000000,"policy":"local"}}'
+    curl -s -o /dev/null -X POST "http://127.0.0.1:$AD/consumers" -d username=bench
+    curl -s -o /dev/null -X POST "http://127.0.0.1:$AD/consumers/bench/key-auth" -d key=bench-key
+    URLPATH=/karl
+  fi
+  for _ in $(seq 100); do [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' -H 'apikey: bench-key' "http://127.0.0.1:$PX$URLPATH")" = 200 ] && break; sleep 0.5; done
   TARGET=$(pgrep -P "$(cat "$TMP/tp/pids/turnpike.pid")" | head -1)   # the worker
 fi
 
 echo "warm-up ${WARM}s (not counted)…" >&2
-taskset -c 1 wrk -t1 -c8 -d"${WARM}s" "http://127.0.0.1:$PX/" >/dev/null
+taskset -c 1 wrk -t1 -c8 -d"${WARM}s" -H 'apikey: bench-key' "http://127.0.0.1:$PX$URLPATH" >/dev/null
 callgrind_control -z "$TARGET" >/dev/null
 callgrind_control -i on "$TARGET" >/dev/null
-N=$(taskset -c 1 wrk -t1 -c8 -d"${DUR}s" "http://127.0.0.1:$PX/" | awk '/requests in/ {print $1}')
+N=$(taskset -c 1 wrk -t1 -c8 -d"${DUR}s" -H 'apikey: bench-key' "http://127.0.0.1:$PX$URLPATH" | awk '/requests in/ {print $1}')
 callgrind_control -i off "$TARGET" >/dev/null
 callgrind_control -d "$TARGET" >/dev/null
 sleep 1
@@ -77,5 +89,5 @@ for f in "$TMP"/cg."$TARGET".*; do
   all=$((all + t))
   case $f in *-01) main=$t ;; esac
 done
-echo "$WHAT: $N requests counted; $((main / N)) instructions per request on the main thread, $((all / N)) on all threads"
+echo "$WHAT$([ "$URLPATH" = / ] || echo " $URLPATH"): $N requests counted; $((main / N)) instructions per request on the main thread, $((all / N)) on all threads"
 if [ -n "${KEEP:-}" ]; then cp "$TMP"/cg."$TARGET".* "$KEEP"/ && echo "callgrind files copied to $KEEP"; fi
