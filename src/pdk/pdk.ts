@@ -5,7 +5,8 @@
  */
 import { decodeFormPairs } from '../admin/form-decode.js'
 import type { ErrorLog } from '../observability/error-log.js'
-import { lowerHeaderName, removeHeaderPairs, sameHeaderName } from '../proxy/header-names.js'
+import { firstHeaderValue, lowerHeaderName, removeHeaderPairs } from '../proxy/header-names.js'
+import { headerObject } from '../proxy/response-headers.js'
 import type { RequestHeaders, ResponseHeaders } from '../proxy/types.js'
 import type {
   Consumer,
@@ -328,21 +329,10 @@ class ServiceRequestApi extends HostView implements PdkServiceRequest {
     h.upstreamHeaders.push('content-length', String(buf.length))
   }
   getHeaders(): Readonly<Record<string, HeaderValue>> {
-    const out: Record<string, HeaderValue> = {}
-    const list = this.h.upstreamHeaders
-    for (let i = 0; i + 1 < list.length; i += 2) {
-      const name = (list[i] as string).toLowerCase()
-      const value = list[i + 1] as string
-      const prev = out[name]
-      out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
-    }
-    return out
+    return headerObject(this.h.upstreamHeaders)
   }
   getHeader(name: string): string | undefined {
-    const lower = lowerHeaderName(name)
-    const list = this.h.upstreamHeaders
-    for (let i = 0; i + 1 < list.length; i += 2) if (sameHeaderName(list[i] as string, lower)) return list[i + 1]
-    return undefined
+    return firstHeaderValue(this.h.upstreamHeaders, name)
   }
   getRawQuery(): string {
     return this.h.upstreamQuery ?? ''

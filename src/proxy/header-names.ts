@@ -28,3 +28,10 @@ export function removeHeaderPairs(list: string[], name: string): void {
   const lower = lowerHeaderName(name)
   for (let i = list.length - 2; i >= 0; i -= 2) if (sameHeaderName(list[i] as string, lower)) list.splice(i, 2)
 }
+
+/** The first value of `name` (any case) in a flat `[name, value …]` list. */
+export function firstHeaderValue(list: readonly string[], name: string): string | undefined {
+  const lower = lowerHeaderName(name)
+  for (let i = 0; i + 1 < list.length; i += 2) if (sameHeaderName(list[i] as string, lower)) return list[i + 1]
+  return undefined
+}

@@ -6,7 +6,7 @@
  * appended. Only when a plugin needs to read or change the headers is an object made of the list
  * ({@link headerObject}).
  */
-import { lowerHeaderName, removeHeaderPairs, sameHeaderName } from './header-names.js'
+import { firstHeaderValue, lowerHeaderName, removeHeaderPairs } from './header-names.js'
 import type { HeaderList, ResponseHeaders } from './types.js'
 
 /**
@@ -149,11 +149,8 @@ export class ResponseHeaderSet {
 
   /** The first value of a header (any case). */
   get(name: string): string | undefined {
-    const lower = lowerHeaderName(name)
-    if (this.#object !== null) return firstOf(this.#object[lower])
-    const list = this.#list as HeaderList
-    for (let i = 0; i < list.length; i += 2) if (sameHeaderName(list[i] as string, lower)) return list[i + 1]
-    return undefined
+    if (this.#object !== null) return firstOf(this.#object[lowerHeaderName(name)])
+    return firstHeaderValue(this.#list as HeaderList, name)
   }
 
   /** Replaces every value of a header (any case) with `value`. */
