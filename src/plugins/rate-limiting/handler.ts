@@ -46,7 +46,7 @@ export interface InstanceScope {
 
 export interface RateLimitingPrepared extends RateLimitingConfig {
   /** The configured periods, each with its header names (built once, not per request). */
-  readonly limits: readonly { readonly period: Period; readonly limit: number; readonly limitHeader: string; readonly remainingHeader: string }[]
+  readonly limits: readonly { readonly period: Period; readonly limit: number; readonly limitText: string; readonly limitHeader: string; readonly remainingHeader: string }[]
   readonly sliding: boolean
   readonly redisConfig: RedisConfig | null
   /** Key prefix: the instance's scope, or (scope unknown) a fingerprint of its configuration. */
@@ -84,7 +84,7 @@ export function prepareRateLimiting(conf: RateLimitingConfig, instance?: Instanc
   if (conf.policy === 'cluster') throw new Error("the 'cluster' policy needs the PostgreSQL store, which Turnpike does not support yet")
   const limits = PERIODS.flatMap((period) => {
     const v = conf[period]
-    return typeof v === 'number' ? [{ period, limit: v, limitHeader: `X-RateLimit-Limit-${TITLE[period]}`, remainingHeader: `X-RateLimit-Remaining-${TITLE[period]}` }] : []
+    return typeof v === 'number' ? [{ period, limit: v, limitText: String(v), limitHeader: `X-RateLimit-Limit-${TITLE[period]}`, remainingHeader: `X-RateLimit-Remaining-${TITLE[period]}` }] : []
   })
   const sliding = conf.window_type === 'sliding'
   const configTag = createHash('sha1').update(JSON.stringify(conf)).digest('hex').slice(0, 12)
@@ -155,13 +155,13 @@ export function rateLimitHeaders(conf: RateLimitingPrepared, result: TakeResult,
       best = i
       bestRemaining = remaining
     }
-    headers[l.limitHeader] = String(l.limit)
+    headers[l.limitHeader] = l.limitText
     headers[l.remainingHeader] = String(remaining)
   }
   if (best === -1) return { headers, reset: 1 }
   const b = limits[best] as RateLimitingPrepared['limits'][number]
   const reset = resetSeconds(b.period, now)
-  headers['RateLimit-Limit'] = String(b.limit)
+  headers['RateLimit-Limit'] = b.limitText
   headers['RateLimit-Remaining'] = String(bestRemaining)
   headers['RateLimit-Reset'] = String(reset)
   return { headers, reset }
