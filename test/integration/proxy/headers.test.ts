@@ -298,16 +298,14 @@ describe('proxy bodies', () => {
     const first = Buffer.from('first piece;')
     const last = Buffer.from('last piece')
     let releaseLast: (() => void) | null = null
-    const upstream = createServer((req, res) => {
+    const upstream = await startUpstream((req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(first.length + last.length) })
       if (req.method === 'HEAD') return void res.end()
       res.write(first)
       releaseLast = () => res.end(last)
     })
-    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r))
     try {
-      const port = (upstream.address() as AddressInfo).port
-      await admin(gw, '/services', { name: 'sized', url: `http://127.0.0.1:${port}` })
+      await admin(gw, '/services', { name: 'sized', url: upstream.url })
       await admin(gw, '/services/sized/routes', { paths: ['/sized'] })
       await settle(gw)
       const body = await new Promise<string>((resolve, reject) => {
@@ -331,8 +329,7 @@ describe('proxy bodies', () => {
       assert.equal(head.status, 200)
       assert.equal(head.headers['content-length'], String(first.length + last.length))
     } finally {
-      upstream.closeAllConnections()
-      await new Promise<void>((r) => upstream.close(() => r()))
+      await upstream.close()
     }
   })
 })

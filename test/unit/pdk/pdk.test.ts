@@ -141,11 +141,11 @@ describe('RequestPdk', () => {
 })
 
 describe('header names', () => {
-  test('lowerHeaderName lower-cases and gives back the same string for a name seen before', () => {
+  test('lowerHeaderName lower-cases, for names seen before and past the bound of remembered ones', () => {
     const a = lowerHeaderName('X-RateLimit-Limit-Minute')
     assert.equal(a, 'x-ratelimit-limit-minute')
     assert.equal(lowerHeaderName('X-RateLimit-Limit-Minute'), a)
-    // Past its bound the cache stops growing; names are still lower-cased.
+    // Past its bound names are still lower-cased (the cache no longer grows: not observable here).
     for (let i = 0; i < 2000; i++) assert.equal(lowerHeaderName(`X-Name-${i}`), `x-name-${i}`)
   })
 
