@@ -272,9 +272,7 @@ class Bench {
       // Loaded together, each proxy gets a share of the core: its warm-up lasts as many times longer.
       const warmup = plan.concurrent ? o.warmup * runnable.length : o.warmup
       const warm = (v: Variant): ReturnType<typeof wrkRun> => wrkRun(v, { duration: warmup, connections: plan.connections, threads, rate, cpus: cpusLoad, dir })
-      const warmed = plan.concurrent ? await Promise.all(runnable.map(warm)) : []
-      for (const [i, v] of runnable.entries()) {
-        const w = plan.concurrent ? (warmed[i] as Awaited<ReturnType<typeof wrkRun>>) : await warm(v)
+      await eachRun(runnable, plan.concurrent, warm, (v, w) => {
         const bad = errorCount(w.wrk)
         const expectBytes = plan.name === 'body-1m' ? BODY_1M_BYTES : UPSTREAM_BODY.length
         if (w.wrk.requests === 0 || bad > w.wrk.requests * 0.01 || w.wrk.bytes < w.wrk.requests * expectBytes) {
@@ -283,20 +281,18 @@ class Bench {
           const r = results.get(v.id)
           if (r !== undefined) r.failed = why
         }
-      }
+      })
     }
     const live = runnable.filter((v) => results.get(v.id)?.failed === undefined)
     for (let rep = 0; rep < o.repeats; rep++) {
       const order = live.map((_, i) => live[(i + rep) % live.length] as Variant)
       const measure = (v: Variant): ReturnType<typeof wrkRun> => wrkRun(v, { duration: plan.duration, connections: plan.connections, threads, rate, cpus: cpusLoad, dir })
-      const together = plan.concurrent ? await Promise.all(order.map(measure)) : []
-      for (const [i, v] of order.entries()) {
-        const r = plan.concurrent ? (together[i] as Awaited<ReturnType<typeof wrkRun>>) : await measure(v)
+      await eachRun(order, plan.concurrent, measure, (v, r) => {
         const errors = errorCount(r.wrk)
         const sample: RunSample = { repeat: rep, rps: r.wrk.rps, p50Us: r.wrk.p50Us, p99Us: r.wrk.p99Us, requests: r.wrk.requests, errors, cpuUsPerReq: r.cpuUsPerReq, rssLoadKb: r.rssLoadKb, rssLoadMaxProcKb: r.rssMaxProcKb }
         results.get(v.id)?.samples.push(sample)
         log(`  ${plan.name} #${rep + 1} ${v.label.padEnd(44)} ${Math.round(r.wrk.rps).toLocaleString('en-US').padStart(7)} req/s  p50 ${(r.wrk.p50Us / 1000).toFixed(2)} ms  p99 ${(r.wrk.p99Us / 1000).toFixed(2)} ms  cpu ${r.cpuUsPerReq.toFixed(0)} µs/req  rss ${(r.rssLoadKb / 1024).toFixed(0)} MB${errors > 0 ? `  errors ${errors}` : ''}`)
-      }
+      })
     }
     return [...results.values()].map((r) => ({
       scenario: plan.name,
@@ -308,6 +304,19 @@ class Bench {
       samples: r.samples,
     }))
   }
+}
+
+/**
+ * Runs `run` for every variant — all at once when the scenario loads them together, else one after
+ * the other — and hands each result to `use`, in the variants' order (as soon as it is there).
+ */
+async function eachRun<T>(variants: readonly Variant[], together: boolean, run: (v: Variant) => Promise<T>, use: (v: Variant, result: T) => void): Promise<void> {
+  if (!together) {
+    for (const v of variants) use(v, await run(v))
+    return
+  }
+  const results = await Promise.all(variants.map(run))
+  variants.forEach((v, i) => use(v, results[i] as T))
 }
 
 function runMicro(): number {
