@@ -122,7 +122,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     inline: config.raw['declarative_config_string'],
     writable: config.raw['declarative_config_writable'] ?? 'off',
     publish: () => {
-      pendingChangeAt ??= performance.now()
+      changed()
       return publish()
     },
     log: errorLog,
@@ -137,10 +137,17 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   // --- workers -------------------------------------------------------------------------------
   const workerStats = new Map<number, WorkerStats>()
   const applied = new Map<number, number>()
-  let version = 0
   let payload: ConfigPayload = { version: 0, services: [], routes: [] }
   let stopping = false
-  let pendingChangeAt: number | null = null
+  /**
+   * Changes not yet live on every worker: when the oldest was made, and the version published
+   * when the newest was made (they are all in a later one).
+   */
+  let pendingChange: { at: number; after: number } | null = null
+  const changed = (): void => {
+    if (pendingChange === null) pendingChange = { at: performance.now(), after: payload.version }
+    else pendingChange.after = payload.version
+  }
 
   const sendTo = (w: Worker, msg: ToWorker): void => {
     if (w.isConnected()) w.send(msg)
@@ -171,7 +178,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   })
   publish = () => publisher.reloadAll()
   dao.onChange((e) => {
-    pendingChangeAt ??= performance.now()
+    changed()
     publisher.change(e)
     declarative.onEntityChange()
   })
@@ -210,10 +217,11 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
           break
         case 'applied': {
           applied.set(w.id, msg.version)
-          const all = [...applied.values()].every((v) => v >= version) && applied.size >= Object.keys(cluster.workers ?? {}).length
-          if (all && pendingChangeAt !== null) {
-            errorLog.info(`configuration version ${msg.version} (${msg.routes} routes) live on all ${applied.size} workers ${(performance.now() - pendingChangeAt).toFixed(1)} ms after the change`)
-            pendingChangeAt = null
+          const latest = payload.version
+          const all = [...applied.values()].every((v) => v >= latest) && applied.size >= Object.keys(cluster.workers ?? {}).length
+          if (all && pendingChange !== null && latest > pendingChange.after) {
+            errorLog.info(`configuration version ${msg.version} (${msg.routes} routes) live on all ${applied.size} workers ${(performance.now() - pendingChange.at).toFixed(1)} ms after the change`)
+            pendingChange = null
           }
           break
         }
