@@ -138,15 +138,50 @@ class Attempt implements UpstreamControl {
   }
 }
 
-/** Pools keyed by everything that must not be shared between two connections. */
+/** How often pools left without connections are looked for and dropped (milliseconds). */
+const SWEEP_INTERVAL_MS = 60_000
+
+/**
+ * Pools keyed by everything that must not be shared between two connections. A pool is made on
+ * the first request to an address; one whose connections have all closed (idle keep-alive
+ * timeout, upstream close) and which has no request in flight is dropped by a sweep once a
+ * minute, so that addresses a DNS name or a balancer no longer uses do not pile up.
+ */
 export class UndiciUpstream implements UpstreamClient {
   readonly #pools = new Map<string, Pool>()
   /** The pool of a target object already seen: reused targets skip building the key. */
   #byTarget = new WeakMap<UpstreamTarget, Pool>()
   readonly #options: UpstreamPoolOptions
+  readonly #sweeper: NodeJS.Timeout
 
   constructor(options: UpstreamPoolOptions) {
     this.#options = options
+    this.#sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS)
+    this.#sweeper.unref()
+  }
+
+  /** Pools currently kept (one per address and connection settings). */
+  get poolCount(): number {
+    return this.#pools.size
+  }
+
+  /**
+   * Closes and forgets the pools that hold no connection and no request; returns how many. A
+   * later request to the same address makes a new pool (it would have had to connect anyway).
+   */
+  sweep(): number {
+    let dropped = 0
+    for (const [key, pool] of this.#pools) {
+      const s = pool.stats
+      if (s.connected === 0 && s.pending === 0 && s.running === 0) {
+        this.#pools.delete(key)
+        void pool.close().catch(() => {})
+        dropped++
+      }
+    }
+    // Target objects may still point at a dropped pool: they find their pool again by key.
+    if (dropped > 0) this.#byTarget = new WeakMap()
+    return dropped
   }
 
   #pool(t: UpstreamTarget): Pool {
@@ -203,6 +238,7 @@ export class UndiciUpstream implements UpstreamClient {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#sweeper)
     const pools = [...this.#pools.values()]
     this.#pools.clear()
     this.#byTarget = new WeakMap()

@@ -1037,10 +1037,17 @@ class Exchange implements UpstreamSink, PdkHost {
   }
 }
 
+/**
+ * Addresses remembered per service: a DNS name answers with a handful at a time; one whose
+ * answers keep changing would otherwise add targets until the next configuration change.
+ */
+const MAX_SERVICE_TARGETS = 64
+
 /** The target for a service's own host resolved to `address`: built once per service and address. */
-function serviceTarget(service: CompiledService, address: string): UpstreamTarget {
+export function serviceTarget(service: CompiledService, address: string): UpstreamTarget {
   let t = service.targets.get(address)
   if (t === undefined) {
+    if (service.targets.size >= MAX_SERVICE_TARGETS) service.targets.clear()
     t = {
       scheme: service.protocol,
       address,

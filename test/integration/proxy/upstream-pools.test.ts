@@ -1,0 +1,110 @@
+/**
+ * The undici adapter's connection pools, against real upstreams on loopback: one pool per address,
+ * and pools whose connections have all closed are dropped by the sweep (so that addresses a DNS
+ * name no longer returns do not pile up), while a pool with a request in flight is kept.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { UndiciUpstream } from '../../../src/http/undici-upstream.js'
+import type { HeaderList, UpstreamSink, UpstreamTarget } from '../../../src/proxy/types.js'
+import { startUpstream } from '../../helpers/upstream.js'
+
+function target(port: number): UpstreamTarget {
+  return {
+    scheme: 'http',
+    address: '127.0.0.1',
+    port,
+    hostname: 'localhost',
+    connectTimeout: 2000,
+    readTimeout: 5000,
+    writeTimeout: 5000,
+    tlsVerify: false,
+    servername: 'localhost',
+  }
+}
+
+interface Outcome {
+  status: number
+  body: string
+}
+
+/** Sends a GET and resolves with the status and body; `started` fires once the upstream has it. */
+function get(client: UndiciUpstream, t: UpstreamTarget, path = '/'): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    let status = 0
+    const chunks: Buffer[] = []
+    const sink: UpstreamSink = {
+      onSent() {},
+      onHeaders(s: number, _h: HeaderList) {
+        status = s
+      },
+      onData(chunk: Buffer) {
+        chunks.push(chunk)
+      },
+      onEnd() {
+        resolve({ status, body: Buffer.concat(chunks).toString() })
+      },
+      onUpgrade() {
+        reject(new Error('unexpected upgrade'))
+      },
+      onError(error: Error) {
+        reject(error)
+      },
+    }
+    client.send(t, { method: 'GET', path, headers: ['host', 'localhost'], body: null, upgrade: null }, sink)
+  })
+}
+
+async function waitFor(what: string, check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (check()) return
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  assert.fail(`timed out waiting for ${what}`)
+}
+
+test('pools without connections are swept; a request to the same address afterwards makes a new one', async (t) => {
+  const a = await startUpstream((_req, res) => res.end('a'))
+  const b = await startUpstream((_req, res) => res.end('b'))
+  const client = new UndiciUpstream({ keepaliveIdleTimeout: 60, keepaliveMaxRequests: 1000, maxHeaderSize: 65536 })
+  t.after(async () => {
+    await client.close()
+    await a.close()
+    await b.close()
+  })
+  const ta = target(a.port)
+  const tb = target(b.port)
+  assert.deepEqual(await get(client, ta), { status: 200, body: 'a' })
+  assert.deepEqual(await get(client, tb), { status: 200, body: 'b' })
+  assert.equal(client.poolCount, 2)
+  assert.equal(client.sweep(), 0, 'both pools still hold a keep-alive connection')
+
+  // The upstream closes its idle connections (as an idle timeout or a restart would); once the
+  // pool has seen the close, the sweep drops it and keeps the other one.
+  a.server.closeAllConnections()
+  await waitFor('the sweep to drop the pool without connections', () => client.sweep() === 1)
+  assert.equal(client.poolCount, 1, 'only the pool that still has a connection is kept')
+
+  // The same target object works again: it gets a fresh pool.
+  assert.deepEqual(await get(client, ta), { status: 200, body: 'a' })
+  assert.deepEqual(await get(client, tb), { status: 200, body: 'b' })
+  assert.equal(client.poolCount, 2)
+})
+
+test('a pool with a request in flight is not swept', async (t) => {
+  let release: (() => void) | null = null
+  const slow = await startUpstream((_req, res) => {
+    release = () => res.end('late')
+  })
+  const client = new UndiciUpstream({ keepaliveIdleTimeout: 60, keepaliveMaxRequests: 1000, maxHeaderSize: 65536 })
+  t.after(async () => {
+    await client.close()
+    await slow.close()
+  })
+  const pending = get(client, target(slow.port))
+  await waitFor('the upstream to receive the request', () => release !== null)
+  assert.equal(client.sweep(), 0)
+  assert.equal(client.poolCount, 1)
+  ;(release as unknown as () => void)()
+  assert.deepEqual(await pending, { status: 200, body: 'late' })
+})
