@@ -46,6 +46,15 @@ export interface VariantSummary {
   readonly errors: number
   readonly requests: number
   readonly processes: number
+  /** Each measured run's values, by repeat: runs with the same repeat number ran side by side in time. */
+  readonly repeats: readonly RepeatValues[]
+}
+
+export interface RepeatValues {
+  readonly repeat: number
+  readonly rps: number
+  readonly p50Ms: number
+  readonly p99Ms: number
 }
 
 const mb = (kb: number): number => kb / 1024
@@ -67,6 +76,7 @@ export function summarizeVariant(v: VariantResult): VariantSummary {
     errors: s.reduce((a, x) => a + x.errors, 0),
     requests: s.reduce((a, x) => a + x.requests, 0),
     processes: v.processes,
+    repeats: s.map((x) => ({ repeat: x.repeat, rps: x.rps, p50Ms: x.p50Us / 1000, p99Ms: x.p99Us / 1000 })),
   }
 }
 
@@ -94,6 +104,13 @@ export interface CheckResult {
   readonly target: string | null
   /** null when there is no target or no value */
   readonly pass: boolean | null
+  /**
+   * For a ratio of two variants of one scenario: the smallest and largest of the ratios taken
+   * repeat by repeat (runs with the same repeat number ran one after the other, close in time).
+   */
+  readonly spread?: { readonly min: number; readonly max: number; readonly n: number }
+  /** With a target and a spread: false when some repeats meet the target and others do not. */
+  readonly settled?: boolean
   readonly note?: string
 }
 
@@ -127,6 +144,22 @@ export function checkDefs(workers: number): CheckDef[] {
   ]
 }
 
+function repeatMetric(r: RepeatValues, m: Exclude<Metric, 'rssLoadMaxProc'>): number {
+  return m === 'rps' ? r.rps : m === 'p50' ? r.p50Ms : r.p99Ms
+}
+
+/** The ratio num/den repeat by repeat, for two variants of the same scenario. */
+export function pairedRatios(num: VariantSummary, den: VariantSummary, m: Metric): number[] {
+  if (m === 'rssLoadMaxProc' || num.scenario !== den.scenario) return []
+  const out: number[] = []
+  for (const a of num.repeats) {
+    const b = den.repeats.find((x) => x.repeat === a.repeat)
+    const r = b === undefined ? Number.NaN : ratio(repeatMetric(a, m), repeatMetric(b, m))
+    if (Number.isFinite(r)) out.push(r)
+  }
+  return out
+}
+
 function metricOf(s: VariantSummary, m: Metric): number {
   switch (m) {
     case 'rps': return s.rps.median
@@ -156,8 +189,16 @@ export function evaluateChecks(defs: readonly CheckDef[], summaries: readonly Va
       out.push({ name: d.name, value: null, kind: d.kind, target, pass: null, note: 'no value' })
       continue
     }
-    const pass = d.target === undefined ? null : d.target.op === '>=' ? value >= d.target.value : value <= d.target.value
-    out.push({ name: d.name, value, kind: d.kind, target, pass })
+    const meets = (x: number): boolean | null => (d.target === undefined ? null : d.target.op === '>=' ? x >= d.target.value : x <= d.target.value)
+    const pass = meets(value)
+    const paired = d.kind === 'ratio' && den !== undefined && d.den !== undefined && d.den.metric === d.num.metric ? pairedRatios(num, den, d.num.metric) : []
+    if (paired.length < 2) {
+      out.push({ name: d.name, value, kind: d.kind, target, pass })
+      continue
+    }
+    const spread = { min: Math.min(...paired), max: Math.max(...paired), n: paired.length }
+    const settled = pass === null ? undefined : meets(spread.min) === meets(spread.max)
+    out.push({ name: d.name, value, kind: d.kind, target, pass, spread, ...(settled === undefined ? {} : { settled }) })
   }
   return out
 }
@@ -186,12 +227,18 @@ export function variantTable(rows: readonly VariantSummary[]): string {
   return lines.join('\n')
 }
 
-/** A Markdown table of the ratios and their targets. */
+/**
+ * A Markdown table of the ratios and their targets. A ratio of two variants of one scenario shows
+ * the ratio of medians, then the range of the repeat-by-repeat ratios; a verdict whose range lies
+ * on both sides of the target says "unsettled": this run cannot tell.
+ */
 export function checkTable(checks: readonly CheckResult[]): string {
-  const lines = ['| measure | value | target | |', '|---|---:|---|---|']
+  const lines = ['| measure | value (range by repeat) | target | |', '|---|---:|---|---|']
   for (const c of checks) {
-    const v = c.value === null ? (c.note ?? 'n/a') : c.kind === 'ratio' ? `${c.value.toFixed(2)}×` : c.kind === 'diff' ? `${c.value >= 0 ? '+' : ''}${c.value.toFixed(2)} ms` : c.kind === 'ms' ? `${c.value.toFixed(2)} ms` : `${c.value.toFixed(0)} MB`
-    lines.push(`| ${c.name} | ${v} | ${c.target ?? ''} | ${c.pass === null ? '' : c.pass ? 'met' : 'NOT met'} |`)
+    let v = c.value === null ? (c.note ?? 'n/a') : c.kind === 'ratio' ? `${c.value.toFixed(2)}×` : c.kind === 'diff' ? `${c.value >= 0 ? '+' : ''}${c.value.toFixed(2)} ms` : c.kind === 'ms' ? `${c.value.toFixed(2)} ms` : `${c.value.toFixed(0)} MB`
+    if (c.spread !== undefined) v += ` (${c.spread.min.toFixed(2)}–${c.spread.max.toFixed(2)})`
+    const verdict = c.pass === null ? '' : `${c.pass ? 'met' : 'NOT met'}${c.settled === false ? ', unsettled' : ''}`
+    lines.push(`| ${c.name} | ${v} | ${c.target ?? ''} | ${verdict} |`)
   }
   return lines.join('\n')
 }

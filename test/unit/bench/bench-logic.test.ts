@@ -190,8 +190,12 @@ describe('report', () => {
     assert.ok(ref)
     assert.equal(ref.value, 6600 / 7200)
     assert.equal(ref.pass, true)
+    assert.deepEqual(ref.spread, { min: 6600 / 7400, max: 6700 / 7200, n: 3 })
+    assert.equal(ref.settled, false, 'one repeat below 0.9, two above')
     const fg = by('bare, 1 worker: turnpike / fast-gateway')
     assert.equal(fg?.pass, false) // 6600 / 3800 < 2
+    assert.equal(fg?.settled, true, 'every repeat below 2')
+    assert.equal(by('paced: p50 added over direct, turnpike')?.spread, undefined, 'a difference has no ratio range')
     const ka = by('key-auth / bare')
     assert.equal(ka?.value, null)
     assert.match(ka?.note ?? '', /^n\/a: turnpike-key-auth: plugin 'key-auth' not enabled/)
@@ -209,7 +213,9 @@ describe('report', () => {
     assert.match(t, /\| bare \| turnpike \| 6,600 \(6,500–6,700\) \| 1\.00 \(1\.00–1\.00\) \| 2\.00 \(2\.00–2\.00\) \| 152 \| 60 \| 80 \| 0 \|/)
     assert.match(t, /\| plugins \| turnpike-key-auth \| n\/a: plugin 'key-auth' not enabled \|/)
     const c = checkTable(evaluateChecks(checkDefs(2), summaries))
-    assert.match(c, /\| bare, 1 worker: turnpike \/ reference proxy \(req\/s\) \| 0\.92× \| >= 0\.9 \| met \|/)
+    // Repeat by repeat: 6500/7000, 6600/7400, 6700/7200 = 0.93, 0.89, 0.93: on both sides of 0.9.
+    assert.match(c, /\| bare, 1 worker: turnpike \/ reference proxy \(req\/s\) \| 0\.92× \(0\.89–0\.93\) \| >= 0\.9 \| met, unsettled \|/)
+    assert.match(c, /\| bare, 1 worker: turnpike \/ fast-gateway \(req\/s\) \| 1\.74× \(1\.71–1\.78\) \| >= 2 \| NOT met \|/)
     assert.match(c, /\| paced: p50 added over direct, turnpike \(ms\) \| \+0\.90 ms \| {2}\| {2}\|/)
   })
 })
