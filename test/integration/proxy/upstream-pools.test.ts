@@ -4,6 +4,9 @@
  * name no longer returns do not pile up), while a pool with a request in flight is kept.
  */
 import { test } from 'node:test'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import assert from 'node:assert/strict'
 import { UndiciUpstream } from '../../../src/http/undici-upstream.js'
 import type { HeaderList, UpstreamSink, UpstreamTarget } from '../../../src/proxy/types.js'
@@ -107,4 +110,40 @@ test('a pool with a request in flight is not swept', async (t) => {
   assert.equal(client.poolCount, 1)
   ;(release as unknown as () => void)()
   assert.deepEqual(await pending, { status: 200, body: 'late' })
+})
+
+test('sweeping the pool of an upgraded connection leaves the upgraded socket working', async (t) => {
+  const server = createServer((_req, res) => res.end('no upgrade'))
+  const upgradedOnServer: Duplex[] = []
+  server.on('upgrade', (_req, socket: Duplex) => {
+    upgradedOnServer.push(socket)
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n')
+    socket.on('data', (d: Buffer) => socket.write(d))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  const client = new UndiciUpstream({ keepaliveIdleTimeout: 60, keepaliveMaxRequests: 1000, maxHeaderSize: 65536 })
+  let upgraded: Duplex | null = null
+  t.after(async () => {
+    upgraded?.destroy()
+    for (const s of upgradedOnServer) s.destroy()
+    await client.close()
+    server.closeAllConnections()
+    await new Promise((r) => server.close(r))
+  })
+  upgraded = await new Promise<Duplex>((resolve, reject) => {
+    client.send(target(port), { method: 'GET', path: '/', headers: ['host', 'localhost'], body: null, upgrade: 'echo' }, {
+      onSent() {},
+      onHeaders: () => reject(new Error('expected an upgrade')),
+      onData() {},
+      onEnd() {},
+      onUpgrade: (_status, _headers, socket) => resolve(socket),
+      onError: reject,
+    })
+  })
+  const socket = upgraded
+  assert.equal(client.sweep(), 1, 'the upgraded connection left its pool, which holds nothing now')
+  const echoed = new Promise<string>((resolve) => socket.once('data', (d: Buffer) => resolve(d.toString())))
+  socket.write('ping')
+  assert.equal(await echoed, 'ping')
 })
