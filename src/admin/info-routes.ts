@@ -94,11 +94,11 @@ export function infoRoutes(deps: InfoRouteDeps): AdminRoute[] {
       methods: {
         GET: async (ctx) => {
           const format = byteFormatter(ctx.query.get('unit'), ctx.query.get('scale'))
-          const memory = process.memoryUsage()
           const body: Record<string, unknown> = {
             database: { reachable: await store.reachable().catch(() => false) },
             memory: {
-              workers_lua_vms: [{ http_allocated_gc: format(memory.heapUsed), pid: process.pid }],
+              // Kong: one entry per nginx worker's Lua VM; here each proxy worker's V8 heap.
+              workers_lua_vms: nodeInfo.workerMemory().map((w) => ({ http_allocated_gc: format(w.heapUsed), pid: w.pid })),
               lua_shared_dicts: {},
             },
             server: nodeInfo.serverStatus(),

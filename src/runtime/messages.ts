@@ -22,6 +22,8 @@ export interface WorkerStats {
   readonly activeRequests: number
   readonly connectionsAccepted: number
   readonly connectionsActive: number
+  /** The worker's JavaScript heap in use, bytes (`/status` memory.workers_lua_vms). */
+  readonly heapUsed: number
 }
 
 export type ToPrimary =

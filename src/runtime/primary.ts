@@ -294,6 +294,14 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         connections_waiting: Math.max(0, active - inFlight),
       }
     },
+    workerMemory() {
+      const out: { pid: number; heapUsed: number }[] = []
+      for (const [id, s] of workerStats) {
+        const pid = cluster.workers?.[id]?.process.pid
+        if (pid !== undefined) out.push({ pid, heapUsed: s.heapUsed })
+      }
+      return out
+    },
   }
   const pluginApi = { plugins: pluginRegistry, fanout, nodeInfo: node, store, dao, health }
   const admin = createAdminApi({

@@ -93,6 +93,20 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
       errorLog.log(level, `[${plugin.name}] ${parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ')}`)
     await plugin.init({ nodeId: nodeId(config.prefix), log: { debug: log('debug'), info: log('info'), notice: log('notice'), warn: log('warn'), err: log('error'), crit: log('crit') } })
   }
+  /** Counters and memory for the primary's `/status` (every second, and once the proxy exists). */
+  const sendStats = (): void => {
+    if (proxy === null) return
+    send({
+      type: 'stats',
+      stats: {
+        totalRequests: proxy.stats.totalRequests,
+        activeRequests: proxy.stats.activeRequests,
+        connectionsAccepted: connections.accepted,
+        connectionsActive: connections.active,
+        heapUsed: process.memoryUsage().heapUsed,
+      },
+    })
+  }
   const apply = (payload: ConfigPayload): void => {
     const result = snapshots.apply(payload)
     if (!result.ok) {
@@ -104,6 +118,7 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
     if (proxy === null) {
       proxy = new Proxy({ snapshot, settings: proxySettings(config), upstream, resolver, errorLog, accessLog })
       listen(proxy)
+      sendStats()
     } else proxy.swap(snapshot)
     if (errorLog.enabled('debug')) errorLog.debug(`configuration version ${payload.version} applied (${snapshot.routeCount} routes, compiled in ${result.compileMs.toFixed(1)} ms)`)
     send({ type: 'applied', version: payload.version, compileMs: result.compileMs, routes: snapshot.routeCount })
@@ -147,16 +162,5 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
   // Messages sent before a listener exists are lost, and an ES module worker installs its listener
   // late: tell the primary when it may send the configuration.
   send({ type: 'booted' })
-  setInterval(() => {
-    if (proxy === null) return
-    send({
-      type: 'stats',
-      stats: {
-        totalRequests: proxy.stats.totalRequests,
-        activeRequests: proxy.stats.activeRequests,
-        connectionsAccepted: connections.accepted,
-        connectionsActive: connections.active,
-      },
-    })
-  }, 1000).unref()
+  setInterval(sendStats, 1000).unref()
 }
