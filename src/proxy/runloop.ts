@@ -641,7 +641,7 @@ class Exchange implements UpstreamSink, PdkHost {
     this.#address = a
     ;(this.#tried ??= new Set()).add(a)
     this.#setTargetHost(b, a)
-    this.#send(a.ip, a.port, a.target.host)
+    this.#send(a.ip, a.port, a.target.host, a)
   }
 
   /** Host header for a target (spec §2.3): the upstream's host_header, else the target's host. */
@@ -687,19 +687,15 @@ class Exchange implements UpstreamSink, PdkHost {
     ;(this.#balancer as Balancer).release(a, latencyMs)
   }
 
-  #send(address: string, srvPort?: number, targetHost?: string): void {
+  /** Sends the request to `address` (a balancer's `peer` when the service has an upstream entity). */
+  #send(address: string, srvPort?: number, targetHost?: string, peer?: Address): void {
     const service = this.#service as CompiledService
-    const target = srvPort === undefined && targetHost === undefined && this.#sni === null ? serviceTarget(service, address) : {
-      scheme: service.protocol,
-      address,
+    let target: UpstreamTarget
+    if (srvPort === undefined && targetHost === undefined && this.#sni === null) target = serviceTarget(service, address)
+    else {
+      const servername = this.#sni ?? (targetHost !== undefined ? hostWithoutPort(this.#targetHost ?? targetHost) : service.sni)
       // An SRV answer gives the port (Kong ignores the service's port then).
-      port: srvPort ?? service.port,
-      hostname: targetHost ?? service.host,
-      connectTimeout: service.connect_timeout,
-      readTimeout: service.read_timeout,
-      writeTimeout: service.write_timeout,
-      tlsVerify: service.tls_verify,
-      servername: this.#sni ?? (targetHost !== undefined ? hostWithoutPort(this.#targetHost ?? targetHost) : service.sni),
+      target = peer !== undefined ? peerTarget(service, peer, servername) : buildTarget(service, address, srvPort ?? service.port, targetHost ?? service.host, servername)
     }
     this.#target = target
     this.#attempts.push(target)
@@ -1048,20 +1044,38 @@ export function serviceTarget(service: CompiledService, address: string): Upstre
   let t = service.targets.get(address)
   if (t === undefined) {
     if (service.targets.size >= MAX_SERVICE_TARGETS) service.targets.clear()
-    t = {
-      scheme: service.protocol,
-      address,
-      port: service.port,
-      hostname: service.host,
-      connectTimeout: service.connect_timeout,
-      readTimeout: service.read_timeout,
-      writeTimeout: service.write_timeout,
-      tlsVerify: service.tls_verify,
-      servername: service.sni,
-    }
+    t = buildTarget(service, address, service.port, service.host, service.sni)
     service.targets.set(address, t)
   }
   return t
+}
+
+/**
+ * The target for a balancer address, built once per service and address: the common request
+ * reuses it (and so its connection pool, found without building a key). A different SNI (a route
+ * that preserves the client's Host) builds and remembers a new one.
+ */
+export function peerTarget(service: CompiledService, peer: Address, servername: string): UpstreamTarget {
+  let t = service.peerTargets.get(peer)
+  if (t === undefined || t.servername !== servername) {
+    t = buildTarget(service, peer.ip, peer.port, peer.target.host, servername)
+    service.peerTargets.set(peer, t)
+  }
+  return t
+}
+
+function buildTarget(service: CompiledService, address: string, port: number, hostname: string, servername: string): UpstreamTarget {
+  return {
+    scheme: service.protocol,
+    address,
+    port,
+    hostname,
+    connectTimeout: service.connect_timeout,
+    readTimeout: service.read_timeout,
+    writeTimeout: service.write_timeout,
+    tlsVerify: service.tls_verify,
+    servername,
+  }
 }
 
 /** Kong's default messages for `kong.response.error` without one (`kong/tools/http.lua`). */

@@ -63,6 +63,11 @@ export interface CompiledService {
    * common request reuses one instead of building it (and its connection pool's key) again.
    */
   readonly targets: Map<string, UpstreamTarget>
+  /**
+   * Upstream targets already built for this service, by balancer address (an upstream entity's
+   * target resolved to an IP and port): entries go when the balancer drops the address.
+   */
+  readonly peerTargets: WeakMap<object, UpstreamTarget>
 }
 
 /** A route as the router holds it, with its service attached. */
@@ -109,6 +114,7 @@ function compileService(row: Record<string, unknown>): CompiledService {
     sni: host,
     row,
     targets: new Map(),
+    peerTargets: new WeakMap(),
   }
 }
 

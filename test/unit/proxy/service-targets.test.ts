@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { serviceTarget } from '../../../src/proxy/runloop.js'
+import { Address, BalancerTarget } from '../../../src/balancer/balancer.js'
+import { peerTarget, serviceTarget } from '../../../src/proxy/runloop.js'
 import type { CompiledService } from '../../../src/snapshot/snapshot.js'
 
 function service(): CompiledService {
@@ -18,6 +19,7 @@ function service(): CompiledService {
     tls_verify: false,
     sni: 'api.internal',
     targets: new Map(),
+    peerTargets: new WeakMap(),
   } as unknown as CompiledService
 }
 
@@ -40,4 +42,22 @@ test('addresses that keep changing do not pile up', () => {
   const latest = serviceTarget(s, '10.0.39.15')
   assert.equal(latest.address, '10.0.39.15')
   assert.equal(serviceTarget(s, '10.0.39.15'), latest)
+})
+
+test('a balancer address gets one target per service, rebuilt only when the SNI differs', () => {
+  const s = service()
+  const bt = new BalancerTarget({ target: 'backend.internal:9000', weight: 100 })
+  const peer = new Address('10.1.0.7', 9000, 100, bt)
+  const t = peerTarget(s, peer, 'backend.internal')
+  assert.deepEqual(
+    { address: t.address, port: t.port, hostname: t.hostname, servername: t.servername, readTimeout: t.readTimeout },
+    { address: '10.1.0.7', port: 9000, hostname: 'backend.internal', servername: 'backend.internal', readTimeout: 60000 },
+  )
+  assert.equal(peerTarget(s, peer, 'backend.internal'), t, 'the same object: its pool is found without a key')
+  const preserved = peerTarget(s, peer, 'client.example')
+  assert.equal(preserved.servername, 'client.example')
+  assert.notEqual(preserved, t)
+  // Another service sharing the upstream has its own timeouts, hence its own target.
+  const other = { ...service(), read_timeout: 5000, peerTargets: new WeakMap() } as unknown as CompiledService
+  assert.equal(peerTarget(other, peer, 'backend.internal').readTimeout, 5000)
 })
