@@ -16,26 +16,19 @@ for cmd in wrk nginx taskset curl; do
   command -v "$cmd" >/dev/null || { echo "ab.sh: $cmd not found (apt-get install -y wrk nginx util-linux curl)" >&2; exit 1; }
 done
 for d in "$A" "$B"; do [ -f "$d/build/src/runtime/worker-entry.js" ] || { echo "ab.sh: $d is not built (npm run build:test)" >&2; exit 1; }; done
+. "$(dirname "$0")/lib/upstream.sh"
 TMP=$(mktemp -d)
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 UP=$(free_port)
 stop_all() {
   for p in "$TMP"/tp-*; do [ -d "$p" ] && TURNPIKE_PREFIX=$p node "$A/bin/turnpike" stop >/dev/null 2>&1 || true; done
 }
 cleanup() {
   stop_all
-  [ -f "$TMP/nginx.pid" ] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null || true
+  stop_upstream_nginx "$TMP"
   sleep 0.3; rm -rf "$TMP"
 }
 trap cleanup EXIT
-cat > "$TMP/nginx.conf" <<EOF
-worker_processes 1; daemon on; pid $TMP/nginx.pid; error_log $TMP/nginx-error.log;
-events { worker_connections 4096; }
-http { access_log off; client_body_temp_path $TMP; proxy_temp_path $TMP; fastcgi_temp_path $TMP; uwsgi_temp_path $TMP; scgi_temp_path $TMP;
-  server { listen 127.0.0.1:$UP; keepalive_requests 1000000;
-    location / { return 200 "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"; } } }
-EOF
-taskset -c 1 nginx -c "$TMP/nginx.conf" -p "$TMP"
+start_upstream_nginx "$TMP" "$UP"
 
 # start <checkout> <name>: prints "<proxy port> <worker pid>"
 start() {

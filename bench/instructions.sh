@@ -26,25 +26,18 @@ done
 case $WHAT in turnpike|reference) ;; *) echo "usage: $0 [turnpike|reference] [warm-up s] [measured s]" >&2; exit 2 ;; esac
 
 URLPATH=/
+. "$ROOT/bench/lib/upstream.sh"
 TMP=$(mktemp -d)
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 UP=$(free_port); PX=$(free_port); AD=$(free_port)
 cleanup() {
   [ -n "${VGPID:-}" ] && kill "$VGPID" 2>/dev/null || true
   [ "$WHAT" = turnpike ] && TURNPIKE_PREFIX=$TMP/tp node "$ROOT/bin/turnpike" stop >/dev/null 2>&1 || true
-  [ -f "$TMP/nginx.pid" ] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null || true
+  stop_upstream_nginx "$TMP"
   sleep 0.5; rm -rf "$TMP"
 }
 trap cleanup EXIT
 
-cat > "$TMP/nginx.conf" <<EOF
-worker_processes 1; daemon on; pid $TMP/nginx.pid; error_log $TMP/nginx-error.log;
-events { worker_connections 1024; }
-http { access_log off; client_body_temp_path $TMP; proxy_temp_path $TMP; fastcgi_temp_path $TMP; uwsgi_temp_path $TMP; scgi_temp_path $TMP;
-  server { listen 127.0.0.1:$UP; keepalive_requests 100000;
-    location / { return 200 "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"; } } }
-EOF
-taskset -c 1 nginx -c "$TMP/nginx.conf" -p "$TMP"
+start_upstream_nginx "$TMP" "$UP"
 
 NODEFLAGS=()
 [ "${PERF_MAP:-0}" = 1 ] && NODEFLAGS+=(--perf-basic-prof)
