@@ -2,11 +2,13 @@
  * The worker side of the prometheus plugin: each proxy worker counts its own requests in a
  * prom-client registry (Kong's metric names, labels and buckets, from
  * `kong/plugins/prometheus/exporter.lua`); the primary collects every worker's registry at scrape
- * time over IPC and sums them (see ./api.ts and docs/plugins.md).
+ * time over IPC and sums them (see ./api.ts and docs/plugins.md). prom-client is loaded on first
+ * use (the first request the plugin logs, or the first scrape): a worker of a node that does not
+ * use the plugin does not hold it in memory.
  *
  * @module
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { Counter, Histogram, Registry } from 'prom-client'
 import type { Pdk } from '../../pdk/types.js'
 import { onWorkerCall } from '../../metrics/channel.js'
 import type { PrometheusConfig } from './schema.js'
@@ -19,17 +21,27 @@ export const UPSTREAM_LATENCY_BUCKETS = [25, 50, 80, 100, 250, 400, 700, 1000, 2
 /** Kong's workspace label: Kong OSS runs everything in the `default` workspace. */
 export const WORKSPACE = 'default'
 
+/** The prom-client module, as `import('prom-client')` gives it. */
+export type PromClient = typeof import('prom-client')
+
+/** The node id label of the memory gauge (set by the plugin's init). */
+let nodeId = ''
+export function setNodeId(id: string): void {
+  nodeId = id
+}
+
 /** What one worker counts. */
 export class WorkerMetrics {
-  readonly registry = new Registry()
+  readonly registry: Registry
   readonly status: Counter<'service' | 'route' | 'code' | 'source' | 'workspace' | 'consumer'>
   readonly kongLatency: Histogram<'service' | 'route' | 'workspace'>
   readonly upstreamLatency: Histogram<'service' | 'route' | 'workspace'>
   readonly totalLatency: Histogram<'service' | 'route' | 'workspace'>
   readonly bandwidth: Counter<'service' | 'route' | 'direction' | 'workspace' | 'consumer'>
-  nodeId = ''
 
-  constructor() {
+  constructor(pc: PromClient) {
+    const { Counter, Gauge, Histogram, Registry } = pc
+    this.registry = new Registry()
     const registers = [this.registry]
     this.status = new Counter({
       name: 'kong_http_requests_total',
@@ -64,14 +76,13 @@ export class WorkerMetrics {
       labelNames: ['service', 'route', 'direction', 'workspace', 'consumer'],
       registers,
     })
-    const self = this
     new Gauge({
       name: 'kong_memory_workers_lua_vms_bytes',
       help: 'Allocated bytes in worker Lua VM (Turnpike: the worker process\'s JavaScript heap in use)',
       labelNames: ['node_id', 'pid', 'kong_subsystem'],
       registers,
       collect() {
-        this.set({ node_id: self.nodeId, pid: String(process.pid), kong_subsystem: 'http' }, process.memoryUsage().heapUsed)
+        this.set({ node_id: nodeId, pid: String(process.pid), kong_subsystem: 'http' }, process.memoryUsage().heapUsed)
       },
     })
   }
@@ -113,15 +124,26 @@ export class WorkerMetrics {
   }
 }
 
-/** This process's metrics (one per worker). */
-export const workerMetrics = new WorkerMetrics()
+/** This process's metrics (one per worker), once made. */
+let workerMetrics: WorkerMetrics | null = null
+let loading: Promise<WorkerMetrics> | null = null
+
+function loadWorkerMetrics(): Promise<WorkerMetrics> {
+  loading ??= import('prom-client').then((pc) => (workerMetrics = new WorkerMetrics(pc)))
+  return loading
+}
 
 /** The op the primary sends to collect a worker's metrics. */
 export const METRICS_OP = 'prometheus:metrics'
-onWorkerCall(METRICS_OP, () => workerMetrics.snapshot())
+onWorkerCall(METRICS_OP, async () => (await loadWorkerMetrics()).snapshot())
 
 /** The plugin's log handler. */
-export function prometheusLog(kong: Pdk, conf: PrometheusConfig): void {
+export function prometheusLog(kong: Pdk, conf: PrometheusConfig): void | Promise<void> {
   if (!conf.status_code_metrics && !conf.latency_metrics && !conf.bandwidth_metrics) return
-  workerMetrics.record(kong.serialize(), kong.response.getSource(), conf)
+  const metrics = workerMetrics
+  if (metrics !== null) return metrics.record(kong.serialize(), kong.response.getSource(), conf)
+  // The first request logged by this worker: read what it logs now, record it once loaded.
+  const message = kong.serialize()
+  const source = kong.response.getSource()
+  return loadWorkerMetrics().then((m) => m.record(message, source, conf))
 }

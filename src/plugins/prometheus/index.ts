@@ -8,7 +8,7 @@
  */
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin } from '../types.js'
-import { prometheusLog, workerMetrics } from './exporter.js'
+import { prometheusLog, setNodeId } from './exporter.js'
 import { prometheusSchema, type PrometheusConfig } from './schema.js'
 
 export const prometheus: Plugin<PrometheusConfig> = {
@@ -17,7 +17,7 @@ export const prometheus: Plugin<PrometheusConfig> = {
   priority: 13,
   schema: prometheusSchema,
   init(ctx) {
-    workerMetrics.nodeId = ctx.nodeId
+    setNodeId(ctx.nodeId)
   },
   log: prometheusLog,
 }

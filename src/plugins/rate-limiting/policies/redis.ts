@@ -5,11 +5,12 @@
  *
  * Connections (ioredis) are shared per Redis configuration within a worker. Commands never queue
  * while Redis is unreachable: they fail at once (or after `redis.timeout`) so that
- * `fault_tolerant` can decide.
+ * `fault_tolerant` can decide. ioredis itself is loaded with the first connection: a worker
+ * without a Redis policy does not hold it in memory.
  *
  * @module
  */
-import { Redis, type RedisOptions } from 'ioredis'
+import type { Redis, RedisOptions } from 'ioredis'
 import type { TakeResult } from '../../../counters/client.js'
 import type { CounterItem } from '../../../counters/messages.js'
 import type { RedisConfig } from '../schema.js'
@@ -53,7 +54,8 @@ return out
 type RateLimitRedis = Redis & { turnpikeTake(numKeys: number, ...args: (string | number)[]): Promise<number[]> }
 
 interface Conn {
-  readonly redis: RateLimitRedis
+  /** Settles once ioredis is loaded and the client made (it connects on first use). */
+  readonly redis: Promise<RateLimitRedis>
   readonly label: string
   readonly timeout: number
   lastError: string | null
@@ -82,21 +84,28 @@ function connect(cfg: RedisConfig): Conn {
       ? { tls: { rejectUnauthorized: cfg.ssl_verify === true, ...(cfg.server_name !== null ? { servername: cfg.server_name } : {}) } }
       : {}),
   }
-  const redis = new Redis(options) as RateLimitRedis
-  redis.defineCommand('turnpikeTake', { lua: SCRIPT })
-  const conn: Conn = { redis, label: `${options.host ?? ''}:${options.port ?? 6379}`, timeout, lastError: null }
-  // Errors surface on commands; the event only keeps the latest reason (and avoids an unhandled error).
-  redis.on('error', (err: Error) => {
-    conn.lastError = err.message
-  })
+  const conn: Conn = {
+    redis: import('ioredis').then(({ Redis: RedisClient }) => {
+      const redis = new RedisClient(options) as RateLimitRedis
+      redis.defineCommand('turnpikeTake', { lua: SCRIPT })
+      // Errors surface on commands; the event only keeps the latest reason (and avoids an unhandled error).
+      redis.on('error', (err: Error) => {
+        conn.lastError = err.message
+      })
+      return redis
+    }),
+    label: `${options.host ?? ''}:${options.port ?? 6379}`,
+    timeout,
+    lastError: null,
+  }
   connections.set(id, conn)
   return conn
 }
 
-/** Waits (at most the command timeout) for the connection to be usable. */
-async function ready(conn: Conn): Promise<void> {
-  const r = conn.redis
-  if (r.status === 'ready') return
+/** Waits (at most the command timeout) for the connection to be usable; returns its client. */
+async function ready(conn: Conn): Promise<RateLimitRedis> {
+  const r = await conn.redis
+  if (r.status === 'ready') return r
   if (r.status === 'wait' || r.status === 'end' || r.status === 'close') {
     r.connect().catch(() => {})
   }
@@ -121,6 +130,7 @@ async function ready(conn: Conn): Promise<void> {
     r.once('ready', onReady)
     r.once('error', onError)
   })
+  return r
 }
 
 /** Thrown when Redis cannot answer; `message` says why, naming the server. */
@@ -152,8 +162,8 @@ export class RedisPolicy {
     }
     let reply: number[]
     try {
-      await ready(conn)
-      reply = await conn.redis.turnpikeTake(keys.length, ...keys, ...args)
+      const redis = await ready(conn)
+      reply = await redis.turnpikeTake(keys.length, ...keys, ...args)
     } catch (err) {
       throw new RedisUnavailable(`Redis at ${conn.label} did not answer: ${(err as Error).message}`)
     }
@@ -170,5 +180,10 @@ export class RedisPolicy {
 export async function closeRedisConnections(): Promise<void> {
   const all = [...connections.values()]
   connections.clear()
-  await Promise.all(all.map((c) => c.redis.quit().catch(() => c.redis.disconnect())))
+  await Promise.all(
+    all.map(async (c) => {
+      const redis = await c.redis
+      await redis.quit().catch(() => redis.disconnect())
+    }),
+  )
 }
