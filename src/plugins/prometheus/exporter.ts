@@ -140,10 +140,9 @@ onWorkerCall(METRICS_OP, async () => (await loadWorkerMetrics()).snapshot())
 /** The plugin's log handler. */
 export function prometheusLog(kong: Pdk, conf: PrometheusConfig): void | Promise<void> {
   if (!conf.status_code_metrics && !conf.latency_metrics && !conf.bandwidth_metrics) return
-  const metrics = workerMetrics
-  if (metrics !== null) return metrics.record(kong.serialize(), kong.response.getSource(), conf)
-  // The first request logged by this worker: read what it logs now, record it once loaded.
   const message = kong.serialize()
   const source = kong.response.getSource()
+  if (workerMetrics !== null) return workerMetrics.record(message, source, conf)
+  // The first request logged by this worker: recorded once prom-client is loaded.
   return loadWorkerMetrics().then((m) => m.record(message, source, conf))
 }
