@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test'
 import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import assert from 'node:assert/strict'
 import { UndiciUpstream } from '../../../src/http/undici-upstream.js'
@@ -146,4 +146,27 @@ test('sweeping the pool of an upgraded connection leaves the upgraded socket wor
   const echoed = new Promise<string>((resolve) => socket.once('data', (d: Buffer) => resolve(d.toString())))
   socket.write('ping')
   assert.equal(await echoed, 'ping')
+})
+
+test('a pool whose request is still connecting (no connection yet) is not swept', async (t) => {
+  // A TCP server that never answers a TLS handshake: the https connection stays in its connect
+  // step, so the pool has a pending request and no connected socket.
+  const sockets: Socket[] = []
+  const silent = createTcpServer((s) => sockets.push(s))
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+  const port = (silent.address() as AddressInfo).port
+  const client = new UndiciUpstream({ keepaliveIdleTimeout: 60, keepaliveMaxRequests: 1000, maxHeaderSize: 65536 })
+  t.after(async () => {
+    await client.close()
+    for (const s of sockets) s.destroy()
+    await new Promise((r) => silent.close(r))
+  })
+  const outcome = get(client, { ...target(port), scheme: 'https', connectTimeout: 1500 }).then(
+    () => 'answered',
+    (err: Error) => err.message,
+  )
+  await waitFor('the TCP connection', () => sockets.length === 1)
+  assert.equal(client.sweep(), 0, 'the pending request keeps its pool')
+  assert.equal(client.poolCount, 1)
+  assert.match(await outcome, /timeout/i, 'the request ends by its connect timeout, not by the sweep')
 })
