@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN, ROOT, call, eventually, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
-import { freePort } from '../../helpers/ports.js'
+import { closedPort } from '../../helpers/ports.js'
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
 
 interface Run { code: number | null; stdout: string; stderr: string }
@@ -120,7 +120,7 @@ describe('turnpike config against a running gateway', () => {
   })
 
   test('errors: an unreachable Admin API is named', async () => {
-    const port = await freePort()
+    const port = await closedPort()
     const res = await cli(['dump', '--admin-url', `http://127.0.0.1:${port}`])
     assert.equal(res.code, 1)
     assert.equal(res.stderr, `Error: cannot reach the Admin API at http://127.0.0.1:${port}: ECONNREFUSED (is the gateway running? set --admin-url)\n`)

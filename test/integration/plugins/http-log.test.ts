@@ -9,7 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { call, eventually, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
-import { freePort } from '../../helpers/ports.js'
+import { closedPort } from '../../helpers/ports.js'
 import { startUpstream, type Echo, type TestUpstream } from '../../helpers/upstream.js'
 import { admin, settle } from '../proxy/helpers.js'
 
@@ -42,7 +42,7 @@ describe('http-log plugin', () => {
     })
     await new Promise<void>((r) => blackhole.listen(0, '127.0.0.1', r))
     blackholePort = (blackhole.address() as AddressInfo).port
-    deadPort = await freePort()
+    deadPort = await closedPort()
     gw = await startTestGateway()
     await admin(gw, '/services', { name: 'svc', url: up.url })
     for (const name of ['one', 'batch', 'retry', 'slow', 'down', 'full', 'plain']) await admin(gw, '/services/svc/routes', { name, paths: [`/${name}`] })

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { call, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
-import { freePort } from '../../helpers/ports.js'
+import { closedPort } from '../../helpers/ports.js'
 import { startOidcProvider, type OidcProvider } from '../../helpers/oidc-provider.js'
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
 import { admin, settle } from '../proxy/helpers.js'
@@ -34,7 +34,7 @@ describe('openid-connect plugin', () => {
     up = await startUpstream()
     idp = await startOidcProvider()
     flaky = await startOidcProvider({ issuerPath: '/flaky' })
-    deadIssuer = `http://127.0.0.1:${await freePort()}/dead`
+    deadIssuer = `http://127.0.0.1:${await closedPort()}/dead`
     // No access log: this file is about the error log (and the worker's access sink is not needed).
     gw = await startTestGateway()
     await admin(gw, '/services', { name: 'svc', url: up.url })

@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js'
-import { freePort } from '../../helpers/ports.js'
+import { closedPort } from '../../helpers/ports.js'
 import { admin, rawRequest, rawText, settle, type RawResponse } from './helpers.js'
 
 function html(message: string, id: string): string {
@@ -71,7 +71,7 @@ describe('error bodies and content negotiation', () => {
 
   before(async () => {
     gw = await startTestGateway()
-    const closed = await freePort()
+    const closed = await closedPort()
     await admin(gw, '/services', { name: 'down', url: `http://127.0.0.1:${closed}`, retries: 0 })
     await admin(gw, '/services/down/routes', { paths: ['/down'] })
     await admin(gw, '/routes', { name: 'tls-only', paths: ['/tls'], protocols: ['https'] })
@@ -133,7 +133,7 @@ describe('error_default_type=text/html', () => {
 
   before(async () => {
     gw = await startTestGateway({ settings: { error_default_type: 'text/html' } })
-    const closed = await freePort()
+    const closed = await closedPort()
     await admin(gw, '/services', { name: 'down', url: `http://127.0.0.1:${closed}`, retries: 0 })
     await admin(gw, '/services/down/routes', { paths: ['/down'] })
     await settle(gw)

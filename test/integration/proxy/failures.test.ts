@@ -22,7 +22,7 @@ import {
   startTlsAlertServer,
   startTlsUpstream,
 } from '../../helpers/misbehaving.js'
-import { freePort } from '../../helpers/ports.js'
+import { closedPort } from '../../helpers/ports.js'
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
 
 const BAD_GATEWAY = 'An invalid response was received from the upstream server'
@@ -130,7 +130,7 @@ async function proxied(method: string, path: string, body?: string, headers: Rec
 
 describe('upstream failures', () => {
   test('connection refused → 502, connect() failed (111), JSON with Accept and text/plain by default', async () => {
-    const port = await freePort()
+    const port = await closedPort()
     const path = await expose({ url: `http://127.0.0.1:${port}` })
     const res = await proxied('GET', `${path}/some/thing?x=1`, undefined, JSON_ACCEPT)
     const id = assertKongError(res, 502, BAD_GATEWAY)
@@ -363,7 +363,7 @@ describe('upstream failures', () => {
 
   describe('retries', () => {
     test('retries=2 on a refused port → 3 attempts logged, then 502', async () => {
-      const port = await freePort()
+      const port = await closedPort()
       const path = await expose({ url: `http://127.0.0.1:${port}`, retries: 2 })
       const res = await proxied('GET', path, undefined, JSON_ACCEPT)
       const id = assertKongError(res, 502, BAD_GATEWAY)
