@@ -30,6 +30,8 @@ export type ToPrimary =
   /** The worker's message handler is installed: it can receive its configuration now. */
   | { readonly type: 'booted' }
   | { readonly type: 'listening' }
+  /** A proxy listener could not be opened; the worker exits after sending this. */
+  | { readonly type: 'listen-failed'; readonly error: string }
   | { readonly type: 'applied'; readonly version: number; readonly compileMs: number; readonly routes: number }
   | { readonly type: 'config-failed'; readonly version: number; readonly error: string }
   | { readonly type: 'stats'; readonly stats: WorkerStats }

@@ -29,6 +29,7 @@ import type { Store } from '../store/types.js'
 import { PRODUCT, VERSION } from '../version.js'
 import { createStatusApi } from './status-api.js'
 import { type ToPrimary, type ToWorker, WORKER_CONFIG_ENV, type WorkerStats } from './messages.js'
+import { listenFailure } from './listen-failure.js'
 import { nodeId } from './node-id.js'
 import { HealthChecker } from '../health/checker.js'
 import { HostResolver, dnsOptions } from '../proxy/resolver.js'
@@ -66,10 +67,7 @@ export class StartError extends Error {
 
 function listenOn(server: Server, l: ListenAddress, setting: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      const why = err.code === 'EADDRINUSE' ? 'address already in use (is another gateway running?)' : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : err.message
-      reject(new StartError(`could not listen on ${setting} ${l.host}:${l.port}: ${why}`))
-    })
+    server.once('error', (err: NodeJS.ErrnoException) => reject(new StartError(listenFailure(err, l, setting))))
     server.listen({ host: l.host, port: l.port, ...(l.backlog !== undefined ? { backlog: l.backlog } : {}) }, () => resolve())
   })
 }
@@ -214,6 +212,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
           break
         case 'listening':
           if (++startupListening === workerCount) resolveListening()
+          break
+        case 'listen-failed':
+          if (startupListening < workerCount) rejectListening(new StartError(msg.error))
           break
         case 'applied': {
           applied.set(w.id, msg.version)

@@ -19,6 +19,7 @@ import { buildSnapshot, type ConfigPayload } from '../snapshot/snapshot.js'
 import { SnapshotSwitch } from '../snapshot/switch.js'
 import { nodeId } from './node-id.js'
 import type { ToPrimary, ToWorker } from './messages.js'
+import { listenFailure } from './listen-failure.js'
 import { proxySettings, UPSTREAM_MAX_HEADER_SIZE } from './proxy-settings.js'
 import { answerWorkerCall } from '../metrics/channel.js'
 
@@ -60,9 +61,12 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
     for (const l of plain) {
       const server = createProxyServer(p, { scheme: 'http', keepAliveTimeout: CLIENT_KEEPALIVE_TIMEOUT, maxHeaderSize: 16 * 1024 }, connections)
       servers.push(server)
-      server.on('error', (err) => {
-        errorLog.crit(`proxy listener ${l.host}:${l.port} failed: ${err.message}`)
-        process.exit(1)
+      server.on('error', (err: NodeJS.ErrnoException) => {
+        const error = listenFailure(err, l, 'proxy_listen')
+        errorLog.crit(error)
+        // The primary prints the reason and stops; exit once it has the message.
+        if (process.send === undefined) process.exit(1)
+        process.send({ type: 'listen-failed', error } satisfies ToPrimary, () => process.exit(1))
       })
       server.listen({ host: l.host, port: l.port, ...(l.backlog !== undefined ? { backlog: l.backlog } : {}) }, () => {
         if (--pending === 0) send({ type: 'listening' })

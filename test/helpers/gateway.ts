@@ -47,6 +47,18 @@ export interface TestGateway {
 
 export async function startTestGateway(opts: GatewayOptions = {}): Promise<TestGateway> {
   const prefix = opts.prefix ?? mkdtempSync(join(tmpdir(), 'turnpike-test-'))
+  // A port freePort() returned can be taken by a parallel test's server before the gateway binds
+  // it; the gateway then exits saying so, and we start it again on new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnGateway(prefix, opts)
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof Error) || !err.message.includes('address already in use')) throw err
+    }
+  }
+}
+
+async function spawnGateway(prefix: string, opts: GatewayOptions): Promise<TestGateway> {
   const [proxyPort, adminPort, statusPort] = [await freePort(), await freePort(), await freePort()]
   const settings: Record<string, string> = {
     prefix,

@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createServer, type AddressInfo } from 'node:net'
 import { describe, test } from 'node:test'
 import { BIN, call, startTestGateway } from '../../helpers/gateway.js'
 import { startUpstream } from '../../helpers/upstream.js'
@@ -81,6 +82,21 @@ describe('turnpike CLI', () => {
     const k = turnpike(['start'], { KONG_DATABASE: 'cassandra', TURNPIKE_PREFIX: join(tmpdir(), 'turnpike-never') })
     assert.equal(k.status, 1)
     assert.match(k.stderr, /database/)
+  })
+
+  test('start names a proxy port another program holds, in one line, and exits 1', async () => {
+    const holder = createServer()
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r))
+    const port = (holder.address() as AddressInfo).port
+    const prefix = mkdtempSync(join(tmpdir(), 'turnpike-cli-'))
+    try {
+      const r = await turnpikeAsync(['start'], { TURNPIKE_PREFIX: prefix, TURNPIKE_PROXY_LISTEN: `127.0.0.1:${port}`, TURNPIKE_ADMIN_LISTEN: '127.0.0.1:0', TURNPIKE_STATUS_LISTEN: 'off' })
+      assert.equal(r.status, 1)
+      assert.equal(r.stderr, `Error: could not listen on proxy_listen 127.0.0.1:${port}: address already in use (is another gateway running?)\n`)
+    } finally {
+      holder.close()
+      rmSync(prefix, { recursive: true, force: true })
+    }
   })
 
   test('start, health, a second start refused, graceful stop finishing an in-flight request', async () => {
