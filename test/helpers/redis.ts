@@ -1,10 +1,11 @@
 /**
- * A throwaway Redis for tests: `redis-server` from PATH on 127.0.0.1 and a free port, no
- * persistence, killed after the test. `stop()` / `start()` again simulate an outage.
+ * A throwaway Redis for tests: `redis-server` from PATH on 127.0.0.1, no persistence, killed after
+ * the test. `stop()` / `start()` again simulate an outage; its port lies below the ephemeral range
+ * (closedPort), so no other test's server takes it during the outage.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { connect } from 'node:net'
-import { freePort } from './ports.js'
+import { closedPort } from './ports.js'
 
 export interface TestRedis {
   readonly port: number
@@ -37,11 +38,15 @@ async function waitForPort(port: number, up: boolean, timeoutMs = 5000): Promise
 }
 
 export async function startRedis(): Promise<TestRedis> {
-  const port = await freePort()
+  const port = await closedPort()
   let child: ChildProcess | null = null
   const start = async (): Promise<void> => {
-    child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: 'ignore' })
+    const c = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: 'ignore' })
+    child = c
     await waitForPort(port, true)
+    // Another redis on the port (a parallel test drew the same one) would answer for this one.
+    await new Promise((r) => setTimeout(r, 50))
+    if (c.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${c.exitCode} (port taken?)`)
   }
   const stop = async (): Promise<void> => {
     const c = child

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { call, eventually, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
+import { closedPort } from '../../helpers/ports.js'
 
 /** An upstream answering `name`, counting proxied requests and health probes apart. */
 interface Backend {
@@ -28,6 +29,8 @@ function backend(name: string): Backend {
     probes: 0,
     server: null as unknown as Server,
     async start() {
+      // Restarts reuse the port, so take one no other test's server can get meanwhile.
+      if (b.port === 0) b.port = await closedPort()
       b.server = createServer((req, res) => {
         if (req.url === '/status') b.probes++
         else b.served++
