@@ -148,6 +148,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   }
 
   const sendTo = (w: Worker, msg: ToWorker): void => {
+    // A worker can exit between the check and the write: see the 'error' listener in fork().
     if (w.isConnected()) w.send(msg)
   }
   const broadcast = (msg: ToWorker): void => {
@@ -202,6 +203,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const fanout = new WorkerFanout(() => Object.values(cluster.workers ?? {}).filter((x): x is Worker => x !== undefined))
   const fork = (): Worker => {
     const w = cluster.fork(workerEnv)
+    // A message sent to a worker that is exiting fails with EPIPE; the 'exit' handler below deals
+    // with the worker, so the failed send is only noted.
+    w.on('error', (err: Error) => errorLog.debug(`message to worker ${w.process.pid ?? '?'} not delivered: ${err.message}`))
     w.on('message', (msg: ToPrimary) => {
       if (counters.handle(w, msg)) return
       if (fanout.handle(msg)) return

@@ -132,6 +132,9 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
     if (stopping) return
     stopping = true
     for (const s of servers) {
+      // A listen still in progress is left alone: closing it makes node's cluster code throw when
+      // the primary's answer arrives (start-up failing on another port). Exiting releases it.
+      if (!s.listening) continue
       s.close()
       s.closeIdleConnections()
     }
