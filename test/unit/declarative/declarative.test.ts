@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ENTITIES, entityRegistry } from '../../../src/entities/index.js'
 import { loadPlugins } from '../../../src/plugins/registry.js'
@@ -138,7 +138,8 @@ describe('format', () => {
 // Real kong.yml files written for Kong: each loads with the node's full entity registry (core
 // entities, consumers, plugins and the bundled plugins' entities), or is refused only for the
 // entity kinds that registry does not have yet, each refusal naming the kind and where it is.
-const REAL = '/work/shared/kong/realworld-configs'
+// The project's shared folder sits next to the clone (../shared); this machine also has it at /work/shared.
+const REAL = [join(ROOT, '..', 'shared', 'kong', 'realworld-configs'), '/work/shared/kong/realworld-configs'].find((d) => existsSync(d)) ?? '/work/shared/kong/realworld-configs'
 // Problems Kong itself would report too (not about missing support).
 const KONG_REFUSES: Record<string, RegExp[]> = {
   // a decK render input with ids like "service-1", which are not UUIDs
