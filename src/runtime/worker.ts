@@ -62,7 +62,8 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
       const server = createProxyServer(p, { scheme: 'http', keepAliveTimeout: CLIENT_KEEPALIVE_TIMEOUT, maxHeaderSize: 16 * 1024 }, connections)
       servers.push(server)
       server.on('error', (err: NodeJS.ErrnoException) => {
-        const error = listenFailure(err, l, 'proxy_listen')
+        // Before listening, the listen itself failed; later errors (accept) are not about the address.
+        const error = server.listening ? `proxy listener ${l.host}:${l.port} failed: ${err.message}` : listenFailure(err, l, 'proxy_listen')
         errorLog.crit(error)
         // The primary prints the reason and stops; exit once it has the message.
         if (process.send === undefined) process.exit(1)
