@@ -17,7 +17,7 @@ import {
 import type { LayeredValue } from './sources.js'
 import type { GatewayConfig } from './types.js'
 import { ValueProblem } from './value-problem.js'
-import { parseBoolean, parseEnum, parseInteger, parseList, parseSize } from './values.js'
+import { parseBoolean, parseEnum, parseInteger, parseList, parseNginxTime, parseSize } from './values.js'
 
 /** An HTTP header name (RFC 9110 token). */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
@@ -192,6 +192,8 @@ export function buildConfig(
     plugins: parse('plugins', plugins),
     plugins_path: parse('plugins_path', (v) => (v === '' ? null : resolve(cwd, v))),
     nginx_http_client_max_body_size: parse('nginx_http_client_max_body_size', parseSize),
+    nginx_http_client_header_timeout: parse('nginx_http_client_header_timeout', parseNginxTime),
+    nginx_http_client_body_timeout: parse('nginx_http_client_body_timeout', parseNginxTime),
     shutdown_timeout: parse('shutdown_timeout', (v) => parseInteger(v, 0)),
     raw,
   }

@@ -46,6 +46,8 @@ export const DEFAULTS = {
   plugins: 'bundled',
   plugins_path: '',
   nginx_http_client_max_body_size: '0',
+  nginx_http_client_header_timeout: '60s',
+  nginx_http_client_body_timeout: '60s',
   shutdown_timeout: '10',
 } as const satisfies Record<string, string>
 

@@ -60,6 +60,10 @@ export interface GatewayConfig {
   /** Folder where custom plugins named in `plugins` are looked up (`<name>/index.js`, `<name>.js`). */
   readonly plugins_path: string | null
   readonly nginx_http_client_max_body_size: string
+  /** Milliseconds a client has to send the whole request line and headers (nginx `client_header_timeout`). */
+  readonly nginx_http_client_header_timeout: number
+  /** Milliseconds allowed between two successive reads of a request body (nginx `client_body_timeout`). */
+  readonly nginx_http_client_body_timeout: number
   /** Seconds a graceful stop waits for in-flight requests. */
   readonly shutdown_timeout: number
   /** Every setting as given (after defaults), for `GET /` output. */

@@ -55,3 +55,23 @@ export function sizeToBytes(size: string): number {
   const factor = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1
   return Number(m[1]) * factor
 }
+
+const TIME_UNITS_MS: Readonly<Record<string, number>> = {
+  ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, M: 2_592_000_000, y: 31_536_000_000,
+}
+
+/**
+ * An nginx time (`60s`, `500ms`, `1m30s`; a bare number is seconds) in milliseconds, at least 1
+ * (nginx refuses 0 for its client timeouts' meaning "wait forever").
+ */
+export function parseNginxTime(value: string): number {
+  // At most a handful of parts: a value is a few characters, never a loop the input can stretch.
+  if (value.length > 32 || !/^(?:[0-9]+(?:ms|s|m|h|d|w|M|y)?)+$/.test(value)) {
+    throw new ValueProblem('expected an nginx time such as 60s, 500ms or 1m30s')
+  }
+  let ms = 0
+  for (const m of value.matchAll(/([0-9]+)(ms|s|m|h|d|w|M|y)?/g)) ms += Number(m[1]) * (TIME_UNITS_MS[m[2] ?? 's'] ?? 1000)
+  if (!Number.isSafeInteger(ms) || ms > 2 ** 31 - 1) throw new ValueProblem('time is too large (at most 24 days)')
+  if (ms < 1) throw new ValueProblem('must be greater than 0')
+  return ms
+}
