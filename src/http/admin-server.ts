@@ -3,10 +3,12 @@
  * (10 MiB at most, as Kong's `nginx_admin_client_max_body_size`), hands plain data to the Admin
  * API logic and writes its answer.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { AdminRequest, AdminResponse } from '../admin/types.js'
 import type { AccessLog } from '../observability/access-log.js'
 import type { ErrorLog } from '../observability/error-log.js'
+import { wireValue } from '../proxy/header-values.js'
 import { nextRequestId } from '../proxy/request-id.js'
 
 export const ADMIN_MAX_BODY = 10 * 1024 * 1024
@@ -33,9 +35,63 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
   })
 }
 
+/** nginx's own error pages (the Admin API's server block has no error_page), OpenResty's footer. */
+const NGINX_PAGES: Readonly<Record<number, { status: string; title: string; extra: string }>> = {
+  400: { status: '400 Bad Request', title: '400 Bad Request', extra: '' },
+  494: { status: '400 Bad Request', title: '400 Request Header Or Cookie Too Large', extra: '<center>Request Header Or Cookie Too Large</center>\r\n' },
+}
+
+function nginxPage(code: 400 | 494): string {
+  const p = NGINX_PAGES[code] as { status: string; title: string; extra: string }
+  const h1 = code === 494 ? '400 Bad Request' : p.title
+  const body = `<html>\r\n<head><title>${p.title}</title></head>\r\n<body>\r\n<center><h1>${h1}</h1></center>\r\n${p.extra}<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n`
+  return `HTTP/1.1 ${p.status}\r\nServer: openresty\r\nDate: ${new Date().toUTCString()}\r\nContent-Type: text/html\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`
+}
+
+/** An upper-case method nginx reads (node's parser knows a fixed list), and the request target after it. */
+const UNKNOWN_METHOD_LINE = /^([A-Z_-]{1,32}) (\/[^ \r\n]{0,8190})[ \r\n]/
+
+/**
+ * Requests node's parser refuses. nginx reads any upper-case method and Kong's Admin API answers
+ * it (405 `{"message":"Method not allowed"}` on a known path): so does this, from the request
+ * line, and then closes (the parser cannot go on with the connection). Other refusals get
+ * nginx's own page; a client that does not finish its headers in time is closed without an
+ * answer, as nginx does.
+ */
+function clientErrorHandler(api: AdminHandler, logs: { error: ErrorLog }) {
+  return (err: NodeJS.ErrnoException & { rawPacket?: unknown }, socket: Duplex): void => {
+    if (!socket.writable || err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      socket.destroy()
+      return
+    }
+    const line = err.code === 'HPE_INVALID_METHOD' && Buffer.isBuffer(err.rawPacket) ? UNKNOWN_METHOD_LINE.exec(err.rawPacket.subarray(0, 8300).toString('latin1')) : null
+    if (line === null) {
+      socket.end(nginxPage(err.code === 'HPE_HEADER_OVERFLOW' ? 494 : 400))
+      return
+    }
+    const target = line[2] as string
+    const q = target.indexOf('?')
+    api.handle({ method: line[1] as string, path: q === -1 ? target : target.slice(0, q), query: q === -1 ? '' : target.slice(q + 1), headers: {}, body: Buffer.alloc(0) })
+      .then((r) => {
+        const payload = r.body === undefined ? '' : typeof r.body === 'string' || Buffer.isBuffer(r.body) ? r.body : JSON.stringify(r.body)
+        let head = `HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? 'Unknown'}\r\nDate: ${new Date().toUTCString()}\r\n`
+        const named: Record<string, string> = Object.create(null) as Record<string, string>
+        for (const [name, value] of Object.entries(r.headers)) named[name.toLowerCase()] = value
+        named['content-type'] ??= 'application/json; charset=utf-8'
+        named['x-kong-admin-latency'] ??= '0'
+        for (const [name, value] of Object.entries(named)) head += `${name}: ${wireValue(value)}\r\n`
+        socket.end(Buffer.concat([Buffer.from(`${head}content-length: ${Buffer.byteLength(payload)}\r\nconnection: close\r\n\r\n`, 'latin1'), Buffer.from(payload)]))
+      })
+      .catch((e: unknown) => {
+        logs.error.error(`admin API request failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, { request: `${line[1] as string} ${target}` })
+        socket.destroy()
+      })
+  }
+}
+
 /** Creates (but does not start) an Admin API server around a handler. */
 export function createAdminServer(api: AdminHandler, logs: { access: AccessLog; error: ErrorLog }): Server {
-  return createServer({ requestTimeout: 60_000 }, (req, res) => {
+  const server = createServer({ requestTimeout: 60_000 }, (req, res) => {
     const started = performance.now()
     const url = req.url ?? '/'
     const q = url.indexOf('?')
@@ -81,4 +137,6 @@ export function createAdminServer(api: AdminHandler, logs: { access: AccessLog; 
         if (!res.headersSent) send({ status: 500, headers: {}, body: { message: 'An unexpected error occurred' } })
       })
   })
+  server.on('clientError', clientErrorHandler(api, logs))
+  return server
 }

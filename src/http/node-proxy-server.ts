@@ -5,9 +5,11 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import type { Proxy } from '../proxy/runloop.js'
+import { gatewayResponseHeaders, type Proxy } from '../proxy/runloop.js'
 import type { BodySource, Downstream, HeaderList, ResponseHeaders } from '../proxy/types.js'
-import { renderError } from '../proxy/error-response.js'
+import { negotiateNginxError, nginxErrorMessage, renderError } from '../proxy/error-response.js'
+import { wireHeaderList, wireHeaderObject, wireValue } from '../proxy/header-values.js'
+import { checkRequestHead, HEADER_TOO_LARGE, LARGE_HEADER_BUFFER_SIZE, originForm } from '../proxy/request-head.js'
 import { nextRequestId } from '../proxy/request-id.js'
 
 export interface ConnectionStats {
@@ -50,7 +52,9 @@ abstract class RequestFacts {
   constructor(req: IncomingMessage, scheme: 'http' | 'https') {
     const socket = req.socket
     this.method = req.method ?? 'GET'
-    this.url = req.url ?? '/'
+    // An absolute-form target (`GET http://h/p`) is routed by its path, as nginx does; one that
+    // is neither form was refused before (checkRequestHead).
+    this.url = originForm(req.url ?? '/') ?? '/'
     this.headers = req.headers
     this.rawHeaders = req.rawHeaders
     this.httpVersion = req.httpVersion
@@ -67,11 +71,12 @@ class NodeDownstream extends RequestFacts implements Downstream {
   readonly #res: ServerResponse
   readonly body: BodySource | null
 
-  constructor(req: IncomingMessage, res: ServerResponse, scheme: 'http' | 'https') {
+  constructor(req: IncomingMessage, res: ServerResponse, scheme: 'http' | 'https', bodyTimeout: number) {
     super(req, scheme)
     this.#req = req
     this.#res = res
     this.body = hasBody(req) ? req : null
+    if (this.body !== null) watchBody(req, bodyTimeout)
   }
 
   get headersSent(): boolean {
@@ -82,14 +87,14 @@ class NodeDownstream extends RequestFacts implements Downstream {
     const res = this.#res
     if (body !== null) headers['content-length'] = String(Buffer.byteLength(body))
     else if (status !== 204 && status !== 304) headers['content-length'] = '0'
-    res.writeHead(status, headers)
+    res.writeHead(status, wireHeaderObject(headers))
     res.end(body ?? undefined)
     // Unread request bodies would otherwise stall the keep-alive connection.
     if (this.body !== null && !this.#req.readableEnded) this.#req.resume()
   }
 
   writeHead(status: number, headers: ResponseHeaders | HeaderList): void {
-    this.#res.writeHead(status, headers)
+    this.#res.writeHead(status, Array.isArray(headers) ? wireHeaderList(headers) : wireHeaderObject(headers))
   }
 
   write(chunk: Uint8Array): boolean {
@@ -133,24 +138,27 @@ class UpgradeDownstream extends RequestFacts implements Downstream {
     this.#head = head
   }
 
-  #head_(status: number, headers: ResponseHeaders | HeaderList, reason: string): string {
+  /** The status line and header block, as bytes (one per character: see header-values.ts). */
+  #head_(status: number, headers: ResponseHeaders | HeaderList, reason: string): Buffer {
     let text = `HTTP/1.1 ${status} ${reason}\r\n`
     if (Array.isArray(headers)) {
-      for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`
-      return text + '\r\n'
+      const list = wireHeaderList(headers)
+      for (let i = 0; i < list.length; i += 2) text += `${list[i]}: ${list[i + 1]}\r\n`
+      return Buffer.from(text + '\r\n', 'latin1')
     }
-    for (const [name, value] of Object.entries(headers)) {
+    for (const [name, value] of Object.entries(wireHeaderObject(headers))) {
       if (Array.isArray(value)) for (const v of value) text += `${name}: ${v}\r\n`
       else text += `${name}: ${value}\r\n`
     }
-    return text + '\r\n'
+    return Buffer.from(text + '\r\n', 'latin1')
   }
 
   respond(status: number, headers: ResponseHeaders, body: string | Buffer | null): void {
     headers['content-length'] = String(body === null ? 0 : Buffer.byteLength(body))
     headers['connection'] = 'close'
     this.headersSent = true
-    this.#socket.end(this.#head_(status, headers, reasonPhrase(status)) + (body === null ? '' : body.toString()))
+    const head = this.#head_(status, headers, reasonPhrase(status))
+    this.#socket.end(body === null ? head : Buffer.concat([head, typeof body === 'string' ? Buffer.from(body) : body]))
   }
 
   /** Completes the switch: 101 to the client, then bytes flow both ways until either side closes. */
@@ -190,6 +198,33 @@ class UpgradeDownstream extends RequestFacts implements Downstream {
   }
 }
 
+/**
+ * nginx's `client_body_timeout`: the request is ended when no body byte arrives for `ms` while
+ * the gateway waits for one. Time the gateway itself is not reading (a slow upstream holds the
+ * body back, so bytes wait in the request's buffer) is not the client's. nginx closes the
+ * connection without an answer (it finalizes with 408, which it never sends); so does this.
+ * Checked a few times per timeout rather than re-armed per chunk: the check reads two counters.
+ */
+function watchBody(req: IncomingMessage, ms: number): void {
+  const socket = req.socket
+  let seen = socket.bytesRead
+  let quietSince = performance.now()
+  const timer = setInterval(() => {
+    if (req.complete || req.destroyed) return clearInterval(timer)
+    const now = performance.now()
+    const read = socket.bytesRead
+    if (read !== seen || req.readableLength > 0) {
+      seen = read
+      quietSince = now
+    } else if (now - quietSince >= ms) {
+      clearInterval(timer)
+      socket.destroy()
+    }
+  }, Math.min(1000, Math.max(50, ms / 4)))
+  timer.unref()
+  req.once('close', () => clearInterval(timer))
+}
+
 function reasonPhrase(status: number): string {
   return STATUS_CODES[status] ?? 'Unknown'
 }
@@ -198,7 +233,77 @@ export interface ProxyServerOptions {
   readonly scheme: 'http' | 'https'
   /** Seconds an idle client keep-alive connection is kept (nginx keepalive_timeout: 60s in Kong). */
   readonly keepAliveTimeout: number
-  readonly maxHeaderSize: number
+  /** Milliseconds to receive a request line and headers (`nginx_http_client_header_timeout`). */
+  readonly headerTimeout: number
+  /** Milliseconds allowed between two reads of a request body (`nginx_http_client_body_timeout`). */
+  readonly bodyTimeout: number
+}
+
+/**
+ * How large a request head node's parser reads before it gives up. nginx's own limits
+ * (`large_client_header_buffers 4 8k`: one line up to 8 KiB, the head up to 32 KiB) are applied
+ * to what it read (checkRequestHead), so the parser's cap only has to be above them; the margin
+ * lets a too-long request line still be told from a too-large header (414 vs 400).
+ */
+const MAX_HEAD_BYTES = 80 * 1024
+
+/** How often node checks its connections for `headersTimeout`: a fraction of the timeout, 0.1–1 s. */
+function checkingInterval(timeoutMs: number): number {
+  return Math.min(1000, Math.max(100, Math.floor(timeoutMs / 4)))
+}
+
+/**
+ * The status nginx gives a request head node's parser refused: too large (414 while the
+ * request line is still being read, else 494), an unknown Transfer-Encoding (501), anything else
+ * 400. null: nginx closes without an answer (client_header_timeout).
+ */
+function clientErrorStatus(err: NodeJS.ErrnoException & { rawPacket?: unknown }): number | null {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return null
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    // The parser does not say where it was; the bytes it was given do, when they hold the start
+    // of the request: no line end within the first large buffer means the request line overflowed.
+    const raw = Buffer.isBuffer(err.rawPacket) ? err.rawPacket : null
+    if (raw !== null && /^[A-Z_-]+ /.test(raw.subarray(0, 32).toString('latin1'))) {
+      const eol = raw.indexOf(0x0a)
+      if (eol === -1 || eol > LARGE_HEADER_BUFFER_SIZE) return 414
+    }
+    return HEADER_TOO_LARGE
+  }
+  // llhttp: a Transfer-Encoding that does not end in chunked (nginx: unknown coding, 501); one
+  // next to Content-Length is a 400 for both.
+  if (err.code === 'HPE_INVALID_TRANSFER_ENCODING' && !/content-length/i.test(String((err as { reason?: unknown }).reason ?? err.message))) return 501
+  return 400
+}
+
+/** Writes nginx's answer for a head the parser refused, with Kong's body, and closes. */
+function answerClientError(proxy: Proxy, socket: Duplex, status: number, headers: IncomingMessage['headers'] | undefined): void {
+  const requestId = nextRequestId()
+  const settings = proxy.settings
+  // Kong's handler negotiates on the request's headers when they were read (a body that broke),
+  // else falls back to error_default_type.
+  const accept = headers?.['accept']
+  const ct = headers?.['content-type']
+  const mime = negotiateNginxError(typeof accept === 'string' ? accept : undefined, typeof ct === 'string' ? ct : undefined, settings.errorDefaultType)
+  const r = renderError(mime, nginxErrorMessage(status), requestId)
+  const code = status === HEADER_TOO_LARGE ? 400 : status
+  const out = gatewayResponseHeaders(settings, r.contentType, 0, requestId)
+  let head = `HTTP/1.1 ${code} ${reasonPhrase(code)}\r\ndate: ${new Date().toUTCString()}\r\n`
+  for (const [name, value] of Object.entries(out)) head += `${name}: ${wireValue(String(value))}\r\n`
+  head += `content-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n`
+  socket.end(head + r.body)
+}
+
+/** Connections whose last answer refused a request: whatever the client pipelined behind it is not served. */
+const refusedOn = new WeakSet<object>()
+
+/** Hands a request to the proxy, or has it refused as nginx would (checkRequestHead). */
+function serve(proxy: Proxy, req: IncomingMessage, d: Downstream): void {
+  // node parses requests pipelined behind one that closes the connection; nginx never reads them.
+  if (refusedOn.has(req.socket)) return
+  const refused = checkRequestHead({ method: d.method, target: req.url ?? '', httpVersion: d.httpVersion, rawHeaders: d.rawHeaders })
+  if (refused === null) return proxy.handle(d)
+  refusedOn.add(req.socket)
+  proxy.reject(d, refused)
 }
 
 /** Creates (but does not start) the proxy's HTTP server. */
@@ -206,12 +311,16 @@ export function createProxyServer(proxy: Proxy, opts: ProxyServerOptions, stats:
   const server = createServer(
     {
       keepAliveTimeout: opts.keepAliveTimeout * 1000,
-      // Long uploads and slow upstreams are bounded by the service timeouts, not by node's defaults.
+      // Long uploads and slow upstreams are bounded by client_body_timeout and the service
+      // timeouts, not by node's whole-request timer.
       requestTimeout: 0,
-      headersTimeout: 60_000,
-      maxHeaderSize: opts.maxHeaderSize,
+      headersTimeout: opts.headerTimeout,
+      connectionsCheckingInterval: checkingInterval(opts.headerTimeout),
+      maxHeaderSize: MAX_HEAD_BYTES,
+      // A missing Host gets nginx's answer with Kong's body (checkRequestHead), not node's bare 400.
+      requireHostHeader: false,
     },
-    (req, res) => proxy.handle(new NodeDownstream(req, res, opts.scheme)),
+    (req, res) => serve(proxy, req, new NodeDownstream(req, res, opts.scheme, opts.bodyTimeout)),
   )
   server.on('connection', (socket: Socket) => {
     stats.accepted++
@@ -219,14 +328,17 @@ export function createProxyServer(proxy: Proxy, opts: ProxyServerOptions, stats:
     socket.once('close', () => stats.active--)
   })
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    proxy.handle(new UpgradeDownstream(req, socket, head, opts.scheme))
+    serve(proxy, req, new UpgradeDownstream(req, socket, head, opts.scheme))
   })
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    if (!socket.writable) return
-    // nginx answers oversized headers with 494, which Kong rewrites to 400.
-    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW'
-    const r = renderError('text/plain', tooLarge ? 'Request header or cookie too large' : 'Bad request', nextRequestId())
-    socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: ${r.contentType}\r\ncontent-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n${r.body}`)
+    const status = clientErrorStatus(err)
+    // A response already under way (the body broke mid-request) cannot be replaced: cut it.
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
+    if (status === null || !socket.writable || (inFlight !== undefined && inFlight !== null && inFlight.headersSent)) {
+      socket.destroy()
+      return
+    }
+    answerClientError(proxy, socket, status, inFlight?.req?.headers)
   })
   return server
 }

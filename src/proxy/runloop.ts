@@ -17,6 +17,7 @@ import type { AccessLog } from '../observability/access-log.js'
 import type { ErrorLog, LogContext } from '../observability/error-log.js'
 import { PRODUCT, VERSION } from '../version.js'
 import { negotiateKongError, negotiateNginxError, nginxErrorMessage, renderError } from './error-response.js'
+import { wireHeaderList } from './header-values.js'
 import { forwardedHost, hostWithoutPort, type RealIpSettings, realClientIp, upstreamHeaders, viaToken } from './forwarding.js'
 import { probeSpeaksTls } from './protocol-probe.js'
 import { nextRequestId } from './request-id.js'
@@ -100,6 +101,30 @@ export class Proxy {
     this.stats.activeRequests++
     new Exchange(this, d, this.#snapshot).run()
   }
+
+  /**
+   * Answers a request nginx would have refused before Kong saw it (status from
+   * `checkRequestHead`: 400, 405, 414, 494, 501) with Kong's error body, and closes the
+   * connection as nginx does; the access log records it.
+   */
+  reject(d: Downstream, status: number): void {
+    this.stats.totalRequests++
+    this.stats.activeRequests++
+    new Exchange(this, d, this.#snapshot).reject(status)
+  }
+}
+
+/**
+ * The headers every response the gateway makes itself carries (Kong's header_filter for a
+ * response that did not come from an upstream), with `content-type` when one is given.
+ */
+export function gatewayResponseHeaders(s: ProxySettings, contentType: string | null, latencyMs: number, requestId: string): ResponseHeaders {
+  const h: ResponseHeaders = {}
+  if (contentType !== null && contentType !== '') h['content-type'] = contentType
+  if (s.serverHeader) h['server'] = SERVER
+  if (s.responseLatency) h['x-kong-response-latency'] = String(Math.round(latencyMs))
+  if (s.requestIdDownstream) h['x-kong-request-id'] = requestId
+  return h
 }
 
 /**
@@ -705,7 +730,8 @@ class Exchange implements UpstreamSink, PdkHost {
     this.#p.upstream.send(target, {
       method: this.upstreamMethod,
       path: this.upstreamQuery === null ? this.upstreamPath : `${this.upstreamPath}?${this.upstreamQuery}`,
-      headers: this.upstreamHeaders,
+      // Values made from configuration may hold text node and undici refuse (see header-values.ts).
+      headers: wireHeaderList(this.upstreamHeaders),
       body: this.upstreamBody ?? d.body,
       // Kong forwards only WebSocket upgrades; others (h2c …) go as plain requests.
       upgrade: typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket' && isUpgradeRequest(d.headers['connection']) ? upgrade : null,
@@ -875,13 +901,7 @@ class Exchange implements UpstreamSink, PdkHost {
   // --- responses the gateway makes itself ----------------------------------------------------------
 
   #baseHeaders(contentType: string | null): ResponseHeaders {
-    const s = this.#p.settings
-    const h: ResponseHeaders = {}
-    if (contentType !== null && contentType !== '') h['content-type'] = contentType
-    if (s.serverHeader) h['server'] = SERVER
-    if (s.responseLatency) h['x-kong-response-latency'] = String(Math.round(performance.now() - this.startedAt))
-    if (s.requestIdDownstream) h['x-kong-request-id'] = this.requestId
-    return h
+    return gatewayResponseHeaders(this.#p.settings, contentType, performance.now() - this.startedAt, this.requestId)
   }
 
   /** `kong.response.error`: negotiated on Accept, JSON by default. */
@@ -891,14 +911,29 @@ class Exchange implements UpstreamSink, PdkHost {
     this.#respond(status, this.#baseHeaders(r.contentType), r.body)
   }
 
-  /** nginx-level errors (`/kong_error_handler`): Accept, else Content-Type, else error_default_type. */
-  #nginxError(status: number): void {
+  /**
+   * nginx-level errors (`/kong_error_handler`): Accept, else Content-Type, else error_default_type;
+   * nginx's 494 is answered as 400 with its own message. `close`: nginx ends the connection after it.
+   */
+  #nginxError(status: number, close = false): void {
     const h = this.#d.headers
     const accept = h['accept']
     const ct = h['content-type']
     const mime = negotiateNginxError(typeof accept === 'string' ? accept : undefined, typeof ct === 'string' ? ct : undefined, this.#p.settings.errorDefaultType)
     const r = renderError(mime, nginxErrorMessage(status), this.requestId)
-    this.#respond(status, this.#baseHeaders(r.contentType), r.body)
+    const headers = this.#baseHeaders(r.contentType)
+    if (close) headers['connection'] = 'close'
+    this.#respond(status === 494 ? 400 : status, headers, r.body)
+  }
+
+  /** A request nginx refuses before Kong's phases (see `Proxy.reject`): no route, no plugins. */
+  reject(status: number): void {
+    const d = this.#d
+    const s = this.#p.settings
+    this.trusted = s.realIp.trusted.has(d.remoteAddress)
+    this.clientIp = realClientIp(d.remoteAddress, d.headers, s.realIp)
+    d.onClose(() => this.#onClientClose())
+    this.#nginxError(status, true)
   }
 
   #httpsRedirect(code: number): void {

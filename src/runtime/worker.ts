@@ -59,7 +59,12 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
     let pending = plain.length
     if (pending === 0) send({ type: 'listening' })
     for (const l of plain) {
-      const server = createProxyServer(p, { scheme: 'http', keepAliveTimeout: CLIENT_KEEPALIVE_TIMEOUT, maxHeaderSize: 16 * 1024 }, connections)
+      const server = createProxyServer(p, {
+        scheme: 'http',
+        keepAliveTimeout: CLIENT_KEEPALIVE_TIMEOUT,
+        headerTimeout: config.nginx_http_client_header_timeout,
+        bodyTimeout: config.nginx_http_client_body_timeout,
+      }, connections)
       servers.push(server)
       server.on('error', (err: NodeJS.ErrnoException) => {
         // Before listening, the listen itself failed; later errors (accept) are not about the address.
