@@ -88,7 +88,9 @@ class NodeDownstream extends RequestFacts implements Downstream {
     if (body !== null) headers['content-length'] = String(Buffer.byteLength(body))
     else if (status !== 204 && status !== 304) headers['content-length'] = '0'
     res.writeHead(status, wireHeaderObject(headers))
-    res.end(body ?? undefined)
+    // A string body would be written together with the head in the body's encoding (UTF-8),
+    // which re-encodes header bytes 0x80-0xFF: a buffer keeps the head's one byte per character.
+    res.end(body === null ? undefined : typeof body === 'string' ? Buffer.from(body) : body)
     // Unread request bodies would otherwise stall the keep-alive connection.
     if (this.body !== null && !this.#req.readableEnded) this.#req.resume()
   }
