@@ -43,6 +43,9 @@ describe('validation messages', () => {
     [{ error_default_type: 'text/xml' }, 'invalid error_default_type: "text/xml": expected one of: text/plain, application/json, text/html, application/xml'],
     [{ plugins: 'bundled, my plugin' }, 'invalid plugins: "bundled, my plugin": "my plugin" is not a plugin name (letters, digits, - and _ only)'],
     [{ nginx_http_client_max_body_size: '10 MB' }, 'invalid nginx_http_client_max_body_size: "10 MB": expected a size such as 0, 8k, 10m or 1g'],
+    [{ nginx_http_client_header_timeout: '10 s' }, 'invalid nginx_http_client_header_timeout: "10 s": expected an nginx time such as 60s, 500ms or 1m30s'],
+    [{ nginx_http_client_body_timeout: '0' }, 'invalid nginx_http_client_body_timeout: "0": must be greater than 0'],
+    [{ nginx_http_client_body_timeout: '30d' }, 'invalid nginx_http_client_body_timeout: "30d": time is too large (at most 24 days)'],
     [{ shutdown_timeout: '-5' }, 'invalid shutdown_timeout: "-5": expected an integer, 0 or greater'],
     [{ shutdown_timeout: '99999999999999999999' }, 'invalid shutdown_timeout: "99999999999999999999": number is too large'],
   ]
@@ -103,5 +106,19 @@ describe('sizeToBytes', () => {
     assert.equal(sizeToBytes('10M'), 10 * 1024 * 1024)
     assert.equal(sizeToBytes('1g'), 1024 ** 3)
     assert.throws(() => sizeToBytes('1t'), /expected a size/)
+  })
+})
+
+describe('client timeouts', () => {
+  test('default to nginx\'s 60s and read nginx times, from the file or KONG_ variables', () => {
+    const c = load({})
+    assert.equal(c.nginx_http_client_header_timeout, 60_000)
+    assert.equal(c.nginx_http_client_body_timeout, 60_000)
+    const d = load({ overrides: { nginx_http_client_header_timeout: '1m30s', nginx_http_client_body_timeout: '250ms' } })
+    assert.equal(d.nginx_http_client_header_timeout, 90_000)
+    assert.equal(d.nginx_http_client_body_timeout, 250)
+    assert.equal(load({ overrides: { nginx_http_client_body_timeout: '5' } }).nginx_http_client_body_timeout, 5000)
+    const e = load({ env: { KONG_NGINX_HTTP_CLIENT_BODY_TIMEOUT: '2s' } })
+    assert.equal(e.nginx_http_client_body_timeout, 2000)
   })
 })

@@ -1,0 +1,111 @@
+/**
+ * Hardening, HTTP edge: slow clients (finding 5). nginx's client_header_timeout bounds the time
+ * to send the whole head, client_body_timeout the time between two reads of the body; when either
+ * runs out nginx closes the connection without an answer (it finalizes the request with 408,
+ * which only the access log shows). Both are set to 1 s here through Kong's setting names, and a
+ * few hundred slow connections must not cost anyone else their answer.
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { connect, type Socket } from 'node:net'
+import { request } from 'undici'
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js'
+import { admin, settle } from '../integration/proxy/helpers.js'
+import { countingUpstream, exchange, responses, type CountingUpstream } from './edge-helpers.js'
+
+let gw: TestGateway
+let up: CountingUpstream
+
+before(async () => {
+  up = await countingUpstream()
+  gw = await startTestGateway({ settings: { nginx_http_client_header_timeout: '1s', nginx_http_client_body_timeout: '1000ms' } })
+  await admin(gw, '/services', { name: 'edge', url: `http://127.0.0.1:${up.port}` })
+  await admin(gw, '/services/edge/routes', { name: 'all', paths: ['/'] })
+  await settle(gw)
+})
+
+after(async () => {
+  await gw?.stop()
+  await up?.close()
+})
+
+/** `text` one character at a time, `gapMs` apart. */
+function trickle(text: string): string[] {
+  return [...text]
+}
+
+describe('client timeouts (finding 5)', () => {
+  test('headers trickled slower than client_header_timeout: closed without an answer', async () => {
+    // 40 bytes, one every 250 ms: 10 s to finish the head; the timeout is 1 s.
+    const x = await exchange(gw.proxyPort, trickle(`GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ${'s'.repeat(20)}`), { gapMs: 250, waitMs: 8000 })
+    assert.ok(x.closed, 'the connection is closed')
+    assert.equal(x.text, '', 'nginx sends nothing on client_header_timeout')
+    assert.ok(x.ms < 5000, `closed after ${Math.round(x.ms)} ms`)
+  })
+
+  test('a connection that never sends a byte is closed after client_header_timeout', async () => {
+    const x = await exchange(gw.proxyPort, [], { waitMs: 8000 })
+    assert.ok(x.closed)
+    assert.equal(x.text, '')
+    assert.ok(x.ms < 5000, `closed after ${Math.round(x.ms)} ms`)
+  })
+
+  test('a body that stops (Content-Length: 1000000, 10 bytes sent): closed without an answer', async () => {
+    const x = await exchange(gw.proxyPort, 'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n0123456789', { waitMs: 8000 })
+    assert.ok(x.closed, 'the connection is closed')
+    assert.equal(x.text, '')
+    assert.ok(x.ms < 5000, `closed after ${Math.round(x.ms)} ms`)
+  })
+
+  test('a body flowing steadily (a chunk every 300 ms for 3 s) is not cut', async () => {
+    const parts: string[] = ['POST /steady HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nConnection: close\r\n\r\n']
+    for (let i = 0; i < 10; i++) parts.push('0123456789')
+    const x = await exchange(gw.proxyPort, parts, { gapMs: 300, waitMs: 10_000 })
+    const r = responses(x.text)
+    assert.equal(r[0]?.status, 200, x.text.slice(0, 300))
+    assert.equal(up.completed.at(-1)?.url, '/steady')
+    assert.equal(up.completed.at(-1)?.body, '0123456789'.repeat(10))
+  })
+
+  test('slowloris: 300 trickling connections are closed while ordinary requests keep succeeding', async () => {
+    const started = performance.now()
+    const slow: Array<Promise<{ answered: boolean; closedMs: number }>> = []
+    const sockets: Socket[] = []
+    const head = 'GET / HTTP/1.1\r\nHost: x\r\nX-Loris: '
+    for (let i = 0; i < 300; i++) {
+      slow.push(new Promise((resolve) => {
+        const s = connect(gw.proxyPort, '127.0.0.1')
+        sockets.push(s)
+        let answered = false
+        let sent = 0
+        const timer = setInterval(() => {
+          if (s.writable && sent < 40) s.write(head[sent] ?? 'x')
+          sent++
+        }, 200)
+        s.on('data', () => (answered = true))
+        s.on('error', () => {})
+        s.on('close', () => {
+          clearInterval(timer)
+          resolve({ answered, closedMs: performance.now() - started })
+        })
+      }))
+    }
+    // Ordinary requests on their own connections, for 3 s, while the slow ones hold theirs.
+    const latencies: number[] = []
+    while (performance.now() - started < 3000) {
+      const t = performance.now()
+      const res = await request(`${gw.proxyUrl}/ordinary`, { headersTimeout: 5000, bodyTimeout: 5000 })
+      assert.equal(res.statusCode, 200)
+      assert.equal(await res.body.text(), 'ok')
+      latencies.push(performance.now() - t)
+    }
+    const guard = setTimeout(() => { for (const s of sockets) s.destroy() }, 15_000)
+    const outcomes = await Promise.all(slow)
+    clearTimeout(guard)
+    assert.ok(latencies.length >= 5, `only ${latencies.length} ordinary requests in 3 s`)
+    assert.ok(Math.max(...latencies) < 2000, `slowest ordinary request took ${Math.round(Math.max(...latencies))} ms`)
+    assert.equal(outcomes.filter((o) => o.answered).length, 0, 'slow connections get no answer')
+    const last = Math.max(...outcomes.map((o) => o.closedMs))
+    assert.ok(last < 10_000, `the last slow connection closed after ${Math.round(last)} ms`)
+  })
+})
