@@ -5,6 +5,8 @@
 import { connect } from 'node:net'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js'
+import { admin, settle } from '../integration/proxy/helpers.js'
 
 export interface RawExchange {
   /** Everything the gateway sent, as Latin-1 text (bytes one to one). */
@@ -115,4 +117,14 @@ export async function countingUpstream(): Promise<CountingUpstream> {
       server.close(() => resolve())
     }),
   }
+}
+
+/** A gateway (with these settings) whose catch-all route `/` goes to a fresh counting upstream. */
+export async function startEdgeGateway(settings: Readonly<Record<string, string>> = {}): Promise<{ gw: TestGateway; up: CountingUpstream; stop(): Promise<void> }> {
+  const up = await countingUpstream()
+  const gw = await startTestGateway({ settings })
+  await admin(gw, '/services', { name: 'edge', url: `http://127.0.0.1:${up.port}` })
+  await admin(gw, '/services/edge/routes', { name: 'all', paths: ['/'] })
+  await settle(gw)
+  return { gw, up, stop: async () => { await gw.stop(); await up.close() } }
 }

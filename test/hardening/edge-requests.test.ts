@@ -5,24 +5,19 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js'
-import { admin, settle } from '../integration/proxy/helpers.js'
-import { countingUpstream, exchange, responses, type CountingUpstream } from './edge-helpers.js'
+import type { TestGateway } from '../helpers/gateway.js'
+import { exchange, startEdgeGateway, responses, type CountingUpstream } from './edge-helpers.js'
 
 let gw: TestGateway
 let up: CountingUpstream
+let stop: () => Promise<void>
 
 before(async () => {
-  up = await countingUpstream()
-  gw = await startTestGateway()
-  await admin(gw, '/services', { name: 'edge', url: `http://127.0.0.1:${up.port}` })
-  await admin(gw, '/services/edge/routes', { name: 'all', paths: ['/'] })
-  await settle(gw)
+  ({ gw, up, stop } = await startEdgeGateway())
 })
 
 after(async () => {
-  await gw?.stop()
-  await up?.close()
+  await stop?.()
 })
 
 /** Sends one raw request; asserts one answer with the status and Kong's plain-text message, then a close. */

@@ -9,27 +9,22 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
 import { request } from 'undici'
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js'
-import { admin, settle } from '../integration/proxy/helpers.js'
-import { countingUpstream, exchange, responses, type CountingUpstream } from './edge-helpers.js'
+import type { TestGateway } from '../helpers/gateway.js'
+import { exchange, startEdgeGateway, responses, type CountingUpstream } from './edge-helpers.js'
 
 let gw: TestGateway
 let up: CountingUpstream
+let stop: () => Promise<void>
 
 before(async () => {
-  up = await countingUpstream()
-  gw = await startTestGateway({ settings: { nginx_http_client_header_timeout: '1s', nginx_http_client_body_timeout: '1000ms' } })
-  await admin(gw, '/services', { name: 'edge', url: `http://127.0.0.1:${up.port}` })
-  await admin(gw, '/services/edge/routes', { name: 'all', paths: ['/'] })
-  await settle(gw)
+  ({ gw, up, stop } = await startEdgeGateway({ nginx_http_client_header_timeout: '1s', nginx_http_client_body_timeout: '1000ms' }))
 })
 
 after(async () => {
-  await gw?.stop()
-  await up?.close()
+  await stop?.()
 })
 
-/** `text` one character at a time, `gapMs` apart. */
+/** `text` as one part per character (exchange sends them `gapMs` apart). */
 function trickle(text: string): string[] {
   return [...text]
 }
