@@ -76,8 +76,10 @@ class NodeDownstream extends RequestFacts implements Downstream {
     this.#req = req
     this.#res = res
     this.body = hasBody(req) ? req : null
-    if (this.body !== null) watchBody(req, bodyTimeout)
+    if (this.body !== null) watchBody(req, bodyTimeout, () => (this.bodyTimedOut = true))
   }
+
+  bodyTimedOut = false
 
   get headersSent(): boolean {
     return this.#res.headersSent
@@ -207,7 +209,7 @@ class UpgradeDownstream extends RequestFacts implements Downstream {
  * connection without an answer (it finalizes with 408, which it never sends); so does this.
  * Checked a few times per timeout rather than re-armed per chunk: the check reads two counters.
  */
-function watchBody(req: IncomingMessage, ms: number): void {
+function watchBody(req: IncomingMessage, ms: number, onTimeout: () => void): void {
   const socket = req.socket
   let seen = socket.bytesRead
   let quietSince = performance.now()
@@ -220,6 +222,7 @@ function watchBody(req: IncomingMessage, ms: number): void {
       quietSince = now
     } else if (now - quietSince >= ms) {
       clearInterval(timer)
+      onTimeout()
       socket.destroy()
     }
   }, Math.min(1000, Math.max(50, ms / 4)))

@@ -1039,6 +1039,11 @@ class Exchange implements UpstreamSink, PdkHost {
     if (this.#finished) return
     this.#clientGone = true
     this.#control?.abort()
+    if (this.#d.bodyTimedOut === true) {
+      // nginx finalizes with 408 (never sent) and logs the timeout at info.
+      if (this.responseStatus === 0) this.responseStatus = 408
+      this.#p.errorLog.log('info', 'client timed out while reading client request body', this.#context({}))
+    }
     if (this.responseStatus === 0) this.responseStatus = 499
     this.#finish()
   }

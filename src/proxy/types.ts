@@ -52,6 +52,8 @@ export interface Downstream {
   /** Aborts the client connection (after a failure in the middle of a streamed response). */
   destroy(): void
   readonly headersSent: boolean
+  /** The adapter cut the connection because the client stopped sending its body (client_body_timeout). */
+  readonly bodyTimedOut?: boolean
 }
 
 /** Where and how to send one upstream attempt. */

@@ -9,7 +9,9 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
 import { request } from 'undici'
-import type { TestGateway } from '../helpers/gateway.js'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { eventually, type TestGateway } from '../helpers/gateway.js'
 import { exchange, startEdgeGateway, responses, type CountingUpstream } from './edge-helpers.js'
 
 let gw: TestGateway
@@ -50,6 +52,9 @@ describe('client timeouts (finding 5)', () => {
     assert.ok(x.closed, 'the connection is closed')
     assert.equal(x.text, '')
     assert.ok(x.ms < 5000, `closed after ${Math.round(x.ms)} ms`)
+    // As nginx: 408 in the access log, the timeout in the error log at info.
+    await eventually(async () => /"POST \/upload HTTP\/1.1" 408 /.test(readFileSync(join(gw.prefix, 'logs', 'access.log'), 'utf8')), 5000, 'a 408 access log line')
+    await gw.waitForLog(/client timed out while reading client request body/)
   })
 
   test('a body flowing steadily (a chunk every 300 ms for 3 s) is not cut', async () => {
