@@ -335,6 +335,8 @@ export function createProxyServer(proxy: Proxy, opts: ProxyServerOptions, stats:
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     serve(proxy, req, new UpgradeDownstream(req, socket, head, opts.scheme))
   })
+  // nginx 1.25 does not parse CONNECT's authority-form target (400); node would drop the socket.
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => answerClientError(proxy, socket, 400, req.headers))
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     const status = clientErrorStatus(err)
     // A response already under way (the body broke mid-request) cannot be replaced: cut it.

@@ -72,6 +72,10 @@ describe('nginx-level refusals (finding 8)', () => {
     await refused('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n', 501, 'The upstream server responded with 501')
   })
 
+  test('CONNECT is 400 Bad request (nginx does not read its authority-form target)', async () => {
+    await refused('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 400, 'Bad request')
+  })
+
   test('TRACE is 405 Method not allowed, in the negotiated format', async () => {
     await refused('TRACE / HTTP/1.1\r\nHost: x\r\n\r\n', 405, 'Method not allowed')
     const x = await exchange(gw.proxyPort, 'TRACE / HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n\r\n')
