@@ -265,13 +265,14 @@ function checkingInterval(timeoutMs: number): number {
 function clientErrorStatus(err: NodeJS.ErrnoException & { rawPacket?: unknown }): number | null {
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return null
   if (err.code === 'HPE_HEADER_OVERFLOW') {
-    // The parser does not say where it was; the bytes it was given do, when they hold the start
-    // of the request: no line end within the first large buffer means the request line overflowed.
+    // The parser does not say where it was; the bytes it was last given (one read) tell in the
+    // usual cases: they start a request whose first line does not end within a large buffer, or
+    // their first line ends the way a request line does (" HTTP/1.1"): the request line overflowed.
     const raw = Buffer.isBuffer(err.rawPacket) ? err.rawPacket : null
-    if (raw !== null && /^[A-Z_-]+ /.test(raw.subarray(0, 32).toString('latin1'))) {
-      const eol = raw.indexOf(0x0a)
-      if (eol === -1 || eol > LARGE_HEADER_BUFFER_SIZE) return 414
-    }
+    if (raw === null) return HEADER_TOO_LARGE
+    const eol = raw.indexOf(0x0a)
+    if (/^[A-Z_-]+ /.test(raw.subarray(0, 32).toString('latin1')) && (eol === -1 || eol > LARGE_HEADER_BUFFER_SIZE)) return 414
+    if (eol !== -1 && / HTTP\/\d\.\d\r?$/.test(raw.subarray(Math.max(0, eol - 16), eol).toString('latin1'))) return 414
     return HEADER_TOO_LARGE
   }
   // llhttp: a Transfer-Encoding that does not end in chunked (nginx: unknown coding, 501); one
@@ -295,7 +296,7 @@ function answerClientError(proxy: Proxy, socket: Duplex, status: number, headers
   let head = `HTTP/1.1 ${code} ${reasonPhrase(code)}\r\ndate: ${new Date().toUTCString()}\r\n`
   for (const [name, value] of Object.entries(out)) head += `${name}: ${wireValue(String(value))}\r\n`
   head += `content-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n`
-  socket.end(head + r.body)
+  socket.end(Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(r.body)]))
 }
 
 /** Connections whose last answer refused a request: whatever the client pipelined behind it is not served. */

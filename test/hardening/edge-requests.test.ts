@@ -40,6 +40,10 @@ describe('nginx-level refusals (finding 8)', () => {
     await refused(`GET /${'a'.repeat(70_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414, 'URI too long')
   })
 
+  test('a 120 KB URI (past what the parser reads) is 414 too', async () => {
+    await refused(`GET /${'a'.repeat(120_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414, 'URI too long')
+  })
+
   test('a URI just over 8 KiB is 414 too (nginx: the request line must fit one 8k buffer)', async () => {
     await refused(`GET /${'a'.repeat(8200)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414, 'URI too long')
   })
