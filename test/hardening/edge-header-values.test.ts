@@ -26,6 +26,8 @@ before(async () => {
   const consumer = await admin(gw, '/consumers', { username: '测试用户', custom_id: 'Müller 测试' })
   const id = (consumer.body as { id: string }).id
   await admin(gw, `/consumers/${id}/key-auth`, { key: 'secret-key' })
+  const evil = await admin(gw, '/consumers', { username: 'evil', custom_id: 'a\r\nX-Injected: 1\u0000' })
+  await admin(gw, `/consumers/${(evil.body as { id: string }).id}/key-auth`, { key: 'evil-key' })
   await settle(gw)
 })
 
@@ -57,5 +59,13 @@ describe('non-ASCII configuration values as headers (finding 9)', () => {
     const r = responses(x.text)[0]
     assert.equal(r?.status, 401, x.text.slice(0, 400))
     assert.equal(utf8(r?.headers['kong-route-name']), '测试中文')
+  })
+
+  test('a configured value with CR, LF or NUL is sent escaped (%0D%0A), never splitting the header block', async () => {
+    const x = await exchange(gw.proxyPort, 'GET /cn/w HTTP/1.1\r\nHost: x\r\napikey: evil-key\r\nConnection: close\r\n\r\n', { waitMs: 5000 })
+    assert.equal(responses(x.text)[0]?.status, 200, x.text.slice(0, 400))
+    const seen = up.completed.at(-1)
+    assert.equal(seen?.headers['x-consumer-custom-id'], 'a%0D%0AX-Injected: 1%00')
+    assert.equal(seen?.headers['x-injected'], undefined)
   })
 })
