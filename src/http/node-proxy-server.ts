@@ -71,12 +71,19 @@ class NodeDownstream extends RequestFacts implements Downstream {
   readonly #res: ServerResponse
   readonly body: BodySource | null
 
-  constructor(req: IncomingMessage, res: ServerResponse, scheme: 'http' | 'https', bodyTimeout: number) {
+  constructor(req: IncomingMessage, res: ServerResponse, scheme: 'http' | 'https', bodyTimeout: number, onBodyTimeout: BodyTimeoutAnswer) {
     super(req, scheme)
     this.#req = req
     this.#res = res
     this.body = hasBody(req) ? req : null
-    if (this.body !== null) watchBody(req, bodyTimeout, () => (this.bodyTimedOut = true))
+    if (this.body !== null) {
+      watchBody(req, bodyTimeout, () => {
+        this.bodyTimedOut = true
+        // A response already under way cannot be replaced: cut it. Else the client is told 408.
+        if (res.headersSent) req.socket.destroy()
+        else onBodyTimeout(req.socket, req.headers)
+      })
+    }
   }
 
   bodyTimedOut = false
@@ -202,11 +209,15 @@ class UpgradeDownstream extends RequestFacts implements Downstream {
   }
 }
 
+/** Answers a request whose body timed out (408) on its socket, and closes it. */
+type BodyTimeoutAnswer = (socket: Duplex, headers: IncomingMessage['headers']) => void
+
 /**
  * nginx's `client_body_timeout`: the request is ended when no body byte arrives for `ms` while
  * the gateway waits for one. Time the gateway itself is not reading (a slow upstream holds the
- * body back, so bytes wait in the request's buffer) is not the client's. nginx closes the
- * connection without an answer (it finalizes with 408, which it never sends); so does this.
+ * body back, so bytes wait in the request's buffer) is not the client's. nginx finalizes with
+ * 408 and closes without sending it; Turnpike sends the 408 (Kong's `Request timeout` body) so
+ * that the client learns why, then closes (`onTimeout` does both).
  * Checked a few times per timeout rather than re-armed per chunk: the check reads two counters.
  */
 function watchBody(req: IncomingMessage, ms: number, onTimeout: () => void): void {
@@ -223,7 +234,6 @@ function watchBody(req: IncomingMessage, ms: number, onTimeout: () => void): voi
     } else if (now - quietSince >= ms) {
       clearInterval(timer)
       onTimeout()
-      socket.destroy()
     }
   }, Math.min(1000, Math.max(50, ms / 4)))
   timer.unref()
@@ -260,10 +270,11 @@ function checkingInterval(timeoutMs: number): number {
 /**
  * The status nginx gives a request head node's parser refused: too large (414 while the
  * request line is still being read, else 494), an unknown Transfer-Encoding (501), anything else
- * 400. null: nginx closes without an answer (client_header_timeout).
+ * 400. client_header_timeout: nginx closes without an answer; Turnpike answers 408 (Kong's
+ * `Request timeout` body) first, so that the client learns why.
  */
-function clientErrorStatus(err: NodeJS.ErrnoException & { rawPacket?: unknown }): number | null {
-  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return null
+function clientErrorStatus(err: NodeJS.ErrnoException & { rawPacket?: unknown }): number {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408
   if (err.code === 'HPE_HEADER_OVERFLOW') {
     // The parser does not say where it was; the bytes it was last given (one read) tell in the
     // usual cases: they start a request whose first line does not end within a large buffer, or
@@ -281,6 +292,9 @@ function clientErrorStatus(err: NodeJS.ErrnoException & { rawPacket?: unknown })
   return 400
 }
 
+/** nginx's `lingering_timeout`: how long a closing connection waits for the client's side to end. */
+const LINGERING_TIMEOUT_MS = 5000
+
 /** Writes nginx's answer for a head the parser refused, with Kong's body, and closes. */
 function answerClientError(proxy: Proxy, socket: Duplex, status: number, headers: IncomingMessage['headers'] | undefined): void {
   const requestId = nextRequestId()
@@ -297,6 +311,10 @@ function answerClientError(proxy: Proxy, socket: Duplex, status: number, headers
   for (const [name, value] of Object.entries(out)) head += `${name}: ${wireValue(String(value))}\r\n`
   head += `content-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n`
   socket.end(Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(r.body)]))
+  // A client that keeps its side open (a slow sender) is cut after nginx's lingering_timeout.
+  const linger = setTimeout(() => socket.destroy(), LINGERING_TIMEOUT_MS)
+  linger.unref()
+  socket.once('close', () => clearTimeout(linger))
 }
 
 /** Connections whose last answer refused a request: whatever the client pipelined behind it is not served. */
@@ -314,6 +332,7 @@ function serve(proxy: Proxy, req: IncomingMessage, d: Downstream): void {
 
 /** Creates (but does not start) the proxy's HTTP server. */
 export function createProxyServer(proxy: Proxy, opts: ProxyServerOptions, stats: ConnectionStats): Server {
+  const timedOut: BodyTimeoutAnswer = (socket, headers) => answerClientError(proxy, socket, 408, headers)
   const server = createServer(
     {
       keepAliveTimeout: opts.keepAliveTimeout * 1000,
@@ -326,7 +345,7 @@ export function createProxyServer(proxy: Proxy, opts: ProxyServerOptions, stats:
       // A missing Host gets nginx's answer with Kong's body (checkRequestHead), not node's bare 400.
       requireHostHeader: false,
     },
-    (req, res) => serve(proxy, req, new NodeDownstream(req, res, opts.scheme, opts.bodyTimeout)),
+    (req, res) => serve(proxy, req, new NodeDownstream(req, res, opts.scheme, opts.bodyTimeout, timedOut)),
   )
   server.on('connection', (socket: Socket) => {
     stats.accepted++
@@ -342,7 +361,7 @@ export function createProxyServer(proxy: Proxy, opts: ProxyServerOptions, stats:
     const status = clientErrorStatus(err)
     // A response already under way (the body broke mid-request) cannot be replaced: cut it.
     const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
-    if (status === null || !socket.writable || (inFlight !== undefined && inFlight !== null && inFlight.headersSent)) {
+    if (!socket.writable || (inFlight !== undefined && inFlight !== null && inFlight.headersSent)) {
       socket.destroy()
       return
     }
