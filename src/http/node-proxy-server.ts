@@ -69,24 +69,37 @@ abstract class RequestFacts {
 class NodeDownstream extends RequestFacts implements Downstream {
   readonly #req: IncomingMessage
   readonly #res: ServerResponse
+  readonly #answer: BodyRefusal
   readonly body: BodySource | null
+  bodyRefused: 408 | 413 | undefined = undefined
+  #closed: (() => void) | null = null
 
-  constructor(req: IncomingMessage, res: ServerResponse, scheme: 'http' | 'https', bodyTimeout: number, onBodyTimeout: BodyTimeoutAnswer) {
+  constructor(req: IncomingMessage, res: ServerResponse, scheme: 'http' | 'https', limits: BodyLimits, answer: BodyRefusal) {
     super(req, scheme)
     this.#req = req
     this.#res = res
-    this.body = hasBody(req) ? req : null
-    if (this.body !== null) {
-      watchBody(req, bodyTimeout, () => {
-        this.bodyTimedOut = true
-        // A response already under way cannot be replaced: cut it. Else the client is told 408.
-        if (res.headersSent) req.socket.destroy()
-        else onBodyTimeout(req.socket, req.headers)
-      })
+    this.#answer = answer
+    if (!hasBody(req)) this.body = null
+    else {
+      watchBody(req, limits.timeout, () => this.#refuseBody(408))
+      // A declared Content-Length over the limit was refused before (serve); a chunked body is
+      // counted as it arrives.
+      this.body = limits.maxSize > 0 && req.headers['content-length'] === undefined ? capped(req, limits.maxSize, () => this.#refuseBody(413)) : req
     }
   }
 
-  bodyTimedOut = false
+  /**
+   * The body broke one of nginx's rules: the client is told (unless a response is already under
+   * way, which is cut), the connection closes, and the runloop learns it at once.
+   */
+  #refuseBody(status: 408 | 413): void {
+    if (this.bodyRefused !== undefined) return
+    this.bodyRefused = status
+    const socket = this.#req.socket
+    if (this.#res.headersSent) socket.destroy()
+    else this.#answer(socket, status, this.#req.headers)
+    this.#closed?.()
+  }
 
   get headersSent(): boolean {
     return this.#res.headersSent
@@ -124,6 +137,7 @@ class NodeDownstream extends RequestFacts implements Downstream {
   onClose(cb: () => void): void {
     // 'close' comes once per response: `on` spares the wrapper `once` builds per request.
     this.#res.on('close', cb)
+    this.#closed = cb
   }
 
   destroy(): void {
@@ -209,8 +223,36 @@ class UpgradeDownstream extends RequestFacts implements Downstream {
   }
 }
 
-/** Answers a request whose body timed out (408) on its socket, and closes it. */
-type BodyTimeoutAnswer = (socket: Duplex, headers: IncomingMessage['headers']) => void
+/** Answers a request whose body broke a limit (408, 413) on its socket, and closes it. */
+type BodyRefusal = (socket: Duplex, status: 408 | 413, headers: IncomingMessage['headers']) => void
+
+/** nginx's limits on a request body: `client_body_timeout` (ms) and `client_max_body_size` (bytes, 0: none). */
+interface BodyLimits {
+  readonly timeout: number
+  readonly maxSize: number
+}
+
+/**
+ * A body without Content-Length, passed on as it arrives until it grows past `max` bytes: then
+ * `onOver` is told and the body fails there (the upstream request is aborted, never completed).
+ */
+async function* capped(body: AsyncIterable<Uint8Array>, max: number, onOver: () => void): AsyncIterable<Uint8Array> {
+  // Iterated by hand: leaving a `for await` would destroy the request, and its socket with the
+  // 413 still being written.
+  const chunks = body[Symbol.asyncIterator]()
+  let size = 0
+  for (;;) {
+    const next = await chunks.next()
+    if (next.done === true) return
+    size += next.value.length
+    if (size > max) {
+      onOver()
+      // Thrown, not returned: an ended body would let the client finish the upstream request.
+      throw new Error(`request body over client_max_body_size (${max} bytes)`)
+    }
+    yield next.value
+  }
+}
 
 /**
  * nginx's `client_body_timeout`: the request is ended when no body byte arrives for `ms` while
@@ -324,7 +366,10 @@ const refusedOn = new WeakSet<object>()
 function serve(proxy: Proxy, req: IncomingMessage, d: Downstream): void {
   // node parses requests pipelined behind one that closes the connection; nginx never reads them.
   if (refusedOn.has(req.socket)) return
-  const refused = checkRequestHead({ method: d.method, target: req.url ?? '', httpVersion: d.httpVersion, rawHeaders: d.rawHeaders })
+  let refused = checkRequestHead({ method: d.method, target: req.url ?? '', httpVersion: d.httpVersion, rawHeaders: d.rawHeaders })
+  // nginx's client_max_body_size: a declared length over it is refused before any byte is read.
+  const max = proxy.settings.clientMaxBodySize
+  if (refused === null && max > 0 && Number(req.headers['content-length'] ?? 0) > max) refused = 413
   if (refused === null) return proxy.handle(d)
   refusedOn.add(req.socket)
   proxy.reject(d, refused)
@@ -332,7 +377,8 @@ function serve(proxy: Proxy, req: IncomingMessage, d: Downstream): void {
 
 /** Creates (but does not start) the proxy's HTTP server. */
 export function createProxyServer(proxy: Proxy, opts: ProxyServerOptions, stats: ConnectionStats): Server {
-  const timedOut: BodyTimeoutAnswer = (socket, headers) => answerClientError(proxy, socket, 408, headers)
+  const limits: BodyLimits = { timeout: opts.bodyTimeout, maxSize: proxy.settings.clientMaxBodySize }
+  const refuseBody: BodyRefusal = (socket, status, headers) => answerClientError(proxy, socket, status, headers)
   const server = createServer(
     {
       keepAliveTimeout: opts.keepAliveTimeout * 1000,
@@ -345,7 +391,7 @@ export function createProxyServer(proxy: Proxy, opts: ProxyServerOptions, stats:
       // A missing Host gets nginx's answer with Kong's body (checkRequestHead), not node's bare 400.
       requireHostHeader: false,
     },
-    (req, res) => serve(proxy, req, new NodeDownstream(req, res, opts.scheme, opts.bodyTimeout, timedOut)),
+    (req, res) => serve(proxy, req, new NodeDownstream(req, res, opts.scheme, limits, refuseBody)),
   )
   server.on('connection', (socket: Socket) => {
     stats.accepted++

@@ -52,6 +52,8 @@ export interface ProxySettings {
   readonly errorDefaultType: string
   readonly keepaliveIdleTimeout: number
   readonly maxHeaderSize: number
+  /** Largest request body accepted, in bytes (`nginx_http_client_max_body_size`); 0: no limit. */
+  readonly clientMaxBodySize: number
 }
 
 /** Counters for `/status`. */
@@ -933,6 +935,7 @@ class Exchange implements UpstreamSink, PdkHost {
     this.trusted = s.realIp.trusted.has(d.remoteAddress)
     this.clientIp = realClientIp(d.remoteAddress, d.headers, s.realIp)
     d.onClose(() => this.#onClientClose())
+    if (status === 413) this.#p.errorLog.error(`client intended to send too large body: ${String(d.headers['content-length'])} bytes (nginx_http_client_max_body_size=${s.clientMaxBodySize} bytes)`, this.#context({}))
     this.#nginxError(status, true)
   }
 
@@ -1039,10 +1042,12 @@ class Exchange implements UpstreamSink, PdkHost {
     if (this.#finished) return
     this.#clientGone = true
     this.#control?.abort()
-    if (this.#d.bodyTimedOut === true) {
-      // nginx finalizes with 408 (never sent) and logs the timeout at info.
-      if (this.responseStatus === 0) this.responseStatus = 408
-      this.#p.errorLog.log('info', 'client timed out while reading client request body', this.#context({}))
+    const refused = this.#d.bodyRefused
+    if (refused !== undefined) {
+      if (this.responseStatus === 0) this.responseStatus = refused
+      // nginx's words: the timeout at info, the oversized body at error.
+      if (refused === 408) this.#p.errorLog.log('info', 'client timed out while reading client request body', this.#context({}))
+      else this.#p.errorLog.error(`client intended to send too large chunked body: more than nginx_http_client_max_body_size=${this.#p.settings.clientMaxBodySize} bytes`, this.#context({}))
     }
     if (this.responseStatus === 0) this.responseStatus = 499
     this.#finish()

@@ -52,8 +52,12 @@ export interface Downstream {
   /** Aborts the client connection (after a failure in the middle of a streamed response). */
   destroy(): void
   readonly headersSent: boolean
-  /** The adapter cut the connection because the client stopped sending its body (client_body_timeout). */
-  readonly bodyTimedOut?: boolean
+  /**
+   * The adapter answered and closed the connection itself because of the request body: 408, the
+   * client stopped sending it (client_body_timeout); 413, a chunked body grew past
+   * client_max_body_size.
+   */
+  readonly bodyRefused?: 408 | 413 | undefined
 }
 
 /** Where and how to send one upstream attempt. */

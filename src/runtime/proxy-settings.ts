@@ -2,6 +2,7 @@
  * Derives the proxy's per-request settings from the gateway configuration, once.
  */
 import type { GatewayConfig } from '../config/types.js'
+import { sizeToBytes } from '../config/index.js'
 import { TrustedIps } from '../proxy/forwarding.js'
 import type { ProxySettings } from '../proxy/runloop.js'
 
@@ -32,5 +33,6 @@ export function proxySettings(config: GatewayConfig): ProxySettings {
     errorDefaultType: config.error_default_type,
     keepaliveIdleTimeout: config.upstream_keepalive_idle_timeout,
     maxHeaderSize: UPSTREAM_MAX_HEADER_SIZE,
+    clientMaxBodySize: sizeToBytes(config.nginx_http_client_max_body_size),
   }
 }
