@@ -2,6 +2,8 @@
  * `turnpike <command>`: start, stop, health, check, version — Kong's CLI verbs, same flags.
  * Returns the exit code; prints one clear line on errors.
  */
+// First: V8's regexp flags must be set before any other module creates a RegExp.
+import '../regex/engine-flags.js'
 import { ConfigError, loadConfig } from '../config/index.js'
 import type { GatewayConfig } from '../config/types.js'
 import { KONG_COMPAT_VERSION, PRODUCT, VERSION } from '../version.js'

@@ -17,6 +17,7 @@ import { loadPlugins, type PluginRegistry } from '../plugins/registry.js'
 import { storeEntity } from '../schema/index.js'
 import { buildSnapshot, type ConfigPayload } from '../snapshot/snapshot.js'
 import { SnapshotSwitch } from '../snapshot/switch.js'
+import { onRegexTimeout, REGEX_MATCH_TIMEOUT_MS } from '../regex/bounded-regex.js'
 import { nodeId } from './node-id.js'
 import type { ToPrimary, ToWorker } from './messages.js'
 import { listenFailure } from './listen-failure.js'
@@ -38,6 +39,10 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
     .filter((e) => e.name !== 'services' && e.name !== 'routes' && e.name !== 'plugins')
     .map((e) => storeEntity(e))
   const errorLog = new ErrorLog(openLogSink(config.proxy_error_log), config.log_level)
+  // Kong's PCRE logs a match that exceeds its match limit and treats it as no match; so do we.
+  onRegexTimeout((source, length) => {
+    errorLog.error(`regex match stopped after ${REGEX_MATCH_TIMEOUT_MS} ms and treated as no match: pattern ${JSON.stringify(source.slice(0, 200))} on ${length} characters of input`)
+  })
   const accessSink = config.proxy_access_log === 'off' ? null : openLogSink(config.proxy_access_log, { batchBytes: 32 * 1024, encoding: 'latin1' })
   const accessLog = new AccessLog(accessSink)
   // Lines are buffered (32 KiB) so busy workers write in batches; a quiet gateway still shows each

@@ -12,7 +12,8 @@ import { type SchemaLike, getSubschema, resolveField } from './schema-like.js'
 /** Lua's `tonumber` on a string: decimal (with exponent) or hexadecimal, surrounding spaces ok. */
 export function luaToNumber(s: string): number | undefined {
   const t = s.trim()
-  if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t)) return Number(t)
+  // One way to split each number (no `\d+\.?\d*`): linear on a long run of digits.
+  if (/^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/.test(t)) return Number(t)
   const hex = /^([-+]?)0[xX]([0-9a-fA-F]+)$/.exec(t)
   if (hex) return (hex[1] === '-' ? -1 : 1) * parseInt(hex[2] as string, 16)
   return undefined

@@ -13,6 +13,7 @@ import type { Pdk } from '../../pdk/types.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import { routeLabel } from '../shared/consumer.js'
 import type { Plugin, PluginSchema } from '../types.js'
+import { boundedRegex, type BoundedRegex } from '../../regex/bounded-regex.js'
 import { BOT_REGEXES } from './rules.js'
 
 function isRegex(v: unknown): string | undefined {
@@ -44,8 +45,8 @@ export interface BotDetectionConfig {
 export type Verdict = 'none' | 'allow' | 'deny' | 'bot'
 
 export interface BotDetectionPrepared extends BotDetectionConfig {
-  readonly allowRe: readonly (readonly [RegExp, string])[]
-  readonly denyRe: readonly (readonly [RegExp, string])[]
+  readonly allowRe: readonly (readonly [BoundedRegex, string])[]
+  readonly denyRe: readonly (readonly [BoundedRegex, string])[]
   /** Per-configuration cache of verdicts by User-Agent (bounded). */
   readonly cache: Map<string, { verdict: Verdict; rule: string | null }>
 }
@@ -55,8 +56,8 @@ const CACHE_SIZE = 10_000
 export function prepareBotDetection(conf: BotDetectionConfig): BotDetectionPrepared {
   return {
     ...conf,
-    allowRe: (conf.allow ?? []).map((r) => [new RegExp(r), r] as const),
-    denyRe: (conf.deny ?? []).map((r) => [new RegExp(r), r] as const),
+    allowRe: (conf.allow ?? []).map((r) => [boundedRegex(r), r] as const),
+    denyRe: (conf.deny ?? []).map((r) => [boundedRegex(r), r] as const),
     cache: new Map(),
   }
 }

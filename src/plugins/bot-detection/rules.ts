@@ -6,6 +6,8 @@
  * @module
  */
 
+import { boundedRegex, type BoundedRegex } from '../../regex/bounded-regex.js'
+
 /** Crawlers, monitors and fetchers known by name (matched anywhere in the User-Agent). */
 const NAMED = [
   // search engines and their helpers
@@ -63,4 +65,4 @@ export const BOT_RULES: readonly string[] = [
 ]
 
 /** The rules compiled once. */
-export const BOT_REGEXES: readonly RegExp[] = BOT_RULES.map((r) => new RegExp(r))
+export const BOT_REGEXES: readonly BoundedRegex[] = BOT_RULES.map((r) => boundedRegex(r))

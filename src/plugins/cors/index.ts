@@ -22,6 +22,7 @@ import type { Field } from '../../schema/types.js'
 import type { Pdk } from '../../pdk/types.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin, PluginSchema } from '../types.js'
+import { boundedRegex, type BoundedRegex } from '../../regex/bounded-regex.js'
 
 export const CORS_METHODS = ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const
 
@@ -67,7 +68,7 @@ export interface CorsConfig {
 export type OriginRule =
   | { readonly kind: 'any' }
   | { readonly kind: 'exact'; readonly domain: string; readonly byHost: boolean }
-  | { readonly kind: 'regex'; readonly regex: RegExp; readonly byHost: boolean }
+  | { readonly kind: 'regex'; readonly regex: BoundedRegex; readonly byHost: boolean }
 
 export interface CorsPrepared extends CorsConfig {
   /** Allow-all: no origins, or only `*`. */
@@ -131,7 +132,7 @@ export function prepareCors(conf: CorsConfig): CorsPrepared {
     // Kong 0.x did not anchor origin regexes: the end is anchored, the start only through `^`.
     let source = entry.endsWith('$') ? entry : `${entry}$`
     if (source.startsWith('^')) source = source.slice(1)
-    rules.push({ kind: 'regex', regex: new RegExp(`^(?:${source})`), byHost })
+    rules.push({ kind: 'regex', regex: boundedRegex(`^(?:${source})`), byHost })
   }
   return {
     ...conf,

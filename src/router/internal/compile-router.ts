@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { BoundedRegex } from '../../regex/bounded-regex.js'
 import type { MatchInput, RouteInput, RouteMatch, Router } from '../types.js'
 import { compileRoute, fieldsMatch, rankRoutes, type CompiledRoute } from './compiled-route.js'
 import { canonicalHost, HOST_EXACT, HOST_SUFFIX } from './hosts.js'
@@ -151,7 +152,7 @@ class CompiledRouter<R extends RouteInput> implements Router<R> {
       if (matched === null) return false
     } else if (cr.regexes !== null) {
       // Kong's expression ORs the regexes in the route's order: the first that matches wins.
-      for (let i = 0; i < cr.regexes.length && exec === null; i++) exec = (cr.regexes[i] as RegExp).exec(path)
+      for (let i = 0; i < cr.regexes.length && exec === null; i++) exec = (cr.regexes[i] as BoundedRegex).exec(path)
       if (exec === null) return false
       matched = exec[0]
     }

@@ -8,6 +8,7 @@ import type { MatchInput, RouteInput } from '../types.js'
 import { hostMatches, parseHostEntry, type HostEntry } from './hosts.js'
 import { normalizePath } from './normalize-path.js'
 import { comparePriority, isRegexPath, priorityOf, type PriorityKey, type SplitRoute } from './priority.js'
+import { boundedRegex, type BoundedRegex } from '../../regex/bounded-regex.js'
 import { compilePathRegex, literalPrefixOf, toByteString } from './regex-path.js'
 
 /** One header condition: the request must carry the header with one of the accepted values. */
@@ -17,7 +18,7 @@ export interface HeaderRule {
   /** Accepted lower-case values compared for equality. */
   readonly values: readonly string[]
   /** `~*` values: lower-cased patterns, unanchored search on the lower-cased request value. */
-  readonly patterns: readonly RegExp[]
+  readonly patterns: readonly BoundedRegex[]
 }
 
 export interface CompiledRoute<R extends RouteInput> {
@@ -32,7 +33,7 @@ export interface CompiledRoute<R extends RouteInput> {
   readonly snis: readonly string[] | null
   /** Normalized prefix paths (all the same length after splitting). */
   readonly prefixes: readonly string[] | null
-  readonly regexes: readonly RegExp[] | null
+  readonly regexes: readonly BoundedRegex[] | null
   /** Keys under which the route is indexed in the path tree (`''` = every path). */
   readonly pathKeys: readonly string[]
 }
@@ -46,10 +47,10 @@ function compileHeaders(headers: RouteInput['headers']): HeaderRule[] | null {
   const rules: HeaderRule[] = []
   for (const [rawName, rawValues] of Object.entries(headers)) {
     const values: string[] = []
-    const patterns: RegExp[] = []
+    const patterns: BoundedRegex[] = []
     for (const v of rawValues) {
       // Kong lower-cases the whole value, the regex source included.
-      if (v.startsWith('~*')) patterns.push(new RegExp(v.slice(2).toLowerCase()))
+      if (v.startsWith('~*')) patterns.push(boundedRegex(v.slice(2).toLowerCase()))
       else values.push(v.toLowerCase())
     }
     rules.push({ name: rawName.toLowerCase().replace(/_/g, '-'), values, patterns })
@@ -65,7 +66,7 @@ function stripTrailingDot(sni: string): string {
 export function compileRoute<R extends RouteInput>(split: SplitRoute<R>): CompiledRoute<R> {
   const r = split.route
   const prefixes: string[] = []
-  const regexes: RegExp[] = []
+  const regexes: BoundedRegex[] = []
   const keys = new Set<string>()
   for (const p of split.paths ?? []) {
     if (isRegexPath(p)) {
@@ -105,7 +106,7 @@ function headerValueMatches(rule: HeaderRule, value: string): boolean {
   const values = rule.values
   for (let i = 0; i < values.length; i++) if (values[i] === v) return true
   const patterns = rule.patterns
-  for (let i = 0; i < patterns.length; i++) if ((patterns[i] as RegExp).test(v)) return true
+  for (let i = 0; i < patterns.length; i++) if ((patterns[i] as BoundedRegex).test(v)) return true
   return false
 }
 

@@ -1,9 +1,12 @@
 /**
  * Regex route paths. Kong strips the leading `~`, anchors the pattern with `^` and runs it with
- * Rust's `regex` crate against the normalized path; here the same pattern runs as a JS RegExp.
+ * Rust's `regex` crate (linear time) against the normalized path; here the same pattern runs as a
+ * bounded JS RegExp (see src/regex/bounded-regex.ts).
  *
  * @module
  */
+
+import { boundedRegex, type BoundedRegex } from '../../regex/bounded-regex.js'
 
 /** Thrown when a route path regex cannot be compiled. */
 export class RoutePathRegexError extends Error {
@@ -29,7 +32,7 @@ export function toByteString(text: string): string {
  * Rust/PCRE spellings JS lacks are rewritten: `(?P<name>` becomes `(?<name>`, and a leading
  * `(?i)` becomes the `i` flag.
  */
-export function compilePathRegex(path: string): RegExp {
+export function compilePathRegex(path: string): BoundedRegex {
   let source = toByteString(path.slice(1)).replace(/\(\?P</g, '(?<')
   let flags = ''
   if (source.startsWith('(?i)')) {
@@ -37,7 +40,7 @@ export function compilePathRegex(path: string): RegExp {
     flags = 'i'
   }
   try {
-    return new RegExp('^' + source, flags)
+    return boundedRegex('^' + source, flags)
   } catch (err) {
     throw new RoutePathRegexError(path, err)
   }

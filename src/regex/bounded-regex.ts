@@ -1,0 +1,103 @@
+/**
+ * Regexes whose source comes from configuration (route paths and headers, plugin settings) and
+ * that run on request data: every match costs bounded time, whatever the pattern and the input.
+ *
+ * Kong runs route regexes with Rust's `regex` crate (linear time) and plugin regexes with PCRE
+ * under `lua_regex_match_limit` (a match that exceeds it fails and is logged). Here:
+ *
+ * - a pattern the linear engine supports runs in linear time: anchored patterns (one start
+ *   position) as ordinary backtracking RegExps, which V8 moves to the linear engine after
+ *   excessive backtracking (see ./engine-flags.ts), everything else with the `l` flag;
+ * - a pattern it does not support (lookarounds, backreferences; `i`/`u` on older V8) runs in a
+ *   separate V8 context under a watchdog of `REGEX_MATCH_TIMEOUT_MS`: past it the match fails
+ *   (treated as no match, as PCRE's match limit is) and `onRegexTimeout` listeners are told.
+ *
+ * @module
+ */
+import { createContext, Script } from 'node:vm'
+import { linearEngineAvailable } from './engine-flags.js'
+
+/** The longest a single match of a pattern the linear engine cannot run may take. */
+export const REGEX_MATCH_TIMEOUT_MS = 20
+
+/** The part of RegExp the gateway uses on request data. */
+export interface BoundedRegex {
+  readonly source: string
+  readonly flags: string
+  exec(input: string): RegExpExecArray | null
+  test(input: string): boolean
+}
+
+type TimeoutListener = (source: string, inputLength: number) => void
+const listeners: TimeoutListener[] = []
+
+/** Registers a listener told when a sandboxed match is stopped (the error log, in a worker). */
+export function onRegexTimeout(listener: TimeoutListener): void {
+  listeners.push(listener)
+}
+
+const EXEC = new Script('re.exec(input)')
+
+interface Sandbox {
+  re: RegExp
+  input: string
+}
+
+/** A pattern matched in its own V8 context under a timeout. */
+class SandboxedRegex implements BoundedRegex {
+  readonly source: string
+  readonly flags: string
+  readonly #box: Sandbox
+  constructor(source: string, flags: string) {
+    this.source = source
+    this.flags = flags
+    // The RegExp is created inside the context, from data (never spliced into code).
+    const box = createContext({ source, flags, re: null, input: '' }) as unknown as Sandbox
+    new Script('re = new RegExp(source, flags)').runInContext(box as unknown as object)
+    this.#box = box
+  }
+  exec(input: string): RegExpExecArray | null {
+    this.#box.input = input
+    try {
+      return EXEC.runInContext(this.#box as unknown as object, { timeout: REGEX_MATCH_TIMEOUT_MS }) as RegExpExecArray | null
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw err
+      for (const l of listeners) l(this.source, input.length)
+      return null
+    } finally {
+      this.#box.input = ''
+    }
+  }
+  test(input: string): boolean {
+    return this.exec(input) !== null
+  }
+}
+
+/** Whether every match of `source` can only start at position 0 (so no quadratic scan). */
+function anchoredOnce(source: string, flags: string): boolean {
+  return source.startsWith('^') && !source.includes('|') && !flags.includes('m')
+}
+
+/**
+ * Compiles a configuration-supplied pattern (throws SyntaxError like `new RegExp` when it does
+ * not compile). `g`/`y` must not be passed: matches are stateless.
+ */
+export function boundedRegex(source: string, flags = ''): BoundedRegex {
+  const plain = new RegExp(source, flags) // syntax errors surface as from `new RegExp`
+  if (linearEngineAvailable) {
+    let linear: RegExp | undefined
+    try {
+      linear = new RegExp(source, flags + 'l')
+    } catch {
+      linear = undefined
+    }
+    if (linear !== undefined) return anchoredOnce(source, flags) ? plain : linear
+  }
+  return new SandboxedRegex(source, flags)
+}
+
+/** How `boundedRegex` runs a pattern (for tests and the error log). */
+export function regexEngineOf(re: BoundedRegex): 'backtracking-with-fallback' | 'linear' | 'sandboxed' {
+  if (re instanceof SandboxedRegex) return 'sandboxed'
+  return re.flags.includes('l') ? 'linear' : 'backtracking-with-fallback'
+}
