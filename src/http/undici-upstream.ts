@@ -3,12 +3,16 @@
  * settings, per-attempt timeouts, streamed bodies with backpressure, and protocol upgrades.
  *
  * nginx semantics for timeouts: `connect_timeout` bounds the TCP (+TLS) connect; `read_timeout`
- * bounds each wait for data (headers, then between body chunks) — undici's `headersTimeout` and
- * `bodyTimeout` are exactly that; `write_timeout` (between two successive writes of a streamed
- * request body) has no undici equivalent and is measured here (`watchWrites`).
+ * bounds each wait for data (from the end of the request to the response header, then between
+ * body chunks); `write_timeout` bounds the time between two successive writes of a streamed
+ * request body. All three are measured here with Node timers (millisecond precision), not with
+ * undici's own timeouts: those run on a coarse clock for anything over a second and fired up to
+ * ~1 s late (a 100 ms read_timeout answered after 1 s). The errors are undici's own classes, so
+ * they are reported as before (src/proxy/upstream-failure.ts).
  */
 import type { Duplex, Readable } from 'node:stream'
-import { Pool, type Dispatcher } from 'undici'
+import type { Socket } from 'node:net'
+import { buildConnector, errors, Pool, type Dispatcher } from 'undici'
 import type { HeaderList, UpstreamClient, UpstreamControl, UpstreamRequest, UpstreamSink, UpstreamTarget } from '../proxy/types.js'
 
 export interface UpstreamPoolOptions {
@@ -56,6 +60,35 @@ async function* watchWrites(body: AsyncIterable<Uint8Array>, ms: number, onStall
   }
 }
 
+/**
+ * undici's connector without its timeout, under a precise one of our own: past `ms` the socket
+ * is destroyed and the connect fails with undici's ConnectTimeoutError.
+ */
+function connectorWithTimeout(options: buildConnector.BuildOptions, ms: number): buildConnector.connector {
+  const connect = buildConnector({ ...options, timeout: 0 })
+  return (opts, callback) => {
+    let settled = false
+    let socket: Socket | null = null
+    const timer = setTimeout(() => {
+      if (settled) return
+      settled = true
+      socket?.destroy()
+      callback(new errors.ConnectTimeoutError(`Connect Timeout Error (attempted address: ${opts.hostname}:${opts.port}, timeout: ${ms}ms)`), null)
+    }, ms)
+    socket = connect(opts, (err, sock) => {
+      clearTimeout(timer)
+      if (settled) {
+        sock?.destroy()
+        return
+      }
+      settled = true
+      if (err !== null) callback(err, null)
+      else callback(null, sock as NonNullable<typeof sock>)
+    }) as unknown as Socket
+    return socket as unknown as ReturnType<buildConnector.connector>
+  }
+}
+
 /** Turns undici's raw header buffers into a flat list of strings (bytes kept as they are). */
 function headerList(raw: Buffer[] | string[] | null): HeaderList {
   const out: HeaderList = new Array(raw === null ? 0 : raw.length)
@@ -71,8 +104,17 @@ function headerList(raw: Buffer[] | string[] | null): HeaderList {
  * saw. The newer interface (`onRequestStart`/`onResponseStart` …) is an adapter over this one that
  * builds a header object for every response — which the gateway, forwarding a list, never needs.
  */
+const SENDING = 0
+const AWAITING_HEADERS = 1
+const READING_BODY = 2
+const DONE = 3
+
 class Attempt implements UpstreamControl {
   readonly #sink: UpstreamSink
+  readonly #readTimeout: number
+  /** One timer per attempt for read_timeout, re-armed with refresh() (no allocation per chunk). */
+  #readTimer: NodeJS.Timeout | null = null
+  #phase = SENDING
   #abort: ((reason: Error) => void) | null = null
   #resume: (() => void) | null = null
   #paused = false
@@ -80,8 +122,35 @@ class Attempt implements UpstreamControl {
   #sent = false
   #headers = false
 
-  constructor(sink: UpstreamSink) {
+  constructor(sink: UpstreamSink, readTimeout: number) {
     this.#sink = sink
+    this.#readTimeout = readTimeout
+  }
+
+  /** (Re)starts the read_timeout wait: from the end of the request, and at each thing read. */
+  #armRead(): void {
+    if (this.#readTimeout <= 0) return
+    if (this.#readTimer === null) this.#readTimer = setTimeout(this.#onReadTimeout, this.#readTimeout)
+    else this.#readTimer.refresh()
+  }
+
+  #stopRead(): void {
+    this.#phase = DONE
+    if (this.#readTimer !== null) clearTimeout(this.#readTimer)
+  }
+
+  readonly #onReadTimeout = (): void => {
+    if (this.#phase === AWAITING_HEADERS) this.fail(new errors.HeadersTimeoutError())
+    // While the client is slow to take the body (paused), the upstream is not waited for: as
+    // undici, the wait restarts on resume().
+    else if (this.#phase === READING_BODY && !this.#paused) this.fail(new errors.BodyTimeoutError())
+  }
+
+  /** undici: the request (headers and body) is written; nginx starts proxy_read_timeout here. */
+  onRequestSent(): void {
+    if (this.#phase !== SENDING) return
+    this.#phase = AWAITING_HEADERS
+    this.#armRead()
   }
 
   onConnect(abort: (reason: Error) => void): void {
@@ -91,28 +160,39 @@ class Attempt implements UpstreamControl {
   }
 
   onUpgrade(status: number, rawHeaders: Buffer[] | string[] | null, socket: Duplex): void {
+    this.#stopRead()
     this.#headers = true
     this.#sink.onUpgrade(status, headerList(rawHeaders), socket)
   }
 
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    if (status < 200 && status !== 101) return true // 1xx informational: nginx does not forward them either
+    if (status < 200 && status !== 101) {
+      if (this.#phase === AWAITING_HEADERS) this.#armRead()
+      return true // 1xx informational: nginx does not forward them either
+    }
     this.#resume = resume
+    if (this.#phase !== DONE) {
+      this.#phase = READING_BODY
+      this.#armRead()
+    }
     this.#headers = true
     this.#sink.onHeaders(status, headerList(rawHeaders), this)
     return !this.#paused
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.#readTimer !== null && this.#phase === READING_BODY) this.#readTimer.refresh()
     this.#sink.onData(chunk)
     return !this.#paused
   }
 
   onComplete(): void {
+    this.#stopRead()
     this.#sink.onEnd()
   }
 
   onError(error: Error): void {
+    this.#stopRead()
     const socket = (error as { socket?: { bytesRead?: number } }).socket
     const reused = socket?.bytesRead === undefined ? undefined : socket.bytesRead > 0 && !this.#headers
     this.#sink.onError(error, { reused, sent: this.#sent, headersReceived: this.#headers })
@@ -124,6 +204,7 @@ class Attempt implements UpstreamControl {
   resume(): void {
     if (!this.#paused) return
     this.#paused = false
+    if (this.#phase === READING_BODY) this.#armRead()
     this.#resume?.()
   }
   abort(): void {
@@ -199,16 +280,17 @@ export class UndiciUpstream implements UpstreamClient {
       const host = t.address.includes(':') ? `[${t.address}]` : t.address
       const idle = this.#options.keepaliveIdleTimeout * 1000
       pool = new Pool(`${t.scheme}://${host}:${t.port}`, {
-        connect: {
-          timeout: t.connectTimeout,
-          ...(t.scheme === 'https' ? { rejectUnauthorized: t.tlsVerify, servername: isIp(t.servername) ? '' : t.servername } : {}),
-        },
+        connect: connectorWithTimeout(
+          t.scheme === 'https' ? { rejectUnauthorized: t.tlsVerify, servername: isIp(t.servername) ? '' : t.servername } : {},
+          t.connectTimeout,
+        ),
         keepAliveTimeout: idle,
         keepAliveMaxTimeout: idle,
         maxRequestsPerClient: this.#options.keepaliveMaxRequests,
         maxHeaderSize: this.#options.maxHeaderSize,
         pipelining: 1,
         // Kong forwards bodies as they are; never let the client decompress or follow anything.
+        // read_timeout is the Attempt's own timer.
         headersTimeout: 0,
         bodyTimeout: 0,
       })
@@ -219,7 +301,7 @@ export class UndiciUpstream implements UpstreamClient {
 
   send(target: UpstreamTarget, request: UpstreamRequest, sink: UpstreamSink): void {
     const pool = this.#pool(target)
-    const attempt = new Attempt(sink)
+    const attempt = new Attempt(sink, target.readTimeout)
     let body = request.body
     // Buffers are written at once; streamed bodies are watched for stalls (write_timeout).
     if (body !== null && !Buffer.isBuffer(body) && target.writeTimeout > 0) {
@@ -230,8 +312,8 @@ export class UndiciUpstream implements UpstreamClient {
       path: request.path,
       headers: request.headers,
       body: body as NonNullable<Dispatcher.DispatchOptions['body']> | null,
-      headersTimeout: target.readTimeout,
-      bodyTimeout: target.readTimeout,
+      headersTimeout: 0,
+      bodyTimeout: 0,
       upgrade: request.upgrade,
     }
     pool.dispatch(opts, attempt as unknown as Dispatcher.DispatchHandler)
