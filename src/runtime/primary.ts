@@ -31,6 +31,7 @@ import { createStatusApi } from './status-api.js'
 import { type ToPrimary, type ToWorker, WORKER_CONFIG_ENV, type WorkerStats } from './messages.js'
 import { listenFailure } from './listen-failure.js'
 import { nodeId } from './node-id.js'
+import { pidFile, runningPid } from './pid-file.js'
 import { HealthChecker } from '../health/checker.js'
 import { HostResolver, dnsOptions } from '../proxy/resolver.js'
 import { CounterService } from '../counters/service.js'
@@ -38,24 +39,7 @@ import { ConfigPublisher } from './config-publisher.js'
 import { WorkerFanout } from '../metrics/channel.js'
 import { pluginAdminRoutes, pluginStatusHandler } from '../metrics/admin-routes.js'
 
-/** Where the primary's pid is written (Kong: `<prefix>/pids/nginx.pid`). */
-export function pidFile(prefix: string): string {
-  return join(prefix, 'pids', 'turnpike.pid')
-}
-
-/** The pid recorded in the prefix, if that process is alive. */
-export function runningPid(prefix: string): number | null {
-  const file = pidFile(prefix)
-  if (!existsSync(file)) return null
-  const pid = Number(readFileSync(file, 'utf8').trim())
-  if (!Number.isInteger(pid) || pid <= 0) return null
-  try {
-    process.kill(pid, 0)
-    return pid
-  } catch {
-    return null
-  }
-}
+export { pidFile, runningPid } from './pid-file.js'
 
 /** A start-up failure with a one-line message for the CLI. */
 export class StartError extends Error {
