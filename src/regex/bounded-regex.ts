@@ -8,7 +8,9 @@
  * - a pattern the linear engine supports runs in linear time: anchored patterns (one start
  *   position) as ordinary backtracking RegExps, which V8 moves to the linear engine after
  *   excessive backtracking (see ./engine-flags.ts), everything else with the `l` flag;
- * - a pattern it does not support (lookarounds, backreferences; `i`/`u` on older V8) runs in a
+ *   A case-insensitive pattern on a V8 whose linear engine lacks `i` (Node 20) has its ASCII
+ *   letters folded instead (./fold-case.ts);
+ * - a pattern it does not support (lookarounds, backreferences; `u` on older V8) runs in a
  *   separate V8 context under a watchdog of `REGEX_MATCH_TIMEOUT_MS`: past it the match fails
  *   (treated as no match, as PCRE's match limit is) and `onRegexTimeout` listeners are told.
  *
@@ -16,6 +18,7 @@
  */
 import { createContext, Script } from 'node:vm'
 import { linearEngineAvailable } from './engine-flags.js'
+import { foldAsciiCase } from './fold-case.js'
 
 /** The longest a single match of a pattern the linear engine cannot run may take. */
 export const REGEX_MATCH_TIMEOUT_MS = 20
@@ -78,6 +81,14 @@ function anchoredOnce(source: string, flags: string): boolean {
   return source.startsWith('^') && !source.includes('|') && !flags.includes('m')
 }
 
+function linearRegex(source: string, flags: string): RegExp | null {
+  try {
+    return new RegExp(source, flags + 'l')
+  } catch {
+    return null
+  }
+}
+
 /**
  * Compiles a configuration-supplied pattern (throws SyntaxError like `new RegExp` when it does
  * not compile). `g`/`y` must not be passed: matches are stateless.
@@ -85,13 +96,12 @@ function anchoredOnce(source: string, flags: string): boolean {
 export function boundedRegex(source: string, flags = ''): BoundedRegex {
   const plain = new RegExp(source, flags) // syntax errors surface as from `new RegExp`
   if (linearEngineAvailable) {
-    let linear: RegExp | undefined
-    try {
-      linear = new RegExp(source, flags + 'l')
-    } catch {
-      linear = undefined
-    }
-    if (linear !== undefined) return anchoredOnce(source, flags) ? plain : linear
+    const linear = linearRegex(source, flags)
+    if (linear !== null) return anchoredOnce(source, flags) ? plain : linear
+    // Older V8 (Node 20) has no case-insensitive linear engine: fold the letters instead.
+    const folded = flags === 'i' ? foldAsciiCase(source) : null
+    const foldedLinear = folded === null ? null : linearRegex(folded, '')
+    if (folded !== null && foldedLinear !== null) return anchoredOnce(folded, '') ? new RegExp(folded) : foldedLinear
   }
   return new SandboxedRegex(source, flags)
 }
