@@ -39,36 +39,51 @@ export function onRegexTimeout(listener: TimeoutListener): void {
   listeners.push(listener)
 }
 
+const COMPILE = new Script('new RegExp(source, flags)')
 const EXEC = new Script('re.exec(input)')
 
 interface Sandbox {
-  re: RegExp
+  source: string
+  flags: string
+  re: RegExp | null
   input: string
 }
 
-/** A pattern matched in its own V8 context under a timeout. */
+/** One V8 context for every sandboxed pattern (a context costs memory; a pattern almost none). */
+let sandbox: Sandbox | null = null
+function sharedSandbox(): Sandbox {
+  sandbox ??= createContext({ source: '', flags: '', re: null, input: '' }) as unknown as Sandbox
+  return sandbox
+}
+
+/** A pattern matched in a separate V8 context under a timeout. */
 class SandboxedRegex implements BoundedRegex {
   readonly source: string
   readonly flags: string
-  readonly #box: Sandbox
+  readonly #re: RegExp
   constructor(source: string, flags: string) {
     this.source = source
     this.flags = flags
     // The RegExp is created inside the context, from data (never spliced into code).
-    const box = createContext({ source, flags, re: null, input: '' }) as unknown as Sandbox
-    new Script('re = new RegExp(source, flags)').runInContext(box as unknown as object)
-    this.#box = box
+    const box = sharedSandbox()
+    box.source = source
+    box.flags = flags
+    this.#re = COMPILE.runInContext(box as unknown as object) as RegExp
+    box.source = ''
   }
   exec(input: string): RegExpExecArray | null {
-    this.#box.input = input
+    const box = sharedSandbox()
+    box.re = this.#re
+    box.input = input
     try {
-      return EXEC.runInContext(this.#box as unknown as object, { timeout: REGEX_MATCH_TIMEOUT_MS }) as RegExpExecArray | null
+      return EXEC.runInContext(box as unknown as object, { timeout: REGEX_MATCH_TIMEOUT_MS }) as RegExpExecArray | null
     } catch (err) {
       if ((err as { code?: unknown }).code !== 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw err
       for (const l of listeners) l(this.source, input.length)
       return null
     } finally {
-      this.#box.input = ''
+      box.re = null
+      box.input = ''
     }
   }
   test(input: string): boolean {
