@@ -9,6 +9,7 @@ import { luaToNumber } from '../../../src/schema/coerce.js'
 import { validateRouteHost } from '../../../src/schema/validators.js'
 import { parseBasic } from '../../../src/plugins/basic-auth/handler.js'
 import { retrieveTokens } from '../../../src/plugins/jwt/handler.js'
+import { examineAgent, prepareBotDetection } from '../../../src/plugins/bot-detection/index.js'
 
 /** Runs fn and returns how long it took, in ms. */
 function timed(fn: () => void): number {
@@ -90,4 +91,16 @@ test('built-in patterns on long hostile input: linear', () => {
   assert.ok(timed(() => assert.deepEqual(retrieveTokens(req, { uri_param_names: [], cookie_names: [], header_names: ['authorization'] }).tokens, [])) < 1000)
   const ok = { getQuery: () => ({}), getHeaders: () => ({ authorization: '  Bearer abc' }) }
   assert.deepEqual(retrieveTokens(ok, { uri_param_names: [], cookie_names: [], header_names: ['authorization'] }).tokens, ['abc'])
+})
+
+test('bot-detection built-in list on long hostile User-Agents: linear', () => {
+  const conf = prepareBotDetection({ allow: [], deny: [] })
+  for (const ua of ['a'.repeat(16_000), ' '.repeat(16_000), 'A-'.repeat(8000), 'crawl'.repeat(3200), 'Microsoft '.repeat(1600), 'archive'.repeat(2300)]) {
+    const ms = timed(() => examineAgent(conf, ua))
+    assert.ok(ms < 1000, `${JSON.stringify(ua.slice(0, 12))}…: ${ms} ms`)
+  }
+  for (const ua of ['Mozilla/5.0 (compatible; Googlebot/2.1)', 'SomeCrawler/1.0', 'my crawler 2', 'archive.org_bot', 'Microsoft X Bot', 'Yandexbot']) {
+    assert.equal(examineAgent(conf, ua).verdict, 'bot', ua)
+  }
+  assert.equal(examineAgent(conf, 'Mozilla/5.0 (Linux; Android 10; CUBOT X30)').verdict, 'none')
 })
