@@ -57,7 +57,7 @@ test('lookarounds and backreferences still match, in a sandbox with a time limit
   // Catastrophic with a lookahead: stopped at the limit and treated as no match.
   const evil = boundedRegex('^/re/(?=a)(a+)+$')
   const ms = timed(() => assert.equal(evil.exec('/re/' + HOSTILE), null))
-  assert.ok(ms >= REGEX_MATCH_TIMEOUT_MS - 1 && ms < 1000, `${ms} ms`)
+  assert.ok(ms >= REGEX_MATCH_TIMEOUT_MS / 2 && ms < 1000, `${ms} ms`)
   // It still works afterwards.
   assert.equal(evil.exec('/re/aa')?.[1], 'aa')
 })
