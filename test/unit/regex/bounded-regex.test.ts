@@ -10,6 +10,7 @@ import { validateRouteHost } from '../../../src/schema/validators.js'
 import { parseBasic } from '../../../src/plugins/basic-auth/handler.js'
 import { retrieveTokens } from '../../../src/plugins/jwt/handler.js'
 import { examineAgent, prepareBotDetection } from '../../../src/plugins/bot-detection/index.js'
+import { allowOrigin, prepareCors } from '../../../src/plugins/cors/index.js'
 
 /** Runs fn and returns how long it took, in ms. */
 function timed(fn: () => void): number {
@@ -103,4 +104,14 @@ test('bot-detection built-in list on long hostile User-Agents: linear', () => {
     assert.equal(examineAgent(conf, ua).verdict, 'bot', ua)
   }
   assert.equal(examineAgent(conf, 'Mozilla/5.0 (Linux; Android 10; CUBOT X30)').verdict, 'none')
+})
+
+test('cors origin and bot-detection deny regexes from configuration: bounded on hostile input', () => {
+  const cors = prepareCors({ origins: ['http://(a+)+\\.example', 'http://ok\\.example'], credentials: false, private_network: false, preflight_continue: false })
+  const origin = 'http://' + HOSTILE + '.example'
+  assert.ok(timed(() => assert.equal(allowOrigin(cors, origin).value, null)) < 1000)
+  assert.equal(allowOrigin(cors, 'http://aaa.example').value, 'http://aaa.example')
+  const bots = prepareBotDetection({ allow: [], deny: ['(a+)+$'] })
+  assert.ok(timed(() => assert.equal(examineAgent(bots, HOSTILE).verdict, 'none')) < 1000)
+  assert.equal(examineAgent(bots, 'xaa').verdict, 'deny')
 })
