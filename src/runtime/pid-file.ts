@@ -48,23 +48,35 @@ function isOurCommandLine(cmdline: string): boolean {
   return args.some((a) => basename(a) === 'turnpike' || a.endsWith('/cli/main.js')) && args.includes('start')
 }
 
+function stateOf(stat: string): { state: string | undefined; fields: string[] } {
+  // Fields after the command name (which may hold spaces and parentheses): state is the first.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return { state: fields[0], fields }
+}
+
+const DEAD_STATES = new Set(['Z', 'X', 'x'])
+
+/** Whether pid is a running process: `kill -0`, and on Linux not a zombie (exited, not yet reaped). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false
+  }
+  const stat = readProc(pid, 'stat')
+  if (stat === null) return !existsSync('/proc/self/stat')
+  return !DEAD_STATES.has(stateOf(stat).state ?? '')
+}
+
 /**
  * Whether pid is a live turnpike primary that may have written `file`. Without /proc (not Linux)
  * only `kill -0` is asked, as Kong does.
  */
 export function isLivePrimary(pid: number, file: string): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch (err) {
-    // EPERM: a process exists but belongs to another user; /proc decides below.
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false
-  }
+  if (!isAlive(pid)) return false
   const stat = readProc(pid, 'stat')
-  if (stat === null) return existsSync('/proc/self/stat') ? false : true
-  // Fields after the command name (which may hold spaces and parentheses): state is the first.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  const state = fields[0]
-  if (state === 'Z' || state === 'X' || state === 'x') return false
+  if (stat === null) return !existsSync('/proc/self/stat') // no /proc: kill -0 only, as Kong
+  const { fields } = stateOf(stat)
   const cmdline = readProc(pid, 'cmdline')
   if (cmdline !== null && !isOurCommandLine(cmdline)) return false
   // starttime is field 22 of stat, the 20th after the state.

@@ -1,5 +1,6 @@
 /** `turnpike stop`: SIGTERM to the primary recorded in the prefix, then wait for it to exit. */
 import type { GatewayConfig } from '../../config/types.js'
+import { isAlive } from '../../runtime/pid-file.js'
 import { runningPid } from '../../runtime/primary.js'
 
 export async function stopCommand(config: GatewayConfig): Promise<number> {
@@ -11,9 +12,8 @@ export async function stopCommand(config: GatewayConfig): Promise<number> {
   process.kill(pid, 'SIGTERM')
   const deadline = Date.now() + (config.shutdown_timeout + 10) * 1000
   while (Date.now() < deadline) {
-    try {
-      process.kill(pid, 0)
-    } catch {
+    // A primary whose parent does not reap it stays a zombie: exited all the same.
+    if (!isAlive(pid)) {
       process.stdout.write(`turnpike stopped (pid ${pid})\n`)
       return 0
     }
