@@ -17,7 +17,8 @@ import { infoRoutes, PRODUCT_NAME } from './info-routes.js'
 import { pluginRoutes } from './plugin-routes.js'
 import { upstreamRoutes } from './upstream-routes.js'
 import type { UpstreamHealthProvider } from '../health/checker.js'
-import { headerValue, parseRequestBody, type ParsedBody } from './request-body.js'
+import { headerValue, parseRequestBody, tooManyArguments, type ParsedBody } from './request-body.js'
+import { ADMIN_MAX_ARGS, countFields } from './form-decode.js'
 import { AdminRouter, BadPathError, type AdminRoute, type RouteMatch } from './router.js'
 import type { AdminRequest, AdminResponse, NodeInfo } from './types.js'
 
@@ -124,6 +125,7 @@ export function createAdminApi(options: AdminApiOptions): AdminApi {
     if (method === 'OPTIONS') return preflight(match, req)
     const handler = match.route.methods[method === 'HEAD' ? 'GET' : method]
     if (handler === undefined) throw methodNotAllowed()
+    if (countFields(req.query) > ADMIN_MAX_ARGS) throw tooManyArguments()
     const body = NEEDS_BODY.has(method) && match.route.rawBody !== true ? await parseRequestBody(req) : NO_BODY
     const res = await handler({ req, params: match.params, rawParams: match.rawParams, query: new URLSearchParams(req.query), body })
     if (method === 'HEAD') delete res.body

@@ -7,7 +7,35 @@
  */
 import type { AdminRequest } from './types.js'
 import { AdminHttpError, badRequest } from './errors.js'
-import { decodeFormPairs } from './form-decode.js'
+import { ADMIN_MAX_ARGS, countFields, decodeFormPairs } from './form-decode.js'
+
+/** cjson's `decode_max_depth` (1000): Kong cannot parse a JSON body nested deeper. */
+export const JSON_MAX_DEPTH = 1000
+
+/** Kong's 400 when a form or query string has more than {@link ADMIN_MAX_ARGS} arguments. */
+export function tooManyArguments(): AdminHttpError {
+  return badRequest('Too many arguments')
+}
+
+/**
+ * Whether JSON text nests arrays/objects deeper than `max`: one pass over the text, strings
+ * skipped, so that nothing recursive ever sees a deeper value.
+ */
+export function jsonDeeperThan(text: string, max: number): boolean {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92 /* \ */) i++
+      else if (c === 34 /* " */) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > max) return true
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--
+  }
+  return false
+}
 
 /** A parsed body: JSON is used as is, form input still needs schema-driven coercion. */
 export interface ParsedBody {
@@ -33,6 +61,7 @@ async function parseMultipart(contentType: string, body: Buffer): Promise<Record
   const form = await request.formData()
   const pairs: [string, string][] = []
   for (const [key, value] of form.entries()) {
+    if (pairs.length >= ADMIN_MAX_ARGS) throw tooManyArguments()
     pairs.push([key, typeof value === 'string' ? value : await value.text()])
   }
   return decodeFormPairs(pairs)
@@ -49,9 +78,11 @@ export async function parseRequestBody(req: AdminRequest): Promise<ParsedBody> {
   }
   const type = contentType.toLowerCase()
   if (type.startsWith('application/json')) {
+    const text = req.body.toString('utf8')
+    if (jsonDeeperThan(text, JSON_MAX_DEPTH)) throw badRequest('Cannot parse JSON body')
     let parsed: unknown
     try {
-      parsed = JSON.parse(req.body.toString('utf8'))
+      parsed = JSON.parse(text)
     } catch {
       throw badRequest('Cannot parse JSON body')
     }
@@ -59,12 +90,15 @@ export async function parseRequestBody(req: AdminRequest): Promise<ParsedBody> {
     return { kind: 'json', value: parsed }
   }
   if (type.startsWith('application/x-www-form-urlencoded')) {
-    return { kind: 'form', value: decodeFormPairs(new URLSearchParams(req.body.toString('utf8'))) }
+    const text = req.body.toString('utf8')
+    if (countFields(text) > ADMIN_MAX_ARGS) throw tooManyArguments()
+    return { kind: 'form', value: decodeFormPairs(new URLSearchParams(text)) }
   }
   if (type.startsWith('multipart/form-data')) {
     try {
       return { kind: 'form', value: await parseMultipart(contentType, req.body) }
-    } catch {
+    } catch (err) {
+      if (err instanceof AdminHttpError) throw err
       throw badRequest('Cannot parse multipart body')
     }
   }
