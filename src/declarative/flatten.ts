@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto'
 import { isUuid } from '../dao/uuid.js'
 import { normalizeUri } from '../schema/uri.js'
 import { validateEntity } from '../schema/validate.js'
+import { setOwn } from '../schema/field-spec.js'
 import type { EntitySchema, FieldErrors } from '../schema/types.js'
 import type { Row } from '../store/types.js'
 import type { EntityProblem, Location } from './errors.js'
@@ -218,11 +219,11 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
       const nested: [string, unknown][] = []
       for (const [key, value] of Object.entries(item)) {
         if (ENTITY_META_KEYS.includes(key)) continue
-        if (Object.hasOwn(fields, key) || shorthands?.[key] !== undefined) data[key] = value
+        if (Object.hasOwn(fields, key) || (shorthands !== undefined && Object.hasOwn(shorthands, key))) data[key] = value
         else if (childLinks.has(key)) nested.push([key, value])
         else if (KONG_ENTITY_NAMES.has(key) && !supported.has(key)) {
           if (Array.isArray(value) && value.length > 0) unsupported([...loc, key, 0], key, value[0])
-        } else data[key] = value // unknown fields: validation reports them
+        } else setOwn(data, key, value) // unknown fields: validation reports them
       }
       const entry: Entry = { entity, location: loc, input: item, data, errors: {}, id: '', ...(parent === undefined ? {} : { parent }) }
       if (parent !== undefined) {
@@ -319,7 +320,7 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
     if (!result.ok) {
       for (const [k, v] of Object.entries(result.errors)) {
         if (k === '@entity' && errors['@entity'] !== undefined) errors['@entity'] = [...(errors['@entity'] as string[]), ...(Array.isArray(v) ? (v as string[]) : [v as string])]
-        else errors[k] = v
+        else setOwn(errors, k, v)
       }
     }
     if (Object.keys(errors).length > 0) {

@@ -7,6 +7,7 @@
  * @module
  */
 import type { EntitySchema } from '../schema/types.js'
+import { setOwn } from '../schema/field-spec.js'
 import type { Row } from '../store/types.js'
 import { AdminClient } from './admin-client.js'
 import { DeclarativeError } from './errors.js'
@@ -48,7 +49,7 @@ export function readDocuments(texts: readonly { name: string; text: string }[]):
     const doc = parseDeclarativeText(text, name)
     for (const [key, value] of Object.entries(doc)) {
       const current = merged[key]
-      if (current === undefined) merged[key] = value
+      if (current === undefined) setOwn(merged, key, value)
       else if (Array.isArray(current) && Array.isArray(value)) merged[key] = [...current, ...value]
       else if (key === '_info' && typeof current === 'object' && typeof value === 'object') {
         const a = current as Record<string, unknown>

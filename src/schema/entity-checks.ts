@@ -5,7 +5,7 @@
  * @module
  */
 import type { CheckErrors, EntityCheck, FieldErrors } from './types.js'
-import { getPath, isNonEmpty, overlayConstraint, setPath } from './field-spec.js'
+import { getPath, isNonEmpty, overlayConstraint, setOwn, setPath } from './field-spec.js'
 import { MSG, entityCheckMessage as M, quotedList } from './messages.js'
 import type { SchemaLike } from './schema-like.js'
 import { type ValidateContext, validateField } from './validate-field.js'
@@ -85,7 +85,7 @@ function mergeCheckErrors(errors: FieldErrors, result: CheckErrors | undefined):
   const entity: string[] = []
   for (const [k, v] of Object.entries(result)) {
     if (k === '@entity') entity.push(...(Array.isArray(v) ? v : [v]))
-    else errors[k] = v
+    else setOwn(errors, k, v)
   }
   return entity
 }

@@ -76,3 +76,12 @@ export function setPath(obj: Record<string, unknown>, path: string, value: unkno
   }
   cur[parts[parts.length - 1] as string] = value
 }
+
+/**
+ * `obj[key] = value` for a key that comes from input: `__proto__` becomes an own property like
+ * any other name, instead of replacing `obj`'s prototype (and being lost).
+ */
+export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true })
+  else obj[key] = value
+}

@@ -9,6 +9,7 @@ import type { FieldErrors, RecordField } from './types.js'
 import { runEntityChecks } from './entity-checks.js'
 import { MSG, unknownTypeMessage } from './messages.js'
 import { processFields } from './process.js'
+import { setOwn } from './field-spec.js'
 import { type SchemaLike, getSubschema, resolveField } from './schema-like.js'
 import { type ValidateContext, validateField } from './validate-field.js'
 
@@ -30,7 +31,7 @@ export function validateObject(schema: SchemaLike, input: Record<string, unknown
     if (name === 'ttl' && schema.ttl) continue
     const field = resolveField(schema, name, subschema)
     if (!field) {
-      errors[name] = MSG.UNKNOWN
+      setOwn(errors, name, MSG.UNKNOWN)
       continue
     }
     const err = validateField(field, value, ctx)
