@@ -3,7 +3,13 @@
  * for requests whose route has plugins. One object per request, its namespaces (`kong.request` …)
  * made on first use; `ctx.plugin` is switched as each plugin instance runs.
  */
-import { decodeFormPairs } from '../admin/form-decode.js'
+import { decodeFlatPairs } from '../admin/form-decode.js'
+
+/**
+ * Kong's `lua_max_post_args` default: `kong.request.get_body` reads the first 100 form
+ * arguments and ignores the rest, as nginx's `get_post_args` does.
+ */
+export const PDK_MAX_POST_ARGS = 100
 import type { ErrorLog } from '../observability/error-log.js'
 import { firstHeaderValue, lowerHeaderName, removeHeaderPairs } from '../proxy/header-names.js'
 import { headerObject } from '../proxy/response-headers.js'
@@ -84,7 +90,8 @@ function firstValue(v: HeaderValue | undefined): string | undefined {
 }
 
 function parseQuery(raw: string): Record<string, string | true | (string | true)[]> {
-  const out: Record<string, string | true | (string | true)[]> = {}
+  // Null prototype: a `__proto__` or `constructor` argument is an ordinary name.
+  const out = Object.create(null) as Record<string, string | true | (string | true)[]>
   if (raw === '') return out
   for (const part of raw.split('&')) {
     if (part === '') continue
@@ -215,15 +222,15 @@ class RequestApi extends HostView implements PdkRequest {
         return parsed !== null && typeof parsed === 'object' ? { mimetype, args: parsed as Record<string, unknown> } : null
       }
       if (mimetype === 'application/x-www-form-urlencoded') {
-        return { mimetype, args: decodeFormPairs(new URLSearchParams(raw.toString('utf8'))) }
+        return { mimetype, args: decodeFlatPairs(new URLSearchParams(raw.toString('utf8')), PDK_MAX_POST_ARGS) }
       }
       if (mimetype === 'multipart/form-data') {
         const form = await new Request('http://body.local/', { method: 'POST', headers: { 'content-type': ct }, body: raw }).formData()
-        const args: Record<string, unknown> = {}
+        const fields: [string, string][] = []
         form.forEach((v, k) => {
-          if (typeof v === 'string') args[k] = v
+          if (typeof v === 'string') fields.push([k, v])
         })
-        return { mimetype, args }
+        return { mimetype, args: decodeFlatPairs(fields, Number.MAX_SAFE_INTEGER) }
       }
     } catch {
       return null

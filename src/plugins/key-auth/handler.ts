@@ -18,6 +18,8 @@
 import type { Consumer, Credential, Pdk } from '../../pdk/types.js'
 import { fingerprint, routeLabel, setConsumer, useAnonymous, wwwAuthenticate } from '../shared/consumer.js'
 import type { KeyAuthConfig } from './schema.js'
+import { decodeFlatPairs } from '../../admin/form-decode.js'
+import { PDK_MAX_POST_ARGS } from '../../pdk/pdk.js'
 
 export const ERR_DUPLICATE_API_KEY = 'Duplicate API key found'
 export const ERR_NO_API_KEY = 'No API key found in request'
@@ -55,6 +57,11 @@ export type KeySearch =
   | { readonly found: 'duplicate'; readonly name: string; readonly source: Source }
   | { readonly found: 'none' }
 
+/** An own value only: a key name such as `constructor` never finds something inherited. */
+function own(args: Readonly<Record<string, unknown>>, name: string): unknown {
+  return Object.hasOwn(args, name) ? args[name] : undefined
+}
+
 /** Kong's search order: for each name, header, then query argument, then body field. */
 export function findKey(
   conf: Pick<KeyAuthConfig, 'key_names' | 'key_in_header' | 'key_in_query' | 'key_in_body'>,
@@ -65,13 +72,13 @@ export function findKey(
   for (const name of conf.key_names) {
     let v: unknown
     let source: Source = 'header'
-    if (conf.key_in_header) v = headers[name.toLowerCase()]
+    if (conf.key_in_header) v = own(headers, name.toLowerCase())
     if ((v === undefined || v === null) && conf.key_in_query) {
-      v = query[name]
+      v = own(query, name)
       source = 'query'
     }
     if ((v === undefined || v === null) && conf.key_in_body && body !== null) {
-      v = body[name]
+      v = own(body, name)
       source = 'body'
     }
     if (typeof v === 'string') return { found: 'key', key: v, name, source }
@@ -141,7 +148,7 @@ function multipartPieces(raw: Buffer, contentType: string): { delimiter: string;
 export function parseMultipartFields(raw: Buffer, contentType: string): Record<string, string | string[]> | null {
   const split = multipartPieces(raw, contentType)
   if (split === null) return null
-  const out: Record<string, string | string[]> = {}
+  const out = Object.create(null) as Record<string, string | string[]>
   for (const part of split.parts) {
     if (part === null || part.name === undefined) continue
     const prev = out[part.name]
@@ -173,11 +180,7 @@ export function parseBody(raw: Buffer, contentType: string | undefined): BodyVie
     }
   }
   if (mime === 'application/x-www-form-urlencoded') {
-    const args: Record<string, string | string[]> = {}
-    for (const [k, v] of new URLSearchParams(raw.toString('utf8'))) {
-      const prev = args[k]
-      args[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v]
-    }
+    const args = decodeFlatPairs(new URLSearchParams(raw.toString('utf8')), PDK_MAX_POST_ARGS)
     return { kind: 'form', args, raw, contentType: ct }
   }
   if (mime === 'multipart/form-data') {
