@@ -194,6 +194,7 @@ export function buildConfig(
     nginx_http_client_max_body_size: parse('nginx_http_client_max_body_size', parseSize),
     nginx_http_client_header_timeout: parse('nginx_http_client_header_timeout', parseNginxTime),
     nginx_http_client_body_timeout: parse('nginx_http_client_body_timeout', parseNginxTime),
+    nginx_admin_client_max_body_size: parse('nginx_admin_client_max_body_size', parseSize),
     shutdown_timeout: parse('shutdown_timeout', (v) => parseInteger(v, 0)),
     raw,
   }

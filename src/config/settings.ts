@@ -48,6 +48,7 @@ export const DEFAULTS = {
   nginx_http_client_max_body_size: '0',
   nginx_http_client_header_timeout: '60s',
   nginx_http_client_body_timeout: '60s',
+  nginx_admin_client_max_body_size: '10m',
   shutdown_timeout: '10',
 } as const satisfies Record<string, string>
 

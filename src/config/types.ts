@@ -64,6 +64,8 @@ export interface GatewayConfig {
   readonly nginx_http_client_header_timeout: number
   /** Milliseconds allowed between two successive reads of a request body (nginx `client_body_timeout`). */
   readonly nginx_http_client_body_timeout: number
+  /** Largest Admin API request body (nginx size; `0` = unlimited): larger ones get 413. */
+  readonly nginx_admin_client_max_body_size: string
   /** Seconds a graceful stop waits for in-flight requests. */
   readonly shutdown_timeout: number
   /** Every setting as given (after defaults), for `GET /` output. */

@@ -11,25 +11,43 @@ import type { ErrorLog } from '../observability/error-log.js'
 import { wireValue } from '../proxy/header-values.js'
 import { nextRequestId } from '../proxy/request-id.js'
 
+/** Kong's `nginx_admin_client_max_body_size` default (10m). */
 export const ADMIN_MAX_BODY = 10 * 1024 * 1024
+
+/**
+ * nginx's own 413 page: Kong's Admin API server block has no `error_page`, so a body over
+ * `nginx_admin_client_max_body_size` gets nginx's HTML, not a JSON message.
+ */
+const TOO_LARGE_PAGE =
+  '<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n' +
+  '<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n'
+
+/** nginx's `lingering_timeout` and `lingering_time`: how long the rest of a refused body is read and dropped. */
+const LINGER_IDLE_MS = 5_000
+const LINGER_TOTAL_MS = 30_000
 
 export interface AdminHandler {
   handle(req: AdminRequest): Promise<AdminResponse>
 }
 
+/** The whole body, or null as soon as it is known to be over `limit` bytes (0 = no limit). */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'])
+    if (limit > 0 && Number.isFinite(declared) && declared > limit) return resolve(null)
     const chunks: Buffer[] = []
     let size = 0
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       size += chunk.length
-      if (size > limit) {
+      if (limit > 0 && size > limit) {
+        req.off('data', onData)
+        chunks.length = 0
         resolve(null)
-        req.destroy()
         return
       }
       chunks.push(chunk)
-    })
+    }
+    req.on('data', onData)
     req.on('end', () => resolve(Buffer.concat(chunks)))
     req.on('error', reject)
   })
@@ -83,14 +101,45 @@ function clientErrorHandler(api: AdminHandler, logs: { error: ErrorLog }) {
         socket.end(Buffer.concat([Buffer.from(`${head}content-length: ${Buffer.byteLength(payload)}\r\nconnection: close\r\n\r\n`, 'latin1'), Buffer.from(payload)]))
       })
       .catch((e: unknown) => {
-        logs.error.error(`admin API request failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, { request: `${line[1] as string} ${target}` })
+        logAdminFailure(logs.error, e, `${line[1] as string} ${target}`)
         socket.destroy()
       })
   }
 }
 
+/**
+ * After a 413, reads and drops what the client still sends (as nginx's lingering close), so that
+ * it reads the answer instead of a connection reset; bounded in time, then the socket closes.
+ */
+function lingerThenClose(req: IncomingMessage): void {
+  const socket = req.socket
+  const close = (): void => {
+    clearTimeout(idle)
+    clearTimeout(total)
+    socket.destroy()
+  }
+  let idle = setTimeout(close, LINGER_IDLE_MS)
+  const total = setTimeout(close, LINGER_TOTAL_MS)
+  req.on('data', () => {
+    clearTimeout(idle)
+    idle = setTimeout(close, LINGER_IDLE_MS)
+  })
+  req.on('end', close)
+  req.on('error', close)
+  socket.once('close', close)
+  req.resume()
+}
+
+/**
+ * Writes an Admin API 500's cause and stack to the error log: used by this adapter for what
+ * escapes the handler, and as the Admin API's `onError` for what the handler turned into a 500.
+ */
+export function logAdminFailure(log: ErrorLog, err: unknown, request: string): void {
+  log.error(`admin API request failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, { request })
+}
+
 /** Creates (but does not start) an Admin API server around a handler. */
-export function createAdminServer(api: AdminHandler, logs: { access: AccessLog; error: ErrorLog }): Server {
+export function createAdminServer(api: AdminHandler, logs: { access: AccessLog; error: ErrorLog }, maxBodyBytes = ADMIN_MAX_BODY): Server {
   const server = createServer({ requestTimeout: 60_000 }, (req, res) => {
     const started = performance.now()
     const url = req.url ?? '/'
@@ -120,9 +169,13 @@ export function createAdminServer(api: AdminHandler, logs: { access: AccessLog; 
         requestId: nextRequestId(),
       })
     }
-    readBody(req, ADMIN_MAX_BODY)
+    readBody(req, maxBodyBytes)
       .then(async (body) => {
-        if (body === null) return send({ status: 413, headers: {}, body: { message: 'Payload too large' } })
+        if (body === null) {
+          send({ status: 413, headers: { 'content-type': 'text/html', connection: 'close' }, body: TOO_LARGE_PAGE })
+          lingerThenClose(req)
+          return
+        }
         const r = await api.handle({
           method: req.method ?? 'GET',
           path: q === -1 ? url : url.slice(0, q),
@@ -133,7 +186,7 @@ export function createAdminServer(api: AdminHandler, logs: { access: AccessLog; 
         send(r)
       })
       .catch((err: unknown) => {
-        logs.error.error(`admin API request failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, { request: `${req.method ?? ''} ${url}` })
+        logAdminFailure(logs.error, err, `${req.method ?? ''} ${url}`)
         if (!res.headersSent) send({ status: 500, headers: {}, body: { message: 'An unexpected error occurred' } })
       })
   })

@@ -14,11 +14,12 @@ import { createAdminApi } from '../admin/index.js'
 import type { NodeInfo } from '../admin/types.js'
 import { publicConfiguration } from '../config/index.js'
 import type { GatewayConfig, ListenAddress } from '../config/types.js'
+import { sizeToBytes } from '../config/values.js'
 import { Dao } from '../dao/index.js'
 import { DeclarativeNode, entityGraph } from '../declarative/index.js'
 import { entityRegistry } from '../entities/index.js'
 import { loadPlugins } from '../plugins/registry.js'
-import { createAdminServer } from '../http/admin-server.js'
+import { createAdminServer, logAdminFailure } from '../http/admin-server.js'
 import { AccessLog } from '../observability/access-log.js'
 import { ErrorLog } from '../observability/error-log.js'
 import { openLogSink } from '../observability/log-file.js'
@@ -297,6 +298,8 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     upstreamHealth: health,
     dao, store, nodeInfo: node, database: config.database, plugins: pluginRegistry,
     extraRoutes: [...declarative.routes(), ...pluginAdminRoutes(pluginApi)], configurationHash: () => declarative.hash(), dbLessWritable: declarative.writable,
+    // Every 500 of the Admin API: the client gets Kong's generic message, the error log the cause.
+    onError: (err, req) => logAdminFailure(errorLog, err, `${req.method} ${req.path}`),
   })
   const servers: Server[] = []
   const shutdownTimeoutMs = config.shutdown_timeout * 1000
@@ -344,7 +347,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   try {
     await allListening
     for (const l of config.admin_listen.filter((x) => !x.ssl)) {
-      const server = createAdminServer(admin, { access: adminAccess, error: errorLog })
+      const server = createAdminServer(admin, { access: adminAccess, error: errorLog }, sizeToBytes(config.nginx_admin_client_max_body_size))
       servers.push(server)
       await listenOn(server, l, 'admin_listen')
     }
