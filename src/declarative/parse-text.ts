@@ -7,6 +7,23 @@
 import { parse as parseYaml } from 'yaml'
 import { DeclarativeError } from './errors.js'
 
+/** cjson's `decode_max_depth`: Kong cannot read a configuration nested deeper. */
+const MAX_DEPTH = 1000
+
+/** How deep arrays and objects nest in a parsed value, counted without recursion up to `max + 1`. */
+function depthOver(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]]
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [v, depth] = item
+    if (v === null || typeof v !== 'object') continue
+    if (depth > max) return true
+    for (const child of Array.isArray(v) ? v : Object.values(v as object)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1])
+    }
+  }
+  return false
+}
+
 function fail(message: string): DeclarativeError {
   return new DeclarativeError([{ location: [], errors: { error: message } }], message)
 }
@@ -40,6 +57,10 @@ export function parseDeclarativeText(text: string, filename?: string): Record<st
       err = (e as Error).message.split('\n')[0]
       value = undefined
     }
+  }
+  if (value !== null && typeof value === 'object' && depthOver(value, MAX_DEPTH)) {
+    // Kong's parser (cjson, lyaml) refuses such text; nothing recursive may see it here.
+    throw fail(`failed parsing declarative configuration: Found too many nested data structures (${MAX_DEPTH + 1})`)
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     if (!triedOne) throw fail(`unknown file type: ${filename ?? 'nil'}. (Accepted types: json, yaml)`)

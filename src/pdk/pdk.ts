@@ -89,6 +89,14 @@ function firstValue(v: HeaderValue | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v
 }
 
+/**
+ * A header by lower-case name, own values only: node's header objects inherit from
+ * Object.prototype, and `getHeader('constructor')` must not return a function.
+ */
+function ownHeader(headers: Readonly<Record<string, HeaderValue | undefined>> | null, lower: string): HeaderValue | undefined {
+  return headers !== null && Object.hasOwn(headers, lower) ? headers[lower] : undefined
+}
+
 function parseQuery(raw: string): Record<string, string | true | (string | true)[]> {
   // Null prototype: a `__proto__` or `constructor` argument is an ordinary name.
   const out = Object.create(null) as Record<string, string | true | (string | true)[]>
@@ -201,7 +209,7 @@ class RequestApi extends HostView implements PdkRequest {
     return (this.#query ??= parseQuery(this.getRawQuery()))
   }
   getHeader(name: string): string | undefined {
-    return firstValue(this.h.headers[lowerHeaderName(name)])
+    return firstValue(ownHeader(this.h.headers, lowerHeaderName(name)))
   }
   getHeaders(): Readonly<Record<string, HeaderValue | undefined>> {
     return this.h.headers
@@ -357,7 +365,7 @@ class ServiceResponseApi extends HostView implements PdkServiceResponse {
     return this.h.upstreamStatus
   }
   getHeader(name: string): string | undefined {
-    return firstValue(this.h.upstreamHeadersReceived?.[lowerHeaderName(name)])
+    return firstValue(ownHeader(this.h.upstreamHeadersReceived, lowerHeaderName(name)))
   }
   getHeaders(): Readonly<Record<string, HeaderValue | undefined>> {
     return this.h.upstreamHeadersReceived ?? {}

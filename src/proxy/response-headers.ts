@@ -8,6 +8,7 @@
  */
 import { firstHeaderValue, lowerHeaderName, removeHeaderPairs } from './header-names.js'
 import type { HeaderList, ResponseHeaders } from './types.js'
+import { setOwn } from '../schema/field-spec.js'
 
 /**
  * Whether a response header describes the upstream connection rather than the message (nginx's
@@ -97,8 +98,10 @@ export function headerObject(list: HeaderList): ResponseHeaders {
   for (let i = 0; i < list.length; i += 2) {
     const name = lowerHeaderName(list[i] as string)
     const value = list[i + 1] as string
-    const prev = h[name]
-    if (prev === undefined) h[name] = value
+    // Own values only, and `__proto__` defined as an own name: a header called `constructor`
+    // or `__proto__` is an ordinary header, never the object's prototype.
+    const prev = Object.hasOwn(h, name) ? h[name] : undefined
+    if (prev === undefined) setOwn(h, name, value)
     else if (Array.isArray(prev)) prev.push(value)
     else h[name] = [prev, value]
   }

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { RequestPdk, type PdkHost } from '../../../src/pdk/pdk.js'
 import { lowerHeaderName, sameHeaderName } from '../../../src/proxy/header-names.js'
-import { ResponseHeaderSet } from '../../../src/proxy/response-headers.js'
+import { headerObject, ResponseHeaderSet } from '../../../src/proxy/response-headers.js'
 import type { ErrorLog } from '../../../src/observability/error-log.js'
 
 type TestHost = PdkHost & { lines: string[]; resp: ResponseHeaderSet | null; pending: ResponseHeaderSet | null }
@@ -154,5 +154,33 @@ describe('header names', () => {
     assert.equal(sameHeaderName('content-length', 'content-length'), true)
     assert.equal(sameHeaderName('Content-Type', 'content-length'), false)
     assert.equal(sameHeaderName('Content-Lengthx', 'content-length'), false)
+  })
+})
+
+describe('PDK reads with hostile names', () => {
+  test('get_body reads a form flat (first 100 args), get_query and get_header find own names only', async () => {
+    const body = Buffer.from('__proto__.apikey=k&x[4294967294]=1&constructor=c&' + Array.from({ length: 120 }, (_, i) => `f${i}=v`).join('&'))
+    const kong = new RequestPdk(host({
+      rawUrl: '/a?__proto__=q&constructor=c2',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      readBody: async () => body,
+    }))
+    const parsed = await kong.request.getBody()
+    assert.ok(parsed !== null)
+    assert.equal(parsed.args['__proto__.apikey'], 'k')
+    assert.equal(parsed.args['x[4294967294]'], '1')
+    assert.equal(Object.keys(parsed.args).length, 100)
+    assert.equal(({} as Record<string, unknown>)['apikey'], undefined)
+    assert.equal(kong.request.getQueryArg('__proto__'), 'q')
+    assert.equal(kong.request.getQueryArg('constructor'), 'c2')
+    assert.equal(kong.request.getQueryArg('toString'), undefined)
+    assert.equal(kong.request.getHeader('constructor'), undefined, 'not Object.prototype.constructor')
+  })
+
+  test('headerObject keeps __proto__ and constructor headers as ordinary own names', () => {
+    const h = headerObject(['__proto__', 'a', '__Proto__', 'b', 'Constructor', 'c'])
+    assert.deepEqual(Object.getOwnPropertyNames(h), ['__proto__', 'constructor'])
+    assert.deepEqual(h['__proto__'], ['a', 'b'])
+    assert.equal(Object.getPrototypeOf(h), Object.prototype)
   })
 })
