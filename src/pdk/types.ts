@@ -57,7 +57,11 @@ export interface PdkRequest {
    * upstream. Only in the access phase.
    */
   getRawBody(maxBytes?: number): Promise<Buffer>
-  /** The body parsed by content type (JSON, form, multipart fields), or null when none/unparsable. */
+  /**
+   * The body parsed by content type (JSON, form, multipart fields), or null when none/unparsable.
+   * Forms are flat, as Kong's `get_body` (nginx's `get_post_args`): one name per field, a repeated
+   * name gives an array, only the first 100 fields (`lua_max_post_args`); null prototype.
+   */
   getBody(maxBytes?: number): Promise<{ readonly mimetype: string; readonly args: Record<string, unknown> } | null>
 }
 
