@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { setOwn } from '../../schema/field-spec.js'
 
 /** Decoded arguments: a bare `name` is `true`, repeated names are arrays (ngx.decode_args). */
 export type Args = Record<string, string | true | (string | true)[]>
@@ -27,8 +28,10 @@ export function decodeArgs(raw: string): Args {
     const name = unescape(eq === -1 ? part : part.slice(0, eq))
     if (name === '') continue
     const value: string | true = eq === -1 ? true : unescape(part.slice(eq + 1))
-    const prev = out[name]
-    if (prev === undefined) out[name] = value
+    // Own values only, `__proto__` as an own name: a client's `__proto__` argument is kept as
+    // nginx keeps it, and never becomes the object's prototype.
+    const prev = Object.hasOwn(out, name) ? out[name] : undefined
+    if (prev === undefined) setOwn(out, name, value)
     else if (Array.isArray(prev)) prev.push(value)
     else out[name] = [prev, value]
   }

@@ -57,6 +57,12 @@ describe('request-transformer bodies', () => {
     assert.deepEqual(decodeArgs('a=1&a=2&flag&b=x+y%21'), { a: ['1', '2'], flag: true, b: 'x y!' })
     assert.equal(encodeArgs({ a: ['1', '2'], flag: true, off: false, s: "a b!'" }), 'a=1&a=2&flag&s=a%20b%21%27')
   })
+  test('args named __proto__ or constructor are ordinary arguments, kept in order', () => {
+    const args = decodeArgs('__proto__=1&__proto__=2&constructor=c&x=1')
+    assert.equal(Object.getPrototypeOf(args), Object.prototype)
+    assert.deepEqual(Object.keys(args), ['__proto__', 'constructor', 'x'])
+    assert.equal(encodeArgs(args), '__proto__=1&__proto__=2&constructor=c&x=1')
+  })
 
   test('multipart: parts read, edited and written back with the same boundary', () => {
     const body = Buffer.from('--B\r\nContent-Disposition: form-data; name="f"; filename="x.txt"\r\nContent-Type: text/plain\r\n\r\nfile\r\ndata\r\n--B\r\nContent-Disposition: form-data; name="k"\r\n\r\nv\r\n--B--\r\n')
