@@ -9,6 +9,7 @@
 import { luaPretty } from '../dao/lua-pretty.js'
 import { DB_ERRORS } from '../errors/db-errors.js'
 import type { FieldErrors } from '../schema/types.js'
+import { setOwn } from '../schema/field-spec.js'
 
 /** A location in the file: entity arrays and 0-based indices, `['services', 0, 'routes', 2]`. */
 export type Location = readonly (string | number)[]
@@ -88,14 +89,15 @@ export function errorTree(problems: readonly EntityProblem[]): Tree {
   for (const p of problems) {
     let node: Record<string | number, unknown> = root
     for (const part of p.location) {
-      const next = node[part]
+      const next = Object.hasOwn(node, part) ? node[part] : undefined
       if (next === undefined || next === null || typeof next !== 'object') {
         const created: Record<string | number, unknown> = {}
-        node[part] = created
+        setOwn(node, String(part), created)
         node = created
       } else node = next as Record<string | number, unknown>
     }
-    Object.assign(node, structuredClone(p.errors))
+    // Own keys as they are: an unknown field called `__proto__` is reported, not assigned.
+    for (const [k, v] of Object.entries(structuredClone(p.errors))) setOwn(node, k, v)
   }
   return arrayify(root) as Tree
 }
@@ -112,7 +114,7 @@ function arrayify(value: unknown): unknown {
     return arr
   }
   const out: Record<string, unknown> = {}
-  for (const k of keys) out[k] = arrayify(obj[k])
+  for (const k of keys) setOwn(out, k, arrayify(obj[k]))
   return out
 }
 

@@ -274,11 +274,11 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
   for (const [key, value] of Object.entries(doc)) {
     if (META_KEYS.has(key)) continue
     if (supported.has(key)) continue
-    if (key.startsWith('_')) top[key] = 'unknown field'
+    if (key.startsWith('_')) setOwn(top, key, 'unknown field')
     else if (KONG_ENTITY_NAMES.has(key)) {
       if (!Array.isArray(value)) top[key] = 'expected an array'
       else if (value.length > 0) unsupported([key, 0], key, value[0])
-    } else top[key] = 'unknown field'
+    } else setOwn(top, key, 'unknown field')
   }
   for (const entity of graph.order) {
     if (doc[entity] !== undefined && doc[entity] !== null) walk(entity, doc[entity], [], undefined)
