@@ -55,7 +55,20 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/** How many times the boundary delimiter occurs, counted up to `stop` (a cheap bound on the parts). */
+function delimiters(body: Buffer, contentType: string, stop: number): number {
+  const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType)
+  const value = boundary?.[1] ?? boundary?.[2]
+  if (value === undefined) return 0
+  const delimiter = Buffer.from(`--${value}`)
+  let count = 0
+  for (let at = body.indexOf(delimiter); at !== -1 && count < stop; at = body.indexOf(delimiter, at + delimiter.length)) count++
+  return count
+}
+
 async function parseMultipart(contentType: string, body: Buffer): Promise<Record<string, unknown>> {
+  // n parts have n + 1 delimiters (the last one closes): refuse before parsing them all.
+  if (delimiters(body, contentType, ADMIN_MAX_ARGS + 2) > ADMIN_MAX_ARGS + 1) throw tooManyArguments()
   // The WHATWG Request of Node's bundled undici parses multipart for us: no extra dependency.
   const request = new Request('http://admin.invalid/', { method: 'POST', headers: { 'content-type': contentType }, body })
   const form = await request.formData()

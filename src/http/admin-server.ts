@@ -4,6 +4,7 @@
  * API logic and writes its answer.
  */
 import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { AdminRequest, AdminResponse } from '../admin/types.js'
 import type { AccessLog } from '../observability/access-log.js'
@@ -110,23 +111,33 @@ function clientErrorHandler(api: AdminHandler, logs: { error: ErrorLog }) {
 /**
  * After a 413, reads and drops what the client still sends (as nginx's lingering close), so that
  * it reads the answer instead of a connection reset; bounded in time, then the socket closes.
+ *
+ * node closes a `Connection: close` socket as soon as the answer is written (`destroySoon`); more
+ * body arriving on a closed socket makes the kernel reset the connection, often before the client
+ * has read the 413. So for this one socket, closing means: end our side, keep reading until the
+ * client ends its own or the time is up.
  */
-function lingerThenClose(req: IncomingMessage): void {
-  const socket = req.socket
-  const close = (): void => {
-    clearTimeout(idle)
-    clearTimeout(total)
-    socket.destroy()
+function lingerOnClose(req: IncomingMessage): void {
+  const socket = req.socket as Socket & { destroySoon?: () => void }
+  socket.destroySoon = () => {
+    const close = (): void => {
+      clearTimeout(idle)
+      clearTimeout(total)
+      socket.destroy()
+    }
+    let idle = setTimeout(close, LINGER_IDLE_MS)
+    const total = setTimeout(close, LINGER_TOTAL_MS)
+    socket.on('data', () => {
+      clearTimeout(idle)
+      idle = setTimeout(close, LINGER_IDLE_MS)
+    })
+    socket.once('end', close)
+    socket.once('error', close)
+    socket.once('close', close)
+    socket.end()
+    socket.resume()
   }
-  let idle = setTimeout(close, LINGER_IDLE_MS)
-  const total = setTimeout(close, LINGER_TOTAL_MS)
-  req.on('data', () => {
-    clearTimeout(idle)
-    idle = setTimeout(close, LINGER_IDLE_MS)
-  })
-  req.on('end', close)
-  req.on('error', close)
-  socket.once('close', close)
+  // What is still coming of this request is read and dropped by node's parser.
   req.resume()
 }
 
@@ -172,8 +183,8 @@ export function createAdminServer(api: AdminHandler, logs: { access: AccessLog; 
     readBody(req, maxBodyBytes)
       .then(async (body) => {
         if (body === null) {
+          lingerOnClose(req)
           send({ status: 413, headers: { 'content-type': 'text/html', connection: 'close' }, body: TOO_LARGE_PAGE })
-          lingerThenClose(req)
           return
         }
         const r = await api.handle({
