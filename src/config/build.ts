@@ -19,6 +19,13 @@ import type { GatewayConfig } from './types.js'
 import { ValueProblem } from './value-problem.js'
 import { parseBoolean, parseEnum, parseInteger, parseList, parseNginxTime, parseSize } from './values.js'
 
+/** Kong's `lua_max_uri_args` / `lua_max_post_args`: an integer between 1 and 1000. */
+function argLimit(value: string): number {
+  const n = /^[0-9]+$/.test(value) ? Number(value) : NaN
+  if (!(n >= 1 && n <= 1000)) throw new ValueProblem('must be an integer between 1 and 1000')
+  return n
+}
+
 /** An HTTP header name (RFC 9110 token). */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 
@@ -195,6 +202,8 @@ export function buildConfig(
     nginx_http_client_header_timeout: parse('nginx_http_client_header_timeout', parseNginxTime),
     nginx_http_client_body_timeout: parse('nginx_http_client_body_timeout', parseNginxTime),
     nginx_admin_client_max_body_size: parse('nginx_admin_client_max_body_size', parseSize),
+    lua_max_post_args: parse('lua_max_post_args', argLimit),
+    lua_max_uri_args: parse('lua_max_uri_args', argLimit),
     shutdown_timeout: parse('shutdown_timeout', (v) => parseInteger(v, 0)),
     raw,
   }

@@ -50,7 +50,7 @@ export const KONG_UNIMPLEMENTED_SETTINGS: ReadonlySet<string> = new Set([
   // Lua / OpenResty
   'lua_socket_pool_size', 'lua_ssl_trusted_certificate', 'lua_ssl_verify_depth', 'lua_ssl_protocols',
   'lua_package_path', 'lua_package_cpath', 'lua_max_req_headers', 'lua_max_resp_headers',
-  'lua_max_uri_args', 'lua_max_post_args', 'untrusted_lua', 'untrusted_lua_sandbox_requires',
+  'untrusted_lua', 'untrusted_lua_sandbox_requires',
   'untrusted_lua_sandbox_environment', 'openresty_path', 'pluginserver_names',
   // observability, wasm, debugging
   'opentelemetry_tracing', 'opentelemetry_tracing_sampling_rate', 'tracing_instrumentations',

@@ -49,6 +49,8 @@ export const DEFAULTS = {
   nginx_http_client_header_timeout: '60s',
   nginx_http_client_body_timeout: '60s',
   nginx_admin_client_max_body_size: '10m',
+  lua_max_post_args: '100',
+  lua_max_uri_args: '100',
   shutdown_timeout: '10',
 } as const satisfies Record<string, string>
 

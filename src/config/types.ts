@@ -66,6 +66,10 @@ export interface GatewayConfig {
   readonly nginx_http_client_body_timeout: number
   /** Largest Admin API request body (nginx size; `0` = unlimited): larger ones get 413. */
   readonly nginx_admin_client_max_body_size: string
+  /** Form arguments `kong.request.get_body` reads (1–1000); the rest is ignored, as nginx does. */
+  readonly lua_max_post_args: number
+  /** Query arguments `kong.request.get_query` reads (1–1000); the rest is ignored, as nginx does. */
+  readonly lua_max_uri_args: number
   /** Seconds a graceful stop waits for in-flight requests. */
   readonly shutdown_timeout: number
   /** Every setting as given (after defaults), for `GET /` output. */

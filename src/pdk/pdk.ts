@@ -6,10 +6,11 @@
 import { decodeFlatPairs } from '../admin/form-decode.js'
 
 /**
- * Kong's `lua_max_post_args` default: `kong.request.get_body` reads the first 100 form
- * arguments and ignores the rest, as nginx's `get_post_args` does.
+ * Kong's `lua_max_post_args` and `lua_max_uri_args` default: `kong.request.get_body` and
+ * `get_query` read the first 100 arguments and ignore the rest, as nginx's `get_post_args` and
+ * `get_uri_args` do.
  */
-export const PDK_MAX_POST_ARGS = 100
+export const PDK_MAX_ARGS = 100
 import type { ErrorLog } from '../observability/error-log.js'
 import { firstHeaderValue, lowerHeaderName, removeHeaderPairs } from '../proxy/header-names.js'
 import { headerObject } from '../proxy/response-headers.js'
@@ -32,6 +33,10 @@ import type {
 
 /** What the PDK needs from the request exchange. */
 export interface PdkHost {
+  /** `lua_max_post_args` (default 100): form arguments get_body reads. */
+  readonly maxPostArgs?: number
+  /** `lua_max_uri_args` (default 100): query arguments get_query reads. */
+  readonly maxUriArgs?: number
   readonly requestId: string
   readonly method: string
   readonly scheme: string
@@ -97,12 +102,15 @@ function ownHeader(headers: Readonly<Record<string, HeaderValue | undefined>> | 
   return headers !== null && Object.hasOwn(headers, lower) ? headers[lower] : undefined
 }
 
-function parseQuery(raw: string): Record<string, string | true | (string | true)[]> {
+/** The query's arguments, the first `maxArgs` of them (nginx's `get_uri_args`). */
+function parseQuery(raw: string, maxArgs: number): Record<string, string | true | (string | true)[]> {
   // Null prototype: a `__proto__` or `constructor` argument is an ordinary name.
   const out = Object.create(null) as Record<string, string | true | (string | true)[]>
   if (raw === '') return out
+  let count = 0
   for (const part of raw.split('&')) {
     if (part === '') continue
+    if (++count > maxArgs) break
     const eq = part.indexOf('=')
     const decode = (s: string): string => {
       try {
@@ -206,7 +214,7 @@ class RequestApi extends HostView implements PdkRequest {
     return Array.isArray(v) ? v[0] : v
   }
   getQuery(): Readonly<Record<string, string | true | (string | true)[]>> {
-    return (this.#query ??= parseQuery(this.getRawQuery()))
+    return (this.#query ??= parseQuery(this.getRawQuery(), this.h.maxUriArgs ?? PDK_MAX_ARGS))
   }
   getHeader(name: string): string | undefined {
     return firstValue(ownHeader(this.h.headers, lowerHeaderName(name)))
@@ -230,7 +238,7 @@ class RequestApi extends HostView implements PdkRequest {
         return parsed !== null && typeof parsed === 'object' ? { mimetype, args: parsed as Record<string, unknown> } : null
       }
       if (mimetype === 'application/x-www-form-urlencoded') {
-        return { mimetype, args: decodeFlatPairs(new URLSearchParams(raw.toString('utf8')), PDK_MAX_POST_ARGS) }
+        return { mimetype, args: decodeFlatPairs(new URLSearchParams(raw.toString('utf8')), h.maxPostArgs ?? PDK_MAX_ARGS) }
       }
       if (mimetype === 'multipart/form-data') {
         const form = await new Request('http://body.local/', { method: 'POST', headers: { 'content-type': ct }, body: raw }).formData()

@@ -54,6 +54,9 @@ export interface ProxySettings {
   readonly maxHeaderSize: number
   /** Largest request body accepted, in bytes (`nginx_http_client_max_body_size`); 0: no limit. */
   readonly clientMaxBodySize: number
+  /** `lua_max_post_args` / `lua_max_uri_args`: what the PDK's get_body / get_query read. */
+  readonly maxPostArgs: number
+  readonly maxUriArgs: number
 }
 
 /** Counters for `/status`. */
@@ -196,6 +199,13 @@ class Exchange implements UpstreamSink, PdkHost {
   }
 
   // --- PdkHost ------------------------------------------------------------------------------------
+
+  get maxPostArgs(): number {
+    return this.#p.settings.maxPostArgs
+  }
+  get maxUriArgs(): number {
+    return this.#p.settings.maxUriArgs
+  }
 
   get method(): string {
     return this.#d.method

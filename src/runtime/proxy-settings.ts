@@ -34,5 +34,7 @@ export function proxySettings(config: GatewayConfig): ProxySettings {
     keepaliveIdleTimeout: config.upstream_keepalive_idle_timeout,
     maxHeaderSize: UPSTREAM_MAX_HEADER_SIZE,
     clientMaxBodySize: sizeToBytes(config.nginx_http_client_max_body_size),
+    maxPostArgs: config.lua_max_post_args,
+    maxUriArgs: config.lua_max_uri_args,
   }
 }

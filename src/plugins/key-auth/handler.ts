@@ -19,7 +19,7 @@ import type { Consumer, Credential, Pdk } from '../../pdk/types.js'
 import { fingerprint, routeLabel, setConsumer, useAnonymous, wwwAuthenticate } from '../shared/consumer.js'
 import type { KeyAuthConfig } from './schema.js'
 import { decodeFlatPairs } from '../../admin/form-decode.js'
-import { PDK_MAX_POST_ARGS } from '../../pdk/pdk.js'
+import { PDK_MAX_ARGS } from '../../pdk/pdk.js'
 
 export const ERR_DUPLICATE_API_KEY = 'Duplicate API key found'
 export const ERR_NO_API_KEY = 'No API key found in request'
@@ -180,7 +180,7 @@ export function parseBody(raw: Buffer, contentType: string | undefined): BodyVie
     }
   }
   if (mime === 'application/x-www-form-urlencoded') {
-    const args = decodeFlatPairs(new URLSearchParams(raw.toString('utf8')), PDK_MAX_POST_ARGS)
+    const args = decodeFlatPairs(new URLSearchParams(raw.toString('utf8')), PDK_MAX_ARGS)
     return { kind: 'form', args, raw, contentType: ct }
   }
   if (mime === 'multipart/form-data') {

@@ -46,6 +46,10 @@ describe('validation messages', () => {
     [{ nginx_http_client_header_timeout: '10 s' }, 'invalid nginx_http_client_header_timeout: "10 s": expected an nginx time such as 60s, 500ms or 1m30s'],
     [{ nginx_http_client_body_timeout: '0' }, 'invalid nginx_http_client_body_timeout: "0": must be greater than 0'],
     [{ nginx_http_client_body_timeout: '30d' }, 'invalid nginx_http_client_body_timeout: "30d": time is too large (at most 24 days)'],
+    [{ nginx_admin_client_max_body_size: '10 MB' }, 'invalid nginx_admin_client_max_body_size: "10 MB": expected a size such as 0, 8k, 10m or 1g'],
+    [{ lua_max_post_args: '0' }, 'invalid lua_max_post_args: "0": must be an integer between 1 and 1000'],
+    [{ lua_max_uri_args: '1001' }, 'invalid lua_max_uri_args: "1001": must be an integer between 1 and 1000'],
+    [{ lua_max_uri_args: '1.5' }, 'invalid lua_max_uri_args: "1.5": must be an integer between 1 and 1000'],
     [{ shutdown_timeout: '-5' }, 'invalid shutdown_timeout: "-5": expected an integer, 0 or greater'],
     [{ shutdown_timeout: '99999999999999999999' }, 'invalid shutdown_timeout: "99999999999999999999": number is too large'],
   ]

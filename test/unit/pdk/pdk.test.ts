@@ -177,6 +177,21 @@ describe('PDK reads with hostile names', () => {
     assert.equal(kong.request.getHeader('constructor'), undefined, 'not Object.prototype.constructor')
   })
 
+  test('lua_max_post_args / lua_max_uri_args: get_body and get_query read that many arguments', async () => {
+    const many = Array.from({ length: 30 }, (_, i) => `k${i}=v`).join('&')
+    const kong = new RequestPdk(host({
+      maxPostArgs: 5,
+      maxUriArgs: 7,
+      rawUrl: `/a?${many}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      readBody: async () => Buffer.from(many),
+    }))
+    assert.equal(Object.keys((await kong.request.getBody())?.args ?? {}).length, 5)
+    assert.equal(Object.keys(kong.request.getQuery()).length, 7)
+    const byDefault = new RequestPdk(host({ rawUrl: `/a?${Array.from({ length: 150 }, (_, i) => `q${i}`).join('&')}` }))
+    assert.equal(Object.keys(byDefault.request.getQuery()).length, 100)
+  })
+
   test('headerObject keeps __proto__ and constructor headers as ordinary own names', () => {
     const h = headerObject(['__proto__', 'a', '__Proto__', 'b', 'Constructor', 'c'])
     assert.deepEqual(Object.getOwnPropertyNames(h), ['__proto__', 'constructor'])
