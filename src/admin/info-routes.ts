@@ -8,6 +8,7 @@ import type { Dao } from '../dao/dao.js'
 import { schemaViolation } from '../errors/db-errors.js'
 import { schemaToJson } from '../schema/index.js'
 import type { Store } from '../store/types.js'
+import type { EntitySchema } from '../schema/types.js'
 import { parseSizeParam, DEFAULT_PAGE_SIZE } from '../dao/page-options.js'
 import { invalidOffset } from '../dao/dao-errors.js'
 import { StoreError } from '../store/types.js'
@@ -36,6 +37,13 @@ export interface InfoRouteDeps {
 
 function noSuchEntity(name: string): AdminHttpError {
   return new AdminHttpError(404, { message: `No entity named '${name}'` })
+}
+
+/** The schema of an entity named in a path: own names only (`/schemas/__proto__` is no entity). */
+function entitySchema(dao: Dao, name: string): EntitySchema {
+  const schema = Object.hasOwn(dao.entities, name) ? dao.entities[name] : undefined
+  if (schema === undefined) throw noSuchEntity(name)
+  return schema
 }
 
 async function enabledPlugins(dao: Dao): Promise<string[]> {
@@ -114,8 +122,7 @@ export function infoRoutes(deps: InfoRouteDeps): AdminRoute[] {
       methods: {
         GET: async (ctx) => {
           const name = ctx.params['name'] ?? ''
-          const schema = dao.entities[name]
-          if (schema === undefined) throw noSuchEntity(name)
+          const schema = entitySchema(dao, name)
           return ok(schemaToJson(schema))
         },
       },
@@ -125,8 +132,7 @@ export function infoRoutes(deps: InfoRouteDeps): AdminRoute[] {
       methods: {
         POST: async (ctx) => {
           const name = ctx.params['name'] ?? ''
-          const schema = dao.entities[name]
-          if (schema === undefined) throw noSuchEntity(name)
+          const schema = entitySchema(dao, name)
           const errors = dao.validateInput(name, inputFor(ctx, schema))
           if (errors !== null) throw schemaViolation(errors)
           return ok({ message: 'schema validation successful' })

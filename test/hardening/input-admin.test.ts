@@ -72,6 +72,17 @@ describe('hardening: Admin API input decoding', () => {
     assert.equal(service.body.tags, null)
   })
 
+  test('prototype names in Admin API paths are no entity: 404, not 500', async () => {
+    for (const name of ['__proto__', 'constructor', 'toString']) {
+      const schema = await send('GET', `${gw.adminUrl}/schemas/${name}`, undefined)
+      assert.equal(schema.status, 404, schema.text)
+      assert.deepEqual(schema.body, { message: `No entity named '${name}'` })
+      const validate = await json(`${gw.adminUrl}/schemas/${name}/validate`, '{}')
+      assert.equal(validate.status, 404)
+      assert.equal((await send('GET', `${gw.adminUrl}/consumers/${name}`, undefined)).status, 404)
+    }
+  })
+
   test('bodies nested 2,000 deep: 400 (Kong: Cannot parse JSON body; a deep form key is an unknown field), never 500', async () => {
     const deepJson = await json(`${gw.adminUrl}/consumers`, `{"username":"d","tags":${'['.repeat(2000)}${']'.repeat(2000)}}`)
     assert.equal(deepJson.status, 400)
