@@ -4,6 +4,7 @@
  * made on first use; `ctx.plugin` is switched as each plugin instance runs.
  */
 import { decodeFlatPairs } from '../admin/form-decode.js'
+import { JSON_MAX_DEPTH, jsonDeeperThan } from '../admin/request-body.js'
 
 /**
  * Kong's `lua_max_post_args` and `lua_max_uri_args` default: `kong.request.get_body` and
@@ -234,7 +235,10 @@ class RequestApi extends HostView implements PdkRequest {
     const mimetype = (ct.split(';')[0] ?? '').trim().toLowerCase()
     try {
       if (mimetype === 'application/json' || mimetype.endsWith('+json')) {
-        const parsed: unknown = JSON.parse(raw.toString('utf8'))
+        const text = raw.toString('utf8')
+        // cjson's nesting limit: Kong's get_body cannot decode deeper JSON either.
+        if (jsonDeeperThan(text, JSON_MAX_DEPTH)) return null
+        const parsed: unknown = JSON.parse(text)
         return parsed !== null && typeof parsed === 'object' ? { mimetype, args: parsed as Record<string, unknown> } : null
       }
       if (mimetype === 'application/x-www-form-urlencoded') {

@@ -57,6 +57,14 @@ describe('hardening: proxy body decoding', () => {
     assert.equal(Object.keys(res.body.request.body).length, 100)
   })
 
+  test('a JSON body nested 100,000 deep is not decoded (cjson refuses it in Kong): the echo answers 200 without it', async () => {
+    const deep = `{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}`
+    const res = await send('POST', `${gw.proxyUrl}/echo`, deep, { 'content-type': 'application/json' })
+    assert.equal(res.status, 200, res.text.slice(0, 200))
+    assert.equal(res.body.request.body, undefined)
+    assert.equal(res.body.request.raw_body.length, deep.length)
+  })
+
   test('the Admin API body limit follows nginx_admin_client_max_body_size', async () => {
     const res = await send('POST', `${gw.adminUrl}/consumers`, Buffer.alloc(65 * 1024, 'a'), { 'content-type': 'application/json' })
     assert.equal(res.status, 413)

@@ -19,6 +19,7 @@ import type { Consumer, Credential, Pdk } from '../../pdk/types.js'
 import { fingerprint, routeLabel, setConsumer, useAnonymous, wwwAuthenticate } from '../shared/consumer.js'
 import type { KeyAuthConfig } from './schema.js'
 import { decodeFlatPairs } from '../../admin/form-decode.js'
+import { JSON_MAX_DEPTH, jsonDeeperThan } from '../../admin/request-body.js'
 import { PDK_MAX_ARGS } from '../../pdk/pdk.js'
 
 export const ERR_DUPLICATE_API_KEY = 'Duplicate API key found'
@@ -172,7 +173,9 @@ export function parseBody(raw: Buffer, contentType: string | undefined): BodyVie
   if (mime === '') return 'missing content type'
   if (mime === 'application/json' || mime.endsWith('+json')) {
     try {
-      const parsed: unknown = JSON.parse(raw.toString('utf8'))
+      const text = raw.toString('utf8')
+      if (jsonDeeperThan(text, JSON_MAX_DEPTH)) return 'the JSON body could not be parsed'
+      const parsed: unknown = JSON.parse(text)
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return 'the JSON body is not an object'
       return { kind: 'json', args: parsed as Record<string, unknown>, raw, contentType: ct }
     } catch {

@@ -22,6 +22,7 @@ import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin, PluginSchema } from '../types.js'
 import { compileTemplate, renderTemplate, type Template, type TemplateEnv } from './template.js'
 import { decodeArgs, encodeArgs, parseMultipart, serializeMultipart, type Args } from './body.js'
+import { JSON_MAX_DEPTH, jsonDeeperThan } from '../../admin/request-body.js'
 
 /** `name:value` split as Kong's `^([^:]+):*(.-)$` (an empty value → undefined). */
 export function splitPair(entry: string): [string, string | undefined] {
@@ -346,7 +347,10 @@ async function transformBody(kong: Pdk, conf: RequestTransformerPrepared, run: R
     let parsed: unknown = {}
     if (hasBody) {
       try {
-        parsed = JSON.parse(raw.toString('utf8'))
+        const text = raw.toString('utf8')
+        // Deeper than cjson decodes (Kong leaves such a body unchanged too).
+        if (jsonDeeperThan(text, JSON_MAX_DEPTH)) throw new RangeError('nested too deep')
+        parsed = JSON.parse(text)
       } catch {
         kong.log.debug('the JSON body does not parse: left unchanged')
         return

@@ -20,6 +20,7 @@ import type { Pdk } from '../../pdk/types.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin, PluginSchema } from '../types.js'
 import { validateHeaderName } from '../../schema/validators.js'
+import { JSON_MAX_DEPTH, jsonDeeperThan } from '../../admin/request-body.js'
 
 /** `name:value` → [name, value] as Kong's `^([^:]+):*(.-)$` splits it (value '' → undefined). */
 export function splitPair(entry: string): [string, string | undefined] {
@@ -120,6 +121,8 @@ const truthy = (v: unknown): boolean => v !== undefined && v !== false
  * the body is not a JSON object (left unchanged).
  */
 export function transformJson(conf: ResponseTransformerConfig, body: string): string | null {
+  // Deeper than cjson decodes: Kong leaves such a body unchanged too.
+  if (jsonDeeperThan(body, JSON_MAX_DEPTH)) return null
   let json: unknown
   try {
     json = JSON.parse(body)
