@@ -14,11 +14,10 @@
  * (`TURNPIKE_FUZZ_SEED` replays it, `TURNPIKE_FUZZ_RUNS` sets the total; `npm run fuzz` sends
  * 10,000). See docs/testing.md#fuzzing-the-admin-api.
  */
-import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js'
 import { diffSnapshots, findRow, learnModel, requestArb, sameRow, snapshot, tend, type AdminModel } from './fuzz/admin-model.js'
-import { AdminClient, assertProperty, encode, FIXED_SEED, FUZZ_RUNS, RANDOM_SEED, sendChecked, Stats, describe, type FuzzRequest, type Snapshot } from './fuzz/harness.js'
+import { AdminClient, encode, fuzzRun, FIXED_SEED, FUZZ_RUNS, RANDOM_SEED, sendChecked, Stats, describe, type FuzzRequest, type Snapshot } from './fuzz/harness.js'
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 /** The entity endpoints' share of the run; the rest goes to POST /config (admin-fuzz-config.test.ts). */
@@ -71,23 +70,11 @@ async function check(r: FuzzRequest, stats: Stats): Promise<void> {
   while (await tend(client, model, snap, fixtures)) snap = await snapshot(client, model)
 }
 
-async function run(label: string, seed: number, numRuns: number, log: (s: string) => void): Promise<void> {
-  const stats = new Stats()
-  const started = Date.now()
-  try {
-    await assertProperty(requestArb(model), (r) => check(r, stats), seed, numRuns)
-  } finally {
-    log(stats.summary(`${label} (seed ${seed})`, Date.now() - started))
-  }
-  assert.equal(stats.fiveXx + stats.hangs + stats.partialWrites, 0)
-  assert.ok(stats.sent >= numRuns * 0.85, `only ${stats.sent} of ${numRuns} payloads were sent`)
-}
-
 test('Admin API entity endpoints: fixed seed', { timeout: 15 * 60_000 }, async (t) => {
-  await run('entity endpoints, fixed seed', FIXED_SEED, Math.ceil(RUNS / 2), (s) => t.diagnostic(s))
+  await fuzzRun('entity endpoints, fixed seed', FIXED_SEED, Math.ceil(RUNS / 2), requestArb(model), check, (s) => t.diagnostic(s))
 })
 
 test('Admin API entity endpoints: random seed (TURNPIKE_FUZZ_SEED replays it)', { timeout: 15 * 60_000 }, async (t) => {
   t.diagnostic(`random seed ${RANDOM_SEED}: replay with TURNPIKE_FUZZ_SEED=${RANDOM_SEED}`)
-  await run('entity endpoints, random seed', RANDOM_SEED, Math.floor(RUNS / 2), (s) => t.diagnostic(s))
+  await fuzzRun('entity endpoints, random seed', RANDOM_SEED, Math.floor(RUNS / 2), requestArb(model), check, (s) => t.diagnostic(s))
 })

@@ -317,7 +317,7 @@ export function entityBody(model: AdminModel, entity: string, hostility: number)
       const config = fieldsOf(ps).find(([n]) => n === 'config')?.[1] ?? ({ type: 'record', fields: [] } as FieldDef)
       return fc
         .tuple(recordArb(base, opts), recordArb(fieldsOf({ fields: config.fields ?? [] }), opts, 1), fc.integer({ min: 0, max: 9 }))
-        .map(([entityPart, configPart, roll]) => new Obj([['name', roll === 0 ? 'no-such-plugin' : name], ...entityPart.entries, ...(roll === 1 ? [] : [['config', configPart] as [string, Value]])]))
+        .map(([entityPart, configPart, roll]) => new Obj([['name', roll === 0 && hostility > 0 ? 'no-such-plugin' : name], ...entityPart.entries, ...(roll === 1 ? [] : [['config', configPart] as [string, Value]])]))
     })
     arb = fc.oneof(...byPlugin)
   } else if (schema !== undefined) arb = recordArb(fieldsOf(schema), opts)
