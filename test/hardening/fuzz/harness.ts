@@ -11,7 +11,7 @@ import { depthOf, keysOf, Obj, Raw, toJson, toMultipart, toPairs, toUrlencoded, 
 /** Every request gives up after this long: a longer answer is a hang. */
 export const CLIENT_TIMEOUT_MS = 5_000
 
-/** Payloads per default run, and the seeds; see docs/testing.md#fuzzing. */
+/** Payloads per default run, and the seeds; see docs/testing.md#fuzzing-the-admin-api. */
 export const FUZZ_RUNS = positiveInt(process.env['TURNPIKE_FUZZ_RUNS']) ?? 2_000
 /** Fixed seed for the reproducible half of every run. */
 export const FIXED_SEED = 20_261_206
