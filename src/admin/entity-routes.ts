@@ -162,10 +162,8 @@ function foreignEntityRoute({ dao, writer }: EntityRouteDeps, child: EntitySchem
       PUT: async (ctx) => {
         const { row, fk } = await withFk(ctx)
         if (fk !== undefined) return ok(await writer.upsert(parent.name, fk, inputFor(ctx, parent)))
-        // No parent yet: create one and associate it, as Kong does.
-        const saved = await writer.upsert(parent.name, randomUUID(), inputFor(ctx, parent))
-        await writer.update(child.name, row.id, { [field]: { id: saved.id } })
-        return ok(saved)
+        // No parent yet: create one and associate it, as Kong does (both or neither).
+        return ok(await writer.upsertAndAssociate(parent.name, randomUUID(), inputFor(ctx, parent), { entity: child.name, id: row.id, field }))
       },
       DELETE: async (ctx) => {
         const { fk } = await withFk(ctx)

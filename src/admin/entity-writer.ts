@@ -46,6 +46,12 @@ export class EntityWriter {
     return row
   }
 
+  /** Creates `entity` and points `other.field` at it, both or neither (see Dao.upsertAndAssociate). */
+  async upsertAndAssociate(entity: string, key: string, input: Record<string, unknown>, other: { readonly entity: string; readonly id: string; readonly field: string }): Promise<Row> {
+    if (this.#readOnly) return this.upsert(entity, key, input)
+    return this.#dao.upsertAndAssociate(entity, key, input, other)
+  }
+
   /** Deletes; a missing row is not an error (Kong answers 204), even without a database. */
   async delete(entity: string, key: string): Promise<void> {
     const row = await this.#dao.delete(entity, key, { dryRun: this.#readOnly })

@@ -146,19 +146,22 @@ export class Dao {
   async update(entity: string, key: string, patch: Readonly<Record<string, unknown>>, options: WriteOptions = {}): Promise<Row> {
     const schema = this.schema(entity)
     this.#checkTtl(schema, options.ttl)
-    return this.#write(async (tx, events) => {
-      const existing = await this.#find(tx, schema, key)
-      if (existing === null) throw this.#notFound(schema, key)
-      const candidate: Record<string, unknown> = { ...patch, id: existing.id }
-      if ('created_at' in schema.fields) candidate['created_at'] = existing['created_at']
-      if ('updated_at' in schema.fields) candidate['updated_at'] = nowFor(schema.fields['updated_at'])
-      const row = await this.#prepare(tx, schema, candidate, 'update', existing)
-      if (options.dryRun === true) return row
-      const saved = await tx.update(entity, row)
-      if (saved === null) throw this.#notFound(schema, key)
-      events.push({ entity, op: 'update', row: saved, old: existing })
-      return saved
-    })
+    return this.#write((tx, events) => this.#updateIn(tx, events, schema, key, patch, options))
+  }
+
+  async #updateIn(tx: Store, events: PendingEvent[], schema: EntitySchema, key: string, patch: Readonly<Record<string, unknown>>, options: WriteOptions): Promise<Row> {
+    const entity = schema.name
+    const existing = await this.#find(tx, schema, key)
+    if (existing === null) throw this.#notFound(schema, key)
+    const candidate: Record<string, unknown> = { ...patch, id: existing.id }
+    if ('created_at' in schema.fields) candidate['created_at'] = existing['created_at']
+    if ('updated_at' in schema.fields) candidate['updated_at'] = nowFor(schema.fields['updated_at'])
+    const row = await this.#prepare(tx, schema, candidate, 'update', existing)
+    if (options.dryRun === true) return row
+    const saved = await tx.update(entity, row)
+    if (saved === null) throw this.#notFound(schema, key)
+    events.push({ entity, op: 'update', row: saved, old: existing })
+    return saved
   }
 
   /**
@@ -169,32 +172,51 @@ export class Dao {
   async upsert(entity: string, key: string, input: Readonly<Record<string, unknown>>, options: WriteOptions = {}): Promise<Row> {
     const schema = this.schema(entity)
     this.#checkTtl(schema, options.ttl)
+    return this.#write((tx, events) => this.#upsertIn(tx, events, schema, key, input, options))
+  }
+
+  /**
+   * Creates or replaces a row and points the `field` of another row at it, in one transaction
+   * (`PUT /routes/{r}/service` for a route without a service). When the other row refuses the
+   * reference (a plugin whose schema allows no consumer), neither write happens: Kong keeps the
+   * new row in that case, a partial write behind a 400.
+   */
+  async upsertAndAssociate(entity: string, key: string, input: Readonly<Record<string, unknown>>, other: { readonly entity: string; readonly id: string; readonly field: string }): Promise<Row> {
+    const schema = this.schema(entity)
+    const otherSchema = this.schema(other.entity)
     return this.#write(async (tx, events) => {
-      const existing = await this.#find(tx, schema, key)
-      const candidate: Record<string, unknown> = { ...input }
-      if (isUuid(key)) candidate['id'] = key
-      else if (schema.endpoint_key !== undefined) candidate[schema.endpoint_key] = key
-      if (existing !== null) {
-        candidate['id'] = existing.id
-        if ('created_at' in schema.fields) candidate['created_at'] = existing['created_at']
-        if ('updated_at' in schema.fields) candidate['updated_at'] = nowFor(schema.fields['updated_at'])
-      } else {
-        this.#fillCreateFields(schema, candidate)
-      }
-      // PUT replaces the whole entity: auto strings absent from it are generated anew, as in Kong.
-      fillAutoStrings(schema, candidate)
-      const row = await this.#prepare(tx, schema, candidate, 'upsert', existing ?? undefined)
-      if (options.dryRun === true) return row
-      if (existing === null) {
-        const saved = await tx.insert(entity, row, options.ttl === undefined ? undefined : { ttl: options.ttl })
-        events.push({ entity, op: 'create', row: saved, old: null })
-        return saved
-      }
-      const saved = await tx.update(entity, row)
-      if (saved === null) throw this.#notFound(schema, key)
-      events.push({ entity, op: 'update', row: saved, old: existing })
+      const saved = await this.#upsertIn(tx, events, schema, key, input, {})
+      await this.#updateIn(tx, events, otherSchema, other.id, { [other.field]: { id: saved.id } }, {})
       return saved
     })
+  }
+
+  async #upsertIn(tx: Store, events: PendingEvent[], schema: EntitySchema, key: string, input: Readonly<Record<string, unknown>>, options: WriteOptions): Promise<Row> {
+    const entity = schema.name
+    const existing = await this.#find(tx, schema, key)
+    const candidate: Record<string, unknown> = { ...input }
+    if (isUuid(key)) candidate['id'] = key
+    else if (schema.endpoint_key !== undefined) candidate[schema.endpoint_key] = key
+    if (existing !== null) {
+      candidate['id'] = existing.id
+      if ('created_at' in schema.fields) candidate['created_at'] = existing['created_at']
+      if ('updated_at' in schema.fields) candidate['updated_at'] = nowFor(schema.fields['updated_at'])
+    } else {
+      this.#fillCreateFields(schema, candidate)
+    }
+    // PUT replaces the whole entity: auto strings absent from it are generated anew, as in Kong.
+    fillAutoStrings(schema, candidate)
+    const row = await this.#prepare(tx, schema, candidate, 'upsert', existing ?? undefined)
+    if (options.dryRun === true) return row
+    if (existing === null) {
+      const saved = await tx.insert(entity, row, options.ttl === undefined ? undefined : { ttl: options.ttl })
+      events.push({ entity, op: 'create', row: saved, old: null })
+      return saved
+    }
+    const saved = await tx.update(entity, row)
+    if (saved === null) throw this.#notFound(schema, key)
+    events.push({ entity, op: 'update', row: saved, old: existing })
+    return saved
   }
 
   /**

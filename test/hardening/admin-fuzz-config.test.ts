@@ -57,6 +57,7 @@ async function check(p: Payload, stats: Stats): Promise<void> {
     stats.snapshots++
     if (now !== loaded) {
       stats.partialWrites++
+      loaded = now
       throw new Error(`a DB-less entity write (${a.status}) changed the configuration: ${e.method} ${e.path}`)
     }
     return
@@ -72,6 +73,7 @@ async function check(p: Payload, stats: Stats): Promise<void> {
   if (a.status >= 400 || a.status === 304) {
     if (now !== loaded) {
       stats.partialWrites++
+      loaded = now
       throw new Error(`POST /config answered ${a.status} but the configuration changed: ${a.text.slice(0, 300)} body ${body.subarray(0, 300).toString()}`)
     }
     return

@@ -7,13 +7,31 @@ import { after, before, test } from 'node:test'
 import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js'
 
 let dbless: TestGateway
+let sqlite: TestGateway
 
 before(async () => {
-  dbless = await startTestGateway({ settings: { database: 'off' } })
+  ;[dbless, sqlite] = await Promise.all([startTestGateway({ settings: { database: 'off' } }), startTestGateway()])
 })
 
 after(async () => {
-  await dbless?.stop()
+  await Promise.all([dbless?.stop(), sqlite?.stop()])
+})
+
+test('PUT /plugins/{p}/consumer that the plugin refuses: Kong\'s 400, and no consumer is left behind', async () => {
+  const admin = sqlite.adminUrl
+  const plugin = await call('POST', `${admin}/plugins`, { name: 'cors' }) // typedefs.no_consumer
+  assert.equal(plugin.status, 201, plugin.text)
+  const res = await call('PUT', `${admin}/plugins/${plugin.body.id}/consumer`, { custom_id: 'c' })
+  assert.equal(res.status, 400, res.text)
+  assert.equal(res.body.code, 2)
+  assert.deepEqual(res.body.fields, { consumer: 'value must be null' })
+  assert.deepEqual((await call('GET', `${admin}/consumers`)).body.data, [])
+  assert.equal((await call('GET', `${admin}/plugins/${plugin.body.id}`)).body.consumer, null)
+  // A plugin that takes a consumer still gets one created and associated.
+  const keyAuth = await call('POST', `${admin}/plugins`, { name: 'rate-limiting', config: { minute: 5 } })
+  const put = await call('PUT', `${admin}/plugins/${keyAuth.body.id}/consumer`, { username: 'alice' })
+  assert.equal(put.status, 200, put.text)
+  assert.equal((await call('GET', `${admin}/plugins/${keyAuth.body.id}`)).body.consumer.id, put.body.id)
 })
 
 test('POST /config: a configuration nested 100,000 levels deep is a 400 parse error, not a 500 (and changes nothing)', async () => {
