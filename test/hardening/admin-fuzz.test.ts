@@ -11,8 +11,8 @@
  * - a successful write answers with the row that a listing then shows.
  *
  * Half the payloads come from a fixed seed, half from a random one printed with the results
- * (`TURNPIKE_FUZZ_SEED` replays it, `TURNPIKE_FUZZ_RUNS` sets the total; `npm run fuzz` sends
- * 10,000). See docs/testing.md#fuzzing-the-admin-api.
+ * (`TURNPIKE_FUZZ_SEED` replays it, `TURNPIKE_FUZZ_RUNS` sets the total; `npm run fuzz` generates
+ * 11,000, over 10,000 of them sent). See docs/testing.md#fuzzing-the-admin-api.
  */
 import { after, before, test } from 'node:test'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js'
