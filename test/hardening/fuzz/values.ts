@@ -8,11 +8,8 @@
 /** Bytes written as they are: inside JSON as a token, inside a form as the value's bytes. */
 export class Raw {
   readonly bytes: Buffer
-  /** Nesting depth this token stands for (deep-nesting generators), for the known-open classifier. */
-  readonly depth: number
-  constructor(bytes: Buffer | string, depth = 0) {
+  constructor(bytes: Buffer | string) {
     this.bytes = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes
-    this.depth = depth
   }
 }
 
@@ -104,21 +101,4 @@ export function toMultipart(pairs: readonly [string, Buffer][], boundary: string
   return Buffer.concat(parts)
 }
 
-/** Deepest nesting of a value tree, counting {@link Raw} deep tokens. */
-export function depthOf(v: Value): number {
-  if (v instanceof Raw) return v.depth
-  if (v instanceof Obj) return 1 + Math.max(0, ...v.entries.map(([, x]) => depthOf(x)))
-  if (Array.isArray(v)) return 1 + Math.max(0, ...v.map(depthOf))
-  return 0
-}
 
-/** Every object key anywhere in a value tree. */
-export function keysOf(v: Value, out: string[] = []): string[] {
-  if (v instanceof Obj) {
-    for (const [k, x] of v.entries) {
-      out.push(k)
-      keysOf(x, out)
-    }
-  } else if (Array.isArray(v)) for (const x of v) keysOf(x, out)
-  return out
-}
