@@ -5,10 +5,10 @@
  * @module
  */
 export { entityGraph, KONG_ENTITY_NAMES, type EntityGraph } from './graph.js'
-export { parseDeclarativeText } from './parse-text.js'
+export { parseDeclarativeText, MAX_DECLARATIVE_DEPTH, nestsDeeperThan } from './parse-text.js'
 export { flattenConfig, migrateRoutePath, FORMAT_VERSIONS, type FlatConfig, type DeclarativeMeta } from './flatten.js'
 export { DeclarativeError, describeProblems, errorTree, flattenedErrors, invalidConfigBody, formatLocation, type EntityProblem } from './errors.js'
-export { loadDeclarativeText, loadDeclarativeObject, replaceStoreContents, readAll, md5, EMPTY_HASH, countRows, MAX_DECLARATIVE_DEPTH, nestsDeeperThan } from './load.js'
+export { loadDeclarativeText, loadDeclarativeObject, replaceStoreContents, readAll, md5, EMPTY_HASH, countRows } from './load.js'
 export { kongExport, deckDump, toYaml } from './export.js'
 export { declarativeId, uuidv5 } from './uuid5.js'
 export { DeclarativeNode } from './dbless.js'

@@ -9,7 +9,7 @@ import type { Store } from '../store/types.js'
 import { DeclarativeError, type EntityProblem } from './errors.js'
 import { type FlatConfig, type FlattenOptions, flattenConfig } from './flatten.js'
 import type { EntityGraph } from './graph.js'
-import { parseDeclarativeText } from './parse-text.js'
+import { MAX_DECLARATIVE_DEPTH, nestsDeeperThan, parseDeclarativeText, TOO_DEEP } from './parse-text.js'
 
 /** Kong's `configuration_hash` for an empty DB-less node. */
 export const EMPTY_HASH = '00000000000000000000000000000000'
@@ -34,34 +34,10 @@ export function loadDeclarativeText(text: string, graph: EntityGraph, filename?:
   return loadDeclarativeObject(input, graph, md5(text), options)
 }
 
-/**
- * Deepest nesting a declarative document may have: Kong parses it with lua-cjson, whose
- * `decode_max_depth` is 1,000 (deeper JSON fails to parse). A deeper document would exhaust the
- * stack of the validator (a 500 instead of Kong's 400).
- */
-export const MAX_DECLARATIVE_DEPTH = 1_000
-
-/** True when objects and arrays in `value` nest deeper than `limit` (iterative: no recursion). */
-export function nestsDeeperThan(value: unknown, limit: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]]
-  const seen = new Set<object>()
-  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
-    const [v, depth] = item
-    if (typeof v !== 'object' || v === null || seen.has(v)) continue
-    if (depth + 1 > limit) return true
-    // YAML aliases share objects: each is walked once (at the depth it was first met).
-    seen.add(v)
-    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
-  }
-  return false
-}
-
 /** Validates an already parsed document. */
 export function loadDeclarativeObject(input: Record<string, unknown>, graph: EntityGraph, hash: string, options: FlattenOptions = {}): LoadResult {
-  if (nestsDeeperThan(input, MAX_DECLARATIVE_DEPTH)) {
-    const error = `failed parsing declarative configuration: Found too many nested data structures (more than ${MAX_DECLARATIVE_DEPTH})`
-    return { ok: false, problems: [{ location: [], errors: { error } }], input }
-  }
+  // Text was checked when parsed; a document that came parsed (a JSON body) is checked here.
+  if (nestsDeeperThan(input, MAX_DECLARATIVE_DEPTH)) return { ok: false, problems: [{ location: [], errors: { error: TOO_DEEP } }], input }
   const result = flattenConfig(input, graph, options)
   if (!result.ok) return { ok: false, problems: result.problems, input }
   return { ok: true, config: result.config, hash, input }

@@ -7,16 +7,27 @@
 import { parse as parseYaml } from 'yaml'
 import { DeclarativeError } from './errors.js'
 
-/** cjson's `decode_max_depth`: Kong cannot read a configuration nested deeper. */
-const MAX_DEPTH = 1000
+/**
+ * Deepest nesting a declarative document may have: Kong parses it with lua-cjson, whose
+ * `decode_max_depth` is 1,000 (deeper JSON fails to parse). A deeper document would exhaust the
+ * stack of the validator (a 500 instead of Kong's 400).
+ */
+export const MAX_DECLARATIVE_DEPTH = 1_000
 
-/** How deep arrays and objects nest in a parsed value, counted without recursion up to `max + 1`. */
-function depthOver(value: unknown, max: number): boolean {
+/** Kong's message for a document nested deeper than {@link MAX_DECLARATIVE_DEPTH}. */
+export const TOO_DEEP = `failed parsing declarative configuration: Found too many nested data structures (${MAX_DECLARATIVE_DEPTH + 1})`
+
+/**
+ * True when objects and arrays in `value` nest deeper than `limit`, counted without recursion. A
+ * YAML alias is walked wherever it appears (the parser bounds how far aliases expand), so a
+ * document that contains itself is infinitely deep: true.
+ */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
   const stack: [unknown, number][] = [[value, 1]]
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     const [v, depth] = item
     if (v === null || typeof v !== 'object') continue
-    if (depth > max) return true
+    if (depth > limit) return true
     for (const child of Array.isArray(v) ? v : Object.values(v as object)) {
       if (child !== null && typeof child === 'object') stack.push([child, depth + 1])
     }
@@ -58,10 +69,8 @@ export function parseDeclarativeText(text: string, filename?: string): Record<st
       value = undefined
     }
   }
-  if (value !== null && typeof value === 'object' && depthOver(value, MAX_DEPTH)) {
-    // Kong's parser (cjson, lyaml) refuses such text; nothing recursive may see it here.
-    throw fail(`failed parsing declarative configuration: Found too many nested data structures (${MAX_DEPTH + 1})`)
-  }
+  // Kong's parser (cjson, lyaml) refuses such text; nothing recursive may see it here.
+  if (value !== null && typeof value === 'object' && nestsDeeperThan(value, MAX_DECLARATIVE_DEPTH)) throw fail(TOO_DEEP)
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     if (!triedOne) throw fail(`unknown file type: ${filename ?? 'nil'}. (Accepted types: json, yaml)`)
     throw fail(`failed parsing declarative configuration${err === undefined ? '' : `: ${err}`}`)
