@@ -1,5 +1,5 @@
 /**
- * The upstream client adapter on undici 7: keep-alive pools per target address and TLS
+ * The upstream client adapter on undici 8: keep-alive pools per target address and TLS
  * settings, per-attempt timeouts, streamed bodies with backpressure, and protocol upgrades.
  *
  * nginx semantics for timeouts: `connect_timeout` bounds the TCP (+TLS) connect; `read_timeout`
@@ -89,6 +89,11 @@ function connectorWithTimeout(options: buildConnector.BuildOptions, ms: number):
   }
 }
 
+/** The header buffers as the parser saw them (undici 8 keeps them on the controller). */
+function rawOf(controller: Dispatcher.DispatchController): Buffer[] | string[] | null {
+  return (controller as { rawHeaders?: Buffer[] | string[] | null }).rawHeaders ?? null
+}
+
 /** Turns undici's raw header buffers into a flat list of strings (bytes kept as they are). */
 function headerList(raw: Buffer[] | string[] | null): HeaderList {
   const out: HeaderList = new Array(raw === null ? 0 : raw.length)
@@ -99,10 +104,11 @@ function headerList(raw: Buffer[] | string[] | null): HeaderList {
 /**
  * One upstream attempt: adapts undici's handler callbacks to an {@link UpstreamSink}.
  *
- * It implements undici's raw handler interface (`onConnect`/`onHeaders`/`onData`/`onComplete`),
- * the one undici's own client speaks: the response headers arrive as the raw buffers the parser
- * saw. The newer interface (`onRequestStart`/`onResponseStart` …) is an adapter over this one that
- * builds a header object for every response — which the gateway, forwarding a list, never needs.
+ * It implements undici 8's handler interface (`onRequestStart`/`onResponseStart`/
+ * `onResponseData`/`onResponseEnd`/`onResponseError`/`onRequestUpgrade`), the only one its client
+ * speaks. The gateway forwards the header list as the upstream sent it, so it reads the raw
+ * buffers the parser saw from the controller (`controller.rawHeaders`), not undici's header object.
+ * Pause, resume and abort go through the controller.
  */
 const SENDING = 0
 const AWAITING_HEADERS = 1
@@ -115,8 +121,7 @@ class Attempt implements UpstreamControl {
   /** One timer per attempt for read_timeout, re-armed with refresh() (no allocation per chunk). */
   #readTimer: NodeJS.Timeout | null = null
   #phase = SENDING
-  #abort: ((reason: Error) => void) | null = null
-  #resume: (() => void) | null = null
+  #controller: Dispatcher.DispatchController | null = null
   #paused = false
   #aborted = false
   #sent = false
@@ -153,45 +158,42 @@ class Attempt implements UpstreamControl {
     this.#armRead()
   }
 
-  onConnect(abort: (reason: Error) => void): void {
-    this.#abort = abort
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
     this.#sent = true
     this.#sink.onSent()
   }
 
-  onUpgrade(status: number, rawHeaders: Buffer[] | string[] | null, socket: Duplex): void {
+  onRequestUpgrade(controller: Dispatcher.DispatchController, status: number, _headers: unknown, socket: Duplex): void {
     this.#stopRead()
     this.#headers = true
-    this.#sink.onUpgrade(status, headerList(rawHeaders), socket)
+    this.#sink.onUpgrade(status, headerList(rawOf(controller)), socket)
   }
 
-  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
+  onResponseStart(controller: Dispatcher.DispatchController, status: number): void {
     if (status < 200 && status !== 101) {
       if (this.#phase === AWAITING_HEADERS) this.#armRead()
-      return true // 1xx informational: nginx does not forward them either
+      return // 1xx informational: nginx does not forward them either
     }
-    this.#resume = resume
     if (this.#phase !== DONE) {
       this.#phase = READING_BODY
       this.#armRead()
     }
     this.#headers = true
-    this.#sink.onHeaders(status, headerList(rawHeaders), this)
-    return !this.#paused
+    this.#sink.onHeaders(status, headerList(rawOf(controller)), this)
   }
 
-  onData(chunk: Buffer): boolean {
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#readTimer !== null && this.#phase === READING_BODY) this.#readTimer.refresh()
     this.#sink.onData(chunk)
-    return !this.#paused
   }
 
-  onComplete(): void {
+  onResponseEnd(): void {
     this.#stopRead()
     this.#sink.onEnd()
   }
 
-  onError(error: Error): void {
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
     this.#stopRead()
     const socket = (error as { socket?: { bytesRead?: number } }).socket
     const reused = socket?.bytesRead === undefined ? undefined : socket.bytesRead > 0 && !this.#headers
@@ -200,12 +202,13 @@ class Attempt implements UpstreamControl {
 
   pause(): void {
     this.#paused = true
+    this.#controller?.pause()
   }
   resume(): void {
     if (!this.#paused) return
     this.#paused = false
     if (this.#phase === READING_BODY) this.#armRead()
-    this.#resume?.()
+    this.#controller?.resume()
   }
   abort(): void {
     this.fail(new Error('downstream closed'))
@@ -213,9 +216,9 @@ class Attempt implements UpstreamControl {
 
   /** Ends the attempt with this error (reported through onError). */
   fail(error: Error): void {
-    if (this.#aborted || this.#abort === null) return
+    if (this.#aborted || this.#controller === null) return
     this.#aborted = true
-    this.#abort(error)
+    this.#controller.abort(error)
   }
 }
 

@@ -163,7 +163,7 @@ export function classifyUpstreamFailure(error: Error, info: UpstreamErrorInfo, c
     default:
       break
   }
-  // undici's HTTPParserError carries no code in undici 7 (`constants.ERROR[ret]` is undefined): match its name too.
+  // undici's HTTPParserError carries no code in undici 7 and 8 (`constants.ERROR[ret]` is undefined): match its name too.
   if (code.startsWith('HPE_') || error.name === 'HTTPParserError') {
     const data = (error as { data?: string }).data
     if (looksLikeTls(data)) {

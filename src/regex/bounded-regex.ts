@@ -8,7 +8,7 @@
  * - a pattern the linear engine supports runs in linear time: anchored patterns (one start
  *   position) as ordinary backtracking RegExps, which V8 moves to the linear engine after
  *   excessive backtracking (see ./engine-flags.ts), everything else with the `l` flag;
- *   A case-insensitive pattern on a V8 whose linear engine lacks `i` (Node 20) has its ASCII
+ *   A case-insensitive pattern on a V8 whose linear engine lacks `i` (Node 20 to 24 at least) has its ASCII
  *   letters folded instead (./fold-case.ts);
  * - a pattern it does not support (lookarounds, backreferences; `u` on older V8) runs in a
  *   separate V8 context under a watchdog of `REGEX_MATCH_TIMEOUT_MS`: past it the match fails
@@ -125,7 +125,7 @@ export function boundedRegex(source: string, flags = ''): BoundedRegex {
   if (linearEngineAvailable) {
     const linear = linearRegex(source, flags)
     if (linear !== null) return anchoredOnce(source, flags) ? plain : linear
-    // Older V8 (Node 20) has no case-insensitive linear engine: fold the letters instead.
+    // V8 up to Node 24's at least has no case-insensitive linear engine: fold the letters instead.
     const folded = flags === 'i' ? foldAsciiCase(source) : null
     const foldedLinear = folded === null ? null : linearRegex(folded, '')
     if (folded !== null && foldedLinear !== null) return anchoredOnce(folded, '') ? new RegExp(folded) : foldedLinear

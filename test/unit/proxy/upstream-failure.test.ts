@@ -1,5 +1,5 @@
 /**
- * classifyUpstreamFailure on errors crafted as undici 7 and node raise them (shapes checked against
+ * classifyUpstreamFailure on errors crafted as undici 8 and node raise them (shapes checked against
  * real sockets: see test/integration/proxy/failures.test.ts).
  */
 import { describe, test } from 'node:test'
@@ -29,7 +29,7 @@ const MID_BODY: UpstreamErrorInfo = { reused: false, sent: true, headersReceived
 function err(message: string, props: Record<string, unknown> = {}): Error {
   return Object.assign(new Error(message), props)
 }
-/** undici 7's HTTPParserError: name set, `code` undefined (its constants lookup misses), `data` a string. */
+/** undici's HTTPParserError (7 and 8): name set, `code` undefined (its constants lookup misses), `data` a string. */
 function parserError(data: string): Error {
   const e = err('Response does not match the HTTP/1.1 protocol (Expected HTTP/, RTSP/ or ICE/)', { code: undefined, data })
   e.name = 'HTTPParserError'
