@@ -7,6 +7,7 @@
 import cluster, { type Worker } from 'node:cluster'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import type { Server } from 'node:http'
+import { createServer as createNetServer } from 'node:net'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -31,6 +32,7 @@ import { PRODUCT, VERSION } from '../version.js'
 import { createStatusApi } from './status-api.js'
 import { type ToPrimary, type ToWorker, WORKER_CONFIG_ENV, type WorkerStats } from './messages.js'
 import { listenFailure } from './listen-failure.js'
+import { acceptMode as listenerAcceptMode, describeAcceptMode } from './accept-mode.js'
 import { nodeId } from './node-id.js'
 import { pidFile, runningPid } from './pid-file.js'
 import { HealthChecker } from '../health/checker.js'
@@ -48,6 +50,21 @@ export class StartError extends Error {
     super(message)
     this.name = 'StartError'
   }
+}
+
+/**
+ * A reuseport listener is bound by each worker, and Linux lets any process of the same user join
+ * a port that others hold with SO_REUSEPORT: a second gateway on the same address would share the
+ * traffic silently instead of failing. Binding the address once without it first fails as a
+ * plain listen does (address already in use) when anything holds it.
+ */
+async function probeAddress(l: ListenAddress): Promise<void> {
+  const probe = createNetServer()
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(new StartError(listenFailure(err, l, 'proxy_listen'))))
+    probe.listen({ host: l.host, port: l.port, exclusive: true }, () => resolve())
+  })
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
 }
 
 function listenOn(server: Server, l: ListenAddress, setting: string): Promise<void> {
@@ -242,6 +259,15 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     fork()
   })
 
+  // Before any worker binds a reuseport listener: fail as Kong does when the address is taken.
+  const plainProxyListen = config.proxy_listen.filter((l) => !l.ssl)
+  try {
+    for (const l of plainProxyListen) if (listenerAcceptMode(l).mode === 'reuseport') await probeAddress(l)
+  } catch (err) {
+    await store.close().catch(() => {})
+    throw err
+  }
+
   payload = await publisher.load()
   health.configure(payload)
   health.setReadyWait(async () => {
@@ -283,6 +309,14 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         connections_writing: inFlight,
         connections_waiting: Math.max(0, active - inFlight),
       }
+    },
+    workers() {
+      const out: { pid: number; connectionsAccepted: number; connectionsActive: number; totalRequests: number }[] = []
+      for (const [id, s] of workerStats) {
+        const pid = cluster.workers?.[id]?.process.pid
+        if (pid !== undefined) out.push({ pid, connectionsAccepted: s.connectionsAccepted, connectionsActive: s.connectionsActive, totalRequests: s.totalRequests })
+      }
+      return out
     },
     workerMemory() {
       const out: { pid: number; heapUsed: number }[] = []
@@ -366,8 +400,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const onSignal = (): void => void stopAll()
   process.once('SIGTERM', onSignal)
   process.once('SIGINT', onSignal)
-  const accepting = cluster.schedulingPolicy === cluster.SCHED_NONE ? (workerCount === 1 ? 'the worker accepts connections itself' : 'workers accept connections themselves') : 'the primary hands connections to workers round-robin'
-  errorLog.notice(`${PRODUCT} ${VERSION} started: ${workerCount} worker${workerCount === 1 ? '' : 's'} (${accepting}), database ${config.database}`)
+  const primaryDistributes = cluster.schedulingPolicy !== cluster.SCHED_NONE
+  const accepting = plainProxyListen.map((l) => describeAcceptMode(l, workerCount, primaryDistributes)).join('; ')
+  errorLog.notice(`${PRODUCT} ${VERSION} started: ${workerCount} worker${workerCount === 1 ? '' : 's'} (proxy_listen ${accepting === '' ? 'off' : accepting}), database ${config.database}`)
   return { dao, stopped: stoppedPromise, stop: stopAll }
 }
 
@@ -379,8 +414,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
  * connections out round-robin (node's default): the workers sharing the socket would take
  * connections unevenly (43/57 % of wrk's 50 in one of two runs here), which keeps a worker
  * busier for as long as the connections live — behind a load balancer, that is the whole time.
- * Kong's `reuseport` would give each worker its own socket; node 20 cannot. `NODE_CLUSTER_SCHED_POLICY`
- * (`rr`, `none`), when set, wins (null here).
+ * This is for listeners without `reuseport` (or where it cannot work, see ./accept-mode.ts): with
+ * it, each worker accepts on a socket of its own and node:cluster is not involved.
+ * `NODE_CLUSTER_SCHED_POLICY` (`rr`, `none`), when set, wins (null here).
  */
 export function connectionDistribution(workerCount: number): 'workers' | 'primary' | null {
   if (process.env['NODE_CLUSTER_SCHED_POLICY'] !== undefined) return null

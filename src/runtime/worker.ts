@@ -21,6 +21,7 @@ import { onRegexTimeout, REGEX_MATCH_TIMEOUT_MS } from '../regex/bounded-regex.j
 import { nodeId } from './node-id.js'
 import type { ToPrimary, ToWorker } from './messages.js'
 import { listenFailure } from './listen-failure.js'
+import { workerListenOptions } from './accept-mode.js'
 import { proxySettings, UPSTREAM_MAX_HEADER_SIZE } from './proxy-settings.js'
 import { answerWorkerCall } from '../metrics/channel.js'
 
@@ -79,7 +80,7 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
         if (process.send === undefined) process.exit(1)
         process.send({ type: 'listen-failed', error } satisfies ToPrimary, () => process.exit(1))
       })
-      server.listen({ host: l.host, port: l.port, ...(l.backlog !== undefined ? { backlog: l.backlog } : {}) }, () => {
+      server.listen(workerListenOptions(l), () => {
         if (--pending === 0) send({ type: 'listening' })
       })
     }

@@ -34,6 +34,11 @@ describe('Admin API node endpoints', () => {
       { http_allocated_gc: '12.50 MiB', pid: 2 },
       { http_allocated_gc: '0.00 MiB', pid: 3 },
     ])
+    // Turnpike's per-worker share of `server`.
+    assert.deepEqual(res.json.workers, [
+      { pid: 2, connections_accepted: 2, connections_active: 1, total_requests: 5 },
+      { pid: 3, connections_accepted: 0, connections_active: 0, total_requests: 2 },
+    ])
     const k = await h.call('GET', '/status?unit=k&scale=1')
     assert.deepEqual(k.json.memory.workers_lua_vms.map((w: { http_allocated_gc: string }) => w.http_allocated_gc), ['12800.0 KiB', '3.0 KiB'])
     const bad = await h.call('GET', '/status?unit=x')
