@@ -26,6 +26,6 @@ describe('acceptMode', () => {
     const zero = parseListenEntry('[::1]:0 reuseport')
     assert.equal(acceptMode(zero, 'linux').mode, 'shared')
     assert.equal(workerListenOptions(zero).reusePort, undefined)
-    assert.equal(describeAcceptMode(zero, 2, true), '[::1]:0: the primary accepts and hands connections to workers round-robin (reuseport is not used on port 0 (each worker would get a different port))')
+    assert.equal(describeAcceptMode(zero, 2, true), '[::1]:0: the primary accepts and hands connections to workers round-robin (reuseport is not used on port 0: each worker would get a different port)')
   })
 })
