@@ -21,14 +21,15 @@ after(async () => {
 })
 
 /** Sends one raw request; asserts one answer with the status and Kong's plain-text message, then a close. */
-async function refused(raw: string | Buffer, status: number, message: string): Promise<void> {
+async function refused(raw: string | Buffer, status: number, message: string, alternative?: { status: number; message: string }): Promise<void> {
   const before = up.started()
   const x = await exchange(gw.proxyPort, raw)
   const rs = responses(x.text)
   assert.equal(rs.length, 1, `one response expected, got: ${x.text.slice(0, 400)}`)
   const r = rs[0]!
-  assert.equal(r.status, status, x.text.slice(0, 400))
-  assert.match(r.body, new RegExp(`^${message}\\nrequest_id: [0-9a-f]{32}\\n$`))
+  const expected = alternative !== undefined && r.status === alternative.status ? alternative : { status, message }
+  assert.equal(r.status, expected.status, x.text.slice(0, 400))
+  assert.match(r.body, new RegExp(`^${expected.message}\\nrequest_id: [0-9a-f]{32}\\n$`))
   assert.equal(r.headers['content-type'], 'text/plain; charset=utf-8')
   assert.equal(r.headers['connection'], 'close')
   assert.ok(x.closed, 'the gateway closes the connection')
@@ -40,8 +41,11 @@ describe('nginx-level refusals (finding 8)', () => {
     await refused(`GET /${'a'.repeat(70_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414, 'URI too long')
   })
 
-  test('a 120 KB URI (past what the parser reads) is 414 too', async () => {
-    await refused(`GET /${'a'.repeat(120_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414, 'URI too long')
+  test('a 120 KB URI (past the 80 KiB node\'s parser reads) is refused and closed, never routed', async () => {
+    // Past what the parser reads, whether the request line or a header overflowed is told from
+    // the bytes of its last read: 414 when they show the request line, else 400 (which of the
+    // two depends on how the kernel split the bytes).
+    await refused(`GET /${'a'.repeat(120_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414, 'URI too long', { status: 400, message: 'Request header or cookie too large' })
   })
 
   test('a URI just over 8 KiB is 414 too (nginx: the request line must fit one 8k buffer)', async () => {
