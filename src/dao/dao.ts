@@ -275,7 +275,7 @@ export class Dao {
     // `ttl` is an option, never a stored field (validation lets it through for ttl entities).
     delete row['ttl']
     if (schema.transform !== undefined) row = { ...schema.transform(row, { op: mode, input: candidate, existing }), id: row.id }
-    await checkForeignRefs(tx, schema, row)
+    await checkForeignRefs(tx, this.entities, schema, row)
     return row
   }
 

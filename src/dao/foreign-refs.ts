@@ -61,12 +61,16 @@ export async function resolveForeignRefs(
   if (unresolved.length > 0) throw foreignKeysUnresolved(unresolved)
 }
 
-/** Throws code 4 when a foreign `{ id }` of the validated row references no existing row. */
-export async function checkForeignRefs(db: Store, schema: EntitySchema, row: Row): Promise<void> {
+/**
+ * Throws code 4 when a foreign `{ id }` of the validated row references no existing row. An
+ * entity this gateway does not have (yet), such as `certificates` for an upstream's
+ * `client_certificate`, has no rows: every reference to it is invalid.
+ */
+export async function checkForeignRefs(db: Store, entities: Readonly<Record<string, EntitySchema>>, schema: EntitySchema, row: Row): Promise<void> {
   for (const [name, field] of foreignFields(schema)) {
     const value = row[name]
     if (!isRecord(value) || typeof value['id'] !== 'string') continue
     const id = value['id']
-    if ((await db.select(field.reference, id)) === null) throw foreignKeyInvalidReference(name, { id }, field.reference)
+    if (entities[field.reference] === undefined || (await db.select(field.reference, id)) === null) throw foreignKeyInvalidReference(name, { id }, field.reference)
   }
 }

@@ -54,3 +54,18 @@ test('POST /config: a configuration nested 100,000 levels deep is a 400 parse er
   const ok = await call('POST', `${dbless.adminUrl}/config`, { _format_version: '3.0', services: [{ name: 'ok', host: 'example.com' }] })
   assert.equal(ok.status, 201)
 })
+
+test('an upstream\'s client_certificate naming a certificate (an entity Turnpike does not have yet): Kong\'s 400 foreign key violation, not a 500', async () => {
+  const admin = sqlite.adminUrl
+  const cert = { id: '00000000-0000-4000-8000-00000000f022' }
+  const put = await call('PUT', `${admin}/upstreams/a8270924-2d3a-4300-b6d5-428aa0411c31`, { name: 'x-y', client_certificate: cert })
+  const post = await call('POST', `${admin}/upstreams`, { name: 'x-z', client_certificate: cert })
+  for (const res of [put, post]) {
+    assert.equal(res.status, 400, res.text)
+    assert.equal(res.body.code, 4)
+    assert.equal(res.body.name, 'foreign key violation')
+    assert.match(res.body.message, /does not reference an existing 'certificates' entity/)
+    assert.deepEqual(res.body.fields, { client_certificate: cert })
+  }
+  assert.deepEqual((await call('GET', `${admin}/upstreams`)).body.data, [])
+})

@@ -220,7 +220,8 @@ export async function sendChecked(client: AdminClient, e: Encoded, stats: Stats)
   }
   // A request line or headers too long for the HTTP parser never reach the Admin API: as nginx
   // in front of Kong's, it answers with nginx's own HTML page (Kong's Admin API has no error handler).
-  const parserRefusal = a.status === 414 || (a.status === 400 && a.text.includes('Request Header Or Cookie Too Large'))
+  // So is a body over nginx_admin_client_max_body_size (nginx's 413 page).
+  const parserRefusal = a.status === 414 || (a.status === 400 && a.text.includes('Request Header Or Cookie Too Large')) || (a.status === 413 && a.text.includes('413 Request Entity Too Large'))
   if (a.status >= 400 && !parserRefusal) {
     const problem = errorFormatProblem(e.method, a)
     if (problem !== null) throw new Error(`${a.status} not in Kong's error format (${problem}): ${a.text.slice(0, 300)} on ${describe(e)}`)
