@@ -71,8 +71,11 @@ export function keyToPath(key: string): Step[] {
   let end = key.length
   for (;;) {
     if (end >= 3 && key.charCodeAt(end - 1) === 93 /* ] */) {
-      const open = key.lastIndexOf('[', end - 2)
-      if (open >= 1 && isDigits(key, open + 1, end - 1)) {
+      // Back over the digits only: a search for any earlier `[` would rescan the key on every
+      // step (`a[x].x].x]…` was quadratic).
+      let open = end - 2
+      while (open >= 1 && isDigits(key, open, open + 1)) open--
+      if (open >= 1 && key.charCodeAt(open) === 91 /* [ */) {
         reversed.push(open + 1 === end - 1 ? APPEND : Number(key.slice(open + 1, end - 1)))
         starts.push(open)
         end = open

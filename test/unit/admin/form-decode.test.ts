@@ -59,6 +59,17 @@ describe('decodeFormPairs', () => {
     decodeFormPairs([[key, 'v']])
     assert.ok(performance.now() - started < 2000)
   })
+
+  test('`]` before every dot with no `[n]` to close costs linear time too (a[x].x].x]…)', () => {
+    assert.deepEqual(keyToPath('a[x].x]'), ['a[x]', 'x]'])
+    assert.deepEqual(keyToPath('a[x].b[2]'), ['a[x]', 'b', 2])
+    const key = 'a[' + 'x].'.repeat(300_000) + 'x]'
+    const started = performance.now()
+    const path = keyToPath(key)
+    // Searching back for any `[` at each step made this quadratic: minutes at this size.
+    assert.ok(performance.now() - started < 2000, `${Math.round(performance.now() - started)} ms`)
+    assert.equal(path.length, FORM_MAX_KEY_DEPTH)
+  })
 })
 
 describe('decodeFlatPairs (the PDK get_body shape)', () => {
