@@ -5,13 +5,6 @@
  */
 import { decodeFlatPairs } from '../admin/form-decode.js'
 import { JSON_MAX_DEPTH, jsonDeeperThan } from '../admin/request-body.js'
-
-/**
- * Kong's `lua_max_post_args` and `lua_max_uri_args` default: `kong.request.get_body` and
- * `get_query` read the first 100 arguments and ignore the rest, as nginx's `get_post_args` and
- * `get_uri_args` do.
- */
-export const PDK_MAX_ARGS = 100
 import type { ErrorLog } from '../observability/error-log.js'
 import { firstHeaderValue, lowerHeaderName, removeHeaderPairs } from '../proxy/header-names.js'
 import { headerObject } from '../proxy/response-headers.js'
@@ -31,6 +24,13 @@ import type {
   PdkServiceRequest,
   PdkServiceResponse,
 } from './types.js'
+
+/**
+ * Kong's `lua_max_post_args` and `lua_max_uri_args` default: `kong.request.get_body` and
+ * `get_query` read the first 100 arguments and ignore the rest, as nginx's `get_post_args` and
+ * `get_uri_args` do.
+ */
+export const PDK_MAX_ARGS = 100
 
 /** What the PDK needs from the request exchange. */
 export interface PdkHost {

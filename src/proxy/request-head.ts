@@ -93,7 +93,8 @@ export function checkRequestHead(h: RequestHead): number | null {
   let host = false
   let transferEncoding: string | null = null
   let contentLength = false
-  const seen = new Set<string>()
+  // Made on the first unique header: most GETs carry none.
+  let seen: Set<string> | null = null
   const raw = h.rawHeaders
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string
@@ -107,8 +108,8 @@ export function checkRequestHead(h: RequestHead): number | null {
       if (host || !validHost(value)) return 400
       host = true
     } else if (UNIQUE.has(lower)) {
-      if (seen.has(lower)) return 400
-      seen.add(lower)
+      if (seen?.has(lower) === true) return 400
+      ;(seen ??= new Set()).add(lower)
       if (lower === 'transfer-encoding') transferEncoding = value
       else if (lower === 'content-length') contentLength = true
     }
