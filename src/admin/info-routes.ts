@@ -106,7 +106,7 @@ export function infoRoutes(deps: InfoRouteDeps): AdminRoute[] {
             database: { reachable: await store.reachable().catch(() => false) },
             memory: {
               // Kong: one entry per nginx worker's Lua VM; here each proxy worker's V8 heap.
-              workers_lua_vms: nodeInfo.workerMemory().map((w) => ({ http_allocated_gc: format(w.heapUsed), pid: w.pid })),
+              workers_lua_vms: nodeInfo.workers().map((w) => ({ http_allocated_gc: format(w.heapUsed), pid: w.pid })),
               lua_shared_dicts: {},
             },
             server: nodeInfo.serverStatus(),

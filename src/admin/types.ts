@@ -36,8 +36,9 @@ export interface NodeInfo {
   readonly plugins: Readonly<Record<string, { version: string; priority: number }>>
   /** `server` section of `/status` (connections and requests across workers). */
   serverStatus(): { total_requests: number; connections_active: number; connections_accepted: number; connections_handled: number; connections_reading: number; connections_writing: number; connections_waiting: number }
-  /** Each proxy worker's connection and request counters, as last reported (about once a second). */
-  workers(): ReadonlyArray<{ readonly pid: number; readonly connectionsAccepted: number; readonly connectionsActive: number; readonly totalRequests: number }>
-  /** Each proxy worker's JavaScript heap in use, as last reported (about once a second). */
-  workerMemory(): ReadonlyArray<{ readonly pid: number; readonly heapUsed: number }>
+  /**
+   * Each proxy worker's connection and request counters and JavaScript heap in use, as last
+   * reported (about once a second).
+   */
+  workers(): ReadonlyArray<{ readonly pid: number; readonly connectionsAccepted: number; readonly connectionsActive: number; readonly totalRequests: number; readonly heapUsed: number }>
 }

@@ -311,18 +311,10 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       }
     },
     workers() {
-      const out: { pid: number; connectionsAccepted: number; connectionsActive: number; totalRequests: number }[] = []
+      const out: { pid: number; connectionsAccepted: number; connectionsActive: number; totalRequests: number; heapUsed: number }[] = []
       for (const [id, s] of workerStats) {
         const pid = cluster.workers?.[id]?.process.pid
-        if (pid !== undefined) out.push({ pid, connectionsAccepted: s.connectionsAccepted, connectionsActive: s.connectionsActive, totalRequests: s.totalRequests })
-      }
-      return out
-    },
-    workerMemory() {
-      const out: { pid: number; heapUsed: number }[] = []
-      for (const [id, s] of workerStats) {
-        const pid = cluster.workers?.[id]?.process.pid
-        if (pid !== undefined) out.push({ pid, heapUsed: s.heapUsed })
+        if (pid !== undefined) out.push({ pid, connectionsAccepted: s.connectionsAccepted, connectionsActive: s.connectionsActive, totalRequests: s.totalRequests, heapUsed: s.heapUsed })
       }
       return out
     },

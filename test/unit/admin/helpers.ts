@@ -23,12 +23,8 @@ export const NODE_INFO: NodeInfo = {
     connections_waiting: 0,
   }),
   workers: () => [
-    { pid: 2, connectionsAccepted: 2, connectionsActive: 1, totalRequests: 5 },
-    { pid: 3, connectionsAccepted: 0, connectionsActive: 0, totalRequests: 2 },
-  ],
-  workerMemory: () => [
-    { pid: 2, heapUsed: 12.5 * 1024 * 1024 },
-    { pid: 3, heapUsed: 3 * 1024 },
+    { pid: 2, connectionsAccepted: 2, connectionsActive: 1, totalRequests: 5, heapUsed: 12.5 * 1024 * 1024 },
+    { pid: 3, connectionsAccepted: 0, connectionsActive: 0, totalRequests: 2, heapUsed: 3 * 1024 },
   ],
 }
 
