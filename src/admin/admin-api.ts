@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks'
 import type { Dao } from '../dao/dao.js'
 import { DbError } from '../errors/db-errors.js'
+import { type NodeServices, pluginEndpoints } from '../plugins/endpoints.js'
 import type { PluginRegistry } from '../plugins/registry.js'
 import type { Store } from '../store/types.js'
 import { entityRoutes } from './entity-routes.js'
@@ -33,9 +34,14 @@ export interface AdminApiOptions {
    * `POST /schemas/plugins/validate` (the `plugins` entity itself comes with the DAO's registry).
    */
   readonly plugins?: PluginRegistry
+  /**
+   * What the loaded plugins' own endpoints (their `api`, Kong's `api.lua`) may use: with it, the
+   * endpoints of every plugin in `plugins` are mounted.
+   */
+  readonly pluginServices?: NodeServices
   /** The node's health checker, for `/upstreams/{u}/health` and manual healthy/unhealthy. */
   readonly upstreamHealth?: UpstreamHealthProvider
-  /** Extra or overriding routes (plugin endpoints, `/config` …), registered after the generated ones. */
+  /** Extra or overriding routes (`/config` …), registered after the generated and plugin ones. */
   readonly extraRoutes?: readonly AdminRoute[]
   /** Current DB-less configuration hash for `/status`. */
   readonly configurationHash?: () => string
@@ -97,6 +103,9 @@ export function createAdminApi(options: AdminApiOptions): AdminApi {
   }
   if (dao.entities['upstreams'] !== undefined && dao.entities['targets'] !== undefined) {
     for (const route of upstreamRoutes({ dao, nodeId: nodeInfo.node_id, ...(options.upstreamHealth === undefined ? {} : { health: options.upstreamHealth }) })) router.add(route)
+  }
+  if (options.plugins !== undefined && options.pluginServices !== undefined) {
+    for (const route of pluginEndpoints(options.plugins.all(), options.pluginServices, 'api')) router.add(route)
   }
   for (const route of options.extraRoutes ?? []) router.add(route)
 

@@ -2,13 +2,14 @@
  * The worker side of the node-wide counters: takes hits from local leases when it can (no IPC,
  * synchronous), asks the primary's {@link CounterAuthority} otherwise, and answers its recalls.
  *
- * In a process without a primary (unit tests, embedding), an in-process authority is used.
+ * A proxy worker makes one client, sends its messages to the primary and gives it the primary's
+ * (src/runtime/worker.ts); plugins get it through their init context. In a process without a
+ * primary (unit tests, embedding), {@link inProcessCounters} pairs a client with its own authority.
  *
  * @module
  */
-import cluster from 'node:cluster'
 import { CounterAuthority } from './authority.js'
-import { type CounterItem, type CounterToPrimary, type CounterToWorker, isCounterToWorker } from './messages.js'
+import type { CounterItem, CounterToPrimary, CounterToWorker } from './messages.js'
 
 /** The outcome of a take: allowed or not, and per item what remains after it (Kong's headers). */
 export interface TakeResult {
@@ -23,6 +24,9 @@ interface Lease {
   remainingAfter: number
   readonly end: number
 }
+
+/** What plugins use of the counters: one hit on every item, or none. */
+export type NodeCounters = Pick<CounterClient, 'take'>
 
 /** How often ended windows' unused leases are given back. */
 const SWEEP_MS = 1000
@@ -114,24 +118,4 @@ export function inProcessCounters(now: () => number = Date.now): { client: Count
   const authority = new CounterAuthority((_w, msg) => queueMicrotask(() => client?.onMessage(msg)), () => 1, now)
   client = new CounterClient((msg) => queueMicrotask(() => authority.handle(0, msg)), now)
   return { client, authority }
-}
-
-let shared: CounterClient | null = null
-
-/** This process's counter client: over IPC to the primary in a cluster worker, else in-process. */
-export function counterClient(): CounterClient {
-  if (shared !== null) return shared
-  const send = process.send
-  if (cluster.isWorker && typeof send === 'function') {
-    const client = new CounterClient((msg) => {
-      process.send?.(msg)
-    })
-    process.on('message', (msg: unknown) => {
-      if (isCounterToWorker(msg)) client.onMessage(msg)
-    })
-    shared = client
-  } else {
-    shared = inProcessCounters().client
-  }
-  return shared
 }

@@ -34,11 +34,3 @@ export type CounterToWorker =
   | { readonly type: 'counter:grant'; readonly id: number; readonly ok: boolean; readonly granted: readonly number[]; readonly remaining: readonly number[] }
   /** Give back the unused hits leased for these keys. */
   | { readonly type: 'counter:recall'; readonly rid: number; readonly keys: readonly string[] }
-
-export function isCounterToPrimary(msg: unknown): msg is CounterToPrimary {
-  return typeof msg === 'object' && msg !== null && typeof (msg as { type?: unknown }).type === 'string' && (msg as { type: string }).type.startsWith('counter:')
-}
-
-export function isCounterToWorker(msg: unknown): msg is CounterToWorker {
-  return isCounterToPrimary(msg)
-}

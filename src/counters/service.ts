@@ -6,7 +6,7 @@
  */
 import cluster, { type Worker } from 'node:cluster'
 import { CounterAuthority } from './authority.js'
-import { isCounterToPrimary } from './messages.js'
+import type { CounterToPrimary } from './messages.js'
 
 export class CounterService {
   readonly authority: CounterAuthority
@@ -24,11 +24,9 @@ export class CounterService {
     this.#sweeper.unref()
   }
 
-  /** Handles a worker message if it is a counter message; returns whether it was. */
-  handle(w: Worker, msg: unknown): boolean {
-    if (!isCounterToPrimary(msg)) return false
+  /** A counter message from a worker (routed here by the primary's IPC dispatcher). */
+  handle(w: Worker, msg: CounterToPrimary): void {
     this.authority.handle(w.id, msg)
-    return true
   }
 
   workerGone(workerId: number): void {

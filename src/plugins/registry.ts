@@ -59,7 +59,7 @@ export function checkPluginShape(value: unknown, where: string): AnyPlugin {
   if (typeof p.priority !== 'number' || !Number.isInteger(p.priority)) problems.push('`priority` must be an integer')
   if (typeof p.version !== 'string') problems.push('`version` must be a string')
   if (p.schema === undefined || typeof p.schema !== 'object' || typeof p.schema.config !== 'object') problems.push('`schema.config` must describe the config fields')
-  for (const phase of ['init', 'prepare', 'rewrite', 'access', 'headerFilter', 'bodyFilter', 'log'] as const) {
+  for (const phase of ['init', 'prepare', 'rewrite', 'access', 'headerFilter', 'bodyFilter', 'log', 'api', 'statusApi'] as const) {
     if (p[phase] !== undefined && typeof p[phase] !== 'function') problems.push(`\`${phase}\` must be a function`)
   }
   if (problems.length > 0) throw new PluginLoadError(`${where}: not a valid plugin: ${problems.join('; ')}`)

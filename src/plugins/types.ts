@@ -1,11 +1,16 @@
 /**
- * Kong's plugin model: a plugin is a plain object with a name, a priority, a config schema and
- * phase handlers. Bundled and custom plugins share this one shape.
+ * Kong's plugin model: a plugin is a plain object with a name, a priority, a config schema, phase
+ * handlers (Kong's `handler.lua`), the entities it owns (`daos.lua`) and the endpoints it adds to
+ * the Admin API (`api.lua`) and the status listener (`status_api.lua`). Bundled and custom
+ * plugins share this one shape. Node services reach a plugin through its contexts only: workers
+ * hand them to `init`, the primary to `api`/`statusApi`.
  *
  * @module
  */
+import type { NodeCounters } from '../counters/client.js'
 import type { EntityCheck, EntitySchema, Field, FieldCheck } from '../schema/types.js'
 import type { Pdk } from '../pdk/types.js'
+import type { ApiRoute, PluginApiContext } from './endpoints.js'
 
 /** A plugin's schema: its `config` record, and which scopes and protocols it accepts. */
 export interface PluginSchema {
@@ -26,12 +31,24 @@ export interface PluginSchema {
   readonly protocols?: readonly string[]
 }
 
-/** What a plugin may keep for a whole worker (caches, HTTP clients…). */
+/** What a proxy worker hands a plugin once (the plugin may keep it for the worker's life). */
 export interface PluginInitContext {
   /** Id of this node (stable across restarts). */
   readonly nodeId: string
   /** Writes to the error log with the plugin's name. */
   readonly log: Pdk['log']
+  /**
+   * The node-wide counters (exact across the node's workers: hits are leased from the primary,
+   * src/counters), as rate-limiting's `local` policy uses them.
+   */
+  readonly counters: NodeCounters
+  /**
+   * Answers `op` when the plugin's endpoints on the primary ask every worker
+   * (`PluginApiContext.workers.call`): `answer` gets the call's arguments and returns (or
+   * resolves to) a value that can be sent between processes. Ops are the plugin's own: another
+   * plugin's `op` of the same name is a different one.
+   */
+  onPrimaryCall(op: string, answer: (args: unknown) => unknown): void
 }
 
 /**
@@ -52,6 +69,13 @@ export interface Plugin<Conf = Record<string, unknown>, Prepared = Conf> {
    * join the entity registry (Admin API, store, declarative format) when the plugin is enabled.
    */
   readonly entities?: readonly EntitySchema[]
+  /**
+   * Kong's `api.lua`: endpoints added to the Admin API when the plugin is loaded, made once in the
+   * primary with the node services they may use (store, worker calls…).
+   */
+  api?(ctx: PluginApiContext): readonly ApiRoute[]
+  /** Kong's `status_api.lua`: endpoints added to the status listener (`status_listen`). */
+  statusApi?(ctx: PluginApiContext): readonly ApiRoute[]
   /** Once per worker, before the first request. */
   init?(ctx: PluginInitContext): void | Promise<void>
   /**

@@ -1,11 +1,30 @@
 /**
- * Messages between the control plane (the primary process: Admin API, store) and the proxy
- * workers. Workers never touch the store: they receive whole configurations and compile them.
+ * Every message between the control plane (the primary process: Admin API, store) and the proxy
+ * workers, as one discriminated union per direction (`type` tells them apart); each side routes
+ * them with one dispatcher (./dispatch.ts). Workers never touch the store: they receive whole
+ * configurations and compile them.
  */
 import type { Outcome } from '../balancer/health-model.js'
 import type { ConfigPayload } from '../snapshot/snapshot.js'
 import type { CounterToPrimary, CounterToWorker } from '../counters/messages.js'
-import type { WorkerCallMessage, WorkerReplyMessage } from '../metrics/channel.js'
+
+/** Primary → worker: run what plugin `plugin` registered for `op` (./plugin-calls.ts). */
+export interface PluginCallMessage {
+  readonly type: 'plugin:call'
+  readonly id: number
+  readonly plugin: string
+  readonly op: string
+  readonly args: unknown
+}
+
+/** Worker → primary: the answer to a {@link PluginCallMessage} (or why it failed). */
+export interface PluginReplyMessage {
+  readonly type: 'plugin:reply'
+  readonly id: number
+  readonly ok: boolean
+  readonly result?: unknown
+  readonly error?: string
+}
 
 export type ToWorker =
   | { readonly type: 'config'; readonly payload: ConfigPayload }
@@ -14,8 +33,8 @@ export type ToWorker =
   | { readonly type: 'health'; readonly state: Readonly<Record<string, readonly string[]>> }
   /** Node-wide rate-limiting counters (src/counters). */
   | CounterToWorker
-  /** A question to every worker (prometheus scrape, proxy-cache lookup/purge: src/metrics/channel.ts). */
-  | WorkerCallMessage
+  /** A plugin endpoint asks every worker (prometheus scrape, proxy-cache lookup/purge). */
+  | PluginCallMessage
 
 export interface WorkerStats {
   readonly totalRequests: number
@@ -39,8 +58,10 @@ export type ToPrimary =
   | { readonly type: 'passive'; readonly upstream: string; readonly ip: string; readonly port: number; readonly hostname: string; readonly outcome: Outcome }
   /** Node-wide rate-limiting counters (src/counters). */
   | CounterToPrimary
-  /** A worker's answer to a WorkerCallMessage. */
-  | WorkerReplyMessage
+  | PluginReplyMessage
+
+/** Any message of either direction. */
+export type Message = ToWorker | ToPrimary
 
 /** Environment variable carrying the resolved configuration to forked workers. */
 export const WORKER_CONFIG_ENV = 'TURNPIKE_WORKER_CONFIG'

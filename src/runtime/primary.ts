@@ -31,6 +31,7 @@ import type { Store } from '../store/types.js'
 import { PRODUCT, VERSION } from '../version.js'
 import { createStatusApi } from './status-api.js'
 import { type ToPrimary, type ToWorker, WORKER_CONFIG_ENV, type WorkerStats } from './messages.js'
+import { createDispatcher } from './dispatch.js'
 import { listenFailure } from './listen-failure.js'
 import { acceptMode as listenerAcceptMode, describeAcceptMode } from './accept-mode.js'
 import { nodeId } from './node-id.js'
@@ -38,9 +39,10 @@ import { pidFile, runningPid } from './pid-file.js'
 import { HealthChecker } from '../health/checker.js'
 import { HostResolver, dnsOptions } from '../proxy/resolver.js'
 import { CounterService } from '../counters/service.js'
+import type { CounterToPrimary } from '../counters/messages.js'
 import { ConfigPublisher } from './config-publisher.js'
-import { WorkerFanout } from '../metrics/channel.js'
-import { pluginAdminRoutes, pluginStatusHandler } from '../metrics/admin-routes.js'
+import { WorkerFanout } from './plugin-calls.js'
+import { type NodeServices, pluginEndpoints } from '../plugins/endpoints.js'
 
 export { pidFile, runningPid } from './pid-file.js'
 
@@ -201,48 +203,48 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
 
   // Node-wide rate-limiting counters (exact across workers), reached over IPC.
   const counters = new CounterService()
-  // Questions to every worker (prometheus scrapes, proxy-cache lookups and purges).
+  // Plugin endpoints' questions to every worker (prometheus scrapes, proxy-cache lookups and purges).
   const fanout = new WorkerFanout(() => Object.values(cluster.workers ?? {}).filter((x): x is Worker => x !== undefined))
+  const countersMessage = (msg: CounterToPrimary, w: Worker): void => counters.handle(w, msg)
+  const dispatch = createDispatcher<ToPrimary, [Worker]>(
+    {
+      booted: (_msg, w) => {
+        sendTo(w, { type: 'config', payload })
+        sendTo(w, { type: 'health', state: health.state() })
+      },
+      listening: () => {
+        if (++startupListening === workerCount) resolveListening()
+      },
+      'listen-failed': (msg) => {
+        if (startupListening < workerCount) rejectListening(new StartError(msg.error))
+      },
+      applied: (msg, w) => {
+        applied.set(w.id, msg.version)
+        const latest = payload.version
+        const all = [...applied.values()].every((v) => v >= latest) && applied.size >= Object.keys(cluster.workers ?? {}).length
+        if (all && pendingChange !== null && latest > pendingChange.after) {
+          errorLog.info(`configuration version ${msg.version} (${msg.routes} routes) live on all ${applied.size} workers ${(performance.now() - pendingChange.at).toFixed(1)} ms after the change`)
+          pendingChange = null
+        }
+      },
+      'config-failed': (msg, w) => errorLog.error(`worker ${w.process.pid ?? '?'} kept its previous configuration: version ${msg.version} failed to compile: ${msg.error}`),
+      stats: (msg, w) => {
+        workerStats.set(w.id, msg.stats)
+      },
+      passive: (msg) => health.passive(msg.upstream, msg.ip, msg.port, msg.hostname, msg.outcome),
+      'counter:acquire': countersMessage,
+      'counter:returned': countersMessage,
+      'counter:return': countersMessage,
+      'plugin:reply': (msg) => fanout.reply(msg),
+    },
+    (line) => errorLog.warn(line),
+  )
   const fork = (): Worker => {
     const w = cluster.fork(workerEnv)
     // A message sent to a worker that is exiting fails with EPIPE; the 'exit' handler below deals
     // with the worker, so the failed send is only noted.
     w.on('error', (err: Error) => errorLog.debug(`message to worker ${w.process.pid ?? '?'} not delivered: ${err.message}`))
-    w.on('message', (msg: ToPrimary) => {
-      if (counters.handle(w, msg)) return
-      if (fanout.handle(msg)) return
-      switch (msg.type) {
-        case 'booted':
-          sendTo(w, { type: 'config', payload })
-          sendTo(w, { type: 'health', state: health.state() })
-          break
-        case 'listening':
-          if (++startupListening === workerCount) resolveListening()
-          break
-        case 'listen-failed':
-          if (startupListening < workerCount) rejectListening(new StartError(msg.error))
-          break
-        case 'applied': {
-          applied.set(w.id, msg.version)
-          const latest = payload.version
-          const all = [...applied.values()].every((v) => v >= latest) && applied.size >= Object.keys(cluster.workers ?? {}).length
-          if (all && pendingChange !== null && latest > pendingChange.after) {
-            errorLog.info(`configuration version ${msg.version} (${msg.routes} routes) live on all ${applied.size} workers ${(performance.now() - pendingChange.at).toFixed(1)} ms after the change`)
-            pendingChange = null
-          }
-          break
-        }
-        case 'config-failed':
-          errorLog.error(`worker ${w.process.pid ?? '?'} kept its previous configuration: version ${msg.version} failed to compile: ${msg.error}`)
-          break
-        case 'stats':
-          workerStats.set(w.id, msg.stats)
-          break
-        case 'passive':
-          health.passive(msg.upstream, msg.ip, msg.port, msg.hostname, msg.outcome)
-          break
-      }
-    })
+    w.on('message', (msg: unknown) => dispatch(msg, w))
     return w
   }
 
@@ -319,11 +321,12 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       return out
     },
   }
-  const pluginApi = { plugins: pluginRegistry, fanout, nodeInfo: node, store, dao, health }
+  // What loaded plugins' Admin API and status endpoints may use.
+  const pluginServices: NodeServices = { dao, store, node, health, callWorkers: (plugin, op, args, timeoutMs) => fanout.call(plugin, op, args, timeoutMs) }
   const admin = createAdminApi({
     upstreamHealth: health,
-    dao, store, nodeInfo: node, database: config.database, plugins: pluginRegistry,
-    extraRoutes: [...declarative.routes(), ...pluginAdminRoutes(pluginApi)], configurationHash: () => declarative.hash(), dbLessWritable: declarative.writable,
+    dao, store, nodeInfo: node, database: config.database, plugins: pluginRegistry, pluginServices,
+    extraRoutes: declarative.routes(), configurationHash: () => declarative.hash(), dbLessWritable: declarative.writable,
     // Every 500 of the Admin API: the client gets Kong's generic message, the error log the cause.
     onError: (err, req) => logAdminFailure(errorLog, err, `${req.method} ${req.path}`),
   })
@@ -377,7 +380,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       servers.push(server)
       await listenOn(server, l, 'admin_listen')
     }
-    const status = createStatusApi(admin, () => !stopping && applied.size > 0 && [...applied.values()].every((v) => v >= 1), pluginStatusHandler(pluginApi))
+    const status = createStatusApi(admin, () => !stopping && applied.size > 0 && [...applied.values()].every((v) => v >= 1), pluginEndpoints(pluginRegistry.all(), pluginServices, 'statusApi'))
     for (const l of config.status_listen.filter((x) => !x.ssl)) {
       const server = createAdminServer(status, { access: new AccessLog(null), error: errorLog })
       servers.push(server)

@@ -1,25 +1,38 @@
 /**
  * The status listener (`status_listen`, 127.0.0.1:8007 by default): `GET /status` as on the Admin
  * API and `GET /status/ready` (200 once every worker serves a configuration, 503 otherwise),
- * for load balancers' and orchestrators' health checks; `GET /metrics` when the prometheus plugin
- * is loaded.
+ * for load balancers' and orchestrators' health checks; plus the `statusApi` endpoints of the
+ * loaded plugins (Kong's `status_api.lua`: prometheus's `GET /metrics`).
  */
+import { AdminRouter, BadPathError } from '../admin/router.js'
 import type { AdminRequest, AdminResponse } from '../admin/types.js'
 import type { AdminHandler } from '../http/admin-server.js'
+import type { ApiRoute } from '../plugins/endpoints.js'
 
-export function createStatusApi(admin: AdminHandler, ready: () => boolean, extra: ((req: AdminRequest) => Promise<AdminResponse> | null) | null = null): AdminHandler {
+const notFound = (): AdminResponse => ({ status: 404, headers: {}, body: { message: 'Not found' } })
+
+export function createStatusApi(admin: AdminHandler, ready: () => boolean, pluginRoutes: readonly ApiRoute[] = []): AdminHandler {
+  const plugins = new AdminRouter()
+  for (const route of pluginRoutes) plugins.add(route)
   return {
     async handle(req: AdminRequest): Promise<AdminResponse> {
-      // Plugin endpoints (prometheus's `GET /metrics`, src/metrics/admin-routes.ts).
-      const answer = extra?.(req) ?? null
-      if (answer !== null) return answer
-      if (req.path === '/status' && (req.method === 'GET' || req.method === 'HEAD')) return admin.handle(req)
-      if (req.path === '/status/ready' && (req.method === 'GET' || req.method === 'HEAD')) {
+      const read = req.method === 'GET' || req.method === 'HEAD'
+      if (req.path === '/status' && read) return admin.handle(req)
+      if (req.path === '/status/ready' && read) {
         return ready()
           ? { status: 200, headers: {}, body: { message: 'ready' } }
           : { status: 503, headers: {}, body: { message: 'no configuration applied yet, or the node is stopping' } }
       }
-      return { status: 404, headers: {}, body: { message: 'Not found' } }
+      let match
+      try {
+        match = plugins.match(req.path)
+      } catch (err) {
+        if (err instanceof BadPathError) return notFound()
+        throw err
+      }
+      const handler = match?.route.methods[req.method === 'HEAD' ? 'GET' : req.method]
+      if (match === null || handler === undefined) return notFound()
+      return handler({ req, params: match.params, rawParams: match.rawParams, query: new URLSearchParams(req.query), body: { kind: 'none', value: {} } })
     },
   }
 }

@@ -23,7 +23,9 @@ import type { ToPrimary, ToWorker } from './messages.js'
 import { listenFailure } from './listen-failure.js'
 import { workerListenOptions } from './accept-mode.js'
 import { proxySettings, UPSTREAM_MAX_HEADER_SIZE } from './proxy-settings.js'
-import { answerWorkerCall } from '../metrics/channel.js'
+import { CounterClient } from '../counters/client.js'
+import { createDispatcher } from './dispatch.js'
+import { PluginCalls } from './plugin-calls.js'
 
 /** nginx's default client keepalive_timeout in Kong's template. */
 const CLIENT_KEEPALIVE_TIMEOUT = 60
@@ -103,11 +105,20 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
       onSkip: (row, reason) => errorLog.warn(`plugin instance ${String(row['id'])} is not run: ${reason}`),
     }),
   )
+  // Node services plugins get through their init context: the node-wide counters (leased from the
+  // primary) and answering the primary's calls from their endpoints.
+  const counters = new CounterClient((msg) => send(msg))
+  const pluginCalls = new PluginCalls()
   for (const plugin of registry.all()) {
     if (plugin.init === undefined) continue
     const log = (level: 'debug' | 'info' | 'notice' | 'warn' | 'error' | 'crit') => (...parts: unknown[]) =>
       errorLog.log(level, `[${plugin.name}] ${parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ')}`)
-    await plugin.init({ nodeId: nodeId(config.prefix), log: { debug: log('debug'), info: log('info'), notice: log('notice'), warn: log('warn'), err: log('error'), crit: log('crit') } })
+    await plugin.init({
+      nodeId: nodeId(config.prefix),
+      log: { debug: log('debug'), info: log('info'), notice: log('notice'), warn: log('warn'), err: log('error'), crit: log('crit') },
+      counters,
+      onPrimaryCall: (op, answer) => pluginCalls.register(plugin.name, op, answer),
+    })
   }
   /** Counters and memory for the primary's `/status` (every second, and once the proxy exists). */
   const sendStats = (): void => {
@@ -168,12 +179,18 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
     tick()
   }
 
-  process.on('message', (msg: ToWorker) => {
-    if (msg.type === 'config') apply(msg.payload)
-    else if (msg.type === 'shutdown') shutdown(msg.timeoutMs)
-    else if (msg.type === 'health') healthView.set(msg.state)
-    else if (msg.type === 'plugin:call') void answerWorkerCall(msg).then(send)
-  })
+  const dispatch = createDispatcher<ToWorker>(
+    {
+      config: (msg) => apply(msg.payload),
+      shutdown: (msg) => shutdown(msg.timeoutMs),
+      health: (msg) => healthView.set(msg.state),
+      'counter:grant': (msg) => counters.onMessage(msg),
+      'counter:recall': (msg) => counters.onMessage(msg),
+      'plugin:call': (msg) => void pluginCalls.answer(msg).then(send),
+    },
+    (line) => errorLog.warn(line),
+  )
+  process.on('message', (msg: unknown) => dispatch(msg))
   // The primary handles signals; a worker ignores them so Ctrl-C stops the whole group gracefully.
   process.on('SIGINT', () => {})
   process.on('SIGTERM', () => {})

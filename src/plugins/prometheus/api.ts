@@ -7,25 +7,13 @@
  *
  * @module
  */
-import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
 import type { Dao } from '../../dao/dao.js'
-import type { AdminRoute } from '../../admin/router.js'
-import type { AdminResponse, NodeInfo } from '../../admin/types.js'
-import type { UpstreamHealthProvider } from '../../health/checker.js'
-import type { WorkerFanout } from '../../metrics/channel.js'
-import type { Store } from '../../store/types.js'
-import { METRICS_OP } from './exporter.js'
+import type { ApiResponse, ApiRoute, PluginApiContext } from '../endpoints.js'
+import { METRICS_OP, type PromClient } from './exporter.js'
 
 /** Kong answers `/metrics` with this type. */
 export const METRICS_CONTENT_TYPE = 'text/plain; charset=UTF-8'
-
-export interface MetricsSources {
-  readonly fanout: WorkerFanout
-  readonly nodeInfo: NodeInfo
-  readonly store: Store
-  readonly dao: Dao
-  readonly health?: UpstreamHealthProvider
-}
 
 const HEALTH_STATES = ['healthchecks_off', 'healthy', 'unhealthy', 'dns_error'] as const
 
@@ -55,11 +43,11 @@ async function upstreamHealthWanted(dao: Dao): Promise<boolean> {
   return rows.some((r) => r['name'] === 'prometheus' && r['enabled'] !== false && (r['config'] as Record<string, unknown> | undefined)?.['upstream_health_metrics'] === true)
 }
 
-async function nodeRegistry(src: MetricsSources): Promise<Registry> {
+async function nodeRegistry(src: PluginApiContext, { Counter, Gauge, Registry }: PromClient): Promise<Registry> {
   const reg = new Registry()
   const registers = [reg]
-  const nodeId = src.nodeInfo.node_id
-  const s = src.nodeInfo.serverStatus()
+  const nodeId = src.node.node_id
+  const s = src.node.serverStatus()
   const connections = new Gauge({ name: 'kong_nginx_connections_total', help: 'Number of connections by subsystem', labelNames: ['node_id', 'subsystem', 'state'], registers })
   const states: [string, number][] = [
     ['accepted', s.connections_accepted],
@@ -79,7 +67,7 @@ async function nodeRegistry(src: MetricsSources): Promise<Registry> {
     reachable = false
   }
   new Gauge({ name: 'kong_datastore_reachable', help: 'Datastore reachable from Kong, 0 is unreachable', registers }).set(reachable ? 1 : 0)
-  new Gauge({ name: 'kong_node_info', help: 'Kong Node metadata information', labelNames: ['node_id', 'version'], registers }).set({ node_id: nodeId, version: src.nodeInfo.version }, 1)
+  new Gauge({ name: 'kong_node_info', help: 'Kong Node metadata information', labelNames: ['node_id', 'version'], registers }).set({ node_id: nodeId, version: src.node.version }, 1)
   if (src.health !== undefined && (await upstreamHealthWanted(src.dao))) {
     const g = new Gauge({
       name: 'kong_upstream_target_health',
@@ -109,19 +97,24 @@ async function nodeRegistry(src: MetricsSources): Promise<Registry> {
 }
 
 /** The whole `/metrics` text for this node: workers' request metrics summed, plus node metrics. */
-export async function renderMetrics(src: MetricsSources): Promise<string> {
-  const { answers } = await src.fanout.call<object[]>(METRICS_OP, null, 2000)
+export async function renderMetrics(src: PluginApiContext): Promise<string> {
+  const { answers } = await src.workers.call<object[]>(METRICS_OP, null, 2000)
+  // Loaded at the first scrape: a node that never serves /metrics does not hold prom-client.
+  const pc = await import('prom-client')
   const perWorker = answers.map((a) => a.result)
-  const workers = perWorker.length === 0 ? '' : await AggregatorRegistry.aggregate(perWorker).metrics()
-  const node = await (await nodeRegistry(src)).metrics()
+  const workers = perWorker.length === 0 ? '' : await pc.AggregatorRegistry.aggregate(perWorker).metrics()
+  const node = await (await nodeRegistry(src, pc)).metrics()
   return dropEmptyFamilies(`${workers}\n${node}`)
 }
 
-export async function metricsResponse(src: MetricsSources): Promise<AdminResponse> {
+async function metricsResponse(src: PluginApiContext): Promise<ApiResponse> {
   return { status: 200, headers: { 'Content-Type': METRICS_CONTENT_TYPE }, body: await renderMetrics(src) }
 }
 
-/** Kong's `api.lua`: `GET /metrics` on the Admin API. */
-export function prometheusAdminRoutes(src: MetricsSources): AdminRoute[] {
+/**
+ * Kong's `api.lua` and `status_api.lua`: `GET /metrics`, the plugin's endpoint on the Admin API
+ * and on the status listener.
+ */
+export function metricsRoutes(src: PluginApiContext): ApiRoute[] {
   return [{ path: '/metrics', methods: { GET: () => metricsResponse(src) } }]
 }

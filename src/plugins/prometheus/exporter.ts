@@ -2,7 +2,7 @@
  * The worker side of the prometheus plugin: each proxy worker counts its own requests in a
  * prom-client registry (Kong's metric names, labels and buckets, from
  * `kong/plugins/prometheus/exporter.lua`); the primary collects every worker's registry at scrape
- * time over IPC and sums them (see ./api.ts and docs/plugins.md). prom-client is loaded on first
+ * time (the `metrics` op the plugin's init registers; see ./api.ts and docs/plugins.md). prom-client is loaded on first
  * use (the first request the plugin logs, or the first scrape): a worker of a node that does not
  * use the plugin does not hold it in memory.
  *
@@ -10,7 +10,6 @@
  */
 import type { Counter, Histogram, Registry } from 'prom-client'
 import type { Pdk } from '../../pdk/types.js'
-import { onWorkerCall } from '../../metrics/channel.js'
 import type { PrometheusConfig } from './schema.js'
 
 /** Kong's `KONG_LATENCY_BUCKETS`. */
@@ -128,14 +127,13 @@ export class WorkerMetrics {
 let workerMetrics: WorkerMetrics | null = null
 let loading: Promise<WorkerMetrics> | null = null
 
-function loadWorkerMetrics(): Promise<WorkerMetrics> {
+export function loadWorkerMetrics(): Promise<WorkerMetrics> {
   loading ??= import('prom-client').then((pc) => (workerMetrics = new WorkerMetrics(pc)))
   return loading
 }
 
-/** The op the primary sends to collect a worker's metrics. */
-export const METRICS_OP = 'prometheus:metrics'
-onWorkerCall(METRICS_OP, async () => (await loadWorkerMetrics()).snapshot())
+/** The op the primary sends to collect a worker's metrics (each worker answers its snapshot). */
+export const METRICS_OP = 'metrics'
 
 /** The plugin's log handler. */
 export function prometheusLog(kong: Pdk, conf: PrometheusConfig): void | Promise<void> {

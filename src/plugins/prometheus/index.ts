@@ -8,7 +8,8 @@
  */
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin } from '../types.js'
-import { prometheusLog, setNodeId } from './exporter.js'
+import { metricsRoutes } from './api.js'
+import { loadWorkerMetrics, METRICS_OP, prometheusLog, setNodeId } from './exporter.js'
 import { prometheusSchema, type PrometheusConfig } from './schema.js'
 
 export const prometheus: Plugin<PrometheusConfig> = {
@@ -18,8 +19,11 @@ export const prometheus: Plugin<PrometheusConfig> = {
   schema: prometheusSchema,
   init(ctx) {
     setNodeId(ctx.nodeId)
+    ctx.onPrimaryCall(METRICS_OP, async () => (await loadWorkerMetrics()).snapshot())
   },
   log: prometheusLog,
+  api: metricsRoutes,
+  statusApi: metricsRoutes,
 }
 
 export default prometheus

@@ -6,18 +6,11 @@
  * @module
  */
 import type { Dao } from '../../dao/dao.js'
-import type { AdminRoute } from '../../admin/router.js'
-import type { AdminResponse } from '../../admin/types.js'
-import type { WorkerFanout } from '../../metrics/channel.js'
+import type { ApiResponse, ApiRoute, PluginApiContext } from '../endpoints.js'
 import { FETCH_OP, FLUSH_OP, PURGE_OP } from './cache.js'
 
-export interface ProxyCacheApiSources {
-  readonly fanout: WorkerFanout
-  readonly dao: Dao
-}
-
-const notFound = (): AdminResponse => ({ status: 404, headers: {}, body: { message: 'Not found' } })
-const noContent = (): AdminResponse => ({ status: 204, headers: {} })
+const notFound = (): ApiResponse => ({ status: 404, headers: {}, body: { message: 'Not found' } })
+const noContent = (): ApiResponse => ({ status: 204, headers: {} })
 
 function dictionary(plugin: Record<string, unknown>): string {
   const memory = (plugin['config'] as { memory?: { dictionary_name?: unknown } } | undefined)?.memory
@@ -28,13 +21,13 @@ async function proxyCachePlugins(dao: Dao): Promise<Record<string, unknown>[]> {
   return (await dao.all('plugins')).filter((p) => p['name'] === 'proxy-cache')
 }
 
-async function fetchEntry(src: ProxyCacheApiSources, dict: string, key: string): Promise<unknown> {
-  const { answers } = await src.fanout.call<unknown>(FETCH_OP, { dictionary: dict, key })
+async function fetchEntry(src: PluginApiContext, dict: string, key: string): Promise<unknown> {
+  const { answers } = await src.workers.call<unknown>(FETCH_OP, { dictionary: dict, key })
   return answers.find((a) => a.result !== null)?.result ?? null
 }
 
-async function purgeEntry(src: ProxyCacheApiSources, dict: string, key: string): Promise<boolean> {
-  const { answers } = await src.fanout.call<boolean>(PURGE_OP, { dictionary: dict, key })
+async function purgeEntry(src: PluginApiContext, dict: string, key: string): Promise<boolean> {
+  const { answers } = await src.workers.call<boolean>(PURGE_OP, { dictionary: dict, key })
   return answers.some((a) => a.result)
 }
 
@@ -47,14 +40,15 @@ async function pluginById(dao: Dao, id: string): Promise<Record<string, unknown>
   }
 }
 
-export function proxyCacheAdminRoutes(src: ProxyCacheApiSources): AdminRoute[] {
+/** Kong's `api.lua` of proxy-cache. */
+export function proxyCacheAdminRoutes(src: PluginApiContext): ApiRoute[] {
   return [
     {
       path: '/proxy-cache',
       methods: {
         DELETE: async () => {
           const dicts = new Set((await proxyCachePlugins(src.dao)).map(dictionary))
-          for (const d of dicts) await src.fanout.call(FLUSH_OP, { dictionary: d })
+          for (const d of dicts) await src.workers.call(FLUSH_OP, { dictionary: d })
           return noContent()
         },
       },

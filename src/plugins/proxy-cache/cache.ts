@@ -2,12 +2,13 @@
  * proxy-cache's memory strategy and cache key (Kong 3.9 `kong/plugins/proxy-cache/cache_key.lua`
  * and `strategies/memory.lua`). Kong keeps entries in an nginx shared dictionary; Turnpike keeps
  * one store per dictionary name in each worker process, bounded in bytes (oldest entries go
- * first), and the Admin API reaches every worker's store over IPC for lookups and purges.
+ * first), and the Admin API reaches every worker's store for lookups and purges (the ops
+ * {@link answerPrimaryCalls} registers).
  *
  * @module
  */
 import { createHash } from 'node:crypto'
-import { onWorkerCall } from '../../metrics/channel.js'
+import type { PluginInitContext } from '../types.js'
 
 /** Kong's `CACHE_VERSION`. */
 export const CACHE_VERSION = 1
@@ -156,25 +157,28 @@ export function publicEntry(res: CachedResponse): Record<string, unknown> {
   return { ...res, body: res.body.toString('utf8') }
 }
 
-export const FETCH_OP = 'proxy-cache:fetch'
-export const PURGE_OP = 'proxy-cache:purge'
-export const FLUSH_OP = 'proxy-cache:flush'
+export const FETCH_OP = 'fetch'
+export const PURGE_OP = 'purge'
+export const FLUSH_OP = 'flush'
 
 interface OpArgs {
   readonly dictionary: string
   readonly key?: string
 }
 
-onWorkerCall(FETCH_OP, (a) => {
-  const { dictionary, key } = a as OpArgs
-  const res = memoryStore(dictionary).fetch(key ?? '')
-  return res === null ? null : publicEntry(res)
-})
-onWorkerCall(PURGE_OP, (a) => {
-  const { dictionary, key } = a as OpArgs
-  return memoryStore(dictionary).purge(key ?? '')
-})
-onWorkerCall(FLUSH_OP, (a) => {
-  memoryStore((a as OpArgs).dictionary).flush()
-  return true
-})
+/** The plugin's init: this worker answers the Admin API's lookups and purges. */
+export function answerPrimaryCalls(ctx: PluginInitContext): void {
+  ctx.onPrimaryCall(FETCH_OP, (a) => {
+    const { dictionary, key } = a as OpArgs
+    const res = memoryStore(dictionary).fetch(key ?? '')
+    return res === null ? null : publicEntry(res)
+  })
+  ctx.onPrimaryCall(PURGE_OP, (a) => {
+    const { dictionary, key } = a as OpArgs
+    return memoryStore(dictionary).purge(key ?? '')
+  })
+  ctx.onPrimaryCall(FLUSH_OP, (a) => {
+    memoryStore((a as OpArgs).dictionary).flush()
+    return true
+  })
+}

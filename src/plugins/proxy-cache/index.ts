@@ -7,6 +7,8 @@
  */
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin } from '../types.js'
+import { proxyCacheAdminRoutes } from './api.js'
+import { answerPrimaryCalls } from './cache.js'
 import { prepareProxyCache, proxyCacheAccess, proxyCacheBodyFilter, proxyCacheHeaderFilter, type ProxyCachePrepared } from './handler.js'
 import { proxyCacheSchema, type ProxyCacheConfig } from './schema.js'
 
@@ -15,6 +17,8 @@ export const proxyCache: Plugin<ProxyCacheConfig, ProxyCachePrepared> = {
   version: KONG_COMPAT_VERSION,
   priority: 100,
   schema: proxyCacheSchema,
+  init: answerPrimaryCalls,
+  api: proxyCacheAdminRoutes,
   prepare: prepareProxyCache,
   access: proxyCacheAccess,
   headerFilter: proxyCacheHeaderFilter,

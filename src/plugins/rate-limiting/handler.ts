@@ -18,7 +18,7 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import type { TakeResult } from '../../counters/client.js'
+import { inProcessCounters, type NodeCounters, type TakeResult } from '../../counters/client.js'
 import type { CounterItem } from '../../counters/messages.js'
 import { EXPIRATION, PERIODS, type Period, previousWindow, resetSeconds, windowOf } from '../../counters/window.js'
 import type { HeaderValue, Pdk } from '../../pdk/types.js'
@@ -55,7 +55,17 @@ export interface RateLimitingPrepared extends RateLimitingConfig {
   readonly policyImpl: { take(items: readonly CounterItem[]): TakeResult | Promise<TakeResult> }
 }
 
-let localPolicy: LocalPolicy | null = null
+/**
+ * The node's counters, handed over by the plugin's init ({@link useNodeCounters}); counters of
+ * this process alone when prepared without it (unit tests, embedding).
+ */
+let nodeCounters: NodeCounters | null = null
+const localPolicy = new LocalPolicy(() => (nodeCounters ??= inProcessCounters().client))
+
+/** The plugin's init: `policy = local` counts on the node's counters. */
+export function useNodeCounters(counters: NodeCounters): void {
+  nodeCounters = counters
+}
 
 function pick<T>(nested: T | null | undefined, flat: T | null | undefined, fallback: T | null): T | null {
   return flat ?? nested ?? fallback
@@ -94,7 +104,6 @@ export function prepareRateLimiting(conf: RateLimitingConfig, instance?: Instanc
     const policy = new RedisPolicy(redisConfig)
     return { ...conf, limits, sliding, redisConfig, scope, configTag, policyImpl: { take: (items) => policy.take(items, sliding) } }
   }
-  localPolicy ??= new LocalPolicy()
   return { ...conf, limits, sliding, redisConfig: null, scope, configTag, policyImpl: localPolicy }
 }
 

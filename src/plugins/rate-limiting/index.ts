@@ -7,7 +7,7 @@
  */
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin } from '../types.js'
-import { prepareRateLimiting, rateLimitingAccess, rateLimitingHeaderFilter, type RateLimitingPrepared } from './handler.js'
+import { prepareRateLimiting, rateLimitingAccess, rateLimitingHeaderFilter, type RateLimitingPrepared, useNodeCounters } from './handler.js'
 import { rateLimitingSchema, type RateLimitingConfig } from './schema.js'
 
 export const rateLimiting: Plugin<RateLimitingConfig, RateLimitingPrepared> = {
@@ -15,6 +15,7 @@ export const rateLimiting: Plugin<RateLimitingConfig, RateLimitingPrepared> = {
   version: KONG_COMPAT_VERSION,
   priority: 910,
   schema: rateLimitingSchema,
+  init: (ctx) => useNodeCounters(ctx.counters),
   prepare: prepareRateLimiting,
   access: rateLimitingAccess,
   headerFilter: rateLimitingHeaderFilter,

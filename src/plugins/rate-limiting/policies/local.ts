@@ -1,20 +1,22 @@
 /**
  * `policy = local`: node-wide counters, exact across all worker processes (src/counters: leases
- * from the primary's authority, recalled before anyone is refused).
+ * from the primary's authority, recalled before anyone is refused). The counters are the node's,
+ * handed to the plugin by its init context.
  *
  * @module
  */
-import { counterClient, type CounterClient, type TakeResult } from '../../../counters/client.js'
+import type { NodeCounters, TakeResult } from '../../../counters/client.js'
 import type { CounterItem } from '../../../counters/messages.js'
 
 export class LocalPolicy {
-  readonly #client: () => CounterClient
+  readonly #counters: () => NodeCounters
 
-  constructor(client: () => CounterClient = counterClient) {
-    this.#client = client
+  /** `counters` gives the node's counters at the time of each request. */
+  constructor(counters: () => NodeCounters) {
+    this.#counters = counters
   }
 
   take(items: readonly CounterItem[]): TakeResult | Promise<TakeResult> {
-    return this.#client().take(items)
+    return this.#counters().take(items)
   }
 }
