@@ -26,7 +26,7 @@ export type {
   EntityRow,
   HeaderValue,
 } from './pdk/types.js'
-export type { Field, EntitySchema } from './schema/types.js'
+export type { Field, EntitySchema, InferFields } from './schema/types.js'
 export type { GatewayConfig } from './config/types.js'
 export { loadConfig, ConfigError } from './config/index.js'
 export { startGateway, type RunningGateway } from './runtime/primary.js'

@@ -15,7 +15,16 @@ import { upstreams } from './upstreams.js'
 export { routes, type Route } from './routes.js'
 export { services, type Service } from './services.js'
 export { consumers, type Consumer } from './consumers.js'
-export { pluginsEntity, PLUGIN_NOT_ENABLED } from './plugins.js'
+export { upstreams, type Upstream } from './upstreams.js'
+export { targets, type Target } from './targets.js'
+export { pluginsEntity, PLUGIN_NOT_ENABLED, type PluginRow } from './plugins.js'
+
+/**
+ * The entities a configuration sent to the workers carries in fields of their own (compiled into
+ * the router and the plugin plans); every other entity travels under `entities`, indexed for
+ * plugins' look-ups.
+ */
+export const SNAPSHOT_CORE_ENTITIES: readonly string[] = ['services', 'routes', 'plugins']
 
 /** Entity name → schema, in dependency order (referenced entities first). */
 export const ENTITIES: Readonly<Record<string, EntitySchema>> = {

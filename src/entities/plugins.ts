@@ -17,7 +17,7 @@
 import type { PluginRegistry } from '../plugins/registry.js'
 import type { AnyPlugin } from '../plugins/types.js'
 import * as t from '../schema/typedefs.js'
-import type { ArrayField, EntitySchema, Field, RecordField, Subschema } from '../schema/types.js'
+import type { ArrayField, EntitySchema, Field, InferFields, RecordField, Subschema } from '../schema/types.js'
 
 export const PLUGIN_NOT_ENABLED = "plugin '%s' not enabled; add it to the 'plugins' configuration property"
 
@@ -87,6 +87,9 @@ const baseFields = {
   tags: t.tags,
   ordering: pluginOrdering,
 } as const satisfies Record<string, Field>
+
+/** A stored `plugins` row; its `config` is typed by the plugin (`InferFields` of its schema). */
+export type PluginRow = InferFields<typeof baseFields>
 
 /** Kong's `typedefs.no_consumer` / `no_route` / `no_service`: a foreign key that must stay null. */
 function mustBeNull(reference: string, description: string): Field {

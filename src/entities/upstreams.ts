@@ -34,7 +34,7 @@ const simpleParam = { type: 'string', match: /^[A-Za-z0-9_\-.~]+$/, match_messag
 const httpStatuses = (def: readonly number[]): ArrayField => ({ type: 'array', default: def, elements: { type: 'integer', between: [100, 999] } })
 const seconds = (def: number): NumberField => ({ type: 'number', default: def, between: [0, 65535] })
 const counter = (def: number): NumberField => ({ type: 'integer', default: def, between: [0, 255] })
-const rec = (fields: Record<string, Field>): RecordField => ({ type: 'record', required: true, fields })
+const rec = <const Fs extends Readonly<Record<string, Field>>>(fields: Fs) => ({ type: 'record', required: true, fields }) as const satisfies RecordField
 
 export const ACTIVE_HEALTHY_STATUSES = [200, 302] as const
 export const ACTIVE_UNHEALTHY_STATUSES = [429, 404, 500, 501, 502, 503, 504, 505] as const

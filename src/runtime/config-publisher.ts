@@ -7,7 +7,7 @@
  * if anything changed meanwhile. Replacing the whole configuration (DB-less `/config`, imports)
  * asks for a full reload from the store instead.
  */
-import type { ConfigPayload } from '../snapshot/snapshot.js'
+import { type ConfigPayload, payloadFromRows } from '../snapshot/snapshot.js'
 import type { Row, Store } from '../store/types.js'
 
 export interface EntityChange {
@@ -28,8 +28,6 @@ export interface ConfigPublisherOptions {
   readonly publish: (payload: ConfigPayload) => void
   readonly onError: (err: Error) => void
 }
-
-const CORE = new Set(['services', 'routes', 'plugins'])
 
 export class ConfigPublisher {
   readonly #o: ConfigPublisherOptions
@@ -143,9 +141,8 @@ export class ConfigPublisher {
   }
 
   #build(): ConfigPayload {
-    const list = (e: string): Row[] => [...(this.#rows.get(e)?.values() ?? [])]
-    const entities: Record<string, Row[]> = {}
-    for (const e of this.#rows.keys()) if (!CORE.has(e)) entities[e] = list(e)
-    return { version: ++this.#version, services: list('services'), routes: list('routes'), plugins: list('plugins'), entities }
+    const rows = new Map<string, Row[]>()
+    for (const [e, table] of this.#rows) rows.set(e, [...table.values()])
+    return payloadFromRows(++this.#version, rows)
   }
 }

@@ -12,7 +12,7 @@ import { openLogSink } from '../observability/log-file.js'
 import { HostResolver, dnsOptions } from '../proxy/resolver.js'
 import { Proxy } from '../proxy/runloop.js'
 import { BalancerRegistry, HealthView } from '../balancer/balancer.js'
-import { entityRegistry } from '../entities/index.js'
+import { entityRegistry, SNAPSHOT_CORE_ENTITIES } from '../entities/index.js'
 import { loadPlugins, type PluginRegistry } from '../plugins/registry.js'
 import { storeEntity } from '../schema/index.js'
 import { buildSnapshot, type ConfigPayload } from '../snapshot/snapshot.js'
@@ -39,7 +39,7 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
   // The same plugins as the primary (it refuses to start if they do not load).
   const registry: PluginRegistry = await loadPlugins(config.plugins, config.plugins_path)
   const entityLayouts = Object.values(entityRegistry(registry))
-    .filter((e) => e.name !== 'services' && e.name !== 'routes' && e.name !== 'plugins')
+    .filter((e) => !SNAPSHOT_CORE_ENTITIES.includes(e.name))
     .map((e) => storeEntity(e))
   const errorLog = new ErrorLog(openLogSink(config.proxy_error_log), config.log_level)
   // Kong's PCRE logs a match that exceeds its match limit and treats it as no match; so do we.

@@ -224,25 +224,41 @@ export type ValidationResult<Row> =
 // Row types inferred from a schema, so that the TypeScript types never drift from validation.
 // ---------------------------------------------------------------------------------------------
 
-/** Required fields, and auto fields (always filled in by the DAO), are never null in a row. */
+/**
+ * Required fields, and auto fields (always filled in by the DAO), are never null in a row. Every
+ * other field may be: absent on input it gets its default (null without one), but an explicit
+ * JSON `null` is stored as `null` even when the field has a default, as in Kong.
+ */
 type Nullable<F, T> = F extends { readonly required: true } | { readonly auto: true } ? T : T | null
 
-/** The TypeScript type of one field's stored value. */
+/** A `one_of` list narrows a string or number to its literal values. */
+type OneOf<F, T> = F extends { readonly one_of: readonly (infer V)[] } ? (V extends T ? V : T) : T
+
+/** The value of an array's element or a map's value: elements are never null. */
+type ElementValue<F> = FieldValue<F & { readonly required: true }>
+
+/**
+ * The TypeScript type of one field's stored value. Arrays, maps and records are read-only: rows
+ * and plugin configurations are shared (between requests, with plugins) and never mutated.
+ */
 export type FieldValue<F> = F extends StringField
-  ? Nullable<F, F extends { readonly one_of: readonly (infer V)[] } ? V : string>
+  ? Nullable<F, OneOf<F, string>>
   : F extends NumberField
-    ? Nullable<F, number>
+    ? Nullable<F, OneOf<F, number>>
     : F extends BooleanField
       ? Nullable<F, boolean>
       : F extends ArrayField
-        ? Nullable<F, FieldValue<F['elements'] & { readonly required: true }>[]>
+        ? Nullable<F, readonly ElementValue<F['elements']>[]>
         : F extends MapField
-          ? Nullable<F, Record<string, FieldValue<F['values'] & { readonly required: true }>>>
+          ? Nullable<F, Readonly<Record<string, ElementValue<F['values']>>>>
           : F extends RecordField
-            ? Nullable<F, { [K in keyof F['fields']]: FieldValue<F['fields'][K]> }>
+            ? Nullable<F, string extends keyof F['fields'] ? Readonly<Record<string, unknown>> : InferFields<F['fields']>>
             : F extends ForeignField
-              ? Nullable<F, { id: string }>
+              ? Nullable<F, { readonly id: string }>
               : unknown
 
+/** The value of a record whose fields are `Fs` (an entity's fields, a `record` field's, a plugin's `config`). */
+export type InferFields<Fs extends Readonly<Record<string, Field>>> = { readonly [K in keyof Fs]: FieldValue<Fs[K]> }
+
 /** The stored row of an entity schema. */
-export type InferRow<S extends EntitySchema> = { [K in keyof S['fields']]: FieldValue<S['fields'][K]> }
+export type InferRow<S extends EntitySchema> = InferFields<S['fields']>

@@ -21,7 +21,7 @@ export class EntityIndex implements PdkEntities {
    * @param entities what to index (unique and foreign fields come from each entity's store layout)
    * @param rows entity name → rows
    */
-  constructor(entities: readonly StoreEntity[], rows: Readonly<Record<string, readonly Readonly<Record<string, unknown>>[]>>) {
+  constructor(entities: readonly StoreEntity[], rows: Readonly<Record<string, readonly Readonly<Record<string, unknown>>[] | undefined>>) {
     const now = Date.now() / 1000
     for (const e of entities) {
       const t: Table = { byId: new Map(), unique: new Map(), foreign: new Map() }

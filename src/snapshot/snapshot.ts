@@ -4,24 +4,58 @@
  */
 import { isIP } from 'node:net'
 import { type Balancer, BalancerRegistry, HealthView } from '../balancer/balancer.js'
+import { type PluginRow, type Route, type Service, SNAPSHOT_CORE_ENTITIES, services as serviceSchema, type Target, type Upstream } from '../entities/index.js'
 import { PlanCompiler, type PluginInstance, type PluginPlan } from '../plugins/plan.js'
 import { PluginRegistry } from '../plugins/registry.js'
 import { compileRouter } from '../router/index.js'
 import type { RouteInput, Router } from '../router/types.js'
+import { orDefault } from '../schema/defaults.js'
 import type { StoreEntity } from '../store/types.js'
 import { EntityIndex } from './entity-index.js'
 import type { UpstreamTarget } from '../proxy/types.js'
 
-/** Entity rows as the control plane sends them to workers. */
+/** A stored row of any entity. */
+export type StoredRow = Readonly<Record<string, unknown>> & { readonly id: string }
+
+/** The rows of the entities other than services, routes and plugins, by entity name. */
+export interface PayloadEntities {
+  readonly upstreams?: readonly Upstream[]
+  readonly targets?: readonly Target[]
+  /** Consumers, credentials and the other entities plugins look up. */
+  readonly [entity: string]: readonly StoredRow[] | undefined
+}
+
+/**
+ * Entity rows as the control plane sends them to workers: as stored, that is validated with their
+ * entity's schema and defaults filled in (an explicit `null` stays `null`, as in Kong).
+ */
 export interface ConfigPayload {
   /** Monotonic per control plane; workers report the version they serve. */
   readonly version: number
-  readonly services: readonly Record<string, unknown>[]
-  readonly routes: readonly Record<string, unknown>[]
+  readonly services: readonly Service[]
+  readonly routes: readonly Route[]
   /** Plugin instances (`plugins` rows). */
-  readonly plugins?: readonly Record<string, unknown>[]
+  readonly plugins?: readonly PluginRow[]
   /** Every other entity plugins may look up (consumers, credentials…), by entity name. */
-  readonly entities?: Readonly<Record<string, readonly Record<string, unknown>[]>>
+  readonly entities?: PayloadEntities
+}
+
+/**
+ * The payload of a configuration from the store's rows, by entity name. Every stored row went
+ * through its entity's schema on the way in (Admin API writes through the DAO, declarative loads
+ * through `flattenConfig`), so it has its schema's row type; the store's generic `Row` cannot say
+ * so, hence the casts here, and nowhere else.
+ */
+export function payloadFromRows(version: number, rows: ReadonlyMap<string, readonly StoredRow[]>): ConfigPayload {
+  const entities: Record<string, readonly StoredRow[]> = {}
+  for (const [e, list] of rows) if (!SNAPSHOT_CORE_ENTITIES.includes(e)) entities[e] = list
+  return {
+    version,
+    services: (rows.get('services') ?? []) as readonly Service[],
+    routes: (rows.get('routes') ?? []) as readonly Route[],
+    plugins: (rows.get('plugins') ?? []) as readonly PluginRow[],
+    entities: entities as PayloadEntities,
+  }
 }
 
 /** What a worker needs besides the payload to compile it. */
@@ -57,7 +91,7 @@ export interface CompiledService {
   /** TLS SNI (and certificate name) for https services: the host without port. */
   readonly sni: string
   /** The service as stored (what plugins and log serializers see). */
-  readonly row: Readonly<Record<string, unknown>>
+  readonly row: Service
   /**
    * Upstream targets already built for this service, by address (service port and SNI): the
    * common request reuses one instead of building it (and its connection pool's key) again.
@@ -91,24 +125,27 @@ export interface ConfigSnapshot {
   readonly balancers: ReadonlyMap<string, Balancer>
 }
 
-function compileService(row: Record<string, unknown>): CompiledService {
-  const protocol = row['protocol'] === 'https' ? 'https' : 'http'
-  const host = String(row['host'])
-  const port = Number(row['port'] ?? (protocol === 'https' ? 443 : 80))
+/** The schema's fields whose defaults stand in for an explicit `null` (Kong: `service.retries or 5`). */
+const F = serviceSchema.fields
+
+function compileService(row: Service): CompiledService {
+  const protocol = row.protocol === 'https' ? 'https' : 'http'
+  const host = row.host
+  const port = row.port
   const defaultPort = (protocol === 'http' && port === 80) || (protocol === 'https' && port === 443)
   const bracketed = isIP(host) === 6 ? `[${host}]` : host
   return {
-    id: String(row['id']),
-    name: (row['name'] as string | null | undefined) ?? null,
+    id: row.id,
+    name: row.name,
     protocol,
     host,
     port,
-    path: (row['path'] as string | null | undefined) ?? null,
-    retries: Number(row['retries'] ?? 5),
-    connect_timeout: Number(row['connect_timeout'] ?? 60000),
-    read_timeout: Number(row['read_timeout'] ?? 60000),
-    write_timeout: Number(row['write_timeout'] ?? 60000),
-    tls_verify: row['tls_verify'] === true,
+    path: row.path,
+    retries: orDefault(row.retries, F.retries),
+    connect_timeout: orDefault(row.connect_timeout, F.connect_timeout),
+    read_timeout: orDefault(row.read_timeout, F.read_timeout),
+    write_timeout: orDefault(row.write_timeout, F.write_timeout),
+    tls_verify: row.tls_verify === true,
     hostIsIp: isIP(host) !== 0,
     hostHeader: defaultPort ? bracketed : `${bracketed}:${port}`,
     sni: host,
@@ -128,18 +165,16 @@ export function buildSnapshot(payload: ConfigPayload, context: SnapshotContext =
   const disabled = new Set<string>()
   for (const row of payload.services) {
     const svc = compileService(row)
-    if (row['enabled'] === false) disabled.add(svc.id)
+    if (!row.enabled) disabled.add(svc.id)
     else services.set(svc.id, svc)
   }
   const routes: CompiledRoute[] = []
-  for (const row of payload.routes) {
-    const serviceRef = row['service'] as { id: string } | null | undefined
+  for (const route of payload.routes) {
+    const serviceRef = route.service
     // Kong leaves routes of a disabled service out of the router entirely.
-    if (serviceRef != null && disabled.has(serviceRef.id)) continue
-    const protocols = (row['protocols'] as string[] | null | undefined) ?? ['http', 'https']
-    if (!protocols.includes('http') && !protocols.includes('https')) continue // stream and gRPC routes: not served yet
-    const route = row as unknown as RouteInput
-    const compiledService = serviceRef == null ? null : (services.get(serviceRef.id) ?? null)
+    if (serviceRef !== null && disabled.has(serviceRef.id)) continue
+    if (!route.protocols.includes('http') && !route.protocols.includes('https')) continue // stream and gRPC routes: not served yet
+    const compiledService = serviceRef === null ? null : (services.get(serviceRef.id) ?? null)
     routes.push({ ...route, compiledService, plan: plans.planFor(route.id, compiledService?.id ?? null) })
   }
   return {

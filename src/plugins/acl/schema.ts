@@ -5,7 +5,7 @@
  * @module
  */
 import * as t from '../../schema/typedefs.js'
-import type { Field } from '../../schema/types.js'
+import type { Field, InferFields } from '../../schema/types.js'
 import type { PluginSchema } from '../types.js'
 
 export const aclConfigFields = {
@@ -35,9 +35,4 @@ export const aclSchema: PluginSchema = {
 }
 
 /** The validated `config` of an acl instance. */
-export interface AclConfig {
-  readonly allow: readonly string[] | null
-  readonly deny: readonly string[] | null
-  readonly hide_groups_header: boolean
-  readonly always_use_authenticated_groups: boolean
-}
+export type AclConfig = InferFields<typeof aclConfigFields>

@@ -5,7 +5,7 @@
  * @module
  */
 import * as t from '../../schema/typedefs.js'
-import type { Field } from '../../schema/types.js'
+import type { Field, InferFields } from '../../schema/types.js'
 import type { PluginSchema } from '../types.js'
 
 export const basicAuthConfigFields = {
@@ -30,8 +30,4 @@ export const basicAuthSchema: PluginSchema = {
 }
 
 /** The validated `config` of a basic-auth instance. */
-export interface BasicAuthConfig {
-  readonly anonymous: string | null
-  readonly hide_credentials: boolean
-  readonly realm: string
-}
+export type BasicAuthConfig = InferFields<typeof basicAuthConfigFields>

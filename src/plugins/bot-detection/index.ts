@@ -8,7 +8,7 @@
  * @module
  */
 import * as t from '../../schema/typedefs.js'
-import type { Field } from '../../schema/types.js'
+import type { Field, InferFields } from '../../schema/types.js'
 import type { Pdk } from '../../pdk/types.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import { routeLabel } from '../shared/consumer.js'
@@ -37,10 +37,8 @@ export const botDetectionSchema: PluginSchema = {
   protocols: t.HTTP_PROTOCOLS,
 }
 
-export interface BotDetectionConfig {
-  readonly allow: readonly string[] | null
-  readonly deny: readonly string[] | null
-}
+/** The validated `config`, inferred from its schema. */
+export type BotDetectionConfig = InferFields<typeof botDetectionConfigFields>
 
 export type Verdict = 'none' | 'allow' | 'deny' | 'bot'
 

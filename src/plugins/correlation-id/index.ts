@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import * as t from '../../schema/typedefs.js'
-import type { Field } from '../../schema/types.js'
+import type { Field, InferFields } from '../../schema/types.js'
 import type { Pdk } from '../../pdk/types.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin, PluginSchema } from '../types.js'
@@ -32,11 +32,8 @@ export const correlationIdSchema: PluginSchema = {
   protocols: t.HTTP_PROTOCOLS,
 }
 
-export interface CorrelationIdConfig {
-  readonly header_name: string | null
-  readonly generator: Generator
-  readonly echo_downstream: boolean
-}
+/** The validated `config`, inferred from its schema. */
+export type CorrelationIdConfig = InferFields<typeof correlationIdConfigFields>
 
 /** Per-worker state of the `uuid#counter` generator. */
 const worker = { uuid: randomUUID(), counter: 0 }

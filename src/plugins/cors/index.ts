@@ -18,7 +18,7 @@
  * @module
  */
 import * as t from '../../schema/typedefs.js'
-import type { Field } from '../../schema/types.js'
+import type { Field, InferFields } from '../../schema/types.js'
 import type { Pdk } from '../../pdk/types.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin, PluginSchema } from '../types.js'
@@ -53,16 +53,8 @@ export const corsSchema: PluginSchema = {
   protocols: t.HTTP_PROTOCOLS,
 }
 
-export interface CorsConfig {
-  readonly origins?: readonly string[] | null
-  readonly headers?: readonly string[] | null
-  readonly exposed_headers?: readonly string[] | null
-  readonly methods?: readonly string[] | null
-  readonly max_age?: number | null
-  readonly credentials: boolean
-  readonly private_network: boolean
-  readonly preflight_continue: boolean
-}
+/** The validated `config`, inferred from its schema. */
+export type CorsConfig = InferFields<typeof corsConfigFields>
 
 /** One configured origin, compiled. */
 export type OriginRule =

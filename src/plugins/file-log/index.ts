@@ -9,7 +9,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises'
 import { PROTOCOLS } from '../../schema/typedefs.js'
-import type { Field } from '../../schema/types.js'
+import type { Field, InferFields } from '../../schema/types.js'
 import { customFieldsByLuaField, warnCustomFieldsIgnored } from '../shared/custom-fields.js'
 import type { Pdk, PdkLog } from '../../pdk/types.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
@@ -29,11 +29,8 @@ export const fileLogSchema: PluginSchema = {
   protocols: PROTOCOLS,
 }
 
-export interface FileLogConfig {
-  readonly path: string
-  readonly reopen: boolean
-  readonly custom_fields_by_lua?: Readonly<Record<string, string>> | null
-}
+/** The validated `config`, inferred from its schema. */
+export type FileLogConfig = InferFields<typeof fileLogConfigFields>
 
 /** Lines that may wait for one file before the oldest are dropped. */
 export const MAX_PENDING = 100_000

@@ -12,10 +12,19 @@ import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin } from '../types.js'
 import { warnCustomFieldsIgnored } from '../shared/custom-fields.js'
 import { Queue, type QueueConfig } from './queue.js'
-import { httpLogSchema, type HttpLogConfig } from './schema.js'
+import { orDefault } from '../../schema/defaults.js'
+import { httpLogConfigFields, httpLogSchema, queueField, type HttpLogConfig } from './schema.js'
+
+/** The configuration as the sender reads it: method, content type and timeouts always set. */
+export interface SenderConf extends HttpLogConfig {
+  readonly method: NonNullable<HttpLogConfig['method']>
+  readonly content_type: NonNullable<HttpLogConfig['content_type']>
+  readonly timeout: number
+  readonly keepalive: number
+}
 
 export interface HttpLogPrepared {
-  readonly conf: HttpLogConfig
+  readonly conf: SenderConf
   readonly queueKey: string
   readonly queueName: string
   readonly queueConf: QueueConfig
@@ -27,13 +36,34 @@ export interface HttpLogPrepared {
 
 /** Kong 3.9's handling of the deprecated fields: folded into `queue`. */
 export function effectiveQueue(conf: HttpLogConfig): QueueConfig {
-  const q = { ...conf.queue }
-  if (conf.queue_size != null && conf.queue.max_batch_size === 1) q.max_batch_size = conf.queue_size
-  if (conf.flush_timeout != null && conf.queue.max_coalescing_delay === 1) q.max_coalescing_delay = conf.flush_timeout
-  return q
+  const q = conf.queue
+  const f = queueField.fields
+  return {
+    max_batch_size: conf.queue_size != null && q.max_batch_size === 1 ? conf.queue_size : orDefault(q.max_batch_size, f.max_batch_size),
+    max_coalescing_delay: conf.flush_timeout != null && q.max_coalescing_delay === 1 ? conf.flush_timeout : orDefault(q.max_coalescing_delay, f.max_coalescing_delay),
+    max_entries: orDefault(q.max_entries, f.max_entries),
+    max_bytes: q.max_bytes,
+    max_retry_time: orDefault(q.max_retry_time, f.max_retry_time),
+    initial_retry_delay: orDefault(q.initial_retry_delay, f.initial_retry_delay),
+    max_retry_delay: orDefault(q.max_retry_delay, f.max_retry_delay),
+    concurrency_limit: orDefault(q.concurrency_limit, f.concurrency_limit),
+  }
 }
 
-export function prepareHttpLog(conf: HttpLogConfig, instance: Readonly<Record<string, unknown>>): HttpLogPrepared {
+/** `conf` with the defaults of the fields the sender reads where an explicit null was stored. */
+function senderConf(conf: HttpLogConfig): SenderConf {
+  const f = httpLogConfigFields
+  return {
+    ...conf,
+    method: orDefault(conf.method, f.method),
+    content_type: orDefault(conf.content_type, f.content_type),
+    timeout: orDefault(conf.timeout, f.timeout),
+    keepalive: orDefault(conf.keepalive, f.keepalive),
+  }
+}
+
+export function prepareHttpLog(stored: HttpLogConfig, instance: Readonly<Record<string, unknown>>): HttpLogPrepared {
+  const conf = senderConf(stored)
   const u = new URL(conf.http_endpoint)
   const headers: Record<string, string> = { 'content-type': conf.content_type }
   for (const [k, v] of Object.entries(conf.headers ?? {})) headers[k.toLowerCase()] = v
@@ -46,7 +76,7 @@ export function prepareHttpLog(conf: HttpLogConfig, instance: Readonly<Record<st
     conf,
     queueConf,
     queueName: id,
-    queueKey: `${id}:${JSON.stringify(conf)}`,
+    queueKey: `${id}:${JSON.stringify(stored)}`,
     origin: u.origin,
     path: `${u.pathname}${u.search}`,
     headers,

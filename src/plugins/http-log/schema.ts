@@ -6,7 +6,7 @@
  * @module
  */
 import * as t from '../../schema/typedefs.js'
-import type { Field } from '../../schema/types.js'
+import type { Field, InferFields } from '../../schema/types.js'
 import { customFieldsByLuaField } from '../shared/custom-fields.js'
 import type { PluginSchema } from '../types.js'
 import type { QueueConfig } from './queue.js'
@@ -73,16 +73,5 @@ export const httpLogSchema: PluginSchema = {
   protocols: t.PROTOCOLS,
 }
 
-export interface HttpLogConfig {
-  readonly http_endpoint: string
-  readonly method: 'POST' | 'PUT' | 'PATCH'
-  readonly content_type: string
-  readonly timeout: number
-  readonly keepalive: number
-  readonly retry_count?: number | null
-  readonly queue_size?: number | null
-  readonly flush_timeout?: number | null
-  readonly headers?: Readonly<Record<string, string>> | null
-  readonly queue: QueueConfig
-  readonly custom_fields_by_lua?: Readonly<Record<string, string>> | null
-}
+/** The validated `config`, inferred from its schema. */
+export type HttpLogConfig = InferFields<typeof httpLogConfigFields>

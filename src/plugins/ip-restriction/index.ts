@@ -11,7 +11,7 @@
  */
 import { BlockList, isIP } from 'node:net'
 import * as t from '../../schema/typedefs.js'
-import type { Field } from '../../schema/types.js'
+import type { Field, InferFields } from '../../schema/types.js'
 import type { Pdk } from '../../pdk/types.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import { routeLabel } from '../shared/consumer.js'
@@ -31,12 +31,8 @@ export const ipRestrictionSchema: PluginSchema = {
   protocols: ['http', 'https', 'tcp', 'tls', 'grpc', 'grpcs'],
 }
 
-export interface IpRestrictionConfig {
-  readonly allow?: readonly string[] | null
-  readonly deny?: readonly string[] | null
-  readonly status?: number | null
-  readonly message?: string | null
-}
+/** The validated `config`, inferred from its schema. */
+export type IpRestrictionConfig = InferFields<typeof ipRestrictionConfigFields>
 
 /** A compiled list of addresses and ranges. */
 export class IpMatcher {

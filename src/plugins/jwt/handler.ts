@@ -20,7 +20,10 @@ import { compactVerify, decodeJwt, decodeProtectedHeader, errors as joseErrors }
 import type { Consumer, Credential, EntityRow, HeaderValue, Pdk } from '../../pdk/types.js'
 import { consumerLabel, fingerprint } from '../shared/consumer.js'
 import { JWT_ALGORITHMS } from './entities.js'
-import type { JwtConfig } from './schema.js'
+import { jwtSchema, type JwtConfig } from './schema.js'
+import { orDefault } from '../../schema/defaults.js'
+
+const fields = jwtSchema.config
 
 // ---------------------------------------------------------------------------------------------
 // Finding the token
@@ -86,17 +89,17 @@ export function retrieveTokens(req: TokenRequest, conf: Pick<JwtConfig, 'uri_par
     } else if (!(sources[i] ?? '').split(', ').includes(where)) sources[i] = `${sources[i] ?? ''}, ${where}`
   }
   const query = req.getQuery()
-  for (const name of conf.uri_param_names) {
+  for (const name of orDefault(conf.uri_param_names, fields.uri_param_names)) {
     if (!Object.hasOwn(query, name)) continue
     const v = query[name]
     for (const one of Array.isArray(v) ? v : [v]) if (one !== undefined && one !== '') add(one, `query '${name}'`)
   }
   const headers = req.getHeaders()
-  for (const name of conf.cookie_names) {
+  for (const name of orDefault(conf.cookie_names, fields.cookie_names)) {
     const v = cookieValue(headers['cookie'], name)
     if (v !== undefined && v !== '') add(v, `cookie '${name}'`)
   }
-  for (const name of conf.header_names) {
+  for (const name of orDefault(conf.header_names, fields.header_names)) {
     const raw = headers[headerKey(name)]
     const value = Array.isArray(raw) ? raw[0] : raw
     if (value === undefined) continue
@@ -112,9 +115,9 @@ export function describeSources(conf: Pick<JwtConfig, 'uri_param_names' | 'cooki
   const list = (label: string, names: readonly string[]): string | undefined =>
     names.length === 0 ? undefined : `${label} ${names.map((n) => `'${n}'`).join(', ')}`
   const parts = [
-    list('query parameter', conf.uri_param_names),
-    list('cookie', conf.cookie_names),
-    list('header', conf.header_names)?.concat(' (Bearer scheme)'),
+    list('query parameter', orDefault(conf.uri_param_names, fields.uri_param_names)),
+    list('cookie', orDefault(conf.cookie_names, fields.cookie_names)),
+    list('header', orDefault(conf.header_names, fields.header_names))?.concat(' (Bearer scheme)'),
   ].filter((p): p is string => p !== undefined)
   return parts.length === 0 ? 'nowhere (uri_param_names, cookie_names and header_names are all empty)' : parts.join('; ')
 }
@@ -311,7 +314,7 @@ export async function authenticate(kong: Pdk, conf: JwtConfig): Promise<AuthResu
   const decoded = decodeToken(token)
   if (!decoded.ok) return fail(401, `Bad token; ${decoded.error}`, withError, `${print} is not a valid JWT: ${decoded.detail}`)
 
-  const claimName = conf.key_claim_name
+  const claimName = orDefault(conf.key_claim_name, fields.key_claim_name)
   const fromClaims = decoded.claims[claimName]
   const keyValue = fromClaims !== undefined && fromClaims !== null && fromClaims !== false ? fromClaims : decoded.header[claimName]
   if (keyValue === undefined || keyValue === null || keyValue === false) {
@@ -345,11 +348,12 @@ export async function authenticate(kong: Pdk, conf: JwtConfig): Promise<AuthResu
     const why = Object.entries(claimErrors).map(([c, e]) => `${c} ${e}: ${c} = ${describeTime(decoded.claims[c], now)}`).join('; ')
     return { ok: false, status: 401, body: claimErrors, wwwAuthenticate: withError, log: `${print} (credential ${claimShown}) fails claims_to_verify: ${why}` }
   }
-  const maxErrors = checkMaximumExpiration(decoded.claims, conf.maximum_expiration, now)
+  const maximumExpiration = orDefault(conf.maximum_expiration, fields.maximum_expiration)
+  const maxErrors = checkMaximumExpiration(decoded.claims, maximumExpiration, now)
   if (maxErrors !== null) {
     return {
       ok: false, status: 401, body: maxErrors, wwwAuthenticate: withError,
-      log: `${print} (credential ${claimShown}) lives too long: exp = ${describeTime(decoded.claims['exp'], now)}, maximum_expiration is ${conf.maximum_expiration} s from now`,
+      log: `${print} (credential ${claimShown}) lives too long: exp = ${describeTime(decoded.claims['exp'], now)}, maximum_expiration is ${maximumExpiration} s from now`,
     }
   }
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { FieldConstraint } from '../../schema/types.js'
+import type { FieldConstraint, InferFields } from '../../schema/types.js'
 import type { PluginSchema } from '../types.js'
 
 /** Kong's upper bound for `maximum_expiration`: 365 days. */
@@ -69,15 +69,4 @@ export const jwtSchema = {
 } as const satisfies PluginSchema
 
 /** The validated `config` (defaults filled in). */
-export interface JwtConfig {
-  readonly uri_param_names: readonly string[]
-  readonly cookie_names: readonly string[]
-  readonly key_claim_name: string
-  readonly secret_is_base64: boolean
-  readonly claims_to_verify: readonly ('exp' | 'nbf')[] | null
-  readonly anonymous: string | null
-  readonly run_on_preflight: boolean
-  readonly maximum_expiration: number
-  readonly header_names: readonly string[]
-  readonly realm: string | null
-}
+export type JwtConfig = InferFields<typeof jwtSchema.config>

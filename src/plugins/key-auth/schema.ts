@@ -5,7 +5,7 @@
  * @module
  */
 import * as t from '../../schema/typedefs.js'
-import type { Field } from '../../schema/types.js'
+import type { Field, InferFields } from '../../schema/types.js'
 import type { PluginSchema } from '../types.js'
 
 export const keyAuthConfigFields = {
@@ -50,13 +50,4 @@ export const keyAuthSchema: PluginSchema = {
 }
 
 /** The validated `config` of a key-auth instance. */
-export interface KeyAuthConfig {
-  readonly key_names: readonly string[]
-  readonly hide_credentials: boolean
-  readonly anonymous: string | null
-  readonly key_in_header: boolean
-  readonly key_in_query: boolean
-  readonly key_in_body: boolean
-  readonly run_on_preflight: boolean
-  readonly realm: string | null
-}
+export type KeyAuthConfig = InferFields<typeof keyAuthConfigFields>

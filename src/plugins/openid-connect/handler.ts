@@ -13,7 +13,8 @@ import { consumerLabel, fingerprint, routeLabel, setConsumer, useAnonymous } fro
 import { checkClaims, claimAt, headerValue, parseRequirements, type ClaimFailure, type ClaimRules, type Claims } from './claims.js'
 import { configuredIssuer } from './discovery.js'
 import { keyFits, keyTypeFor, storeFor, type IssuerKeyStore, type KeyEntry, type StoreOptions } from './jwks-cache.js'
-import type { OidcConfig } from './schema.js'
+import { orDefault } from '../../schema/defaults.js'
+import { OIDC_CONFIG_FIELDS as F, type OidcConfig } from './schema.js'
 
 /** Signature algorithms accepted (asymmetric only: a JWKS publishes public keys). */
 export const ALGORITHMS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']
@@ -41,16 +42,20 @@ export function prepare(conf: OidcConfig): Prepared {
   }
   const prepared: Prepared = {
     conf,
-    storeOptions: { timeoutMs: conf.timeout, cacheTtlMs: conf.cache_ttl * 1000, rediscoveryMs: conf.rediscovery_lifetime * 1000 },
+    storeOptions: {
+      timeoutMs: orDefault(conf.timeout, F.timeout),
+      cacheTtlMs: orDefault(conf.cache_ttl, F.cache_ttl) * 1000,
+      rediscoveryMs: orDefault(conf.rediscovery_lifetime, F.rediscovery_lifetime) * 1000,
+    },
     rules: {
-      leeway: conf.leeway,
-      audienceClaim: conf.audience_claim ?? ['aud'],
+      leeway: orDefault(conf.leeway, F.leeway),
+      audienceClaim: orDefault(conf.audience_claim, F.audience_claim),
       audienceRequired: parseRequirements(conf.audience_required),
-      scopesClaim: conf.scopes_claim ?? ['scope'],
+      scopesClaim: orDefault(conf.scopes_claim, F.scopes_claim),
       scopesRequired: parseRequirements(conf.scopes_required),
     },
     headers: claims.map((c, i) => [c, names[i] as string] as const),
-    sources: conf.bearer_token_param_type ?? ['header', 'query', 'body'],
+    sources: orDefault(conf.bearer_token_param_type, F.bearer_token_param_type),
     realm,
   }
   return prepared

@@ -10,9 +10,9 @@
  *
  * @module
  */
-import type { EntityCheck, Field } from '../../schema/types.js'
+import type { ArrayField, EntityCheck, Field, InferFields } from '../../schema/types.js'
 
-const strings = (def: readonly string[] | null = null): Field => ({ type: 'array', elements: { type: 'string' }, default: def })
+const strings = { type: 'array', elements: { type: 'string' }, default: null } as const satisfies ArrayField
 
 const httpUrl = (v: unknown): string | undefined => {
   if (typeof v !== 'string') return undefined
@@ -25,29 +25,29 @@ const httpUrl = (v: unknown): string | undefined => {
   return undefined
 }
 
-export const OIDC_CONFIG_FIELDS: Readonly<Record<string, Field>> = {
+export const OIDC_CONFIG_FIELDS = {
   /** The issuer identifier, or its discovery URL (`…/.well-known/openid-configuration`). */
   issuer: { type: 'string', required: true, custom_validator: httpUrl },
   /** Accepted `iss` values; default: the `issuer` of the discovery document. */
-  issuers_allowed: strings(),
+  issuers_allowed: strings,
   /** Seconds between JWKS refreshes triggered by an unknown `kid` (per issuer and worker). */
   rediscovery_lifetime: { type: 'number', default: 30, between: [0, 86400] },
-  audience_claim: strings(['aud']),
+  audience_claim: { ...strings, default: ['aud'] },
   /** Each entry is a space-separated list that must all be present (AND); entries are OR-ed. */
-  audience_required: strings(),
-  scopes_claim: strings(['scope']),
+  audience_required: strings,
+  scopes_claim: { ...strings, default: ['scope'] },
   /** Same AND/OR form as `audience_required`. */
-  scopes_required: strings(),
+  scopes_required: strings,
   /** Path of the claim whose value names the consumer (`["sub"]`, `["realm", "user"]`…). */
-  consumer_claim: strings(),
+  consumer_claim: strings,
   consumer_by: {
     type: 'array',
     elements: { type: 'string', one_of: ['id', 'username', 'custom_id'] },
     default: ['username', 'custom_id'],
   },
   consumer_optional: { type: 'boolean', required: true, default: false },
-  upstream_headers_claims: strings(),
-  upstream_headers_names: strings(),
+  upstream_headers_claims: strings,
+  upstream_headers_names: strings,
   bearer_token_param_type: {
     type: 'array',
     elements: { type: 'string', one_of: ['header', 'query', 'body'] },
@@ -66,7 +66,7 @@ export const OIDC_CONFIG_FIELDS: Readonly<Record<string, Field>> = {
   cache_ttl: { type: 'number', default: 3600, gt: 0 },
   /** Milliseconds allowed for each request to the provider. */
   timeout: { type: 'number', default: 10000, gt: 0 },
-}
+} as const satisfies Record<string, Field>
 
 export const OIDC_CONFIG_CHECKS: readonly EntityCheck[] = [
   {
@@ -85,27 +85,4 @@ export const OIDC_CONFIG_CHECKS: readonly EntityCheck[] = [
 ]
 
 /** The validated `config`. */
-export interface OidcConfig {
-  readonly issuer: string
-  readonly issuers_allowed: readonly string[] | null
-  readonly rediscovery_lifetime: number
-  readonly audience_claim: readonly string[] | null
-  readonly audience_required: readonly string[] | null
-  readonly scopes_claim: readonly string[] | null
-  readonly scopes_required: readonly string[] | null
-  readonly consumer_claim: readonly string[] | null
-  readonly consumer_by: readonly ('id' | 'username' | 'custom_id')[] | null
-  readonly consumer_optional: boolean
-  readonly upstream_headers_claims: readonly string[] | null
-  readonly upstream_headers_names: readonly string[] | null
-  readonly bearer_token_param_type: readonly ('header' | 'query' | 'body')[] | null
-  readonly anonymous: string | null
-  readonly run_on_preflight: boolean
-  readonly leeway: number
-  readonly hide_credentials: boolean
-  readonly unauthorized_error_message: string
-  readonly forbidden_error_message: string
-  readonly display_errors: boolean
-  readonly cache_ttl: number
-  readonly timeout: number
-}
+export type OidcConfig = InferFields<typeof OIDC_CONFIG_FIELDS>

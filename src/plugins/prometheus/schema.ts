@@ -5,7 +5,7 @@
  * @module
  */
 import { PROTOCOLS } from '../../schema/typedefs.js'
-import type { Field } from '../../schema/types.js'
+import type { Field, InferFields } from '../../schema/types.js'
 import type { PluginSchema } from '../types.js'
 
 const flag = (description: string) => ({ type: 'boolean', default: false, description }) as const satisfies Field
@@ -25,11 +25,5 @@ export const prometheusSchema: PluginSchema = {
   protocols: PROTOCOLS,
 }
 
-export interface PrometheusConfig {
-  readonly per_consumer: boolean
-  readonly status_code_metrics: boolean
-  readonly ai_metrics: boolean
-  readonly latency_metrics: boolean
-  readonly bandwidth_metrics: boolean
-  readonly upstream_health_metrics: boolean
-}
+/** The validated `config`, inferred from its schema. */
+export type PrometheusConfig = InferFields<typeof prometheusConfigFields>

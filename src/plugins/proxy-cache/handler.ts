@@ -7,12 +7,15 @@
  */
 import type { HeaderValue, Pdk } from '../../pdk/types.js'
 import { buildCacheKey, CACHE_VERSION, type CachedResponse, memoryStore, type MemoryStore } from './cache.js'
-import type { ProxyCacheConfig } from './schema.js'
+import { orDefault } from '../../schema/defaults.js'
+import { proxyCacheConfigFields, type ProxyCacheConfig } from './schema.js'
 
 /** Kong's hop-by-hop list (plus content-length, recomputed when a hit is sent). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailers', 'transfer-encoding', 'upgrade', 'content-length'])
 
 export interface ProxyCachePrepared extends ProxyCacheConfig {
+  /** `cache_ttl`, its default when the stored value is null. */
+  readonly cache_ttl: number
   readonly methods: ReadonlySet<string>
   readonly codes: ReadonlySet<number>
   readonly types: readonly ParsedMime[]
@@ -87,6 +90,7 @@ export function resourceTtl(cc: Directives, expires: string | undefined, nowSec:
 export function prepareProxyCache(conf: ProxyCacheConfig): ProxyCachePrepared {
   return {
     ...conf,
+    cache_ttl: orDefault(conf.cache_ttl, proxyCacheConfigFields.cache_ttl),
     methods: new Set(conf.request_method),
     codes: new Set(conf.response_code),
     types: conf.content_type.map(parseMime).filter((m): m is ParsedMime => m !== null),

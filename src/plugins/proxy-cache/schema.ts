@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Field } from '../../schema/types.js'
+import type { Field, InferFields } from '../../schema/types.js'
 import type { PluginSchema } from '../types.js'
 
 export const proxyCacheConfigFields = {
@@ -52,17 +52,5 @@ export const proxyCacheSchema: PluginSchema = {
   protocols: ['grpc', 'grpcs', 'http', 'https'],
 }
 
-export interface ProxyCacheConfig {
-  readonly response_code: readonly number[]
-  readonly request_method: readonly string[]
-  readonly content_type: readonly string[]
-  readonly cache_ttl: number
-  readonly strategy: 'memory'
-  readonly cache_control: boolean
-  readonly ignore_uri_case?: boolean | null
-  readonly storage_ttl?: number | null
-  readonly memory: { readonly dictionary_name: string }
-  readonly vary_query_params?: readonly string[] | null
-  readonly vary_headers?: readonly string[] | null
-  readonly response_headers: { readonly age: boolean; readonly 'X-Cache-Status': boolean; readonly 'X-Cache-Key': boolean }
-}
+/** The validated `config`, inferred from its schema. */
+export type ProxyCacheConfig = InferFields<typeof proxyCacheConfigFields>

@@ -25,7 +25,8 @@ import type { HeaderValue, Pdk } from '../../pdk/types.js'
 import { routeLabel } from '../shared/consumer.js'
 import { LocalPolicy } from './policies/local.js'
 import { RedisPolicy, RedisUnavailable } from './policies/redis.js'
-import type { RateLimitingConfig, RedisConfig } from './schema.js'
+import { orDefault } from '../../schema/defaults.js'
+import { rateLimitingConfigFields, redisConfigSchema, type RateLimitingConfig, type RedisConfig } from './schema.js'
 
 const NULL_UUID = '00000000-0000-0000-0000-000000000000'
 
@@ -77,15 +78,16 @@ function pick<T>(nested: T | null | undefined, flat: T | null | undefined, fallb
  */
 export function effectiveRedis(conf: RateLimitingConfig): RedisConfig {
   const r = conf.redis ?? {}
+  const f = redisConfigSchema.fields
   return {
     host: pick(r.host, conf.redis_host, null),
-    port: pick(r.port, conf.redis_port, 6379),
-    timeout: pick(r.timeout, conf.redis_timeout, 2000),
+    port: pick(r.port, conf.redis_port, f.port.default),
+    timeout: pick(r.timeout, conf.redis_timeout, f.timeout.default),
     username: pick(r.username, conf.redis_username, null),
     password: pick(r.password, conf.redis_password, null),
-    database: pick(r.database, conf.redis_database, 0),
-    ssl: pick(r.ssl, conf.redis_ssl, false),
-    ssl_verify: pick(r.ssl_verify, conf.redis_ssl_verify, false),
+    database: pick(r.database, conf.redis_database, f.database.default),
+    ssl: pick(r.ssl, conf.redis_ssl, f.ssl.default),
+    ssl_verify: pick(r.ssl_verify, conf.redis_ssl_verify, f.ssl_verify.default),
     server_name: pick(r.server_name, conf.redis_server_name, null),
   }
 }
@@ -210,8 +212,9 @@ function finish(kong: Pdk, conf: RateLimitingPrepared, result: TakeResult, now: 
     // Kong only knows the reset when it computed the headers.
     if (headers !== null) out['Retry-After'] = String(reset)
     const exhausted = conf.limits.filter((_, i) => (result.remaining[i] ?? 0) <= 0).map((l) => `${l.limit} per ${l.period}`)
-    kong.log.info(`${conf.error_code} "${conf.error_message}" on ${routeLabel(kong)}: limit ${exhausted.join(', ')} reached (limit_by ${conf.limit_by}, ${conf.sliding ? 'sliding' : 'fixed'} window, policy ${conf.policy})`)
-    kong.response.error(conf.error_code, conf.error_message, out)
+    const code = orDefault(conf.error_code, rateLimitingConfigFields.error_code)
+    kong.log.info(`${code} "${conf.error_message}" on ${routeLabel(kong)}: limit ${exhausted.join(', ')} reached (limit_by ${conf.limit_by}, ${conf.sliding ? 'sliding' : 'fixed'} window, policy ${conf.policy})`)
+    kong.response.error(code, conf.error_message ?? undefined, out)
     return
   }
   if (headers !== null) kong.ctx.plugin['headers'] = headers

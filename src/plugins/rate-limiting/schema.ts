@@ -14,7 +14,7 @@
  * @module
  */
 import * as t from '../../schema/typedefs.js'
-import type { CheckErrors, Field } from '../../schema/types.js'
+import type { CheckErrors, Field, InferFields } from '../../schema/types.js'
 import type { PluginSchema } from '../types.js'
 import { PERIODS, type Period } from '../../counters/window.js'
 
@@ -154,44 +154,8 @@ export const rateLimitingSchema: PluginSchema = {
   protocols: t.HTTP_PROTOCOLS,
 }
 
-export interface RedisConfig {
-  readonly host: string | null
-  readonly port: number | null
-  readonly timeout: number | null
-  readonly username: string | null
-  readonly password: string | null
-  readonly database: number | null
-  readonly ssl: boolean | null
-  readonly ssl_verify: boolean | null
-  readonly server_name: string | null
-}
+/** The `redis` record of the configuration (also the shape `effectiveRedis` folds the flat fields into). */
+export type RedisConfig = InferFields<typeof redisConfigSchema.fields>
 
 /** The validated `config` of a rate-limiting instance. */
-export interface RateLimitingConfig {
-  readonly second?: number | null
-  readonly minute?: number | null
-  readonly hour?: number | null
-  readonly day?: number | null
-  readonly month?: number | null
-  readonly year?: number | null
-  readonly limit_by: 'consumer' | 'credential' | 'ip' | 'service' | 'header' | 'path'
-  readonly header_name?: string | null
-  readonly path?: string | null
-  readonly policy: 'local' | 'cluster' | 'redis'
-  readonly fault_tolerant: boolean
-  readonly redis?: Partial<RedisConfig> | null
-  readonly hide_client_headers: boolean
-  readonly error_code: number
-  readonly error_message: string
-  readonly sync_rate: number
-  readonly window_type?: 'fixed' | 'sliding'
-  readonly redis_host?: string | null
-  readonly redis_port?: number | null
-  readonly redis_password?: string | null
-  readonly redis_username?: string | null
-  readonly redis_ssl?: boolean | null
-  readonly redis_ssl_verify?: boolean | null
-  readonly redis_server_name?: string | null
-  readonly redis_timeout?: number | null
-  readonly redis_database?: number | null
-}
+export type RateLimitingConfig = InferFields<typeof rateLimitingConfigFields>

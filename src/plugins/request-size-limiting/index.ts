@@ -13,7 +13,7 @@
  * @module
  */
 import * as t from '../../schema/typedefs.js'
-import type { Field } from '../../schema/types.js'
+import type { Field, InferFields } from '../../schema/types.js'
 import type { Pdk } from '../../pdk/types.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import { routeLabel } from '../shared/consumer.js'
@@ -38,11 +38,8 @@ export const requestSizeLimitingSchema: PluginSchema = {
   protocols: t.HTTP_PROTOCOLS,
 }
 
-export interface RequestSizeLimitingConfig {
-  readonly allowed_payload_size: number | null
-  readonly size_unit: SizeUnit
-  readonly require_content_length: boolean
-}
+/** The validated `config`, inferred from its schema. */
+export type RequestSizeLimitingConfig = InferFields<typeof requestSizeLimitingConfigFields>
 
 export interface RequestSizeLimitingPrepared extends RequestSizeLimitingConfig {
   readonly allowedBytes: number

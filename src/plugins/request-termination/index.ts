@@ -11,7 +11,8 @@
  */
 import { hostname } from 'node:os'
 import * as t from '../../schema/typedefs.js'
-import type { Field } from '../../schema/types.js'
+import type { Field, InferFields } from '../../schema/types.js'
+import { orDefault } from '../../schema/defaults.js'
 import type { Pdk } from '../../pdk/types.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import { routeLabel } from '../shared/consumer.js'
@@ -54,19 +55,13 @@ export const requestTerminationSchema: PluginSchema = {
   protocols: t.HTTP_PROTOCOLS,
 }
 
-export interface RequestTerminationConfig {
-  readonly status_code: number
-  readonly message?: string | null
-  readonly content_type?: string | null
-  readonly body?: string | null
-  readonly echo: boolean
-  readonly trigger?: string | null
-}
+/** The validated `config`, inferred from its schema. */
+export type RequestTerminationConfig = InferFields<typeof requestTerminationConfigFields>
 
 let nodeId = ''
 
 export async function requestTerminationAccess(kong: Pdk, conf: RequestTerminationConfig): Promise<void> {
-  const status = conf.status_code
+  const status = orDefault(conf.status_code, requestTerminationConfigFields.status_code)
   if (conf.trigger != null) {
     const query = kong.request.getQuery()
     // Kong tests truthiness: a bare `?trigger` counts, an absent one does not.

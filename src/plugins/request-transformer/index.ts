@@ -15,7 +15,7 @@
  * @module
  */
 import * as t from '../../schema/typedefs.js'
-import type { Field } from '../../schema/types.js'
+import type { Field, InferFields } from '../../schema/types.js'
 import type { HeaderValue, Pdk } from '../../pdk/types.js'
 import { validateHeaderName } from '../../schema/validators.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
@@ -88,14 +88,8 @@ interface Lists {
   readonly uri?: string | null
 }
 
-export interface RequestTransformerConfig {
-  readonly http_method?: string | null
-  readonly remove: Lists
-  readonly rename: Lists
-  readonly replace: Lists
-  readonly add: Lists
-  readonly append: Lists
-}
+/** The validated `config`, inferred from its schema. */
+export type RequestTransformerConfig = InferFields<typeof requestTransformerConfigFields>
 
 /** One `name:value` entry with its value compiled. */
 interface Pair {

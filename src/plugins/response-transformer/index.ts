@@ -15,7 +15,7 @@
  * @module
  */
 import * as t from '../../schema/typedefs.js'
-import type { Field } from '../../schema/types.js'
+import type { Field, InferFields } from '../../schema/types.js'
 import type { Pdk } from '../../pdk/types.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin, PluginSchema } from '../types.js'
@@ -74,13 +74,8 @@ interface Lists {
   readonly json_types?: readonly string[]
 }
 
-export interface ResponseTransformerConfig {
-  readonly remove: Lists
-  readonly rename: Lists
-  readonly replace: Lists
-  readonly add: Lists
-  readonly append: Lists
-}
+/** The validated `config`, inferred from its schema. */
+export type ResponseTransformerConfig = InferFields<typeof responseTransformerConfigFields>
 
 export interface ResponseTransformerPrepared extends ResponseTransformerConfig {
   readonly transformsJson: boolean

@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import type { Route, Service } from '../../../src/entities/index.js'
 import { buildSnapshot, type ConfigPayload } from '../../../src/snapshot/snapshot.js'
 import { SnapshotSwitch } from '../../../src/snapshot/switch.js'
 
-const svc = (id: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  id, name: `svc-${id}`, protocol: 'http', host: 'example.internal', port: 8080, path: null, retries: 5,
-  connect_timeout: 60000, read_timeout: 60000, write_timeout: 60000, tls_verify: null, enabled: true, ...extra,
+const svc = (id: string, extra: Partial<Service> = {}): Service => ({
+  id, created_at: 1, updated_at: 1, name: `svc-${id}`, protocol: 'http', host: 'example.internal', port: 8080, path: null, retries: 5,
+  connect_timeout: 60000, read_timeout: 60000, write_timeout: 60000, tags: null, client_certificate: null, tls_verify: null,
+  tls_verify_depth: null, ca_certificates: null, enabled: true, ...extra,
 })
-const route = (id: string, path: string, service: string | null, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  id, name: null, protocols: ['http', 'https'], methods: null, hosts: null, paths: [path], headers: null, snis: null,
-  strip_path: true, preserve_host: false, regex_priority: 0, path_handling: 'v0', https_redirect_status_code: 426,
-  created_at: 1, service: service === null ? null : { id: service }, ...extra,
+const route = (id: string, path: string, service: string | null, extra: Partial<Route> = {}): Route => ({
+  id, created_at: 1, updated_at: 1, name: null, protocols: ['http', 'https'], methods: null, hosts: null, paths: [path], headers: null,
+  snis: null, sources: null, destinations: null, tags: null, strip_path: true, preserve_host: false, request_buffering: true,
+  response_buffering: true, regex_priority: 0, path_handling: 'v0', https_redirect_status_code: 426,
+  service: service === null ? null : { id: service }, ...extra,
 })
 const match = (p: ConfigPayload, path: string) =>
   buildSnapshot(p).router.match({ method: 'GET', scheme: 'http', host: 'gw', port: 8000, path, headers: {} })
@@ -24,6 +27,12 @@ describe('buildSnapshot', () => {
     assert.equal(snap.services.get('c')?.hostIsIp, true)
     const m = snap.router.match({ method: 'GET', scheme: 'http', host: 'gw', port: 8000, path: '/a/x', headers: {} })
     assert.equal(m?.route.compiledService?.id, 'a')
+  })
+
+  test("an explicit null in a defaulted field takes the schema's default, as Kong's `service.retries or 5`", () => {
+    const snap = buildSnapshot({ version: 1, services: [svc('a', { retries: null, connect_timeout: null, read_timeout: null, write_timeout: null })], routes: [] })
+    const s = snap.services.get('a')
+    assert.deepEqual([s?.retries, s?.connect_timeout, s?.read_timeout, s?.write_timeout], [5, 60000, 60000, 60000])
   })
 
   test("routes of a disabled service are left out, as Kong's router does", () => {

@@ -4,7 +4,10 @@ import { describe, test } from 'node:test'
 import { isJsonContentType, splitPair, transformJson, type ResponseTransformerConfig } from '../../../../src/plugins/response-transformer/index.js'
 
 const empty = { json: [], headers: [], json_types: [] }
-const conf = (c: Partial<ResponseTransformerConfig>): ResponseTransformerConfig => ({ remove: empty, rename: empty, replace: empty, add: empty, append: empty, ...c })
+type Lists = { readonly [K in keyof ResponseTransformerConfig]?: Partial<ResponseTransformerConfig[K]> }
+const conf = (c: Lists): ResponseTransformerConfig => ({
+  remove: { ...empty, ...c.remove }, rename: { ...empty, ...c.rename }, replace: { ...empty, ...c.replace }, add: { ...empty, ...c.add }, append: { ...empty, ...c.append },
+})
 
 describe('response-transformer JSON', () => {
   test('remove → rename → replace → add → append', () => {
