@@ -15,14 +15,14 @@
  * @module
  */
 import type { PluginRegistry } from '../plugins/registry.js'
-import type { AnyPlugin } from '../plugins/types.js'
+import type { AnyPlugin, Phase } from '../plugins/types.js'
 import * as t from '../schema/typedefs.js'
 import type { ArrayField, EntitySchema, Field, InferFields, RecordField, Subschema } from '../schema/types.js'
 
 export const PLUGIN_NOT_ENABLED = "plugin '%s' not enabled; add it to the 'plugins' configuration property"
 
 /** The phases an `ordering` may name (Kong Enterprise accepts `access` only). */
-export const ORDERING_PHASES = ['access'] as const
+export const ORDERING_PHASES = ['access'] as const satisfies readonly Phase[]
 
 const orderingList = {
   type: 'array',

@@ -8,7 +8,8 @@
  * Precedence (most specific first): route+service+consumer, route+consumer, service+consumer,
  * route+service, consumer, route, service, global.
  */
-import type { AnyPlugin, Phase } from './types.js'
+import { type Phase, PHASE_HANDLERS } from './phases.js'
+import type { AnyPlugin } from './types.js'
 import type { PluginRegistry } from './registry.js'
 
 /** One configured plugin instance, ready to run. */
@@ -210,7 +211,7 @@ export class PlanCompiler {
     for (const plugin of this.#order) {
       const g = this.#scopes.get(plugin.name)?.global
       if (g == null) continue
-      if (phase === 'rewrite' ? plugin.rewrite !== undefined : true) out.push(g)
+      if (plugin[PHASE_HANDLERS[phase]] !== undefined) out.push(g)
     }
     return out
   }

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { EntitySchema } from '../schema/types.js'
 import { BUNDLED_PLUGINS } from './bundled.js'
+import { PHASE_HANDLERS } from './phases.js'
 import type { AnyPlugin } from './types.js'
 
 export class PluginLoadError extends Error {
@@ -59,7 +60,7 @@ export function checkPluginShape(value: unknown, where: string): AnyPlugin {
   if (typeof p.priority !== 'number' || !Number.isInteger(p.priority)) problems.push('`priority` must be an integer')
   if (typeof p.version !== 'string') problems.push('`version` must be a string')
   if (p.schema === undefined || typeof p.schema !== 'object' || typeof p.schema.config !== 'object') problems.push('`schema.config` must describe the config fields')
-  for (const phase of ['init', 'prepare', 'rewrite', 'access', 'headerFilter', 'bodyFilter', 'log', 'api', 'statusApi'] as const) {
+  for (const phase of ['init', 'prepare', ...Object.values(PHASE_HANDLERS), 'api', 'statusApi'] as const) {
     if (p[phase] !== undefined && typeof p[phase] !== 'function') problems.push(`\`${phase}\` must be a function`)
   }
   if (problems.length > 0) throw new PluginLoadError(`${where}: not a valid plugin: ${problems.join('; ')}`)

@@ -101,5 +101,5 @@ export interface Plugin<Conf = Record<string, unknown>, Prepared = Conf> {
 /** A plugin of any configuration type, as the registry holds them. */
 export type AnyPlugin = Plugin<any, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** The phases, for ordering and error messages. */
-export type Phase = 'rewrite' | 'access' | 'header_filter' | 'body_filter' | 'log'
+/** The phases, for ordering and error messages (Kong's spelling; handler names: `PHASE_HANDLERS`). */
+export type { Phase } from './phases.js'

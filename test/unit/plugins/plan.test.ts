@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { PlanCompiler, PluginPlanError, resolveEntry, type PlanEntry } from '../../../src/plugins/plan.js'
-import { PluginRegistry } from '../../../src/plugins/registry.js'
+import { PHASE_HANDLERS, PHASES } from '../../../src/plugins/phases.js'
+import { checkPluginShape, PluginRegistry } from '../../../src/plugins/registry.js'
 import type { AnyPlugin } from '../../../src/plugins/types.js'
 
 const plugin = (name: string, priority: number, extra: Partial<AnyPlugin> = {}): AnyPlugin => ({
@@ -131,5 +132,23 @@ describe('execution order', () => {
     assert.equal(b?.entries[0]?.instance, a?.entries[0]?.instance)
     assert.equal(calls, 1)
     assert.match(skipped[0] ?? '', /plugin 'bad' refused its configuration: nope/)
+  })
+})
+
+describe('phases', () => {
+  test("every phase, in Kong's spelling, maps to the handler a plugin implements", () => {
+    assert.deepEqual(PHASES.map((p) => PHASE_HANDLERS[p]), ['rewrite', 'access', 'headerFilter', 'bodyFilter', 'log'])
+  })
+
+  test('global instances for a phase are those whose plugin has its handler', () => {
+    const reg = new PluginRegistry([plugin('a', 10, { rewrite() {} }), plugin('b', 5, { headerFilter() {} })])
+    const plans = new PlanCompiler([row('a'), row('b')], reg)
+    assert.deepEqual(plans.globalsWith('rewrite').map((i) => i.name), ['a'])
+    assert.deepEqual(plans.globalsWith('header_filter').map((i) => i.name), ['b'])
+    assert.deepEqual(plans.globalsWith('access').map((i) => i.name), ['a', 'b'])
+  })
+
+  test('a plugin whose phase handler is not a function is refused, naming the handler', () => {
+    assert.throws(() => checkPluginShape({ ...plugin('x', 1), bodyFilter: 'nope' }, 'x'), /`bodyFilter` must be a function/)
   })
 })
