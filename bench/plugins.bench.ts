@@ -10,6 +10,7 @@
  *   node build/bench/plugins.bench.js
  */
 import { RequestPdk, type PdkHost } from '../src/pdk/pdk.js'
+import type { PluginRow } from '../src/entities/plugins.js'
 import { PlanCompiler, resolveEntry, type PluginInstance, type PluginPlan } from '../src/plugins/plan.js'
 import { PluginRegistry } from '../src/plugins/registry.js'
 import type { AnyPlugin } from '../src/plugins/types.js'
@@ -36,9 +37,9 @@ function makePlugin(i: number): AnyPlugin {
   }
 }
 
-function row(name: string, id: string, scope: { route?: string; consumer?: string }): Record<string, unknown> {
+function row(name: string, id: string, scope: { route?: string; consumer?: string }): PluginRow {
   return {
-    id, name, enabled: true, protocols: ['http', 'https'], config: {},
+    id, name, instance_name: null, created_at: 1, updated_at: 1, enabled: true, protocols: ['http', 'https'], config: {}, tags: null, ordering: null,
     route: scope.route === undefined ? null : { id: scope.route },
     service: null,
     consumer: scope.consumer === undefined ? null : { id: scope.consumer },
@@ -48,7 +49,7 @@ function row(name: string, id: string, scope: { route?: string; consumer?: strin
 /** A plan of `n` route plugins; the first also has `consumers` consumer-scoped configurations. */
 function makePlan(n: number, consumers: number): PluginPlan {
   const plugins = Array.from({ length: n }, (_, i) => makePlugin(i))
-  const rows: Record<string, unknown>[] = plugins.map((p, i) => row(p.name, `p${i}`, { route: ROUTE }))
+  const rows: PluginRow[] = plugins.map((p, i) => row(p.name, `p${i}`, { route: ROUTE }))
   for (let c = 0; c < consumers; c++) rows.push(row('bench-0', `c${c}`, { consumer: `consumer-${c}` }))
   const plan = new PlanCompiler(rows, new PluginRegistry(plugins)).planFor(ROUTE, SERVICE)
   if (plan === null) throw new Error('no plan')

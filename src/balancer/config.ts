@@ -1,6 +1,8 @@
 /**
  * The parts of an upstream row the balancer and the health checker read, with Kong's defaults
- * applied (rows from the store already carry them; declarative or test rows may not).
+ * applied where a value is null or absent (rows from the store carry every default, whichever
+ * way they were written — see test/unit/snapshot/defaults.test.ts — but an explicit `null` is
+ * kept, and unit tests build partial rows).
  *
  * @module
  */

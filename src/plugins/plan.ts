@@ -8,6 +8,7 @@
  * Precedence (most specific first): route+service+consumer, route+consumer, service+consumer,
  * route+service, consumer, route, service, global.
  */
+import type { PluginRow } from '../entities/plugins.js'
 import { type Phase, PHASE_HANDLERS } from './phases.js'
 import type { AnyPlugin } from './types.js'
 import type { PluginRegistry } from './registry.js'
@@ -73,10 +74,6 @@ function nested<K, V>(m: Map<K, Map<string, V>>, k: K): Map<string, V> {
   return inner
 }
 
-function refId(v: unknown): string | null {
-  return v !== null && typeof v === 'object' && typeof (v as { id?: unknown }).id === 'string' ? (v as { id: string }).id : null
-}
-
 /** Kong sorts by priority, higher first; equal priorities by name, descending. */
 export function byPriority(a: AnyPlugin, b: AnyPlugin): number {
   if (a.priority !== b.priority) return b.priority - a.priority
@@ -106,17 +103,17 @@ export class PlanCompiler {
   /** Per plugin name: instances' `ordering` (before/after lists for the access phase). */
   readonly #ordering = new Map<string, { before: string[]; after: string[] }>()
 
-  constructor(rows: readonly Readonly<Record<string, unknown>>[], registry: PluginRegistry, options: PlanCompilerOptions = {}) {
+  constructor(rows: readonly PluginRow[], registry: PluginRegistry, options: PlanCompilerOptions = {}) {
     const used = new Set<AnyPlugin>()
     for (const row of rows) {
-      if (row['enabled'] === false) continue
-      const name = String(row['name'])
+      if (!row.enabled) continue
+      const name = row.name
       const plugin = registry.get(name)
       if (plugin === undefined) {
         options.onSkip?.(row, `plugin '${name}' is not enabled on this node`)
         continue
       }
-      let conf: unknown = row['config'] ?? {}
+      let conf: unknown = row.config ?? {}
       if (plugin.prepare !== undefined) {
         try {
           conf = plugin.prepare(conf, row)
@@ -125,17 +122,16 @@ export class PlanCompiler {
           continue
         }
       }
-      const protocols = (row['protocols'] as string[] | null | undefined) ?? ['grpc', 'grpcs', 'http', 'https']
-      const inst: PluginInstance = { id: String(row['id']), name, plugin, conf, http: protocols.includes('http'), https: protocols.includes('https'), row }
+      const inst: PluginInstance = { id: row.id, name, plugin, conf, http: row.protocols.includes('http'), https: row.protocols.includes('https'), row }
       used.add(plugin)
       let s = this.#scopes.get(name)
       if (s === undefined) {
         s = { global: null, route: new Map(), service: new Map(), routeService: new Map(), consumer: new Map(), routeConsumer: new Map(), serviceConsumer: new Map(), routeServiceConsumer: new Map() }
         this.#scopes.set(name, s)
       }
-      const r = refId(row['route'])
-      const sv = refId(row['service'])
-      const c = refId(row['consumer'])
+      const r = row.route?.id ?? null
+      const sv = row.service?.id ?? null
+      const c = row.consumer?.id ?? null
       if (c === null) {
         if (r !== null && sv !== null) nested(s.routeService, r).set(sv, inst)
         else if (r !== null) s.route.set(r, inst)
@@ -145,8 +141,8 @@ export class PlanCompiler {
       else if (r !== null) nested(s.routeConsumer, r).set(c, inst)
       else if (sv !== null) nested(s.serviceConsumer, sv).set(c, inst)
       else s.consumer.set(c, inst)
-      const ordering = row['ordering'] as { before?: { access?: string[] }; after?: { access?: string[] } } | null | undefined
-      if (ordering != null) {
+      const ordering = row.ordering
+      if (ordering !== null) {
         const o = this.#ordering.get(name) ?? { before: [], after: [] }
         o.before.push(...(ordering.before?.access ?? []))
         o.after.push(...(ordering.after?.access ?? []))

@@ -8,6 +8,8 @@
  * asks for a full reload from the store instead.
  */
 import { type ConfigPayload, payloadFromRows } from '../snapshot/snapshot.js'
+import { completeRow } from '../schema/defaults.js'
+import type { EntitySchema } from '../schema/types.js'
 import type { Row, Store } from '../store/types.js'
 
 export interface EntityChange {
@@ -20,6 +22,11 @@ export interface ConfigPublisherOptions {
   readonly store: Store
   /** Every entity the proxy needs (services, routes, plugins, consumers, credentials…). */
   readonly entities: readonly string[]
+  /**
+   * The entities' schemas: a row read from the store that lacks a field (written before the field
+   * existed) gets its default (`completeRow`). Rows from change events come from the DAO, complete.
+   */
+  readonly schemas?: Readonly<Record<string, EntitySchema>>
   /** Entities whose rows may expire (`ttl`): read from the store with their expiry, never from events. */
   readonly expiring?: readonly string[]
   /** Milliseconds to wait for more writes before publishing (small: visibility stays well under 100 ms). */
@@ -136,7 +143,8 @@ export class ConfigPublisher {
       if (only !== undefined && !only.includes(entity)) continue
       const rows = await this.#o.store.all(entity, { withExpiry: this.#o.expiring?.includes(entity) === true })
       table.clear()
-      for (const row of rows) table.set(row.id, row)
+      const schema = this.#o.schemas?.[entity]
+      for (const row of rows) table.set(row.id, schema === undefined ? row : completeRow(schema, row))
     }
   }
 

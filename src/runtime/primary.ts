@@ -170,6 +170,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const publisher = new ConfigPublisher({
     store,
     entities: Object.keys(ENTITIES),
+    schemas: ENTITIES,
     expiring: Object.values(ENTITIES).filter((e) => e.ttl === true).map((e) => e.name),
     coalesceMs: 5,
     publish: (next) => {

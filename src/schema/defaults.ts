@@ -1,5 +1,6 @@
 /**
- * A field's default where a row or plugin configuration holds an explicit `null`.
+ * Defaults outside writes: a field's default where a row or plugin configuration holds an
+ * explicit `null`, and the fields a stored row lacks because it was written before they existed.
  *
  * Defaults are filled in when a field is absent (on every write: Admin API, declarative load), but
  * an explicit JSON `null` is stored as `null`, as in Kong, so the inferred type of a field that is
@@ -9,8 +10,26 @@
  *
  * @module
  */
+import type { Row } from '../store/types.js'
+import { handleMissing } from './process.js'
+import type { EntitySchema } from './types.js'
 
 /** `value`, or `field.default` when `value` is null. */
 export function orDefault<T>(value: T | null, field: { readonly default: T }): T {
   return value ?? field.default
+}
+
+/**
+ * Kong's `select` context: a stored row that lacks a field (written before the field was added to
+ * the schema) gets the field's default, or null, as Kong's DAO does on every read. Top-level
+ * fields only; auto fields are left alone. Returns `row` itself when nothing is missing.
+ */
+export function completeRow(schema: EntitySchema, row: Row): Row {
+  let out: Row | null = null
+  for (const [name, field] of Object.entries(schema.fields)) {
+    if (field.auto === true || Object.hasOwn(row, name)) continue
+    out ??= { ...row }
+    out[name] = handleMissing(field) ?? null
+  }
+  return out ?? row
 }

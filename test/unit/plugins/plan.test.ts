@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { PlanCompiler, PluginPlanError, resolveEntry, type PlanEntry } from '../../../src/plugins/plan.js'
+import type { PluginRow } from '../../../src/entities/plugins.js'
 import { PHASE_HANDLERS, PHASES } from '../../../src/plugins/phases.js'
 import { checkPluginShape, PluginRegistry } from '../../../src/plugins/registry.js'
 import type { AnyPlugin } from '../../../src/plugins/types.js'
@@ -14,8 +15,8 @@ const plugin = (name: string, priority: number, extra: Partial<AnyPlugin> = {}):
 const registry = new PluginRegistry([plugin('key-auth', 1250), plugin('rate-limiting', 910), plugin('cors', 2000), plugin('acl', 950), plugin('request-transformer', 801), plugin('zz', 801)])
 
 let n = 0
-const row = (name: string, scope: { route?: string; service?: string; consumer?: string } = {}, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  id: `p${++n}`, name, enabled: true, protocols: ['http', 'https'],
+const row = (name: string, scope: { route?: string; service?: string; consumer?: string } = {}, extra: Partial<PluginRow> = {}): PluginRow => ({
+  id: `p${++n}`, name, instance_name: null, created_at: 1, updated_at: 1, enabled: true, protocols: ['http', 'https'], tags: null, ordering: null,
   route: scope.route === undefined ? null : { id: scope.route },
   service: scope.service === undefined ? null : { id: scope.service },
   consumer: scope.consumer === undefined ? null : { id: scope.consumer },
@@ -101,8 +102,8 @@ describe('execution order', () => {
   test('ordering.before/after moves a plugin within the access phase', () => {
     const plans = new PlanCompiler([
       row('key-auth'),
-      row('rate-limiting', {}, { ordering: { before: { access: ['key-auth'] } } }),
-      row('cors', {}, { ordering: { after: { access: ['acl'] } } }),
+      row('rate-limiting', {}, { ordering: { before: { access: ['key-auth'] }, after: null } }),
+      row('cors', {}, { ordering: { before: null, after: { access: ['acl'] } } }),
       row('acl'),
     ], registry)
     assert.deepEqual(plans.order, ['rate-limiting', 'key-auth', 'acl', 'cors'])
@@ -111,8 +112,8 @@ describe('execution order', () => {
   test('an ordering cycle refuses the configuration', () => {
     assert.throws(
       () => new PlanCompiler([
-        row('key-auth', {}, { ordering: { before: { access: ['acl'] } } }),
-        row('acl', {}, { ordering: { before: { access: ['key-auth'] } } }),
+        row('key-auth', {}, { ordering: { before: { access: ['acl'] }, after: null } }),
+        row('acl', {}, { ordering: { before: { access: ['key-auth'] }, after: null } }),
       ], registry),
       (err: unknown) => err instanceof PluginPlanError && /cycle between: .*key-auth.*acl|cycle between: .*acl.*key-auth/.test(err.message),
     )

@@ -1,9 +1,13 @@
 /**
  * The rows a worker compiles carry their schema's defaults, whichever way they were written: a
- * declarative (DB-less) load and Admin API writes through the DAO both fill in omitted fields,
- * and the snapshot takes them as they are (it applies no defaults of its own).
+ * declarative (DB-less) load and Admin API writes through the DAO both fill in omitted fields, a
+ * row read back from SQLite that predates a field gets it on load, and the snapshot takes them as
+ * they are (it applies no defaults of its own).
  */
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { Dao } from '../../../src/dao/dao.js'
 import { entityGraph, loadDeclarativeText, describeProblems } from '../../../src/declarative/index.js'
@@ -21,15 +25,15 @@ const registry = await loadPlugins(['bundled'], null)
 const ENTITIES = entityRegistry(registry)
 const layouts = Object.values(ENTITIES).map((e) => storeEntity(e))
 
-async function freshStore(): Promise<Store> {
-  const store = createStore({ kind: 'memory' })
+async function freshStore(path?: string): Promise<Store> {
+  const store = path === undefined ? createStore({ kind: 'memory' }) : createStore({ kind: 'sqlite', path })
   await store.init(layouts)
   return store
 }
 
 /** What the primary sends the workers: the publisher's first configuration, from the store. */
 function publisherFor(store: Store): ConfigPublisher {
-  return new ConfigPublisher({ store, entities: Object.keys(ENTITIES), coalesceMs: 1, publish: () => {}, onError: (err) => assert.fail(err) })
+  return new ConfigPublisher({ store, entities: Object.keys(ENTITIES), schemas: ENTITIES, coalesceMs: 1, publish: () => {}, onError: (err) => assert.fail(err) })
 }
 
 function compile(payload: ConfigPayload) {
@@ -107,5 +111,34 @@ describe('rows reach the snapshot with their defaults', () => {
     const upstream = await dao.insert('upstreams', { name: 'pool.internal' })
     await dao.insert('targets', { upstream: { id: upstream.id }, target: '10.0.0.1' })
     assertDefaults(await publisherFor(store).load())
+  })
+
+  test('SQLite load at start: a stored row written before a field existed gets its default', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'turnpike-defaults-'))
+    try {
+      const store = await freshStore(join(dir, 'turnpike.db'))
+      const dao = new Dao(store, ENTITIES)
+      const service = await dao.insert('services', { name: 's', host: 'backend.internal' })
+      const route = await dao.insert('routes', { name: 'r', paths: ['/a'], service: { id: service.id } })
+      const plugin = await dao.insert('plugins', { name: 'request-termination', route: { id: route.id } })
+      const upstream = await dao.insert('upstreams', { name: 'pool.internal' })
+      await dao.insert('targets', { upstream: { id: upstream.id }, target: '10.0.0.1' })
+      // As an older version stored them: without fields the schemas gained since.
+      const { request_buffering: _rb, response_buffering: _sb, ...oldRoute } = route
+      const { ordering: _o, ...oldPlugin } = plugin
+      const { retries: _r, ...oldService } = service
+      await store.update('routes', oldRoute)
+      await store.update('plugins', oldPlugin)
+      await store.update('services', oldService)
+      assert.equal(Object.hasOwn((await store.select('routes', route.id)) ?? {}, 'request_buffering'), false)
+      const payload = await publisherFor(store).load()
+      assert.equal(payload.routes[0]?.request_buffering, true)
+      assert.equal(payload.routes[0]?.response_buffering, true)
+      assert.equal(payload.plugins?.[0]?.ordering, null)
+      assertDefaults(payload)
+      await store.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
