@@ -43,8 +43,9 @@ export interface ConfigPayload {
 /**
  * The payload of a configuration from the store's rows, by entity name. Every stored row went
  * through its entity's schema on the way in (Admin API writes through the DAO, declarative loads
- * through `flattenConfig`), so it has its schema's row type; the store's generic `Row` cannot say
- * so, hence the casts here, and nowhere else.
+ * through `flattenConfig`; a row older than a field is completed when read, `completeRow`), so it
+ * has its schema's row type; the store's generic `Row` cannot say so, hence the casts here, and
+ * nowhere else.
  */
 export function payloadFromRows(version: number, rows: ReadonlyMap<string, readonly StoredRow[]>): ConfigPayload {
   const entities: Record<string, readonly StoredRow[]> = {}
