@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks'
 import type { Dao } from '../dao/dao.js'
 import { DbError } from '../errors/db-errors.js'
+import { UNEXPECTED } from '../errors/registry.js'
 import { type NodeServices, pluginEndpoints } from '../plugins/endpoints.js'
 import type { PluginRegistry } from '../plugins/registry.js'
 import type { Store } from '../store/types.js'
@@ -59,7 +60,7 @@ const NEEDS_BODY = new Set(['POST', 'PUT', 'PATCH'])
 const NO_BODY: ParsedBody = { kind: 'none', value: {} }
 
 function unexpected(): AdminResponse {
-  return { status: 500, headers: {}, body: { message: 'An unexpected error occurred' } }
+  return { status: 500, headers: {}, body: { message: UNEXPECTED.message } }
 }
 
 function preflight(match: RouteMatch, req: AdminRequest): AdminResponse {

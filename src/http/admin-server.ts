@@ -8,6 +8,7 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { AdminRequest, AdminResponse } from '../admin/types.js'
 import type { AccessLog } from '../observability/access-log.js'
+import { UNEXPECTED } from '../errors/registry.js'
 import type { ErrorLog } from '../observability/error-log.js'
 import { wireValue } from '../proxy/header-values.js'
 import { nextRequestId } from '../proxy/request-id.js'
@@ -198,7 +199,7 @@ export function createAdminServer(api: AdminHandler, logs: { access: AccessLog; 
       })
       .catch((err: unknown) => {
         logAdminFailure(logs.error, err, `${req.method ?? ''} ${url}`)
-        if (!res.headersSent) send({ status: 500, headers: {}, body: { message: 'An unexpected error occurred' } })
+        if (!res.headersSent) send({ status: 500, headers: {}, body: { message: UNEXPECTED.message } })
       })
   })
   server.on('clientError', clientErrorHandler(api, logs))

@@ -107,23 +107,5 @@ export function renderError(mime: ErrorMime, message: string, requestId: string)
   }
 }
 
-/** nginx-level error messages by status (`kong/error_handlers.lua`). */
-export function nginxErrorMessage(status: number): string {
-  switch (status) {
-    case 400: return 'Bad request'
-    case 404: return 'Not found'
-    case 405: return 'Method not allowed'
-    case 408: return 'Request timeout'
-    case 411: return 'Length required'
-    case 412: return 'Precondition failed'
-    case 413: return 'Payload too large'
-    case 414: return 'URI too long'
-    case 417: return 'Expectation failed'
-    case 494: return 'Request header or cookie too large'
-    case 500: return 'An unexpected error occurred'
-    case 502: return 'An invalid response was received from the upstream server'
-    case 503: return 'The upstream server is currently unavailable'
-    case 504: return 'The upstream server is timing out'
-    default: return `The upstream server responded with ${status}`
-  }
-}
+/** nginx-level error messages by status: they live in the error registry. */
+export { nginxStatusMessage as nginxErrorMessage } from '../errors/registry.js'

@@ -1,9 +1,13 @@
 /**
- * Turns an upstream attempt's failure into what Kong would answer (status and client message),
- * the error-log line in nginx's wording, and — our addition — a hint naming the likely cause and
- * fix. Pure: no I/O (the TLS probe that confirms a protocol mismatch lives in `protocol-probe.ts`).
+ * Turns an upstream attempt's failure into what Kong would answer (an error of the registry,
+ * src/errors/registry.ts: code, status and client message), the error-log line in nginx's wording,
+ * and — our addition — a hint naming the likely cause and fix. Pure: no I/O (the TLS probe that confirms a protocol mismatch lives in `protocol-probe.ts`).
  */
+import * as E from '../errors/registry.js'
 import type { UpstreamErrorInfo } from './types.js'
+
+/** A registry error an upstream attempt ends with (502 or 504). */
+export type UpstreamError = E.GatewayError<E.UpstreamHintInput> & { readonly status: 502 | 504 }
 
 export type FailureKind =
   | 'connect_refused'
@@ -24,6 +28,8 @@ export type FailureKind =
 
 export interface UpstreamFailure {
   readonly kind: FailureKind
+  /** The registry entry (code, client message, hint builder). */
+  readonly error: UpstreamError
   readonly status: 502 | 504
   /** The nginx-worded cause for the error log. */
   readonly log: string
@@ -97,69 +103,72 @@ export function classifyUpstreamFailure(error: Error, info: UpstreamErrorInfo, c
   const target = `${c.address}:${c.port}`
   const named = c.hostname === c.address ? target : `${c.hostname} (${target})`
   const phase = where(info)
-  const failure = (kind: FailureKind, status: 502 | 504, log: string, hint: string | undefined, health: 'tcp_error' | 'timeout' = 'tcp_error'): UpstreamFailure => ({
+  const failure = (kind: FailureKind, e: UpstreamError, log: string, detail = '', health: 'tcp_error' | 'timeout' = 'tcp_error'): UpstreamFailure => ({
     kind,
-    status,
+    error: e,
+    status: e.status,
     log,
-    hint,
+    hint: e.hint?.({
+      scheme: c.scheme,
+      named,
+      target,
+      hostname: c.hostname,
+      port: c.port,
+      connectTimeout: c.connectTimeout,
+      readTimeout: c.readTimeout,
+      writeTimeout: c.writeTimeout,
+      keepaliveIdleTimeout: c.keepaliveIdleTimeout,
+      maxHeaderSize: c.maxHeaderSize,
+      method: c.method,
+      idempotent: c.method === undefined ? undefined : isIdempotent(c.method),
+      hasBody: c.hasBody,
+      detail,
+    }),
     health,
     beforeSend: !info.sent,
   })
 
   switch (code) {
     case 'ECONNREFUSED':
-      return failure('connect_refused', 502, `connect() failed (111: Connection refused) ${phase}`,
-        `nothing accepts connections on ${named}: check the service's host and port, and that the upstream (or the load balancer in front of it) is running and listening there`)
+      return failure('connect_refused', E.UPSTREAM_CONNECT_REFUSED, `connect() failed (111: Connection refused) ${phase}`)
     case 'UND_ERR_CONNECT_TIMEOUT':
     case 'ETIMEDOUT':
-      return failure('connect_timeout', 504, `upstream timed out (110: Connection timed out) while connecting to upstream`,
-        `no answer to the TCP connect to ${named} within connect_timeout=${c.connectTimeout}ms: a firewall or security group may be dropping packets, or the host is down; raise the service's connect_timeout only if the network is known to be slow`, 'timeout')
+      return failure('connect_timeout', E.UPSTREAM_CONNECT_TIMEOUT, `upstream timed out (110: Connection timed out) while connecting to upstream`, '', 'timeout')
     case 'EHOSTUNREACH':
-      return failure('connect_error', 502, `connect() to ${target} failed (113: No route to host) ${phase}`,
-        `no network route from the gateway to ${named}: check routing and security groups`)
+      return failure('connect_error', E.UPSTREAM_HOST_UNREACHABLE, `connect() to ${target} failed (113: No route to host) ${phase}`)
     case 'ENETUNREACH':
-      return failure('connect_error', 502, `connect() to ${target} failed (101: Network is unreachable) ${phase}`,
-        `the gateway host has no route to ${named}'s network`)
+      return failure('connect_error', E.UPSTREAM_NETWORK_UNREACHABLE, `connect() to ${target} failed (101: Network is unreachable) ${phase}`)
     case 'UND_ERR_HEADERS_TIMEOUT':
-      return failure('read_timeout', 504, `upstream timed out (110: Connection timed out) while reading response header from upstream`,
-        `${named} accepted the request but sent no response header within read_timeout=${c.readTimeout}ms: the service is slow or stuck; if that is expected, raise the service's read_timeout`, 'timeout')
+      return failure('read_timeout', E.UPSTREAM_READ_TIMEOUT, `upstream timed out (110: Connection timed out) while reading response header from upstream`, '', 'timeout')
     case 'TP_WRITE_TIMEOUT':
-      return failure('write_timeout', 504, `upstream timed out (110: Connection timed out) while sending request to upstream`,
-        `${named} stopped reading the request body for more than write_timeout=${c.writeTimeout ?? '?'}ms (between two successive writes): the upstream is stuck or too slow to take uploads this size; raise the service's write_timeout if that is expected`, 'timeout')
+      return failure('write_timeout', E.UPSTREAM_WRITE_TIMEOUT, `upstream timed out (110: Connection timed out) while sending request to upstream`, '', 'timeout')
     case 'UND_ERR_BODY_TIMEOUT':
-      return failure('read_timeout', 504, `upstream timed out (110: Connection timed out) while reading upstream`,
-        `${named} stopped sending the response body for more than read_timeout=${c.readTimeout}ms`, 'timeout')
+      return failure('read_timeout', E.UPSTREAM_BODY_TIMEOUT, `upstream timed out (110: Connection timed out) while reading upstream`, '', 'timeout')
     case 'UND_ERR_HEADERS_OVERFLOW':
-      return failure('header_overflow', 502, `upstream sent too big header while reading response header from upstream`,
-        `the response headers from ${named} exceed ${c.maxHeaderSize} bytes (large cookies or debug headers?): make them smaller`)
+      return failure('header_overflow', E.UPSTREAM_HEADER_TOO_BIG, `upstream sent too big header while reading response header from upstream`)
     case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
-      return failure('invalid_response', 502, `upstream sent more data than specified in "Content-Length" header while reading upstream`,
-        `the response from ${named} does not match its Content-Length header: fix the upstream's framing`)
+      return failure('invalid_response', E.UPSTREAM_LENGTH_MISMATCH, `upstream sent more data than specified in "Content-Length" header while reading upstream`)
     case 'EPIPE':
-      return failure('reset', 502, `send() failed (32: Broken pipe) while sending request to upstream`,
-        `${named} closed the connection while the gateway was still sending the request (it may reject large bodies, or a load balancer cut the connection)`)
+      return failure('reset', E.UPSTREAM_SEND_FAILED, `send() failed (32: Broken pipe) while sending request to upstream`)
     case 'ECONNRESET':
       if (!info.sent && c.scheme === 'https' && /secure TLS connection/i.test(error.message)) {
         // node: "Client network socket disconnected before secure TLS connection was established"
-        return failure('tls_error', 502, `peer closed connection in SSL handshake while SSL handshaking to upstream`,
-          `${named} closed the connection during the TLS handshake: if it serves plain HTTP, set the service's protocol to http (or url=http://…); otherwise it rejected the handshake (TLS version, cipher, or SNI "${c.hostname}")`)
+        return failure('tls_error', E.UPSTREAM_TLS_HANDSHAKE_CLOSED, `peer closed connection in SSL handshake while SSL handshaking to upstream`)
       }
       if (info.sent && !info.headersReceived && info.reused === true) {
-        return failure('stale_keepalive', 502, `recv() failed (104: Connection reset by peer) ${phase}`, staleHint(named, c))
+        return failure('stale_keepalive', E.UPSTREAM_STALE_KEEPALIVE, `recv() failed (104: Connection reset by peer) ${phase}`)
       }
-      return failure('reset', 502, info.sent ? `recv() failed (104: Connection reset by peer) ${phase}` : `connect() failed (104: Connection reset by peer) ${phase}`,
-        info.sent ? `${named} reset the connection: the upstream crashed or a load balancer/firewall cut it` : `${named} reset the connection during connect: a load balancer without healthy backends, or a firewall rejecting it`)
+      return info.sent
+        ? failure('reset', E.UPSTREAM_RESET, `recv() failed (104: Connection reset by peer) ${phase}`)
+        : failure('reset', E.UPSTREAM_CONNECT_RESET, `connect() failed (104: Connection reset by peer) ${phase}`)
     case 'UND_ERR_SOCKET':
       if (info.headersReceived) {
-        return failure('premature_close', 502, `upstream prematurely closed connection while reading upstream`, `${named} closed the connection before the end of the response body`)
+        return failure('premature_close', E.UPSTREAM_CLOSED_MID_BODY, `upstream prematurely closed connection while reading upstream`)
       }
       if (info.reused === true) {
-        return failure('stale_keepalive', 502, `upstream prematurely closed connection ${phase}`, staleHint(named, c))
+        return failure('stale_keepalive', E.UPSTREAM_STALE_KEEPALIVE, `upstream prematurely closed connection ${phase}`)
       }
-      return failure('premature_close', 502, `upstream prematurely closed connection ${phase}`,
-        c.scheme === 'http'
-          ? `${named} closed the connection without answering: the upstream crashed on this request, or it expects TLS (if ${target} serves HTTPS, set the service's protocol to https)`
-          : `${named} closed the connection without answering: the upstream crashed on this request or rejected it`)
+      return failure('premature_close', E.UPSTREAM_PREMATURE_CLOSE, `upstream prematurely closed connection ${phase}`)
     default:
       break
   }
@@ -167,34 +176,23 @@ export function classifyUpstreamFailure(error: Error, info: UpstreamErrorInfo, c
   if (code.startsWith('HPE_') || error.name === 'HTTPParserError') {
     const data = (error as { data?: string }).data
     if (looksLikeTls(data)) {
-      return failure('tls_on_http', 502, `upstream sent no valid HTTP/1.0 header ${phase}`,
-        `${named} answered with a TLS record: it serves HTTPS but the service's protocol is http: set protocol=https (or url=https://…)`)
+      return failure('tls_on_http', E.UPSTREAM_TLS_ON_HTTP, `upstream sent no valid HTTP/1.0 header ${phase}`)
     }
-    return failure('invalid_response', 502, `upstream sent invalid header ${phase}`,
-      `${named} did not answer in HTTP/1.x (${oneLine(error.message)}${data === undefined ? '' : `; it sent ${JSON.stringify(data.slice(0, 24))}`}): is the port right, or is the upstream HTTP/2-only or another protocol?`)
+    return failure('invalid_response', E.UPSTREAM_INVALID_RESPONSE, `upstream sent invalid header ${phase}`,
+      `${oneLine(error.message)}${data === undefined ? '' : `; it sent ${JSON.stringify(data.slice(0, 24))}`}`)
   }
   const message = opensslReason(error.message)
   if (/wrong version number|packet length too long|http request|unknown protocol/i.test(message) || code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
-    return failure('http_on_https', 502, `SSL_do_handshake() failed (SSL: ${message}) while SSL handshaking to upstream`,
-      `${named} answered the TLS handshake in plain text: it serves HTTP, not HTTPS: set the service's protocol to http (or url=http://…)`)
+    return failure('http_on_https', E.UPSTREAM_HTTP_ON_HTTPS, `SSL_do_handshake() failed (SSL: ${message}) while SSL handshaking to upstream`)
   }
   const verify = TLS_VERIFY_CODES[code]
   if (verify !== undefined) {
-    return failure('tls_verify', 502, `upstream SSL certificate verify error: (${verify[0]}:${verify[1]}) while SSL handshaking to upstream`,
-      `the certificate of ${named} did not verify (${verify[1]}): fix it, trust its CA, or set tls_verify=false on the service`)
+    return failure('tls_verify', E.UPSTREAM_TLS_VERIFY, `upstream SSL certificate verify error: (${verify[0]}:${verify[1]}) while SSL handshaking to upstream`, verify[1])
   }
   if (code.startsWith('ERR_SSL') || code === 'EPROTO' || code.startsWith('ERR_TLS')) {
-    return failure('tls_error', 502, `SSL_do_handshake() failed (SSL: ${message}) while SSL handshaking to upstream`, `the TLS handshake with ${named} failed: check the upstream's TLS setup`)
+    return failure('tls_error', E.UPSTREAM_TLS_ERROR, `SSL_do_handshake() failed (SSL: ${message}) while SSL handshaking to upstream`)
   }
-  return failure('unknown', 502, `${message}${code === '' ? '' : ` (${code})`} ${phase}`, undefined)
-}
-
-function staleHint(named: string, c: FailureContext): string {
-  const base = `${named} (or a load balancer in front of it) closed an idle keep-alive connection just as the gateway reused it: set upstream_keepalive_idle_timeout (now ${c.keepaliveIdleTimeout}s) below that load balancer's idle timeout`
-  if (c.method === undefined) return `${base}; idempotent requests without a body are retried on a new connection`
-  if (!isIdempotent(c.method)) return `${base}; this ${c.method} was not retried because the upstream may have received it (${c.method} is not idempotent)`
-  if (c.hasBody === true) return `${base}; this ${c.method} was not retried because its body was already streamed to the upstream`
-  return `${base}; the ${c.method} is retried on a new connection`
+  return failure('unknown', E.UPSTREAM_ERROR, `${message}${code === '' ? '' : ` (${code})`} ${phase}`)
 }
 
 /** Methods nginx will pass to the next attempt after the request was sent. */
