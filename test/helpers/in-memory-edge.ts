@@ -5,6 +5,7 @@
  * records what was sent. Plus `makeProxy`, a `Proxy` over a compiled snapshot with its error and
  * access logs kept in memory.
  */
+import type { DnsClientOptions } from '../../src/dns/types.js'
 import { AccessLog } from '../../src/observability/access-log.js'
 import { ErrorLog } from '../../src/observability/error-log.js'
 import type { LogSink } from '../../src/observability/log-file.js'
@@ -227,15 +228,15 @@ export interface MemoryProxy {
 }
 
 /** A `Proxy` over `snapshot` and `upstream`, its logs in memory. */
-export function makeProxy(snapshot: ConfigSnapshot, upstream: MemoryUpstream, settings: Partial<ProxySettings> = {}): MemoryProxy {
+export function makeProxy(snapshot: ConfigSnapshot, upstream: MemoryUpstream, settings: Partial<ProxySettings> = {}, dns: DnsClientOptions = {}): MemoryProxy {
   const errorSink = new MemorySink()
   const accessSink = new MemorySink()
   const proxy = new Proxy({
     snapshot,
     settings: defaultSettings(settings),
     upstream,
-    // Only IP-literal hosts in these tests: a name would go to an unreachable nameserver.
-    resolver: new HostResolver({ nameservers: ['127.0.0.1:9'], hostsFile: '/dev/null' }),
+    // A name not in `dns.hostsFile` goes to a nameserver that does not answer (port 9).
+    resolver: new HostResolver({ nameservers: ['127.0.0.1:9'], hostsFile: '/dev/null', timeoutMs: 100, attempts: 1, ...dns }),
     errorLog: new ErrorLog(errorSink, 'info'),
     accessLog: new AccessLog(accessSink),
   })

@@ -4,6 +4,9 @@
  * attempt (retries, timeouts), the client going away, and requests nginx refuses.
  */
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { buildSnapshot } from '../../../src/snapshot/snapshot.js'
 import { MemoryDownstream, MemoryUpstream, makeProxy, routeRow as route, serviceRow as svc } from '../../helpers/in-memory-edge.js'
@@ -138,6 +141,28 @@ describe('upstream attempts', () => {
     assert.equal(d.how, 'destroyed')
     assert.equal(d.text, 'par')
     assert.match(gw.errorLog.lines[0] ?? '', /upstream prematurely closed connection while reading upstream/)
+  })
+})
+
+describe('name resolution', () => {
+  test('a service host found in the hosts file: the request goes to its address', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tp-runloop-'))
+    const hosts = join(dir, 'hosts')
+    writeFileSync(hosts, '10.9.8.7 orders.internal\n')
+    const gw = makeProxy(snapshot(svc({ host: 'orders.internal' })), new MemoryUpstream({ status: 200 }), {}, { hostsFile: hosts })
+    const d = await gw.request({ url: '/orders' })
+    assert.equal(d.status, 200)
+    assert.deepEqual({ address: gw.upstream.sent[0]?.target.address, hostname: gw.upstream.sent[0]?.target.hostname }, { address: '10.9.8.7', hostname: 'orders.internal' })
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('a nameserver that does not answer: 500 with the host and the error, and a hint naming the nameserver', async () => {
+    const gw = makeProxy(snapshot(svc({ host: 'nowhere.internal' })), new MemoryUpstream({ status: 200 }))
+    const d = await gw.request({ url: '/orders' })
+    assert.equal(gw.upstream.sent.length, 0)
+    assert.equal(d.status, 500)
+    assert.match(String(json(d)['message']), /^failed the initial dns\/balancer resolve for 'nowhere\.internal' with: ./)
+    assert.match(gw.errorLog.lines[0] ?? '', /DNS resolution failed: .*hint: "the nameserver could not answer for \\"nowhere\.internal\\" .*asked: 127\.0\.0\.1:9/)
   })
 })
 
