@@ -28,7 +28,6 @@ import { attempt, attemptAnswered, attemptFailed, releasePeer } from './upstream
 import type { Downstream, HeaderList, ResponseHeaders, UpstreamClient, UpstreamControl, UpstreamErrorInfo, UpstreamSink } from './types.js'
 
 export { gatewayResponseHeaders } from './gateway-headers.js'
-export { peerTarget, serviceTarget } from './upstream-attempt.js'
 
 /** Settings the runloop reads, derived once from the gateway configuration. */
 export interface ProxySettings {

@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Address, BalancerTarget } from '../../../src/balancer/balancer.js'
-import { peerTarget, serviceTarget } from '../../../src/proxy/runloop.js'
+import { peerTarget, serviceTarget } from '../../../src/proxy/upstream-attempt.js'
 import type { CompiledService } from '../../../src/snapshot/snapshot.js'
 
 function service(): CompiledService {
