@@ -6,6 +6,7 @@
  * access logs kept in memory.
  */
 import type { DnsClientOptions } from '../../src/dns/types.js'
+import type { Route, Service } from '../../src/entities/index.js'
 import { AccessLog } from '../../src/observability/access-log.js'
 import { ErrorLog } from '../../src/observability/error-log.js'
 import type { LogSink } from '../../src/observability/log-file.js'
@@ -254,14 +255,15 @@ export function makeProxy(snapshot: ConfigSnapshot, upstream: MemoryUpstream, se
   }
 }
 
-/** A service row: IP-literal host (no DNS), path `/v1`. */
-export const serviceRow = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  id: 's1', name: 'orders', protocol: 'http', host: '10.0.0.7', port: 8080, path: '/v1', retries: 5,
-  connect_timeout: 60000, read_timeout: 60000, write_timeout: 60000, tls_verify: null, enabled: true, ...extra,
+/** A service row (every field, as the DAO stores it): IP-literal host (no DNS), path `/v1`. */
+export const serviceRow = (extra: Partial<Service> = {}): Service => ({
+  id: 's1', created_at: 1, updated_at: 1, name: 'orders', protocol: 'http', host: '10.0.0.7', port: 8080, path: '/v1', retries: 5,
+  connect_timeout: 60000, read_timeout: 60000, write_timeout: 60000, tags: null, client_certificate: null, tls_verify: null,
+  tls_verify_depth: null, ca_certificates: null, enabled: true, ...extra,
 })
-/** A route row on `/orders` for service `s1`. */
-export const routeRow = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  id: 'r1', name: 'orders-route', protocols: ['http', 'https'], methods: null, hosts: null, paths: ['/orders'], headers: null, snis: null,
-  strip_path: true, preserve_host: false, regex_priority: 0, path_handling: 'v0', https_redirect_status_code: 426,
-  created_at: 1, service: { id: 's1' }, ...extra,
+/** A route row on `/orders` for service `s1` (every field, as the DAO stores it). */
+export const routeRow = (extra: Partial<Route> = {}): Route => ({
+  id: 'r1', created_at: 1, updated_at: 1, name: 'orders-route', protocols: ['http', 'https'], methods: null, hosts: null, paths: ['/orders'],
+  headers: null, snis: null, sources: null, destinations: null, tags: null, strip_path: true, preserve_host: false, request_buffering: true,
+  response_buffering: true, regex_priority: 0, path_handling: 'v0', https_redirect_status_code: 426, service: { id: 's1' }, ...extra,
 })

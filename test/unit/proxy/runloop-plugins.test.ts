@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import type { PluginRow } from '../../../src/entities/index.js'
 import type { Pdk } from '../../../src/pdk/types.js'
 import { PluginRegistry } from '../../../src/plugins/registry.js'
 import type { AnyPlugin } from '../../../src/plugins/types.js'
@@ -37,11 +38,12 @@ function tracer(trace: string[], name: string, priority: number, extra: Partial<
 }
 
 let n = 0
-const instance = (name: string, scope: Record<string, unknown> = { route: { id: 'r1' } }): Record<string, unknown> => ({
-  id: `p${++n}`, name, enabled: true, protocols: ['http', 'https'], route: null, service: null, consumer: null, config: {}, ...scope,
+const instance = (name: string, scope: Partial<PluginRow> = { route: { id: 'r1' } }): PluginRow => ({
+  id: `p${++n}`, name, instance_name: null, created_at: 1, updated_at: 1, enabled: true, protocols: ['http', 'https'], route: null, service: null,
+  consumer: null, config: {}, tags: null, ordering: null, ...scope,
 })
 
-function gateway(plugins: AnyPlugin[], rows: Record<string, unknown>[], upstream: MemoryUpstream) {
+function gateway(plugins: AnyPlugin[], rows: PluginRow[], upstream: MemoryUpstream) {
   const snapshot = buildSnapshot({ version: 1, services: [svc()], routes: [route()], plugins: rows }, { registry: new PluginRegistry(plugins), entities: [] })
   return makeProxy(snapshot, upstream)
 }

@@ -8,10 +8,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
+import type { Route, Service } from '../../../src/entities/index.js'
 import { buildSnapshot } from '../../../src/snapshot/snapshot.js'
 import { MemoryDownstream, MemoryUpstream, makeProxy, routeRow as route, serviceRow as svc } from '../../helpers/in-memory-edge.js'
 
-const snapshot = (service: Record<string, unknown> = svc(), r: Record<string, unknown> = route()) =>
+const snapshot = (service: Service = svc(), r: Route = route()) =>
   buildSnapshot({ version: 1, services: [service], routes: [r] })
 
 const json = (d: MemoryDownstream): Record<string, unknown> => JSON.parse(d.text) as Record<string, unknown>
