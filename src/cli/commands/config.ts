@@ -8,11 +8,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import type { GatewayConfig } from '../../config/types.js'
 import { Dao } from '../../dao/index.js'
-import { AdminClient } from '../../declarative/admin-client.js'
+import { AdminClient } from '../sync/admin-client.js'
 import {
   countRows, deckDump, DeclarativeError, describeProblems, entityGraph, flattenConfig, kongExport, readAll, toYaml,
 } from '../../declarative/index.js'
-import { applyPlan, describePlan, fetchCurrent, planSync, readDocuments } from '../../declarative/sync.js'
+import { applyPlan, describePlan, fetchCurrent, planSync, readDocuments } from '../sync/sync.js'
 import { entityRegistry } from '../../entities/index.js'
 import { loadPlugins } from '../../plugins/registry.js'
 import type { EntitySchema } from '../../schema/types.js'

@@ -12,7 +12,7 @@ import {
   deckDump, declarativeId, KONG_ENTITY_NAMES, describeProblems, entityGraph, invalidConfigBody, kongExport, loadDeclarativeText, md5, toYaml, uuidv5,
 } from '../../../src/declarative/index.js'
 import { childKeys } from '../../../src/declarative/flatten.js'
-import { describePlan, planSync } from '../../../src/declarative/sync.js'
+import { describePlan, planSync } from '../../../src/cli/sync/sync.js'
 import type { Row } from '../../../src/store/types.js'
 import { ROOT } from '../../helpers/gateway.js'
 

@@ -6,15 +6,11 @@
  *
  * @module
  */
-import type { EntitySchema } from '../schema/types.js'
-import { setOwn } from '../schema/field-spec.js'
-import type { Row } from '../store/types.js'
+import { DeclarativeError, type EntityGraph, type FlatConfig, flattenConfig, kongExport, parseDeclarativeText } from '../../declarative/index.js'
+import type { EntitySchema } from '../../schema/types.js'
+import { setOwn } from '../../schema/field-spec.js'
+import type { Row } from '../../store/types.js'
 import { AdminClient } from './admin-client.js'
-import { DeclarativeError } from './errors.js'
-import { kongExport } from './export.js'
-import { type FlatConfig, flattenConfig } from './flatten.js'
-import type { EntityGraph } from './graph.js'
-import { parseDeclarativeText } from './parse-text.js'
 
 export interface Change {
   readonly op: 'create' | 'update' | 'delete'

@@ -11,7 +11,7 @@ import { entityRegistry } from '../../../src/entities/index.js'
 import { loadPlugins } from '../../../src/plugins/registry.js'
 import { hashBasicAuthPassword } from '../../../src/plugins/basic-auth/entities.js'
 import { deckDump, describeProblems, entityGraph, loadDeclarativeText } from '../../../src/declarative/index.js'
-import { describePlan, planSync } from '../../../src/declarative/sync.js'
+import { describePlan, planSync } from '../../../src/cli/sync/sync.js'
 import type { Row } from '../../../src/store/types.js'
 
 const graph = entityGraph(entityRegistry(await loadPlugins(['bundled'], null)))
