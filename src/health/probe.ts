@@ -5,11 +5,10 @@
  *
  * @module
  */
-import { request as httpRequest } from 'node:http'
-import { request as httpsRequest } from 'node:https'
 import { connect } from 'node:net'
 import type { ActiveChecks, HealthChecks } from '../balancer/config.js'
 import { classifyStatus, type Outcome } from '../balancer/health-model.js'
+import { originOf, outbound } from '../http/outbound.js'
 
 export interface ProbeTarget {
   readonly ip: string
@@ -44,46 +43,33 @@ function tcpProbe(t: ProbeTarget, a: ActiveChecks): Promise<ProbeResult> {
   })
 }
 
-function httpProbe(t: ProbeTarget, hc: HealthChecks): Promise<ProbeResult> {
+async function httpProbe(t: ProbeTarget, hc: HealthChecks): Promise<ProbeResult> {
   const a = hc.active
   const https = a.type === 'https' || a.type === 'grpcs'
   const defaultPort = https ? t.port === 443 : t.port === 80
   const host = t.hostHeader ?? (defaultPort ? t.hostname : `${t.hostname}:${t.port}`)
   const headers: Record<string, string | string[]> = { host, 'user-agent': 'turnpike-healthcheck' }
   for (const [k, v] of Object.entries(a.headers ?? {})) headers[k.toLowerCase()] = [...v]
-  return new Promise((resolve) => {
-    let done = false
-    const finish = (r: ProbeResult): void => {
-      if (done) return
-      done = true
-      clearTimeout(timer)
-      resolve(r)
-    }
-    const opts = {
-      host: t.ip,
-      port: t.port,
-      path: a.http_path,
-      method: 'GET',
-      headers,
-      agent: false as const,
-      ...(https ? { servername: a.https_sni ?? (t.hostname === t.ip ? undefined : t.hostname), rejectUnauthorized: a.https_verify_certificate } : {}),
-    }
-    const req = (https ? httpsRequest : httpRequest)(opts, (res) => {
-      const status = res.statusCode ?? 0
-      res.resume()
-      res.destroy()
-      const outcome = classifyStatus(hc, 'active', status)
-      finish({ outcome: outcome === null ? null : { ...outcome, detail: `GET ${a.http_path} answered ${status}` }, detail: `GET ${a.http_path} answered ${status}` })
-    })
-    const timer = setTimeout(() => {
-      req.destroy()
-      finish({ outcome: { kind: 'timeout', detail: `GET ${a.http_path} timed out after ${a.timeout}s` }, detail: `GET ${a.http_path} timed out after ${a.timeout}s` })
-    }, a.timeout * 1000)
-    req.once('error', (err: NodeJS.ErrnoException) => {
-      finish({ outcome: { kind: 'tcp_failure', detail: `GET ${a.http_path} failed: ${err.code ?? err.message}` }, detail: `GET ${a.http_path} failed (${err.code ?? err.message})` })
-    })
-    req.end()
+  const ms = a.timeout * 1000
+  const servername = a.https_sni ?? (t.hostname === t.ip ? undefined : t.hostname)
+  const r = await outbound.request({
+    method: 'GET',
+    origin: originOf(https ? 'https' : 'http', t.ip, t.port),
+    path: a.http_path,
+    headers,
+    connectTimeoutMs: ms,
+    readTimeoutMs: ms,
+    totalTimeoutMs: ms,
+    discardBody: true,
+    ...(https ? { tls: { verify: a.https_verify_certificate, ...(servername !== undefined ? { servername } : {}) } } : {}),
   })
+  if (!r.ok) {
+    const f = r.failure
+    if (f.kind === 'timeout') return { outcome: { kind: 'timeout', detail: `GET ${a.http_path} timed out after ${a.timeout}s` }, detail: `GET ${a.http_path} timed out after ${a.timeout}s` }
+    return { outcome: { kind: 'tcp_failure', detail: `GET ${a.http_path} failed: ${f.code ?? f.message}` }, detail: `GET ${a.http_path} failed (${f.code ?? f.message})` }
+  }
+  const outcome = classifyStatus(hc, 'active', r.status)
+  return { outcome: outcome === null ? null : { ...outcome, detail: `GET ${a.http_path} answered ${r.status}` }, detail: `GET ${a.http_path} answered ${r.status}` }
 }
 
 /** Runs one probe of `t` as `healthchecks.active` says. */

@@ -64,7 +64,7 @@ async function* watchWrites(body: AsyncIterable<Uint8Array>, ms: number, onStall
  * undici's connector without its timeout, under a precise one of our own: past `ms` the socket
  * is destroyed and the connect fails with undici's ConnectTimeoutError.
  */
-function connectorWithTimeout(options: buildConnector.BuildOptions, ms: number): buildConnector.connector {
+export function connectorWithTimeout(options: buildConnector.BuildOptions, ms: number): buildConnector.connector {
   const connect = buildConnector({ ...options, timeout: 0 })
   return (opts, callback) => {
     let settled = false

@@ -1,6 +1,6 @@
 /** `turnpike health`: is the gateway in this prefix running, and does its status endpoint answer? */
-import { request } from 'undici'
 import type { GatewayConfig } from '../../config/types.js'
+import { originOf, outbound } from '../../http/outbound.js'
 import { runningPid } from '../../runtime/primary.js'
 
 export async function healthCommand(config: GatewayConfig): Promise<number> {
@@ -13,9 +13,10 @@ export async function healthCommand(config: GatewayConfig): Promise<number> {
   if (admin !== undefined) {
     const host = admin.host === '0.0.0.0' ? '127.0.0.1' : admin.host === '::' ? '::1' : admin.host
     try {
-      const res = await request(`http://${host.includes(':') ? `[${host}]` : host}:${admin.port}/status`, { headersTimeout: 5000, bodyTimeout: 5000 })
-      const body = (await res.body.json()) as { database?: { reachable?: boolean } }
-      if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`)
+      const res = await outbound.request({ method: 'GET', origin: originOf('http', host, admin.port), path: '/status', connectTimeoutMs: 5000, readTimeoutMs: 5000 })
+      if (!res.ok) throw new Error(res.failure.message)
+      const body = JSON.parse(res.body.toString('utf8')) as { database?: { reachable?: boolean } }
+      if (res.status !== 200) throw new Error(`status ${res.status}`)
       process.stdout.write(`turnpike is healthy at ${config.prefix} (pid ${pid}, database reachable: ${String(body.database?.reachable ?? 'n/a')})\n`)
       return 0
     } catch (err) {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Pool } from 'undici'
+import { outbound } from '../../http/outbound.js'
 import type { Pdk, PdkLog } from '../../pdk/types.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin } from '../types.js'
@@ -89,45 +89,26 @@ export function payload(entries: readonly unknown[], maxBatchSize: number): stri
   return maxBatchSize === 1 && entries.length === 1 ? JSON.stringify(entries[0]) : JSON.stringify(entries)
 }
 
-const pools = new Map<string, Pool>()
 const queues = new Map<string, Queue<Record<string, unknown>>>()
-
-function poolFor(p: HttpLogPrepared): Pool {
-  const key = `${p.origin}|${p.conf.keepalive}|${p.conf.timeout}`
-  let pool = pools.get(key)
-  if (pool === undefined) {
-    pool = new Pool(p.origin, {
-      keepAliveTimeout: Math.max(1, p.conf.keepalive),
-      keepAliveMaxTimeout: Math.max(1, p.conf.keepalive),
-      connect: { timeout: p.conf.timeout },
-      headersTimeout: p.conf.timeout,
-      bodyTimeout: p.conf.timeout,
-      connections: 16,
-    })
-    pools.set(key, pool)
-  }
-  return pool
-}
 
 /** Sends one batch: true on a 2xx/3xx answer, else the reason (Kong's wording). */
 export async function sendBatch(p: HttpLogPrepared, entries: readonly unknown[]): Promise<true | string> {
   const body = payload(entries, p.queueConf.max_batch_size)
-  try {
-    const res = await poolFor(p).request({
-      method: p.conf.method,
-      path: p.path,
-      headers: { ...p.headers, 'content-length': String(Buffer.byteLength(body)) },
-      body,
-      signal: AbortSignal.timeout(Math.max(1, p.conf.timeout)),
-    })
-    const text = await res.body.text()
-    if (res.statusCode < 400) return true
-    return `request to ${p.host} returned status code ${res.statusCode} and body ${text.slice(0, 512)}`
-  } catch (err) {
-    const e = err as Error & { code?: string }
-    const why = e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' ? 'timeout' : (e.code ?? e.message)
-    return `failed request to ${p.host}: ${why}`
-  }
+  const timeout = Math.max(1, p.conf.timeout)
+  const res = await outbound.request({
+    method: p.conf.method,
+    origin: p.origin,
+    path: p.path,
+    headers: { ...p.headers, 'content-length': String(Buffer.byteLength(body)) },
+    body,
+    connectTimeoutMs: timeout,
+    readTimeoutMs: timeout,
+    totalTimeoutMs: timeout,
+    keepAlive: { idleMs: p.conf.keepalive, connections: 16 },
+  })
+  if (!res.ok) return `failed request to ${p.host}: ${res.failure.kind === 'timeout' ? 'timeout' : (res.failure.code ?? res.failure.message)}`
+  if (res.status < 400) return true
+  return `request to ${p.host} returned status code ${res.status} and body ${res.body.toString('utf8').slice(0, 512)}`
 }
 
 function queueFor(p: HttpLogPrepared, log: Pick<PdkLog, 'warn' | 'err'>): Queue<Record<string, unknown>> {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { request } from 'undici'
+import { outbound, type OutboundFailure } from '../../http/outbound.js'
 
 const WELL_KNOWN = '/.well-known/openid-configuration'
 const MAX_BYTES = 1024 * 1024
@@ -37,32 +37,32 @@ export class ProviderFetchError extends Error {
 
 /** GET `url` expecting a JSON object; throws {@link ProviderFetchError} with a precise reason. */
 export async function fetchJson(url: string, timeoutMs: number): Promise<Record<string, unknown>> {
-  const signal = AbortSignal.timeout(timeoutMs)
-  let res: Awaited<ReturnType<typeof request>>
+  let u: URL
   try {
-    res = await request(url, { method: 'GET', headers: { accept: 'application/json' }, signal, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
+    u = new URL(url)
   } catch (err) {
-    throw new ProviderFetchError(`GET ${url} failed: ${describe(err, timeoutMs)}`)
+    throw new ProviderFetchError(`GET ${url} failed: ${(err as Error).message}`)
   }
-  const chunks: Buffer[] = []
-  let size = 0
-  try {
-    for await (const chunk of res.body) {
-      size += (chunk as Buffer).length
-      if (size > MAX_BYTES) {
-        res.body.destroy()
-        throw new ProviderFetchError(`GET ${url}: response larger than ${MAX_BYTES} bytes`)
-      }
-      chunks.push(chunk as Buffer)
-    }
-  } catch (err) {
-    if (err instanceof ProviderFetchError) throw err
-    throw new ProviderFetchError(`GET ${url} failed while reading the body: ${describe(err, timeoutMs)}`)
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ProviderFetchError(`GET ${url} failed: unsupported protocol ${u.protocol}`)
+  const res = await outbound.request({
+    method: 'GET',
+    origin: u.origin,
+    path: `${u.pathname}${u.search}`,
+    headers: { accept: 'application/json' },
+    connectTimeoutMs: timeoutMs,
+    readTimeoutMs: timeoutMs,
+    totalTimeoutMs: timeoutMs,
+    maxBodyBytes: MAX_BYTES,
+  })
+  if (!res.ok) {
+    const f = res.failure
+    if (f.kind === 'too_large') throw new ProviderFetchError(`GET ${url}: response larger than ${MAX_BYTES} bytes`)
+    throw new ProviderFetchError(f.phase === 'body' ? `GET ${url} failed while reading the body: ${describe(f, timeoutMs)}` : `GET ${url} failed: ${describe(f, timeoutMs)}`)
   }
-  if (res.statusCode !== 200) throw new ProviderFetchError(`GET ${url} answered HTTP ${res.statusCode}`)
+  if (res.status !== 200) throw new ProviderFetchError(`GET ${url} answered HTTP ${res.status}`)
   let parsed: unknown
   try {
-    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+    parsed = JSON.parse(res.body.toString('utf8'))
   } catch {
     throw new ProviderFetchError(`GET ${url} did not answer JSON`)
   }
@@ -70,14 +70,9 @@ export async function fetchJson(url: string, timeoutMs: number): Promise<Record<
   return parsed as Record<string, unknown>
 }
 
-function describe(err: unknown, timeoutMs: number): string {
-  const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } }
-  if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
-    return `timed out after ${timeoutMs} ms`
-  }
-  const code = e.code ?? e.cause?.code
-  const msg = e.message ?? String(err)
-  return code !== undefined && !msg.includes(code) ? `${code}: ${msg}` : msg
+function describe(f: OutboundFailure, timeoutMs: number): string {
+  if (f.kind === 'timeout') return `timed out after ${timeoutMs} ms`
+  return f.code !== undefined && !f.message.includes(f.code) ? `${f.code}: ${f.message}` : f.message
 }
 
 /** Fetches and checks the discovery document for `issuer`. */
