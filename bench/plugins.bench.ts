@@ -16,7 +16,7 @@ import { PluginRegistry } from '../src/plugins/registry.js'
 import type { AnyPlugin } from '../src/plugins/types.js'
 import type { Pdk } from '../src/pdk/types.js'
 import type { ErrorLog } from '../src/observability/error-log.js'
-import { ResponseHeaderSet } from '../src/proxy/response-headers.js'
+import { ResponseHeaderSet } from '../src/codec/response-headers.js'
 
 const ROUTE = 'route-1'
 const SERVICE = 'service-1'

@@ -20,7 +20,7 @@ import { pluginRoutes } from './plugin-routes.js'
 import { upstreamRoutes } from './upstream-routes.js'
 import type { UpstreamHealthProvider } from '../health/checker.js'
 import { headerValue, parseRequestBody, tooManyArguments, type ParsedBody } from './request-body.js'
-import { ADMIN_MAX_ARGS, countFields } from './form-decode.js'
+import { ADMIN_MAX_ARGS, countFields } from '../codec/form-decode.js'
 import { AdminRouter, BadPathError, type AdminRoute, type RouteMatch } from './router.js'
 import type { AdminRequest, AdminResponse, NodeInfo } from './types.js'
 

@@ -5,6 +5,5 @@
  */
 export { createAdminApi, type AdminApi, type AdminApiOptions } from './admin-api.js'
 export { AdminHttpError } from './errors.js'
-export { decodeFormPairs } from './form-decode.js'
 export type { AdminContext, AdminHandler, AdminRoute } from './router.js'
 export type { AdminRequest, AdminResponse, NodeInfo } from './types.js'

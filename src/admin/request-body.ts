@@ -7,34 +7,12 @@
  */
 import type { AdminRequest } from './types.js'
 import { AdminHttpError, badRequest } from './errors.js'
-import { ADMIN_MAX_ARGS, countFields, decodeFormPairs } from './form-decode.js'
-
-/** cjson's `decode_max_depth` (1000): Kong cannot parse a JSON body nested deeper. */
-export const JSON_MAX_DEPTH = 1000
+import { ADMIN_MAX_ARGS, countFields, decodeFormPairs } from '../codec/form-decode.js'
+import { JSON_MAX_DEPTH, jsonDeeperThan } from '../codec/json-depth.js'
 
 /** Kong's 400 when a form or query string has more than {@link ADMIN_MAX_ARGS} arguments. */
 export function tooManyArguments(): AdminHttpError {
   return badRequest('Too many arguments')
-}
-
-/**
- * Whether JSON text nests arrays/objects deeper than `max`: one pass over the text, strings
- * skipped, so that nothing recursive ever sees a deeper value.
- */
-export function jsonDeeperThan(text: string, max: number): boolean {
-  let depth = 0
-  let inString = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (inString) {
-      if (c === 92 /* \ */) i++
-      else if (c === 34 /* " */) inString = false
-    } else if (c === 34) inString = true
-    else if (c === 123 /* { */ || c === 91 /* [ */) {
-      if (++depth > max) return true
-    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--
-  }
-  return false
 }
 
 /** A parsed body: JSON is used as is, form input still needs schema-driven coercion. */

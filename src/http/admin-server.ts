@@ -10,7 +10,7 @@ import type { AdminRequest, AdminResponse } from '../admin/types.js'
 import type { AccessLog } from '../observability/access-log.js'
 import { UNEXPECTED } from '../errors/registry.js'
 import type { ErrorLog } from '../observability/error-log.js'
-import { wireValue } from '../proxy/header-values.js'
+import { wireValue } from '../codec/header-values.js'
 import { nextRequestId } from '../proxy/request-id.js'
 
 /** Kong's `nginx_admin_client_max_body_size` default (10m). */

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream'
 import { gatewayResponseHeaders, type Proxy } from '../proxy/runloop.js'
 import type { BodySource, Downstream, HeaderList, ResponseHeaders } from '../proxy/types.js'
 import { negotiateNginxError, nginxErrorMessage, renderError } from '../proxy/error-response.js'
-import { wireHeaderList, wireHeaderObject, wireValue } from '../proxy/header-values.js'
+import { wireHeaderList, wireHeaderObject, wireValue } from '../codec/header-values.js'
 import { checkRequestHead, HEADER_TOO_LARGE, LARGE_HEADER_BUFFER_SIZE, originForm } from '../proxy/request-head.js'
 import { nextRequestId } from '../proxy/request-id.js'
 

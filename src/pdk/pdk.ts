@@ -3,12 +3,12 @@
  * for requests whose route has plugins. One object per request, its namespaces (`kong.request` …)
  * made on first use; `ctx.plugin` is switched as each plugin instance runs.
  */
-import { decodeFlatPairs } from '../admin/form-decode.js'
-import { JSON_MAX_DEPTH, jsonDeeperThan } from '../admin/request-body.js'
+import { decodeFlatPairs } from '../codec/form-decode.js'
+import { firstHeaderValue, lowerHeaderName, removeHeaderPairs } from '../codec/header-names.js'
+import type { RequestHeaders, ResponseHeaders } from '../codec/header-types.js'
+import { JSON_MAX_DEPTH, jsonDeeperThan } from '../codec/json-depth.js'
+import { headerObject } from '../codec/response-headers.js'
 import type { ErrorLog } from '../observability/error-log.js'
-import { firstHeaderValue, lowerHeaderName, removeHeaderPairs } from '../proxy/header-names.js'
-import { headerObject } from '../proxy/response-headers.js'
-import type { RequestHeaders, ResponseHeaders } from '../proxy/types.js'
 import type {
   Consumer,
   Credential,

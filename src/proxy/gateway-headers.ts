@@ -6,7 +6,7 @@
 import { PRODUCT, VERSION } from '../version.js'
 import { viaToken } from './forwarding.js'
 import type { RequestContext } from './request-context.js'
-import { forwardedResponseHeaders } from './response-headers.js'
+import { forwardedResponseHeaders } from '../codec/response-headers.js'
 import type { ProxySettings } from './runloop.js'
 import type { HeaderList, ResponseHeaders } from './types.js'
 

@@ -10,7 +10,7 @@ import { forwardedHost } from './forwarding.js'
 import { debugHeaders } from './gateway-headers.js'
 import { bodyFilter, headerFilter } from './plugin-runner.js'
 import type { ExitResponse, RequestContext } from './request-context.js'
-import { ResponseHeaderSet } from './response-headers.js'
+import { ResponseHeaderSet } from '../codec/response-headers.js'
 import type { ResponseHeaders } from './types.js'
 
 /**

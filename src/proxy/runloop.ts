@@ -23,7 +23,7 @@ import { bodyFilter, headerFilter, logPhase, runAccess, runRewrite } from './plu
 import { RequestContext } from './request-context.js'
 import { logError, logPluginError, logContext, writeAccessLog } from './request-log.js'
 import type { HostResolver } from './resolver.js'
-import { contentLength, headerObject, ResponseHeaderSet } from './response-headers.js'
+import { contentLength, headerObject, ResponseHeaderSet } from '../codec/response-headers.js'
 import { attempt, attemptAnswered, attemptFailed, releasePeer } from './upstream-attempt.js'
 import type { Downstream, HeaderList, ResponseHeaders, UpstreamClient, UpstreamControl, UpstreamErrorInfo, UpstreamSink } from './types.js'
 

@@ -5,16 +5,10 @@
  * native server and fetch) only has to provide these two.
  */
 
-/** Request headers as a plain object with lower-case names (as node and most runtimes give them). */
-export type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>
-/** Response headers: lower-case names; arrays for repeated headers such as set-cookie. */
-export type ResponseHeaders = Record<string, string | string[]>
-/**
- * Headers as a flat `[name, value, name, value …]` list, names as the peer wrote them and repeated
- * names repeated. This is how an upstream response arrives and how it is forwarded when no plugin
- * looks at it: no object is built, nothing is deleted from one.
- */
-export type HeaderList = string[]
+export type { HeaderList, RequestHeaders, ResponseHeaders } from '../codec/header-types.js'
+import type { HeaderList, RequestHeaders, ResponseHeaders } from '../codec/header-types.js'
+import type { UpstreamTarget } from '../snapshot/target.js'
+export type { UpstreamTarget } from '../snapshot/target.js'
 
 /** An opaque request body handle: whatever the server adapter gives, the client adapter understands. */
 export type BodySource = AsyncIterable<Uint8Array>
@@ -58,22 +52,6 @@ export interface Downstream {
    * client_max_body_size.
    */
   readonly bodyRefused?: 408 | 413 | undefined
-}
-
-/** Where and how to send one upstream attempt. */
-export interface UpstreamTarget {
-  readonly scheme: 'http' | 'https'
-  /** The IP address to connect to. */
-  readonly address: string
-  readonly port: number
-  /** The hostname that resolved to `address` (service host or target host), for SNI and logs. */
-  readonly hostname: string
-  readonly connectTimeout: number
-  readonly readTimeout: number
-  readonly writeTimeout: number
-  readonly tlsVerify: boolean
-  /** SNI and certificate name to verify (the upstream Host value). */
-  readonly servername: string
 }
 
 export interface UpstreamRequest {

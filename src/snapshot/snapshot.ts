@@ -12,7 +12,7 @@ import type { RouteInput, Router } from '../router/types.js'
 import { orDefault } from '../schema/defaults.js'
 import type { StoreEntity } from '../store/types.js'
 import { EntityIndex } from './entity-index.js'
-import type { UpstreamTarget } from '../proxy/types.js'
+import type { UpstreamTarget } from './target.js'
 
 /** A stored row of any entity. */
 export type StoredRow = Readonly<Record<string, unknown>> & { readonly id: string }

@@ -18,8 +18,8 @@
 import type { Consumer, Credential, Pdk } from '../../pdk/types.js'
 import { fingerprint, routeLabel, setConsumer, useAnonymous, wwwAuthenticate } from '../shared/consumer.js'
 import type { KeyAuthConfig } from './schema.js'
-import { decodeFlatPairs } from '../../admin/form-decode.js'
-import { JSON_MAX_DEPTH, jsonDeeperThan } from '../../admin/request-body.js'
+import { decodeFlatPairs } from '../../codec/form-decode.js'
+import { JSON_MAX_DEPTH, jsonDeeperThan } from '../../codec/json-depth.js'
 import { PDK_MAX_ARGS } from '../../pdk/pdk.js'
 
 export const ERR_DUPLICATE_API_KEY = 'Duplicate API key found'

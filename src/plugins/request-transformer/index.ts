@@ -22,7 +22,7 @@ import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin, PluginSchema } from '../types.js'
 import { compileTemplate, renderTemplate, type Template, type TemplateEnv } from './template.js'
 import { decodeArgs, encodeArgs, parseMultipart, serializeMultipart, type Args } from './body.js'
-import { JSON_MAX_DEPTH, jsonDeeperThan } from '../../admin/request-body.js'
+import { JSON_MAX_DEPTH, jsonDeeperThan } from '../../codec/json-depth.js'
 
 /** `name:value` split as Kong's `^([^:]+):*(.-)$` (an empty value → undefined). */
 export function splitPair(entry: string): [string, string | undefined] {

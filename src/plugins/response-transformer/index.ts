@@ -20,7 +20,7 @@ import type { Pdk } from '../../pdk/types.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin, PluginSchema } from '../types.js'
 import { validateHeaderName } from '../../schema/validators.js'
-import { JSON_MAX_DEPTH, jsonDeeperThan } from '../../admin/request-body.js'
+import { JSON_MAX_DEPTH, jsonDeeperThan } from '../../codec/json-depth.js'
 
 /** `name:value` → [name, value] as Kong's `^([^:]+):*(.-)$` splits it (value '' → undefined). */
 export function splitPair(entry: string): [string, string | undefined] {

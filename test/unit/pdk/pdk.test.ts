@@ -7,8 +7,8 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { RequestPdk, type PdkHost } from '../../../src/pdk/pdk.js'
-import { lowerHeaderName, sameHeaderName } from '../../../src/proxy/header-names.js'
-import { headerObject, ResponseHeaderSet } from '../../../src/proxy/response-headers.js'
+import { lowerHeaderName, sameHeaderName } from '../../../src/codec/header-names.js'
+import { headerObject, ResponseHeaderSet } from '../../../src/codec/response-headers.js'
 import type { ErrorLog } from '../../../src/observability/error-log.js'
 
 type TestHost = PdkHost & { lines: string[]; resp: ResponseHeaderSet | null; pending: ResponseHeaderSet | null }

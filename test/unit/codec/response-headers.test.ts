@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { contentLength, forwardedResponseHeaders, headerObject, ResponseHeaderSet } from '../../../src/proxy/response-headers.js'
+import { contentLength, forwardedResponseHeaders, headerObject, ResponseHeaderSet } from '../../../src/codec/response-headers.js'
 
 const VIA = '1.1 turnpike/0.1.0'
 const SERVER = 'turnpike/0.1.0'

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { wireHeaderList, wireHeaderObject, wireValue } from '../../../src/proxy/header-values.js'
+import { wireHeaderList, wireHeaderObject, wireValue } from '../../../src/codec/header-values.js'
 
 /** What a value puts on the wire (one byte per character). */
 function bytes(v: string): Buffer {

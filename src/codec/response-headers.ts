@@ -7,7 +7,7 @@
  * ({@link headerObject}).
  */
 import { firstHeaderValue, lowerHeaderName, removeHeaderPairs } from './header-names.js'
-import type { HeaderList, ResponseHeaders } from './types.js'
+import type { HeaderList, ResponseHeaders } from './header-types.js'
 import { setOwn } from '../schema/field-spec.js'
 
 /**

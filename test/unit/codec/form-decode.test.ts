@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { ADMIN_MAX_ARGS, countFields, decodeFlatPairs, decodeFormPairs, FORM_MAX_KEY_DEPTH, keyToPath } from '../../../src/admin/form-decode.js'
-import { jsonDeeperThan } from '../../../src/admin/request-body.js'
+import { ADMIN_MAX_ARGS, countFields, decodeFlatPairs, decodeFormPairs, FORM_MAX_KEY_DEPTH, keyToPath } from '../../../src/codec/form-decode.js'
+import { jsonDeeperThan } from '../../../src/codec/json-depth.js'
 
 /** Plain copies (the decoders return null-prototype objects) for deepEqual against literals. */
 function plain(value: unknown): unknown {

@@ -1,0 +1,23 @@
+/**
+ * What one upstream attempt connects to: address, TLS name and the service's timeouts. The
+ * snapshot keeps them per service and peer (built once per configuration), the runloop picks
+ * one per attempt, and the upstream client adapter connects with it.
+ *
+ * @module
+ */
+
+/** Where and how to send one upstream attempt. */
+export interface UpstreamTarget {
+  readonly scheme: 'http' | 'https'
+  /** The IP address to connect to. */
+  readonly address: string
+  readonly port: number
+  /** The hostname that resolved to `address` (service host or target host), for SNI and logs. */
+  readonly hostname: string
+  readonly connectTimeout: number
+  readonly readTimeout: number
+  readonly writeTimeout: number
+  readonly tlsVerify: boolean
+  /** SNI and certificate name to verify (the upstream Host value). */
+  readonly servername: string
+}

@@ -1,0 +1,98 @@
+/**
+ * The folder rules of docs/architecture.md, checked on the TypeScript sources: no two top-level
+ * `src/` folders import each other (type imports count), and only `src/http/` imports
+ * node:http, node:https, node:http2 or undici.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
+import { dirname, join, normalize, relative, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** The repository root (this file runs compiled, from build/test/unit/architecture/). */
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..')
+const SRC = join(ROOT, 'src')
+
+/**
+ * Known exceptions, each owned by another change of issue 14: the lead empties this list once
+ * those changes are merged. Do not add to it; fix the import instead.
+ */
+const ALLOWED_MUTUAL_PAIRS = new Set([
+  // The plugin contract change (plugin Admin endpoints through the plugin's `api`, src/metrics/ removed).
+  'admin<->plugins',
+  'metrics<->plugins',
+])
+const ALLOWED_HTTP_IMPORTS = new Set([
+  // `import type { Server } from 'node:http'` in the process code (the typed IPC change edits these files).
+  'src/runtime/primary.ts node:http',
+  'src/runtime/worker.ts node:http',
+])
+
+const HTTP_MODULES = new Set(['node:http', 'node:https', 'node:http2', 'http', 'https', 'http2', 'undici'])
+
+function sourceFiles(dir: string, out: string[] = []): string[] {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name)
+    if (e.isDirectory()) sourceFiles(p, out)
+    else if (e.name.endsWith('.ts')) out.push(p)
+  }
+  return out
+}
+
+/** Every module specifier a file names: `import … from`, `export … from`, `import '…'`, `import('…')`. */
+function specifiers(text: string): string[] {
+  const out: string[] = []
+  for (const m of text.matchAll(/\b(?:from|import)\s*\(?\s*['"]([^'"\n]+)['"]/g)) out.push(m[1] as string)
+  return out
+}
+
+/** The top-level folder under src/ of a path relative to the repository, or null for src/*.ts. */
+function folderOf(repoPath: string): string | null {
+  const parts = repoPath.split('/')
+  return parts[0] === 'src' && parts.length > 2 ? (parts[1] as string) : null
+}
+
+const files = sourceFiles(SRC).map((abs) => ({ abs, path: relative(ROOT, abs).split(sep).join('/') }))
+
+test('no two top-level src/ folders import each other', () => {
+  const edges = new Map<string, string[]>()
+  for (const f of files) {
+    const from = folderOf(f.path)
+    if (from === null) continue
+    for (const spec of specifiers(readFileSync(f.abs, 'utf8'))) {
+      if (!spec.startsWith('.')) continue
+      const target = relative(ROOT, normalize(join(dirname(f.abs), spec))).split(sep).join('/')
+      const to = folderOf(target)
+      if (to === null || to === from) continue
+      const key = `${from}->${to}`
+      edges.set(key, [...(edges.get(key) ?? []), f.path])
+    }
+  }
+  const mutual: string[] = []
+  for (const [key, users] of edges) {
+    const [a, b] = key.split('->') as [string, string]
+    if (a >= b) continue
+    const back = edges.get(`${b}->${a}`)
+    if (back === undefined || ALLOWED_MUTUAL_PAIRS.has(`${a}<->${b}`)) continue
+    mutual.push(`${a}<->${b}: ${[...new Set(users)].join(', ')} | ${[...new Set(back)].join(', ')}`)
+  }
+  assert.deepEqual(mutual, [], `folders that import each other:\n${mutual.join('\n')}`)
+})
+
+test('only src/http/ imports node:http, node:https, node:http2 or undici', () => {
+  const found: string[] = []
+  for (const f of files) {
+    if (f.path.startsWith('src/http/')) continue
+    for (const spec of specifiers(readFileSync(f.abs, 'utf8'))) {
+      if (HTTP_MODULES.has(spec) && !ALLOWED_HTTP_IMPORTS.has(`${f.path} ${spec}`)) found.push(`${f.path} ${spec}`)
+    }
+  }
+  assert.deepEqual(found, [])
+})
+
+test('the allowlists name only exceptions that still exist', () => {
+  for (const entry of ALLOWED_HTTP_IMPORTS) {
+    const [path, spec] = entry.split(' ') as [string, string]
+    assert.ok(specifiers(readFileSync(join(ROOT, path), 'utf8')).includes(spec), `${entry} no longer needs the allowlist`)
+  }
+})
