@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Dao } from '../dao/dao.js'
 import { foreignFields } from '../dao/foreign-refs.js'
-import { isUuid } from '../dao/uuid.js'
+import { isUuid } from '../ids/uuid.js'
 import type { EntitySchema } from '../schema/types.js'
 import type { Row } from '../store/types.js'
 import type { EntityWriter } from './entity-writer.js'

@@ -7,7 +7,7 @@
  */
 import type { Dao, WriteOptions } from '../dao/dao.js'
 import { operationUnsupported } from '../dao/dao-errors.js'
-import { isUuid } from '../dao/uuid.js'
+import { isUuid } from '../ids/uuid.js'
 import type { Row } from '../store/types.js'
 
 /** Creates, updates and deletes rows on behalf of Admin API handlers. */

@@ -13,7 +13,7 @@
  * @module
  */
 import type { Dao } from '../dao/dao.js'
-import { isUuid } from '../dao/uuid.js'
+import { isUuid } from '../ids/uuid.js'
 import { normalizeTarget } from '../entities/targets.js'
 import type { UpstreamHealthProvider } from '../health/checker.js'
 import { normalizeIp } from '../schema/net.js'

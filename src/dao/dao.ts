@@ -24,7 +24,7 @@ import {
 } from './dao-errors.js'
 import { checkForeignRefs, resolveForeignRefs } from './foreign-refs.js'
 import { checkPageSize } from './page-options.js'
-import { isUuid } from './uuid.js'
+import { isUuid } from '../ids/uuid.js'
 import { WriteLock } from './write-lock.js'
 
 /** A committed change, as seen by `onChange` listeners (the runtime rebuilds config on them). */

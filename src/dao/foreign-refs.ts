@@ -8,7 +8,7 @@
 import type { EntitySchema, ForeignField } from '../schema/types.js'
 import type { Row, Store } from '../store/types.js'
 import { foreignKeyInvalidReference, foreignKeysUnresolved, type UnresolvedForeign } from './dao-errors.js'
-import { isUuid } from './uuid.js'
+import { isUuid } from '../ids/uuid.js'
 
 /** The foreign fields of a schema, as `[name, field]` pairs. */
 export function foreignFields(schema: EntitySchema): [string, ForeignField][] {

@@ -7,4 +7,3 @@ export { Dao, toDbError, type ChangeEvent, type ChangeListener, type DaoPageQuer
 export * from './dao-errors.js'
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, checkPageSize, parseSizeParam, parseTagsParam } from './page-options.js'
 export { luaPretty } from './lua-pretty.js'
-export { isUuid } from './uuid.js'

@@ -8,6 +8,7 @@
  */
 import { luaPretty } from '../dao/lua-pretty.js'
 import { DB_ERRORS } from '../errors/db-errors.js'
+import { isUuid } from '../ids/uuid.js'
 import type { FieldErrors } from '../schema/types.js'
 import { setOwn } from '../schema/field-spec.js'
 
@@ -122,8 +123,6 @@ function singular(name: string): string {
   return name.endsWith('s') ? name.slice(0, -1) : name
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 /** Kong's `flattened_errors` entries (`kong/db/errors.lua` `declarative_config_flattened`). */
 export function flattenedErrors(problems: readonly EntityProblem[], childKeys: ReadonlySet<string>): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = []
@@ -135,7 +134,7 @@ export function flattenedErrors(problems: readonly EntityProblem[], childKeys: R
     if (errors.length === 0) continue
     const entry: Record<string, unknown> = { entity_type: singular(p.entity), entity: input, errors }
     if (typeof input['name'] === 'string' && input['name'] !== '') entry['entity_name'] = input['name']
-    if (typeof input['id'] === 'string' && UUID.test(input['id'])) entry['entity_id'] = input['id']
+    if (isUuid(input['id'])) entry['entity_id'] = input['id']
     if (Array.isArray(input['tags']) && input['tags'].every((t) => typeof t === 'string')) entry['entity_tags'] = input['tags']
     out.push(entry)
   }

@@ -12,7 +12,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
-import { isUuid } from '../dao/uuid.js'
+import { isUuid } from '../ids/uuid.js'
 import { normalizeUri } from '../schema/uri.js'
 import { validateEntity } from '../schema/validate.js'
 import { setOwn } from '../schema/field-spec.js'
@@ -20,7 +20,7 @@ import type { EntitySchema, FieldErrors } from '../schema/types.js'
 import type { Row } from '../store/types.js'
 import type { EntityProblem, Location } from './errors.js'
 import { type EntityGraph, type ForeignLink, KONG_ENTITY_NAMES } from './graph.js'
-import { declarativeId } from './uuid5.js'
+import { declarativeId } from './declarative-id.js'
 
 export const FORMAT_VERSIONS = ['1.1', '2.1', '3.0'] as const
 

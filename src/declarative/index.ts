@@ -10,5 +10,5 @@ export { flattenConfig, migrateRoutePath, FORMAT_VERSIONS, type FlatConfig, type
 export { DeclarativeError, describeProblems, errorTree, flattenedErrors, invalidConfigBody, formatLocation, type EntityProblem } from './errors.js'
 export { loadDeclarativeText, loadDeclarativeObject, replaceStoreContents, readAll, md5, EMPTY_HASH, countRows } from './load.js'
 export { kongExport, deckDump, toYaml } from './export.js'
-export { declarativeId, uuidv5 } from './uuid5.js'
+export { declarativeId } from './declarative-id.js'
 export { DeclarativeNode } from './dbless.js'

@@ -11,6 +11,7 @@ import {
   matchMessage, neMessage, notOneOfMessage, oneOfMessage, startsWithMessage,
 } from './messages.js'
 import { validateRecordValue } from './record.js'
+import { isUuid } from '../ids/uuid.js'
 
 /** Per-call validation context. */
 export interface ValidateContext {
@@ -18,7 +19,6 @@ export interface ValidateContext {
   readonly updating: boolean
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** Kong's vault reference syntax: `{vault://name/key}`. */
 export function isVaultReference(value: string): boolean {
@@ -149,7 +149,7 @@ function validateForeign(value: unknown): FieldError | undefined {
   if (id === undefined || id === false) return { id: MSG.MISSING_PK }
   if (id === null) return { id: MSG.REQUIRED }
   if (typeof id !== 'string') return { id: MSG.STRING }
-  if (!(id.length === 36 && UUID_RE.test(id))) return { id: MSG.UUID }
+  if (!isUuid(id)) return { id: MSG.UUID }
   return undefined
 }
 
@@ -166,7 +166,7 @@ function runValidators(field: FieldSpec, value: unknown): string | undefined {
     const between = f['between'] as readonly [number, number] | undefined
     if (between && (value < between[0] || value > between[1])) return betweenMessage(between[0], between[1])
   }
-  if (f['uuid'] === true && typeof value === 'string' && !(value.length === 36 && UUID_RE.test(value))) return MSG.UUID
+  if (f['uuid'] === true && typeof value === 'string' && !isUuid(value)) return MSG.UUID
   const lengthy = typeof value === 'string' || typeof value === 'object'
   if (lengthy) {
     // Kong refuses empty strings unless the field says otherwise.

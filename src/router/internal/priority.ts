@@ -6,7 +6,10 @@
  */
 
 import type { RouteInput } from '../types.js'
-import { SPLIT_ROUTE_NAMESPACE, uuidV5 } from './uuid-v5.js'
+import { uuidv5 } from '../../ids/uuid.js'
+
+/** Kong's namespace for split-route ids (`kong/router/transform.lua`). */
+const SPLIT_ROUTE_NAMESPACE = '7f145bf9-0dce-4f91-98eb-debbce4b9f6b'
 
 /** One route as the matcher sees it: a whole route, or one path group of a split route. */
 export interface SplitRoute<R extends RouteInput> {
@@ -65,7 +68,7 @@ export function splitRoute<R extends RouteInput>(route: R): SplitRoute<R>[] {
   let index = 0
   for (const group of groups.values()) {
     index++
-    out.push({ route, id: uuidV5(SPLIT_ROUTE_NAMESPACE, `${route.id}#${index}`), paths: group })
+    out.push({ route, id: uuidv5(SPLIT_ROUTE_NAMESPACE, `${route.id}#${index}`), paths: group })
   }
   return out
 }

@@ -1,9 +1,18 @@
 /**
- * RFC 4122 version-5 UUIDs (SHA-1, name-based), as `resty.jit-uuid`'s `factory_v5` makes them.
+ * UUIDs as Kong knows them: the check (`is_valid_uuid`: canonical 8-4-4-4-12 form, any version,
+ * any case) and RFC 4122 version-5 ids (SHA-1, name-based, as `resty.jit-uuid`'s `factory_v5`),
+ * which Kong uses for declarative ids and split-route ids. The one place for both.
  *
  * @module
  */
 import { createHash } from 'node:crypto'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** True when `value` is a string in canonical 8-4-4-4-12 UUID form. */
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value)
+}
 
 function uuidBytes(uuid: string): Buffer {
   return Buffer.from(uuid.replaceAll('-', ''), 'hex')
@@ -28,22 +37,4 @@ export function uuidv5(namespace: string, name: string): string {
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x50
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80
   return format(bytes.subarray(0, 16))
-}
-
-/** Kong's namespace for declarative ids (`kong/db/schema/others/declarative_config.lua`). */
-export const DECLARATIVE_NAMESPACE = 'fd02801f-0957-4a15-a55a-c8d9606f30b5'
-
-const entityNamespaces = new Map<string, string>()
-
-/**
- * Kong's deterministic id: UUIDv5 of `key` in the namespace UUIDv5(`DECLARATIVE_NAMESPACE`,
- * entity name).
- */
-export function declarativeId(entity: string, key: string): string {
-  let ns = entityNamespaces.get(entity)
-  if (ns === undefined) {
-    ns = uuidv5(DECLARATIVE_NAMESPACE, entity)
-    entityNamespaces.set(entity, ns)
-  }
-  return uuidv5(ns, key)
 }
