@@ -26,8 +26,8 @@ export type {
   EntityRow,
   HeaderValue,
 } from './pdk/types.js'
-export type { Field, EntitySchema, InferFields } from './schema/types.js'
-export type { GatewayConfig } from './config/types.js'
+export type { Field, EntitySchema, InferFields } from './schema/index.js'
+export type { GatewayConfig } from './config/index.js'
 export { loadConfig, ConfigError } from './config/index.js'
 export { startGateway, type RunningGateway } from './runtime/primary.js'
 export { VERSION, KONG_COMPAT_VERSION } from './version.js'

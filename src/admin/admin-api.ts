@@ -6,12 +6,12 @@
  * @module
  */
 import { performance } from 'node:perf_hooks'
-import type { Dao } from '../dao/dao.js'
+import type { Dao } from '../dao/index.js'
 import { DbError } from '../errors/db-errors.js'
 import { UNEXPECTED } from '../errors/registry.js'
 import { type NodeServices, pluginEndpoints } from '../plugins/endpoints.js'
 import type { PluginRegistry } from '../plugins/registry.js'
-import type { Store } from '../store/types.js'
+import type { Store } from '../store/index.js'
 import { entityRoutes } from './entity-routes.js'
 import { EntityWriter } from './entity-writer.js'
 import { AdminHttpError, methodNotAllowed, notFound } from './errors.js'

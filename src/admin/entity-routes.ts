@@ -16,11 +16,11 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
-import type { Dao } from '../dao/dao.js'
-import { foreignFields } from '../dao/foreign-refs.js'
+import type { Dao } from '../dao/index.js'
+import { foreignFields } from '../dao/index.js'
 import { isUuid } from '../ids/uuid.js'
-import type { EntitySchema } from '../schema/types.js'
-import type { Row } from '../store/types.js'
+import type { EntitySchema } from '../schema/index.js'
+import type { Row } from '../store/index.js'
 import type { EntityWriter } from './entity-writer.js'
 import { methodNotAllowed, notFound } from './errors.js'
 import { created, daoQuery, inputFor, noContent, ok, pageArgs, pageBody, takeTtl } from './respond.js'

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { Dao, WriteOptions } from '../dao/dao.js'
-import { operationUnsupported } from '../dao/dao-errors.js'
+import type { Dao, WriteOptions } from '../dao/index.js'
+import { operationUnsupported } from '../dao/index.js'
 import { isUuid } from '../ids/uuid.js'
-import type { Row } from '../store/types.js'
+import type { Row } from '../store/index.js'
 
 /** Creates, updates and deletes rows on behalf of Admin API handlers. */
 export class EntityWriter {

@@ -5,5 +5,7 @@
  */
 export { createAdminApi, type AdminApi, type AdminApiOptions } from './admin-api.js'
 export { AdminHttpError } from './errors.js'
+export { badRequest } from './errors.js'
+export { headerValue, parseRequestBody } from './request-body.js'
 export type { AdminContext, AdminHandler, AdminRoute } from './router.js'
 export type { AdminRequest, AdminResponse, NodeInfo } from './types.js'

@@ -4,13 +4,13 @@
  *
  * @module
  */
-import type { Dao } from '../dao/dao.js'
+import type { Dao } from '../dao/index.js'
 import { schemaViolation } from '../errors/db-errors.js'
 import { schemaToJson } from '../schema/index.js'
-import type { Store } from '../store/types.js'
-import type { EntitySchema } from '../schema/types.js'
-import { parseSizeParam, DEFAULT_PAGE_SIZE } from '../dao/page-options.js'
-import { invalidOffset } from '../dao/dao-errors.js'
+import type { Store } from '../store/index.js'
+import type { EntitySchema } from '../schema/index.js'
+import { parseSizeParam, DEFAULT_PAGE_SIZE } from '../dao/index.js'
+import { invalidOffset } from '../dao/index.js'
 import { StoreError } from '../store/types.js'
 import { AdminHttpError } from './errors.js'
 import { byteFormatter } from './memory-units.js'

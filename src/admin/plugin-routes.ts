@@ -11,12 +11,12 @@
  *
  * @module
  */
-import type { Dao } from '../dao/dao.js'
-import { pluginSchemaFields } from '../entities/plugins.js'
+import type { Dao } from '../dao/index.js'
+import { pluginSchemaFields } from '../entities/index.js'
 import { schemaViolation } from '../errors/db-errors.js'
 import type { PluginRegistry } from '../plugins/registry.js'
 import { schemaToJson } from '../schema/index.js'
-import type { EntitySchema } from '../schema/types.js'
+import type { EntitySchema } from '../schema/index.js'
 import { AdminHttpError } from './errors.js'
 import { inputFor, ok } from './respond.js'
 import type { AdminRoute } from './router.js'

@@ -3,11 +3,11 @@
  *
  * @module
  */
-import type { Page } from '../store/types.js'
-import type { EntitySchema } from '../schema/types.js'
+import type { Page } from '../store/index.js'
+import type { EntitySchema } from '../schema/index.js'
 import { coerceFormInput } from '../schema/index.js'
-import { parseSizeParam, parseTagsParam } from '../dao/page-options.js'
-import type { TagFilter } from '../store/types.js'
+import { parseSizeParam, parseTagsParam } from '../dao/index.js'
+import type { TagFilter } from '../store/index.js'
 import type { AdminContext } from './router.js'
 import type { AdminResponse } from './types.js'
 

@@ -12,12 +12,12 @@
  *
  * @module
  */
-import type { Dao } from '../dao/dao.js'
+import type { Dao } from '../dao/index.js'
 import { isUuid } from '../ids/uuid.js'
-import { normalizeTarget } from '../entities/targets.js'
+import { normalizeTarget } from '../entities/index.js'
 import type { UpstreamHealthProvider } from '../health/checker.js'
-import { normalizeIp } from '../schema/net.js'
-import type { Row } from '../store/types.js'
+import { normalizeIp } from '../schema/index.js'
+import type { Row } from '../store/index.js'
 import { AdminHttpError } from './errors.js'
 import { notFound } from './errors.js'
 import { noContent, ok, pageBody } from './respond.js'

@@ -10,7 +10,7 @@
  * @module
  */
 import { isIP } from 'node:net'
-import { splitTarget } from '../entities/targets.js'
+import { splitTarget } from '../entities/index.js'
 import { type BalancingAlgorithm, createAlgorithm, type Peer, recordLatency } from './algorithms.js'
 import { addressKey, parseUpstream, passiveEnabled, type UpstreamConfig } from './config.js'
 import type { Outcome } from './health-model.js'

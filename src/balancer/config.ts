@@ -11,7 +11,7 @@ import {
   ACTIVE_UNHEALTHY_STATUSES,
   PASSIVE_HEALTHY_STATUSES,
   PASSIVE_UNHEALTHY_STATUSES,
-} from '../entities/upstreams.js'
+} from '../entities/index.js'
 
 export type Algorithm = 'round-robin' | 'consistent-hashing' | 'least-connections' | 'latency'
 export type HashOn = 'none' | 'consumer' | 'ip' | 'header' | 'cookie' | 'path' | 'query_arg' | 'uri_capture'

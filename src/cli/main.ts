@@ -5,7 +5,7 @@
 // First: V8's regexp flags must be set before any other module creates a RegExp.
 import '../regex/engine-flags.js'
 import { ConfigError, loadConfig } from '../config/index.js'
-import type { GatewayConfig } from '../config/types.js'
+import type { GatewayConfig } from '../config/index.js'
 import { KONG_COMPAT_VERSION, PRODUCT, VERSION } from '../version.js'
 import { parseArgs, UsageError, type ParsedArgs } from './args.js'
 import { configCommand } from './commands/config.js'

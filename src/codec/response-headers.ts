@@ -8,7 +8,7 @@
  */
 import { firstHeaderValue, lowerHeaderName, removeHeaderPairs } from './header-names.js'
 import type { HeaderList, ResponseHeaders } from './header-types.js'
-import { setOwn } from '../schema/field-spec.js'
+import { setOwn } from '../schema/index.js'
 
 /**
  * Whether a response header describes the upstream connection rather than the message (nginx's

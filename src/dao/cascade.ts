@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { EntitySchema } from '../schema/types.js'
-import type { Row, Store } from '../store/types.js'
+import type { EntitySchema } from '../schema/index.js'
+import type { Row, Store } from '../store/index.js'
 import { foreignKeyRestricted } from './dao-errors.js'
 import { foreignFields } from './foreign-refs.js'
 import { MAX_PAGE_SIZE } from './page-options.js'

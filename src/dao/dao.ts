@@ -9,8 +9,8 @@
 import { randomUUID } from 'node:crypto'
 import { randomString } from './random-string.js'
 import { DbError, schemaViolation } from '../errors/db-errors.js'
-import { validateEntity } from '../schema/validate.js'
-import type { EntitySchema, Field, FieldErrors } from '../schema/types.js'
+import { validateEntity } from '../schema/index.js'
+import type { EntitySchema, Field, FieldErrors } from '../schema/index.js'
 import { StoreError, type Page, type Row, type Store, type TagFilter } from '../store/types.js'
 import { deleteWithReferences, type PendingEvent } from './cascade.js'
 import {

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { EntitySchema, ForeignField } from '../schema/types.js'
-import type { Row, Store } from '../store/types.js'
+import type { EntitySchema, ForeignField } from '../schema/index.js'
+import type { Row, Store } from '../store/index.js'
 import { foreignKeyInvalidReference, foreignKeysUnresolved, type UnresolvedForeign } from './dao-errors.js'
 import { isUuid } from '../ids/uuid.js'
 

@@ -7,3 +7,4 @@ export { Dao, toDbError, type ChangeEvent, type ChangeListener, type DaoPageQuer
 export * from './dao-errors.js'
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, checkPageSize, parseSizeParam, parseTagsParam } from './page-options.js'
 export { luaPretty } from './lua-pretty.js'
+export { foreignFields } from './foreign-refs.js'

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { TagFilter } from '../store/types.js'
+import type { TagFilter } from '../store/index.js'
 import { invalidOptions, invalidSize } from './dao-errors.js'
 
 export const DEFAULT_PAGE_SIZE = 100

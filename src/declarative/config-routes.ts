@@ -6,11 +6,11 @@
  *
  * @module
  */
-import { badRequest } from '../admin/errors.js'
-import { headerValue, parseRequestBody } from '../admin/request-body.js'
-import type { AdminRoute } from '../admin/router.js'
-import type { AdminResponse } from '../admin/types.js'
-import type { Row } from '../store/types.js'
+import { badRequest } from '../admin/index.js'
+import { headerValue, parseRequestBody } from '../admin/index.js'
+import type { AdminRoute } from '../admin/index.js'
+import type { AdminResponse } from '../admin/index.js'
+import type { Row } from '../store/index.js'
 import { invalidConfigBody } from './errors.js'
 import { childKeys, type FlatConfig } from './flatten.js'
 import type { EntityGraph } from './graph.js'

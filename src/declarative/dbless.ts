@@ -7,8 +7,8 @@
  * @module
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs'
-import type { AdminRoute } from '../admin/router.js'
-import type { Store } from '../store/types.js'
+import type { AdminRoute } from '../admin/index.js'
+import type { Store } from '../store/index.js'
 import { configRoutes } from './config-routes.js'
 import { describeProblems } from './errors.js'
 import { kongExport, toYaml } from './export.js'

@@ -6,11 +6,11 @@
  *
  * @module
  */
-import { luaPretty } from '../dao/lua-pretty.js'
+import { luaPretty } from '../dao/index.js'
 import { DB_ERRORS } from '../errors/db-errors.js'
 import { isUuid } from '../ids/uuid.js'
-import type { FieldErrors } from '../schema/types.js'
-import { setOwn } from '../schema/field-spec.js'
+import type { FieldErrors } from '../schema/index.js'
+import { setOwn } from '../schema/index.js'
 
 /** A location in the file: entity arrays and 0-based indices, `['services', 0, 'routes', 2]`. */
 export type Location = readonly (string | number)[]

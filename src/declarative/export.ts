@@ -13,7 +13,7 @@
  * @module
  */
 import { stringify } from 'yaml'
-import type { Row } from '../store/types.js'
+import type { Row } from '../store/index.js'
 import type { EntityGraph } from './graph.js'
 
 /** YAML as Kong writes it (`~` for null), block style, long strings kept on one line. */

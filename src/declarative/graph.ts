@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { EntitySchema } from '../schema/types.js'
+import type { EntitySchema } from '../schema/index.js'
 
 /** A foreign field of `entity` pointing at `reference`. */
 export interface ForeignLink {

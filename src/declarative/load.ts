@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import type { Store } from '../store/types.js'
+import type { Store } from '../store/index.js'
 import { DeclarativeError, type EntityProblem } from './errors.js'
 import { type FlatConfig, type FlattenOptions, flattenConfig } from './flatten.js'
 import type { EntityGraph } from './graph.js'

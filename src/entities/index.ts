@@ -4,7 +4,7 @@
  * @module
  */
 import type { PluginRegistry } from '../plugins/registry.js'
-import type { EntitySchema } from '../schema/types.js'
+import type { EntitySchema } from '../schema/index.js'
 import { consumers } from './consumers.js'
 import { pluginsEntity } from './plugins.js'
 import { routes } from './routes.js'
@@ -15,9 +15,9 @@ import { upstreams } from './upstreams.js'
 export { routes, type Route } from './routes.js'
 export { services, type Service } from './services.js'
 export { consumers, type Consumer } from './consumers.js'
-export { upstreams, type Upstream } from './upstreams.js'
-export { targets, type Target } from './targets.js'
-export { pluginsEntity, PLUGIN_NOT_ENABLED, type PluginRow } from './plugins.js'
+export { upstreams, type Upstream, ACTIVE_HEALTHY_STATUSES, ACTIVE_UNHEALTHY_STATUSES, PASSIVE_HEALTHY_STATUSES, PASSIVE_UNHEALTHY_STATUSES } from './upstreams.js'
+export { targets, type Target, normalizeTarget, splitTarget } from './targets.js'
+export { pluginsEntity, PLUGIN_NOT_ENABLED, pluginSchemaFields, type PluginRow } from './plugins.js'
 
 /**
  * The entities a configuration sent to the workers carries in fields of their own (compiled into

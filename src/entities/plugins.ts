@@ -16,8 +16,8 @@
  */
 import type { PluginRegistry } from '../plugins/registry.js'
 import type { AnyPlugin, Phase } from '../plugins/types.js'
-import * as t from '../schema/typedefs.js'
-import type { ArrayField, EntitySchema, Field, InferFields, RecordField, Subschema } from '../schema/types.js'
+import { typedefs as t } from '../schema/index.js'
+import type { ArrayField, EntitySchema, Field, InferFields, RecordField, Subschema } from '../schema/index.js'
 
 export const PLUGIN_NOT_ENABLED = "plugin '%s' not enabled; add it to the 'plugins' configuration property"
 

@@ -7,10 +7,10 @@
  *
  * @module
  */
-import type { CheckErrors, Field, StringField } from '../schema/types.js'
-import { type FieldSpec, isNonEmpty } from '../schema/field-spec.js'
-import { validateField } from '../schema/validate-field.js'
-import { quotedList } from '../schema/messages.js'
+import type { CheckErrors, Field, StringField } from '../schema/index.js'
+import { type FieldSpec, isNonEmpty } from '../schema/index.js'
+import { validateField } from '../schema/index.js'
+import { quotedList } from '../schema/index.js'
 
 /** Protocol groups that cannot be mixed in one route. */
 export const PROTOCOL_SUBSETS: readonly (readonly string[])[] = [['http', 'https'], ['tcp', 'tls', 'udp'], ['tls_passthrough'], ['grpc', 'grpcs']]

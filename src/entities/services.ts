@@ -3,8 +3,8 @@
  *
  * @module
  */
-import * as t from '../schema/typedefs.js'
-import type { EntitySchema, InferRow } from '../schema/types.js'
+import { typedefs as t } from '../schema/index.js'
+import type { EntitySchema, InferRow } from '../schema/index.js'
 import { expandServiceUrl } from './url-shorthand.js'
 
 const timeout = { ...t.nonzero_timeout, default: 60000 } as const

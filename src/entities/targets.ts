@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { normalizeIp } from '../schema/net.js'
-import * as t from '../schema/typedefs.js'
-import type { EntitySchema, InferRow } from '../schema/types.js'
+import { normalizeIp } from '../schema/index.js'
+import { typedefs as t } from '../schema/index.js'
+import type { EntitySchema, InferRow } from '../schema/index.js'
 
 /** Port a target gets when it names none (Kong's default). */
 export const DEFAULT_TARGET_PORT = 8000

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { normalizeIp } from '../schema/net.js'
-import * as t from '../schema/typedefs.js'
-import type { ArrayField, EntityCheck, EntitySchema, Field, InferRow, NumberField, RecordField, StringField } from '../schema/types.js'
+import { normalizeIp } from '../schema/index.js'
+import { typedefs as t } from '../schema/index.js'
+import type { ArrayField, EntityCheck, EntitySchema, Field, InferRow, NumberField, RecordField, StringField } from '../schema/index.js'
 
 /** Kong's upstream name check: a hostname, no IP, no port. */
 function validateUpstreamName(v: unknown): string | undefined {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { luaToNumber } from '../schema/coerce.js'
+import { luaToNumber } from '../schema/index.js'
 
 interface ParsedUrl {
   scheme?: string

@@ -6,7 +6,7 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import type { AdminRequest, AdminResponse } from '../admin/types.js'
+import type { AdminRequest, AdminResponse } from '../admin/index.js'
 import type { AccessLog } from '../observability/access-log.js'
 import { UNEXPECTED } from '../errors/registry.js'
 import type { ErrorLog } from '../observability/error-log.js'

@@ -7,7 +7,7 @@
  * Turnpike adds `upstream_host` (the configured name next to the IP actually used) and `hint`
  * (the likely cause and fix, where we can tell).
  */
-import type { LogLevel } from '../config/types.js'
+import type { LogLevel } from '../config/index.js'
 import type { LogSink } from './log-file.js'
 
 const LEVELS: Readonly<Record<LogLevel, number>> = {

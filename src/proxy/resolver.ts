@@ -7,9 +7,9 @@
  *
  * A hostname that names an upstream must never reach this resolver: the balancer handles it.
  */
-import { DnsClient } from '../dns/client.js'
-import type { DnsClientOptions, ResolvedAddress, ResolveFailure } from '../dns/types.js'
-import type { GatewayConfig } from '../config/types.js'
+import { DnsClient } from '../dns/index.js'
+import type { DnsClientOptions, ResolvedAddress, ResolveFailure } from '../dns/index.js'
+import type { GatewayConfig } from '../config/index.js'
 
 export type ResolveOk = ResolvedAddress
 export type ResolveFailed = ResolveFailure

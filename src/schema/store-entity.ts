@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { StoreEntity } from '../store/types.js'
+import type { StoreEntity } from '../store/index.js'
 import type { EntitySchema } from './types.js'
 
 /** Unique fields, foreign fields, composite cache key, tags and ttl support of an entity. */

@@ -4,7 +4,7 @@
  * a store query.
  */
 import type { Consumer, EntityRow, PdkEntities } from '../pdk/types.js'
-import type { StoreEntity } from '../store/types.js'
+import type { StoreEntity } from '../store/index.js'
 
 interface Table {
   readonly byId: Map<string, EntityRow>

@@ -6,7 +6,7 @@
  * @module
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import type { GatewayConfig } from '../../config/types.js'
+import type { GatewayConfig } from '../../config/index.js'
 import { Dao } from '../../dao/index.js'
 import { AdminClient } from '../sync/admin-client.js'
 import {
@@ -15,10 +15,10 @@ import {
 import { applyPlan, describePlan, fetchCurrent, planSync, readDocuments } from '../sync/sync.js'
 import { entityRegistry } from '../../entities/index.js'
 import { loadPlugins } from '../../plugins/registry.js'
-import type { EntitySchema } from '../../schema/types.js'
+import type { EntitySchema } from '../../schema/index.js'
 import { storeEntity } from '../../schema/index.js'
 import { createStore } from '../../store/index.js'
-import type { Row } from '../../store/types.js'
+import type { Row } from '../../store/index.js'
 import type { ParsedArgs } from '../args.js'
 
 export const CONFIG_USAGE = `Usage: turnpike config COMMAND [OPTIONS]

@@ -1,5 +1,5 @@
 /** `turnpike health`: is the gateway in this prefix running, and does its status endpoint answer? */
-import type { GatewayConfig } from '../../config/types.js'
+import type { GatewayConfig } from '../../config/index.js'
 import { originOf, outbound } from '../../http/outbound.js'
 import { runningPid } from '../../runtime/primary.js'
 

@@ -1,5 +1,5 @@
 /** `turnpike start`: runs the gateway in the foreground until SIGTERM/SIGINT. */
-import type { GatewayConfig } from '../../config/types.js'
+import type { GatewayConfig } from '../../config/index.js'
 import { startGateway } from '../../runtime/primary.js'
 import { PRODUCT, VERSION } from '../../version.js'
 

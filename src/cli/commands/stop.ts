@@ -1,5 +1,5 @@
 /** `turnpike stop`: SIGTERM to the primary recorded in the prefix, then wait for it to exit. */
-import type { GatewayConfig } from '../../config/types.js'
+import type { GatewayConfig } from '../../config/index.js'
 import { isAlive } from '../../runtime/pid-file.js'
 import { runningPid } from '../../runtime/primary.js'
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Row } from '../../store/types.js'
+import type { Row } from '../../store/index.js'
 
 export class AdminApiError extends Error {
   readonly status: number

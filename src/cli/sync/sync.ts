@@ -7,9 +7,9 @@
  * @module
  */
 import { DeclarativeError, type EntityGraph, type FlatConfig, flattenConfig, kongExport, parseDeclarativeText } from '../../declarative/index.js'
-import type { EntitySchema } from '../../schema/types.js'
-import { setOwn } from '../../schema/field-spec.js'
-import type { Row } from '../../store/types.js'
+import type { EntitySchema } from '../../schema/index.js'
+import { setOwn } from '../../schema/index.js'
+import type { Row } from '../../store/index.js'
 import { AdminClient } from './admin-client.js'
 
 export interface Change {

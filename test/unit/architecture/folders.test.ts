@@ -96,3 +96,24 @@ test('the allowlists name only exceptions that still exist', () => {
     assert.ok(specifiers(readFileSync(join(ROOT, path), 'utf8')).includes(spec), `${entry} no longer needs the allowlist`)
   }
 })
+
+test('a worker loads neither the Admin API nor a database driver (static imports of the compiled worker)', () => {
+  const start = join(ROOT, 'build', 'src', 'runtime', 'worker.js')
+  const seen = new Set<string>()
+  const packages = new Set<string>()
+  const stack = [start]
+  for (let f = stack.pop(); f !== undefined; f = stack.pop()) {
+    if (seen.has(f)) continue
+    seen.add(f)
+    const text = readFileSync(f, 'utf8')
+    for (const m of text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]/gm)) {
+      const spec = (m[1] ?? m[2]) as string
+      if (spec.startsWith('.')) stack.push(join(dirname(f), spec))
+      else packages.add(spec)
+    }
+  }
+  const loaded = [...seen].map((f) => relative(join(ROOT, 'build', 'src'), f).split(sep).join('/'))
+  assert.deepEqual(loaded.filter((f) => f.startsWith('admin/') || f.startsWith('store/') || f.startsWith('dao/')), [])
+  assert.ok(!packages.has('better-sqlite3'), 'better-sqlite3 is loaded by a worker')
+  assert.ok(loaded.includes('proxy/runloop.js'), 'the walk reached the runloop')
+})
