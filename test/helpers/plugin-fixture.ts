@@ -1,8 +1,10 @@
 /**
  * The set-up most plugin integration tests share: an echo upstream, the real gateway, a service
  * `svc` pointing at the upstream, then routes with their plugins added through the Admin API and
- * a `settle()` that waits until the workers run that configuration.
+ * a `settle()` that waits until the workers run that configuration. {@link pluginSuite} wires it
+ * into a `describe` block's `before`/`after` hooks.
  */
+import { after, before } from 'node:test'
 import type { GatewayOptions, JsonResponse, TestGateway } from './gateway.js'
 import { startTestGateway } from './gateway.js'
 import { type Handler, startUpstream, type TestUpstream } from './upstream.js'
@@ -74,4 +76,36 @@ export async function withGateway(opts: FixtureOptions = {}): Promise<PluginFixt
     throw e
   }
   return fixture
+}
+
+/**
+ * The usual prelude of a plugin test suite, as hooks of the enclosing `describe`: `before` starts
+ * the fixture ({@link withGateway}), runs `setup` (routes, plugins, consumers…) and settles;
+ * `after` stops it. The handle it returns reads through to the fixture once `before` has run
+ * (`fx.gw`, `fx.up`, `fx.admin(…)` inside tests).
+ */
+export function pluginSuite(opts: FixtureOptions = {}, setup?: (fx: PluginFixture) => Promise<void>): PluginFixture {
+  let started: PluginFixture | null = null
+  const fx = (): PluginFixture => {
+    if (started === null) throw new Error('the plugin fixture is started by the suite\'s before() hook')
+    return started
+  }
+  before(async () => {
+    started = await withGateway(opts)
+    await setup?.(started)
+    await started.settle()
+  })
+  after(() => started?.stop())
+  return {
+    get gw() {
+      return fx().gw
+    },
+    get up() {
+      return fx().up
+    },
+    admin: (path, body, method) => fx().admin(path, body, method),
+    route: (name, plugins, fields) => fx().route(name, plugins, fields),
+    settle: () => fx().settle(),
+    stop: () => fx().stop(),
+  }
 }

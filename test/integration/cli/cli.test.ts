@@ -3,50 +3,29 @@
  * version, and one clear line for bad settings.
  */
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer, type AddressInfo } from 'node:net'
 import { describe, test } from 'node:test'
-import { BIN, call, startTestGateway } from '../../helpers/gateway.js'
+import { runTurnpike, runTurnpikeSync } from '../../helpers/cli.js'
+import { call, startTestGateway } from '../../helpers/gateway.js'
 import { startUpstream } from '../../helpers/upstream.js'
-
-function turnpike(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
-  const clean: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TURNPIKE_') && !k.startsWith('KONG_')) clean[k] = v
-  const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...clean, ...env }, encoding: 'utf8', timeout: 30_000 })
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
-}
-
-/** Asynchronous variant: the test's own upstream servers must keep running meanwhile. */
-function turnpikeAsync(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const clean: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TURNPIKE_') && !k.startsWith('KONG_')) clean[k] = v
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...clean, ...env } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-    child.once('exit', (status) => resolve({ status, stdout, stderr }))
-  })
-}
 
 describe('turnpike CLI', () => {
   test('version prints the version; -a adds details', () => {
-    const r = turnpike(['version'])
+    const r = runTurnpikeSync(['version'])
     assert.equal(r.status, 0)
     assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/)
-    const all = turnpike(['version', '-a'])
+    const all = runTurnpikeSync(['version', '-a'])
     assert.match(all.stdout, /kong compatibility: 3\.9/)
   })
 
   test('no command prints usage and exits 2; unknown option is a usage error', () => {
-    const r = turnpike([])
+    const r = runTurnpikeSync([])
     assert.equal(r.status, 2)
     assert.match(r.stdout, /Usage: turnpike COMMAND/)
-    const bad = turnpike(['start', '--nope'])
+    const bad = runTurnpikeSync(['start', '--nope'])
     assert.equal(bad.status, 2)
     assert.match(bad.stderr, /unknown option --nope/)
   })
@@ -56,18 +35,18 @@ describe('turnpike CLI', () => {
     try {
       const good = join(dir, 'good.conf')
       writeFileSync(good, '# a comment\nproxy_listen = 127.0.0.1:9000\nlog_level = debug\n')
-      const ok = turnpike(['check', good])
+      const ok = runTurnpikeSync(['check', good])
       assert.equal(ok.status, 0, ok.stderr)
       assert.match(ok.stdout, /is valid/)
       const bad = join(dir, 'bad.conf')
       writeFileSync(bad, 'proxy_listen = 0.0.0.0:99999\n')
-      const r = turnpike(['check', bad])
+      const r = runTurnpikeSync(['check', bad])
       assert.equal(r.status, 1)
       assert.equal(r.stderr.trim().split('\n').length, 1, 'one line')
       assert.match(r.stderr, /^Error: invalid proxy_listen: .*99999.*port must be between/)
       const typo = join(dir, 'typo.conf')
       writeFileSync(typo, 'databse = sqlite\n')
-      const t = turnpike(['check', typo])
+      const t = runTurnpikeSync(['check', typo])
       assert.equal(t.status, 1)
       assert.match(t.stderr, /databse.*did you mean "database"/)
     } finally {
@@ -76,10 +55,10 @@ describe('turnpike CLI', () => {
   })
 
   test('start refuses a bad setting from the environment with one line and exit 1', () => {
-    const r = turnpike(['start'], { TURNPIKE_WORKER_PROCESSES: 'many', TURNPIKE_PREFIX: join(tmpdir(), 'turnpike-never') })
+    const r = runTurnpikeSync(['start'], { TURNPIKE_WORKER_PROCESSES: 'many', TURNPIKE_PREFIX: join(tmpdir(), 'turnpike-never') })
     assert.equal(r.status, 1)
     assert.match(r.stderr, /^Error: .*worker_processes/)
-    const k = turnpike(['start'], { KONG_DATABASE: 'cassandra', TURNPIKE_PREFIX: join(tmpdir(), 'turnpike-never') })
+    const k = runTurnpikeSync(['start'], { KONG_DATABASE: 'cassandra', TURNPIKE_PREFIX: join(tmpdir(), 'turnpike-never') })
     assert.equal(k.status, 1)
     assert.match(k.stderr, /database/)
   })
@@ -90,7 +69,7 @@ describe('turnpike CLI', () => {
     const port = (holder.address() as AddressInfo).port
     const prefix = mkdtempSync(join(tmpdir(), 'turnpike-cli-'))
     try {
-      const r = await turnpikeAsync(['start'], { TURNPIKE_PREFIX: prefix, TURNPIKE_PROXY_LISTEN: `127.0.0.1:${port}`, TURNPIKE_ADMIN_LISTEN: '127.0.0.1:0', TURNPIKE_STATUS_LISTEN: 'off' })
+      const r = await runTurnpike(['start'], { TURNPIKE_PREFIX: prefix, TURNPIKE_PROXY_LISTEN: `127.0.0.1:${port}`, TURNPIKE_ADMIN_LISTEN: '127.0.0.1:0', TURNPIKE_STATUS_LISTEN: 'off' })
       assert.equal(r.status, 1)
       assert.equal(r.stderr, `Error: could not listen on proxy_listen 127.0.0.1:${port}: address already in use (is another gateway running?)\n`)
     } finally {
@@ -109,11 +88,11 @@ describe('turnpike CLI', () => {
     const gw = await startTestGateway({ workers: 2 })
     try {
       const env = { TURNPIKE_PREFIX: gw.prefix, TURNPIKE_ADMIN_LISTEN: `127.0.0.1:${gw.adminPort}` }
-      const health = await turnpikeAsync(['health'], env)
+      const health = await runTurnpike(['health'], env)
       assert.equal(health.status, 0, health.stderr)
       assert.match(health.stdout, /healthy/)
 
-      const again = await turnpikeAsync(['start'], { ...env, TURNPIKE_PROXY_LISTEN: '127.0.0.1:0', TURNPIKE_STATUS_LISTEN: 'off' })
+      const again = await runTurnpike(['start'], { ...env, TURNPIKE_PROXY_LISTEN: '127.0.0.1:0', TURNPIKE_STATUS_LISTEN: 'off' })
       assert.equal(again.status, 1)
       assert.match(again.stderr, /already running/)
 
@@ -122,12 +101,12 @@ describe('turnpike CLI', () => {
       await new Promise((r) => setTimeout(r, 300))
       const inflight = call('GET', `${gw.proxyUrl}/slow`)
       await new Promise((r) => setTimeout(r, 200))
-      const stopped = await turnpikeAsync(['stop'], env)
+      const stopped = await runTurnpike(['stop'], env)
       assert.equal(stopped.status, 0, stopped.stderr)
       const res = await inflight
       assert.equal(res.status, 200)
       assert.equal(res.text, 'slow but complete')
-      const after = turnpike(['health'], env)
+      const after = runTurnpikeSync(['health'], env)
       assert.equal(after.status, 1)
       assert.match(after.stderr, /not running/)
     } finally {

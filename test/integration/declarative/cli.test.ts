@@ -5,33 +5,16 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BIN, ROOT, call, eventually, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
+import { ROOT, call, eventually, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
+import { type CliRun, runTurnpike } from '../../helpers/cli.js'
 import { closedPort } from '../../helpers/ports.js'
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
-function cli(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const clean: NodeJS.ProcessEnv = { ...process.env }
-    for (const k of Object.keys(clean)) if (k.startsWith('TURNPIKE_') || k.startsWith('KONG_')) delete clean[k]
-    const child = spawn(process.execPath, [BIN, 'config', ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    child.on('error', reject)
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
+/** `turnpike config ARGS…` */
+const cli = (args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> => runTurnpike(['config', ...args], env)
 
 const summary = (created: number, updated: number, deleted: number): string => `Summary:\n  Created: ${created}\n  Updated: ${updated}\n  Deleted: ${deleted}\n`
 
@@ -58,10 +41,10 @@ describe('turnpike config against a running gateway', () => {
 
   test('validate: a good file, and an invalid one with entity and field per problem', async () => {
     const good = await cli(['validate', file])
-    assert.equal(good.code, 0, good.stderr)
+    assert.equal(good.status, 0, good.stderr)
     assert.match(good.stdout, /: valid \(format 3\.0; 2 services, 3 routes/)
     const bad = await cli(['validate', join(ROOT, 'test/fixtures/declarative/invalid.yaml')])
-    assert.equal(bad.code, 1)
+    assert.equal(bad.status, 1)
     assert.match(bad.stderr, /is invalid \(4 problems\):\n/)
     assert.match(bad.stderr, /  services\[0\] \(name 'no-host'\): field 'host': required field missing\n/)
     assert.match(bad.stderr, /  routes\[0\] \(name 'dangling'\): invalid reference 'service: nowhere' \(no such entry in 'services'\)\n/)
@@ -69,7 +52,7 @@ describe('turnpike config against a running gateway', () => {
 
   test('sync creates everything and proxies; a second sync changes nothing', async () => {
     const first = await cli(['sync', file, '--admin-url', gw.adminUrl])
-    assert.equal(first.code, 0, first.stderr)
+    assert.equal(first.status, 0, first.stderr)
     assert.match(first.stdout, /^creating service echo\n/)
     assert.ok(first.stdout.endsWith(summary(5, 0, 0)), first.stdout)
     await eventually(async () => (await call('GET', `${gw.proxyUrl}/echo/a`)).status === 200, 5000, 'the synced route')
@@ -92,7 +75,7 @@ describe('turnpike config against a running gateway', () => {
   test('dump → sync into an empty gateway → dump gives the same file', async () => {
     const dumped = join(dir, 'dump.yml')
     const d1 = await cli(['dump', '-o', dumped, '--admin-url', gw.adminUrl])
-    assert.equal(d1.code, 0, d1.stderr)
+    assert.equal(d1.status, 0, d1.stderr)
     const text = readFileSync(dumped, 'utf8')
     assert.match(text, /^_format_version: "3\.0"\nservices:\n/)
     const s = await cli(['sync', dumped, '--admin-url', empty.adminUrl])
@@ -122,7 +105,7 @@ describe('turnpike config against a running gateway', () => {
   test('errors: an unreachable Admin API is named', async () => {
     const port = await closedPort()
     const res = await cli(['dump', '--admin-url', `http://127.0.0.1:${port}`])
-    assert.equal(res.code, 1)
+    assert.equal(res.status, 1)
     assert.equal(res.stderr, `Error: cannot reach the Admin API at http://127.0.0.1:${port}: ECONNREFUSED (is the gateway running? set --admin-url)\n`)
   })
 })
@@ -154,21 +137,21 @@ describe('turnpike config db_import / db_export / init', () => {
     try {
       const env = { TURNPIKE_PREFIX: dir }
       const init = await cli(['init', join(dir, 'kong.yml')], env)
-      assert.equal(init.code, 0, init.stderr)
+      assert.equal(init.status, 0, init.stderr)
       const again = await cli(['init', join(dir, 'kong.yml')], env)
-      assert.equal(again.code, 2)
+      assert.equal(again.status, 2)
       assert.match(again.stderr, /already exists/)
       const imp = await cli(['db_import', join(dir, 'kong.yml')], env)
-      assert.equal(imp.code, 0, imp.stderr)
+      assert.equal(imp.status, 0, imp.stderr)
       assert.match(imp.stdout, /imported 2 entities/)
       const reimport = await cli(['db_import', join(dir, 'kong.yml')], env)
-      assert.equal(reimport.code, 0, reimport.stderr)
+      assert.equal(reimport.status, 0, reimport.stderr)
       const exp = await cli(['db_export', '-'], env)
-      assert.equal(exp.code, 0, exp.stderr)
+      assert.equal(exp.status, 0, exp.stderr)
       assert.match(exp.stdout, /^_format_version: "3\.0"\n_transform: false\nservices:\n- id: [0-9a-f-]{36}\n/)
       assert.match(exp.stdout, /name: example-route/)
       const off = await cli(['db_export', '-'], { ...env, TURNPIKE_DATABASE: 'off' })
-      assert.equal(off.code, 2)
+      assert.equal(off.status, 2)
       assert.match(off.stderr, /database is off/)
     } finally {
       rmSync(dir, { recursive: true, force: true })

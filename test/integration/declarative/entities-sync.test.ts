@@ -7,32 +7,15 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BIN, ROOT, call, eventually, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
+import { ROOT, call, eventually, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
+import { type CliRun, runTurnpike } from '../../helpers/cli.js'
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
-function cli(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env }
-    for (const k of Object.keys(env)) if (k.startsWith('TURNPIKE_') || k.startsWith('KONG_')) delete env[k]
-    const child = spawn(process.execPath, [BIN, 'config', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    child.on('error', reject)
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
+/** `turnpike config ARGS…` */
+const cli = (args: readonly string[]): Promise<CliRun> => runTurnpike(['config', ...args])
 
 const summary = (created: number, updated: number, deleted: number): string => `Summary:\n  Created: ${created}\n  Updated: ${updated}\n  Deleted: ${deleted}\n`
 const basic = (user: string, password: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` })
@@ -71,7 +54,7 @@ describe('sync of plugins, credentials and upstreams', () => {
 
   test('sync creates every entity through paths that exist; auth, ACL-free routes and load balancing work; a second sync changes nothing', async () => {
     const first = await cli(['sync', file, '--admin-url', gw.adminUrl])
-    assert.equal(first.code, 0, first.stderr)
+    assert.equal(first.status, 0, first.stderr)
     // 2 services, 4 routes, 1 upstream, 2 targets, 1 consumer, 6 plugins, 4 credentials
     assert.ok(first.stdout.endsWith(summary(20, 0, 0)), first.stdout)
     assert.match(first.stdout, /^creating plugin rate-limiting for service api$/m)
@@ -114,7 +97,7 @@ describe('sync of plugins, credentials and upstreams', () => {
       .replace('origins: ["https://example.test"]', 'origins: ["https://other.test"]')
       .replace('password: s3cret', 'password: n3w-secret'))
     const res = await cli(['sync', changed, '--admin-url', gw.adminUrl])
-    assert.equal(res.code, 0, res.stderr)
+    assert.equal(res.status, 0, res.stderr)
     assert.ok(res.stdout.endsWith(summary(0, 5, 0)), res.stdout)
     assert.match(res.stdout, /^updating plugin rate-limiting for service api\n  config\.minute: 1000 → 900\n/m)
     assert.match(res.stdout, /^updating plugin cors for route open\n  config\.origins: \["https:\/\/example\.test"\] → \["https:\/\/other\.test"\]\n/m)
@@ -132,7 +115,7 @@ describe('sync of plugins, credentials and upstreams', () => {
 
   test('dump nests credentials under consumers (hashed password under _transform: false); syncing it back changes nothing', async () => {
     const d = await cli(['dump', '--admin-url', gw.adminUrl])
-    assert.equal(d.code, 0, d.stderr)
+    assert.equal(d.status, 0, d.stderr)
     const text = d.stdout
     assert.match(text, /^_format_version: "3\.0"\n_transform: false\n/)
     assert.match(text, /\nconsumers:\n- acls:\n  - group: admins\n  basicauth_credentials:\n  - password: [0-9a-f]{40}\n    username: alice\n  id: [0-9a-f-]{36}\n  jwt_secrets:\n/)
@@ -146,7 +129,7 @@ describe('sync of plugins, credentials and upstreams', () => {
   test('dump → sync into an empty DB-less node → dump is identical, and the password still works there', async () => {
     const dumpFile = join(dir, 'dump.yml')
     const s = await cli(['sync', dumpFile, '--admin-url', off.adminUrl])
-    assert.equal(s.code, 0, s.stderr)
+    assert.equal(s.status, 0, s.stderr)
     assert.ok(s.stdout.endsWith(summary(20, 0, 0)), s.stdout)
     const d2 = await cli(['dump', '--admin-url', off.adminUrl])
     assert.equal(d2.stdout, readFileSync(dumpFile, 'utf8'))
@@ -158,7 +141,7 @@ describe('sync of plugins, credentials and upstreams', () => {
   test('a dump with hashed passwords is refused by a database node (it would hash them again); without them it round trips', async () => {
     const text = readFileSync(join(dir, 'dump.yml'), 'utf8')
     const refused = await cli(['sync', join(dir, 'dump.yml'), '--admin-url', empty.adminUrl])
-    assert.equal(refused.code, 1)
+    assert.equal(refused.status, 1)
     assert.match(refused.stderr, /^Error: nothing was changed: 1 entity holds an already hashed value \(the file says '_transform: false'\), which the Admin API would hash again:\n  creating basicauth_credential alice\n/)
     assert.equal((await call('GET', `${empty.adminUrl}/consumers`)).body.data.length, 0)
 
@@ -166,7 +149,7 @@ describe('sync of plugins, credentials and upstreams', () => {
     assert.notEqual(noBasic, text)
     writeFileSync(join(dir, 'nobasic.yml'), noBasic)
     const s = await cli(['sync', join(dir, 'nobasic.yml'), '--admin-url', empty.adminUrl])
-    assert.equal(s.code, 0, s.stderr)
+    assert.equal(s.status, 0, s.stderr)
     assert.ok(s.stdout.endsWith(summary(19, 0, 0)), s.stdout)
     const d = await cli(['dump', '--admin-url', empty.adminUrl])
     assert.equal(d.stdout, noBasic)
@@ -195,7 +178,7 @@ describe('sync of plugins, credentials and upstreams', () => {
       '',
     ].join('\n'))
     const res = await cli(['sync', scoped, '--admin-url', gw.adminUrl])
-    assert.equal(res.code, 0, res.stderr)
+    assert.equal(res.status, 0, res.stderr)
     assert.equal(res.stdout, [
       'updating plugin correlation-id (global)',
       '  config.header_name: "X-Trace" → "X-Scoped"',

@@ -4,29 +4,21 @@
  * list, deny regexes, requests without a User-Agent, two User-Agent headers (400), the log line.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import { request } from 'undici'
-import { call, type TestGateway } from '../../helpers/gateway.js'
-import { type PluginFixture, withGateway } from '../../helpers/plugin-fixture.js'
-import type { TestUpstream } from '../../helpers/upstream.js'
+import { call } from '../../helpers/gateway.js'
+import { pluginSuite } from '../../helpers/plugin-fixture.js'
 
 const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36'
 
 describe('bot-detection plugin', () => {
-  let fx: PluginFixture
-  let gw: TestGateway
-  let up: TestUpstream
 
-  before(async () => {
-    fx = await withGateway()
-    ;({ gw, up } = fx)
+  const fx = pluginSuite({}, async () => {
     await fx.route('plain', [{ name: 'bot-detection' }])
     await fx.route('lists', [{ name: 'bot-detection', config: { allow: ['Googlebot'], deny: ['^curl/', 'BadClient'] } }])
-    await fx.settle()
   })
-  after(() => fx.stop())
 
-  const ua = (path: string, agent: string) => call('GET', `${gw.proxyUrl}${path}`, undefined, { 'user-agent': agent })
+  const ua = (path: string, agent: string) => call('GET', `${fx.gw.proxyUrl}${path}`, undefined, { 'user-agent': agent })
 
   test('built-in bots are refused with 403 Forbidden', async () => {
     for (const agent of [
@@ -48,7 +40,7 @@ describe('bot-detection plugin', () => {
   test('browsers, curl and requests without a User-Agent pass', async () => {
     assert.equal((await ua('/plain', BROWSER)).status, 200)
     assert.equal((await ua('/plain', 'curl/8.5.0')).status, 200)
-    const none = await request(`${gw.proxyUrl}/plain`, { headers: {} })
+    const none = await request(`${fx.gw.proxyUrl}/plain`, { headers: {} })
     await none.body.text()
     assert.equal(none.statusCode, 200)
   })
@@ -59,20 +51,20 @@ describe('bot-detection plugin', () => {
     assert.equal((await ua('/lists', 'Mozilla/5.0 BadClient')).status, 403)
     assert.equal((await ua('/lists', 'bingbot/2.0')).status, 403, 'the built-in list still applies')
     assert.equal((await ua('/lists', BROWSER)).status, 200)
-    await gw.waitForLog(/\[bot-detection\] 403 "Forbidden" on route "lists" \([^)]+\): User-Agent "curl\/8\.5\.0" matches config\.deny entry "\^curl\/"/)
+    await fx.gw.waitForLog(/\[bot-detection\] 403 "Forbidden" on route "lists" \([^)]+\): User-Agent "curl\/8\.5\.0" matches config\.deny entry "\^curl\/"/)
   })
 
   test('two User-Agent headers: 400', async () => {
-    const res = await request(`${gw.proxyUrl}/plain`, { headers: ['user-agent', 'a', 'user-agent', 'b'] })
+    const res = await request(`${fx.gw.proxyUrl}/plain`, { headers: ['user-agent', 'a', 'user-agent', 'b'] })
     assert.equal(res.statusCode, 400)
     assert.deepEqual(await res.body.json(), { message: 'Only one User-Agent header allowed' })
   })
 
   test('configuration: entries must be regexes; defaults are empty lists', async () => {
-    const bad = await call('POST', `${gw.adminUrl}/plugins`, { name: 'bot-detection', config: { deny: ['(oops'] } })
+    const bad = await call('POST', `${fx.gw.adminUrl}/plugins`, { name: 'bot-detection', config: { deny: ['(oops'] } })
     assert.equal(bad.status, 400)
     assert.match(bad.text, /not a valid regex: \(oops/)
-    const list = await call('GET', `${gw.adminUrl}/routes/plain/plugins`)
+    const list = await call('GET', `${fx.gw.adminUrl}/routes/plain/plugins`)
     assert.deepEqual(list.body.data[0].config, { allow: [], deny: [] })
   })
 })

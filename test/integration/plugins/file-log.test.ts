@@ -7,10 +7,9 @@
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
-import { after, before, describe, test } from 'node:test'
-import { call, eventually, type TestGateway } from '../../helpers/gateway.js'
-import { type PluginFixture, withGateway } from '../../helpers/plugin-fixture.js'
-import type { TestUpstream } from '../../helpers/upstream.js'
+import { describe, test } from 'node:test'
+import { call, eventually } from '../../helpers/gateway.js'
+import { pluginSuite } from '../../helpers/plugin-fixture.js'
 
 function lines(path: string): Record<string, any>[] { // eslint-disable-line @typescript-eslint/no-explicit-any
   if (!existsSync(path)) return []
@@ -18,19 +17,14 @@ function lines(path: string): Record<string, any>[] { // eslint-disable-line @ty
 }
 
 describe('file-log plugin', () => {
-  let fx: PluginFixture
-  let gw: TestGateway
-  let up: TestUpstream
   let logPath: string
   let exitPath: string
   let rotPath: string
 
-  before(async () => {
-    fx = await withGateway({ servicePath: '/base' })
-    ;({ gw, up } = fx)
-    logPath = join(gw.prefix, 'logs', 'requests.log')
-    exitPath = join(gw.prefix, 'logs', 'exits.log')
-    rotPath = join(gw.prefix, 'logs', 'rotated.log')
+  const fx = pluginSuite({ servicePath: '/base' }, async () => {
+    logPath = join(fx.gw.prefix, 'logs', 'requests.log')
+    exitPath = join(fx.gw.prefix, 'logs', 'exits.log')
+    rotPath = join(fx.gw.prefix, 'logs', 'rotated.log')
     await fx.route('fl')
     await fx.route('ex')
     await fx.route('rot')
@@ -38,12 +32,10 @@ describe('file-log plugin', () => {
     await fx.admin('/routes/ex/plugins', { name: 'file-log', config: { path: exitPath } })
     await fx.admin('/routes/ex/plugins', { name: 'request-termination', config: { status_code: 403, message: 'nope' } })
     await fx.admin('/routes/rot/plugins', { name: 'file-log', config: { path: rotPath, reopen: true } })
-    await fx.settle()
   })
-  after(() => fx.stop())
 
   test('a proxied request: one line in Kong\'s serializer shape, authorization redacted', async () => {
-    const res = await call('GET', `${gw.proxyUrl}/fl/x?a=1&a=2&flag&q=hello%20world`, undefined, { authorization: 'Bearer secret-token', 'proxy-authorization': 'Basic abc', 'x-custom': 'yes' })
+    const res = await call('GET', `${fx.gw.proxyUrl}/fl/x?a=1&a=2&flag&q=hello%20world`, undefined, { authorization: 'Bearer secret-token', 'proxy-authorization': 'Basic abc', 'x-custom': 'yes' })
     assert.equal(res.status, 200)
     await eventually(async () => lines(logPath).length === 1, 5000, 'the log line')
     const [m] = lines(logPath)
@@ -51,7 +43,7 @@ describe('file-log plugin', () => {
     assert.equal(m.request.id, res.headers['x-kong-request-id'])
     assert.equal(m.request.method, 'GET')
     assert.equal(m.request.uri, '/fl/x?a=1&a=2&flag&q=hello%20world')
-    assert.equal(m.request.url, `http://127.0.0.1:${gw.proxyPort}/fl/x?a=1&a=2&flag&q=hello%20world`)
+    assert.equal(m.request.url, `http://127.0.0.1:${fx.gw.proxyPort}/fl/x?a=1&a=2&flag&q=hello%20world`)
     assert.deepEqual(m.request.querystring, { a: ['1', '2'], flag: true, q: 'hello world' })
     assert.equal(m.request.headers.authorization, 'REDACTED')
     assert.equal(m.request.headers['proxy-authorization'], 'REDACTED')
@@ -66,7 +58,7 @@ describe('file-log plugin', () => {
     assert.ok(m.latencies.proxy >= 0 && m.latencies.request >= m.latencies.proxy)
     assert.equal(m.tries.length, 1)
     assert.equal(m.tries[0].ip, '127.0.0.1')
-    assert.equal(m.tries[0].port, up.port)
+    assert.equal(m.tries[0].port, fx.up.port)
     assert.equal(m.route.name, 'fl')
     assert.equal(m.service.name, 'svc')
     assert.equal(m.client_ip, '127.0.0.1')
@@ -78,7 +70,7 @@ describe('file-log plugin', () => {
   })
 
   test('a response the gateway made (plugin exit): source kong, no tries, no upstream status', async () => {
-    const res = await call('GET', `${gw.proxyUrl}/ex`)
+    const res = await call('GET', `${fx.gw.proxyUrl}/ex`)
     assert.equal(res.status, 403)
     await eventually(async () => lines(exitPath).length === 1, 5000, 'the exit log line')
     const [m] = lines(exitPath)
@@ -92,29 +84,29 @@ describe('file-log plugin', () => {
 
   test('many requests: one line each, in order of completion, nothing lost', async () => {
     const before = lines(logPath).length
-    await Promise.all(Array.from({ length: 40 }, (_, i) => call('GET', `${gw.proxyUrl}/fl/n${i}`)))
+    await Promise.all(Array.from({ length: 40 }, (_, i) => call('GET', `${fx.gw.proxyUrl}/fl/n${i}`)))
     await eventually(async () => lines(logPath).length === before + 40, 5000, '40 more lines')
     const uris = new Set(lines(logPath).slice(before).map((m) => m.request.uri))
     assert.equal(uris.size, 40)
   })
 
   test('reopen: after the file is rotated away, the next request creates it again', async () => {
-    assert.equal((await call('GET', `${gw.proxyUrl}/rot`)).status, 200)
+    assert.equal((await call('GET', `${fx.gw.proxyUrl}/rot`)).status, 200)
     await eventually(async () => lines(rotPath).length === 1, 5000, 'first line')
     renameSync(rotPath, `${rotPath}.1`)
-    assert.equal((await call('GET', `${gw.proxyUrl}/rot`)).status, 200)
+    assert.equal((await call('GET', `${fx.gw.proxyUrl}/rot`)).status, 200)
     await eventually(async () => lines(rotPath).length === 1, 5000, 'a new file after rotation')
     assert.equal(lines(`${rotPath}.1`).length, 1)
   })
 
   test('path is required and must be a valid file name (Kong\'s schema)', async () => {
-    const missing = await call('POST', `${gw.adminUrl}/plugins`, { name: 'file-log', config: {} })
+    const missing = await call('POST', `${fx.gw.adminUrl}/plugins`, { name: 'file-log', config: {} })
     assert.equal(missing.status, 400)
     assert.equal(missing.body.fields.config.path, 'required field missing')
-    const bad = await call('POST', `${gw.adminUrl}/plugins`, { name: 'file-log', config: { path: '/tmp/a*b.log' } })
+    const bad = await call('POST', `${fx.gw.adminUrl}/plugins`, { name: 'file-log', config: { path: '/tmp/a*b.log' } })
     assert.equal(bad.status, 400)
     assert.equal(bad.body.fields.config.path, 'not a valid filename')
-    const ok = await call('POST', `${gw.adminUrl}/schemas/plugins/validate`, { name: 'file-log', config: { path: '/tmp/ok.log' } })
+    const ok = await call('POST', `${fx.gw.adminUrl}/schemas/plugins/validate`, { name: 'file-log', config: { path: '/tmp/ok.log' } })
     assert.equal(ok.status, 200)
   })
 })

@@ -4,31 +4,23 @@
  * taken from a trusted proxy's X-Forwarded-For (an untrusted peer cannot spoof it).
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
-import { call, type TestGateway } from '../../helpers/gateway.js'
-import { type PluginFixture, withGateway } from '../../helpers/plugin-fixture.js'
-import type { TestUpstream } from '../../helpers/upstream.js'
+import { describe, test } from 'node:test'
+import { call } from '../../helpers/gateway.js'
+import { pluginSuite } from '../../helpers/plugin-fixture.js'
 
 describe('ip-restriction plugin', () => {
-  let fx: PluginFixture
-  let gw: TestGateway
-  let up: TestUpstream
 
-  before(async () => {
-    // The test client (127.0.0.1) is a trusted proxy: its X-Forwarded-For names the client.
-    fx = await withGateway({ settings: { trusted_ips: '127.0.0.1', real_ip_header: 'X-Forwarded-For' } })
-    ;({ gw, up } = fx)
+  // The test client (127.0.0.1) is a trusted proxy: its X-Forwarded-For names the client.
+  const fx = pluginSuite({ settings: { trusted_ips: '127.0.0.1', real_ip_header: 'X-Forwarded-For' } }, async () => {
     for (const name of ['deny', 'allow', 'v6', 'custom', 'both']) await fx.route(name)
     await fx.admin('/routes/deny/plugins', { name: 'ip-restriction', config: { deny: ['10.0.0.0/8', '192.0.2.1'] } })
     await fx.admin('/routes/allow/plugins', { name: 'ip-restriction', config: { allow: ['127.0.0.1', '198.51.100.0/24'] } })
     await fx.admin('/routes/v6/plugins', { name: 'ip-restriction', config: { allow: ['2001:db8::/32'] } })
     await fx.admin('/routes/custom/plugins', { name: 'ip-restriction', config: { deny: ['203.0.113.9'], status: 401, message: 'Go away' } })
     await fx.admin('/routes/both/plugins', { name: 'ip-restriction', config: { allow: ['10.0.0.0/8'], deny: ['10.0.0.5'] } })
-    await fx.settle()
   })
-  after(() => fx.stop())
 
-  const get = (path: string, xff?: string) => call('GET', `${gw.proxyUrl}${path}`, undefined, xff === undefined ? {} : { 'x-forwarded-for': xff })
+  const get = (path: string, xff?: string) => call('GET', `${fx.gw.proxyUrl}${path}`, undefined, xff === undefined ? {} : { 'x-forwarded-for': xff })
 
   test('deny list: a denied range → 403 "IP address not allowed: <ip>"; others pass', async () => {
     const res = await get('/deny', '10.1.2.3')
@@ -37,7 +29,7 @@ describe('ip-restriction plugin', () => {
     assert.equal((await get('/deny', '192.0.2.1')).status, 403)
     assert.equal((await get('/deny', '192.0.2.2')).status, 200)
     assert.equal((await get('/deny')).status, 200, 'no header: the peer 127.0.0.1')
-    const line = await gw.waitForLog(/\[ip-restriction\] 403 "IP address not allowed: 10\.1\.2\.3" on route "deny"/)
+    const line = await fx.gw.waitForLog(/\[ip-restriction\] 403 "IP address not allowed: 10\.1\.2\.3" on route "deny"/)
     assert.match(line, /10\.1\.2\.3 is in the deny list \(real IP taken from a trusted proxy 127\.0\.0\.1\)/)
   })
 
@@ -69,10 +61,10 @@ describe('ip-restriction plugin', () => {
   })
 
   test('configuration: one of allow/deny is required, entries must be IPs or CIDRs', async () => {
-    const none = await call('POST', `${gw.adminUrl}/plugins`, { name: 'ip-restriction', config: {} })
+    const none = await call('POST', `${fx.gw.adminUrl}/plugins`, { name: 'ip-restriction', config: {} })
     assert.equal(none.status, 400)
     assert.match(none.text, /at least one of these fields must be non-empty: 'allow', 'deny'/)
-    const bad = await call('POST', `${gw.adminUrl}/plugins`, { name: 'ip-restriction', config: { allow: ['10.0.0.0/33'] } })
+    const bad = await call('POST', `${fx.gw.adminUrl}/plugins`, { name: 'ip-restriction', config: { allow: ['10.0.0.0/33'] } })
     assert.equal(bad.status, 400)
   })
 })

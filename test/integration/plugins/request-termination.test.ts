@@ -4,19 +4,13 @@
  * query argument, and the configuration checks. The upstream is never called.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
-import { call, type TestGateway } from '../../helpers/gateway.js'
-import { type PluginFixture, withGateway } from '../../helpers/plugin-fixture.js'
-import type { TestUpstream } from '../../helpers/upstream.js'
+import { describe, test } from 'node:test'
+import { call } from '../../helpers/gateway.js'
+import { pluginSuite } from '../../helpers/plugin-fixture.js'
 
 describe('request-termination plugin', () => {
-  let fx: PluginFixture
-  let gw: TestGateway
-  let up: TestUpstream
 
-  before(async () => {
-    fx = await withGateway()
-    ;({ gw, up } = fx)
+  const fx = pluginSuite({}, async () => {
     const routes: Record<string, unknown> = {
       dflt: {},
       s401: { status_code: 401 },
@@ -28,46 +22,44 @@ describe('request-termination plugin', () => {
       trig: { trigger: 'x-terminate' },
     }
     for (const [name, config] of Object.entries(routes)) await fx.route(name, [{ name: 'request-termination', config }])
-    await fx.settle()
   })
-  after(() => fx.stop())
 
   test('default: 503 {"message":"Service unavailable"}, upstream not called', async () => {
-    const before = up.received.length
-    const res = await call('GET', `${gw.proxyUrl}/dflt`)
+    const before = fx.up.received.length
+    const res = await call('GET', `${fx.gw.proxyUrl}/dflt`)
     assert.equal(res.status, 503)
     assert.deepEqual(res.body, { message: 'Service unavailable' })
     assert.equal(res.headers['content-type'], 'application/json; charset=utf-8')
-    assert.equal(up.received.length, before)
+    assert.equal(fx.up.received.length, before)
   })
 
   test("Kong's default message per status; none for other statuses", async () => {
-    assert.deepEqual((await call('GET', `${gw.proxyUrl}/s401`)).body, { message: 'Unauthorized' })
-    assert.deepEqual((await call('GET', `${gw.proxyUrl}/s502`)).body, { message: 'Bad Gateway' })
-    const teapot = await call('GET', `${gw.proxyUrl}/s418`)
+    assert.deepEqual((await call('GET', `${fx.gw.proxyUrl}/s401`)).body, { message: 'Unauthorized' })
+    assert.deepEqual((await call('GET', `${fx.gw.proxyUrl}/s502`)).body, { message: 'Bad Gateway' })
+    const teapot = await call('GET', `${fx.gw.proxyUrl}/s418`)
     assert.equal(teapot.status, 418)
     assert.equal(teapot.text, '')
   })
 
   test('custom message; raw body with its content type', async () => {
-    const msg = await call('GET', `${gw.proxyUrl}/msg`)
+    const msg = await call('GET', `${fx.gw.proxyUrl}/msg`)
     assert.equal(msg.status, 403)
     assert.deepEqual(msg.body, { message: 'Go away' })
-    const raw = await call('GET', `${gw.proxyUrl}/raw`)
+    const raw = await call('GET', `${fx.gw.proxyUrl}/raw`)
     assert.equal(raw.status, 200)
     assert.equal(raw.text, '<h1>maintenance</h1>')
     assert.equal(raw.headers['content-type'], 'text/html')
   })
 
   test('echo: the request as Kong shows it', async () => {
-    const res = await call('POST', `${gw.proxyUrl}/echo?a=1&flag`, { hello: 'world' }, { 'x-test': 'yes' })
+    const res = await call('POST', `${fx.gw.proxyUrl}/echo?a=1&flag`, { hello: 'world' }, { 'x-test': 'yes' })
     assert.equal(res.status, 200)
     const b = res.body
     assert.equal(b.message, undefined, 'no default message for 200')
     assert.equal(b.request.method, 'POST')
     assert.equal(b.request.scheme, 'http')
     assert.equal(b.request.host, '127.0.0.1')
-    assert.equal(b.request.port, Number(new URL(gw.proxyUrl).port))
+    assert.equal(b.request.port, Number(new URL(fx.gw.proxyUrl).port))
     assert.equal(b.request.path, '/echo')
     assert.deepEqual(b.request.query, { a: '1', flag: true })
     assert.equal(b.request.headers['x-test'], 'yes')
@@ -81,12 +73,12 @@ describe('request-termination plugin', () => {
   })
 
   test('trigger: only requests with the header or query argument are terminated', async () => {
-    const before = up.received.length
-    assert.equal((await call('GET', `${gw.proxyUrl}/trig`)).status, 200)
-    assert.equal(up.received.length, before + 1)
-    assert.equal((await call('GET', `${gw.proxyUrl}/trig`, undefined, { 'X-Terminate': '1' })).status, 503)
-    assert.equal((await call('GET', `${gw.proxyUrl}/trig?x-terminate`)).status, 503)
-    assert.equal(up.received.length, before + 1)
+    const before = fx.up.received.length
+    assert.equal((await call('GET', `${fx.gw.proxyUrl}/trig`)).status, 200)
+    assert.equal(fx.up.received.length, before + 1)
+    assert.equal((await call('GET', `${fx.gw.proxyUrl}/trig`, undefined, { 'X-Terminate': '1' })).status, 503)
+    assert.equal((await call('GET', `${fx.gw.proxyUrl}/trig?x-terminate`)).status, 503)
+    assert.equal(fx.up.received.length, before + 1)
   })
 
   test("configuration: Kong's checks and messages", async () => {
@@ -97,11 +89,11 @@ describe('request-termination plugin', () => {
       [{ status_code: 600 }, /value should be between 100 and 599/],
     ]
     for (const [config, message] of cases) {
-      const res = await call('POST', `${gw.adminUrl}/plugins`, { name: 'request-termination', config })
+      const res = await call('POST', `${fx.gw.adminUrl}/plugins`, { name: 'request-termination', config })
       assert.equal(res.status, 400, JSON.stringify(config))
       assert.match(res.text, message)
     }
-    const res = await call('POST', `${gw.adminUrl}/plugins`, { name: 'request-termination', config: { message: 'x', body: 'y' } })
+    const res = await call('POST', `${fx.gw.adminUrl}/plugins`, { name: 'request-termination', config: { message: 'x', body: 'y' } })
     assert.equal(res.body.fields.config, 'message cannot be used with content_type or body')
   })
 })
