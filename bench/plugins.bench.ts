@@ -10,7 +10,7 @@
  *   node build/bench/plugins.bench.js
  */
 import { RequestPdk, type PdkHost } from '../src/pdk/pdk.js'
-import type { PluginRow } from '../src/entities/plugins.js'
+import type { PluginRow } from '../src/plugins/entity.js'
 import { PlanCompiler, resolveEntry, type PluginInstance, type PluginPlan } from '../src/plugins/plan.js'
 import { PluginRegistry } from '../src/plugins/registry.js'
 import type { AnyPlugin } from '../src/plugins/types.js'

@@ -6,7 +6,7 @@
 import type { PluginRegistry } from '../plugins/registry.js'
 import type { EntitySchema } from '../schema/index.js'
 import { consumers } from './consumers.js'
-import { pluginsEntity } from './plugins.js'
+import { pluginsEntity } from '../plugins/entity.js'
 import { routes } from './routes.js'
 import { services } from './services.js'
 import { targets } from './targets.js'
@@ -17,7 +17,7 @@ export { services, type Service } from './services.js'
 export { consumers, type Consumer } from './consumers.js'
 export { upstreams, type Upstream, ACTIVE_HEALTHY_STATUSES, ACTIVE_UNHEALTHY_STATUSES, PASSIVE_HEALTHY_STATUSES, PASSIVE_UNHEALTHY_STATUSES } from './upstreams.js'
 export { targets, type Target, normalizeTarget, splitTarget } from './targets.js'
-export { pluginsEntity, PLUGIN_NOT_ENABLED, pluginSchemaFields, type PluginRow } from './plugins.js'
+export { pluginsEntity, PLUGIN_NOT_ENABLED, pluginSchemaFields, type PluginRow } from '../plugins/entity.js'
 
 /**
  * The entities a configuration sent to the workers carries in fields of their own (compiled into

@@ -12,6 +12,9 @@ import { wireHeaderList, wireHeaderObject, wireValue } from '../codec/header-val
 import { checkRequestHead, HEADER_TOO_LARGE, LARGE_HEADER_BUFFER_SIZE, originForm } from '../proxy/request-head.js'
 import { nextRequestId } from '../proxy/request-id.js'
 
+/** The node:http server type, for the process code that starts and stops listeners (only src/http/ knows node:http). */
+export type { Server as HttpServer } from 'node:http'
+
 export interface ConnectionStats {
   accepted: number
   active: number

@@ -8,7 +8,7 @@
  * Precedence (most specific first): route+service+consumer, route+consumer, service+consumer,
  * route+service, consumer, route, service, global.
  */
-import type { PluginRow } from '../entities/plugins.js'
+import type { PluginRow } from './entity.js'
 import { type Phase, PHASE_HANDLERS } from './phases.js'
 import type { AnyPlugin } from './types.js'
 import type { PluginRegistry } from './registry.js'

@@ -6,7 +6,7 @@
  */
 import cluster, { type Worker } from 'node:cluster'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import type { Server } from 'node:http'
+import type { HttpServer as Server } from '../http/node-proxy-server.js'
 import { createServer as createNetServer } from 'node:net'
 import { hostname } from 'node:os'
 import { join } from 'node:path'

@@ -2,7 +2,7 @@
  * A proxy worker process: receives configurations from the control plane, compiles them into
  * snapshots (keeping the previous one if compiling fails) and serves proxy traffic.
  */
-import type { Server } from 'node:http'
+import type { HttpServer as Server } from '../http/node-proxy-server.js'
 import type { GatewayConfig } from '../config/types.js'
 import { createProxyServer, type ConnectionStats } from '../http/node-proxy-server.js'
 import { UndiciUpstream } from '../http/undici-upstream.js'

@@ -13,21 +13,6 @@ import { fileURLToPath } from 'node:url'
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..')
 const SRC = join(ROOT, 'src')
 
-/**
- * Known exceptions, each owned by another change of issue 14: the lead empties this list once
- * those changes are merged. Do not add to it; fix the import instead.
- */
-const ALLOWED_MUTUAL_PAIRS = new Set([
-  // The plugin contract change (plugin Admin endpoints through the plugin's `api`, src/metrics/ removed).
-  'admin<->plugins',
-  'metrics<->plugins',
-])
-const ALLOWED_HTTP_IMPORTS = new Set([
-  // `import type { Server } from 'node:http'` in the process code (the typed IPC change edits these files).
-  'src/runtime/primary.ts node:http',
-  'src/runtime/worker.ts node:http',
-])
-
 const HTTP_MODULES = new Set(['node:http', 'node:https', 'node:http2', 'http', 'https', 'http2', 'undici'])
 
 function sourceFiles(dir: string, out: string[] = []): string[] {
@@ -73,7 +58,7 @@ test('no two top-level src/ folders import each other', () => {
     const [a, b] = key.split('->') as [string, string]
     if (a >= b) continue
     const back = edges.get(`${b}->${a}`)
-    if (back === undefined || ALLOWED_MUTUAL_PAIRS.has(`${a}<->${b}`)) continue
+    if (back === undefined) continue
     mutual.push(`${a}<->${b}: ${[...new Set(users)].join(', ')} | ${[...new Set(back)].join(', ')}`)
   }
   assert.deepEqual(mutual, [], `folders that import each other:\n${mutual.join('\n')}`)
@@ -84,17 +69,10 @@ test('only src/http/ imports node:http, node:https, node:http2 or undici', () =>
   for (const f of files) {
     if (f.path.startsWith('src/http/')) continue
     for (const spec of specifiers(readFileSync(f.abs, 'utf8'))) {
-      if (HTTP_MODULES.has(spec) && !ALLOWED_HTTP_IMPORTS.has(`${f.path} ${spec}`)) found.push(`${f.path} ${spec}`)
+      if (HTTP_MODULES.has(spec)) found.push(`${f.path} ${spec}`)
     }
   }
   assert.deepEqual(found, [])
-})
-
-test('the allowlists name only exceptions that still exist', () => {
-  for (const entry of ALLOWED_HTTP_IMPORTS) {
-    const [path, spec] = entry.split(' ') as [string, string]
-    assert.ok(specifiers(readFileSync(join(ROOT, path), 'utf8')).includes(spec), `${entry} no longer needs the allowlist`)
-  }
 })
 
 test('a worker loads neither the Admin API nor a database driver (static imports of the compiled worker)', () => {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { PlanCompiler, PluginPlanError, resolveEntry, type PlanEntry } from '../../../src/plugins/plan.js'
-import type { PluginRow } from '../../../src/entities/plugins.js'
+import type { PluginRow } from '../../../src/plugins/entity.js'
 import { PHASE_HANDLERS, PHASES } from '../../../src/plugins/phases.js'
 import { checkPluginShape, PluginRegistry } from '../../../src/plugins/registry.js'
 import type { AnyPlugin } from '../../../src/plugins/types.js'

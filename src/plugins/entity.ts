@@ -14,8 +14,8 @@
  *
  * @module
  */
-import type { PluginRegistry } from '../plugins/registry.js'
-import type { AnyPlugin, Phase } from '../plugins/types.js'
+import type { PluginRegistry } from './registry.js'
+import type { AnyPlugin, Phase } from './types.js'
 import { typedefs as t } from '../schema/index.js'
 import type { ArrayField, EntitySchema, Field, InferFields, RecordField, Subschema } from '../schema/index.js'
 
