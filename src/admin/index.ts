@@ -7,5 +7,5 @@ export { createAdminApi, type AdminApi, type AdminApiOptions } from './admin-api
 export { AdminHttpError } from './errors.js'
 export { badRequest } from './errors.js'
 export { headerValue, parseRequestBody } from './request-body.js'
-export type { AdminContext, AdminHandler, AdminRoute } from './router.js'
+export { AdminRouter, BadPathError, type AdminContext, type AdminHandler, type AdminRoute } from './router.js'
 export type { AdminRequest, AdminResponse, NodeInfo } from './types.js'

@@ -11,7 +11,7 @@ import { randomString } from './random-string.js'
 import { DbError, schemaViolation } from '../errors/db-errors.js'
 import { validateEntity } from '../schema/index.js'
 import type { EntitySchema, Field, FieldErrors } from '../schema/index.js'
-import { StoreError, type Page, type Row, type Store, type TagFilter } from '../store/types.js'
+import { StoreError, type Page, type Row, type Store, type TagFilter } from '../store/index.js'
 import { deleteWithReferences, type PendingEvent } from './cascade.js'
 import {
   invalidOffset,

@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import type { Store } from '../store/index.js'
+import type { Row, Store } from '../store/index.js'
 import { DeclarativeError, type EntityProblem } from './errors.js'
 import { type FlatConfig, type FlattenOptions, flattenConfig } from './flatten.js'
 import type { EntityGraph } from './graph.js'
@@ -64,8 +64,8 @@ export async function replaceStoreContents(store: Store, graph: EntityGraph, con
 }
 
 /** Every row of every entity of the graph. */
-export async function readAll(store: Store, graph: EntityGraph): Promise<Record<string, import('../store/types.js').Row[]>> {
-  const out: Record<string, import('../store/types.js').Row[]> = {}
+export async function readAll(store: Store, graph: EntityGraph): Promise<Record<string, Row[]>> {
+  const out: Record<string, Row[]> = {}
   for (const entity of graph.order) out[entity] = await store.all(entity)
   return out
 }

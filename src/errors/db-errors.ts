@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { FieldErrors } from '../schema/types.js'
+import type { FieldErrors } from '../schema/index.js'
 
 /** Kong's numbered error codes, with their names and HTTP statuses. */
 export const DB_ERRORS = {

@@ -6,9 +6,9 @@
  *
  * @module
  */
-import type { Dao } from '../dao/dao.js'
+import type { Dao } from '../dao/index.js'
 import type { UpstreamHealthProvider } from '../health/checker.js'
-import type { Store } from '../store/types.js'
+import type { Store } from '../store/index.js'
 import type { AnyPlugin } from './types.js'
 
 /** An HTTP request as the Admin API and the status listener see it: plain data. */

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import type { EntitySchema } from '../schema/types.js'
+import type { EntitySchema } from '../schema/index.js'
 import { BUNDLED_PLUGINS } from './bundled.js'
 import { PHASE_HANDLERS } from './phases.js'
 import type { AnyPlugin } from './types.js'

@@ -8,7 +8,7 @@
  * @module
  */
 import type { NodeCounters } from '../counters/client.js'
-import type { EntityCheck, EntitySchema, Field, FieldCheck } from '../schema/types.js'
+import type { EntityCheck, EntitySchema, Field, FieldCheck } from '../schema/index.js'
 import type { Pdk } from '../pdk/types.js'
 import type { ApiRoute, PluginApiContext } from './endpoints.js'
 

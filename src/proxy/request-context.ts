@@ -13,7 +13,7 @@ import type { Consumer, Credential, EntityRow, HeaderValue } from '../pdk/types.
 import type { PluginInstance, PluginPlan } from '../plugins/plan.js'
 import type { Phase } from '../plugins/types.js'
 import { normalizePath } from '../router/index.js'
-import type { RouteMatch } from '../router/types.js'
+import type { RouteMatch } from '../router/index.js'
 import type { CompiledRoute, CompiledService, ConfigSnapshot } from '../snapshot/snapshot.js'
 import { negotiateKongError, renderError } from './error-response.js'
 import { gatewayResponseHeaders } from './gateway-headers.js'

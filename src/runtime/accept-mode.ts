@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { ListenAddress } from '../config/types.js'
+import type { ListenAddress } from '../config/index.js'
 
 export type AcceptMode = { readonly mode: 'reuseport' } | { readonly mode: 'shared'; readonly fallback: string | null }
 

@@ -8,9 +8,9 @@
  * asks for a full reload from the store instead.
  */
 import { type ConfigPayload, payloadFromRows } from '../snapshot/snapshot.js'
-import { completeRow } from '../schema/defaults.js'
-import type { EntitySchema } from '../schema/types.js'
-import type { Row, Store } from '../store/types.js'
+import { completeRow } from '../schema/index.js'
+import type { EntitySchema } from '../schema/index.js'
+import type { Row, Store } from '../store/index.js'
 
 export interface EntityChange {
   readonly entity: string

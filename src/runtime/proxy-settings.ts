@@ -1,7 +1,7 @@
 /**
  * Derives the proxy's per-request settings from the gateway configuration, once.
  */
-import type { GatewayConfig } from '../config/types.js'
+import type { GatewayConfig } from '../config/index.js'
 import { sizeToBytes } from '../config/index.js'
 import { TrustedIps } from '../proxy/forwarding.js'
 import type { ProxySettings } from '../proxy/runloop.js'

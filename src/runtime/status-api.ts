@@ -4,8 +4,8 @@
  * for load balancers' and orchestrators' health checks; plus the `statusApi` endpoints of the
  * loaded plugins (Kong's `status_api.lua`: prometheus's `GET /metrics`).
  */
-import { AdminRouter, BadPathError } from '../admin/router.js'
-import type { AdminRequest, AdminResponse } from '../admin/types.js'
+import { AdminRouter, BadPathError } from '../admin/index.js'
+import type { AdminRequest, AdminResponse } from '../admin/index.js'
 import type { AdminHandler } from '../http/admin-server.js'
 import type { ApiRoute } from '../plugins/endpoints.js'
 

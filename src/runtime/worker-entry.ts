@@ -1,7 +1,7 @@
 /** Entry point of a forked proxy worker: reads the configuration the primary resolved, then runs. */
 // First: V8's regexp flags must be set before any other module creates a RegExp.
 import '../regex/engine-flags.js'
-import type { GatewayConfig } from '../config/types.js'
+import type { GatewayConfig } from '../config/index.js'
 import { WORKER_CONFIG_ENV } from './messages.js'
 import { runWorker } from './worker.js'
 

@@ -3,7 +3,7 @@
  * snapshots (keeping the previous one if compiling fails) and serves proxy traffic.
  */
 import type { HttpServer as Server } from '../http/node-proxy-server.js'
-import type { GatewayConfig } from '../config/types.js'
+import type { GatewayConfig } from '../config/index.js'
 import { createProxyServer, type ConnectionStats } from '../http/node-proxy-server.js'
 import { UndiciUpstream } from '../http/undici-upstream.js'
 import { AccessLog } from '../observability/access-log.js'

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Row } from '../store/types.js'
+import type { Row } from '../store/index.js'
 import { handleMissing } from './process.js'
 import type { EntitySchema } from './types.js'
 

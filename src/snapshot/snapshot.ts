@@ -8,9 +8,9 @@ import { type PluginRow, type Route, type Service, SNAPSHOT_CORE_ENTITIES, servi
 import { PlanCompiler, type PluginInstance, type PluginPlan } from '../plugins/plan.js'
 import { PluginRegistry } from '../plugins/registry.js'
 import { compileRouter } from '../router/index.js'
-import type { RouteInput, Router } from '../router/types.js'
-import { orDefault } from '../schema/defaults.js'
-import type { StoreEntity } from '../store/types.js'
+import type { RouteInput, Router } from '../router/index.js'
+import { orDefault } from '../schema/index.js'
+import type { StoreEntity } from '../store/index.js'
 import { EntityIndex } from './entity-index.js'
 import type { UpstreamTarget } from './target.js'
 

@@ -8,8 +8,8 @@
  *
  * @module
  */
-import * as t from '../../schema/typedefs.js'
-import type { EntitySchema, InferRow } from '../../schema/types.js'
+import { typedefs as t } from '../../schema/index.js'
+import type { EntitySchema, InferRow } from '../../schema/index.js'
 
 export const acls = {
   name: 'acls',

@@ -11,8 +11,8 @@
  * @module
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
-import * as t from '../../schema/typedefs.js'
-import type { EntitySchema, InferRow, TransformContext } from '../../schema/types.js'
+import { typedefs as t } from '../../schema/index.js'
+import type { EntitySchema, InferRow, TransformContext } from '../../schema/index.js'
 
 /** Kong's `crypto.hash(consumer_id, password)`: hex SHA-1 of the password salted with the consumer id. */
 export function hashBasicAuthPassword(consumerId: string, password: string): string {

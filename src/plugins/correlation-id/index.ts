@@ -12,8 +12,8 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
-import * as t from '../../schema/typedefs.js'
-import type { Field, InferFields } from '../../schema/types.js'
+import { typedefs as t } from '../../schema/index.js'
+import type { Field, InferFields } from '../../schema/index.js'
 import type { Pdk } from '../../pdk/types.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin, PluginSchema } from '../types.js'

@@ -8,8 +8,8 @@
  * @module
  */
 import { open, type FileHandle } from 'node:fs/promises'
-import { PROTOCOLS } from '../../schema/typedefs.js'
-import type { Field, InferFields } from '../../schema/types.js'
+import { typedefs } from '../../schema/index.js'
+import type { Field, InferFields } from '../../schema/index.js'
 import { customFieldsByLuaField, warnCustomFieldsIgnored } from '../shared/custom-fields.js'
 import type { Pdk, PdkLog } from '../../pdk/types.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
@@ -26,7 +26,7 @@ export const fileLogConfigFields = {
 
 export const fileLogSchema: PluginSchema = {
   config: fileLogConfigFields,
-  protocols: PROTOCOLS,
+  protocols: typedefs.PROTOCOLS,
 }
 
 /** The validated `config`, inferred from its schema. */

@@ -12,7 +12,7 @@ import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin } from '../types.js'
 import { warnCustomFieldsIgnored } from '../shared/custom-fields.js'
 import { Queue, type QueueConfig } from './queue.js'
-import { orDefault } from '../../schema/defaults.js'
+import { orDefault } from '../../schema/index.js'
 import { httpLogConfigFields, httpLogSchema, queueField, type HttpLogConfig } from './schema.js'
 
 /** The configuration as the sender reads it: method, content type and timeouts always set. */

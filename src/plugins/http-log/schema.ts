@@ -5,8 +5,8 @@
  *
  * @module
  */
-import * as t from '../../schema/typedefs.js'
-import type { Field, InferFields } from '../../schema/types.js'
+import { typedefs as t } from '../../schema/index.js'
+import type { Field, InferFields } from '../../schema/index.js'
 import { customFieldsByLuaField } from '../shared/custom-fields.js'
 import type { PluginSchema } from '../types.js'
 import type { QueueConfig } from './queue.js'

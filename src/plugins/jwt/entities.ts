@@ -7,8 +7,8 @@
  * @module
  */
 import { createPublicKey } from 'node:crypto'
-import * as t from '../../schema/typedefs.js'
-import type { EntitySchema, InferRow } from '../../schema/types.js'
+import { typedefs as t } from '../../schema/index.js'
+import type { EntitySchema, InferRow } from '../../schema/index.js'
 
 /** The algorithms Kong 3.9 accepts, in its order. */
 export const JWT_ALGORITHMS = [

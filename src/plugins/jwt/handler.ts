@@ -21,7 +21,7 @@ import type { Consumer, Credential, EntityRow, HeaderValue, Pdk } from '../../pd
 import { consumerLabel, fingerprint } from '../shared/consumer.js'
 import { JWT_ALGORITHMS } from './entities.js'
 import { jwtSchema, type JwtConfig } from './schema.js'
-import { orDefault } from '../../schema/defaults.js'
+import { orDefault } from '../../schema/index.js'
 
 const fields = jwtSchema.config
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { FieldConstraint, InferFields } from '../../schema/types.js'
+import type { FieldConstraint, InferFields } from '../../schema/index.js'
 import type { PluginSchema } from '../types.js'
 
 /** Kong's upper bound for `maximum_expiration`: 365 days. */

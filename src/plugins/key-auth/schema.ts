@@ -4,8 +4,8 @@
  *
  * @module
  */
-import * as t from '../../schema/typedefs.js'
-import type { Field, InferFields } from '../../schema/types.js'
+import { typedefs as t } from '../../schema/index.js'
+import type { Field, InferFields } from '../../schema/index.js'
 import type { PluginSchema } from '../types.js'
 
 export const keyAuthConfigFields = {

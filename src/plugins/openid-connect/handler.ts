@@ -13,7 +13,7 @@ import { consumerLabel, fingerprint, routeLabel, setConsumer, useAnonymous } fro
 import { checkClaims, claimAt, headerValue, parseRequirements, type ClaimFailure, type ClaimRules, type Claims } from './claims.js'
 import { configuredIssuer } from './discovery.js'
 import { keyFits, keyTypeFor, storeFor, type IssuerKeyStore, type KeyEntry, type StoreOptions } from './jwks-cache.js'
-import { orDefault } from '../../schema/defaults.js'
+import { orDefault } from '../../schema/index.js'
 import { OIDC_CONFIG_FIELDS as F, type OidcConfig } from './schema.js'
 
 /** Signature algorithms accepted (asymmetric only: a JWKS publishes public keys). */

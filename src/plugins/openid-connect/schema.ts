@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { ArrayField, EntityCheck, Field, InferFields } from '../../schema/types.js'
+import type { ArrayField, EntityCheck, Field, InferFields } from '../../schema/index.js'
 
 const strings = { type: 'array', elements: { type: 'string' }, default: null } as const satisfies ArrayField
 

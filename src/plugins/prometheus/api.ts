@@ -8,7 +8,7 @@
  * @module
  */
 import type { Registry } from 'prom-client'
-import type { Dao } from '../../dao/dao.js'
+import type { Dao } from '../../dao/index.js'
 import type { ApiResponse, ApiRoute, PluginApiContext } from '../endpoints.js'
 import { METRICS_OP, type PromClient } from './exporter.js'
 

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { PROTOCOLS } from '../../schema/typedefs.js'
-import type { Field, InferFields } from '../../schema/types.js'
+import { typedefs } from '../../schema/index.js'
+import type { Field, InferFields } from '../../schema/index.js'
 import type { PluginSchema } from '../types.js'
 
 const flag = (description: string) => ({ type: 'boolean', default: false, description }) as const satisfies Field
@@ -22,7 +22,7 @@ export const prometheusConfigFields = {
 export const prometheusSchema: PluginSchema = {
   config: prometheusConfigFields,
   // Kong: `typedefs.protocols` (every protocol).
-  protocols: PROTOCOLS,
+  protocols: typedefs.PROTOCOLS,
 }
 
 /** The validated `config`, inferred from its schema. */

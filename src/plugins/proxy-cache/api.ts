@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Dao } from '../../dao/dao.js'
+import type { Dao } from '../../dao/index.js'
 import type { ApiResponse, ApiRoute, PluginApiContext } from '../endpoints.js'
 import { FETCH_OP, FLUSH_OP, PURGE_OP } from './cache.js'
 

@@ -7,7 +7,7 @@
  */
 import type { HeaderValue, Pdk } from '../../pdk/types.js'
 import { buildCacheKey, CACHE_VERSION, type CachedResponse, memoryStore, type MemoryStore } from './cache.js'
-import { orDefault } from '../../schema/defaults.js'
+import { orDefault } from '../../schema/index.js'
 import { proxyCacheConfigFields, type ProxyCacheConfig } from './schema.js'
 
 /** Kong's hop-by-hop list (plus content-length, recomputed when a hit is sent). */

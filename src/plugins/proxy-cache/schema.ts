@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Field, InferFields } from '../../schema/types.js'
+import type { Field, InferFields } from '../../schema/index.js'
 import type { PluginSchema } from '../types.js'
 
 export const proxyCacheConfigFields = {

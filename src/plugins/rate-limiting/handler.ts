@@ -25,7 +25,7 @@ import type { HeaderValue, Pdk } from '../../pdk/types.js'
 import { routeLabel } from '../shared/consumer.js'
 import { LocalPolicy } from './policies/local.js'
 import { RedisPolicy, RedisUnavailable } from './policies/redis.js'
-import { orDefault } from '../../schema/defaults.js'
+import { orDefault } from '../../schema/index.js'
 import { rateLimitingConfigFields, redisConfigSchema, type RateLimitingConfig, type RedisConfig } from './schema.js'
 
 const NULL_UUID = '00000000-0000-0000-0000-000000000000'

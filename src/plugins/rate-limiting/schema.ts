@@ -13,8 +13,8 @@
  *
  * @module
  */
-import * as t from '../../schema/typedefs.js'
-import type { CheckErrors, Field, InferFields } from '../../schema/types.js'
+import { typedefs as t } from '../../schema/index.js'
+import type { CheckErrors, Field, InferFields } from '../../schema/index.js'
 import type { PluginSchema } from '../types.js'
 import { PERIODS, type Period } from '../../counters/window.js'
 

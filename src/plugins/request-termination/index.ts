@@ -10,9 +10,8 @@
  * @module
  */
 import { hostname } from 'node:os'
-import * as t from '../../schema/typedefs.js'
-import type { Field, InferFields } from '../../schema/types.js'
-import { orDefault } from '../../schema/defaults.js'
+import { typedefs as t, orDefault } from '../../schema/index.js'
+import type { Field, InferFields } from '../../schema/index.js'
 import type { Pdk } from '../../pdk/types.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import { routeLabel } from '../shared/consumer.js'

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { setOwn } from '../../schema/field-spec.js'
+import { setOwn } from '../../schema/index.js'
 
 /** Decoded arguments: a bare `name` is `true`, repeated names are arrays (ngx.decode_args). */
 export type Args = Record<string, string | true | (string | true)[]>

@@ -14,10 +14,9 @@
  *
  * @module
  */
-import * as t from '../../schema/typedefs.js'
-import type { Field, InferFields } from '../../schema/types.js'
+import { typedefs as t, validateHeaderName } from '../../schema/index.js'
+import type { Field, InferFields } from '../../schema/index.js'
 import type { HeaderValue, Pdk } from '../../pdk/types.js'
-import { validateHeaderName } from '../../schema/validators.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin, PluginSchema } from '../types.js'
 import { compileTemplate, renderTemplate, type Template, type TemplateEnv } from './template.js'

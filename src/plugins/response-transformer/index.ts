@@ -14,12 +14,11 @@
  *
  * @module
  */
-import * as t from '../../schema/typedefs.js'
-import type { Field, InferFields } from '../../schema/types.js'
+import { typedefs as t, validateHeaderName } from '../../schema/index.js'
+import type { Field, InferFields } from '../../schema/index.js'
 import type { Pdk } from '../../pdk/types.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin, PluginSchema } from '../types.js'
-import { validateHeaderName } from '../../schema/validators.js'
 import { JSON_MAX_DEPTH, jsonDeeperThan } from '../../codec/json-depth.js'
 
 /** `name:value` → [name, value] as Kong's `^([^:]+):*(.-)$` splits it (value '' → undefined). */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Field } from '../../schema/types.js'
+import type { Field } from '../../schema/index.js'
 import type { Pdk } from '../../pdk/types.js'
 
 export const customFieldsByLuaField = {
