@@ -1,11 +1,12 @@
 /**
  * The folder rules of docs/architecture.md, checked on the TypeScript sources: no two top-level
- * `src/` folders import each other (type imports count), and only `src/http/` imports
- * node:http, node:https, node:http2 or undici.
+ * `src/` folders import each other (type imports count), a folder with an `index.ts` is imported
+ * through it from other folders, and only `src/http/` imports node:http, node:https, node:http2 or
+ * undici.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, normalize, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -62,6 +63,25 @@ test('no two top-level src/ folders import each other', () => {
     mutual.push(`${a}<->${b}: ${[...new Set(users)].join(', ')} | ${[...new Set(back)].join(', ')}`)
   }
   assert.deepEqual(mutual, [], `folders that import each other:\n${mutual.join('\n')}`)
+})
+
+test('a folder with an index.ts is imported through it from other folders (no deep imports)', () => {
+  const faced = new Set(readdirSync(SRC, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(SRC, e.name, 'index.ts')))
+    .map((e) => e.name))
+  assert.ok(faced.has('schema') && faced.has('store'), 'the walk found the folders with a face')
+  const deep: string[] = []
+  for (const f of files) {
+    const from = folderOf(f.path)
+    for (const spec of specifiers(readFileSync(f.abs, 'utf8'))) {
+      if (!spec.startsWith('.')) continue
+      const target = relative(ROOT, normalize(join(dirname(f.abs), spec))).split(sep).join('/')
+      const to = folderOf(target)
+      if (to === null || to === from || !faced.has(to)) continue
+      if (target !== `src/${to}/index.js`) deep.push(`${f.path} ${spec}`)
+    }
+  }
+  assert.deepEqual(deep, [])
 })
 
 test('only src/http/ imports node:http, node:https, node:http2 or undici', () => {
