@@ -12,7 +12,7 @@
  * @module
  */
 import type { Dao } from '../dao/index.js'
-import { pluginSchemaFields } from '../entities/index.js'
+import { pluginSchemaFields } from '../plugins/entity.js'
 import { schemaViolation } from '../errors/db-errors.js'
 import type { PluginRegistry } from '../plugins/registry.js'
 import { schemaToJson } from '../schema/index.js'

@@ -1,12 +1,11 @@
 /**
- * The registry of core entities. Adding an entity = one file + one line here.
+ * The registry of core entities. Adding an entity = one file + one line here. The full registry
+ * of a node (these, `consumers`, `plugins` and the plugins' own entities) is `entityRegistry` in
+ * `src/plugins/entity.ts`: plugins know the entities, entities do not know plugins.
  *
  * @module
  */
-import type { PluginRegistry } from '../plugins/registry.js'
 import type { EntitySchema } from '../schema/index.js'
-import { consumers } from './consumers.js'
-import { pluginsEntity } from '../plugins/entity.js'
 import { routes } from './routes.js'
 import { services } from './services.js'
 import { targets } from './targets.js'
@@ -17,7 +16,6 @@ export { services, type Service } from './services.js'
 export { consumers, type Consumer } from './consumers.js'
 export { upstreams, type Upstream, ACTIVE_HEALTHY_STATUSES, ACTIVE_UNHEALTHY_STATUSES, PASSIVE_HEALTHY_STATUSES, PASSIVE_UNHEALTHY_STATUSES } from './upstreams.js'
 export { targets, type Target, normalizeTarget, splitTarget } from './targets.js'
-export { pluginsEntity, PLUGIN_NOT_ENABLED, pluginSchemaFields, type PluginRow } from '../plugins/entity.js'
 
 /**
  * The entities a configuration sent to the workers carries in fields of their own (compiled into
@@ -39,16 +37,3 @@ export function getEntity(name: string): EntitySchema | undefined {
   return Object.hasOwn(ENTITIES, name) ? ENTITIES[name] : undefined
 }
 
-/**
- * The full registry for a node: the core entities, `consumers`, `plugins` (validating each
- * plugin's config with its own schema) and the entities the enabled plugins own (credentials),
- * in dependency order.
- */
-export function entityRegistry(pluginRegistry: PluginRegistry): Readonly<Record<string, EntitySchema>> {
-  const out: Record<string, EntitySchema> = { ...ENTITIES, consumers, plugins: pluginsEntity(pluginRegistry) }
-  for (const entity of pluginRegistry.entities()) {
-    if (Object.hasOwn(out, entity.name)) throw new Error(`entity '${entity.name}' is defined twice (by a plugin)`)
-    out[entity.name] = entity
-  }
-  return out
-}

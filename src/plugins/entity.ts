@@ -12,10 +12,14 @@
  * `{ before?: { access?: [names] }, after?: { access?: [names] } }`; its shape is checked here,
  * cycles between instances when the configuration is compiled.
  *
+ * `entityRegistry` puts a node's whole registry together: the core entities, `consumers`, this
+ * entity and the entities the enabled plugins own.
+ *
  * @module
  */
 import type { PluginRegistry } from './registry.js'
 import type { AnyPlugin, Phase } from './types.js'
+import { consumers, ENTITIES } from '../entities/index.js'
 import { typedefs as t } from '../schema/index.js'
 import type { ArrayField, EntitySchema, Field, InferFields, RecordField, Subschema } from '../schema/index.js'
 
@@ -144,6 +148,20 @@ export function pluginSchemaFields(plugin: AnyPlugin): Readonly<Record<string, F
   for (const name of ['consumer', 'route', 'service', 'protocols', 'config']) {
     const f = sub.fields[name]
     if (f !== undefined) out[name] = f
+  }
+  return out
+}
+
+/**
+ * The full registry for a node: the core entities, `consumers`, `plugins` (validating each
+ * plugin's config with its own schema) and the entities the enabled plugins own (credentials),
+ * in dependency order.
+ */
+export function entityRegistry(pluginRegistry: PluginRegistry): Readonly<Record<string, EntitySchema>> {
+  const out: Record<string, EntitySchema> = { ...ENTITIES, consumers, plugins: pluginsEntity(pluginRegistry) }
+  for (const entity of pluginRegistry.entities()) {
+    if (Object.hasOwn(out, entity.name)) throw new Error(`entity '${entity.name}' is defined twice (by a plugin)`)
+    out[entity.name] = entity
   }
   return out
 }

@@ -13,7 +13,7 @@ import {
   countRows, deckDump, DeclarativeError, describeProblems, entityGraph, flattenConfig, kongExport, readAll, toYaml,
 } from '../../declarative/index.js'
 import { applyPlan, describePlan, fetchCurrent, planSync, readDocuments } from '../sync/sync.js'
-import { entityRegistry } from '../../entities/index.js'
+import { entityRegistry } from '../../plugins/entity.js'
 import { loadPlugins } from '../../plugins/registry.js'
 import type { EntitySchema } from '../../schema/index.js'
 import { storeEntity } from '../../schema/index.js'

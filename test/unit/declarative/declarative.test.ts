@@ -6,7 +6,8 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ENTITIES, entityRegistry } from '../../../src/entities/index.js'
+import { ENTITIES } from '../../../src/entities/index.js'
+import { entityRegistry } from '../../../src/plugins/entity.js'
 import { loadPlugins } from '../../../src/plugins/registry.js'
 import {
   deckDump, declarativeId, KONG_ENTITY_NAMES, describeProblems, entityGraph, invalidConfigBody, kongExport, loadDeclarativeText, md5, toYaml,

@@ -8,7 +8,7 @@ import { keyauthCredentials } from '../../../src/plugins/key-auth/entities.js'
 import { basicauthCredentials } from '../../../src/plugins/basic-auth/entities.js'
 import { jwtSecrets } from '../../../src/plugins/jwt/entities.js'
 import { acls } from '../../../src/plugins/acl/entities.js'
-import { entityRegistry } from '../../../src/entities/index.js'
+import { entityRegistry } from '../../../src/plugins/entity.js'
 
 export const keyAuth: AnyPlugin = {
   name: 'key-auth',

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import type { PluginRow } from '../../../src/entities/index.js'
+import type { PluginRow } from '../../../src/plugins/entity.js'
 import type { Pdk } from '../../../src/pdk/types.js'
 import { PluginRegistry } from '../../../src/plugins/registry.js'
 import type { AnyPlugin } from '../../../src/plugins/types.js'
