@@ -15,7 +15,7 @@
 import type { Dao } from '../dao/index.js'
 import { isUuid } from '../ids/uuid.js'
 import { normalizeTarget } from '../entities/index.js'
-import type { UpstreamHealthProvider } from '../health/checker.js'
+import type { UpstreamHealthProvider } from '../balancer/health-model.js'
 import { normalizeIp } from '../schema/index.js'
 import type { Row } from '../store/index.js'
 import { AdminHttpError } from './errors.js'

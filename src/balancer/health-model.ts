@@ -10,11 +10,29 @@
  *   disables that counter;
  * - active probes use `healthchecks.active` limits, proxied traffic `healthchecks.passive`.
  *
+ * `UpstreamHealthProvider` is what the Admin API and plugin endpoints read of it; the health
+ * checker (`src/health/checker.ts`) implements it.
+ *
  * @module
  */
 import type { HealthChecks } from './config.js'
 
 export type CheckMode = 'active' | 'passive'
+
+/** The health of a target or address as the Admin API reports it. */
+export type HealthLabel = 'HEALTHY' | 'UNHEALTHY' | 'HEALTHCHECKS_OFF' | 'DNS_ERROR'
+
+/** What the Admin API's `/upstreams/{u}/health` reads. */
+export interface UpstreamHealthProvider {
+  readonly nodeId: string
+  /** Waits until the last configuration change reached the checker. */
+  ready(): Promise<void>
+  /** Target row id → health and Kong's `data` block, or null when the upstream is unknown. */
+  targetsHealth(upstreamId: string): Promise<Map<string, { health: HealthLabel; data: Record<string, unknown> }> | null>
+  balancerHealth(upstreamId: string): Promise<Record<string, unknown> | null>
+  /** Manual healthy/unhealthy: null on success, else the error message (400). */
+  setHealth(upstreamId: string, target: string, address: { ip: string; port: number } | null, healthy: boolean): Promise<string | null>
+}
 
 /** One observed result: a probe's or a proxied request's. */
 export type Outcome =

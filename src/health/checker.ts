@@ -8,11 +8,9 @@
  */
 import { type Address, type Balancer, BalancerRegistry, HealthView, type TargetResolver } from '../balancer/balancer.js'
 import { addressKey, usingHealthchecks } from '../balancer/config.js'
-import { type AddressHealth, type Applied, applyOutcome, type CheckMode, counterLabel, freshHealth, type Outcome } from '../balancer/health-model.js'
+import { type AddressHealth, type Applied, applyOutcome, type CheckMode, counterLabel, freshHealth, type HealthLabel, type Outcome, type UpstreamHealthProvider } from '../balancer/health-model.js'
 import type { ConfigPayload } from '../snapshot/snapshot.js'
 import { probe } from './probe.js'
-
-export type HealthLabel = 'HEALTHY' | 'UNHEALTHY' | 'HEALTHCHECKS_OFF' | 'DNS_ERROR'
 
 /** Unhealthy address keys by upstream id: what workers receive. */
 export type HealthState = Record<string, string[]>
@@ -20,18 +18,6 @@ export type HealthState = Record<string, string[]>
 export interface HealthLog {
   warn(message: string): void
   info?(message: string): void
-}
-
-/** What the Admin API's `/upstreams/{u}/health` reads. */
-export interface UpstreamHealthProvider {
-  readonly nodeId: string
-  /** Waits until the last configuration change reached the checker. */
-  ready(): Promise<void>
-  /** Target row id → health and Kong's `data` block, or null when the upstream is unknown. */
-  targetsHealth(upstreamId: string): Promise<Map<string, { health: HealthLabel; data: Record<string, unknown> }> | null>
-  balancerHealth(upstreamId: string): Promise<Record<string, unknown> | null>
-  /** Manual healthy/unhealthy: null on success, else the error message (400). */
-  setHealth(upstreamId: string, target: string, address: { ip: string; port: number } | null, healthy: boolean): Promise<string | null>
 }
 
 interface Tracked {

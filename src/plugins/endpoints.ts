@@ -7,7 +7,7 @@
  * @module
  */
 import type { Dao } from '../dao/index.js'
-import type { UpstreamHealthProvider } from '../health/checker.js'
+import type { UpstreamHealthProvider } from '../balancer/health-model.js'
 import type { Store } from '../store/index.js'
 import type { AnyPlugin } from './types.js'
 
