@@ -10,6 +10,7 @@
  * @module
  */
 export type { Plugin, PluginSchema, PluginInitContext, Phase } from './plugins/types.js'
+export type { HttpRequester, OutboundRequest, OutboundResult, OutboundFailure, OutboundFailureKind } from './codec/outbound.js'
 export type { ApiCall, ApiRequest, ApiResponse, ApiRoute, NodeFacts, PluginApiContext, WorkerAnswers } from './plugins/endpoints.js'
 export type {
   Pdk,

@@ -4,7 +4,8 @@
  * call, {@link HttpRequester.request}: a method, an origin and a path, headers, a body, timeouts to
  * the millisecond and TLS settings in; the status, headers and (bounded) body out, or a typed
  * {@link OutboundFailure} (refused, timeout, DNS, TLS, reset, too large). Nothing outside
- * `src/http/` needs to know undici.
+ * `src/http/` needs to know undici. The request and result types are `src/codec/outbound.ts`, so
+ * plugins, which get this client in their init context, need not import `src/http/`.
  *
  * Timeouts are measured with Node timers, as the proxy's (src/http/undici-upstream.ts), not with
  * undici's coarse clock: `connectTimeoutMs` bounds the TCP (+TLS) connect, `readTimeoutMs` each
@@ -14,53 +15,8 @@
  * @module
  */
 import { Client, errors, Pool, type Dispatcher } from 'undici'
+import type { HttpRequester, OutboundFailure, OutboundFailureKind, OutboundRequest, OutboundResult } from '../codec/outbound.js'
 import { connectorWithTimeout } from './undici-upstream.js'
-
-export interface OutboundRequest {
-  readonly method: string
-  /** `http://host:port` or `https://host:port` (an IPv6 address in brackets): where to connect. */
-  readonly origin: string
-  /** The request target, sent as it is (not normalised), starting with `/`. */
-  readonly path: string
-  /** Request headers; a `host` header replaces the origin's authority. */
-  readonly headers?: Readonly<Record<string, string | readonly string[]>>
-  readonly body?: string | Uint8Array
-  /** Bound on the TCP (+TLS) connect, in milliseconds. */
-  readonly connectTimeoutMs: number
-  /** Bound on each wait for the answer (its header, then each body chunk), in milliseconds. */
-  readonly readTimeoutMs: number
-  /** Bound on the whole exchange (connect included), in milliseconds. */
-  readonly totalTimeoutMs?: number
-  /** For https origins: verify the certificate (default true), and the SNI name to send. */
-  readonly tls?: { readonly verify?: boolean; readonly servername?: string }
-  /** A larger response body fails with `too_large`. */
-  readonly maxBodyBytes?: number
-  /** Only the status and headers are wanted: the connection is closed once they arrive. */
-  readonly discardBody?: boolean
-  /** Keep connections to this origin open (a pool), else one connection for this request only. */
-  readonly keepAlive?: { readonly idleMs: number; readonly connections: number }
-}
-
-export type OutboundFailureKind = 'refused' | 'timeout' | 'dns' | 'tls' | 'reset' | 'too_large' | 'other'
-
-/** Why a request got no complete answer. */
-export interface OutboundFailure {
-  readonly kind: OutboundFailureKind
-  /** Before the response header arrived, or while reading the body. */
-  readonly phase: 'request' | 'body'
-  /** The system or undici error code (`ECONNREFUSED`, `UND_ERR_SOCKET`…), if there is one. */
-  readonly code: string | undefined
-  readonly message: string
-}
-
-export type OutboundResult =
-  | { readonly ok: true; readonly status: number; readonly headers: Readonly<Record<string, string | string[] | undefined>>; readonly body: Buffer }
-  | { readonly ok: false; readonly failure: OutboundFailure }
-
-/** The outbound HTTP client: never throws, every failure is a result. */
-export interface HttpRequester {
-  request(req: OutboundRequest): Promise<OutboundResult>
-}
 
 const TOO_LARGE = 'TP_BODY_TOO_LARGE'
 const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_|HOSTNAME_MISMATCH$)/

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { HttpRequester } from '../codec/outbound.js'
 import type { NodeCounters } from '../counters/client.js'
 import type { EntityCheck, EntitySchema, Field, FieldCheck } from '../schema/index.js'
 import type { Pdk } from '../pdk/types.js'
@@ -42,6 +43,12 @@ export interface PluginInitContext {
    * src/counters), as rate-limiting's `local` policy uses them.
    */
   readonly counters: NodeCounters
+  /**
+   * The node's outbound HTTP client (`src/http/outbound.ts`: deadlines to the millisecond, bounded
+   * bodies, typed failures, pooled keep-alive), for calls a plugin makes itself: http-log's log
+   * server, openid-connect's discovery and JWKS. Plugins do not import `src/http/`.
+   */
+  readonly http: HttpRequester
   /**
    * Answers `op` when the plugin's endpoints on the primary ask every worker
    * (`PluginApiContext.workers.call`): `answer` gets the call's arguments and returns (or

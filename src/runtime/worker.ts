@@ -5,6 +5,7 @@
 import type { HttpServer as Server } from '../http/node-proxy-server.js'
 import type { GatewayConfig } from '../config/index.js'
 import { createProxyServer, type ConnectionStats } from '../http/node-proxy-server.js'
+import { outbound } from '../http/outbound.js'
 import { UndiciUpstream } from '../http/undici-upstream.js'
 import { AccessLog } from '../observability/access-log.js'
 import { ErrorLog } from '../observability/error-log.js'
@@ -107,7 +108,7 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
     }),
   )
   // Node services plugins get through their init context: the node-wide counters (leased from the
-  // primary) and answering the primary's calls from their endpoints.
+  // primary), the outbound HTTP client and answering the primary's calls from their endpoints.
   const counters = new CounterClient((msg) => send(msg))
   const pluginCalls = new PluginCalls()
   for (const plugin of registry.all()) {
@@ -118,6 +119,7 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
       nodeId: nodeId(config.prefix),
       log: { debug: log('debug'), info: log('info'), notice: log('notice'), warn: log('warn'), err: log('error'), crit: log('crit') },
       counters,
+      http: outbound,
       onPrimaryCall: (op, answer) => pluginCalls.register(plugin.name, op, answer),
     })
   }

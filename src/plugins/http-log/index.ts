@@ -6,11 +6,12 @@
  *
  * @module
  */
-import { outbound } from '../../http/outbound.js'
+import type { HttpRequester } from '../../codec/outbound.js'
 import type { Pdk, PdkLog } from '../../pdk/types.js'
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin } from '../types.js'
 import { warnCustomFieldsIgnored } from '../shared/custom-fields.js'
+import { uninitialisedHttp } from '../shared/http-client.js'
 import { Queue, type QueueConfig } from './queue.js'
 import { orDefault } from '../../schema/index.js'
 import { httpLogConfigFields, httpLogSchema, queueField, type HttpLogConfig } from './schema.js'
@@ -91,11 +92,14 @@ export function payload(entries: readonly unknown[], maxBatchSize: number): stri
 
 const queues = new Map<string, Queue<Record<string, unknown>>>()
 
+/** The node's outbound HTTP client, handed over by the plugin's init. */
+let http: HttpRequester = uninitialisedHttp
+
 /** Sends one batch: true on a 2xx/3xx answer, else the reason (Kong's wording). */
 export async function sendBatch(p: HttpLogPrepared, entries: readonly unknown[]): Promise<true | string> {
   const body = payload(entries, p.queueConf.max_batch_size)
   const timeout = Math.max(1, p.conf.timeout)
-  const res = await outbound.request({
+  const res = await http.request({
     method: p.conf.method,
     origin: p.origin,
     path: p.path,
@@ -135,6 +139,7 @@ export const httpLog: Plugin<HttpLogConfig, HttpLogPrepared> = {
   schema: httpLogSchema,
   init(ctx) {
     workerLog = ctx.log
+    http = ctx.http
   },
   prepare: prepareHttpLog,
   log: httpLogLog,

@@ -4,10 +4,19 @@
  *
  * @module
  */
-import { outbound, type OutboundFailure } from '../../http/outbound.js'
+import type { HttpRequester, OutboundFailure } from '../../codec/outbound.js'
+import { uninitialisedHttp } from '../shared/http-client.js'
 
 const WELL_KNOWN = '/.well-known/openid-configuration'
 const MAX_BYTES = 1024 * 1024
+
+/** The node's outbound HTTP client, handed over by the plugin's init ({@link useHttp}). */
+let http: HttpRequester = uninitialisedHttp
+
+/** The plugin's init: provider requests go through the node's outbound client. */
+export function useHttp(requester: HttpRequester): void {
+  http = requester
+}
 
 /** The discovery URL for a configured `issuer` (which may already be the discovery URL). */
 export function discoveryUrl(issuer: string): string {
@@ -44,7 +53,7 @@ export async function fetchJson(url: string, timeoutMs: number): Promise<Record<
     throw new ProviderFetchError(`GET ${url} failed: ${(err as Error).message}`)
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ProviderFetchError(`GET ${url} failed: unsupported protocol ${u.protocol}`)
-  const res = await outbound.request({
+  const res = await http.request({
     method: 'GET',
     origin: u.origin,
     path: `${u.pathname}${u.search}`,

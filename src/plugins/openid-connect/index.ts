@@ -10,6 +10,7 @@
 import { KONG_COMPAT_VERSION } from '../../version.js'
 import type { Plugin } from '../types.js'
 import { access, prepare, warm, type Prepared } from './handler.js'
+import { useHttp } from './discovery.js'
 import { setStoreLog } from './jwks-cache.js'
 import { OIDC_CONFIG_CHECKS, OIDC_CONFIG_FIELDS, type OidcConfig } from './schema.js'
 
@@ -20,6 +21,7 @@ export const openidConnect: Plugin<OidcConfig, Prepared> = {
   schema: { config: OIDC_CONFIG_FIELDS, config_checks: OIDC_CONFIG_CHECKS, no_consumer: true },
   init(ctx) {
     setStoreLog((level, message) => ctx.log[level](message))
+    useHttp(ctx.http)
   },
   prepare(conf) {
     const p = prepare(conf)
