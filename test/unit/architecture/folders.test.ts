@@ -1,6 +1,7 @@
 /**
- * The folder rules of docs/architecture.md, checked on the TypeScript sources: no two top-level
- * `src/` folders import each other (type imports count), a folder with an `index.ts` is imported
+ * The folder rules of docs/architecture.md, checked on the TypeScript sources: the imports between
+ * top-level `src/` folders form no cycle, of two folders or longer (type imports count), a folder
+ * with an `index.ts` is imported
  * through it from other folders, and only `src/http/` imports node:http, node:https, node:http2 or
  * undici.
  */
@@ -40,7 +41,8 @@ function folderOf(repoPath: string): string | null {
 
 const files = sourceFiles(SRC).map((abs) => ({ abs, path: relative(ROOT, abs).split(sep).join('/') }))
 
-test('no two top-level src/ folders import each other', () => {
+/** `from->to` → the files of `from` that import `to`, for every pair of top-level folders. */
+function folderEdges(): Map<string, string[]> {
   const edges = new Map<string, string[]>()
   for (const f of files) {
     const from = folderOf(f.path)
@@ -51,9 +53,66 @@ test('no two top-level src/ folders import each other', () => {
       const to = folderOf(target)
       if (to === null || to === from) continue
       const key = `${from}->${to}`
-      edges.set(key, [...(edges.get(key) ?? []), f.path])
+      const users = edges.get(key) ?? []
+      if (!users.includes(f.path)) users.push(f.path)
+      edges.set(key, users)
     }
   }
+  return edges
+}
+
+/**
+ * A cycle in the folder graph (`[a, b, …, a]`), or null when there is none: a depth-first walk in
+ * name order, so the cycle reported is the same from run to run.
+ */
+function findCycle(edges: ReadonlyMap<string, readonly string[]>): string[] | null {
+  const next = new Map<string, string[]>()
+  for (const key of edges.keys()) {
+    const [a, b] = key.split('->') as [string, string]
+    next.set(a, [...(next.get(a) ?? []), b])
+    if (!next.has(b)) next.set(b, [])
+  }
+  const done = new Set<string>()
+  const path: string[] = []
+  const onPath = new Set<string>()
+  const visit = (node: string): string[] | null => {
+    if (onPath.has(node)) return [...path.slice(path.indexOf(node)), node]
+    if (done.has(node)) return null
+    path.push(node)
+    onPath.add(node)
+    for (const to of (next.get(node) ?? []).sort()) {
+      const cycle = visit(to)
+      if (cycle !== null) return cycle
+    }
+    path.pop()
+    onPath.delete(node)
+    done.add(node)
+    return null
+  }
+  for (const node of [...next.keys()].sort()) {
+    const cycle = visit(node)
+    if (cycle !== null) return cycle
+  }
+  return null
+}
+
+test('the cycle finder finds a cycle of three folders and none in a chain', () => {
+  const chain = new Map([['a->b', []], ['b->c', []], ['a->c', []]])
+  assert.equal(findCycle(chain), null)
+  const loop = new Map([['a->b', []], ['b->c', []], ['c->a', []], ['c->d', []]])
+  assert.deepEqual(findCycle(loop), ['a', 'b', 'c', 'a'])
+})
+
+test('the folder graph has no cycle of any length (type imports included)', () => {
+  const edges = folderEdges()
+  assert.ok(edges.has('proxy->router') && edges.has('runtime->proxy'), 'the walk found the folder imports')
+  const cycle = findCycle(edges)
+  const described = cycle === null ? [] : cycle.slice(1).map((to, i) => `${cycle[i] as string} -> ${to}: ${(edges.get(`${cycle[i] as string}->${to}`) ?? []).join(', ')}`)
+  assert.deepEqual(described, [], `the folder imports go round in a cycle ${cycle?.join(' -> ') ?? ''}:\n${described.join('\n')}`)
+})
+
+test('no two top-level src/ folders import each other', () => {
+  const edges = folderEdges()
   const mutual: string[] = []
   for (const [key, users] of edges) {
     const [a, b] = key.split('->') as [string, string]
