@@ -14,7 +14,8 @@ import fc from 'fast-check'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js'
 import { learnModel, requestArb, snapshot, type AdminModel } from './fuzz/admin-model.js'
 import { configRequestArb, encodeConfig, type ConfigRequest } from './fuzz/config-arbs.js'
-import { AdminClient, encode, fuzzRun, FIXED_SEED, FUZZ_RUNS, RANDOM_SEED, sendChecked, Stats, type FuzzRequest, type Snapshot } from './fuzz/harness.js'
+import type { Stats} from './fuzz/harness.js';
+import { AdminClient, encode, fuzzRun, FIXED_SEED, FUZZ_RUNS, RANDOM_SEED, sendChecked, type FuzzRequest, type Snapshot } from './fuzz/harness.js'
 
 const RUNS = Math.max(2, Math.round(FUZZ_RUNS * 0.25))
 

@@ -17,7 +17,8 @@
 import { after, before, test } from 'node:test'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js'
 import { diffSnapshots, findRow, learnModel, requestArb, sameRow, snapshot, tend, type AdminModel } from './fuzz/admin-model.js'
-import { AdminClient, encode, fuzzRun, FIXED_SEED, FUZZ_RUNS, RANDOM_SEED, sendChecked, Stats, describe, type FuzzRequest, type Snapshot } from './fuzz/harness.js'
+import type { Stats} from './fuzz/harness.js';
+import { AdminClient, encode, fuzzRun, FIXED_SEED, FUZZ_RUNS, RANDOM_SEED, sendChecked, describe, type FuzzRequest, type Snapshot } from './fuzz/harness.js'
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 /** The entity endpoints' share of the run; the rest goes to POST /config (admin-fuzz-config.test.ts). */

@@ -10,7 +10,7 @@ import { DeclarativeError, type EntityGraph, type FlatConfig, flattenConfig, kon
 import type { EntitySchema } from '../../schema/index.js'
 import { setOwn } from '../../schema/index.js'
 import type { Row } from '../../store/index.js'
-import { AdminClient } from './admin-client.js'
+import type { AdminClient } from './admin-client.js'
 
 export interface Change {
   readonly op: 'create' | 'update' | 'delete'

@@ -31,6 +31,7 @@ export const NODE_INFO: NodeInfo = {
 export interface Harness {
   readonly api: AdminApi
   readonly dao: Dao
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response JSON of any shape, read loosely by tests
   call(method: string, target: string, options?: CallOptions): Promise<AdminResponse & { json: any }>
 }
 
@@ -66,6 +67,7 @@ export async function harness(
       } else if (options.body !== undefined) body = Buffer.from(options.body)
       const res = await api.handle({ method, path, query, headers, body })
       // Round-trip through JSON as the HTTP adapter would.
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response JSON of any shape, read loosely by tests
       const json: any = res.body === undefined ? undefined : JSON.parse(JSON.stringify(res.body))
       return { ...res, json }
     },

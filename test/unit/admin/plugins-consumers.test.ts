@@ -12,6 +12,7 @@ async function setup(): Promise<Harness> {
   return harness(testEntities(plugins), { plugins })
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response JSON of any shape, read loosely by tests
 async function withService(h: Harness): Promise<{ service: any; route: any; consumer: any }> {
   const service = (await h.call('POST', '/services', { json: { name: 's1', host: 'upstream.test' } })).json
   const route = (await h.call('POST', '/services/s1/routes', { json: { name: 'r1', paths: ['/r1'] } })).json
@@ -95,7 +96,7 @@ describe('Admin API: plugins', () => {
     assert.deepEqual(onRoute.json.route, { id: route.id })
     assert.equal((await h.call('GET', `/services/s1/plugins/${onService.json.id}`)).status, 200)
     assert.equal((await h.call('GET', `/services/s1/plugins/${onRoute.json.id}`)).status, 404)
-    assert.deepEqual((await h.call('GET', '/services/s1/plugins')).json.data.map((p: any) => p.id), [onService.json.id])
+    assert.deepEqual((await h.call('GET', '/services/s1/plugins')).json.data.map((p: { id: string }) => p.id), [onService.json.id])
     // /plugins/{p}/service and /plugins/{p}/route
     assert.equal((await h.call('GET', `/plugins/${onService.json.id}/service`)).json.id, service.id)
     assert.equal((await h.call('GET', `/plugins/${onRoute.json.id}/route`)).json.id, route.id)

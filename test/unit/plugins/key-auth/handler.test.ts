@@ -148,7 +148,7 @@ describe('key-auth: access handler', () => {
     assert.equal(rec.upstream.get('x-consumer-custom-id'), null)
     const { kong, rec: r2 } = fakePdk({ consumers: [ALICE, ANON], credentials: creds })
     kong.client.authenticate(ALICE, CRED)
-    keyAuthAccess(kong, prepareKeyAuth({ ...DEFAULTS, anonymous: ANON.id }))
+    void keyAuthAccess(kong, prepareKeyAuth({ ...DEFAULTS, anonymous: ANON.id }))
     assert.equal(r2.consumer, ALICE, 'logical OR: an earlier plugin authenticated')
     assert.equal(r2.upstream.size, 0)
   })
