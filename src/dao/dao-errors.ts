@@ -39,6 +39,15 @@ export function foreignKeyRestricted(parent: string, child: string): DbError {
   })
 }
 
+/**
+ * A row still listed by another (code 19, 400), in Kong's wording for CA certificates, its only
+ * user: `ca certificate <id> is still referenced by services (id = <id>)`.
+ */
+export function referencedByOthers(entity: string, id: string, by: string, byId: string): DbError {
+  const what = entity === 'ca_certificates' ? 'ca certificate' : entity
+  return new DbError('REFERENCED_BY_OTHERS', `${what} ${id} is still referenced by ${by} (id = ${byId})`)
+}
+
 /** One unresolved `{ "name": … }` style foreign reference. */
 export interface UnresolvedForeign {
   readonly field: string

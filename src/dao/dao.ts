@@ -9,10 +9,10 @@
 import { randomUUID } from 'node:crypto'
 import { randomString } from './random-string.js'
 import { DbError, schemaViolation } from '../errors/db-errors.js'
-import { validateEntity } from '../schema/index.js'
-import type { EntitySchema, Field, FieldErrors } from '../schema/index.js'
+import { splitTransient, validateEntity } from '../schema/index.js'
+import type { DaoHookContext, EntitySchema, Field, FieldErrors } from '../schema/index.js'
 import { StoreError, type Page, type Row, type Store, type TagFilter } from '../store/index.js'
-import { deleteWithReferences, type PendingEvent } from './cascade.js'
+import { deleteWithReferences, type PendingEvent, rowsReferencing } from './cascade.js'
 import {
   invalidOffset,
   invalidOptions,
@@ -22,7 +22,7 @@ import {
   primaryKeyViolation,
   uniqueViolation,
 } from './dao-errors.js'
-import { checkForeignRefs, resolveForeignRefs } from './foreign-refs.js'
+import { checkForeignRefs, checkIdListRefs, checkNotListed, resolveForeignRefs } from './foreign-refs.js'
 import { checkPageSize } from './page-options.js'
 import { isUuid } from '../ids/uuid.js'
 import { WriteLock } from './write-lock.js'
@@ -108,7 +108,9 @@ export class Dao {
 
   /** Finds a row by id, or by endpoint key when `key` is not a UUID. */
   async select(entity: string, key: string): Promise<Row | null> {
-    return this.#find(this.store, this.schema(entity), key)
+    const schema = this.schema(entity)
+    const row = await this.#find(this.store, schema, key)
+    return row === null ? null : this.#view(schema, row)
   }
 
   /** Every live row of an entity. */
@@ -134,11 +136,11 @@ export class Dao {
     return this.#write(async (tx, events) => {
       const candidate: Record<string, unknown> = { ...input }
       this.#fillCreateFields(schema, candidate)
-      const row = await this.#prepare(tx, schema, candidate, 'insert', undefined)
+      const { row, transient } = await this.#prepare(tx, events, schema, candidate, 'insert', undefined)
       if (options.dryRun === true) return row
       const saved = await tx.insert(entity, row, options.ttl === undefined ? undefined : { ttl: options.ttl })
       events.push({ entity, op: 'create', row: saved, old: null })
-      return saved
+      return this.#afterWrite(tx, events, schema, saved, transient)
     })
   }
 
@@ -156,12 +158,12 @@ export class Dao {
     const candidate: Record<string, unknown> = { ...patch, id: existing.id }
     if ('created_at' in schema.fields) candidate['created_at'] = existing['created_at']
     if ('updated_at' in schema.fields) candidate['updated_at'] = nowFor(schema.fields['updated_at'])
-    const row = await this.#prepare(tx, schema, candidate, 'update', existing)
+    const { row, transient } = await this.#prepare(tx, events, schema, candidate, 'update', existing)
     if (options.dryRun === true) return row
     const saved = await tx.update(entity, row)
     if (saved === null) throw this.#notFound(schema, key)
     events.push({ entity, op: 'update', row: saved, old: existing })
-    return saved
+    return this.#afterWrite(tx, events, schema, saved, transient)
   }
 
   /**
@@ -206,17 +208,17 @@ export class Dao {
     }
     // PUT replaces the whole entity: auto strings absent from it are generated anew, as in Kong.
     fillAutoStrings(schema, candidate)
-    const row = await this.#prepare(tx, schema, candidate, 'upsert', existing ?? undefined)
+    const { row, transient } = await this.#prepare(tx, events, schema, candidate, 'upsert', existing ?? undefined)
     if (options.dryRun === true) return row
     if (existing === null) {
       const saved = await tx.insert(entity, row, options.ttl === undefined ? undefined : { ttl: options.ttl })
       events.push({ entity, op: 'create', row: saved, old: null })
-      return saved
+      return this.#afterWrite(tx, events, schema, saved, transient)
     }
     const saved = await tx.update(entity, row)
     if (saved === null) throw this.#notFound(schema, key)
     events.push({ entity, op: 'update', row: saved, old: existing })
-    return saved
+    return this.#afterWrite(tx, events, schema, saved, transient)
   }
 
   /**
@@ -228,6 +230,8 @@ export class Dao {
     return this.#write(async (tx, events) => {
       const existing = await this.#find(tx, schema, key)
       if (existing === null || options.dryRun === true) return existing
+      await checkNotListed(tx, this.entities, schema, existing)
+      await schema.dao_hooks?.beforeDelete?.(this.#hookContext(tx, events), existing)
       await deleteWithReferences(tx, this.entities, schema, existing, events)
       return existing
     })
@@ -260,23 +264,60 @@ export class Dao {
     fillAutoStrings(schema, candidate)
   }
 
-  /** Resolve references, validate, check references exist: Kong's order of checks. */
+  /**
+   * Resolve references, validate, check references exist: Kong's order of checks. Transient
+   * fields the client sent are returned apart, for the entity's `afterWrite` hook.
+   */
   async #prepare(
     tx: Store,
+    events: PendingEvent[],
     schema: EntitySchema,
     candidate: Record<string, unknown>,
     mode: 'insert' | 'update' | 'upsert',
     existing: Row | undefined,
-  ): Promise<Row> {
+  ): Promise<{ row: Row; transient: Record<string, unknown> }> {
+    // Kong's custom DAOs check their pseudo-fields before the schema does (certificates' snis).
+    await schema.dao_hooks?.beforeWrite?.(this.#hookContext(tx, events), candidate, mode === 'insert' ? undefined : (candidate['id'] as string | undefined))
     await resolveForeignRefs(tx, this.entities, schema, candidate)
     const result = validateEntity(schema, candidate, existing === undefined ? { mode } : { mode, existing })
     if (!result.ok) throw schemaViolation(subschemaErrors(schema, result.errors))
-    let row = result.row as Row
+    const split = splitTransient(schema, result.row as Row, candidate)
+    let row = split.row
     // `ttl` is an option, never a stored field (validation lets it through for ttl entities).
     delete row['ttl']
     if (schema.transform !== undefined) row = { ...schema.transform(row, { op: mode, input: candidate, existing }), id: row.id }
     await checkForeignRefs(tx, this.entities, schema, row)
-    return row
+    await checkIdListRefs(tx, schema, row)
+    return { row, transient: split.transient }
+  }
+
+  #hookContext(tx: Store, events: PendingEvent[]): DaoHookContext {
+    return {
+      tx,
+      children: (entity, field, id) => rowsReferencing(tx, entity, field, id),
+      insert: async (entity, row) => {
+        const saved = await tx.insert(entity, row)
+        events.push({ entity, op: 'create', row: saved, old: null })
+        return saved
+      },
+      delete: async (entity, row) => {
+        if (await tx.delete(entity, row.id)) events.push({ entity, op: 'delete', row, old: null })
+      },
+    }
+  }
+
+  /** The stored row as the Admin API answers a write (the entity's `afterWrite` hook). */
+  async #afterWrite(tx: Store, events: PendingEvent[], schema: EntitySchema, saved: Row, transient: Record<string, unknown>): Promise<Row> {
+    const hook = schema.dao_hooks?.afterWrite
+    return hook === undefined ? saved : hook(this.#hookContext(tx, events), saved, transient)
+  }
+
+  /** A stored row as the Admin API shows it (the entity's `view` hook). */
+  async #view(schema: EntitySchema, row: Row): Promise<Row> {
+    const view = schema.dao_hooks?.view
+    if (view === undefined) return row
+    const store = this.store
+    return this.#mapErrors(() => view({ tx: store, children: (entity, field, id) => rowsReferencing(store, entity, field, id) }, row))
   }
 
   #checkTtl(schema: EntitySchema, ttl: number | undefined): void {
@@ -289,6 +330,15 @@ export class Dao {
 
   async #page(entity: string, query: DaoPageQuery, foreign: { field: string; id: string } | undefined): Promise<Page> {
     const schema = this.schema(entity)
+    const page = await this.#rawPage(schema, query, foreign)
+    if (schema.dao_hooks?.view === undefined) return page
+    const data: Row[] = []
+    for (const row of page.data) data.push(await this.#view(schema, row))
+    return { ...page, data }
+  }
+
+  async #rawPage(schema: EntitySchema, query: DaoPageQuery, foreign: { field: string; id: string } | undefined): Promise<Page> {
+    const entity = schema.name
     const size = checkPageSize(query.size)
     if (query.tags !== undefined && !('tags' in schema.fields)) throw invalidOptions({ tags: `cannot be used with '${entity}'` })
     try {

@@ -7,7 +7,7 @@
  */
 import type { EntitySchema, ForeignField } from '../schema/index.js'
 import type { Row, Store } from '../store/index.js'
-import { foreignKeyInvalidReference, foreignKeysUnresolved, type UnresolvedForeign } from './dao-errors.js'
+import { foreignKeyInvalidReference, foreignKeysUnresolved, referencedByOthers, type UnresolvedForeign } from './dao-errors.js'
 import { isUuid } from '../ids/uuid.js'
 
 /** The foreign fields of a schema, as `[name, field]` pairs. */
@@ -63,8 +63,7 @@ export async function resolveForeignRefs(
 
 /**
  * Throws code 4 when a foreign `{ id }` of the validated row references no existing row. An
- * entity this gateway does not have (yet), such as `certificates` for an upstream's
- * `client_certificate`, has no rows: every reference to it is invalid.
+ * entity missing from the registry has no rows: every reference to it is invalid.
  */
 export async function checkForeignRefs(db: Store, entities: Readonly<Record<string, EntitySchema>>, schema: EntitySchema, row: Row): Promise<void> {
   for (const [name, field] of foreignFields(schema)) {
@@ -72,5 +71,33 @@ export async function checkForeignRefs(db: Store, entities: Readonly<Record<stri
     if (!isRecord(value) || typeof value['id'] !== 'string') continue
     const id = value['id']
     if (entities[field.reference] === undefined || (await db.select(field.reference, id)) === null) throw foreignKeyInvalidReference(name, { id }, field.reference)
+  }
+}
+
+/**
+ * Throws code 4 when an id in one of the schema's `id_list_refs` fields (services'
+ * `ca_certificates`) names no row of the referenced entity.
+ */
+export async function checkIdListRefs(db: Store, schema: EntitySchema, row: Row): Promise<void> {
+  for (const [field, entity] of Object.entries(schema.id_list_refs ?? {})) {
+    const ids = row[field]
+    if (!Array.isArray(ids)) continue
+    for (const id of ids) {
+      if (typeof id === 'string' && (await db.select(entity, id)) === null) throw foreignKeyInvalidReference(field, { id }, entity)
+    }
+  }
+}
+
+/**
+ * Throws code 19 (Kong's `referenced by others`) when a row of another entity still lists `row`
+ * in one of its `id_list_refs` fields: `ca certificate … is still referenced by services (id = …)`.
+ */
+export async function checkNotListed(db: Store, entities: Readonly<Record<string, EntitySchema>>, schema: EntitySchema, row: Row): Promise<void> {
+  for (const other of Object.values(entities)) {
+    for (const [field, entity] of Object.entries(other.id_list_refs ?? {})) {
+      if (entity !== schema.name) continue
+      const user = (await db.all(other.name)).find((r) => Array.isArray(r[field]) && (r[field] as unknown[]).includes(row.id))
+      if (user !== undefined) throw referencedByOthers(schema.name, row.id, other.name, user.id)
+    }
   }
 }

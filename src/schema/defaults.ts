@@ -27,9 +27,25 @@ export function orDefault<T>(value: T | null, field: { readonly default: T }): T
 export function completeRow(schema: EntitySchema, row: Row): Row {
   let out: Row | null = null
   for (const [name, field] of Object.entries(schema.fields)) {
-    if (field.auto === true || Object.hasOwn(row, name)) continue
+    if (field.auto === true || field.transient === true || Object.hasOwn(row, name)) continue
     out ??= { ...row }
     out[name] = handleMissing(field) ?? null
   }
   return out ?? row
+}
+
+/**
+ * Splits a validated row into what is stored and its transient fields (never stored). `sent`
+ * names the keys the client gave: a transient field it left out is not reported.
+ */
+export function splitTransient(schema: EntitySchema, row: Row, sent?: Readonly<Record<string, unknown>>): { row: Row; transient: Record<string, unknown> } {
+  const transient: Record<string, unknown> = {}
+  let out = row
+  for (const [name, field] of Object.entries(schema.fields)) {
+    if (field.transient !== true || !Object.hasOwn(row, name)) continue
+    if (out === row) out = { ...row }
+    if (sent === undefined || Object.hasOwn(sent, name)) transient[name] = row[name]
+    delete out[name]
+  }
+  return { row: out, transient }
 }

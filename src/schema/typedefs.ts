@@ -9,6 +9,7 @@ import {
   validateHeaderName, validateHost, validateHostWithOptionalPort, validateIp, validateIpOrCidr, validateName,
   validatePath, validateRouteHost, validateRouterPath, validateSni, validateTag, validateUtf8Name, validateWildcardHost,
 } from './validators.js'
+import { validateCertificate, validateKey } from './pem.js'
 
 /** Kong's `constants.PROTOCOLS` (OSS 3.9), sorted. */
 export const PROTOCOLS = ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp'] as const
@@ -74,5 +75,10 @@ export const headers = {
   keys: header_name,
   values: { type: 'array', elements: { type: 'string' } },
 } as const satisfies MapField
+
+/** A PEM certificate (`invalid certificate: …`). */
+export const certificate = { type: 'string', custom_validator: (v) => str(v, validateCertificate), description: 'A string representing a certificate.' } as const satisfies StringField
+/** A PEM key (`invalid key: …`). */
+export const key = { type: 'string', custom_validator: (v) => str(v, validateKey), description: 'A string representing a key.' } as const satisfies StringField
 
 export const boolean_true = { type: 'boolean', required: true, default: true } as const satisfies BooleanField

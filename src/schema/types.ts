@@ -9,6 +9,8 @@
  * @module
  */
 
+import type { Row, Store } from '../store/index.js'
+
 /** A validation function for one value: returns an error message, or undefined when valid. */
 export type FieldCheck = (value: unknown) => string | undefined
 
@@ -26,6 +28,11 @@ interface FieldBase {
   readonly referenceable?: boolean
   /** Never returned in `GET /` configuration output or logs. */
   readonly encrypted?: boolean
+  /**
+   * Kong's `transient`: validated input that is never stored (a certificate's `snis` list,
+   * which the entity's {@link EntityDaoHooks} turn into rows of another entity).
+   */
+  readonly transient?: boolean
 }
 
 export interface StringField extends FieldBase {
@@ -196,6 +203,51 @@ export interface EntitySchema {
    * row on update/upsert. Must be synchronous and must not throw for valid rows.
    */
   readonly transform?: (row: Record<string, unknown>, ctx: TransformContext) => Record<string, unknown>
+  /**
+   * Array fields holding ids of rows of another entity (services' `ca_certificates`): field →
+   * entity. The DAO and the declarative loader refuse an id that names no row, and deleting a
+   * referenced row is refused (Kong's `referenced by others`). Not shown in `/schemas`.
+   */
+  readonly id_list_refs?: Readonly<Record<string, string>>
+  /** Kong's custom DAO methods for this entity (certificates: the `snis` list). */
+  readonly dao_hooks?: EntityDaoHooks
+}
+
+/** What a {@link EntityDaoHooks} method may read. */
+export interface DaoReadContext {
+  /** The store (inside a write: the open transaction). */
+  readonly tx: Store
+  /** Every row of `entity` whose foreign `field` points at `id`. */
+  children(entity: string, field: string, id: string): Promise<Row[]>
+}
+
+/** What a {@link EntityDaoHooks} method may do inside the write's transaction. */
+export interface DaoHookContext extends DaoReadContext {
+  /** Inserts a row of another entity (already complete: id, timestamps) and reports it. */
+  insert(entity: string, row: Row): Promise<Row>
+  /** Deletes a row of another entity and reports it. */
+  delete(entity: string, row: Row): Promise<void>
+}
+
+/**
+ * Kong's per-entity DAO overrides (`kong/db/dao/certificates.lua`), kept with the entity. Every
+ * method runs inside the write's transaction; a thrown DbError aborts the whole write.
+ */
+export interface EntityDaoHooks {
+  /**
+   * Before validation, on the client's input (transient fields included): refuse what Kong
+   * refuses before writing (duplicated or taken SNI names). `id` is the row's id when known.
+   */
+  readonly beforeWrite?: (ctx: DaoHookContext, input: Readonly<Record<string, unknown>>, id: string | undefined) => Promise<void>
+  /**
+   * After the row is stored: `transient` holds the validated transient fields the client sent
+   * (absent when not sent). Returns the row as the Admin API answers it.
+   */
+  readonly afterWrite?: (ctx: DaoHookContext, row: Row, transient: Readonly<Record<string, unknown>>) => Promise<Row>
+  /** Before the row is deleted (after `on_delete` checks): removes what Kong's DAO removes. */
+  readonly beforeDelete?: (ctx: DaoHookContext, row: Row) => Promise<void>
+  /** The row as the Admin API shows it (adds read-only pseudo-fields such as `snis`). */
+  readonly view?: (ctx: DaoReadContext, row: Row) => Promise<Row>
 }
 
 /** What {@link EntitySchema.transform} is told about the write. */

@@ -1,0 +1,63 @@
+/**
+ * PEM certificates and keys for Kong's `typedefs.certificate` / `typedefs.key`: parsing with
+ * node:crypto, and the messages Kong's checks give (`invalid certificate: …`, `invalid key: …`).
+ *
+ * @module
+ */
+import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto'
+
+/** The certificate, or undefined when the text is not a PEM certificate. */
+export function parseCertificate(pem: string): X509Certificate | undefined {
+  try {
+    return new X509Certificate(pem)
+  } catch {
+    return undefined
+  }
+}
+
+/** The private key, or undefined when the text is not a PEM private key. */
+export function parsePrivateKey(pem: string): KeyObject | undefined {
+  try {
+    return createPrivateKey(pem)
+  } catch {
+    return undefined
+  }
+}
+
+function reason(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+/** Kong's `validate_certificate`: `invalid certificate: x509.new: <reason>`. */
+export function validateCertificate(pem: string): string | undefined {
+  try {
+    new X509Certificate(pem)
+    return undefined
+  } catch (err) {
+    return `invalid certificate: x509.new: ${reason(err)}`
+  }
+}
+
+/**
+ * Kong's `validate_key` (`resty.openssl.pkey.new`, which takes private and public keys):
+ * `invalid key: pkey.new:load_key: <reason>`.
+ */
+export function validateKey(pem: string): string | undefined {
+  try {
+    createPrivateKey(pem)
+    return undefined
+  } catch (err) {
+    try {
+      createPublicKey(pem)
+      return undefined
+    } catch {
+      return `invalid key: pkey.new:load_key: ${reason(err)}`
+    }
+  }
+}
+
+/** Whether the private key is the one of the certificate's public key. */
+export function keyMatchesCertificate(cert: X509Certificate, key: KeyObject): boolean {
+  return key.type === 'private' && cert.checkPrivateKey(key)
+}
+
