@@ -12,6 +12,7 @@ import { UNEXPECTED } from '../errors/registry.js'
 import { type NodeServices, pluginEndpoints } from '../plugins/endpoints.js'
 import type { PluginRegistry } from '../plugins/registry.js'
 import type { Store } from '../store/index.js'
+import { withCertificateSniKeys } from './certificate-routes.js'
 import { entityRoutes } from './entity-routes.js'
 import { EntityWriter } from './entity-writer.js'
 import { AdminHttpError, methodNotAllowed, notFound } from './errors.js'
@@ -89,7 +90,7 @@ export function createAdminApi(options: AdminApiOptions): AdminApi {
   const { dao, store, nodeInfo, database } = options
   const router = new AdminRouter()
   const writer = new EntityWriter(dao, database === 'off' && options.dbLessWritable !== true)
-  for (const route of entityRoutes({ dao, writer })) router.add(route)
+  for (const route of withCertificateSniKeys(dao, entityRoutes({ dao, writer }))) router.add(route)
   const info = infoRoutes({
     dao,
     store,

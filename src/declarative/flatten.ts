@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto'
 import { isUuid } from '../ids/uuid.js'
 import { normalizeUri } from '../schema/index.js'
 import { validateEntity } from '../schema/index.js'
-import { setOwn } from '../schema/index.js'
+import { setOwn, splitTransient } from '../schema/index.js'
 import type { EntitySchema, FieldErrors } from '../schema/index.js'
 import type { Row } from '../store/index.js'
 import type { EntityProblem, Location } from './errors.js'
@@ -219,8 +219,10 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
       const nested: [string, unknown][] = []
       for (const [key, value] of Object.entries(item)) {
         if (ENTITY_META_KEYS.includes(key)) continue
-        if (Object.hasOwn(fields, key) || (shorthands !== undefined && Object.hasOwn(shorthands, key))) data[key] = value
-        else if (childLinks.has(key)) nested.push([key, value])
+        // A nested entity wins over a field of the same name (certificates' `snis` list is the
+        // Admin API's shorthand; in a file, `snis` are SNI entities, as in Kong).
+        if (childLinks.has(key)) nested.push([key, value])
+        else if (Object.hasOwn(fields, key) || (shorthands !== undefined && Object.hasOwn(shorthands, key))) data[key] = value
         else if (KONG_ENTITY_NAMES.has(key) && !supported.has(key)) {
           if (Array.isArray(value) && value.length > 0) unsupported([...loc, key, 0], key, value[0])
         } else setOwn(data, key, value) // unknown fields: validation reports them
@@ -312,6 +314,13 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
         data[link.field] = { id: isUuid(String(key)) ? String(key) : '00000000-0000-0000-0000-000000000000' }
       } else data[link.field] = { id }
     }
+    for (const [field, entity] of Object.entries(schema.id_list_refs ?? {})) {
+      const ids = data[field]
+      if (!Array.isArray(ids)) continue
+      for (const id of ids) {
+        if (typeof id === 'string' && find(entity, id) === undefined) addError(entry.errors, '@entity', `invalid reference '${field}: ${id}' (no such entry in '${entity}')`)
+      }
+    }
     for (const auto of ['created_at', 'updated_at']) {
       if (schema.fields[auto] !== undefined && (data[auto] === undefined || data[auto] === null)) data[auto] = now
     }
@@ -328,7 +337,7 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
       continue
     }
     if (!result.ok) continue
-    let row = result.row as Row
+    let row = splitTransient(schema, result.row as Row).row
     if (transforms && schema.transform !== undefined) {
       // `_transform: true` (the default): values are as a client sends them (clear-text
       // basic-auth passwords) and get their stored form, as on an Admin API insert.

@@ -6,14 +6,20 @@
  * @module
  */
 import type { EntitySchema } from '../schema/index.js'
+import { caCertificates } from './ca-certificates.js'
+import { certificates } from './certificates.js'
 import { routes } from './routes.js'
 import { services } from './services.js'
+import { snis } from './snis.js'
 import { targets } from './targets.js'
 import { upstreams } from './upstreams.js'
 
 export { routes, type Route } from './routes.js'
 export { services, type Service } from './services.js'
 export { consumers, type Consumer } from './consumers.js'
+export { certificates, type Certificate, describeCertificate, type CertificateSummary } from './certificates.js'
+export { snis, type Sni } from './snis.js'
+export { caCertificates, type CaCertificate, certDigest } from './ca-certificates.js'
 export { upstreams, type Upstream, ACTIVE_HEALTHY_STATUSES, ACTIVE_UNHEALTHY_STATUSES, PASSIVE_HEALTHY_STATUSES, PASSIVE_UNHEALTHY_STATUSES } from './upstreams.js'
 export { targets, type Target, normalizeTarget, splitTarget } from './targets.js'
 
@@ -26,6 +32,9 @@ export const SNAPSHOT_CORE_ENTITIES: readonly string[] = ['services', 'routes', 
 
 /** Entity name → schema, in dependency order (referenced entities first). */
 export const ENTITIES: Readonly<Record<string, EntitySchema>> = {
+  certificates,
+  ca_certificates: caCertificates,
+  snis,
   services,
   routes,
   upstreams,

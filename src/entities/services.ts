@@ -53,6 +53,8 @@ export const services = {
     { conditional: { if_field: 'protocol', if_match: { not_one_of: ['https', 'tls'] }, then_field: 'tls_verify_depth', then_match: { eq: null } } },
     { conditional: { if_field: 'protocol', if_match: { not_one_of: ['https', 'tls'] }, then_field: 'ca_certificates', then_match: { eq: null } } },
   ],
+  // Kong accepts any UUID here and fails at proxy time; Turnpike refuses an id that names no CA.
+  id_list_refs: { ca_certificates: 'ca_certificates' },
   shorthand_fields: {
     url: { type: 'string', expand: expandServiceUrl },
   },

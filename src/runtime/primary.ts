@@ -28,6 +28,7 @@ import type { ConfigPayload } from '../snapshot/snapshot.js'
 import { createStore } from '../store/index.js'
 import type { Store } from '../store/index.js'
 import { PRODUCT, VERSION } from '../version.js'
+import { certificateChangeLogger, logStoredCertificates } from './certificate-log.js'
 import { createStatusApi } from './status-api.js'
 import { type ToPrimary, type ToWorker, WORKER_CONFIG_ENV, type WorkerStats } from './messages.js'
 import { createDispatcher } from './dispatch.js'
@@ -134,6 +135,8 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     await store.close().catch(() => {})
     throw err instanceof Error && err.name === 'StartError' ? new StartError(err.message) : err
   }
+  await logStoredCertificates(errorLog, store)
+  dao.onChange(certificateChangeLogger(errorLog))
 
   // --- workers -------------------------------------------------------------------------------
   const workerStats = new Map<number, WorkerStats>()

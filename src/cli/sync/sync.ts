@@ -8,7 +8,7 @@
  */
 import { DeclarativeError, type EntityGraph, type FlatConfig, flattenConfig, kongExport, parseDeclarativeText } from '../../declarative/index.js'
 import type { EntitySchema } from '../../schema/index.js'
-import { setOwn } from '../../schema/index.js'
+import { setOwn, splitTransient } from '../../schema/index.js'
 import type { Row } from '../../store/index.js'
 import type { AdminClient } from './admin-client.js'
 
@@ -66,7 +66,8 @@ const SKIP = new Set(['created_at', 'updated_at', 'id'])
 function canonical(schema: EntitySchema, row: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [name, field] of Object.entries(schema.fields)) {
-    if (SKIP.has(name)) continue
+    // transient fields (a certificate's `snis` list) are not stored: their rows are compared
+    if (SKIP.has(name) || field.transient === true) continue
     let v = row[name] ?? null
     if (field.type === 'foreign' && v !== null && typeof v === 'object') v = (v as { id?: unknown }).id ?? null
     if (field.type === 'set' && Array.isArray(v)) v = [...v].sort()
@@ -361,17 +362,34 @@ export async function fetchCurrent(client: AdminClient, graph: EntityGraph, tags
   const out: Record<string, Row[]> = {}
   for (const entity of graph.order) {
     const parent = graph.schemas[entity]?.admin_nested_only
-    out[entity] = await listEntity(client, graph, entity, tags, parent === undefined ? undefined : (out[parent] ?? []))
+    const schema = graph.schemas[entity] as EntitySchema
+    // pseudo-fields the Admin API adds (a certificate's `snis` names) are not part of the state
+    const rows = await listEntity(client, graph, entity, tags, parent === undefined ? undefined : (out[parent] ?? []))
+    out[entity] = rows.map((row) => splitTransient(schema, row).row)
   }
   return out
 }
 
 function body(schema: EntitySchema, row: Row): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const name of Object.keys(schema.fields)) {
-    if (SKIP.has(name)) continue
+  for (const [name, field] of Object.entries(schema.fields)) {
+    if (SKIP.has(name) || field.transient === true) continue
     if (row[name] !== undefined) out[name] = row[name]
   }
+  return out
+}
+
+/**
+ * The body of an update: transient fields as the gateway shows them now, so that the PUT leaves
+ * what they manage alone (a certificate PUT without `snis` removes its SNIs, as in Kong); the
+ * plan changes those rows itself.
+ */
+async function updateBody(client: AdminClient, schema: EntitySchema, path: string, row: Row): Promise<Record<string, unknown>> {
+  const out = body(schema, row)
+  const transient = Object.entries(schema.fields).filter(([, f]) => f.transient === true).map(([n]) => n)
+  if (transient.length === 0) return out
+  const current = (await client.expect('GET', path, [200])) as Record<string, unknown>
+  for (const name of transient) if (current[name] !== undefined) out[name] = current[name]
   return out
 }
 
@@ -431,7 +449,8 @@ export async function applyPlan(client: AdminClient, graph: EntityGraph, plan: P
     const schema = graph.schemas[entity] as EntitySchema
     const writes = plan.changes.filter((c) => c.entity === entity && c.op !== 'delete')
     await run(writes, async (c) => {
-      await client.expect('PUT', adminLocation(graph, entity).item(c.row as Row, c.id), [200, 201], body(schema, c.row as Row))
+      const path = adminLocation(graph, entity).item(c.row as Row, c.id)
+      await client.expect('PUT', path, [200, 201], c.op === 'update' ? await updateBody(client, schema, path, c.row as Row) : body(schema, c.row as Row))
     })
   }
   for (const entity of [...graph.order].reverse()) {

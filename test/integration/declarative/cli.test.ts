@@ -42,7 +42,7 @@ describe('turnpike config against a running gateway', () => {
   test('validate: a good file, and an invalid one with entity and field per problem', async () => {
     const good = await cli(['validate', file])
     assert.equal(good.status, 0, good.stderr)
-    assert.match(good.stdout, /: valid \(format 3\.0; 2 services, 3 routes/)
+    assert.match(good.stdout, /: valid \(format 3\.0; (?:0 [a-z_]+, )*2 services, 3 routes/)
     const bad = await cli(['validate', join(ROOT, 'test/fixtures/declarative/invalid.yaml')])
     assert.equal(bad.status, 1)
     assert.match(bad.stderr, /is invalid \(4 problems\):\n/)
