@@ -8,6 +8,8 @@
 import type { EntitySchema } from '../schema/index.js'
 import { caCertificates } from './ca-certificates.js'
 import { certificates } from './certificates.js'
+import { keySets } from './key-sets.js'
+import { keys } from './keys.js'
 import { routes } from './routes.js'
 import { services } from './services.js'
 import { snis } from './snis.js'
@@ -20,6 +22,8 @@ export { consumers, type Consumer } from './consumers.js'
 export { certificates, type Certificate, describeCertificate, type CertificateSummary } from './certificates.js'
 export { snis, type Sni } from './snis.js'
 export { caCertificates, type CaCertificate, certDigest } from './ca-certificates.js'
+export { keySets, type KeySet } from './key-sets.js'
+export { keys, type Key } from './keys.js'
 export { upstreams, type Upstream, ACTIVE_HEALTHY_STATUSES, ACTIVE_UNHEALTHY_STATUSES, PASSIVE_HEALTHY_STATUSES, PASSIVE_UNHEALTHY_STATUSES } from './upstreams.js'
 export { targets, type Target, normalizeTarget, splitTarget } from './targets.js'
 
@@ -35,6 +39,8 @@ export const ENTITIES: Readonly<Record<string, EntitySchema>> = {
   certificates,
   ca_certificates: caCertificates,
   snis,
+  key_sets: keySets,
+  keys,
   services,
   routes,
   upstreams,

@@ -61,3 +61,44 @@ export function keyMatchesCertificate(cert: X509Certificate, key: KeyObject): bo
   return key.type === 'private' && cert.checkPrivateKey(key)
 }
 
+/**
+ * Kong's `typedefs.pem` check (`validate_pem_keys`): each key given must load, and a pair must
+ * match. The messages are Kong's, including the private key's reason glued to it.
+ */
+export function validatePemKeys(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined
+  const { private_key: priv, public_key: pub } = value as Record<string, unknown>
+  let publicKey: KeyObject | undefined
+  let privateKey: KeyObject | undefined
+  if (typeof pub === 'string') {
+    try {
+      if (pub.includes('PRIVATE KEY')) throw new Error('not a public key')
+      publicKey = createPublicKey(pub)
+    } catch {
+      return 'could not load public key'
+    }
+  }
+  if (typeof priv === 'string') {
+    try {
+      privateKey = createPrivateKey(priv)
+    } catch (err) {
+      return `could not load private keypkey.new:load_key: ${reason(err)}`
+    }
+  }
+  if (publicKey !== undefined && privateKey !== undefined) {
+    const derived = createPublicKey(privateKey).export({ type: 'spki', format: 'pem' })
+    if (derived !== publicKey.export({ type: 'spki', format: 'pem' })) return 'public key does not match private key'
+  }
+  return undefined
+}
+
+/** Kong's `typedefs.jwk` check: the JSON Web Key must load as a key. */
+export function validateJwkKey(jwk: Record<string, unknown>): string | undefined {
+  try {
+    if (typeof jwk['d'] === 'string') createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' })
+    else createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' })
+    return undefined
+  } catch {
+    return 'could not load JWK, likely not a valid key'
+  }
+}

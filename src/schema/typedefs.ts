@@ -9,7 +9,7 @@ import {
   validateHeaderName, validateHost, validateHostWithOptionalPort, validateIp, validateIpOrCidr, validateName,
   validatePath, validateRouteHost, validateRouterPath, validateSni, validateTag, validateUtf8Name, validateWildcardHost,
 } from './validators.js'
-import { validateCertificate, validateKey } from './pem.js'
+import { validateCertificate, validateKey, validatePemKeys } from './pem.js'
 
 /** Kong's `constants.PROTOCOLS` (OSS 3.9), sorted. */
 export const PROTOCOLS = ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp'] as const
@@ -80,5 +80,18 @@ export const headers = {
 export const certificate = { type: 'string', custom_validator: (v) => str(v, validateCertificate), description: 'A string representing a certificate.' } as const satisfies StringField
 /** A PEM key (`invalid key: …`). */
 export const key = { type: 'string', custom_validator: (v) => str(v, validateKey), description: 'A string representing a key.' } as const satisfies StringField
+
+/** A PEM key pair, either half optional (keys' `pem`). */
+export const pem = {
+  type: 'record',
+  required: false,
+  fields: {
+    private_key: { type: 'string', required: false, referenceable: true, encrypted: true },
+    public_key: { type: 'string', referenceable: true, required: false },
+  },
+  entity_checks: [{ at_least_one_of: ['private_key', 'public_key'] }],
+  custom_validator: validatePemKeys,
+  description: 'A pair of PEM-encoded public and private keys, which can be either a string or a reference to a credential in Kong Vault. If provided as strings, they must be valid PEM-encoded keys.',
+} as const satisfies RecordField
 
 export const boolean_true = { type: 'boolean', required: true, default: true } as const satisfies BooleanField

@@ -1,8 +1,10 @@
 /**
- * certificates, snis and ca_certificates through the real Admin API (SQLite), and the real
- * kong.yml files that use them loaded DB-less (read from ../shared/kong/, never copied here).
+ * certificates, snis, ca_certificates, keys and key_sets through the real Admin API (SQLite),
+ * and the real kong.yml files that use them loaded DB-less (read from ../shared/kong/, never
+ * copied here).
  */
 import assert from 'node:assert/strict'
+import { generateKeyPairSync } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -247,5 +249,41 @@ describe('turnpike config sync/diff/dump with certificates and SNIs', () => {
     const dump = await cli('dump')
     assert.match(dump.stdout, /\n {2}snis:\n {2}- name: 1\.example\.com\n {2}- name: 2\.example\.com\n/)
     assert.match((await cli('diff', changed)).stdout, /Created: 0\n {2}Updated: 0\n {2}Deleted: 0/)
+  })
+})
+
+describe('Admin API and DB-less: keys and key_sets', () => {
+  let gw: TestGateway
+  let dbless: TestGateway
+  before(async () => {
+    ;[gw, dbless] = await Promise.all([startTestGateway(), startTestGateway({ settings: { database: 'off' } })])
+  })
+  after(async () => {
+    await Promise.all([gw.stop(), dbless.stop()])
+  })
+
+  test('/key-sets and /keys with Kong\'s JWK message; nested /key-sets/{s}/keys', async () => {
+    const set = await call('POST', `${gw.adminUrl}/key-sets`, { name: 'signing' })
+    assert.equal(set.status, 201, set.text)
+    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    const jwk = JSON.stringify({ ...publicKey.export({ format: 'jwk' }), kid: 'k1' })
+    const key = await call('POST', `${gw.adminUrl}/key-sets/signing/keys`, { name: 'k1', kid: 'k1', jwk })
+    assert.equal(key.status, 201, key.text)
+    assert.deepEqual(key.body.set, { id: set.body.id })
+    const bad = await call('POST', `${gw.adminUrl}/keys`, { kid: 'k2', jwk: JSON.stringify({ kty: 'RSA', kid: 'k2', e: 'AQAB' }) })
+    assert.equal(bad.status, 400)
+    assert.equal(bad.body.message, 'schema violation (could not load JWK, likely not a valid key)')
+    assert.equal((await call('GET', `${gw.adminUrl}/keys/k1/set`)).body.name, 'signing')
+    assert.equal((await call('DELETE', `${gw.adminUrl}/key-sets/signing`)).status, 204)
+    assert.equal((await call('GET', `${gw.adminUrl}/keys/k1`)).status, 404)
+  })
+
+  test('decK sync-043 (JWK and PEM keys, a set referenced by id and by name) loads DB-less', async () => {
+    const res = await call('POST', `${dbless.adminUrl}/config`, readFileSync(join(REAL, 'Kong-deck__sync-043-keys-and-key_sets__kong.yaml'), 'utf8'), { 'content-type': 'text/yaml' })
+    assert.equal(res.status, 201, res.text)
+    const inSet = await call('GET', `${dbless.adminUrl}/key-sets/bar/keys`)
+    assert.deepEqual(inSet.body.data.map((k: { name: string }) => k.name).sort(), ['baz', 'foo', 'my-pem-key'])
+    const pem = await call('GET', `${dbless.adminUrl}/keys/my-pem-key`)
+    assert.match(pem.body.pem.private_key, /^-----BEGIN RSA PRIVATE KEY-----/)
   })
 })

@@ -88,7 +88,7 @@ describe('plugins entity', () => {
 
   test('entityRegistry adds consumers, plugins and plugin entities after the core ones', () => {
     const reg = entityRegistry(testPluginRegistry())
-    assert.deepEqual(Object.keys(reg), ['certificates', 'ca_certificates', 'snis', 'services', 'routes', 'upstreams', 'targets', 'consumers', 'plugins', 'keyauth_credentials', 'basicauth_credentials', 'jwt_secrets', 'acls'])
+    assert.deepEqual(Object.keys(reg), ['certificates', 'ca_certificates', 'snis', 'key_sets', 'keys', 'services', 'routes', 'upstreams', 'targets', 'consumers', 'plugins', 'keyauth_credentials', 'basicauth_credentials', 'jwt_secrets', 'acls'])
     assert.throws(() => entityRegistry(new PluginRegistry([keyAuth, { ...keyAuth, name: 'key-auth-2' }])), /defined twice/)
   })
 })

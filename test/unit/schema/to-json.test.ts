@@ -67,7 +67,7 @@ describe('storeEntity and the registry', () => {
     assert.equal(getEntity('services'), services)
     assert.equal(getEntity('routes'), routes)
     assert.equal(getEntity('toString'), undefined)
-    assert.deepEqual(Object.keys(ENTITIES), ['certificates', 'ca_certificates', 'snis', 'services', 'routes', 'upstreams', 'targets'])
+    assert.deepEqual(Object.keys(ENTITIES), ['certificates', 'ca_certificates', 'snis', 'key_sets', 'keys', 'services', 'routes', 'upstreams', 'targets'])
     assert.equal(routes.fields.service.on_delete, 'restrict')
   })
 })
