@@ -277,7 +277,8 @@ export class Dao {
     existing: Row | undefined,
   ): Promise<{ row: Row; transient: Record<string, unknown> }> {
     // Kong's custom DAOs check their pseudo-fields before the schema does (certificates' snis).
-    await schema.dao_hooks?.beforeWrite?.(this.#hookContext(tx, events), candidate, mode === 'insert' ? undefined : (candidate['id'] as string | undefined))
+    const refused = await schema.dao_hooks?.beforeWrite?.(this.#hookContext(tx, events), candidate, mode === 'insert' ? undefined : (candidate['id'] as string | undefined))
+    if (refused !== undefined) throw schemaViolation(refused)
     await resolveForeignRefs(tx, this.entities, schema, candidate)
     const result = validateEntity(schema, candidate, existing === undefined ? { mode } : { mode, existing })
     if (!result.ok) throw schemaViolation(subschemaErrors(schema, result.errors))

@@ -11,9 +11,8 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
-import { schemaViolation } from '../errors/db-errors.js'
 import { keyMatchesCertificate, parseCertificate, parsePrivateKey, typedefs as t } from '../schema/index.js'
-import type { DaoHookContext, DaoReadContext, EntityDaoHooks, EntitySchema, InferRow } from '../schema/index.js'
+import type { DaoHookContext, DaoReadContext, EntityDaoHooks, FieldErrors, EntitySchema, InferRow } from '../schema/index.js'
 
 const SAME_TYPE = 'certificate and alternative certificate need to have different type (e.g. RSA and ECDSA), the provided certificates were both of the same type'
 
@@ -42,19 +41,20 @@ async function sniNames(ctx: DaoReadContext, certificateId: string): Promise<str
 }
 
 /** Kong's `parse_name_list` and `check_list_is_new`: no name twice, none taken by another certificate. */
-async function checkNameList(ctx: DaoHookContext, input: Readonly<Record<string, unknown>>, id: string | undefined): Promise<void> {
+async function checkNameList(ctx: DaoHookContext, input: Readonly<Record<string, unknown>>, id: string | undefined): Promise<FieldErrors | undefined> {
   const list = input['snis']
-  if (!Array.isArray(list)) return
+  if (!Array.isArray(list)) return undefined
   const seen = new Set<unknown>()
   for (const name of list) {
-    if (seen.has(name)) throw schemaViolation({ snis: `${String(name)} is duplicated` })
+    if (seen.has(name)) return { snis: `${String(name)} is duplicated` }
     seen.add(name)
   }
   for (const name of [...list].filter((n): n is string => typeof n === 'string').sort()) {
     const row = await ctx.tx.selectByUnique('snis', 'name', name)
     const owner = row === null ? undefined : (row['certificate'] as { id?: unknown } | null)?.id
-    if (row !== null && owner !== id) throw schemaViolation({ snis: `${name} already associated with existing certificate '${String(owner)}'` })
+    if (row !== null && owner !== id) return { snis: `${name} already associated with existing certificate '${String(owner)}'` }
   }
+  return undefined
 }
 
 /** Kong's `update_list`: adds the missing names, removes the others; answers with the sorted list. */

@@ -235,10 +235,11 @@ export interface DaoHookContext extends DaoReadContext {
  */
 export interface EntityDaoHooks {
   /**
-   * Before validation, on the client's input (transient fields included): refuse what Kong
-   * refuses before writing (duplicated or taken SNI names). `id` is the row's id when known.
+   * Before validation, on the client's input (transient fields included): what Kong refuses
+   * before writing (duplicated or taken SNI names), as the field errors of a schema violation.
+   * `id` is the row's id when known.
    */
-  readonly beforeWrite?: (ctx: DaoHookContext, input: Readonly<Record<string, unknown>>, id: string | undefined) => Promise<void>
+  readonly beforeWrite?: (ctx: DaoHookContext, input: Readonly<Record<string, unknown>>, id: string | undefined) => Promise<FieldErrors | undefined>
   /**
    * After the row is stored: `transient` holds the validated transient fields the client sent
    * (absent when not sent). Returns the row as the Admin API answers it.
