@@ -48,7 +48,8 @@ function wrap(dao: Dao, handler: AdminHandler, method: string, entityPath: boole
   return async (ctx) => {
     const { id, name } = await certificateKey(dao, ctx, method)
     const params = { ...ctx.params, [PARAM]: id }
-    const body = entityPath && (method === 'PUT' || method === 'PATCH') ? { ...ctx.body, value: snisArgument(ctx.body.value, method, name) } : ctx.body
+    const body =
+      entityPath && (method === 'PUT' || method === 'PATCH') ? { ...ctx.body, value: snisArgument(ctx.body.value, method, name) } : ctx.body
     return handler({ ...ctx, params, body })
   }
 }

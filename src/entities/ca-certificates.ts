@@ -17,7 +17,8 @@ function checkCaCertificate(row: Readonly<Record<string, unknown>>): { '@entity'
   const pem = row['cert']
   if (typeof pem !== 'string') return undefined
   const first = pem.indexOf(CERT_TAG)
-  if (first >= 0 && pem.indexOf(CERT_TAG, first + CERT_TAG.length + 1) >= 0) return { '@entity': 'please submit only one certificate at a time' }
+  if (first >= 0 && pem.indexOf(CERT_TAG, first + CERT_TAG.length + 1) >= 0)
+    return { '@entity': 'please submit only one certificate at a time' }
   const cert = parseCertificate(pem)
   if (cert === undefined) return undefined // the field's own check reports it
   if (Date.parse(cert.validTo) < Date.now()) return { '@entity': 'certificate expired, "Not After" time is in the past' }

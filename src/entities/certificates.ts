@@ -14,7 +14,8 @@ import { randomUUID } from 'node:crypto'
 import { keyMatchesCertificate, parseCertificate, parsePrivateKey, typedefs as t } from '../schema/index.js'
 import type { DaoHookContext, DaoReadContext, EntityDaoHooks, FieldErrors, EntitySchema, InferRow } from '../schema/index.js'
 
-const SAME_TYPE = 'certificate and alternative certificate need to have different type (e.g. RSA and ECDSA), the provided certificates were both of the same type'
+const SAME_TYPE =
+  'certificate and alternative certificate need to have different type (e.g. RSA and ECDSA), the provided certificates were both of the same type'
 
 /** A `custom_entity_check` that the key of `keyField` belongs to the certificate of `certField`. */
 function pairCheck(certField: string, keyField: string, message: string) {
@@ -41,7 +42,11 @@ async function sniNames(ctx: DaoReadContext, certificateId: string): Promise<str
 }
 
 /** Kong's `parse_name_list` and `check_list_is_new`: no name twice, none taken by another certificate. */
-async function checkNameList(ctx: DaoHookContext, input: Readonly<Record<string, unknown>>, id: string | undefined): Promise<FieldErrors | undefined> {
+async function checkNameList(
+  ctx: DaoHookContext,
+  input: Readonly<Record<string, unknown>>,
+  id: string | undefined,
+): Promise<FieldErrors | undefined> {
   const list = input['snis']
   if (!Array.isArray(list)) return undefined
   const seen = new Set<unknown>()
@@ -103,7 +108,12 @@ export const certificates = {
   entity_checks: [
     { mutually_required: ['cert_alt', 'key_alt'] },
     { custom_entity_check: { field_sources: ['cert', 'key'], fn: pairCheck('cert', 'key', 'certificate does not match key') } },
-    { custom_entity_check: { field_sources: ['cert_alt', 'key_alt'], fn: pairCheck('cert_alt', 'key_alt', 'alternative certificate does not match key') } },
+    {
+      custom_entity_check: {
+        field_sources: ['cert_alt', 'key_alt'],
+        fn: pairCheck('cert_alt', 'key_alt', 'alternative certificate does not match key'),
+      },
+    },
     {
       custom_entity_check: {
         field_sources: ['cert', 'cert_alt'],

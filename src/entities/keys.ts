@@ -18,7 +18,8 @@ function checkJwk(row: Readonly<Record<string, unknown>>): { '@entity': string }
     } catch {
       return { '@entity': 'could not json decode jwk string' }
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { '@entity': 'could not load JWK, likely not a valid key' }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      return { '@entity': 'could not load JWK, likely not a valid key' }
     const record = parsed as Record<string, unknown>
     if (record['kid'] !== row['kid']) return { '@entity': 'kid in jwk.kid must be equal to keys.kid' }
     const err = validateJwkKey(record)
@@ -27,7 +28,8 @@ function checkJwk(row: Readonly<Record<string, unknown>>): { '@entity': string }
   const pem = row['pem']
   if (typeof pem === 'object' && pem !== null) {
     const p = pem as Record<string, unknown>
-    if (typeof p['private_key'] !== 'string' && typeof p['public_key'] !== 'string') return { '@entity': 'need to supply a PEM formatted public and/or private key.' }
+    if (typeof p['private_key'] !== 'string' && typeof p['public_key'] !== 'string')
+      return { '@entity': 'need to supply a PEM formatted public and/or private key.' }
   }
   return undefined
 }
@@ -40,7 +42,13 @@ export const keys = {
   workspaceable: true,
   fields: {
     id: t.uuid,
-    set: { type: 'foreign', description: 'The id of the key-set with which to associate the key.', required: false, reference: 'key_sets', on_delete: 'cascade' },
+    set: {
+      type: 'foreign',
+      description: 'The id of the key-set with which to associate the key.',
+      required: false,
+      reference: 'key_sets',
+      on_delete: 'cascade',
+    },
     name: { type: 'string', description: 'The name to associate with the given keys.', required: false, unique: true },
     kid: { type: 'string', description: 'A unique identifier for a key.', required: true, unique: false },
     jwk: { type: 'string', description: 'A JSON Web Key represented as a string.', referenceable: true, encrypted: true },

@@ -20,7 +20,9 @@ export const snis = {
     updated_at: t.auto_timestamp_s,
     tags: t.tags,
     certificate: {
-      type: 'foreign', reference: 'certificates', required: true,
+      type: 'foreign',
+      reference: 'certificates',
+      required: true,
       description: 'The id (a UUID) of the certificate with which to associate the SNI hostname.',
     },
   },

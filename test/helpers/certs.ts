@@ -37,7 +37,9 @@ export function makeCert(opts: CertOptions = {}): TestCert {
       execFileSync('openssl', ['req', '-new', ...newkey, '-nodes', '-keyout', key, '-out', csr, ...subj], { stdio: 'ignore' })
       execFileSync('openssl', ['x509', '-req', '-in', csr, '-signkey', key, '-days', '-1', '-out', cert], { stdio: 'ignore' })
     } else {
-      execFileSync('openssl', ['req', '-x509', ...newkey, '-nodes', '-keyout', key, '-out', cert, '-days', '30', ...subj, ...ext], { stdio: 'ignore' })
+      execFileSync('openssl', ['req', '-x509', ...newkey, '-nodes', '-keyout', key, '-out', cert, '-days', '30', ...subj, ...ext], {
+        stdio: 'ignore',
+      })
     }
     return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') }
   } finally {

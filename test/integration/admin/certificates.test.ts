@@ -15,7 +15,9 @@ import { makeCert, type TestCert } from '../../helpers/certs.js'
 import { runTurnpike } from '../../helpers/cli.js'
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
-const REAL = [join(ROOT, '..', 'shared', 'kong', 'realworld-configs'), '/work/shared/kong/realworld-configs'].find((d) => existsSync(d)) ?? '/work/shared/kong/realworld-configs'
+const REAL =
+  [join(ROOT, '..', 'shared', 'kong', 'realworld-configs'), '/work/shared/kong/realworld-configs'].find((d) => existsSync(d)) ??
+  '/work/shared/kong/realworld-configs'
 
 describe('Admin API: certificates, snis, ca_certificates', () => {
   let gw: TestGateway
@@ -34,7 +36,12 @@ describe('Admin API: certificates, snis, ca_certificates', () => {
   const admin = (path: string): string => `${gw.adminUrl}${path}`
 
   test('create with snis, read by id and by SNI name, nested snis, wildcard names', async () => {
-    const created = await call('POST', admin('/certificates'), { cert: rsa.cert, key: rsa.key, snis: ['b.example.com', 'a.example.com'], tags: ['t1'] })
+    const created = await call('POST', admin('/certificates'), {
+      cert: rsa.cert,
+      key: rsa.key,
+      snis: ['b.example.com', 'a.example.com'],
+      tags: ['t1'],
+    })
     assert.equal(created.status, 201, created.text)
     assert.deepEqual(created.body.snis, ['a.example.com', 'b.example.com'])
     assert.equal(created.body.cert_alt, null)
@@ -60,7 +67,12 @@ describe('Admin API: certificates, snis, ca_certificates', () => {
     const suffix = await call('POST', admin('/snis'), 'name=example.*&certificate.id=' + id, FORM)
     assert.equal(suffix.status, 201, suffix.text)
     const listed = await call('GET', admin(`/certificates/${id}/snis`))
-    assert.deepEqual(listed.body.data.map((s: { name: string }) => s.name).sort(), ['*.wild.example.com', 'a.example.com', 'b.example.com', 'example.*'])
+    assert.deepEqual(listed.body.data.map((s: { name: string }) => s.name).sort(), [
+      '*.wild.example.com',
+      'a.example.com',
+      'b.example.com',
+      'example.*',
+    ])
     const nested = await call('GET', admin(`/certificates/b.example.com/snis/example.*`))
     assert.equal(nested.status, 200)
     assert.equal(nested.body.name, 'example.*')
@@ -68,33 +80,50 @@ describe('Admin API: certificates, snis, ca_certificates', () => {
     assert.deepEqual(listedCerts.body.data[0].snis, ['*.wild.example.com', 'a.example.com', 'b.example.com', 'example.*'])
 
     const disabled = await call('GET', admin('/snis/a.example.com/certificate'))
-    assert.deepEqual([disabled.status, disabled.body], [404, { message: 'Not found' }], "Kong disables it: use /certificates/{sni}")
+    assert.deepEqual([disabled.status, disabled.body], [404, { message: 'Not found' }], 'Kong disables it: use /certificates/{sni}')
     const bad = await call('POST', admin('/snis'), { name: 'a.exam*le.com', certificate: { id } })
     assert.equal(bad.status, 400)
     assert.deepEqual(bad.body.fields, { name: 'wildcard must be leftmost or rightmost character' })
   })
 
-  test('duplicate SNI: 409 on /snis, 400 on a certificate\'s snis list (Kong\'s messages)', async () => {
+  test("duplicate SNI: 409 on /snis, 400 on a certificate's snis list (Kong's messages)", async () => {
     const first = await call('POST', admin('/certificates'), { cert: rsa.cert, key: rsa.key, snis: ['dup.example.com'] })
     assert.equal(first.status, 201, first.text)
     const again = await call('POST', admin('/snis'), { name: 'dup.example.com', certificate: { id: first.body.id } })
     assert.equal(again.status, 409)
     assert.equal(again.body.code, 5)
     assert.equal(again.body.message, `UNIQUE violation detected on '{name="dup.example.com"}'`)
-    const taken = await call('POST', admin('/certificates'), { cert: other.cert, key: other.key, snis: ['new.example.com', 'dup.example.com'] })
+    const taken = await call('POST', admin('/certificates'), {
+      cert: other.cert,
+      key: other.key,
+      snis: ['new.example.com', 'dup.example.com'],
+    })
     assert.equal(taken.status, 400)
-    assert.equal(taken.body.message, `schema violation (snis: dup.example.com already associated with existing certificate '${String(first.body.id)}')`)
+    assert.equal(
+      taken.body.message,
+      `schema violation (snis: dup.example.com already associated with existing certificate '${String(first.body.id)}')`,
+    )
     const twice = await call('POST', admin('/certificates'), { cert: other.cert, key: other.key, snis: ['x.example.com', 'x.example.com'] })
     assert.equal(twice.status, 400)
     assert.equal(twice.body.message, 'schema violation (snis: x.example.com is duplicated)')
     assert.equal((await call('GET', admin('/snis/new.example.com'))).status, 404, 'nothing written')
   })
 
-  test('key mismatch: 400 with Kong\'s message and fields; form posts work', async () => {
+  test("key mismatch: 400 with Kong's message and fields; form posts work", async () => {
     const res = await call('POST', admin('/certificates'), { cert: rsa.cert, key: other.key })
     assert.equal(res.status, 400)
-    assert.deepEqual(res.body, { code: 2, name: 'schema violation', message: 'schema violation (certificate does not match key)', fields: { '@entity': ['certificate does not match key'] } })
-    const form = await call('POST', admin('/certificates'), `cert=${encodeURIComponent(other.cert)}&key=${encodeURIComponent(other.key)}&snis[1]=form1.example.com&snis[2]=form2.example.com`, FORM)
+    assert.deepEqual(res.body, {
+      code: 2,
+      name: 'schema violation',
+      message: 'schema violation (certificate does not match key)',
+      fields: { '@entity': ['certificate does not match key'] },
+    })
+    const form = await call(
+      'POST',
+      admin('/certificates'),
+      `cert=${encodeURIComponent(other.cert)}&key=${encodeURIComponent(other.key)}&snis[1]=form1.example.com&snis[2]=form2.example.com`,
+      FORM,
+    )
     assert.equal(form.status, 201, form.text)
     assert.deepEqual(form.body.snis, ['form1.example.com', 'form2.example.com'])
   })
@@ -114,7 +143,11 @@ describe('Admin API: certificates, snis, ca_certificates', () => {
   })
 
   test('deleting a certificate deletes its SNIs', async () => {
-    const created = await call('POST', admin('/certificates'), { cert: other.cert, key: other.key, snis: ['gone1.example.com', 'gone2.example.com'] })
+    const created = await call('POST', admin('/certificates'), {
+      cert: other.cert,
+      key: other.key,
+      snis: ['gone1.example.com', 'gone2.example.com'],
+    })
     assert.equal(created.status, 201, created.text)
     assert.equal((await call('DELETE', admin('/certificates/gone1.example.com'))).status, 204)
     assert.equal((await call('GET', admin(`/certificates/${String(created.body.id)}`))).status, 404)
@@ -122,22 +155,36 @@ describe('Admin API: certificates, snis, ca_certificates', () => {
     assert.equal((await call('GET', admin('/snis/gone2.example.com'))).status, 404)
   })
 
-  test('ca_certificates: digest, Kong\'s CA message, dangling ids refused, delete refused while referenced', async () => {
+  test("ca_certificates: digest, Kong's CA message, dangling ids refused, delete refused while referenced", async () => {
     const notCa = await call('POST', admin('/ca_certificates'), { cert: rsa.cert })
     assert.equal(notCa.status, 400)
-    assert.equal(notCa.body.message, 'schema violation (certificate does not appear to be a CA because it is missing the "CA" basic constraint)')
+    assert.equal(
+      notCa.body.message,
+      'schema violation (certificate does not appear to be a CA because it is missing the "CA" basic constraint)',
+    )
     const created = await call('POST', admin('/ca_certificates'), { cert: ca.cert, cert_digest: 'ignored' })
     assert.equal(created.status, 201, created.text)
     assert.match(created.body.cert_digest, /^[0-9a-f]{64}$/)
     const caId = created.body.id as string
 
     const dangling = '6e4f8c3a-1f57-4b35-9a6e-c4b0d9a2e011'
-    const refused = await call('POST', admin('/services'), { name: 'tls-svc', url: 'https://example.com', ca_certificates: [caId, dangling] })
+    const refused = await call('POST', admin('/services'), {
+      name: 'tls-svc',
+      url: 'https://example.com',
+      ca_certificates: [caId, dangling],
+    })
     assert.equal(refused.status, 400)
     assert.equal(refused.body.code, 4)
     assert.equal(refused.body.message, `the foreign key '{id="${dangling}"}' does not reference an existing 'ca_certificates' entity.`)
     const cert = await call('POST', admin('/certificates'), { cert: other.cert, key: other.key })
-    const svc = await call('POST', admin('/services'), { name: 'tls-svc', url: 'https://example.com', ca_certificates: [caId], tls_verify: true, tls_verify_depth: 2, client_certificate: { id: cert.body.id } })
+    const svc = await call('POST', admin('/services'), {
+      name: 'tls-svc',
+      url: 'https://example.com',
+      ca_certificates: [caId],
+      tls_verify: true,
+      tls_verify_depth: 2,
+      client_certificate: { id: cert.body.id },
+    })
     assert.equal(svc.status, 201, svc.text)
     const badCc = await call('PATCH', admin('/services/tls-svc'), { client_certificate: { id: dangling } })
     assert.equal(badCc.status, 400)
@@ -145,13 +192,17 @@ describe('Admin API: certificates, snis, ca_certificates', () => {
 
     const del = await call('DELETE', admin(`/ca_certificates/${caId}`))
     assert.equal(del.status, 400)
-    assert.deepEqual(del.body, { code: 19, name: 'referenced by others', message: `ca certificate ${caId} is still referenced by services (id = ${String(svc.body.id)})` })
+    assert.deepEqual(del.body, {
+      code: 19,
+      name: 'referenced by others',
+      message: `ca certificate ${caId} is still referenced by services (id = ${String(svc.body.id)})`,
+    })
     assert.equal((await call('GET', admin(`/services/tls-svc/client_certificate`))).body.id, cert.body.id)
     assert.equal((await call('DELETE', admin('/services/tls-svc'))).status, 204)
     assert.equal((await call('DELETE', admin(`/ca_certificates/${caId}`))).status, 204)
   })
 
-  test('/schemas show Kong\'s fields (snis transient, cert_digest)', async () => {
+  test("/schemas show Kong's fields (snis transient, cert_digest)", async () => {
     const certs = await call('GET', admin('/schemas/certificates'))
     assert.equal(certs.status, 200)
     const snisField = certs.body.fields.find((f: Record<string, unknown>) => 'snis' in f).snis
@@ -177,7 +228,9 @@ describe('DB-less: real kong.yml files with certificates, snis and ca_certificat
   const post = (text: string, type = 'text/yaml') => call('POST', `${gw.adminUrl}/config`, text, { 'content-type': type })
 
   test('KIC golden ingress with TLS: the certificate and its SNIs', async () => {
-    const res = await post(readFileSync(join(REAL, 'Kong-kubernetes-ingress-controller__golden-ingress-v1-rule-with-tls-and-consumer.yaml'), 'utf8'))
+    const res = await post(
+      readFileSync(join(REAL, 'Kong-kubernetes-ingress-controller__golden-ingress-v1-rule-with-tls-and-consumer.yaml'), 'utf8'),
+    )
     assert.equal(res.status, 201, res.text)
     const certs = await call('GET', `${gw.adminUrl}/certificates`)
     assert.equal(certs.body.data.length, 1)
@@ -205,16 +258,25 @@ describe('DB-less: real kong.yml files with certificates, snis and ca_certificat
     doc.ca_certificates = doc.ca_certificates.slice(1)
     const res = await post(JSON.stringify(doc), 'application/json')
     assert.equal(res.status, 400)
-    assert.match(res.text, /invalid reference 'ca_certificates: b824e7c0-d116-4c03-9e27-de05c5d30083' \(no such entry in 'ca_certificates'\)/)
+    assert.match(
+      res.text,
+      /invalid reference 'ca_certificates: b824e7c0-d116-4c03-9e27-de05c5d30083' \(no such entry in 'ca_certificates'\)/,
+    )
   })
 
   test('decK dump-001 (certificate with nested tagged SNIs), without its hmac-auth credentials', async () => {
-    const doc = parse(readFileSync(join(REAL, 'Kong-go-database-reconciler__dump-001-entities-with-tags__kong.yaml'), 'utf8')) as { consumers: Record<string, unknown>[] }
+    const doc = parse(readFileSync(join(REAL, 'Kong-go-database-reconciler__dump-001-entities-with-tags__kong.yaml'), 'utf8')) as {
+      consumers: Record<string, unknown>[]
+    }
     for (const c of doc.consumers) delete c['hmacauth_credentials'] // the hmac-auth plugin is not bundled yet
     const res = await post(JSON.stringify(doc), 'application/json')
     assert.equal(res.status, 201, res.text)
     const snis = await call('GET', `${gw.adminUrl}/certificates/13c562a1-191c-4464-9b18-e5222b46035b/snis`)
-    assert.deepEqual(snis.body.data.map((s: { name: string }) => s.name).sort(), ['demo1.example.com', 'demo2.example.com', 'demo3.example.com'])
+    assert.deepEqual(snis.body.data.map((s: { name: string }) => s.name).sort(), [
+      'demo1.example.com',
+      'demo2.example.com',
+      'demo3.example.com',
+    ])
     assert.deepEqual(snis.body.data[0].tags, ['managed-by-deck', 'org-unit-42'])
   })
 })
@@ -236,7 +298,10 @@ describe('turnpike config sync/diff/dump with certificates and SNIs', () => {
     const file = join(REAL, 'Kong-kubernetes-ingress-controller__golden-ingress-v1-rule-with-tls-and-consumer.yaml')
     const first = await cli('sync', file)
     assert.equal(first.status, 0, first.stderr)
-    assert.match(first.stdout, /^creating certificate c6ac927c-4f5a-4e88-8b5d-c7b01d0f43af\ncreating sni 1\.example\.com\ncreating sni 2\.example\.com\n/)
+    assert.match(
+      first.stdout,
+      /^creating certificate c6ac927c-4f5a-4e88-8b5d-c7b01d0f43af\ncreating sni 1\.example\.com\ncreating sni 2\.example\.com\n/,
+    )
     const again = await cli('diff', file)
     assert.match(again.stdout, /Created: 0\n {2}Updated: 0\n {2}Deleted: 0/)
     const changed = join(dir, 'changed.yaml')
@@ -262,7 +327,7 @@ describe('Admin API and DB-less: keys and key_sets', () => {
     await Promise.all([gw.stop(), dbless.stop()])
   })
 
-  test('/key-sets and /keys with Kong\'s JWK message; nested /key-sets/{s}/keys', async () => {
+  test("/key-sets and /keys with Kong's JWK message; nested /key-sets/{s}/keys", async () => {
     const set = await call('POST', `${gw.adminUrl}/key-sets`, { name: 'signing' })
     assert.equal(set.status, 201, set.text)
     const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
@@ -279,7 +344,12 @@ describe('Admin API and DB-less: keys and key_sets', () => {
   })
 
   test('decK sync-043 (JWK and PEM keys, a set referenced by id and by name) loads DB-less', async () => {
-    const res = await call('POST', `${dbless.adminUrl}/config`, readFileSync(join(REAL, 'Kong-deck__sync-043-keys-and-key_sets__kong.yaml'), 'utf8'), { 'content-type': 'text/yaml' })
+    const res = await call(
+      'POST',
+      `${dbless.adminUrl}/config`,
+      readFileSync(join(REAL, 'Kong-deck__sync-043-keys-and-key_sets__kong.yaml'), 'utf8'),
+      { 'content-type': 'text/yaml' },
+    )
     assert.equal(res.status, 201, res.text)
     const inSet = await call('GET', `${dbless.adminUrl}/key-sets/bar/keys`)
     assert.deepEqual(inSet.body.data.map((k: { name: string }) => k.name).sort(), ['baz', 'foo', 'my-pem-key'])

@@ -48,17 +48,25 @@ async function daoError(p: Promise<unknown>): Promise<DbError> {
 
 describe('certificates: validation', () => {
   test('a matching pair is valid; snis is kept apart as a transient field', () => {
-    const r = validateEntity(certificates, { cert: rsa.cert, key: rsa.key, snis: ['a.example.com', '*.b.example.com', 'c.example.*'] }, { mode: 'insert' })
+    const r = validateEntity(
+      certificates,
+      { cert: rsa.cert, key: rsa.key, snis: ['a.example.com', '*.b.example.com', 'c.example.*'] },
+      { mode: 'insert' },
+    )
     assert.ok(r.ok)
     assert.equal(r.row['cert_alt'], null)
     assert.deepEqual(r.row['snis'], ['a.example.com', '*.b.example.com', 'c.example.*'])
   })
 
-  test('Kong\'s messages: key mismatch, alternative mismatch, same key type, mutually required', () => {
+  test("Kong's messages: key mismatch, alternative mismatch, same key type, mutually required", () => {
     assert.deepEqual(errorsOf(certificates, { cert: rsa.cert, key: rsa2.key }), { '@entity': ['certificate does not match key'] })
-    assert.deepEqual(errorsOf(certificates, { cert: rsa.cert, key: rsa.key, cert_alt: ec.cert, key_alt: rsa.key }), { '@entity': ['alternative certificate does not match key'] })
+    assert.deepEqual(errorsOf(certificates, { cert: rsa.cert, key: rsa.key, cert_alt: ec.cert, key_alt: rsa.key }), {
+      '@entity': ['alternative certificate does not match key'],
+    })
     assert.deepEqual(errorsOf(certificates, { cert: rsa.cert, key: rsa.key, cert_alt: rsa2.cert, key_alt: rsa2.key }), {
-      '@entity': ['certificate and alternative certificate need to have different type (e.g. RSA and ECDSA), the provided certificates were both of the same type'],
+      '@entity': [
+        'certificate and alternative certificate need to have different type (e.g. RSA and ECDSA), the provided certificates were both of the same type',
+      ],
     })
     assert.ok(validateEntity(certificates, { cert: rsa.cert, key: rsa.key, cert_alt: ec.cert, key_alt: ec.key }, { mode: 'insert' }).ok)
     const missing = errorsOf(certificates, { cert: rsa.cert, key: rsa.key, cert_alt: ec.cert }) as Record<string, unknown>
@@ -66,15 +74,21 @@ describe('certificates: validation', () => {
   })
 
   test('PEM that does not parse: invalid certificate / invalid key, under the field', () => {
-    const errors = errorsOf(certificates, { cert: '-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----', key: 'garbage' }) as Record<string, string>
+    const errors = errorsOf(certificates, {
+      cert: '-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----',
+      key: 'garbage',
+    }) as Record<string, string>
     assert.match(errors['cert'] ?? '', /^invalid certificate: x509\.new: /)
     assert.match(errors['key'] ?? '', /^invalid key: pkey\.new:load_key: /)
   })
 
   test('SNI names: wildcard forms and their messages (Kong typedefs.wildcard_host)', () => {
-    for (const name of ['example.com', '*.example.com', 'example.*']) assert.ok(validateEntity(snis, { name, certificate: { id: '6e4f8c3a-1f57-4b35-9a6e-c4b0d9a2e011' } }, { mode: 'insert' }).ok, name)
+    for (const name of ['example.com', '*.example.com', 'example.*'])
+      assert.ok(validateEntity(snis, { name, certificate: { id: '6e4f8c3a-1f57-4b35-9a6e-c4b0d9a2e011' } }, { mode: 'insert' }).ok, name)
     const cert = { id: '6e4f8c3a-1f57-4b35-9a6e-c4b0d9a2e011' }
-    assert.deepEqual(errorsOf(snis, { name: 'a.exam*le.com', certificate: cert }), { name: 'wildcard must be leftmost or rightmost character' })
+    assert.deepEqual(errorsOf(snis, { name: 'a.exam*le.com', certificate: cert }), {
+      name: 'wildcard must be leftmost or rightmost character',
+    })
     assert.deepEqual(errorsOf(snis, { name: '*.exam*', certificate: cert }), { name: 'only one wildcard must be specified' })
     assert.deepEqual(errorsOf(snis, { name: '10.0.0.1', certificate: cert }), { name: 'must not be an IP' })
     assert.deepEqual(errorsOf(snis, { name: 'example.com:443', certificate: cert }), { name: 'must not have a port' })
@@ -102,9 +116,15 @@ describe('ca_certificates: validation', () => {
   })
 
   test("Kong's messages: not a CA, expired, more than one certificate, missing", () => {
-    assert.deepEqual(errorsOf(caCertificates, { cert: rsa.cert }), { '@entity': ['certificate does not appear to be a CA because it is missing the "CA" basic constraint'] })
-    assert.deepEqual(errorsOf(caCertificates, { cert: expiredCa.cert }), { '@entity': ['certificate expired, "Not After" time is in the past'] })
-    assert.deepEqual(errorsOf(caCertificates, { cert: `${ca.cert}\n${ca.cert}` }), { '@entity': ['please submit only one certificate at a time'] })
+    assert.deepEqual(errorsOf(caCertificates, { cert: rsa.cert }), {
+      '@entity': ['certificate does not appear to be a CA because it is missing the "CA" basic constraint'],
+    })
+    assert.deepEqual(errorsOf(caCertificates, { cert: expiredCa.cert }), {
+      '@entity': ['certificate expired, "Not After" time is in the past'],
+    })
+    assert.deepEqual(errorsOf(caCertificates, { cert: `${ca.cert}\n${ca.cert}` }), {
+      '@entity': ['please submit only one certificate at a time'],
+    })
     assert.deepEqual(errorsOf(caCertificates, {}), { cert: 'required field missing' })
   })
 })
@@ -118,7 +138,7 @@ describe('certificates DAO: the snis list', () => {
     assert.deepEqual(sni?.['certificate'], { id: row.id })
     assert.deepEqual((await dao.select('certificates', row.id))?.['snis'], ['*.a.example.com', 'b.example.com'])
     assert.deepEqual((await dao.page('certificates')).data[0]?.['snis'], ['*.a.example.com', 'b.example.com'])
-    assert.equal(Object.hasOwn(await dao.store.select('certificates', row.id) ?? {}, 'snis'), false, 'the list is never stored')
+    assert.equal(Object.hasOwn((await dao.store.select('certificates', row.id)) ?? {}, 'snis'), false, 'the list is never stored')
     const plain = await dao.insert('certificates', { cert: ec.cert, key: ec.key })
     assert.deepEqual(plain['snis'], [])
   })
@@ -136,9 +156,11 @@ describe('certificates DAO: the snis list', () => {
     assert.equal((await dao.page('snis')).data.length, 0)
   })
 
-  test('duplicated and taken names are refused before anything is written (Kong\'s messages)', async () => {
+  test("duplicated and taken names are refused before anything is written (Kong's messages)", async () => {
     const dao = await newDao()
-    const dup = await daoError(dao.insert('certificates', { cert: rsa.cert, key: rsa.key, snis: ['a.example.com', 'b.example.com', 'a.example.com'] }))
+    const dup = await daoError(
+      dao.insert('certificates', { cert: rsa.cert, key: rsa.key, snis: ['a.example.com', 'b.example.com', 'a.example.com'] }),
+    )
     assert.equal(dup.message, 'schema violation (snis: a.example.com is duplicated)')
     const first = await dao.insert('certificates', { cert: rsa.cert, key: rsa.key, snis: ['a.example.com'] })
     const taken = await daoError(dao.insert('certificates', { cert: rsa.cert, key: rsa.key, snis: ['z.example.com', 'a.example.com'] }))
@@ -147,7 +169,10 @@ describe('certificates DAO: the snis list', () => {
     assert.equal((await dao.page('certificates')).data.length, 1)
     assert.equal(await dao.select('snis', 'z.example.com'), null)
     // its own names are not "taken" when the certificate is updated
-    assert.deepEqual((await dao.update('certificates', first.id, { snis: ['a.example.com', 'z.example.com'] }))['snis'], ['a.example.com', 'z.example.com'])
+    assert.deepEqual((await dao.update('certificates', first.id, { snis: ['a.example.com', 'z.example.com'] }))['snis'], [
+      'a.example.com',
+      'z.example.com',
+    ])
     const unique = await daoError(dao.insert('snis', { name: 'a.example.com', certificate: { id: first.id } }))
     assert.equal(unique.status, 409)
     assert.equal(unique.message, `UNIQUE violation detected on '{name="a.example.com"}'`)
@@ -183,7 +208,7 @@ describe('services: references to certificates and CA certificates', () => {
     assert.equal(up.kind, 'FOREIGN_KEY_VIOLATION')
   })
 
-  test('a CA certificate a service lists cannot be deleted (Kong\'s message, code 19)', async () => {
+  test("a CA certificate a service lists cannot be deleted (Kong's message, code 19)", async () => {
     const dao = await newDao()
     const caRow = await dao.insert('ca_certificates', { cert: ca.cert })
     assert.equal(caRow['cert_digest'], certDigest(ca.cert))

@@ -14,7 +14,8 @@ const pemOf = (k: typeof rsa) => ({
   private_key: k.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   public_key: k.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
 })
-const jwkOf = (k: typeof rsa, kid: string, priv = false) => JSON.stringify({ ...(priv ? k.privateKey : k.publicKey).export({ format: 'jwk' }), kid, alg: 'RS256' })
+const jwkOf = (k: typeof rsa, kid: string, priv = false) =>
+  JSON.stringify({ ...(priv ? k.privateKey : k.publicKey).export({ format: 'jwk' }), kid, alg: 'RS256' })
 
 const errorsOf = (input: unknown): unknown => {
   const r = validateEntity(keys, input, { mode: 'insert' })
@@ -39,18 +40,29 @@ describe('keys: validation', () => {
   test("Kong's JWK messages", () => {
     assert.deepEqual(errorsOf({ kid: 'a', jwk: '{nope' }), { '@entity': ['could not json decode jwk string'] })
     assert.deepEqual(errorsOf({ kid: 'a', jwk: jwkOf(rsa, 'b') }), { '@entity': ['kid in jwk.kid must be equal to keys.kid'] })
-    assert.deepEqual(errorsOf({ kid: 'a', jwk: JSON.stringify({ kty: 'RSA', kid: 'a', e: 'AQAB' }) }), { '@entity': ['could not load JWK, likely not a valid key'] })
+    assert.deepEqual(errorsOf({ kid: 'a', jwk: JSON.stringify({ kty: 'RSA', kid: 'a', e: 'AQAB' }) }), {
+      '@entity': ['could not load JWK, likely not a valid key'],
+    })
   })
 
   test("Kong's PEM messages", () => {
-    assert.deepEqual(errorsOf({ kid: 'a', pem: { private_key: pemOf(rsa).private_key, public_key: pemOf(other).public_key } }), { pem: 'public key does not match private key' })
+    assert.deepEqual(errorsOf({ kid: 'a', pem: { private_key: pemOf(rsa).private_key, public_key: pemOf(other).public_key } }), {
+      pem: 'public key does not match private key',
+    })
     assert.deepEqual(errorsOf({ kid: 'a', pem: { public_key: 'nope' } }), { pem: 'could not load public key' })
-    assert.match(String((errorsOf({ kid: 'a', pem: { private_key: 'nope' } }) as Record<string, unknown>)['pem']), /^could not load private key/)
-    assert.deepEqual(errorsOf({ kid: 'a', pem: {} }), { pem: { '@entity': ["at least one of these fields must be non-empty: 'private_key', 'public_key'"] } })
+    assert.match(
+      String((errorsOf({ kid: 'a', pem: { private_key: 'nope' } }) as Record<string, unknown>)['pem']),
+      /^could not load private key/,
+    )
+    assert.deepEqual(errorsOf({ kid: 'a', pem: {} }), {
+      pem: { '@entity': ["at least one of these fields must be non-empty: 'private_key', 'public_key'"] },
+    })
   })
 
   test('exactly one of jwk and pem; kid required', () => {
-    assert.deepEqual(errorsOf({ kid: 'a', jwk: jwkOf(rsa, 'a'), pem: pemOf(rsa) }), { '@entity': ["only one or none of these fields must be set: 'jwk', 'pem'"] })
+    assert.deepEqual(errorsOf({ kid: 'a', jwk: jwkOf(rsa, 'a'), pem: pemOf(rsa) }), {
+      '@entity': ["only one or none of these fields must be set: 'jwk', 'pem'"],
+    })
     assert.deepEqual(errorsOf({ kid: 'a' }), { '@entity': ["at least one of these fields must be non-empty: 'jwk', 'pem'"] })
     assert.deepEqual(errorsOf({ jwk: jwkOf(rsa, 'a') }), { kid: 'required field missing' })
   })
