@@ -121,7 +121,9 @@ class NodeDownstream extends RequestFacts implements Downstream {
   }
 
   writeHead(status: number, headers: ResponseHeaders | HeaderList): void {
-    this.#res.writeHead(status, Array.isArray(headers) ? wireHeaderList(headers) : wireHeaderObject(headers))
+    // A list comes sendable (see Downstream.writeHead): the proxied response's own list is
+    // checked only when plugins may have changed it.
+    this.#res.writeHead(status, Array.isArray(headers) ? headers : wireHeaderObject(headers))
   }
 
   write(chunk: Uint8Array): boolean {

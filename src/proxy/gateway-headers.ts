@@ -7,6 +7,7 @@ import { PRODUCT, VERSION } from '../version.js'
 import { viaToken } from './forwarding.js'
 import type { RequestContext } from './request-context.js'
 import { forwardedResponseHeaders } from '../codec/response-headers.js'
+import { wireValue } from '../codec/header-values.js'
 import type { ProxySettings } from './runloop.js'
 import type { HeaderList, ResponseHeaders } from './types.js'
 
@@ -35,7 +36,8 @@ export function gatewayResponseHeaders(s: ProxySettings, contentType: string | n
 /**
  * Kong's header_filter for proxied responses: hop-by-hop headers out, `Via` appended (the
  * version is the upstream protocol's, HTTP/1.1), `Server` only when the upstream sent none,
- * latencies, request id.
+ * latencies, request id. Every value of the list is sendable (codec/header-values.ts): the
+ * upstream's passed its parser, the rest are constants, numbers, ids or made sendable here.
  */
 export function proxiedHeaders(ctx: RequestContext, status: number, raw: HeaderList, switching: boolean): HeaderList {
   const s = ctx.proxy.settings
@@ -44,7 +46,8 @@ export function proxiedHeaders(ctx: RequestContext, status: number, raw: HeaderL
   if (s.proxyLatency) out.push('x-kong-proxy-latency', String(Math.round(ctx.sentAt - ctx.startedAt)))
   if (s.upstreamStatus) out.push('x-kong-upstream-status', String(status))
   if (s.requestIdDownstream) out.push('x-kong-request-id', ctx.requestId)
-  if (ctx.setCookie !== null) out.push('set-cookie', ctx.setCookie)
+  // The hash cookie's name and path come from the upstream entity.
+  if (ctx.setCookie !== null) out.push('set-cookie', wireValue(ctx.setCookie))
   const debug = debugHeaders(ctx)
   if (debug !== null) out.push(...debug)
   return out
@@ -56,11 +59,12 @@ export function debugHeaders(ctx: RequestContext): string[] | null {
   if (!ctx.proxy.settings.allowDebugHeader || ctx.d.headers['kong-debug'] === undefined || ctx.match === null) return null
   const route = ctx.match.route
   const out = ['kong-route-id', route.id]
-  if (route.name !== null) out.push('kong-route-name', route.name)
+  // Names are text (any Unicode): made sendable here, so that the list stays sendable as a whole.
+  if (route.name !== null) out.push('kong-route-name', wireValue(route.name))
   const service = route.compiledService
   if (service !== null) {
     out.push('kong-service-id', service.id)
-    if (service.name !== null) out.push('kong-service-name', service.name)
+    if (service.name !== null) out.push('kong-service-name', wireValue(service.name))
   }
   return out
 }

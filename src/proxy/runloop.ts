@@ -24,6 +24,7 @@ import { RequestContext } from './request-context.js'
 import { logError, logPluginError, logContext, writeAccessLog } from './request-log.js'
 import type { HostResolver } from './resolver.js'
 import { contentLength, headerObject, ResponseHeaderSet } from '../codec/response-headers.js'
+import { wireHeaderList } from '../codec/header-values.js'
 import { attempt, attemptAnswered, attemptFailed, releasePeer } from './upstream-attempt.js'
 import type { Downstream, HeaderList, ResponseHeaders, UpstreamClient, UpstreamControl, UpstreamErrorInfo, UpstreamSink } from './types.js'
 
@@ -224,6 +225,8 @@ class Exchange extends RequestContext implements UpstreamSink {
     attemptAnswered(this, status)
     this.bodyLeft = contentLength(raw)
     const list = proxiedHeaders(this, status, raw, false)
+    // Without plugins every value is the upstream's (its parser refused what could not be sent
+    // back) or the gateway's own, sendable by construction (proxiedHeaders): no check per header.
     if (this.plan === null) return this.d.writeHead(status, list)
     // Plugins read and change the list (objects are made only if one asks); the list as received
     // stays as it is for kong.service.response.
@@ -231,7 +234,9 @@ class Exchange extends RequestContext implements UpstreamSink {
     const resp = ResponseHeaderSet.ofList(list)
     this.responseHeadersAre(resp)
     headerFilter(this)
-    this.d.writeHead(this.responseStatus, resp.forWrite())
+    // Plugins may have set values from configuration or the request (see codec/header-values.ts).
+    const out = resp.forWrite()
+    this.d.writeHead(this.responseStatus, Array.isArray(out) ? wireHeaderList(out) : out)
   }
 
   onData(chunk: Buffer): void {

@@ -33,7 +33,10 @@ export interface Downstream {
   readonly body: BodySource | null
   /** Sends a complete response. */
   respond(status: number, headers: ResponseHeaders, body: string | Buffer | null): void
-  /** Starts a streamed response. */
+  /**
+   * Starts a streamed response. A list is written as it is: the caller has made its values
+   * sendable (codec/header-values.ts); an object is made sendable here.
+   */
   writeHead(status: number, headers: ResponseHeaders | HeaderList): void
   /** Writes a body chunk; returns false when the client is not keeping up (wait for `onDrain`). */
   write(chunk: Uint8Array): boolean

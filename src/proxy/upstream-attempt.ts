@@ -146,8 +146,10 @@ function send(ctx: AttemptContext, address: string, srvPort?: number, targetHost
   ctx.proxy.upstream.send(target, {
     method: ctx.upstreamMethod,
     path: ctx.upstreamQuery === null ? ctx.upstreamPath : `${ctx.upstreamPath}?${ctx.upstreamQuery}`,
-    // Values made from configuration may hold text node and undici refuse (see header-values.ts).
-    headers: wireHeaderList(ctx.upstreamHeaders),
+    // Values plugins set may hold text node and undici refuse (see header-values.ts). Without
+    // plugins the list is the client's headers (its parser refused what could not be sent on)
+    // and the gateway's own (upstreamHeaders: peer bytes, hostnames, numbers), sendable as is.
+    headers: ctx.plan === null ? ctx.upstreamHeaders : wireHeaderList(ctx.upstreamHeaders),
     body: ctx.upstreamBody ?? d.body,
     // Kong forwards only WebSocket upgrades; others (h2c …) go as plain requests.
     upgrade: typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket' && isUpgradeRequest(d.headers['connection']) ? upgrade : null,
