@@ -118,8 +118,16 @@ const DONE = 3
 class Attempt implements UpstreamControl {
   readonly #sink: UpstreamSink
   readonly #readTimeout: number
-  /** One timer per attempt for read_timeout, re-armed with refresh() (no allocation per chunk). */
+  /**
+   * read_timeout: one timer per attempt, armed once; each thing read only moves `#readAt` (a clock
+   * read, cheaper than re-inserting the timer), and the timer, when it fires, waits on for what
+   * is left of the wait since then. So it still fires to the millisecond after the last read.
+   */
   #readTimer: NodeJS.Timeout | null = null
+  /** The timer is pending (not fired, not cleared). */
+  #readLive = false
+  /** When the current read_timeout wait started (performance.now()). */
+  #readAt = 0
   #phase = SENDING
   #controller: Dispatcher.DispatchController | null = null
   #paused = false
@@ -135,16 +143,28 @@ class Attempt implements UpstreamControl {
   /** (Re)starts the read_timeout wait: from the end of the request, and at each thing read. */
   #armRead(): void {
     if (this.#readTimeout <= 0) return
-    if (this.#readTimer === null) this.#readTimer = setTimeout(this.#onReadTimeout, this.#readTimeout)
-    else this.#readTimer.refresh()
+    this.#readAt = performance.now()
+    if (this.#readLive) return
+    this.#readLive = true
+    this.#readTimer = setTimeout(this.#onReadTimeout, this.#readTimeout)
   }
 
   #stopRead(): void {
     this.#phase = DONE
+    this.#readLive = false
     if (this.#readTimer !== null) clearTimeout(this.#readTimer)
   }
 
   readonly #onReadTimeout = (): void => {
+    this.#readLive = false
+    if (this.#phase !== AWAITING_HEADERS && this.#phase !== READING_BODY) return
+    // Something was read since the timer was armed: wait for the rest of the time from then.
+    const left = this.#readAt + this.#readTimeout - performance.now()
+    if (left >= 1) {
+      this.#readLive = true
+      this.#readTimer = setTimeout(this.#onReadTimeout, left)
+      return
+    }
     if (this.#phase === AWAITING_HEADERS) this.fail(new errors.HeadersTimeoutError())
     // While the client is slow to take the body (paused), the upstream is not waited for: as
     // undici, the wait restarts on resume().
@@ -184,7 +204,7 @@ class Attempt implements UpstreamControl {
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#readTimer !== null && this.#phase === READING_BODY) this.#readTimer.refresh()
+    if (this.#phase === READING_BODY) this.#armRead()
     this.#sink.onData(chunk)
   }
 

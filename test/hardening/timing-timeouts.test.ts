@@ -77,6 +77,36 @@ test('read_timeout between body chunks fires on time', async () => {
   assert.ok(ms < 300 + SLACK_MS, `body cut after ${ms} ms`)
 })
 
+test('read_timeout counts from the last chunk read: a body trickled faster is not cut, a stall after it is cut on time', async () => {
+  // Six one-byte chunks 150 ms apart (900 ms in all, three times read_timeout), then nothing.
+  const trickle = await startRawServer((socket) => {
+    socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n')
+    let sent = 0
+    const timer = setInterval(() => {
+      socket.write('x')
+      if (++sent === 6) clearInterval(timer)
+    }, 150)
+    socket.once('close', () => clearInterval(timer))
+  })
+  try {
+    const path = await expose({ url: `http://127.0.0.1:${trickle.port}`, read_timeout: 300 })
+    // Timed from the request: the response head reaches the client with the first chunk.
+    const t = Date.now()
+    const res = await request(`${gw.proxyUrl}${path}`, { bodyTimeout: 10_000 })
+    assert.equal(res.statusCode, 200)
+    let received = 0
+    await assert.rejects(async () => {
+      for await (const chunk of res.body) received += (chunk as Buffer).length
+    })
+    const ms = Date.now() - t
+    assert.equal(received, 6, 'every chunk sent within read_timeout of the previous one arrives')
+    // The last chunk comes ~900 ms after the request: the cut is due 300 ms after it.
+    assert.ok(ms >= 1150 && ms < 1200 + SLACK_MS, `body cut after ${ms} ms (last chunk at ~900, read_timeout=300)`)
+  } finally {
+    await trickle.close()
+  }
+})
+
 test('connect_timeout (SYNs dropped) fires on time: 100 and 1100 ms', async (t) => {
   if (blackhole === null) {
     t.skip('no port that drops SYNs could be made here (python3 missing or accept queue did not fill)')
