@@ -34,7 +34,25 @@ const FOLDERS = {
   proxy: ['balancer', 'codec', 'config', 'dns', 'errors', 'observability', 'pdk', 'plugins', 'router', 'snapshot', 'version'],
   regex: [],
   router: ['ids', 'regex'],
-  runtime: ['admin', 'balancer', 'config', 'counters', 'dao', 'declarative', 'entities', 'health', 'http', 'observability', 'plugins', 'proxy', 'regex', 'schema', 'snapshot', 'store', 'version'],
+  runtime: [
+    'admin',
+    'balancer',
+    'config',
+    'counters',
+    'dao',
+    'declarative',
+    'entities',
+    'health',
+    'http',
+    'observability',
+    'plugins',
+    'proxy',
+    'regex',
+    'schema',
+    'snapshot',
+    'store',
+    'version',
+  ],
   schema: ['ids', 'store'],
   snapshot: ['balancer', 'entities', 'pdk', 'plugins', 'router', 'schema', 'store'],
   store: [],
@@ -64,8 +82,13 @@ const foldersRule = {
       const to = folderOf(resolve(dirname(context.filename), spec))
       if (to === null || to === from) return
       const allowed = FOLDERS[from]
-      if (allowed === undefined) context.report({ node, message: `src/${from}/ is not in eslint.config.js's folder table: add it with what it may import` })
-      else if (!allowed.includes(to)) context.report({ node, message: `src/${from}/ may not import src/${to}/ (folder rules in eslint.config.js and docs/architecture.md)` })
+      if (allowed === undefined)
+        context.report({ node, message: `src/${from}/ is not in eslint.config.js's folder table: add it with what it may import` })
+      else if (!allowed.includes(to))
+        context.report({
+          node,
+          message: `src/${from}/ may not import src/${to}/ (folder rules in eslint.config.js and docs/architecture.md)`,
+        })
     }
     return {
       ImportDeclaration: (node) => check(node, node.source.value),
@@ -90,7 +113,15 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': [
         'error',
         // node:test's test()/describe() return promises the runner itself awaits.
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] },
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['test', 'it', 'describe', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+            },
+          ],
+        },
       ],
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
       '@typescript-eslint/no-explicit-any': 'error',

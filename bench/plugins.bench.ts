@@ -39,7 +39,16 @@ function makePlugin(i: number): AnyPlugin {
 
 function row(name: string, id: string, scope: { route?: string; consumer?: string }): PluginRow {
   return {
-    id, name, instance_name: null, created_at: 1, updated_at: 1, enabled: true, protocols: ['http', 'https'], config: {}, tags: null, ordering: null,
+    id,
+    name,
+    instance_name: null,
+    created_at: 1,
+    updated_at: 1,
+    enabled: true,
+    protocols: ['http', 'https'],
+    config: {},
+    tags: null,
+    ordering: null,
     route: scope.route === undefined ? null : { id: scope.route },
     service: null,
     consumer: scope.consumer === undefined ? null : { id: scope.consumer },
@@ -152,9 +161,11 @@ function bench(plugins: number, consumers: number): void {
   for (let i = 0; i < iterations; i++) sink += runRequest(plan, ids[i & 63] ?? null)
   const ms = performance.now() - start
   const nsPerRequest = (ms * 1e6) / iterations
-  console.log(`${String(plugins).padStart(3)} plugins, ${String(consumers).padStart(6)} consumer-scoped configs: ` +
-    `${Math.round((iterations / ms) * 1000).toLocaleString('en-US')} requests/s, ${nsPerRequest.toFixed(0)} ns/request, ` +
-    `${(nsPerRequest / plugins).toFixed(0)} ns per plugin (checksum ${sink % 997})`)
+  console.log(
+    `${String(plugins).padStart(3)} plugins, ${String(consumers).padStart(6)} consumer-scoped configs: ` +
+      `${Math.round((iterations / ms) * 1000).toLocaleString('en-US')} requests/s, ${nsPerRequest.toFixed(0)} ns/request, ` +
+      `${(nsPerRequest / plugins).toFixed(0)} ns per plugin (checksum ${sink % 997})`,
+  )
 }
 
 bench(1, 0)

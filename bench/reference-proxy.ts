@@ -35,6 +35,14 @@ if (cluster.isPrimary && workers > 1) {
       },
     }
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined
-    pool.dispatch({ method: req.method as Dispatcher.HttpMethod, path: req.url ?? '/', headers: req.headers as Record<string, string>, body: hasBody ? req : null }, handler)
+    pool.dispatch(
+      {
+        method: req.method as Dispatcher.HttpMethod,
+        path: req.url ?? '/',
+        headers: req.headers as Record<string, string>,
+        body: hasBody ? req : null,
+      },
+      handler,
+    )
   }).listen(Number(process.env['PORT'] ?? '8000'), '127.0.0.1', () => process.send?.('listening'))
 }

@@ -8,9 +8,21 @@ import { compileRouter, type MatchInput, type RouteInput } from '../src/router/i
 function makeRoute(i: number, fields: Partial<RouteInput>): RouteInput {
   return {
     id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
-    name: null, protocols: ['http', 'https'], methods: null, hosts: null, paths: null, headers: null,
-    snis: null, strip_path: true, preserve_host: false, regex_priority: 0, path_handling: 'v0',
-    https_redirect_status_code: 426, created_at: 0, service: null, ...fields,
+    name: null,
+    protocols: ['http', 'https'],
+    methods: null,
+    hosts: null,
+    paths: null,
+    headers: null,
+    snis: null,
+    strip_path: true,
+    preserve_host: false,
+    regex_priority: 0,
+    path_handling: 'v0',
+    https_redirect_status_code: 426,
+    created_at: 0,
+    service: null,
+    ...fields,
   }
 }
 
@@ -18,10 +30,18 @@ function makeRoutes(n: number): RouteInput[] {
   const routes: RouteInput[] = []
   for (let i = 0; i < n; i++) {
     switch (i % 4) {
-      case 0: routes.push(makeRoute(i, { paths: [`/svc${i}/`] })); break
-      case 1: routes.push(makeRoute(i, { hosts: [`h${i}.example.com`], paths: ['/api'], methods: ['GET'] })); break
-      case 2: routes.push(makeRoute(i, { paths: [`~/r${i}/(?<id>\\d+)$`] })); break
-      default: routes.push(makeRoute(i, { hosts: [`*.w${i}.example.com`] })); break
+      case 0:
+        routes.push(makeRoute(i, { paths: [`/svc${i}/`] }))
+        break
+      case 1:
+        routes.push(makeRoute(i, { hosts: [`h${i}.example.com`], paths: ['/api'], methods: ['GET'] }))
+        break
+      case 2:
+        routes.push(makeRoute(i, { paths: [`~/r${i}/(?<id>\\d+)$`] }))
+        break
+      default:
+        routes.push(makeRoute(i, { hosts: [`*.w${i}.example.com`] }))
+        break
     }
   }
   return routes
@@ -55,8 +75,10 @@ function bench(n: number): void {
   for (let i = 0; i < iterations; i++) if (router.match(reqs[i % reqs.length] as MatchInput)) hits++
   const ms = performance.now() - start
   const rate = Math.round((iterations / ms) * 1000)
-  console.log(`${String(n).padStart(6)} routes: ${rate.toLocaleString('en-US')} matches/s ` +
-    `(${((ms * 1e6) / iterations).toFixed(0)} ns/match, compile ${compileMs.toFixed(0)} ms, hits ${hits})`)
+  console.log(
+    `${String(n).padStart(6)} routes: ${rate.toLocaleString('en-US')} matches/s ` +
+      `(${((ms * 1e6) / iterations).toFixed(0)} ns/match, compile ${compileMs.toFixed(0)} ms, hits ${hits})`,
+  )
 }
 
 bench(10)

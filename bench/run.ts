@@ -12,8 +12,23 @@ import { cpuTicks, processTree, rssKb, ticksPerSecond } from './lib/procfs.js'
 import { checkDefs, checkTable, evaluateChecks, type RunSample, summarizeVariant, type VariantResult, variantTable } from './lib/report.js'
 import { benchPaths, benchRoutes } from './lib/routes.js'
 import {
-  type Env, findBun, type Instance, mustCreate, newTmp, ROOT, sleep, startBun, startFastGateway, startNginxProxy,
-  seedRoutes, startReference, startTurnpike, startUpstream, tryPlugin, type TurnpikeInstance, waitForHttp,
+  type Env,
+  findBun,
+  type Instance,
+  mustCreate,
+  newTmp,
+  ROOT,
+  sleep,
+  startBun,
+  startFastGateway,
+  startNginxProxy,
+  seedRoutes,
+  startReference,
+  startTurnpike,
+  startUpstream,
+  tryPlugin,
+  type TurnpikeInstance,
+  waitForHttp,
 } from './lib/targets.js'
 import { errorCount, parseWrkOutput, type WrkResult, wrkScript } from './lib/wrk.js'
 
@@ -52,12 +67,34 @@ function versionOf(cmd: string, args: string[]): string {
 }
 
 /** One wrk run against a variant, with the CPU time and RSS of the proxy's processes. */
-async function wrkRun(v: Variant, o: { duration: number; connections: number; threads: number; rate: number | null; cpus: string | null; dir: string }): Promise<{ wrk: WrkResult; cpuUsPerReq: number; rssLoadKb: number; rssMaxProcKb: number }> {
+async function wrkRun(
+  v: Variant,
+  o: { duration: number; connections: number; threads: number; rate: number | null; cpus: string | null; dir: string },
+): Promise<{ wrk: WrkResult; cpuUsPerReq: number; rssLoadKb: number; rssMaxProcKb: number }> {
   const inst = v.instance as Instance
   const script = join(o.dir, `${v.id}-${o.rate ?? 'max'}.lua`)
-  writeFileSync(script, wrkScript({ ...(v.paths !== undefined ? { paths: v.paths } : {}), ...(v.headers !== undefined ? { headers: v.headers } : {}), ...(o.rate !== null ? { ratePerThread: o.rate / o.threads } : {}) }))
+  writeFileSync(
+    script,
+    wrkScript({
+      ...(v.paths !== undefined ? { paths: v.paths } : {}),
+      ...(v.headers !== undefined ? { headers: v.headers } : {}),
+      ...(o.rate !== null ? { ratePerThread: o.rate / o.threads } : {}),
+    }),
+  )
   const pids = processTree(inst.pid)
-  const args = ['-t', String(o.threads), '-c', String(o.connections), '-d', `${o.duration}s`, '--timeout', '10s', '-s', script, `${inst.url}${v.path}`]
+  const args = [
+    '-t',
+    String(o.threads),
+    '-c',
+    String(o.connections),
+    '-d',
+    `${o.duration}s`,
+    '--timeout',
+    '10s',
+    '-s',
+    script,
+    `${inst.url}${v.path}`,
+  ]
   const [file, argv] = o.cpus !== null ? ['taskset', ['-c', o.cpus, 'wrk', ...args]] : ['wrk', args]
   const t0 = cpuTicks(pids)
   let rssLoadKb = 0
@@ -135,7 +172,9 @@ class Bench {
 
   /** A Turnpike with one service and the route `/` to the upstream. */
   async turnpikeBare(name: string, workers: number, cpus: string | null): Promise<TurnpikeInstance> {
-    const tp = await this.track(startTurnpike({ workers, cpus, settings: this.o.turnpikeSettings, tmp: this.env.tmp, nodeArgs: this.nodeArgs, name }))
+    const tp = await this.track(
+      startTurnpike({ workers, cpus, settings: this.o.turnpikeSettings, tmp: this.env.tmp, nodeArgs: this.nodeArgs, name }),
+    )
     await mustCreate(tp, '/services', { name: 'bench', url: this.upstreamUrl })
     await mustCreate(tp, '/services/bench/routes', { name: 'root', paths: ['/'] })
     await waitForHttp(`${tp.url}/`, null, { timeoutMs: 15_000 })
@@ -159,14 +198,28 @@ class Bench {
     const c = this.proxyCpus
     const sel = (t: TargetName): boolean => this.o.only.includes(t)
     if (sel('direct')) m.set('direct', { id: 'direct', label: 'upstream direct', instance: this.upstream, path: '/' })
-    if (sel('nginx')) m.set('nginx', await this.variant('nginx', 'nginx', 'nginx proxy', () => this.track(startNginxProxy(this.env, this.upstreamPort, 1, c))))
-    if (sel('reference')) m.set('reference', await this.variant('reference', 'reference', 'reference node proxy', () => this.track(startReference(this.upstreamUrl, 1, c))))
-    if (sel('fast-gateway')) m.set('fast-gateway', await this.variant('fast-gateway', 'fast-gateway', 'fast-gateway', () => this.track(startFastGateway(this.upstreamUrl, c))))
+    if (sel('nginx'))
+      m.set(
+        'nginx',
+        await this.variant('nginx', 'nginx', 'nginx proxy', () => this.track(startNginxProxy(this.env, this.upstreamPort, 1, c))),
+      )
+    if (sel('reference'))
+      m.set(
+        'reference',
+        await this.variant('reference', 'reference', 'reference node proxy', () => this.track(startReference(this.upstreamUrl, 1, c))),
+      )
+    if (sel('fast-gateway'))
+      m.set(
+        'fast-gateway',
+        await this.variant('fast-gateway', 'fast-gateway', 'fast-gateway', () => this.track(startFastGateway(this.upstreamUrl, c))),
+      )
     if (sel('bun')) {
-      if (this.env.bun === null) m.set('bun', { id: 'bun', label: 'bun proxy', instance: null, unavailable: 'Bun is not installed (npm package `bun`)', path: '/' })
+      if (this.env.bun === null)
+        m.set('bun', { id: 'bun', label: 'bun proxy', instance: null, unavailable: 'Bun is not installed (npm package `bun`)', path: '/' })
       else m.set('bun', await this.variant('bun', 'bun', 'bun proxy', () => this.track(startBun(this.env, this.upstreamUrl, c))))
     }
-    if (sel('turnpike')) m.set('turnpike', await this.variant('turnpike', 'turnpike', 'turnpike 1 worker', () => this.turnpikeBare('1w', 1, c)))
+    if (sel('turnpike'))
+      m.set('turnpike', await this.variant('turnpike', 'turnpike', 'turnpike 1 worker', () => this.turnpikeBare('1w', 1, c)))
     this.#oneWorker = m
     return m
   }
@@ -178,7 +231,12 @@ class Bench {
     switch (name) {
       case 'bare': {
         const set = await this.oneWorkerSet()
-        return { ...base, pinned: this.pin, description: 'one route to the upstream, 100-byte answers, 1 worker/process', variants: [...set.values()] }
+        return {
+          ...base,
+          pinned: this.pin,
+          description: 'one route to the upstream, 100-byte answers, 1 worker/process',
+          variants: [...set.values()],
+        }
       }
       case 'shared-core': {
         // The Node proxies at once on the same core, each loaded by its own wrk: whatever else the
@@ -187,23 +245,53 @@ class Bench {
         const set = await this.oneWorkerSet()
         const v = (['turnpike', 'reference', 'fast-gateway'] as const).map((t) => set.get(t)).filter((x): x is Variant => x !== undefined)
         if (v.length < 2) return null
-        return { ...base, concurrent: true, pinned: this.pin, description: 'the Node proxies (1 worker/process) loaded at the same time on one shared core, one wrk each', variants: v }
+        return {
+          ...base,
+          concurrent: true,
+          pinned: this.pin,
+          description: 'the Node proxies (1 worker/process) loaded at the same time on one shared core, one wrk each',
+          variants: v,
+        }
       }
       case 'body-1m': {
         const set = await this.oneWorkerSet()
-        return { ...base, pinned: this.pin, description: '1 MB answers (a static file on the upstream), 1 worker/process', variants: [...set.values()].map((v) => ({ ...v, path: BODY_1M_PATH })) }
+        return {
+          ...base,
+          pinned: this.pin,
+          description: '1 MB answers (a static file on the upstream), 1 worker/process',
+          variants: [...set.values()].map((v) => ({ ...v, path: BODY_1M_PATH })),
+        }
       }
       case 'paced': {
         const set = await this.oneWorkerSet()
-        return { ...base, paced: true, connections: o.pacedConnections, duration: o.pacedDuration, pinned: this.pin, description: `latency at a fixed ${o.pacedRate} requests/s (wrk paced by its Lua delay hook), 1 worker/process`, variants: [...set.values()] }
+        return {
+          ...base,
+          paced: true,
+          connections: o.pacedConnections,
+          duration: o.pacedDuration,
+          pinned: this.pin,
+          description: `latency at a fixed ${o.pacedRate} requests/s (wrk paced by its Lua delay hook), 1 worker/process`,
+          variants: [...set.values()],
+        }
       }
       case 'workers': {
         const n = o.workers
         const v: Variant[] = []
         if (sel('direct')) v.push({ id: 'direct', label: 'upstream direct', instance: this.upstream, path: '/' })
-        if (sel('nginx')) v.push(await this.variant('nginx', 'nginx', `nginx proxy ×${n}`, () => this.track(startNginxProxy(this.env, this.upstreamPort, n, null))))
-        if (sel('reference')) v.push(await this.variant('reference', 'reference', `reference node proxy ×${n}`, () => this.track(startReference(this.upstreamUrl, n, null))))
-        if (sel('turnpike')) v.push(await this.variant('turnpike', 'turnpike', `turnpike ${n} workers`, () => this.turnpikeBare(`${n}w`, n, null)))
+        if (sel('nginx'))
+          v.push(
+            await this.variant('nginx', 'nginx', `nginx proxy ×${n}`, () =>
+              this.track(startNginxProxy(this.env, this.upstreamPort, n, null)),
+            ),
+          )
+        if (sel('reference'))
+          v.push(
+            await this.variant('reference', 'reference', `reference node proxy ×${n}`, () =>
+              this.track(startReference(this.upstreamUrl, n, null)),
+            ),
+          )
+        if (sel('turnpike'))
+          v.push(await this.variant('turnpike', 'turnpike', `turnpike ${n} workers`, () => this.turnpikeBare(`${n}w`, n, null)))
         return { ...base, pinned: false, description: `${n} processes per proxy, nothing pinned but the upstream (core 1)`, variants: v }
       }
       case 'routes-10k': {
@@ -211,18 +299,44 @@ class Bench {
         const paths = benchPaths(o.routes)
         const set = await this.oneWorkerSet()
         const one = set.get('turnpike') as Variant
-        const many = await this.variant('turnpike', 'turnpike-10k', `turnpike 1 worker, ${o.routes.toLocaleString('en-US')} routes`, async () => {
-          let seconds = 0
-          const t0 = performance.now()
-          const beforeStart = async (prefix: string): Promise<void> => void (seconds = await seedRoutes(prefix, this.upstreamUrl, benchRoutes(o.routes)))
-          const tp = await this.track(startTurnpike({ workers: 1, cpus: this.proxyCpus, settings: o.turnpikeSettings, tmp: this.env.tmp, nodeArgs: this.nodeArgs, name: '10k', beforeStart }))
-          // no catch-all route here: a path answers 200 only once its route is live
-          const lastPath = (o.routes - 1) % 2 === 0 ? `/p${o.routes - 1}/x` : `/r${o.routes - 1}/7`
-          await waitForHttp(`${tp.url}${lastPath}`, null, { timeoutMs: 120_000 })
-          this.notes.push(`routes-10k: ${o.routes} routes written into the SQLite store through Turnpike's DAO before start in ${seconds.toFixed(1)} s; node serving them ${((performance.now() - t0) / 1000).toFixed(1)} s after the seeding began`)
-          return tp
-        })
-        return { ...base, pinned: this.pin, description: `${o.routes.toLocaleString('en-US')} routes (half prefix, half regex) vs 1 route, requests cycling over 200 of them`, variants: [{ ...one, label: 'turnpike 1 worker, 1 route', paths }, { ...many, paths }] }
+        const many = await this.variant(
+          'turnpike',
+          'turnpike-10k',
+          `turnpike 1 worker, ${o.routes.toLocaleString('en-US')} routes`,
+          async () => {
+            let seconds = 0
+            const t0 = performance.now()
+            const beforeStart = async (prefix: string): Promise<void> =>
+              void (seconds = await seedRoutes(prefix, this.upstreamUrl, benchRoutes(o.routes)))
+            const tp = await this.track(
+              startTurnpike({
+                workers: 1,
+                cpus: this.proxyCpus,
+                settings: o.turnpikeSettings,
+                tmp: this.env.tmp,
+                nodeArgs: this.nodeArgs,
+                name: '10k',
+                beforeStart,
+              }),
+            )
+            // no catch-all route here: a path answers 200 only once its route is live
+            const lastPath = (o.routes - 1) % 2 === 0 ? `/p${o.routes - 1}/x` : `/r${o.routes - 1}/7`
+            await waitForHttp(`${tp.url}${lastPath}`, null, { timeoutMs: 120_000 })
+            this.notes.push(
+              `routes-10k: ${o.routes} routes written into the SQLite store through Turnpike's DAO before start in ${seconds.toFixed(1)} s; node serving them ${((performance.now() - t0) / 1000).toFixed(1)} s after the seeding began`,
+            )
+            return tp
+          },
+        )
+        return {
+          ...base,
+          pinned: this.pin,
+          description: `${o.routes.toLocaleString('en-US')} routes (half prefix, half regex) vs 1 route, requests cycling over 200 of them`,
+          variants: [
+            { ...one, label: 'turnpike 1 worker, 1 route', paths },
+            { ...many, paths },
+          ],
+        }
       }
       case 'plugins': {
         if (!sel('turnpike')) return null
@@ -245,12 +359,32 @@ class Bench {
           why = await tryPlugin(tp, '/consumers', { username: 'bench' })
           if (why === null) why = await tryPlugin(tp, '/consumers/bench/key-auth', { key: 'bench-key' })
         }
-        v.push({ id: 'turnpike-key-auth', label: 'turnpike + key-auth', instance: why === null ? tp : null, path: '/ka', headers, ...(why !== null ? { unavailable: why } : {}) })
+        v.push({
+          id: 'turnpike-key-auth',
+          label: 'turnpike + key-auth',
+          instance: why === null ? tp : null,
+          path: '/ka',
+          headers,
+          ...(why !== null ? { unavailable: why } : {}),
+        })
         let whyRl = why ?? (await tryPlugin(tp, '/routes/karl/plugins', { name: 'key-auth' }))
-        if (whyRl === null) whyRl = await tryPlugin(tp, '/routes/karl/plugins', { name: 'rate-limiting', config: { second: 1_000_000_000, policy: 'local' } })
-        v.push({ id: 'turnpike-key-auth-rl', label: 'turnpike + key-auth + rate-limiting (local)', instance: whyRl === null ? tp : null, path: '/karl', headers, ...(whyRl !== null ? { unavailable: whyRl } : {}) })
+        if (whyRl === null)
+          whyRl = await tryPlugin(tp, '/routes/karl/plugins', { name: 'rate-limiting', config: { second: 1_000_000_000, policy: 'local' } })
+        v.push({
+          id: 'turnpike-key-auth-rl',
+          label: 'turnpike + key-auth + rate-limiting (local)',
+          instance: whyRl === null ? tp : null,
+          path: '/karl',
+          headers,
+          ...(whyRl !== null ? { unavailable: whyRl } : {}),
+        })
         for (const x of v) if (x.instance !== null) await waitForHttp(`${tp.url}${x.path}`, null, { timeoutMs: 15_000, headers })
-        return { ...base, pinned: this.pin, description: 'key-auth, and key-auth + rate-limiting (policy local), on a route; vs no plugin on the same node', variants: v }
+        return {
+          ...base,
+          pinned: this.pin,
+          description: 'key-auth, and key-auth + rate-limiting (policy local), on a route; vs no plugin on the same node',
+          variants: v,
+        }
       }
     }
   }
@@ -263,7 +397,13 @@ class Bench {
     await sleep(1000)
     for (const v of plan.variants) {
       const pids = v.instance === null ? [] : processTree(v.instance.pid)
-      results.set(v.id, { v, samples: [], rssIdleKb: rssKb(pids), processes: pids.length, ...(v.unavailable !== undefined ? { failed: v.unavailable } : {}) })
+      results.set(v.id, {
+        v,
+        samples: [],
+        rssIdleKb: rssKb(pids),
+        processes: pids.length,
+        ...(v.unavailable !== undefined ? { failed: v.unavailable } : {}),
+      })
     }
     const cpusLoad = plan.pinned ? this.loadCpus : null
     const rate = plan.paced ? o.pacedRate : null
@@ -271,7 +411,8 @@ class Bench {
     if (o.warmup > 0) {
       // Loaded together, each proxy gets a share of the core: its warm-up lasts as many times longer.
       const warmup = plan.concurrent ? o.warmup * runnable.length : o.warmup
-      const warm = (v: Variant): ReturnType<typeof wrkRun> => wrkRun(v, { duration: warmup, connections: plan.connections, threads, rate, cpus: cpusLoad, dir })
+      const warm = (v: Variant): ReturnType<typeof wrkRun> =>
+        wrkRun(v, { duration: warmup, connections: plan.connections, threads, rate, cpus: cpusLoad, dir })
       await eachRun(runnable, plan.concurrent, warm, (v, w) => {
         const bad = errorCount(w.wrk)
         const expectBytes = plan.name === 'body-1m' ? BODY_1M_BYTES : UPSTREAM_BODY.length
@@ -286,12 +427,25 @@ class Bench {
     const live = runnable.filter((v) => results.get(v.id)?.failed === undefined)
     for (let rep = 0; rep < o.repeats; rep++) {
       const order = live.map((_, i) => live[(i + rep) % live.length] as Variant)
-      const measure = (v: Variant): ReturnType<typeof wrkRun> => wrkRun(v, { duration: plan.duration, connections: plan.connections, threads, rate, cpus: cpusLoad, dir })
+      const measure = (v: Variant): ReturnType<typeof wrkRun> =>
+        wrkRun(v, { duration: plan.duration, connections: plan.connections, threads, rate, cpus: cpusLoad, dir })
       await eachRun(order, plan.concurrent, measure, (v, r) => {
         const errors = errorCount(r.wrk)
-        const sample: RunSample = { repeat: rep, rps: r.wrk.rps, p50Us: r.wrk.p50Us, p99Us: r.wrk.p99Us, requests: r.wrk.requests, errors, cpuUsPerReq: r.cpuUsPerReq, rssLoadKb: r.rssLoadKb, rssLoadMaxProcKb: r.rssMaxProcKb }
+        const sample: RunSample = {
+          repeat: rep,
+          rps: r.wrk.rps,
+          p50Us: r.wrk.p50Us,
+          p99Us: r.wrk.p99Us,
+          requests: r.wrk.requests,
+          errors,
+          cpuUsPerReq: r.cpuUsPerReq,
+          rssLoadKb: r.rssLoadKb,
+          rssLoadMaxProcKb: r.rssMaxProcKb,
+        }
         results.get(v.id)?.samples.push(sample)
-        log(`  ${plan.name} #${rep + 1} ${v.label.padEnd(44)} ${Math.round(r.wrk.rps).toLocaleString('en-US').padStart(7)} req/s  p50 ${(r.wrk.p50Us / 1000).toFixed(2)} ms  p99 ${(r.wrk.p99Us / 1000).toFixed(2)} ms  cpu ${r.cpuUsPerReq.toFixed(0)} µs/req  rss ${(r.rssLoadKb / 1024).toFixed(0)} MB${errors > 0 ? `  errors ${errors}` : ''}`)
+        log(
+          `  ${plan.name} #${rep + 1} ${v.label.padEnd(44)} ${Math.round(r.wrk.rps).toLocaleString('en-US').padStart(7)} req/s  p50 ${(r.wrk.p50Us / 1000).toFixed(2)} ms  p99 ${(r.wrk.p99Us / 1000).toFixed(2)} ms  cpu ${r.cpuUsPerReq.toFixed(0)} µs/req  rss ${(r.rssLoadKb / 1024).toFixed(0)} MB${errors > 0 ? `  errors ${errors}` : ''}`,
+        )
       })
     }
     return [...results.values()].map((r) => ({
@@ -310,7 +464,12 @@ class Bench {
  * Runs `run` for every variant — all at once when the scenario loads them together, else one after
  * the other — and hands each result to `use`, in the variants' order (as soon as it is there).
  */
-async function eachRun<T>(variants: readonly Variant[], together: boolean, run: (v: Variant) => Promise<T>, use: (v: Variant, result: T) => void): Promise<void> {
+async function eachRun<T>(
+  variants: readonly Variant[],
+  together: boolean,
+  run: (v: Variant) => Promise<T>,
+  use: (v: Variant, result: T) => void,
+): Promise<void> {
   if (!together) {
     for (const v of variants) use(v, await run(v))
     return
@@ -320,7 +479,10 @@ async function eachRun<T>(variants: readonly Variant[], together: boolean, run: 
 }
 
 function runMicro(): number {
-  for (const [what, file] of [['router', 'router.bench.js'], ['plugin iteration', 'plugins.bench.js']] as const) {
+  for (const [what, file] of [
+    ['router', 'router.bench.js'],
+    ['plugin iteration', 'plugins.bench.js'],
+  ] as const) {
     log(`== micro-benchmarks: ${what} (build/bench/${file})`)
     const r = spawnSync(process.execPath, [join(ROOT, 'build', 'bench', file)], { stdio: 'inherit' })
     if (r.status !== 0) return r.status ?? 1
@@ -348,8 +510,10 @@ async function main(): Promise<number> {
   if (wrk === null) missing.push('wrk')
   if (nginx === null) missing.push('nginx')
   if (wrk === null || nginx === null) {
-    process.stderr.write(`bench: ${missing.join(' and ')} not found. On Debian/Ubuntu install with:\n  sudo apt-get install -y ${missing.join(' ')}\n` +
-      `(wrk's Lua must be LuaJIT, as Debian builds it; the nginx package only needs to be installed, it is started from a temporary folder, not as a service.)\n`)
+    process.stderr.write(
+      `bench: ${missing.join(' and ')} not found. On Debian/Ubuntu install with:\n  sudo apt-get install -y ${missing.join(' ')}\n` +
+        `(wrk's Lua must be LuaJIT, as Debian builds it; the nginx package only needs to be installed, it is started from a temporary folder, not as a service.)\n`,
+    )
     return 1
   }
   const taskset = which('taskset')
@@ -374,7 +538,9 @@ async function main(): Promise<number> {
     bun: bun.path === null ? null : bun.version,
     fast_gateway: ((): string => {
       try {
-        return (JSON.parse(execFileSync('node', ['-p', 'JSON.stringify(require("fast-gateway/package.json").version)'], { cwd: ROOT, encoding: 'utf8' })) as string)
+        return JSON.parse(
+          execFileSync('node', ['-p', 'JSON.stringify(require("fast-gateway/package.json").version)'], { cwd: ROOT, encoding: 'utf8' }),
+        ) as string
       } catch {
         return '?'
       }
@@ -383,8 +549,12 @@ async function main(): Promise<number> {
     load_average_at_start: loadavg().map((x) => Number(x.toFixed(2))),
     pinned: pin ? 'proxy on core 0; wrk and upstream on core 1 (1-worker scenarios)' : 'no',
   }
-  log(`turnpike bench: ${machine.cpus} × ${machine.cpu}, ${machine.node}, ${machine.nginx}, ${machine.wrk}${bun.path !== null ? `, bun ${bun.version}` : ''}`)
-  log(`${o.duration}s × ${o.repeats} per case (paced ${o.pacedDuration}s at ${o.pacedRate} req/s), wrk -t${o.threads} -c${o.connections}, warm-up ${o.warmup}s; scenarios: ${o.scenarios.join(', ')}; proxies: ${o.only.join(', ')}`)
+  log(
+    `turnpike bench: ${machine.cpus} × ${machine.cpu}, ${machine.node}, ${machine.nginx}, ${machine.wrk}${bun.path !== null ? `, bun ${bun.version}` : ''}`,
+  )
+  log(
+    `${o.duration}s × ${o.repeats} per case (paced ${o.pacedDuration}s at ${o.pacedRate} req/s), wrk -t${o.threads} -c${o.connections}, warm-up ${o.warmup}s; scenarios: ${o.scenarios.join(', ')}; proxies: ${o.only.join(', ')}`,
+  )
 
   const results: VariantResult[] = []
   let exit = 0
@@ -430,15 +600,22 @@ async function main(): Promise<number> {
   const stamp = startedAt.toISOString().replace(/:/g, '-').replace(/\..*$/, '')
   const file = o.out ?? join(ROOT, 'bench', 'results', `${stamp}.json`)
   mkdirSync(join(file, '..'), { recursive: true })
-  writeFileSync(file, `${JSON.stringify({
-    date: startedAt.toISOString(),
-    machine: { ...machine, load_average_at_end: loadavg().map((x) => Number(x.toFixed(2))) },
-    options: { ...o, help: undefined, micro: undefined },
-    notes: bench.notes,
-    summaries,
-    checks,
-    runs: results,
-  }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`)
+  writeFileSync(
+    file,
+    `${JSON.stringify(
+      {
+        date: startedAt.toISOString(),
+        machine: { ...machine, load_average_at_end: loadavg().map((x) => Number(x.toFixed(2))) },
+        options: { ...o, help: undefined, micro: undefined },
+        notes: bench.notes,
+        summaries,
+        checks,
+        runs: results,
+      },
+      (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v),
+      2,
+    )}\n`,
+  )
   log(`\nJSON: ${file}`)
   return exit
 }

@@ -56,14 +56,18 @@ export const USAGE = `usage: npm run bench -- [options]
 
 function positive(name: string, v: string | undefined, integer: boolean): number {
   const n = Number(v)
-  if (v === undefined || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`${name} needs a positive ${integer ? 'integer' : 'number'}, got ${v ?? 'nothing'}`)
+  if (v === undefined || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+    throw new Error(`${name} needs a positive ${integer ? 'integer' : 'number'}, got ${v ?? 'nothing'}`)
   return n
 }
 
 function list<T extends string>(name: string, v: string | undefined, allowed: readonly T[]): T[] {
   if (v === undefined || v === '') throw new Error(`${name} needs a comma-separated list of: ${allowed.join(', ')}`)
   const out: T[] = []
-  for (const item of v.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  for (const item of v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
     if (!(allowed as readonly string[]).includes(item)) throw new Error(`${name}: unknown "${item}"; one of: ${allowed.join(', ')}`)
     out.push(item as T)
   }
@@ -72,9 +76,24 @@ function list<T extends string>(name: string, v: string | undefined, allowed: re
 
 export function parseArgs(argv: readonly string[], cpuCount: number): BenchOptions {
   const o = {
-    help: false, micro: false, duration: 5, pacedDuration: 10, warmup: 2, repeats: 3, connections: 50, pacedConnections: 10,
-    pacedRate: 1000, threads: 1, workers: Math.max(2, cpuCount), routes: 10_000, only: [...TARGETS] as TargetName[],
-    scenarios: [...SCENARIOS] as ScenarioName[], turnpikeSettings: {} as Record<string, string>, pin: true, out: null as string | null, profileDir: null as string | null,
+    help: false,
+    micro: false,
+    duration: 5,
+    pacedDuration: 10,
+    warmup: 2,
+    repeats: 3,
+    connections: 50,
+    pacedConnections: 10,
+    pacedRate: 1000,
+    threads: 1,
+    workers: Math.max(2, cpuCount),
+    routes: 10_000,
+    only: [...TARGETS] as TargetName[],
+    scenarios: [...SCENARIOS] as ScenarioName[],
+    turnpikeSettings: {} as Record<string, string>,
+    pin: true,
+    out: null as string | null,
+    profileDir: null as string | null,
   }
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i] as string
@@ -83,24 +102,72 @@ export function parseArgs(argv: readonly string[], cpuCount: number): BenchOptio
     const inline = flag !== raw ? raw.slice(eq + 1) : undefined
     const value = (): string | undefined => inline ?? argv[++i]
     switch (flag) {
-      case '-h': case '--help': o.help = true; break
-      case '--micro': o.micro = true; break
-      case '--long': o.duration = 30; o.repeats = 5; o.pacedDuration = 60; break
-      case '--no-pin': o.pin = false; break
-      case '--duration': o.duration = positive(flag, value(), false); break
-      case '--paced-duration': o.pacedDuration = positive(flag, value(), false); break
-      case '--warmup': { const v = value(); o.warmup = v === '0' ? 0 : positive(flag, v, false); break }
-      case '--repeats': o.repeats = positive(flag, value(), true); break
-      case '--connections': o.connections = positive(flag, value(), true); break
-      case '--paced-connections': o.pacedConnections = positive(flag, value(), true); break
-      case '--paced-rate': o.pacedRate = positive(flag, value(), false); break
-      case '--threads': o.threads = positive(flag, value(), true); break
-      case '--workers': o.workers = positive(flag, value(), true); break
-      case '--routes': o.routes = positive(flag, value(), true); break
-      case '--only': o.only = list(flag, value(), TARGETS); break
-      case '--scenario': case '--scenarios': o.scenarios = list(flag, value(), SCENARIOS); break
-      case '--out': { const v = value(); if (v === undefined) throw new Error('--out needs a file'); o.out = v; break }
-      case '--profile': { const v = value(); if (v === undefined) throw new Error('--profile needs a folder'); o.profileDir = v; break }
+      case '-h':
+      case '--help':
+        o.help = true
+        break
+      case '--micro':
+        o.micro = true
+        break
+      case '--long':
+        o.duration = 30
+        o.repeats = 5
+        o.pacedDuration = 60
+        break
+      case '--no-pin':
+        o.pin = false
+        break
+      case '--duration':
+        o.duration = positive(flag, value(), false)
+        break
+      case '--paced-duration':
+        o.pacedDuration = positive(flag, value(), false)
+        break
+      case '--warmup': {
+        const v = value()
+        o.warmup = v === '0' ? 0 : positive(flag, v, false)
+        break
+      }
+      case '--repeats':
+        o.repeats = positive(flag, value(), true)
+        break
+      case '--connections':
+        o.connections = positive(flag, value(), true)
+        break
+      case '--paced-connections':
+        o.pacedConnections = positive(flag, value(), true)
+        break
+      case '--paced-rate':
+        o.pacedRate = positive(flag, value(), false)
+        break
+      case '--threads':
+        o.threads = positive(flag, value(), true)
+        break
+      case '--workers':
+        o.workers = positive(flag, value(), true)
+        break
+      case '--routes':
+        o.routes = positive(flag, value(), true)
+        break
+      case '--only':
+        o.only = list(flag, value(), TARGETS)
+        break
+      case '--scenario':
+      case '--scenarios':
+        o.scenarios = list(flag, value(), SCENARIOS)
+        break
+      case '--out': {
+        const v = value()
+        if (v === undefined) throw new Error('--out needs a file')
+        o.out = v
+        break
+      }
+      case '--profile': {
+        const v = value()
+        if (v === undefined) throw new Error('--profile needs a folder')
+        o.profileDir = v
+        break
+      }
       case '--set': {
         const v = value()
         const m = v === undefined ? null : /^([a-z0-9_]+)=(.*)$/i.exec(v)
@@ -108,7 +175,8 @@ export function parseArgs(argv: readonly string[], cpuCount: number): BenchOptio
         o.turnpikeSettings[(m[1] as string).toLowerCase()] = m[2] as string
         break
       }
-      default: throw new Error(`unknown option ${raw}\n${USAGE}`)
+      default:
+        throw new Error(`unknown option ${raw}\n${USAGE}`)
     }
   }
   return o

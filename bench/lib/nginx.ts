@@ -1,7 +1,9 @@
 /** nginx configurations of the bench: the fixed upstream and nginx as a reverse proxy. Pure. */
 
 /** The upstream's answer: exactly 100 bytes. */
-export const UPSTREAM_BODY = 'turnpike bench upstream: a fixed 100-byte answer from nginx `return 200`, keep-alive, no logging.\n'.padEnd(100, '.').slice(0, 100)
+export const UPSTREAM_BODY = 'turnpike bench upstream: a fixed 100-byte answer from nginx `return 200`, keep-alive, no logging.\n'
+  .padEnd(100, '.')
+  .slice(0, 100)
 
 export const BODY_1M_PATH = '/1m'
 export const BODY_1M_BYTES = 1024 * 1024

@@ -20,7 +20,10 @@ export function parseStat(text: string): ProcStat {
   const pid = Number(text.slice(0, open).trim())
   // after ')': state(3) ppid(4) pgrp(5) session(6) tty_nr(7) tpgid(8) flags(9) minflt(10) cminflt(11)
   // majflt(12) cmajflt(13) utime(14) stime(15)
-  const f = text.slice(close + 1).trim().split(/\s+/)
+  const f = text
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/)
   const ppid = Number(f[1])
   const utime = Number(f[11])
   const stime = Number(f[12])

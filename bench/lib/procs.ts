@@ -12,7 +12,12 @@ export interface Proc {
   stop(signal?: NodeJS.Signals): Promise<void>
 }
 
-export function startProc(name: string, cmd: string, args: readonly string[], opts: { cpus?: string | null; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Proc {
+export function startProc(
+  name: string,
+  cmd: string,
+  args: readonly string[],
+  opts: { cpus?: string | null; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Proc {
   const [file, argv] = opts.cpus != null ? ['taskset', ['-c', opts.cpus, cmd, ...args]] : [cmd, [...args]]
   const child = spawn(file, argv, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   let out = ''
@@ -69,7 +74,11 @@ export async function waitForOutput(p: Proc, text: string, timeoutMs = 30_000): 
 }
 
 /** Polls `url` until it answers `status`; fails on timeout or when the process exits. */
-export async function waitForHttp(url: string, p: Proc | null, opts: { status?: number; timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<void> {
+export async function waitForHttp(
+  url: string,
+  p: Proc | null,
+  opts: { status?: number; timeoutMs?: number; headers?: Record<string, string> } = {},
+): Promise<void> {
   const want = opts.status ?? 200
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000)
   let exited = false
@@ -85,7 +94,8 @@ export async function waitForHttp(url: string, p: Proc | null, opts: { status?: 
     } catch (err) {
       last = (err as Error).message
     }
-    if (Date.now() > deadline) throw new Error(`${url} did not answer ${want} in time (last: ${last})${p === null ? '' : `\n${p.output()}`}`)
+    if (Date.now() > deadline)
+      throw new Error(`${url} did not answer ${want} in time (last: ${last})${p === null ? '' : `\n${p.output()}`}`)
     await sleep(100)
   }
 }

@@ -118,29 +118,118 @@ export interface CheckResult {
 export function checkDefs(workers: number): CheckDef[] {
   const r = (scenario: string, id: string, metric: Metric = 'rps'): Ref => ({ scenario, id, metric })
   return [
-    { name: 'bare, 1 worker: turnpike / reference proxy (req/s)', num: r('bare', 'turnpike'), den: r('bare', 'reference'), kind: 'ratio', target: { op: '>=', value: 0.9 } },
-    { name: 'bare, 1 worker: turnpike / fast-gateway (req/s)', num: r('bare', 'turnpike'), den: r('bare', 'fast-gateway'), kind: 'ratio', target: { op: '>=', value: 2 } },
-    { name: 'shared core, 1 worker each, loaded together: turnpike / reference proxy (req/s)', num: r('shared-core', 'turnpike'), den: r('shared-core', 'reference'), kind: 'ratio', target: { op: '>=', value: 0.9 } },
-    { name: 'shared core, 1 worker each, loaded together: turnpike / fast-gateway (req/s)', num: r('shared-core', 'turnpike'), den: r('shared-core', 'fast-gateway'), kind: 'ratio', target: { op: '>=', value: 2 } },
+    {
+      name: 'bare, 1 worker: turnpike / reference proxy (req/s)',
+      num: r('bare', 'turnpike'),
+      den: r('bare', 'reference'),
+      kind: 'ratio',
+      target: { op: '>=', value: 0.9 },
+    },
+    {
+      name: 'bare, 1 worker: turnpike / fast-gateway (req/s)',
+      num: r('bare', 'turnpike'),
+      den: r('bare', 'fast-gateway'),
+      kind: 'ratio',
+      target: { op: '>=', value: 2 },
+    },
+    {
+      name: 'shared core, 1 worker each, loaded together: turnpike / reference proxy (req/s)',
+      num: r('shared-core', 'turnpike'),
+      den: r('shared-core', 'reference'),
+      kind: 'ratio',
+      target: { op: '>=', value: 0.9 },
+    },
+    {
+      name: 'shared core, 1 worker each, loaded together: turnpike / fast-gateway (req/s)',
+      num: r('shared-core', 'turnpike'),
+      den: r('shared-core', 'fast-gateway'),
+      kind: 'ratio',
+      target: { op: '>=', value: 2 },
+    },
     { name: 'bare, 1 worker: turnpike / nginx (req/s)', num: r('bare', 'turnpike'), den: r('bare', 'nginx'), kind: 'ratio' },
     { name: 'bare, 1 worker: turnpike / bun (req/s)', num: r('bare', 'turnpike'), den: r('bare', 'bun'), kind: 'ratio' },
     { name: 'bare, 1 worker: reference / nginx (req/s)', num: r('bare', 'reference'), den: r('bare', 'nginx'), kind: 'ratio' },
-    { name: '10,000 routes / 1 route, turnpike (req/s)', num: r('routes-10k', 'turnpike-10k'), den: r('routes-10k', 'turnpike'), kind: 'ratio', target: { op: '>=', value: 0.95 } },
+    {
+      name: '10,000 routes / 1 route, turnpike (req/s)',
+      num: r('routes-10k', 'turnpike-10k'),
+      den: r('routes-10k', 'turnpike'),
+      kind: 'ratio',
+      target: { op: '>=', value: 0.95 },
+    },
     { name: 'key-auth / bare, turnpike (req/s)', num: r('plugins', 'turnpike-key-auth'), den: r('plugins', 'turnpike'), kind: 'ratio' },
-    { name: 'key-auth + rate-limiting / bare, turnpike (req/s)', num: r('plugins', 'turnpike-key-auth-rl'), den: r('plugins', 'turnpike'), kind: 'ratio', target: { op: '>=', value: 0.85 } },
-    { name: `${workers} workers: turnpike / reference ×${workers} (req/s)`, num: r('workers', 'turnpike'), den: r('workers', 'reference'), kind: 'ratio', target: { op: '>=', value: 0.9 } },
-    { name: `${workers} workers: reference ×${workers} / reference ×1 (req/s)`, num: r('workers', 'reference'), den: r('bare', 'reference'), kind: 'ratio' },
-    { name: `${workers} workers: turnpike ×${workers} / turnpike ×1 (req/s)`, num: r('workers', 'turnpike'), den: r('bare', 'turnpike'), kind: 'ratio' },
+    {
+      name: 'key-auth + rate-limiting / bare, turnpike (req/s)',
+      num: r('plugins', 'turnpike-key-auth-rl'),
+      den: r('plugins', 'turnpike'),
+      kind: 'ratio',
+      target: { op: '>=', value: 0.85 },
+    },
+    {
+      name: `${workers} workers: turnpike / reference ×${workers} (req/s)`,
+      num: r('workers', 'turnpike'),
+      den: r('workers', 'reference'),
+      kind: 'ratio',
+      target: { op: '>=', value: 0.9 },
+    },
+    {
+      name: `${workers} workers: reference ×${workers} / reference ×1 (req/s)`,
+      num: r('workers', 'reference'),
+      den: r('bare', 'reference'),
+      kind: 'ratio',
+    },
+    {
+      name: `${workers} workers: turnpike ×${workers} / turnpike ×1 (req/s)`,
+      num: r('workers', 'turnpike'),
+      den: r('bare', 'turnpike'),
+      kind: 'ratio',
+    },
     { name: '1 MB bodies: turnpike / reference (req/s)', num: r('body-1m', 'turnpike'), den: r('body-1m', 'reference'), kind: 'ratio' },
-    { name: 'paced: turnpike p50 / reference p50', num: r('paced', 'turnpike', 'p50'), den: r('paced', 'reference', 'p50'), kind: 'ratio', target: { op: '<=', value: 1 } },
-    { name: 'paced: turnpike p99 / reference p99', num: r('paced', 'turnpike', 'p99'), den: r('paced', 'reference', 'p99'), kind: 'ratio', target: { op: '<=', value: 1 } },
-    { name: 'paced: p50 added over direct, turnpike (ms)', num: r('paced', 'turnpike', 'p50'), den: r('paced', 'direct', 'p50'), kind: 'diff' },
-    { name: 'paced: p99 added over direct, turnpike (ms)', num: r('paced', 'turnpike', 'p99'), den: r('paced', 'direct', 'p99'), kind: 'diff' },
-    { name: 'paced: p50 added over direct, reference (ms)', num: r('paced', 'reference', 'p50'), den: r('paced', 'direct', 'p50'), kind: 'diff' },
-    { name: 'paced: p99 added over direct, reference (ms)', num: r('paced', 'reference', 'p99'), den: r('paced', 'direct', 'p99'), kind: 'diff' },
+    {
+      name: 'paced: turnpike p50 / reference p50',
+      num: r('paced', 'turnpike', 'p50'),
+      den: r('paced', 'reference', 'p50'),
+      kind: 'ratio',
+      target: { op: '<=', value: 1 },
+    },
+    {
+      name: 'paced: turnpike p99 / reference p99',
+      num: r('paced', 'turnpike', 'p99'),
+      den: r('paced', 'reference', 'p99'),
+      kind: 'ratio',
+      target: { op: '<=', value: 1 },
+    },
+    {
+      name: 'paced: p50 added over direct, turnpike (ms)',
+      num: r('paced', 'turnpike', 'p50'),
+      den: r('paced', 'direct', 'p50'),
+      kind: 'diff',
+    },
+    {
+      name: 'paced: p99 added over direct, turnpike (ms)',
+      num: r('paced', 'turnpike', 'p99'),
+      den: r('paced', 'direct', 'p99'),
+      kind: 'diff',
+    },
+    {
+      name: 'paced: p50 added over direct, reference (ms)',
+      num: r('paced', 'reference', 'p50'),
+      den: r('paced', 'direct', 'p50'),
+      kind: 'diff',
+    },
+    {
+      name: 'paced: p99 added over direct, reference (ms)',
+      num: r('paced', 'reference', 'p99'),
+      den: r('paced', 'direct', 'p99'),
+      kind: 'diff',
+    },
     { name: 'paced: p50 added over direct, nginx (ms)', num: r('paced', 'nginx', 'p50'), den: r('paced', 'direct', 'p50'), kind: 'diff' },
     { name: 'paced: p99 added over direct, nginx (ms)', num: r('paced', 'nginx', 'p99'), den: r('paced', 'direct', 'p99'), kind: 'diff' },
-    { name: 'memory: largest turnpike process with 10,000 routes, under load (MB)', num: r('routes-10k', 'turnpike-10k', 'rssLoadMaxProc'), kind: 'MB', target: { op: '<=', value: 150 } },
+    {
+      name: 'memory: largest turnpike process with 10,000 routes, under load (MB)',
+      num: r('routes-10k', 'turnpike-10k', 'rssLoadMaxProc'),
+      kind: 'MB',
+      target: { op: '<=', value: 150 },
+    },
   ]
 }
 
@@ -162,10 +251,14 @@ export function pairedRatios(num: VariantSummary, den: VariantSummary, m: Metric
 
 function metricOf(s: VariantSummary, m: Metric): number {
   switch (m) {
-    case 'rps': return s.rps.median
-    case 'p50': return s.p50Ms.median
-    case 'p99': return s.p99Ms.median
-    case 'rssLoadMaxProc': return s.rssLoadMaxProcMb
+    case 'rps':
+      return s.rps.median
+    case 'p50':
+      return s.p50Ms.median
+    case 'p99':
+      return s.p99Ms.median
+    case 'rssLoadMaxProc':
+      return s.rssLoadMaxProcMb
   }
 }
 
@@ -189,9 +282,13 @@ export function evaluateChecks(defs: readonly CheckDef[], summaries: readonly Va
       out.push({ name: d.name, value: null, kind: d.kind, target, pass: null, note: 'no value' })
       continue
     }
-    const meets = (x: number): boolean | null => (d.target === undefined ? null : d.target.op === '>=' ? x >= d.target.value : x <= d.target.value)
+    const meets = (x: number): boolean | null =>
+      d.target === undefined ? null : d.target.op === '>=' ? x >= d.target.value : x <= d.target.value
     const pass = meets(value)
-    const paired = d.kind === 'ratio' && den !== undefined && d.den !== undefined && d.den.metric === d.num.metric ? pairedRatios(num, den, d.num.metric) : []
+    const paired =
+      d.kind === 'ratio' && den !== undefined && d.den !== undefined && d.den.metric === d.num.metric
+        ? pairedRatios(num, den, d.num.metric)
+        : []
     if (paired.length < 2) {
       out.push({ name: d.name, value, kind: d.kind, target, pass })
       continue
@@ -222,7 +319,9 @@ export function variantTable(rows: readonly VariantSummary[]): string {
       lines.push(`| ${r.scenario} | ${r.label} | n/a: ${r.unavailable} | | | | | | |`)
       continue
     }
-    lines.push(`| ${[r.scenario, r.label, fmtSummary(r.rps, 'int'), fmtSummary(r.p50Ms, 2), fmtSummary(r.p99Ms, 2), fmt(r.cpuUsPerReq.median, 0), fmt(r.rssIdleMb, 0), fmt(r.rssLoadMb, 0), String(r.errors)].join(' | ')} |`)
+    lines.push(
+      `| ${[r.scenario, r.label, fmtSummary(r.rps, 'int'), fmtSummary(r.p50Ms, 2), fmtSummary(r.p99Ms, 2), fmt(r.cpuUsPerReq.median, 0), fmt(r.rssIdleMb, 0), fmt(r.rssLoadMb, 0), String(r.errors)].join(' | ')} |`,
+    )
   }
   return lines.join('\n')
 }
@@ -235,7 +334,16 @@ export function variantTable(rows: readonly VariantSummary[]): string {
 export function checkTable(checks: readonly CheckResult[]): string {
   const lines = ['| measure | value (range by repeat) | target | |', '|---|---:|---|---|']
   for (const c of checks) {
-    let v = c.value === null ? (c.note ?? 'n/a') : c.kind === 'ratio' ? `${c.value.toFixed(2)}×` : c.kind === 'diff' ? `${c.value >= 0 ? '+' : ''}${c.value.toFixed(2)} ms` : c.kind === 'ms' ? `${c.value.toFixed(2)} ms` : `${c.value.toFixed(0)} MB`
+    let v =
+      c.value === null
+        ? (c.note ?? 'n/a')
+        : c.kind === 'ratio'
+          ? `${c.value.toFixed(2)}×`
+          : c.kind === 'diff'
+            ? `${c.value >= 0 ? '+' : ''}${c.value.toFixed(2)} ms`
+            : c.kind === 'ms'
+              ? `${c.value.toFixed(2)} ms`
+              : `${c.value.toFixed(0)} MB`
     if (c.spread !== undefined) v += ` (${c.spread.min.toFixed(2)}–${c.spread.max.toFixed(2)})`
     const verdict = c.pass === null ? '' : `${c.pass ? 'met' : 'NOT met'}${c.settled === false ? ', unsettled' : ''}`
     lines.push(`| ${c.name} | ${v} | ${c.target ?? ''} | ${verdict} |`)

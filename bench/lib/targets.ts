@@ -56,22 +56,43 @@ async function startNginx(env: Env, name: string, conf: (dir: string) => string,
 
 export async function startUpstream(env: Env, cpus: string | null): Promise<Instance> {
   const port = await freePort()
-  return startNginx(env, 'upstream', (dir) => {
-    const body = Buffer.alloc(BODY_1M_BYTES, 'x')
-    writeFileSync(join(dir, '1m.bin'), body)
-    chmodSync(join(dir, '1m.bin'), 0o644)
-    return upstreamConf({ dir, port, runAsRoot: env.runAsRoot })
-  }, port, cpus)
+  return startNginx(
+    env,
+    'upstream',
+    (dir) => {
+      const body = Buffer.alloc(BODY_1M_BYTES, 'x')
+      writeFileSync(join(dir, '1m.bin'), body)
+      chmodSync(join(dir, '1m.bin'), 0o644)
+      return upstreamConf({ dir, port, runAsRoot: env.runAsRoot })
+    },
+    port,
+    cpus,
+  )
 }
 
 export async function startNginxProxy(env: Env, upstreamPort: number, workers: number, cpus: string | null): Promise<Instance> {
   const port = await freePort()
-  return startNginx(env, `nginx-proxy-${workers}w-${port}`, (dir) => proxyConf({ dir, port, upstreamPort, workers, runAsRoot: env.runAsRoot }), port, cpus)
+  return startNginx(
+    env,
+    `nginx-proxy-${workers}w-${port}`,
+    (dir) => proxyConf({ dir, port, upstreamPort, workers, runAsRoot: env.runAsRoot }),
+    port,
+    cpus,
+  )
 }
 
-async function startNodeScript(name: string, script: string, env: Record<string, string>, cpus: string | null, runtime = process.execPath): Promise<Instance> {
+async function startNodeScript(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  cpus: string | null,
+  runtime = process.execPath,
+): Promise<Instance> {
   const port = await freePort()
-  const p = startProc(name, runtime, [join(BENCH_BUILD, script)], { cpus, env: { ...process.env, ...env, PORT: String(port), NODE_ENV: 'production' } })
+  const p = startProc(name, runtime, [join(BENCH_BUILD, script)], {
+    cpus,
+    env: { ...process.env, ...env, PORT: String(port), NODE_ENV: 'production' },
+  })
   const url = `http://127.0.0.1:${port}`
   await waitForHttp(`${url}/`, p)
   return { name, url, pid: p.pid, stop: () => p.stop('SIGTERM') }
@@ -105,7 +126,10 @@ export function findBun(): { path: string; version: string } | { path: null; why
       // a placeholder (postinstall did not run) or a binary for another platform
     }
   }
-  return { path: null, why: 'the npm package `bun` is not installed with its binary (npm install; its binary comes from the optional package @oven/bun-linux-x64)' }
+  return {
+    path: null,
+    why: 'the npm package `bun` is not installed with its binary (npm install; its binary comes from the optional package @oven/bun-linux-x64)',
+  }
 }
 
 // --- Turnpike ------------------------------------------------------------------------------------
@@ -122,7 +146,15 @@ export interface TurnpikeInstance extends Instance {
   admin(method: string, path: string, body?: unknown): Promise<AdminAnswer>
 }
 
-export async function startTurnpike(o: { workers: number; cpus: string | null; settings: Readonly<Record<string, string>>; tmp: string; name: string; nodeArgs?: readonly string[]; beforeStart?: (prefix: string) => Promise<void> }): Promise<TurnpikeInstance> {
+export async function startTurnpike(o: {
+  workers: number
+  cpus: string | null
+  settings: Readonly<Record<string, string>>
+  tmp: string
+  name: string
+  nodeArgs?: readonly string[]
+  beforeStart?: (prefix: string) => Promise<void>
+}): Promise<TurnpikeInstance> {
   const prefix = join(o.tmp, `turnpike-${o.name}`)
   mkdirSync(prefix, { recursive: true })
   await o.beforeStart?.(prefix)
@@ -139,7 +171,10 @@ export async function startTurnpike(o: { workers: number; cpus: string | null; s
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' }
   for (const k of Object.keys(env)) if (k.startsWith('TURNPIKE_') || k.startsWith('KONG_')) delete env[k]
   for (const [k, v] of Object.entries(settings)) env[`TURNPIKE_${k.toUpperCase()}`] = v
-  const p: Proc = startProc(`turnpike-${o.name}`, process.execPath, [...(o.nodeArgs ?? []), join(ROOT, 'bin', 'turnpike'), 'start'], { cpus: o.cpus, env })
+  const p: Proc = startProc(`turnpike-${o.name}`, process.execPath, [...(o.nodeArgs ?? []), join(ROOT, 'bin', 'turnpike'), 'start'], {
+    cpus: o.cpus,
+    env,
+  })
   await waitForOutput(p, ' started ', 60_000)
   const adminUrl = `http://127.0.0.1:${adminPort}`
   const pool = new Pool(adminUrl, { connections: 32 })
@@ -214,7 +249,11 @@ export { sleep, waitForHttp }
  * Turnpike's own DAO (the same validation and defaults as the Admin API, without one configuration
  * reload per write). Returns the seconds it took.
  */
-export async function seedRoutes(prefix: string, upstream: string, routes: ReadonlyArray<Readonly<Record<string, unknown>>>): Promise<number> {
+export async function seedRoutes(
+  prefix: string,
+  upstream: string,
+  routes: ReadonlyArray<Readonly<Record<string, unknown>>>,
+): Promise<number> {
   const [{ createStore }, { ENTITIES }, { storeEntity }, { Dao }] = await Promise.all([
     import('../../src/store/index.js'),
     import('../../src/entities/index.js'),

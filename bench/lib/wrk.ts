@@ -8,7 +8,13 @@ export interface WrkResult {
   readonly requests: number
   readonly durationUs: number
   readonly bytes: number
-  readonly errors: { readonly connect: number; readonly read: number; readonly write: number; readonly status: number; readonly timeout: number }
+  readonly errors: {
+    readonly connect: number
+    readonly read: number
+    readonly write: number
+    readonly status: number
+    readonly timeout: number
+  }
   readonly p50Us: number
   readonly p90Us: number
   readonly p99Us: number
@@ -34,7 +40,9 @@ end
 
 /** Headers for every request (e.g. an API key), as a Lua table literal. */
 function luaHeaders(headers: Readonly<Record<string, string>>): string {
-  return `{${Object.entries(headers).map(([k, v]) => `[${JSON.stringify(k)}]=${JSON.stringify(v)}`).join(',')}}`
+  return `{${Object.entries(headers)
+    .map(([k, v]) => `[${JSON.stringify(k)}]=${JSON.stringify(v)}`)
+    .join(',')}}`
 }
 
 /**
@@ -98,9 +106,15 @@ export function parseWrkOutput(stdout: string): WrkResult {
   const line = stdout.split('\n').find((l) => l.startsWith(RESULT_MARKER))
   if (line === undefined) throw new Error(`wrk printed no result line:\n${stdout.slice(-2000)}`)
   const j = JSON.parse(line.slice(RESULT_MARKER.length)) as {
-    requests: number; duration_us: number; bytes: number
+    requests: number
+    duration_us: number
+    bytes: number
     errors: { connect: number; read: number; write: number; status: number; timeout: number }
-    p50_us: number; p90_us: number; p99_us: number; max_us: number; mean_us: number
+    p50_us: number
+    p90_us: number
+    p99_us: number
+    max_us: number
+    mean_us: number
   }
   return {
     requests: j.requests,

@@ -104,7 +104,12 @@ export function createAdminApi(options: AdminApiOptions): AdminApi {
     for (const route of pluginRoutes({ dao, plugins: options.plugins })) router.add(route)
   }
   if (dao.entities['upstreams'] !== undefined && dao.entities['targets'] !== undefined) {
-    for (const route of upstreamRoutes({ dao, nodeId: nodeInfo.node_id, ...(options.upstreamHealth === undefined ? {} : { health: options.upstreamHealth }) })) router.add(route)
+    for (const route of upstreamRoutes({
+      dao,
+      nodeId: nodeInfo.node_id,
+      ...(options.upstreamHealth === undefined ? {} : { health: options.upstreamHealth }),
+    }))
+      router.add(route)
   }
   if (options.plugins !== undefined && options.pluginServices !== undefined) {
     for (const route of pluginEndpoints(options.plugins.all(), options.pluginServices, 'api')) router.add(route)

@@ -81,7 +81,13 @@ function nestedLookupField(child: EntitySchema, field: string): string | undefin
 }
 
 /** Resolves a child key given under its parent: ids as they are, names through the cache key. */
-async function nestedChildKey(dao: Dao, child: EntitySchema, field: string, ownerId: string, key: string): Promise<{ id: string | null; lookup?: [string, string] }> {
+async function nestedChildKey(
+  dao: Dao,
+  child: EntitySchema,
+  field: string,
+  ownerId: string,
+  key: string,
+): Promise<{ id: string | null; lookup?: [string, string] }> {
   const lookupField = nestedLookupField(child, field)
   if (isUuid(key) || lookupField === undefined) return { id: key }
   const row = await dao.store.selectByCacheKey(child.name, [ownerId, key])
@@ -163,7 +169,9 @@ function foreignEntityRoute({ dao, writer }: EntityRouteDeps, child: EntitySchem
         const { row, fk } = await withFk(ctx)
         if (fk !== undefined) return ok(await writer.upsert(parent.name, fk, inputFor(ctx, parent)))
         // No parent yet: create one and associate it, as Kong does (both or neither).
-        return ok(await writer.upsertAndAssociate(parent.name, randomUUID(), inputFor(ctx, parent), { entity: child.name, id: row.id, field }))
+        return ok(
+          await writer.upsertAndAssociate(parent.name, randomUUID(), inputFor(ctx, parent), { entity: child.name, id: row.id, field }),
+        )
       },
       DELETE: async (ctx) => {
         const { fk } = await withFk(ctx)
@@ -212,7 +220,8 @@ function nestedEntityRoute({ dao, writer }: EntityRouteDeps, parent: EntitySchem
     return { owner, row }
   }
   // The key as given (so DB-less refusals name the endpoint key), or the id found by name.
-  const writeKey = (ctx: AdminContext, row: Row): string => (nestedLookupField(child, field) === undefined ? param(ctx, child.name) : row.id)
+  const writeKey = (ctx: AdminContext, row: Row): string =>
+    nestedLookupField(child, field) === undefined ? param(ctx, child.name) : row.id
   return {
     path: `/${adminSegment(parent)}/{${parent.name}}/${nestedSegment(parent, child, field)}/{${child.name}}`,
     methods: {

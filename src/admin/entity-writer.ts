@@ -47,7 +47,12 @@ export class EntityWriter {
   }
 
   /** Creates `entity` and points `other.field` at it, both or neither (see Dao.upsertAndAssociate). */
-  async upsertAndAssociate(entity: string, key: string, input: Record<string, unknown>, other: { readonly entity: string; readonly id: string; readonly field: string }): Promise<Row> {
+  async upsertAndAssociate(
+    entity: string,
+    key: string,
+    input: Record<string, unknown>,
+    other: { readonly entity: string; readonly id: string; readonly field: string },
+  ): Promise<Row> {
     if (this.#readOnly) return this.upsert(entity, key, input)
     return this.#dao.upsertAndAssociate(entity, key, input, other)
   }

@@ -9,7 +9,9 @@ export class AdminHttpError extends Error {
   readonly status: number
   readonly body: unknown
   constructor(status: number, body?: unknown) {
-    super(typeof body === 'object' && body !== null && 'message' in body ? String((body as { message: unknown }).message) : `HTTP ${status}`)
+    super(
+      typeof body === 'object' && body !== null && 'message' in body ? String((body as { message: unknown }).message) : `HTTP ${status}`,
+    )
     this.name = 'AdminHttpError'
     this.status = status
     this.body = body

@@ -110,7 +110,12 @@ export function infoRoutes(deps: InfoRouteDeps): AdminRoute[] {
             },
             server: nodeInfo.serverStatus(),
             // Turnpike's: each proxy worker's share of `server` (Kong reports only the node's totals).
-            workers: nodeInfo.workers().map((w) => ({ pid: w.pid, connections_accepted: w.connectionsAccepted, connections_active: w.connectionsActive, total_requests: w.totalRequests })),
+            workers: nodeInfo.workers().map((w) => ({
+              pid: w.pid,
+              connections_accepted: w.connectionsAccepted,
+              connections_active: w.connectionsActive,
+              total_requests: w.totalRequests,
+            })),
           }
           if (deps.database === 'off') body['configuration_hash'] = deps.configurationHash?.() ?? EMPTY_CONFIG_HASH
           return ok(body)

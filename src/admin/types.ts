@@ -23,5 +23,11 @@ export interface NodeInfo extends NodeFacts {
    * Each proxy worker's connection and request counters and JavaScript heap in use, as last
    * reported (about once a second).
    */
-  workers(): ReadonlyArray<{ readonly pid: number; readonly connectionsAccepted: number; readonly connectionsActive: number; readonly totalRequests: number; readonly heapUsed: number }>
+  workers(): ReadonlyArray<{
+    readonly pid: number
+    readonly connectionsAccepted: number
+    readonly connectionsActive: number
+    readonly totalRequests: number
+    readonly heapUsed: number
+  }>
 }

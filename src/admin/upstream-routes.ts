@@ -107,8 +107,17 @@ export function upstreamRoutes({ dao, health, nodeId }: UpstreamRouteDeps): Admi
       },
     },
     { path: '/upstreams/{upstreams}/targets/{targets}/healthy', methods: { PUT: setHealth(true, false), POST: setHealth(true, false) } },
-    { path: '/upstreams/{upstreams}/targets/{targets}/unhealthy', methods: { PUT: setHealth(false, false), POST: setHealth(false, false) } },
-    { path: '/upstreams/{upstreams}/targets/{targets}/{address}/healthy', methods: { PUT: setHealth(true, true), POST: setHealth(true, true) } },
-    { path: '/upstreams/{upstreams}/targets/{targets}/{address}/unhealthy', methods: { PUT: setHealth(false, true), POST: setHealth(false, true) } },
+    {
+      path: '/upstreams/{upstreams}/targets/{targets}/unhealthy',
+      methods: { PUT: setHealth(false, false), POST: setHealth(false, false) },
+    },
+    {
+      path: '/upstreams/{upstreams}/targets/{targets}/{address}/healthy',
+      methods: { PUT: setHealth(true, true), POST: setHealth(true, true) },
+    },
+    {
+      path: '/upstreams/{upstreams}/targets/{targets}/{address}/unhealthy',
+      methods: { PUT: setHealth(false, true), POST: setHealth(false, true) },
+    },
   ]
 }

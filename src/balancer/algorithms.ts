@@ -229,9 +229,13 @@ export function recordLatency(p: Peer, ms: number): void {
 
 export function createAlgorithm(name: string, slots: number): BalancingAlgorithm {
   switch (name) {
-    case 'consistent-hashing': return new ConsistentHashing(slots)
-    case 'least-connections': return new LeastConnections()
-    case 'latency': return new Latency()
-    default: return new RoundRobin()
+    case 'consistent-hashing':
+      return new ConsistentHashing(slots)
+    case 'least-connections':
+      return new LeastConnections()
+    case 'latency':
+      return new Latency()
+    default:
+      return new RoundRobin()
   }
 }

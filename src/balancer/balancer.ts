@@ -41,14 +41,27 @@ export function answersOf(r: unknown): { ok: true; answers: Answer[] } | { ok: f
         const o = a as { address?: unknown; ip?: unknown; port?: unknown; weight?: unknown }
         const address = typeof o.address === 'string' ? o.address : typeof o.ip === 'string' ? o.ip : null
         if (address === null) continue
-        answers.push({ address, ...(typeof o.port === 'number' ? { port: o.port } : {}), ...(typeof o.weight === 'number' ? { weight: o.weight } : {}) })
+        answers.push({
+          address,
+          ...(typeof o.port === 'number' ? { port: o.port } : {}),
+          ...(typeof o.weight === 'number' ? { weight: o.weight } : {}),
+        })
       }
     }
     if (answers.length > 0) return { ok: true, answers }
   }
   if (typeof x.address === 'string') {
     const y = r as { port?: unknown; weight?: unknown }
-    return { ok: true, answers: [{ address: x.address, ...(typeof y.port === 'number' ? { port: y.port } : {}), ...(typeof y.weight === 'number' ? { weight: y.weight } : {}) }] }
+    return {
+      ok: true,
+      answers: [
+        {
+          address: x.address,
+          ...(typeof y.port === 'number' ? { port: y.port } : {}),
+          ...(typeof y.weight === 'number' ? { weight: y.weight } : {}),
+        },
+      ],
+    }
   }
   return { ok: false, message: 'dns client error: 101 empty record received' }
 }
@@ -175,9 +188,7 @@ export class HealthView {
 /** Why no address could be picked (Kong's balancer errors). */
 export type PickFailure = 'No peers are available' | 'Balancer is unhealthy'
 
-export type PickResult =
-  | { readonly ok: true; readonly address: Address }
-  | { readonly ok: false; readonly reason: PickFailure }
+export type PickResult = { readonly ok: true; readonly address: Address } | { readonly ok: false; readonly reason: PickFailure }
 
 /** Reports a proxied outcome of an address to the node's health checker (the primary). */
 export type PassiveReporter = (upstreamId: string, address: Address, outcome: Outcome) => void
@@ -199,7 +210,11 @@ export class Balancer {
   #peers: Address[] = []
   readonly #available: (p: Peer) => boolean
 
-  constructor(upstreamRow: Readonly<Record<string, unknown>>, targetRows: readonly Readonly<Record<string, unknown>>[], deps: BalancerDeps) {
+  constructor(
+    upstreamRow: Readonly<Record<string, unknown>>,
+    targetRows: readonly Readonly<Record<string, unknown>>[],
+    deps: BalancerDeps,
+  ) {
     this.upstream = parseUpstream(upstreamRow)
     this.#deps = deps
     this.#passive = passiveEnabled(this.upstream.healthchecks)
@@ -216,7 +231,10 @@ export class Balancer {
   }
 
   #rebuild(): void {
-    this.#peers = this.targets.filter((t) => t.weight > 0).flatMap((t) => t.addresses).filter((a) => a.weight > 0)
+    this.#peers = this.targets
+      .filter((t) => t.weight > 0)
+      .flatMap((t) => t.addresses)
+      .filter((a) => a.weight > 0)
     this.#algorithm.rebuild(this.#peers)
   }
 
@@ -237,9 +255,11 @@ export class Balancer {
       if (changed) this.#rebuild()
     }
     if (r instanceof Promise) {
-      t.pending = r.then(apply, (err: unknown) => apply({ ok: false, message: String(err) })).finally(() => {
-        t.pending = null
-      })
+      t.pending = r
+        .then(apply, (err: unknown) => apply({ ok: false, message: String(err) }))
+        .finally(() => {
+          t.pending = null
+        })
     } else apply(r)
   }
 
@@ -306,7 +326,12 @@ export class Balancer {
       return
     }
     if (!healthy) return
-    const limit = outcome.kind === 'tcp_failure' ? p.unhealthy.tcp_failures : outcome.kind === 'timeout' ? p.unhealthy.timeouts : p.unhealthy.http_failures
+    const limit =
+      outcome.kind === 'tcp_failure'
+        ? p.unhealthy.tcp_failures
+        : outcome.kind === 'timeout'
+          ? p.unhealthy.timeouts
+          : p.unhealthy.http_failures
     if (limit > 0) report(this.upstream.id, address, outcome)
   }
 
@@ -332,7 +357,10 @@ export class BalancerRegistry {
   }
 
   /** Upstream name (lower-case) → balancer. */
-  build(upstreams: readonly Readonly<Record<string, unknown>>[], targets: readonly Readonly<Record<string, unknown>>[]): Map<string, Balancer> {
+  build(
+    upstreams: readonly Readonly<Record<string, unknown>>[],
+    targets: readonly Readonly<Record<string, unknown>>[],
+  ): Map<string, Balancer> {
     const byUpstream = new Map<string, Readonly<Record<string, unknown>>[]>()
     for (const t of targets) {
       const id = (t['upstream'] as { id?: string } | null | undefined)?.id
@@ -345,7 +373,9 @@ export class BalancerRegistry {
     const out = new Map<string, Balancer>()
     for (const u of upstreams) {
       const id = String(u['id'])
-      const rows = (byUpstream.get(id) ?? []).slice().sort((a, b) => Number(a['created_at'] ?? 0) - Number(b['created_at'] ?? 0) || String(a['id']).localeCompare(String(b['id'])))
+      const rows = (byUpstream.get(id) ?? [])
+        .slice()
+        .sort((a, b) => Number(a['created_at'] ?? 0) - Number(b['created_at'] ?? 0) || String(a['id']).localeCompare(String(b['id'])))
       const sig = JSON.stringify([u, rows.map((r) => [r['id'], r['target'], r['weight']])])
       const prev = this.#byId.get(id)
       const balancer = prev !== undefined && prev.sig === sig ? prev.balancer : new Balancer(u, rows, this.deps)

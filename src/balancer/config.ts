@@ -26,13 +26,24 @@ export interface ActiveChecks {
   readonly https_verify_certificate: boolean
   readonly headers: Readonly<Record<string, readonly string[]>> | null
   readonly healthy: { readonly interval: number; readonly http_statuses: readonly number[]; readonly successes: number }
-  readonly unhealthy: { readonly interval: number; readonly http_statuses: readonly number[]; readonly tcp_failures: number; readonly timeouts: number; readonly http_failures: number }
+  readonly unhealthy: {
+    readonly interval: number
+    readonly http_statuses: readonly number[]
+    readonly tcp_failures: number
+    readonly timeouts: number
+    readonly http_failures: number
+  }
 }
 
 export interface PassiveChecks {
   readonly type: 'tcp' | 'http' | 'https' | 'grpc' | 'grpcs'
   readonly healthy: { readonly http_statuses: readonly number[]; readonly successes: number }
-  readonly unhealthy: { readonly http_statuses: readonly number[]; readonly tcp_failures: number; readonly timeouts: number; readonly http_failures: number }
+  readonly unhealthy: {
+    readonly http_statuses: readonly number[]
+    readonly tcp_failures: number
+    readonly timeouts: number
+    readonly http_failures: number
+  }
 }
 
 export interface HealthChecks {
@@ -68,7 +79,8 @@ type Obj = Record<string, unknown>
 const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null ? (v as Obj) : {})
 const num = (v: unknown, d: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : d)
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null)
-const list = (v: unknown, d: readonly number[]): readonly number[] => (Array.isArray(v) ? v.filter((x): x is number => typeof x === 'number') : d)
+const list = (v: unknown, d: readonly number[]): readonly number[] =>
+  Array.isArray(v) ? v.filter((x): x is number => typeof x === 'number') : d
 
 export function parseHealthChecks(value: unknown): HealthChecks {
   const hc = obj(value)
@@ -88,7 +100,11 @@ export function parseHealthChecks(value: unknown): HealthChecks {
       https_sni: str(a['https_sni']),
       https_verify_certificate: a['https_verify_certificate'] !== false,
       headers: typeof headers === 'object' && headers !== null ? (headers as Record<string, string[]>) : null,
-      healthy: { interval: num(ah['interval'], 0), http_statuses: list(ah['http_statuses'], ACTIVE_HEALTHY_STATUSES), successes: num(ah['successes'], 0) },
+      healthy: {
+        interval: num(ah['interval'], 0),
+        http_statuses: list(ah['http_statuses'], ACTIVE_HEALTHY_STATUSES),
+        successes: num(ah['successes'], 0),
+      },
       unhealthy: {
         interval: num(au['interval'], 0),
         http_statuses: list(au['http_statuses'], ACTIVE_UNHEALTHY_STATUSES),

@@ -56,14 +56,22 @@ function queryValue(query: string | null, name: string | null): string | null {
 
 function valueFor(u: UpstreamConfig, on: HashOn, fallback: boolean, s: HashSource): string | null {
   switch (on) {
-    case 'none': return null
-    case 'consumer': return s.consumerId
-    case 'ip': return s.clientIp
-    case 'header': return headerValue(s.headers, fallback ? u.hash_fallback_header : u.hash_on_header)
-    case 'cookie': return cookieValue(s.headers, u.hash_on_cookie)
-    case 'path': return s.path
-    case 'query_arg': return queryValue(s.query, fallback ? u.hash_fallback_query_arg : u.hash_on_query_arg)
-    case 'uri_capture': return s.captures?.[(fallback ? u.hash_fallback_uri_capture : u.hash_on_uri_capture) ?? ''] ?? null
+    case 'none':
+      return null
+    case 'consumer':
+      return s.consumerId
+    case 'ip':
+      return s.clientIp
+    case 'header':
+      return headerValue(s.headers, fallback ? u.hash_fallback_header : u.hash_on_header)
+    case 'cookie':
+      return cookieValue(s.headers, u.hash_on_cookie)
+    case 'path':
+      return s.path
+    case 'query_arg':
+      return queryValue(s.query, fallback ? u.hash_fallback_query_arg : u.hash_on_query_arg)
+    case 'uri_capture':
+      return s.captures?.[(fallback ? u.hash_fallback_uri_capture : u.hash_on_uri_capture) ?? ''] ?? null
   }
 }
 

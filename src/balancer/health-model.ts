@@ -104,9 +104,13 @@ export function applyOutcome(state: AddressHealth, hc: HealthChecks, mode: Check
 /** Kong's words for a counter in its `[healthcheck]` lines. */
 export function counterLabel(counter: NonNullable<Applied['counter']>): string {
   switch (counter) {
-    case 'tcp_failures': return 'TCP'
-    case 'timeouts': return 'timeout'
-    case 'http_failures': return 'HTTP'
-    case 'successes': return 'SUCCESS'
+    case 'tcp_failures':
+      return 'TCP'
+    case 'timeouts':
+      return 'timeout'
+    case 'http_failures':
+      return 'HTTP'
+    case 'successes':
+      return 'SUCCESS'
   }
 }

@@ -25,7 +25,21 @@ export interface ParsedArgs {
 }
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const out: ParsedArgs = { command: undefined, conf: undefined, prefix: undefined, all: false, help: false, positional: [], output: undefined, selectTags: [], adminUrl: undefined, headers: [], dryRun: false, online: false, withId: false }
+  const out: ParsedArgs = {
+    command: undefined,
+    conf: undefined,
+    prefix: undefined,
+    all: false,
+    help: false,
+    positional: [],
+    output: undefined,
+    selectTags: [],
+    adminUrl: undefined,
+    headers: [],
+    dryRun: false,
+    online: false,
+    withId: false,
+  }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string
     const value = (): string => {
@@ -48,7 +62,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     else if (a === '--dry-run') out.dryRun = true
     else if (a === '--online') out.online = true
     else if (a === '--with-id') out.withId = true
-    else if (a === '--vv' || a === '--v') continue // Kong's verbosity flags: accepted, logs go to the error log
+    else if (a === '--vv' || a === '--v')
+      continue // Kong's verbosity flags: accepted, logs go to the error log
     else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`)
     else if (out.command === undefined) out.command = a
     else out.positional.push(a)

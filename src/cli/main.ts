@@ -64,13 +64,17 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'check': {
         const file = args.positional[0] ?? args.conf
         const config = loadConfig(file !== undefined ? { confPath: file } : {})
-        process.stdout.write(`configuration${file !== undefined ? ` at ${file}` : ''} is valid (database=${config.database}, proxy_listen=${config.raw['proxy_listen'] ?? ''})\n`)
+        process.stdout.write(
+          `configuration${file !== undefined ? ` at ${file}` : ''} is valid (database=${config.database}, proxy_listen=${config.raw['proxy_listen'] ?? ''})\n`,
+        )
         return 0
       }
       case 'config':
         return await configCommand(args, () => configFrom(args))
       case 'version':
-        process.stdout.write(args.all ? `${PRODUCT} ${VERSION}\nkong compatibility: ${KONG_COMPAT_VERSION}\nnode: ${process.version}\n` : `${VERSION}\n`)
+        process.stdout.write(
+          args.all ? `${PRODUCT} ${VERSION}\nkong compatibility: ${KONG_COMPAT_VERSION}\nnode: ${process.version}\n` : `${VERSION}\n`,
+        )
         return 0
       default:
         process.stderr.write(`Error: unknown command '${args.command}'\n\n${USAGE}`)

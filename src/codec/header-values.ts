@@ -56,7 +56,8 @@ export function wireHeaderObject<T extends Record<string, string | string[] | nu
   for (const name in headers) {
     const v = headers[name]
     if (!TOKEN.test(name)) return rebuildObject(headers)
-    if (typeof v === 'string' ? UNSENDABLE.test(v) : Array.isArray(v) && v.some((one) => UNSENDABLE.test(one))) return rebuildObject(headers)
+    if (typeof v === 'string' ? UNSENDABLE.test(v) : Array.isArray(v) && v.some((one) => UNSENDABLE.test(one)))
+      return rebuildObject(headers)
   }
   return headers
 }

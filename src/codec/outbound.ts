@@ -45,7 +45,12 @@ export interface OutboundFailure {
 }
 
 export type OutboundResult =
-  | { readonly ok: true; readonly status: number; readonly headers: Readonly<Record<string, string | string[] | undefined>>; readonly body: Buffer }
+  | {
+      readonly ok: true
+      readonly status: number
+      readonly headers: Readonly<Record<string, string | string[] | undefined>>
+      readonly body: Buffer
+    }
   | { readonly ok: false; readonly failure: OutboundFailure }
 
 /** The outbound HTTP client: never throws, every failure is a result. */

@@ -81,7 +81,7 @@ export function forwardedResponseHeaders(raw: HeaderList, switching: boolean, vi
   if (connection !== null) {
     const named = namedByConnection(connection)
     if (named !== null) {
-      for (let i = 0; i < out.length; ) {
+      for (let i = 0; i < out.length;) {
         if (named.has((out[i] as string).toLowerCase())) out.splice(i, 2)
         else i += 2
       }

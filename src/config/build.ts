@@ -11,9 +11,7 @@ import { statSync } from 'node:fs'
 import { invalidSetting } from './errors.js'
 import { isTrustedIpEntry } from './ip.js'
 import { parseListen } from './listen.js'
-import {
-  DATABASES, ERROR_DEFAULT_TYPES, HEADER_TOKENS, LOG_LEVELS, UPSTREAM_HEADER_TOKENS, type SettingName,
-} from './settings.js'
+import { DATABASES, ERROR_DEFAULT_TYPES, HEADER_TOKENS, LOG_LEVELS, UPSTREAM_HEADER_TOKENS, type SettingName } from './settings.js'
 import type { LayeredValue } from './sources.js'
 import type { GatewayConfig } from './types.js'
 import { ValueProblem } from './value-problem.js'
@@ -143,11 +141,7 @@ function seconds(value: string): number {
  * @param raw - every setting's final string, for `GatewayConfig.raw`
  * @throws ConfigError naming the first invalid setting
  */
-export function buildConfig(
-  get: (name: SettingName) => LayeredValue,
-  cwd: string,
-  raw: Readonly<Record<string, string>>,
-): GatewayConfig {
+export function buildConfig(get: (name: SettingName) => LayeredValue, cwd: string, raw: Readonly<Record<string, string>>): GatewayConfig {
   function parse<T>(name: SettingName, fn: (value: string) => T): T {
     const { value, source, name: givenAs } = get(name)
     try {

@@ -53,9 +53,7 @@ export function parseConfFile(text: string, path: string): Map<string, ConfEntry
     const eq = content.indexOf('=')
     const name = eq < 0 ? '' : content.slice(0, eq).trim()
     if (eq < 0 || !NAME.test(name)) {
-      throw new ConfigError(
-        `invalid line in ${path} line ${lineNo}: ${JSON.stringify(content)}: expected "name = value"`,
-      )
+      throw new ConfigError(`invalid line in ${path} line ${lineNo}: ${JSON.stringify(content)}: expected "name = value"`)
     }
     entries.set(name.toLowerCase(), { value: content.slice(eq + 1).trim(), line: lineNo })
   }

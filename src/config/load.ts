@@ -17,11 +17,7 @@ import type { GatewayConfig } from './types.js'
 export { ConfigError } from './errors.js'
 
 /** Files looked for, in order, when no path is given (only if present; none is fine). */
-export const DEFAULT_CONF_PATHS: readonly string[] = [
-  '/etc/turnpike/turnpike.conf',
-  '/etc/kong/kong.conf',
-  '/etc/kong.conf',
-]
+export const DEFAULT_CONF_PATHS: readonly string[] = ['/etc/turnpike/turnpike.conf', '/etc/kong/kong.conf', '/etc/kong.conf']
 
 export interface LoadConfigOptions {
   /** A file that must exist (`-c`); without it the search list is tried. */

@@ -15,11 +15,7 @@ const SENSITIVE_NAMES: ReadonlySet<string> = new Set(['proxy_server', 'declarati
 /** True for settings whose values must never be shown: passwords, secrets, keys, tokens. */
 export function isSensitiveSetting(name: string): boolean {
   return (
-    SENSITIVE_NAMES.has(name) ||
-    name.includes('password') ||
-    name.includes('secret') ||
-    name.endsWith('_key') ||
-    name.endsWith('_token')
+    SENSITIVE_NAMES.has(name) || name.includes('password') || name.includes('secret') || name.endsWith('_key') || name.endsWith('_token')
   )
 }
 

@@ -71,8 +71,16 @@ export const ALIASES: Readonly<Partial<Record<SettingName, readonly string[]>>> 
 
 /** Lower-cased tokens of Kong's `headers` setting (`HEADER_KEY_TO_NAME` in Kong). */
 export const HEADER_TOKENS: readonly string[] = [
-  'server_tokens', 'latency_tokens', 'server', 'via', 'x-kong-proxy-latency', 'x-kong-response-latency',
-  'x-kong-admin-latency', 'x-kong-upstream-latency', 'x-kong-upstream-status', 'x-kong-request-id',
+  'server_tokens',
+  'latency_tokens',
+  'server',
+  'via',
+  'x-kong-proxy-latency',
+  'x-kong-response-latency',
+  'x-kong-admin-latency',
+  'x-kong-upstream-latency',
+  'x-kong-upstream-status',
+  'x-kong-request-id',
 ]
 
 /** Lower-cased tokens of `headers_upstream`. */

@@ -57,7 +57,14 @@ export function sizeToBytes(size: string): number {
 }
 
 const TIME_UNITS_MS: Readonly<Record<string, number>> = {
-  ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, M: 2_592_000_000, y: 31_536_000_000,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+  M: 2_592_000_000,
+  y: 31_536_000_000,
 }
 
 /**

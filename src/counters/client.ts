@@ -115,7 +115,11 @@ export class CounterClient {
 /** A client and authority in one process (no primary): messages are delivered asynchronously. */
 export function inProcessCounters(now: () => number = Date.now): { client: CounterClient; authority: CounterAuthority } {
   let client: CounterClient | null = null
-  const authority = new CounterAuthority((_w, msg) => queueMicrotask(() => client?.onMessage(msg)), () => 1, now)
+  const authority = new CounterAuthority(
+    (_w, msg) => queueMicrotask(() => client?.onMessage(msg)),
+    () => 1,
+    now,
+  )
   client = new CounterClient((msg) => queueMicrotask(() => authority.handle(0, msg)), now)
   return { client, authority }
 }

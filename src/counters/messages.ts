@@ -31,6 +31,12 @@ export type CounterToWorker =
    * rest a lease); `remaining[i]` is what is left for others after the grant. Refused: nothing was
    * taken; `remaining[i]` is what each counter still allows (0 for the exhausted ones).
    */
-  | { readonly type: 'counter:grant'; readonly id: number; readonly ok: boolean; readonly granted: readonly number[]; readonly remaining: readonly number[] }
+  | {
+      readonly type: 'counter:grant'
+      readonly id: number
+      readonly ok: boolean
+      readonly granted: readonly number[]
+      readonly remaining: readonly number[]
+    }
   /** Give back the unused hits leased for these keys. */
   | { readonly type: 'counter:recall'; readonly rid: number; readonly keys: readonly string[] }

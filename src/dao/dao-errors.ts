@@ -25,11 +25,9 @@ export function invalidPrimaryKey(id: string): DbError {
 
 /** A foreign key that points at nothing (code 4, 400). */
 export function foreignKeyInvalidReference(field: string, key: { id: string }, parent: string): DbError {
-  return new DbError(
-    'FOREIGN_KEY_VIOLATION',
-    `the foreign key '${luaPretty(key)}' does not reference an existing '${parent}' entity.`,
-    { [field]: key },
-  )
+  return new DbError('FOREIGN_KEY_VIOLATION', `the foreign key '${luaPretty(key)}' does not reference an existing '${parent}' entity.`, {
+    [field]: key,
+  })
 }
 
 /** Deleting a row still referenced under `on_delete: restrict` (code 4, 400). */

@@ -151,7 +151,14 @@ export class Dao {
     return this.#write((tx, events) => this.#updateIn(tx, events, schema, key, patch, options))
   }
 
-  async #updateIn(tx: Store, events: PendingEvent[], schema: EntitySchema, key: string, patch: Readonly<Record<string, unknown>>, options: WriteOptions): Promise<Row> {
+  async #updateIn(
+    tx: Store,
+    events: PendingEvent[],
+    schema: EntitySchema,
+    key: string,
+    patch: Readonly<Record<string, unknown>>,
+    options: WriteOptions,
+  ): Promise<Row> {
     const entity = schema.name
     const existing = await this.#find(tx, schema, key)
     if (existing === null) throw this.#notFound(schema, key)
@@ -183,7 +190,12 @@ export class Dao {
    * reference (a plugin whose schema allows no consumer), neither write happens: Kong keeps the
    * new row in that case, a partial write behind a 400.
    */
-  async upsertAndAssociate(entity: string, key: string, input: Readonly<Record<string, unknown>>, other: { readonly entity: string; readonly id: string; readonly field: string }): Promise<Row> {
+  async upsertAndAssociate(
+    entity: string,
+    key: string,
+    input: Readonly<Record<string, unknown>>,
+    other: { readonly entity: string; readonly id: string; readonly field: string },
+  ): Promise<Row> {
     const schema = this.schema(entity)
     const otherSchema = this.schema(other.entity)
     return this.#write(async (tx, events) => {
@@ -193,7 +205,14 @@ export class Dao {
     })
   }
 
-  async #upsertIn(tx: Store, events: PendingEvent[], schema: EntitySchema, key: string, input: Readonly<Record<string, unknown>>, options: WriteOptions): Promise<Row> {
+  async #upsertIn(
+    tx: Store,
+    events: PendingEvent[],
+    schema: EntitySchema,
+    key: string,
+    input: Readonly<Record<string, unknown>>,
+    options: WriteOptions,
+  ): Promise<Row> {
     const entity = schema.name
     const existing = await this.#find(tx, schema, key)
     const candidate: Record<string, unknown> = { ...input }
@@ -277,7 +296,11 @@ export class Dao {
     existing: Row | undefined,
   ): Promise<{ row: Row; transient: Record<string, unknown> }> {
     // Kong's custom DAOs check their pseudo-fields before the schema does (certificates' snis).
-    const refused = await schema.dao_hooks?.beforeWrite?.(this.#hookContext(tx, events), candidate, mode === 'insert' ? undefined : (candidate['id'] as string | undefined))
+    const refused = await schema.dao_hooks?.beforeWrite?.(
+      this.#hookContext(tx, events),
+      candidate,
+      mode === 'insert' ? undefined : (candidate['id'] as string | undefined),
+    )
     if (refused !== undefined) throw schemaViolation(refused)
     await resolveForeignRefs(tx, this.entities, schema, candidate)
     const result = validateEntity(schema, candidate, existing === undefined ? { mode } : { mode, existing })

@@ -65,12 +65,18 @@ export async function resolveForeignRefs(
  * Throws code 4 when a foreign `{ id }` of the validated row references no existing row. An
  * entity missing from the registry has no rows: every reference to it is invalid.
  */
-export async function checkForeignRefs(db: Store, entities: Readonly<Record<string, EntitySchema>>, schema: EntitySchema, row: Row): Promise<void> {
+export async function checkForeignRefs(
+  db: Store,
+  entities: Readonly<Record<string, EntitySchema>>,
+  schema: EntitySchema,
+  row: Row,
+): Promise<void> {
   for (const [name, field] of foreignFields(schema)) {
     const value = row[name]
     if (!isRecord(value) || typeof value['id'] !== 'string') continue
     const id = value['id']
-    if (entities[field.reference] === undefined || (await db.select(field.reference, id)) === null) throw foreignKeyInvalidReference(name, { id }, field.reference)
+    if (entities[field.reference] === undefined || (await db.select(field.reference, id)) === null)
+      throw foreignKeyInvalidReference(name, { id }, field.reference)
   }
 }
 
@@ -92,7 +98,12 @@ export async function checkIdListRefs(db: Store, schema: EntitySchema, row: Row)
  * Throws code 19 (Kong's `referenced by others`) when a row of another entity still lists `row`
  * in one of its `id_list_refs` fields: `ca certificate … is still referenced by services (id = …)`.
  */
-export async function checkNotListed(db: Store, entities: Readonly<Record<string, EntitySchema>>, schema: EntitySchema, row: Row): Promise<void> {
+export async function checkNotListed(
+  db: Store,
+  entities: Readonly<Record<string, EntitySchema>>,
+  schema: EntitySchema,
+  row: Row,
+): Promise<void> {
   for (const other of Object.values(entities)) {
     for (const [field, entity] of Object.entries(other.id_list_refs ?? {})) {
       if (entity !== schema.name) continue

@@ -41,7 +41,11 @@ export function configRoutes(deps: ConfigRouteDeps): AdminRoute[] {
     if (deps.database !== 'off') return { status: 400, headers: {}, body: ONLY_DBLESS }
     const type = (headerValue(ctx.req, 'content-type') ?? '').toLowerCase()
     let fields: Record<string, unknown> = {}
-    if (type.startsWith('application/json') || type.startsWith('application/x-www-form-urlencoded') || type.startsWith('multipart/form-data')) {
+    if (
+      type.startsWith('application/json') ||
+      type.startsWith('application/x-www-form-urlencoded') ||
+      type.startsWith('multipart/form-data')
+    ) {
       fields = (await parseRequestBody(ctx.req)).value
     }
     const param = (name: string): unknown => ctx.query.get(name) ?? fields[name]
@@ -59,7 +63,8 @@ export function configRoutes(deps: ConfigRouteDeps): AdminRoute[] {
       const config = fields['config']
       if (typeof config === 'string') text = config
       else if (config !== undefined && config !== null && typeof config === 'object') text = JSON.stringify(config)
-      else if (ctx.req.body.length > 0 && !type.startsWith('application/x-www-form-urlencoded') && !type.startsWith('multipart/form-data')) text = ctx.req.body.toString('utf8')
+      else if (ctx.req.body.length > 0 && !type.startsWith('application/x-www-form-urlencoded') && !type.startsWith('multipart/form-data'))
+        text = ctx.req.body.toString('utf8')
       else throw badRequest('expected a declarative configuration')
       if (checkHash && md5(text) === deps.currentHash()) return { status: 304, headers: {} }
       result = loadDeclarativeText(text, deps.graph)

@@ -65,9 +65,15 @@ export class DeclarativeNode {
   async start(): Promise<void> {
     const { file, inline, database } = this.#o
     if (database !== 'off') return
-    if (this.#writable === undefined) throw startError(`invalid declarative_config_writable: ${JSON.stringify(this.#o.writable)} (expected on or off)`)
+    if (this.#writable === undefined)
+      throw startError(`invalid declarative_config_writable: ${JSON.stringify(this.#o.writable)} (expected on or off)`)
     if (this.#writable && file === null) throw startError('declarative_config_writable = on needs declarative_config = FILE to write to')
-    const source = inline !== undefined && inline !== '' ? { text: inline, name: 'declarative_config_string', filename: undefined } : file === null ? null : { text: '', name: file, filename: file }
+    const source =
+      inline !== undefined && inline !== ''
+        ? { text: inline, name: 'declarative_config_string', filename: undefined }
+        : file === null
+          ? null
+          : { text: '', name: file, filename: file }
     if (source === null) return
     if (source.filename !== undefined) {
       try {
@@ -80,11 +86,15 @@ export class DeclarativeNode {
     const result = loadDeclarativeText(source.text, this.#o.graph, source.filename)
     if (!result.ok) {
       const lines = describeProblems(result.problems)
-      throw startError(`declarative config ${source.name} is invalid (${lines.length} problem${lines.length === 1 ? '' : 's'}):\n  ${lines.join('\n  ')}`)
+      throw startError(
+        `declarative config ${source.name} is invalid (${lines.length} problem${lines.length === 1 ? '' : 's'}):\n  ${lines.join('\n  ')}`,
+      )
     }
     await replaceStoreContents(this.#o.store, this.#o.graph, result.config)
     this.#hash = result.hash
-    this.#o.log.notice(`loaded declarative config ${source.name}: ${countRows(result.config)} entities in ${(performance.now() - started).toFixed(0)} ms (hash ${result.hash})`)
+    this.#o.log.notice(
+      `loaded declarative config ${source.name}: ${countRows(result.config)} entities in ${(performance.now() - started).toFixed(0)} ms (hash ${result.hash})`,
+    )
   }
 
   /** `/config` routes for the Admin API. */

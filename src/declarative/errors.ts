@@ -128,9 +128,12 @@ export function flattenedErrors(problems: readonly EntityProblem[], childKeys: R
   const out: Record<string, unknown>[] = []
   for (const p of [...problems].reverse()) {
     if (p.entity === undefined) continue
-    const input = p.input !== null && typeof p.input === 'object' && !Array.isArray(p.input) ? { ...(p.input as Record<string, unknown>) } : {}
+    const input =
+      p.input !== null && typeof p.input === 'object' && !Array.isArray(p.input) ? { ...(p.input as Record<string, unknown>) } : {}
     for (const key of childKeys) delete input[key]
-    const errors = fieldErrorPairs(p.errors).map((e) => (e.field === undefined ? { type: 'entity', message: e.message } : { type: 'field', field: e.field, message: e.message }))
+    const errors = fieldErrorPairs(p.errors).map((e) =>
+      e.field === undefined ? { type: 'entity', message: e.message } : { type: 'field', field: e.field, message: e.message },
+    )
     if (errors.length === 0) continue
     const entry: Record<string, unknown> = { entity_type: singular(p.entity), entity: input, errors }
     if (typeof input['name'] === 'string' && input['name'] !== '') entry['entity_name'] = input['name']
@@ -146,7 +149,11 @@ export function flattenedErrors(problems: readonly EntityProblem[], childKeys: R
  * `fields`; with `flatten`, entity problems move to `flattened_errors` (and, as in Kong, leave
  * the tree).
  */
-export function invalidConfigBody(problems: readonly EntityProblem[], flatten: boolean, childKeys: ReadonlySet<string>): Record<string, unknown> {
+export function invalidConfigBody(
+  problems: readonly EntityProblem[],
+  flatten: boolean,
+  childKeys: ReadonlySet<string>,
+): Record<string, unknown> {
   const kept = flatten ? problems.filter((p) => p.entity === undefined) : problems
   const tree = errorTree(kept)
   const body: Record<string, unknown> = {

@@ -60,7 +60,11 @@ function sortKey(o: Record<string, unknown>): string {
 }
 
 /** decK-style document (see the module comment). */
-export function deckDump(rows: Readonly<Record<string, readonly Row[]>>, graph: EntityGraph, options: DumpOptions = {}): Record<string, unknown> {
+export function deckDump(
+  rows: Readonly<Record<string, readonly Row[]>>,
+  graph: EntityGraph,
+  options: DumpOptions = {},
+): Record<string, unknown> {
   const select = options.selectTags ?? []
   const byId = new Map<string, { entity: string; row: Row }>()
   for (const entity of graph.order) for (const row of rows[entity] ?? []) byId.set(`${entity}:${row.id}`, { entity, row })
@@ -146,7 +150,8 @@ export function deckDump(rows: Readonly<Record<string, readonly Row[]>>, graph: 
   }
   const finish = (o: Record<string, unknown>): Record<string, unknown> => {
     for (const [k, v] of Object.entries(o)) {
-      if (Array.isArray(v) && graph.order.includes(k)) o[k] = (v as Record<string, unknown>[]).map(finish).sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1))
+      if (Array.isArray(v) && graph.order.includes(k))
+        o[k] = (v as Record<string, unknown>[]).map(finish).sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1))
     }
     return sortKeys(o)
   }
@@ -155,7 +160,9 @@ export function deckDump(rows: Readonly<Record<string, readonly Row[]>>, graph: 
   if (hashed) doc['_transform'] = false
   if (select.length > 0) doc['_info'] = { select_tags: [...select] }
   for (const entity of graph.order) {
-    const top = (rows[entity] ?? []).filter((r) => !nestedUnder.has(`${entity}:${r.id}`)).map((r) => finish(rendered.get(`${entity}:${r.id}`) ?? {}))
+    const top = (rows[entity] ?? [])
+      .filter((r) => !nestedUnder.has(`${entity}:${r.id}`))
+      .map((r) => finish(rendered.get(`${entity}:${r.id}`) ?? {}))
     if (top.length > 0) doc[entity] = top.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1))
   }
   return doc

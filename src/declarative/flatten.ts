@@ -88,7 +88,7 @@ export function migrateRoutePath(path: unknown): unknown {
   const decoded = path.includes('%')
     ? path.replace(/%([0-9A-Fa-f]{2})/g, (m, hex: string) => {
         const code = Number.parseInt(hex, 16)
-        if ('!#$%&\'()*+,/:;=?@[]'.includes(String.fromCharCode(code))) return m.toUpperCase()
+        if ("!#$%&'()*+,/:;=?@[]".includes(String.fromCharCode(code))) return m.toUpperCase()
         const chr = String.fromCharCode(code)
         return '.^-{}\\|'.includes(chr) ? `\\${chr}` : chr
       })
@@ -99,14 +99,17 @@ export function migrateRoutePath(path: unknown): unknown {
 /** The routes with migrated paths (copies: the caller's document is never modified). */
 function migrateRoutes(routes: unknown): unknown {
   if (!Array.isArray(routes)) return routes
-  return routes.map((route) => (isObject(route) && Array.isArray(route['paths']) ? { ...route, paths: route['paths'].map(migrateRoutePath) } : route))
+  return routes.map((route) =>
+    isObject(route) && Array.isArray(route['paths']) ? { ...route, paths: route['paths'].map(migrateRoutePath) } : route,
+  )
 }
 
 function checkMeta(input: Record<string, unknown>, top: FieldErrors): DeclarativeMeta {
   const version = input['_format_version']
   if (version === undefined || version === null) top['_format_version'] = 'required field missing'
   else if (typeof version !== 'string') top['_format_version'] = 'expected a string'
-  else if (!(FORMAT_VERSIONS as readonly string[]).includes(version)) top['_format_version'] = `expected one of: ${FORMAT_VERSIONS.join(', ')}`
+  else if (!(FORMAT_VERSIONS as readonly string[]).includes(version))
+    top['_format_version'] = `expected one of: ${FORMAT_VERSIONS.join(', ')}`
   const transform = input['_transform'] ?? true
   if (typeof transform !== 'boolean') top['_transform'] = 'expected a boolean'
   const comment = input['_comment']
@@ -189,7 +192,10 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
 
   if (meta._format_version === '1.1' || meta._format_version === '2.1') {
     doc['routes'] = migrateRoutes(doc['routes'])
-    if (Array.isArray(doc['services'])) doc['services'] = doc['services'].map((s: unknown) => (isObject(s) && s['routes'] !== undefined ? { ...s, routes: migrateRoutes(s['routes']) } : s))
+    if (Array.isArray(doc['services']))
+      doc['services'] = doc['services'].map((s: unknown) =>
+        isObject(s) && s['routes'] !== undefined ? { ...s, routes: migrateRoutes(s['routes']) } : s,
+      )
   }
 
   const entries: Entry[] = []
@@ -231,7 +237,12 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
       if (parent !== undefined) {
         const given = data[parent.link.field]
         const ref = isObject(given) ? given['id'] : given
-        if (given !== undefined && given !== null && ref !== parent.entry.id && ref !== parent.entry.data[graph.schemas[parent.entry.entity]?.endpoint_key ?? '']) {
+        if (
+          given !== undefined &&
+          given !== null &&
+          ref !== parent.entry.id &&
+          ref !== parent.entry.data[graph.schemas[parent.entry.entity]?.endpoint_key ?? '']
+        ) {
           addError(entry.errors, parent.link.field, 'value must be null')
         }
         delete data[parent.link.field]
@@ -253,18 +264,31 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
       let failed = false
       const endpoint = schema.endpoint_key
       const keyValue = endpoint === undefined ? undefined : data[endpoint]
-      if (endpoint !== undefined && schema.fields[endpoint]?.unique === true && (typeof keyValue === 'string' || typeof keyValue === 'number')) {
+      if (
+        endpoint !== undefined &&
+        schema.fields[endpoint]?.unique === true &&
+        (typeof keyValue === 'string' || typeof keyValue === 'number')
+      ) {
         const keys = byKey.get(entity) ?? new Map<string, Entry>()
         byKey.set(entity, keys)
         if (keys.has(String(keyValue))) {
-          addError(entry.errors, '@entity', `uniqueness violation: '${entity}' entity with ${endpoint} set to '${String(keyValue)}' already declared`)
+          addError(
+            entry.errors,
+            '@entity',
+            `uniqueness violation: '${entity}' entity with ${endpoint} set to '${String(keyValue)}' already declared`,
+          )
           failed = true
         } else keys.set(String(keyValue), entry)
       }
       const ids = byId.get(entity) ?? new Map<string, Entry>()
       byId.set(entity, ids)
       if (ids.has(entry.id)) {
-        if (!failed) addError(entry.errors, '@entity', `uniqueness violation: '${entity}' entity with primary key set to '${entry.id}' already declared`)
+        if (!failed)
+          addError(
+            entry.errors,
+            '@entity',
+            `uniqueness violation: '${entity}' entity with primary key set to '${entry.id}' already declared`,
+          )
       } else ids.set(entry.id, entry)
       for (const [child, value] of nested) {
         const link = childLinks.get(child) as ForeignLink
@@ -310,7 +334,11 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
       }
       const id = find(link.reference, String(key))
       if (id === undefined) {
-        addError(entry.errors, '@entity', `invalid reference '${link.field}: ${typeof value === 'string' ? value : JSON.stringify(value)}' (no such entry in '${link.reference}')`)
+        addError(
+          entry.errors,
+          '@entity',
+          `invalid reference '${link.field}: ${typeof value === 'string' ? value : JSON.stringify(value)}' (no such entry in '${link.reference}')`,
+        )
         data[link.field] = { id: isUuid(String(key)) ? String(key) : '00000000-0000-0000-0000-000000000000' }
       } else data[link.field] = { id }
     }
@@ -318,7 +346,8 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
       const ids = data[field]
       if (!Array.isArray(ids)) continue
       for (const id of ids) {
-        if (typeof id === 'string' && find(entity, id) === undefined) addError(entry.errors, '@entity', `invalid reference '${field}: ${id}' (no such entry in '${entity}')`)
+        if (typeof id === 'string' && find(entity, id) === undefined)
+          addError(entry.errors, '@entity', `invalid reference '${field}: ${id}' (no such entry in '${entity}')`)
       }
     }
     for (const auto of ['created_at', 'updated_at']) {
@@ -328,7 +357,8 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
     const errors: FieldErrors = { ...entry.errors }
     if (!result.ok) {
       for (const [k, v] of Object.entries(result.errors)) {
-        if (k === '@entity' && errors['@entity'] !== undefined) errors['@entity'] = [...(errors['@entity'] as string[]), ...(Array.isArray(v) ? (v as string[]) : [v as string])]
+        if (k === '@entity' && errors['@entity'] !== undefined)
+          errors['@entity'] = [...(errors['@entity'] as string[]), ...(Array.isArray(v) ? (v as string[]) : [v as string])]
         else setOwn(errors, k, v)
       }
     }
@@ -360,7 +390,12 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
         const key = isObject(v) ? String(v['id']) : String(v)
         if (seen.has(key)) {
           const entry = entries.find((e) => e.entity === entity && e.id === row.id)
-          problems.push({ location: entry?.location ?? [entity], entity, input: entry?.input, errors: { '@entity': [`uniqueness violation: '${entity}' entity with ${name} set to '${key}' already declared`] } })
+          problems.push({
+            location: entry?.location ?? [entity],
+            entity,
+            input: entry?.input,
+            errors: { '@entity': [`uniqueness violation: '${entity}' entity with ${name} set to '${key}' already declared`] },
+          })
         }
         seen.add(key)
       }

@@ -35,7 +35,12 @@ export function loadDeclarativeText(text: string, graph: EntityGraph, filename?:
 }
 
 /** Validates an already parsed document. */
-export function loadDeclarativeObject(input: Record<string, unknown>, graph: EntityGraph, hash: string, options: FlattenOptions = {}): LoadResult {
+export function loadDeclarativeObject(
+  input: Record<string, unknown>,
+  graph: EntityGraph,
+  hash: string,
+  options: FlattenOptions = {},
+): LoadResult {
   // Text was checked when parsed; a document that came parsed (a JSON body) is checked here.
   if (nestsDeeperThan(input, MAX_DECLARATIVE_DEPTH)) return { ok: false, problems: [{ location: [], errors: { error: TOO_DEEP } }], input }
   const result = flattenConfig(input, graph, options)

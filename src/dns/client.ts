@@ -23,8 +23,15 @@ import { readHostsFile, type HostsFile } from './hosts-file.js'
 import { formatNameserver, parseNameserver, readResolvConf, type ResolvConf } from './resolv-conf.js'
 import { pickSrv } from './srv.js'
 import {
-  QTYPE, type DnsClientOptions, type DnsRecord, type LookupAnswer, type OrderEntry, type RecordSet, type RecordType,
-  type ResolveAnswer, type ResolveFailure,
+  QTYPE,
+  type DnsClientOptions,
+  type DnsRecord,
+  type LookupAnswer,
+  type OrderEntry,
+  type RecordSet,
+  type RecordType,
+  type ResolveAnswer,
+  type ResolveFailure,
 } from './types.js'
 
 /** Kong's defaults (kong_defaults.lua, 3.9). */
@@ -189,14 +196,36 @@ export class DnsClient {
     if (family !== 0) {
       const address = name.replace(/^\[(.*)\]$/, '$1')
       const type: RecordType = family === 4 ? 'A' : 'AAAA'
-      return { ok: true, set: { ok: true, name, type, records: [{ type, name, address, ttl: FOREVER_TTL }], ttl: FOREVER_TTL, source: 'ip literal', stale: false } }
+      return {
+        ok: true,
+        set: {
+          ok: true,
+          name,
+          type,
+          records: [{ type, name, address, ttl: FOREVER_TTL }],
+          ttl: FOREVER_TTL,
+          source: 'ip literal',
+          stale: false,
+        },
+      }
     }
     const host = this.hosts.entries.get(name)
     if (host !== undefined) {
       const address = this.#ipPreference === 'AAAA' ? (host.ipv6 ?? host.ipv4) : (host.ipv4 ?? host.ipv6)
       if (address !== undefined) {
         const type: RecordType = isIP(address) === 4 ? 'A' : 'AAAA'
-        return { ok: true, set: { ok: true, name, type, records: [{ type, name, address, ttl: FOREVER_TTL }], ttl: FOREVER_TTL, source: `hosts file ${this.hosts.path}`, stale: false } }
+        return {
+          ok: true,
+          set: {
+            ok: true,
+            name,
+            type,
+            records: [{ type, name, address, ttl: FOREVER_TTL }],
+            ttl: FOREVER_TTL,
+            source: `hosts file ${this.hosts.path}`,
+            stale: false,
+          },
+        }
       }
     }
     if (depth > MAX_DEPTH) {
@@ -210,11 +239,12 @@ export class DnsClient {
   #candidates(name: string): Array<readonly [string, RecordType]> {
     const dots = name.split('.').length - 1
     const search = this.resolvConf.search
-    const names = search.length === 0
-      ? [name]
-      : dots < this.resolvConf.ndots
-        ? [...search.map((d) => `${name}.${d}`), name]
-        : [name, ...search.map((d) => `${name}.${d}`)]
+    const names =
+      search.length === 0
+        ? [name]
+        : dots < this.resolvConf.ndots
+          ? [...search.map((d) => `${name}.${d}`), name]
+          : [name, ...search.map((d) => `${name}.${d}`)]
     const out: Array<readonly [string, RecordType]> = []
     const done = new Set<RecordType>()
     for (const entry of this.order) {
@@ -227,7 +257,12 @@ export class DnsClient {
   }
 
   #walk(
-    name: string, cands: ReadonlyArray<readonly [string, RecordType]>, start: number, tries: Try[], depth: number, lastError: string,
+    name: string,
+    cands: ReadonlyArray<readonly [string, RecordType]>,
+    start: number,
+    tries: Try[],
+    depth: number,
+    lastError: string,
   ): Resolved | Promise<Resolved> {
     let error = lastError
     for (let i = start; i < cands.length; i++) {
@@ -265,7 +300,14 @@ export class DnsClient {
 
   /** Uses one answer: the final result, or `{ next: error }` to go on with the next candidate. */
   #consider(
-    name: string, qname: string, type: RecordType, entry: Entry, stale: boolean, t: Try, tries: Try[], depth: number,
+    name: string,
+    qname: string,
+    type: RecordType,
+    entry: Entry,
+    stale: boolean,
+    t: Try,
+    tries: Try[],
+    depth: number,
   ): Resolved | Promise<Resolved> | { next: string } | null {
     if (entry.errcode !== null) {
       const err = `dns server error: ${entry.errcode} ${RCODE_TEXT[entry.errcode] ?? 'unknown'}`
@@ -285,7 +327,9 @@ export class DnsClient {
     if (type === 'CNAME') {
       const target = entry.records[0]?.target as string
       t.msg.push('dereferencing CNAME')
-      return then(this.#resolve(target, tries, depth + 1), (r) => (r.ok ? { ok: true, set: { ...r.set, name, stale: r.set.stale || stale } } : r))
+      return then(this.#resolve(target, tries, depth + 1), (r) =>
+        r.ok ? { ok: true, set: { ...r.set, name, stale: r.set.stale || stale } } : r,
+      )
     }
     return { ok: true, set: { ok: true, name, type, records: entry.records, ttl: entry.ttl, source: entry.source, stale } }
   }
@@ -303,9 +347,15 @@ export class DnsClient {
         return then(this.#toip(rec.target as string, tries, depth + 1), (inner): ResolveAnswer => {
           if (!inner.ok) return { ...inner, name }
           return {
-            ok: true, name, address: inner.address,
+            ok: true,
+            name,
+            address: inner.address,
             port: rec.port !== undefined && rec.port !== 0 ? rec.port : inner.port,
-            weight: rec.weight ?? null, type: 'SRV', ttl: set.ttl, source: set.source, stale: set.stale || inner.stale,
+            weight: rec.weight ?? null,
+            type: 'SRV',
+            ttl: set.ttl,
+            source: set.source,
+            stale: set.stale || inner.stale,
           }
         })
       }
@@ -314,15 +364,25 @@ export class DnsClient {
       this.#rr.set(set.records, (cursor + 1) % n)
       const rec = set.records[cursor % n] as DnsRecord
       return {
-        ok: true, name, address: rec.address as string, port: null, weight: null,
-        type: rec.type, ttl: set.ttl, source: set.source, stale: set.stale,
+        ok: true,
+        name,
+        address: rec.address as string,
+        port: null,
+        weight: null,
+        type: rec.type,
+        ttl: set.ttl,
+        source: set.source,
+        stale: set.stale,
       }
     })
   }
 
   #failure(name: string, error: string, code: string, tries: readonly Try[]): ResolveFailure {
     return {
-      ok: false, name, message: error, code,
+      ok: false,
+      name,
+      message: error,
+      code,
       notFound: error === NAME_ERROR || error === EMPTY_ERROR,
       tried: formatTries(tries),
       nameservers: this.nameservers.length > 0 ? this.nameservers.join(', ') : '(none)',
@@ -403,7 +463,14 @@ export class DnsClient {
           return { entry: this.#entry(type, [], 1, this.#errorTtl, ns) }
         default: {
           // No usable reply from this server: try the next one (Kong/lua-resty-dns retransmits).
-          const reason = res.code === 'ETIMEOUT' ? 'timeout' : res.code === 'ECONNREFUSED' ? 'connection refused' : res.code === 'ECANCELLED' ? 'cancelled' : res.code
+          const reason =
+            res.code === 'ETIMEOUT'
+              ? 'timeout'
+              : res.code === 'ECONNREFUSED'
+                ? 'connection refused'
+                : res.code === 'ECANCELLED'
+                  ? 'cancelled'
+                  : res.code
           lastError = `failed to receive reply from UDP server ${ns}: ${reason}`
           lastCode = res.code === 'ETIMEOUT' ? 'TIMEOUT' : res.code === 'ECONNREFUSED' ? 'CONNREFUSED' : res.code
         }
@@ -456,7 +523,19 @@ export class DnsClient {
         case 'SRV':
           resolver.resolveSrv(qname, (err, srv) => {
             if (err !== null) fail(err)
-            else resolve({ ok: true, records: srv.map((s) => ({ type, name: qname, target: s.name.toLowerCase().replace(/\.$/, ''), port: s.port, weight: s.weight, priority: s.priority, ttl: SRV_FALLBACK_TTL })) })
+            else
+              resolve({
+                ok: true,
+                records: srv.map((s) => ({
+                  type,
+                  name: qname,
+                  target: s.name.toLowerCase().replace(/\.$/, ''),
+                  port: s.port,
+                  weight: s.weight,
+                  priority: s.priority,
+                  ttl: SRV_FALLBACK_TTL,
+                })),
+              })
           })
           return
         case 'CNAME':
@@ -464,7 +543,11 @@ export class DnsClient {
             if (err !== null) fail(err)
             // c-ares gives no CNAME TTL either: the alias is kept SRV_FALLBACK_TTL (or dns_valid_ttl);
             // the target's records keep their own TTL.
-            else resolve({ ok: true, records: names.map((n) => ({ type, name: qname, target: n.toLowerCase().replace(/\.$/, ''), ttl: SRV_FALLBACK_TTL })) })
+            else
+              resolve({
+                ok: true,
+                records: names.map((n) => ({ type, name: qname, target: n.toLowerCase().replace(/\.$/, ''), ttl: SRV_FALLBACK_TTL })),
+              })
           })
           return
       }

@@ -13,7 +13,12 @@ import { validateField } from '../schema/index.js'
 import { quotedList } from '../schema/index.js'
 
 /** Protocol groups that cannot be mixed in one route. */
-export const PROTOCOL_SUBSETS: readonly (readonly string[])[] = [['http', 'https'], ['tcp', 'tls', 'udp'], ['tls_passthrough'], ['grpc', 'grpcs']]
+export const PROTOCOL_SUBSETS: readonly (readonly string[])[] = [
+  ['http', 'https'],
+  ['tcp', 'tls', 'udp'],
+  ['tls_passthrough'],
+  ['grpc', 'grpcs'],
+]
 
 /** Kong's `mutually_exclusive_subsets` on `protocols`. */
 export function checkProtocolSubsets(value: unknown): string | undefined {
@@ -115,7 +120,8 @@ export function routeHeaderName(base: StringField): StringField {
   return {
     ...base,
     custom_validator: (v) => {
-      if (typeof v === 'string' && /^host$/i.test(v)) return "cannot contain 'host' header, which must be specified in the 'hosts' attribute"
+      if (typeof v === 'string' && /^host$/i.test(v))
+        return "cannot contain 'host' header, which must be specified in the 'hosts' attribute"
       return base.custom_validator?.(v)
     },
   }

@@ -11,7 +11,13 @@
 import { typedefs as t } from '../schema/index.js'
 import type { EntitySchema, InferRow } from '../schema/index.js'
 import {
-  checkProtocolSubsets, forbidden, grpcMatchCheck, httpMatchCheck, routeHeaderName, snisCheck, streamMatchCheck,
+  checkProtocolSubsets,
+  forbidden,
+  grpcMatchCheck,
+  httpMatchCheck,
+  routeHeaderName,
+  snisCheck,
+  streamMatchCheck,
 } from './routes-checks.js'
 
 const protocols = {
@@ -35,7 +41,9 @@ const httpSubschema = {
     sources: forbidden(`cannot set 'sources' ${HTTP}`),
     destinations: forbidden(`cannot set 'destinations' ${HTTP}`),
   },
-  entity_checks: [{ custom_entity_check: { field_sources: ['methods', 'hosts', 'headers', 'paths', 'snis'], fn: httpMatchCheck(protocols) } }],
+  entity_checks: [
+    { custom_entity_check: { field_sources: ['methods', 'hosts', 'headers', 'paths', 'snis'], fn: httpMatchCheck(protocols) } },
+  ],
 } as const
 
 const streamSubschema = {
@@ -51,7 +59,9 @@ const streamSubschema = {
 const grpcSubschema = {
   fields: {
     strip_path: {
-      type: 'boolean', required: true, default: false,
+      type: 'boolean',
+      required: true,
+      default: false,
       description: 'When matching a Route via one of the paths, strip the matching prefix from the upstream request URL.',
       custom_validator: (v: unknown) => (v === true ? `cannot set 'strip_path' ${GRPC}` : undefined),
     },
@@ -75,22 +85,41 @@ export const routes = {
     name: t.utf8_name,
     protocols,
     https_redirect_status_code: {
-      type: 'integer', one_of: [426, 301, 302, 307, 308], default: 426, required: true,
+      type: 'integer',
+      one_of: [426, 301, 302, 307, 308],
+      default: 426,
+      required: true,
       description: 'The status code Kong responds with when all properties of a Route match except the protocol',
     },
     strip_path: {
-      type: 'boolean', required: true, default: true,
+      type: 'boolean',
+      required: true,
+      default: true,
       description: 'When matching a Route via one of the paths, strip the matching prefix from the upstream request URL.',
     },
     preserve_host: {
-      type: 'boolean', required: true, default: false,
+      type: 'boolean',
+      required: true,
+      default: false,
       description: 'When matching a Route via one of the hosts domain names, use the request Host header in the upstream request headers.',
     },
-    request_buffering: { type: 'boolean', required: true, default: true, description: 'Whether to enable request body buffering or not. With HTTP 1.1.' },
-    response_buffering: { type: 'boolean', required: true, default: true, description: 'Whether to enable response body buffering or not.' },
+    request_buffering: {
+      type: 'boolean',
+      required: true,
+      default: true,
+      description: 'Whether to enable request body buffering or not. With HTTP 1.1.',
+    },
+    response_buffering: {
+      type: 'boolean',
+      required: true,
+      default: true,
+      description: 'Whether to enable response body buffering or not.',
+    },
     tags: t.tags,
     service: {
-      type: 'foreign', reference: 'services', on_delete: 'restrict',
+      type: 'foreign',
+      reference: 'services',
+      on_delete: 'restrict',
       description: 'The Service this Route is associated to. This is where the Route proxies traffic to.',
     },
     snis,
@@ -101,17 +130,21 @@ export const routes = {
     paths: t.router_paths,
     headers: { ...t.headers, keys: routeHeaderName(t.header_name) },
     regex_priority: {
-      type: 'integer', default: 0, required: true,
-      description: 'A number used to choose which route resolves a given request when several routes match it using regexes simultaneously.',
+      type: 'integer',
+      default: 0,
+      required: true,
+      description:
+        'A number used to choose which route resolves a given request when several routes match it using regexes simultaneously.',
     },
     path_handling: {
-      type: 'string', default: 'v0', one_of: ['v0', 'v1'], required: true,
+      type: 'string',
+      default: 'v0',
+      one_of: ['v0', 'v1'],
+      required: true,
       description: 'Controls how the Service path, Route path and requested path are combined when sending a request to the upstream.',
     },
   },
-  entity_checks: [
-    { custom_entity_check: { field_sources: ['protocols'], fn: snisCheck(snis) } },
-  ],
+  entity_checks: [{ custom_entity_check: { field_sources: ['protocols'], fn: snisCheck(snis) } }],
   subschemas: {
     http: httpSubschema,
     https: httpSubschema,

@@ -29,29 +29,65 @@ export const services = {
     read_timeout: timeout,
     tags: t.tags,
     client_certificate: {
-      type: 'foreign', reference: 'certificates',
+      type: 'foreign',
+      reference: 'certificates',
       description: 'Certificate to be used as client certificate while TLS handshaking to the upstream server.',
     },
     tls_verify: {
       type: 'boolean',
-      description: 'Whether to enable verification of upstream server TLS certificate. If not set, the global level config `proxy_ssl_verify` will be used.',
+      description:
+        'Whether to enable verification of upstream server TLS certificate. If not set, the global level config `proxy_ssl_verify` will be used.',
     },
     tls_verify_depth: {
-      type: 'integer', default: null, between: [0, 64],
+      type: 'integer',
+      default: null,
+      between: [0, 64],
       description: "Maximum depth of chain while verifying Upstream server's TLS certificate.",
     },
     ca_certificates: {
-      type: 'array', elements: { type: 'string', uuid: true },
-      description: "Array of CA Certificate object UUIDs that are used to build the trust store while verifying upstream server's TLS certificate.",
+      type: 'array',
+      elements: { type: 'string', uuid: true },
+      description:
+        "Array of CA Certificate object UUIDs that are used to build the trust store while verifying upstream server's TLS certificate.",
     },
     enabled: { type: 'boolean', required: true, default: true, description: 'Whether the Service is active. ' },
   },
   entity_checks: [
-    { conditional: { if_field: 'protocol', if_match: { one_of: ['tcp', 'tls', 'udp', 'grpc', 'grpcs'] }, then_field: 'path', then_match: { eq: null } } },
-    { conditional: { if_field: 'protocol', if_match: { not_one_of: ['https', 'tls'] }, then_field: 'client_certificate', then_match: { eq: null } } },
-    { conditional: { if_field: 'protocol', if_match: { not_one_of: ['https', 'tls'] }, then_field: 'tls_verify', then_match: { eq: null } } },
-    { conditional: { if_field: 'protocol', if_match: { not_one_of: ['https', 'tls'] }, then_field: 'tls_verify_depth', then_match: { eq: null } } },
-    { conditional: { if_field: 'protocol', if_match: { not_one_of: ['https', 'tls'] }, then_field: 'ca_certificates', then_match: { eq: null } } },
+    {
+      conditional: {
+        if_field: 'protocol',
+        if_match: { one_of: ['tcp', 'tls', 'udp', 'grpc', 'grpcs'] },
+        then_field: 'path',
+        then_match: { eq: null },
+      },
+    },
+    {
+      conditional: {
+        if_field: 'protocol',
+        if_match: { not_one_of: ['https', 'tls'] },
+        then_field: 'client_certificate',
+        then_match: { eq: null },
+      },
+    },
+    {
+      conditional: { if_field: 'protocol', if_match: { not_one_of: ['https', 'tls'] }, then_field: 'tls_verify', then_match: { eq: null } },
+    },
+    {
+      conditional: {
+        if_field: 'protocol',
+        if_match: { not_one_of: ['https', 'tls'] },
+        then_field: 'tls_verify_depth',
+        then_match: { eq: null },
+      },
+    },
+    {
+      conditional: {
+        if_field: 'protocol',
+        if_match: { not_one_of: ['https', 'tls'] },
+        then_field: 'ca_certificates',
+        then_match: { eq: null },
+      },
+    },
   ],
   // Kong accepts any UUID here and fails at proxy time; Turnpike refuses an id that names no CA.
   id_list_refs: { ca_certificates: 'ca_certificates' },

@@ -22,23 +22,41 @@ function validateUpstreamName(v: unknown): string | undefined {
 /** RFC 6265 cookie-name token characters (Kong's `validate_cookie_name`). */
 function validateCookieName(v: unknown): string | undefined {
   if (typeof v !== 'string') return undefined
-  return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(v) ? undefined : 'contains one or more invalid characters. ASCII control characters (0-31;127), space, tab and the characters ()<>@,;:\\"/?={}[] are not allowed.'
+  return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(v)
+    ? undefined
+    : 'contains one or more invalid characters. ASCII control characters (0-31;127), space, tab and the characters ()<>@,;:\\"/?={}[] are not allowed.'
 }
 
 export const HASH_ON = ['none', 'consumer', 'ip', 'header', 'cookie', 'path', 'query_arg', 'uri_capture'] as const
 export const ALGORITHMS = ['consistent-hashing', 'least-connections', 'round-robin', 'latency'] as const
 const CHECK_TYPES = ['tcp', 'http', 'https', 'grpc', 'grpcs'] as const
 
-const hashOn = { type: 'string', default: 'none', one_of: HASH_ON, description: 'What to use as hashing input.' } as const satisfies StringField
-const simpleParam = { type: 'string', match: /^[A-Za-z0-9_\-.~]+$/, match_message: 'contains one or more invalid characters' } as const satisfies StringField
-const httpStatuses = (def: readonly number[]): ArrayField => ({ type: 'array', default: def, elements: { type: 'integer', between: [100, 999] } })
+const hashOn = {
+  type: 'string',
+  default: 'none',
+  one_of: HASH_ON,
+  description: 'What to use as hashing input.',
+} as const satisfies StringField
+const simpleParam = {
+  type: 'string',
+  match: /^[A-Za-z0-9_\-.~]+$/,
+  match_message: 'contains one or more invalid characters',
+} as const satisfies StringField
+const httpStatuses = (def: readonly number[]): ArrayField => ({
+  type: 'array',
+  default: def,
+  elements: { type: 'integer', between: [100, 999] },
+})
 const seconds = (def: number): NumberField => ({ type: 'number', default: def, between: [0, 65535] })
 const counter = (def: number): NumberField => ({ type: 'integer', default: def, between: [0, 255] })
-const rec = <const Fs extends Readonly<Record<string, Field>>>(fields: Fs) => ({ type: 'record', required: true, fields }) as const satisfies RecordField
+const rec = <const Fs extends Readonly<Record<string, Field>>>(fields: Fs) =>
+  ({ type: 'record', required: true, fields }) as const satisfies RecordField
 
 export const ACTIVE_HEALTHY_STATUSES = [200, 302] as const
 export const ACTIVE_UNHEALTHY_STATUSES = [429, 404, 500, 501, 502, 503, 504, 505] as const
-export const PASSIVE_HEALTHY_STATUSES = [200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308] as const
+export const PASSIVE_HEALTHY_STATUSES = [
+  200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308,
+] as const
 export const PASSIVE_UNHEALTHY_STATUSES = [429, 500, 503] as const
 
 const healthchecks = rec({
@@ -62,7 +80,12 @@ const healthchecks = rec({
   passive: rec({
     type: { type: 'string', default: 'http', one_of: CHECK_TYPES },
     healthy: rec({ http_statuses: httpStatuses(PASSIVE_HEALTHY_STATUSES), successes: counter(0) }),
-    unhealthy: rec({ http_statuses: httpStatuses(PASSIVE_UNHEALTHY_STATUSES), tcp_failures: counter(0), timeouts: counter(0), http_failures: counter(0) }),
+    unhealthy: rec({
+      http_statuses: httpStatuses(PASSIVE_UNHEALTHY_STATUSES),
+      tcp_failures: counter(0),
+      timeouts: counter(0),
+      http_failures: counter(0),
+    }),
   }),
   threshold: { type: 'number', default: 0, between: [0, 100] },
 })
@@ -94,13 +117,23 @@ export const upstreams = {
     id: t.uuid,
     created_at: t.auto_timestamp_s,
     updated_at: t.auto_timestamp_s,
-    name: { type: 'string', required: true, unique: true, custom_validator: validateUpstreamName, description: 'This is a hostname, which must be equal to the host of a Service.' },
+    name: {
+      type: 'string',
+      required: true,
+      unique: true,
+      custom_validator: validateUpstreamName,
+      description: 'This is a hostname, which must be equal to the host of a Service.',
+    },
     algorithm: { type: 'string', default: 'round-robin', one_of: ALGORITHMS, description: 'Which load balancing algorithm to use.' },
     hash_on: hashOn,
     hash_fallback: { ...hashOn, description: 'What to use as hashing input if the primary hash_on does not return a hash.' },
     hash_on_header: t.header_name,
     hash_fallback_header: t.header_name,
-    hash_on_cookie: { type: 'string', custom_validator: validateCookieName, description: 'The cookie name to take the value from as hash input.' },
+    hash_on_cookie: {
+      type: 'string',
+      custom_validator: validateCookieName,
+      description: 'The cookie name to take the value from as hash input.',
+    },
     hash_on_cookie_path: { ...t.path, default: '/' },
     hash_on_query_arg: simpleParam,
     hash_fallback_query_arg: simpleParam,
@@ -110,8 +143,16 @@ export const upstreams = {
     healthchecks,
     tags: t.tags,
     host_header: t.host_with_optional_port,
-    client_certificate: { type: 'foreign', reference: 'certificates', description: 'If set, the certificate to be used as client certificate while TLS handshaking to the upstream server.' },
-    use_srv_name: { type: 'boolean', default: false, description: 'If set, the balancer will use SRV hostname(if DNS Answer has SRV record) as the proxy upstream `Host`.' },
+    client_certificate: {
+      type: 'foreign',
+      reference: 'certificates',
+      description: 'If set, the certificate to be used as client certificate while TLS handshaking to the upstream server.',
+    },
+    use_srv_name: {
+      type: 'boolean',
+      default: false,
+      description: 'If set, the balancer will use SRV hostname(if DNS Answer has SRV record) as the proxy upstream `Host`.',
+    },
   },
   entity_checks: [
     requiredWhen('hash_on', 'header', 'hash_on_header'),

@@ -82,9 +82,6 @@ export function describeFieldErrors(errors: FieldErrors, prefix = ''): string[] 
 /** Builds Kong's schema-violation error: `schema violation (host: required field missing)`. */
 export function schemaViolation(errors: FieldErrors): DbError {
   const parts = describeFieldErrors(errors)
-  const message =
-    parts.length === 1
-      ? `schema violation (${parts[0] ?? ''})`
-      : `${parts.length} schema violations (${parts.join('; ')})`
+  const message = parts.length === 1 ? `schema violation (${parts[0] ?? ''})` : `${parts.length} schema violations (${parts.join('; ')})`
   return new DbError('SCHEMA_VIOLATION', message, errors)
 }

@@ -36,34 +36,56 @@ export const UNEXPECTED_MESSAGE = 'An unexpected error occurred'
 /** nginx-level error messages by status (`kong/error_handlers.lua`). */
 export function nginxStatusMessage(status: number): string {
   switch (status) {
-    case 400: return 'Bad request'
-    case 404: return 'Not found'
-    case 405: return 'Method not allowed'
-    case 408: return 'Request timeout'
-    case 411: return 'Length required'
-    case 412: return 'Precondition failed'
-    case 413: return 'Payload too large'
-    case 414: return 'URI too long'
-    case 417: return 'Expectation failed'
-    case 494: return 'Request header or cookie too large'
-    case 500: return UNEXPECTED_MESSAGE
-    case 502: return 'An invalid response was received from the upstream server'
-    case 503: return 'The upstream server is currently unavailable'
-    case 504: return 'The upstream server is timing out'
-    default: return `The upstream server responded with ${status}`
+    case 400:
+      return 'Bad request'
+    case 404:
+      return 'Not found'
+    case 405:
+      return 'Method not allowed'
+    case 408:
+      return 'Request timeout'
+    case 411:
+      return 'Length required'
+    case 412:
+      return 'Precondition failed'
+    case 413:
+      return 'Payload too large'
+    case 414:
+      return 'URI too long'
+    case 417:
+      return 'Expectation failed'
+    case 494:
+      return 'Request header or cookie too large'
+    case 500:
+      return UNEXPECTED_MESSAGE
+    case 502:
+      return 'An invalid response was received from the upstream server'
+    case 503:
+      return 'The upstream server is currently unavailable'
+    case 504:
+      return 'The upstream server is timing out'
+    default:
+      return `The upstream server responded with ${status}`
   }
 }
 
 /** Kong's default messages for `kong.response.error` without one (`kong/tools/http.lua`). */
 export function kongDefaultMessage(status: number): string {
   switch (status) {
-    case 401: return 'Unauthorized'
-    case 404: return 'Not found'
-    case 405: return 'Method not allowed'
-    case 500: return UNEXPECTED_MESSAGE
-    case 502: return 'Bad gateway'
-    case 503: return 'Service unavailable'
-    default: return nginxStatusMessage(status)
+    case 401:
+      return 'Unauthorized'
+    case 404:
+      return 'Not found'
+    case 405:
+      return 'Method not allowed'
+    case 500:
+      return UNEXPECTED_MESSAGE
+    case 502:
+      return 'Bad gateway'
+    case 503:
+      return 'Service unavailable'
+    default:
+      return nginxStatusMessage(status)
   }
 }
 
@@ -93,15 +115,23 @@ export const BODY_TOO_LARGE = nginx('TP_BODY_TOO_LARGE', 413)
 /** What `Proxy.reject(status)` answers, by the status nginx finalizes the request with. */
 export function refusal(status: number): GatewayError {
   switch (status) {
-    case 400: return BAD_REQUEST
-    case 494: return HEADER_TOO_LARGE
-    case 414: return URI_TOO_LONG
-    case 405: return METHOD_NOT_ALLOWED
-    case 501: return TRANSFER_ENCODING_NOT_IMPLEMENTED
-    case 408: return REQUEST_TIMEOUT
-    case 413: return BODY_TOO_LARGE
+    case 400:
+      return BAD_REQUEST
+    case 494:
+      return HEADER_TOO_LARGE
+    case 414:
+      return URI_TOO_LONG
+    case 405:
+      return METHOD_NOT_ALLOWED
+    case 501:
+      return TRANSFER_ENCODING_NOT_IMPLEMENTED
+    case 408:
+      return REQUEST_TIMEOUT
+    case 413:
+      return BODY_TOO_LARGE
     // Not reached (the statuses above are all checkRequestHead and the body limit give): nginx's message.
-    default: return { ...BAD_REQUEST, status, message: nginxStatusMessage(status) }
+    default:
+      return { ...BAD_REQUEST, status, message: nginxStatusMessage(status) }
   }
 }
 
@@ -127,10 +157,16 @@ export interface DnsHintInput {
   readonly code: string
 }
 
-export const DNS_NOT_FOUND = hinted(kong('TP_DNS_NOT_FOUND', 503, 'name resolution failed'), (r: DnsHintInput) =>
-  `the name "${r.host}" of service ${r.service} does not resolve: nameserver ${r.nameservers} answered ${r.code === 'EMPTY' ? 'that it has no record of the types tried' : 'that it does not exist'}; check it for typos, dns_hostsfile, and dns_resolver (or /etc/resolv.conf)`)
-export const DNS_ERROR = hinted(kong('TP_DNS_ERROR', 500, "failed the initial dns/balancer resolve for '<host>' with: <error>"), (r: DnsHintInput) =>
-  `the nameserver could not answer for "${r.host}" (${r.code}): check that dns_resolver (or /etc/resolv.conf) names reachable, working nameservers (asked: ${r.nameservers})`)
+export const DNS_NOT_FOUND = hinted(
+  kong('TP_DNS_NOT_FOUND', 503, 'name resolution failed'),
+  (r: DnsHintInput) =>
+    `the name "${r.host}" of service ${r.service} does not resolve: nameserver ${r.nameservers} answered ${r.code === 'EMPTY' ? 'that it has no record of the types tried' : 'that it does not exist'}; check it for typos, dns_hostsfile, and dns_resolver (or /etc/resolv.conf)`,
+)
+export const DNS_ERROR = hinted(
+  kong('TP_DNS_ERROR', 500, "failed the initial dns/balancer resolve for '<host>' with: <error>"),
+  (r: DnsHintInput) =>
+    `the nameserver could not answer for "${r.host}" (${r.code}): check that dns_resolver (or /etc/resolv.conf) names reachable, working nameservers (asked: ${r.nameservers})`,
+)
 
 export interface NoPeerHintInput {
   readonly upstream: string
@@ -173,74 +209,180 @@ export interface UpstreamHintInput {
   readonly detail: string
 }
 
-const upstream = (code: string, status: 502 | 504, hint: (c: UpstreamHintInput) => string): HintedError<UpstreamHintInput> & { status: 502 | 504 } =>
-  ({ ...hinted(nginx(code, status), hint), status })
+const upstream = (
+  code: string,
+  status: 502 | 504,
+  hint: (c: UpstreamHintInput) => string,
+): HintedError<UpstreamHintInput> & { status: 502 | 504 } => ({ ...hinted(nginx(code, status), hint), status })
 
-export const UPSTREAM_CONNECT_REFUSED = upstream('TP_UPSTREAM_CONNECT_REFUSED', 502, (c) =>
-  `nothing accepts connections on ${c.named}: check the service's host and port, and that the upstream (or the load balancer in front of it) is running and listening there`)
-export const UPSTREAM_CONNECT_TIMEOUT = upstream('TP_UPSTREAM_CONNECT_TIMEOUT', 504, (c) =>
-  `no answer to the TCP connect to ${c.named} within connect_timeout=${c.connectTimeout}ms: a firewall or security group may be dropping packets, or the host is down; raise the service's connect_timeout only if the network is known to be slow`)
-export const UPSTREAM_HOST_UNREACHABLE = upstream('TP_UPSTREAM_HOST_UNREACHABLE', 502, (c) =>
-  `no network route from the gateway to ${c.named}: check routing and security groups`)
-export const UPSTREAM_NETWORK_UNREACHABLE = upstream('TP_UPSTREAM_NETWORK_UNREACHABLE', 502, (c) =>
-  `the gateway host has no route to ${c.named}'s network`)
-export const UPSTREAM_CONNECT_RESET = upstream('TP_UPSTREAM_CONNECT_RESET', 502, (c) =>
-  `${c.named} reset the connection during connect: a load balancer without healthy backends, or a firewall rejecting it`)
-export const UPSTREAM_READ_TIMEOUT = upstream('TP_UPSTREAM_READ_TIMEOUT', 504, (c) =>
-  `${c.named} accepted the request but sent no response header within read_timeout=${c.readTimeout}ms: the service is slow or stuck; if that is expected, raise the service's read_timeout`)
-export const UPSTREAM_BODY_TIMEOUT = upstream('TP_UPSTREAM_BODY_TIMEOUT', 504, (c) =>
-  `${c.named} stopped sending the response body for more than read_timeout=${c.readTimeout}ms`)
-export const UPSTREAM_WRITE_TIMEOUT = upstream('TP_UPSTREAM_WRITE_TIMEOUT', 504, (c) =>
-  `${c.named} stopped reading the request body for more than write_timeout=${c.writeTimeout ?? '?'}ms (between two successive writes): the upstream is stuck or too slow to take uploads this size; raise the service's write_timeout if that is expected`)
-export const UPSTREAM_HEADER_TOO_BIG = upstream('TP_UPSTREAM_HEADER_TOO_BIG', 502, (c) =>
-  `the response headers from ${c.named} exceed ${c.maxHeaderSize} bytes (large cookies or debug headers?): make them smaller`)
-export const UPSTREAM_LENGTH_MISMATCH = upstream('TP_UPSTREAM_LENGTH_MISMATCH', 502, (c) =>
-  `the response from ${c.named} does not match its Content-Length header: fix the upstream's framing`)
-export const UPSTREAM_SEND_FAILED = upstream('TP_UPSTREAM_SEND_FAILED', 502, (c) =>
-  `${c.named} closed the connection while the gateway was still sending the request (it may reject large bodies, or a load balancer cut the connection)`)
-export const UPSTREAM_RESET = upstream('TP_UPSTREAM_RESET', 502, (c) =>
-  `${c.named} reset the connection: the upstream crashed or a load balancer/firewall cut it`)
+export const UPSTREAM_CONNECT_REFUSED = upstream(
+  'TP_UPSTREAM_CONNECT_REFUSED',
+  502,
+  (c) =>
+    `nothing accepts connections on ${c.named}: check the service's host and port, and that the upstream (or the load balancer in front of it) is running and listening there`,
+)
+export const UPSTREAM_CONNECT_TIMEOUT = upstream(
+  'TP_UPSTREAM_CONNECT_TIMEOUT',
+  504,
+  (c) =>
+    `no answer to the TCP connect to ${c.named} within connect_timeout=${c.connectTimeout}ms: a firewall or security group may be dropping packets, or the host is down; raise the service's connect_timeout only if the network is known to be slow`,
+)
+export const UPSTREAM_HOST_UNREACHABLE = upstream(
+  'TP_UPSTREAM_HOST_UNREACHABLE',
+  502,
+  (c) => `no network route from the gateway to ${c.named}: check routing and security groups`,
+)
+export const UPSTREAM_NETWORK_UNREACHABLE = upstream(
+  'TP_UPSTREAM_NETWORK_UNREACHABLE',
+  502,
+  (c) => `the gateway host has no route to ${c.named}'s network`,
+)
+export const UPSTREAM_CONNECT_RESET = upstream(
+  'TP_UPSTREAM_CONNECT_RESET',
+  502,
+  (c) => `${c.named} reset the connection during connect: a load balancer without healthy backends, or a firewall rejecting it`,
+)
+export const UPSTREAM_READ_TIMEOUT = upstream(
+  'TP_UPSTREAM_READ_TIMEOUT',
+  504,
+  (c) =>
+    `${c.named} accepted the request but sent no response header within read_timeout=${c.readTimeout}ms: the service is slow or stuck; if that is expected, raise the service's read_timeout`,
+)
+export const UPSTREAM_BODY_TIMEOUT = upstream(
+  'TP_UPSTREAM_BODY_TIMEOUT',
+  504,
+  (c) => `${c.named} stopped sending the response body for more than read_timeout=${c.readTimeout}ms`,
+)
+export const UPSTREAM_WRITE_TIMEOUT = upstream(
+  'TP_UPSTREAM_WRITE_TIMEOUT',
+  504,
+  (c) =>
+    `${c.named} stopped reading the request body for more than write_timeout=${c.writeTimeout ?? '?'}ms (between two successive writes): the upstream is stuck or too slow to take uploads this size; raise the service's write_timeout if that is expected`,
+)
+export const UPSTREAM_HEADER_TOO_BIG = upstream(
+  'TP_UPSTREAM_HEADER_TOO_BIG',
+  502,
+  (c) => `the response headers from ${c.named} exceed ${c.maxHeaderSize} bytes (large cookies or debug headers?): make them smaller`,
+)
+export const UPSTREAM_LENGTH_MISMATCH = upstream(
+  'TP_UPSTREAM_LENGTH_MISMATCH',
+  502,
+  (c) => `the response from ${c.named} does not match its Content-Length header: fix the upstream's framing`,
+)
+export const UPSTREAM_SEND_FAILED = upstream(
+  'TP_UPSTREAM_SEND_FAILED',
+  502,
+  (c) =>
+    `${c.named} closed the connection while the gateway was still sending the request (it may reject large bodies, or a load balancer cut the connection)`,
+)
+export const UPSTREAM_RESET = upstream(
+  'TP_UPSTREAM_RESET',
+  502,
+  (c) => `${c.named} reset the connection: the upstream crashed or a load balancer/firewall cut it`,
+)
 export const UPSTREAM_STALE_KEEPALIVE = upstream('TP_UPSTREAM_STALE_KEEPALIVE', 502, (c) => {
   const base = `${c.named} (or a load balancer in front of it) closed an idle keep-alive connection just as the gateway reused it: set upstream_keepalive_idle_timeout (now ${c.keepaliveIdleTimeout}s) below that load balancer's idle timeout`
   if (c.method === undefined) return `${base}; idempotent requests without a body are retried on a new connection`
-  if (c.idempotent !== true) return `${base}; this ${c.method} was not retried because the upstream may have received it (${c.method} is not idempotent)`
+  if (c.idempotent !== true)
+    return `${base}; this ${c.method} was not retried because the upstream may have received it (${c.method} is not idempotent)`
   if (c.hasBody === true) return `${base}; this ${c.method} was not retried because its body was already streamed to the upstream`
   return `${base}; the ${c.method} is retried on a new connection`
 })
 export const UPSTREAM_PREMATURE_CLOSE = upstream('TP_UPSTREAM_PREMATURE_CLOSE', 502, (c) =>
   c.scheme === 'http'
     ? `${c.named} closed the connection without answering: the upstream crashed on this request, or it expects TLS (if ${c.target} serves HTTPS, set the service's protocol to https)`
-    : `${c.named} closed the connection without answering: the upstream crashed on this request or rejected it`)
+    : `${c.named} closed the connection without answering: the upstream crashed on this request or rejected it`,
+)
 /** A premature close on an http service whose upstream, probed, completed a TLS handshake. */
-export const UPSTREAM_SPEAKS_TLS = hinted(nginx('TP_UPSTREAM_SPEAKS_TLS', 502), (c: { readonly hostname: string; readonly port: number }) =>
-  `${c.hostname}:${c.port} speaks TLS (a TLS handshake with it succeeded) but the service's protocol is http: set protocol=https (or url=https://…)`)
-export const UPSTREAM_CLOSED_MID_BODY = upstream('TP_UPSTREAM_CLOSED_MID_BODY', 502, (c) =>
-  `${c.named} closed the connection before the end of the response body`)
-export const UPSTREAM_TLS_ON_HTTP = upstream('TP_UPSTREAM_TLS_ON_HTTP', 502, (c) =>
-  `${c.named} answered with a TLS record: it serves HTTPS but the service's protocol is http: set protocol=https (or url=https://…)`)
-export const UPSTREAM_HTTP_ON_HTTPS = upstream('TP_UPSTREAM_HTTP_ON_HTTPS', 502, (c) =>
-  `${c.named} answered the TLS handshake in plain text: it serves HTTP, not HTTPS: set the service's protocol to http (or url=http://…)`)
-export const UPSTREAM_TLS_HANDSHAKE_CLOSED = upstream('TP_UPSTREAM_TLS_HANDSHAKE_CLOSED', 502, (c) =>
-  `${c.named} closed the connection during the TLS handshake: if it serves plain HTTP, set the service's protocol to http (or url=http://…); otherwise it rejected the handshake (TLS version, cipher, or SNI "${c.hostname}")`)
-export const UPSTREAM_TLS_VERIFY = upstream('TP_UPSTREAM_TLS_VERIFY', 502, (c) =>
-  `the certificate of ${c.named} did not verify (${c.detail}): fix it, trust its CA, or set tls_verify=false on the service`)
-export const UPSTREAM_TLS_ERROR = upstream('TP_UPSTREAM_TLS_ERROR', 502, (c) =>
-  `the TLS handshake with ${c.named} failed: check the upstream's TLS setup`)
-export const UPSTREAM_INVALID_RESPONSE = upstream('TP_UPSTREAM_INVALID_RESPONSE', 502, (c) =>
-  `${c.named} did not answer in HTTP/1.x (${c.detail}): is the port right, or is the upstream HTTP/2-only or another protocol?`)
+export const UPSTREAM_SPEAKS_TLS = hinted(
+  nginx('TP_UPSTREAM_SPEAKS_TLS', 502),
+  (c: { readonly hostname: string; readonly port: number }) =>
+    `${c.hostname}:${c.port} speaks TLS (a TLS handshake with it succeeded) but the service's protocol is http: set protocol=https (or url=https://…)`,
+)
+export const UPSTREAM_CLOSED_MID_BODY = upstream(
+  'TP_UPSTREAM_CLOSED_MID_BODY',
+  502,
+  (c) => `${c.named} closed the connection before the end of the response body`,
+)
+export const UPSTREAM_TLS_ON_HTTP = upstream(
+  'TP_UPSTREAM_TLS_ON_HTTP',
+  502,
+  (c) => `${c.named} answered with a TLS record: it serves HTTPS but the service's protocol is http: set protocol=https (or url=https://…)`,
+)
+export const UPSTREAM_HTTP_ON_HTTPS = upstream(
+  'TP_UPSTREAM_HTTP_ON_HTTPS',
+  502,
+  (c) =>
+    `${c.named} answered the TLS handshake in plain text: it serves HTTP, not HTTPS: set the service's protocol to http (or url=http://…)`,
+)
+export const UPSTREAM_TLS_HANDSHAKE_CLOSED = upstream(
+  'TP_UPSTREAM_TLS_HANDSHAKE_CLOSED',
+  502,
+  (c) =>
+    `${c.named} closed the connection during the TLS handshake: if it serves plain HTTP, set the service's protocol to http (or url=http://…); otherwise it rejected the handshake (TLS version, cipher, or SNI "${c.hostname}")`,
+)
+export const UPSTREAM_TLS_VERIFY = upstream(
+  'TP_UPSTREAM_TLS_VERIFY',
+  502,
+  (c) => `the certificate of ${c.named} did not verify (${c.detail}): fix it, trust its CA, or set tls_verify=false on the service`,
+)
+export const UPSTREAM_TLS_ERROR = upstream(
+  'TP_UPSTREAM_TLS_ERROR',
+  502,
+  (c) => `the TLS handshake with ${c.named} failed: check the upstream's TLS setup`,
+)
+export const UPSTREAM_INVALID_RESPONSE = upstream(
+  'TP_UPSTREAM_INVALID_RESPONSE',
+  502,
+  (c) => `${c.named} did not answer in HTTP/1.x (${c.detail}): is the port right, or is the upstream HTTP/2-only or another protocol?`,
+)
 /** The upstream switched protocols (101) but the client side cannot relay an upgrade. */
 export const UPGRADE_UNSUPPORTED = kong('TP_UPGRADE_UNSUPPORTED', 502, nginxStatusMessage(502))
 /** Any other failure: no hint. */
-export const UPSTREAM_ERROR: GatewayError<UpstreamHintInput> & { readonly status: 502 } = { ...nginx<UpstreamHintInput>('TP_UPSTREAM_ERROR', 502), status: 502 }
+export const UPSTREAM_ERROR: GatewayError<UpstreamHintInput> & { readonly status: 502 } = {
+  ...nginx<UpstreamHintInput>('TP_UPSTREAM_ERROR', 502),
+  status: 502,
+}
 
 /** Every error of the registry (the docs check walks it). */
 export const ERRORS: readonly GatewayError<never>[] = [
-  BAD_REQUEST, HEADER_TOO_LARGE, URI_TOO_LONG, METHOD_NOT_ALLOWED, TRANSFER_ENCODING_NOT_IMPLEMENTED, REQUEST_TIMEOUT, BODY_TOO_LARGE,
-  NO_ROUTE, HTTPS_REQUIRED, NO_SERVICE, UNEXPECTED,
-  DNS_NOT_FOUND, DNS_ERROR, NO_PEER, NO_PEER_ON_RETRY,
-  UPSTREAM_CONNECT_REFUSED, UPSTREAM_CONNECT_TIMEOUT, UPSTREAM_HOST_UNREACHABLE, UPSTREAM_NETWORK_UNREACHABLE, UPSTREAM_CONNECT_RESET,
-  UPSTREAM_READ_TIMEOUT, UPSTREAM_BODY_TIMEOUT, UPSTREAM_WRITE_TIMEOUT, UPSTREAM_HEADER_TOO_BIG, UPSTREAM_LENGTH_MISMATCH,
-  UPSTREAM_SEND_FAILED, UPSTREAM_RESET, UPSTREAM_STALE_KEEPALIVE, UPSTREAM_PREMATURE_CLOSE, UPSTREAM_SPEAKS_TLS, UPSTREAM_CLOSED_MID_BODY,
-  UPSTREAM_TLS_ON_HTTP, UPSTREAM_HTTP_ON_HTTPS, UPSTREAM_TLS_HANDSHAKE_CLOSED, UPSTREAM_TLS_VERIFY, UPSTREAM_TLS_ERROR,
-  UPSTREAM_INVALID_RESPONSE, UPSTREAM_ERROR, UPGRADE_UNSUPPORTED,
+  BAD_REQUEST,
+  HEADER_TOO_LARGE,
+  URI_TOO_LONG,
+  METHOD_NOT_ALLOWED,
+  TRANSFER_ENCODING_NOT_IMPLEMENTED,
+  REQUEST_TIMEOUT,
+  BODY_TOO_LARGE,
+  NO_ROUTE,
+  HTTPS_REQUIRED,
+  NO_SERVICE,
+  UNEXPECTED,
+  DNS_NOT_FOUND,
+  DNS_ERROR,
+  NO_PEER,
+  NO_PEER_ON_RETRY,
+  UPSTREAM_CONNECT_REFUSED,
+  UPSTREAM_CONNECT_TIMEOUT,
+  UPSTREAM_HOST_UNREACHABLE,
+  UPSTREAM_NETWORK_UNREACHABLE,
+  UPSTREAM_CONNECT_RESET,
+  UPSTREAM_READ_TIMEOUT,
+  UPSTREAM_BODY_TIMEOUT,
+  UPSTREAM_WRITE_TIMEOUT,
+  UPSTREAM_HEADER_TOO_BIG,
+  UPSTREAM_LENGTH_MISMATCH,
+  UPSTREAM_SEND_FAILED,
+  UPSTREAM_RESET,
+  UPSTREAM_STALE_KEEPALIVE,
+  UPSTREAM_PREMATURE_CLOSE,
+  UPSTREAM_SPEAKS_TLS,
+  UPSTREAM_CLOSED_MID_BODY,
+  UPSTREAM_TLS_ON_HTTP,
+  UPSTREAM_HTTP_ON_HTTPS,
+  UPSTREAM_TLS_HANDSHAKE_CLOSED,
+  UPSTREAM_TLS_VERIFY,
+  UPSTREAM_TLS_ERROR,
+  UPSTREAM_INVALID_RESPONSE,
+  UPSTREAM_ERROR,
+  UPGRADE_UNSUPPORTED,
 ]

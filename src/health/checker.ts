@@ -8,7 +8,17 @@
  */
 import { type Address, type Balancer, BalancerRegistry, HealthView, type TargetResolver } from '../balancer/balancer.js'
 import { addressKey, usingHealthchecks } from '../balancer/config.js'
-import { type AddressHealth, type Applied, applyOutcome, type CheckMode, counterLabel, freshHealth, type HealthLabel, type Outcome, type UpstreamHealthProvider } from '../balancer/health-model.js'
+import {
+  type AddressHealth,
+  type Applied,
+  applyOutcome,
+  type CheckMode,
+  counterLabel,
+  freshHealth,
+  type HealthLabel,
+  type Outcome,
+  type UpstreamHealthProvider,
+} from '../balancer/health-model.js'
 import type { ConfigPayload } from '../snapshot/snapshot.js'
 import { probe } from './probe.js'
 
@@ -146,7 +156,13 @@ export class HealthChecker implements UpstreamHealthProvider {
     const key = addressKey(ip, port, hostname)
     const p = b.peers.find((x) => x.key === key)
     if (p === undefined) return
-    this.#apply(b, p, 'passive', outcome, `passive check (proxied traffic)${outcome.detail !== undefined ? `: ${outcome.detail}` : outcome.kind === 'http' || outcome.kind === 'success' ? `: upstream answered ${outcome.status ?? ''}` : ''}`)
+    this.#apply(
+      b,
+      p,
+      'passive',
+      outcome,
+      `passive check (proxied traffic)${outcome.detail !== undefined ? `: ${outcome.detail}` : outcome.kind === 'http' || outcome.kind === 'success' ? `: upstream answered ${outcome.status ?? ''}` : ''}`,
+    )
   }
 
   #state(upstreamId: string, key: string): AddressHealth {
@@ -162,7 +178,9 @@ export class HealthChecker implements UpstreamHealthProvider {
     const r: Applied = applyOutcome(st, b.upstream.healthchecks, mode, outcome)
     if (!r.counted || r.counter === undefined) return
     const who = `'${p.target.host}(${p.ip}:${p.port})'`
-    this.#opts.log.warn(`[healthcheck] (${b.upstream.name}) ${r.counter === 'successes' ? 'healthy' : 'unhealthy'} ${counterLabel(r.counter)} increment (${r.count ?? 0}/${r.limit ?? 0}) for ${who}`)
+    this.#opts.log.warn(
+      `[healthcheck] (${b.upstream.name}) ${r.counter === 'successes' ? 'healthy' : 'unhealthy'} ${counterLabel(r.counter)} increment (${r.count ?? 0}/${r.limit ?? 0}) for ${who}`,
+    )
     if (!r.changed) return
     this.#flipped(b, p, st.healthy, `${mode} ${r.counter} ${r.count ?? 0}/${r.limit ?? 0} (${cause})`)
   }
@@ -175,7 +193,8 @@ export class HealthChecker implements UpstreamHealthProvider {
     const id = b.upstream.id
     const was = this.#balancerHealthy.get(id) ?? true
     const now = b.healthy()
-    if (was !== now) this.#opts.log.warn(`[healthchecks] balancer ${b.upstream.name} reported health status changed to ${now ? 'HEALTHY' : 'UNHEALTHY'}`)
+    if (was !== now)
+      this.#opts.log.warn(`[healthchecks] balancer ${b.upstream.name} reported health status changed to ${now ? 'HEALTHY' : 'UNHEALTHY'}`)
     this.#balancerHealthy.set(id, now)
   }
 
@@ -216,7 +235,12 @@ export class HealthChecker implements UpstreamHealthProvider {
         const ok = this.#view.healthy(upstreamId, a.key)
         total += a.weight
         if (!ok) unavailable += a.weight
-        return { ip: a.ip, port: a.port, weight: a.weight, health: using && t.weight > 0 ? (ok ? 'HEALTHY' : 'UNHEALTHY') : 'HEALTHCHECKS_OFF' }
+        return {
+          ip: a.ip,
+          port: a.port,
+          weight: a.weight,
+          health: using && t.weight > 0 ? (ok ? 'HEALTHY' : 'UNHEALTHY') : 'HEALTHCHECKS_OFF',
+        }
       })
       let health: HealthLabel
       if (t.addresses.length === 0 && t.weight > 0) health = 'DNS_ERROR'
@@ -259,20 +283,36 @@ export class HealthChecker implements UpstreamHealthProvider {
         hosts: b.targets.map((t) => {
           const d = targets?.get(String(t.row['id']))?.data ?? {}
           const addresses = (d['addresses'] as { ip: string; port: number; weight: number; health: string }[] | undefined) ?? []
-          return { ...d, addresses: addresses.map((a) => ({ ip: a.ip, port: a.port, weight: a.weight, healthy: this.#view.healthy(upstreamId, addressKey(a.ip, a.port, t.host)) })) }
+          return {
+            ...d,
+            addresses: addresses.map((a) => ({
+              ip: a.ip,
+              port: a.port,
+              weight: a.weight,
+              healthy: this.#view.healthy(upstreamId, addressKey(a.ip, a.port, t.host)),
+            })),
+          }
         }),
       },
     }
   }
 
-  async setHealth(upstreamId: string, target: string, address: { ip: string; port: number } | null, healthy: boolean): Promise<string | null> {
+  async setHealth(
+    upstreamId: string,
+    target: string,
+    address: { ip: string; port: number } | null,
+    healthy: boolean,
+  ): Promise<string | null> {
     const b = await this.#balancer(upstreamId)
     if (b === null) return 'balancer not found'
     if (!usingHealthchecks(b.upstream.healthchecks)) return `no healthchecker found for ${b.upstream.name}`
-    const t = b.targets.find((x) => `${x.host.includes(':') ? `[${x.host}]` : x.host}:${x.port}` === target || String(x.row['id']) === target)
+    const t = b.targets.find(
+      (x) => `${x.host.includes(':') ? `[${x.host}]` : x.host}:${x.port}` === target || String(x.row['id']) === target,
+    )
     if (t === undefined) return 'target not found'
     const list = address === null ? t.addresses : t.addresses.filter((a) => a.ip === address.ip && a.port === address.port)
-    if (list.length === 0) return address === null ? 'target has no addresses' : `address ${address.ip}:${address.port} not found for target ${target}`
+    if (list.length === 0)
+      return address === null ? 'target has no addresses' : `address ${address.ip}:${address.port} not found for target ${target}`
     for (const a of list) {
       const st = this.#state(upstreamId, a.key)
       const was = st.healthy

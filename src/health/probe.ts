@@ -38,7 +38,10 @@ function tcpProbe(t: ProbeTarget, a: ActiveChecks): Promise<ProbeResult> {
     })
     socket.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer)
-      resolve({ outcome: { kind: 'tcp_failure', detail: `TCP connect failed: ${err.code ?? err.message}` }, detail: `TCP connect failed (${err.code ?? err.message})` })
+      resolve({
+        outcome: { kind: 'tcp_failure', detail: `TCP connect failed: ${err.code ?? err.message}` },
+        detail: `TCP connect failed (${err.code ?? err.message})`,
+      })
     })
   })
 }
@@ -65,11 +68,21 @@ async function httpProbe(t: ProbeTarget, hc: HealthChecks): Promise<ProbeResult>
   })
   if (!r.ok) {
     const f = r.failure
-    if (f.kind === 'timeout') return { outcome: { kind: 'timeout', detail: `GET ${a.http_path} timed out after ${a.timeout}s` }, detail: `GET ${a.http_path} timed out after ${a.timeout}s` }
-    return { outcome: { kind: 'tcp_failure', detail: `GET ${a.http_path} failed: ${f.code ?? f.message}` }, detail: `GET ${a.http_path} failed (${f.code ?? f.message})` }
+    if (f.kind === 'timeout')
+      return {
+        outcome: { kind: 'timeout', detail: `GET ${a.http_path} timed out after ${a.timeout}s` },
+        detail: `GET ${a.http_path} timed out after ${a.timeout}s`,
+      }
+    return {
+      outcome: { kind: 'tcp_failure', detail: `GET ${a.http_path} failed: ${f.code ?? f.message}` },
+      detail: `GET ${a.http_path} failed (${f.code ?? f.message})`,
+    }
   }
   const outcome = classifyStatus(hc, 'active', r.status)
-  return { outcome: outcome === null ? null : { ...outcome, detail: `GET ${a.http_path} answered ${r.status}` }, detail: `GET ${a.http_path} answered ${r.status}` }
+  return {
+    outcome: outcome === null ? null : { ...outcome, detail: `GET ${a.http_path} answered ${r.status}` },
+    detail: `GET ${a.http_path} answered ${r.status}`,
+  }
 }
 
 /** Runs one probe of `t` as `healthchecks.active` says. */

@@ -58,7 +58,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
 /** nginx's own error pages (the Admin API's server block has no error_page), OpenResty's footer. */
 const NGINX_PAGES: Readonly<Record<number, { status: string; title: string; extra: string }>> = {
   400: { status: '400 Bad Request', title: '400 Bad Request', extra: '' },
-  494: { status: '400 Bad Request', title: '400 Request Header Or Cookie Too Large', extra: '<center>Request Header Or Cookie Too Large</center>\r\n' },
+  494: {
+    status: '400 Bad Request',
+    title: '400 Request Header Or Cookie Too Large',
+    extra: '<center>Request Header Or Cookie Too Large</center>\r\n',
+  },
 }
 
 function nginxPage(code: 400 | 494): string {
@@ -84,14 +88,24 @@ function clientErrorHandler(api: AdminHandler, logs: { error: ErrorLog }) {
       socket.destroy()
       return
     }
-    const line = err.code === 'HPE_INVALID_METHOD' && Buffer.isBuffer(err.rawPacket) ? UNKNOWN_METHOD_LINE.exec(err.rawPacket.subarray(0, 8300).toString('latin1')) : null
+    const line =
+      err.code === 'HPE_INVALID_METHOD' && Buffer.isBuffer(err.rawPacket)
+        ? UNKNOWN_METHOD_LINE.exec(err.rawPacket.subarray(0, 8300).toString('latin1'))
+        : null
     if (line === null) {
       socket.end(nginxPage(err.code === 'HPE_HEADER_OVERFLOW' ? 494 : 400))
       return
     }
     const target = line[2] as string
     const q = target.indexOf('?')
-    api.handle({ method: line[1] as string, path: q === -1 ? target : target.slice(0, q), query: q === -1 ? '' : target.slice(q + 1), headers: {}, body: Buffer.alloc(0) })
+    api
+      .handle({
+        method: line[1] as string,
+        path: q === -1 ? target : target.slice(0, q),
+        query: q === -1 ? '' : target.slice(q + 1),
+        headers: {},
+        body: Buffer.alloc(0),
+      })
       .then((r) => {
         const payload = r.body === undefined ? '' : typeof r.body === 'string' || Buffer.isBuffer(r.body) ? r.body : JSON.stringify(r.body)
         let head = `HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? 'Unknown'}\r\nDate: ${new Date().toUTCString()}\r\n`
@@ -100,7 +114,12 @@ function clientErrorHandler(api: AdminHandler, logs: { error: ErrorLog }) {
         named['content-type'] ??= 'application/json; charset=utf-8'
         named['x-kong-admin-latency'] ??= '0'
         for (const [name, value] of Object.entries(named)) head += `${name}: ${wireValue(value)}\r\n`
-        socket.end(Buffer.concat([Buffer.from(`${head}content-length: ${Buffer.byteLength(payload)}\r\nconnection: close\r\n\r\n`, 'latin1'), Buffer.from(payload)]))
+        socket.end(
+          Buffer.concat([
+            Buffer.from(`${head}content-length: ${Buffer.byteLength(payload)}\r\nconnection: close\r\n\r\n`, 'latin1'),
+            Buffer.from(payload),
+          ]),
+        )
       })
       .catch((e: unknown) => {
         logAdminFailure(logs.error, e, `${line[1] as string} ${target}`)

@@ -87,7 +87,8 @@ class NodeDownstream extends RequestFacts implements Downstream {
       watchBody(req, limits.timeout, () => this.#refuseBody(408))
       // A declared Content-Length over the limit was refused before (serve); a chunked body is
       // counted as it arrives.
-      this.body = limits.maxSize > 0 && req.headers['content-length'] === undefined ? capped(req, limits.maxSize, () => this.#refuseBody(413)) : req
+      this.body =
+        limits.maxSize > 0 && req.headers['content-length'] === undefined ? capped(req, limits.maxSize, () => this.#refuseBody(413)) : req
     }
   }
 
@@ -271,18 +272,21 @@ function watchBody(req: IncomingMessage, ms: number, onTimeout: () => void): voi
   const socket = req.socket
   let seen = socket.bytesRead
   let quietSince = performance.now()
-  const timer = setInterval(() => {
-    if (req.complete || req.destroyed) return clearInterval(timer)
-    const now = performance.now()
-    const read = socket.bytesRead
-    if (read !== seen || req.readableLength > 0) {
-      seen = read
-      quietSince = now
-    } else if (now - quietSince >= ms) {
-      clearInterval(timer)
-      onTimeout()
-    }
-  }, Math.min(1000, Math.max(50, ms / 4)))
+  const timer = setInterval(
+    () => {
+      if (req.complete || req.destroyed) return clearInterval(timer)
+      const now = performance.now()
+      const read = socket.bytesRead
+      if (read !== seen || req.readableLength > 0) {
+        seen = read
+        quietSince = now
+      } else if (now - quietSince >= ms) {
+        clearInterval(timer)
+        onTimeout()
+      }
+    },
+    Math.min(1000, Math.max(50, ms / 4)),
+  )
   timer.unref()
   req.once('close', () => clearInterval(timer))
 }
@@ -335,7 +339,8 @@ function clientErrorStatus(err: NodeJS.ErrnoException & { rawPacket?: unknown })
   }
   // llhttp: a Transfer-Encoding that does not end in chunked (nginx: unknown coding, 501); one
   // next to Content-Length is a 400 for both.
-  if (err.code === 'HPE_INVALID_TRANSFER_ENCODING' && !/content-length/i.test(String((err as { reason?: unknown }).reason ?? err.message))) return 501
+  if (err.code === 'HPE_INVALID_TRANSFER_ENCODING' && !/content-length/i.test(String((err as { reason?: unknown }).reason ?? err.message)))
+    return 501
   return 400
 }
 
@@ -350,7 +355,11 @@ function answerClientError(proxy: Proxy, socket: Duplex, status: number, headers
   // else falls back to error_default_type.
   const accept = headers?.['accept']
   const ct = headers?.['content-type']
-  const mime = negotiateNginxError(typeof accept === 'string' ? accept : undefined, typeof ct === 'string' ? ct : undefined, settings.errorDefaultType)
+  const mime = negotiateNginxError(
+    typeof accept === 'string' ? accept : undefined,
+    typeof ct === 'string' ? ct : undefined,
+    settings.errorDefaultType,
+  )
   const r = renderError(mime, nginxErrorMessage(status), requestId)
   const code = status === HEADER_TOO_LARGE ? 400 : status
   const out = gatewayResponseHeaders(settings, r.contentType, 0, requestId)

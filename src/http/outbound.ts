@@ -27,7 +27,13 @@ export function classifyOutboundError(err: unknown, phase: 'request' | 'body'): 
   const code = e.code ?? e.cause?.code
   const message = e.message ?? String(err)
   let kind: OutboundFailureKind = 'other'
-  if (e.name === 'TimeoutError' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') kind = 'timeout'
+  if (
+    e.name === 'TimeoutError' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT'
+  )
+    kind = 'timeout'
   else if (code === 'ECONNREFUSED') kind = 'refused'
   else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL' || code === 'EAI_NODATA') kind = 'dns'
   else if (code !== undefined && TLS_CODES.test(code)) kind = 'tls'
@@ -151,7 +157,9 @@ export class UndiciRequester implements HttpRequester {
 
   #connector(req: OutboundRequest): ReturnType<typeof connectorWithTimeout> {
     const https = req.origin.startsWith('https:')
-    const tls = https ? { rejectUnauthorized: req.tls?.verify ?? true, ...(req.tls?.servername !== undefined ? { servername: req.tls.servername } : {}) } : {}
+    const tls = https
+      ? { rejectUnauthorized: req.tls?.verify ?? true, ...(req.tls?.servername !== undefined ? { servername: req.tls.servername } : {}) }
+      : {}
     return connectorWithTimeout(tls, req.connectTimeoutMs)
   }
 
@@ -160,7 +168,14 @@ export class UndiciRequester implements HttpRequester {
     let pool = this.#pools.get(key)
     if (pool === undefined) {
       const idle = Math.max(1, keepAlive.idleMs)
-      pool = new Pool(req.origin, { connect: this.#connector(req), keepAliveTimeout: idle, keepAliveMaxTimeout: idle, connections: keepAlive.connections, headersTimeout: 0, bodyTimeout: 0 })
+      pool = new Pool(req.origin, {
+        connect: this.#connector(req),
+        keepAliveTimeout: idle,
+        keepAliveMaxTimeout: idle,
+        connections: keepAlive.connections,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      })
       this.#pools.set(key, pool)
     }
     return pool

@@ -73,7 +73,10 @@ export function connectorWithTimeout(options: buildConnector.BuildOptions, ms: n
       if (settled) return
       settled = true
       socket?.destroy()
-      callback(new errors.ConnectTimeoutError(`Connect Timeout Error (attempted address: ${opts.hostname}:${opts.port}, timeout: ${ms}ms)`), null)
+      callback(
+        new errors.ConnectTimeoutError(`Connect Timeout Error (attempted address: ${opts.hostname}:${opts.port}, timeout: ${ms}ms)`),
+        null,
+      )
     }, ms)
     socket = connect(opts, (err, sock) => {
       clearTimeout(timer)

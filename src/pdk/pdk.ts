@@ -86,7 +86,11 @@ export interface PdkHost {
   upstreamLatency(): number | undefined
   /** Reads the whole client body (kept for the upstream). */
   readBody(maxBytes: number): Promise<Buffer>
-  exit(status: number, body: string | Buffer | Readonly<Record<string, unknown>> | null | undefined, headers: Readonly<Record<string, HeaderValue>> | undefined): void
+  exit(
+    status: number,
+    body: string | Buffer | Readonly<Record<string, unknown>> | null | undefined,
+    headers: Readonly<Record<string, HeaderValue>> | undefined,
+  ): void
   kongError(status: number, message: string | undefined, headers: Readonly<Record<string, HeaderValue>> | undefined): void
   serialize(): Record<string, unknown>
 }
@@ -161,7 +165,6 @@ abstract class HostView {
 
 class RequestApi extends HostView implements PdkRequest {
   #query: Record<string, string | true | (string | true)[]> | null = null
-
 
   getId(): string {
     return this.h.requestId
@@ -288,7 +291,11 @@ class ClientApi extends HostView implements PdkClient {
 }
 
 class ResponseApi extends HostView implements PdkResponse {
-  exit(status: number, body?: string | Buffer | Readonly<Record<string, unknown>> | null, headers?: Readonly<Record<string, HeaderValue>>): void {
+  exit(
+    status: number,
+    body?: string | Buffer | Readonly<Record<string, unknown>> | null,
+    headers?: Readonly<Record<string, HeaderValue>>,
+  ): void {
     this.h.exit(status, body, headers)
   }
   error(status: number, message?: string, headers?: Readonly<Record<string, HeaderValue>>): void {

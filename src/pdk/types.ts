@@ -83,7 +83,11 @@ export interface PdkClient {
 /** How a plugin ends a request early: status, optional body (object → JSON) and headers. */
 export interface PdkResponse {
   /** Short-circuits the request: no later access handler runs and nothing is sent upstream. */
-  exit(status: number, body?: string | Buffer | Readonly<Record<string, unknown>> | null, headers?: Readonly<Record<string, HeaderValue>>): void
+  exit(
+    status: number,
+    body?: string | Buffer | Readonly<Record<string, unknown>> | null,
+    headers?: Readonly<Record<string, HeaderValue>>,
+  ): void
   /** Kong's `kong.response.error`: a Kong error body (negotiated on Accept) with this message. */
   error(status: number, message?: string, headers?: Readonly<Record<string, HeaderValue>>): void
   /** Status of the response being sent (header/body filter and log phases). */

@@ -22,4 +22,23 @@ import { correlationId } from './correlation-id/index.js'
 import { requestTermination } from './request-termination/index.js'
 import { botDetection } from './bot-detection/index.js'
 
-export const BUNDLED_PLUGINS: readonly AnyPlugin[] = [keyAuth, basicAuth, acl, jwt, openidConnect, rateLimiting, requestSizeLimiting, ipRestriction, cors, requestTransformer, responseTransformer, correlationId, requestTermination, botDetection, fileLog, httpLog, prometheus, proxyCache]
+export const BUNDLED_PLUGINS: readonly AnyPlugin[] = [
+  keyAuth,
+  basicAuth,
+  acl,
+  jwt,
+  openidConnect,
+  rateLimiting,
+  requestSizeLimiting,
+  ipRestriction,
+  cors,
+  requestTransformer,
+  responseTransformer,
+  correlationId,
+  requestTermination,
+  botDetection,
+  fileLog,
+  httpLog,
+  prometheus,
+  proxyCache,
+]

@@ -30,7 +30,10 @@ export const ORDERING_PHASES = ['access'] as const satisfies readonly Phase[]
 
 const orderingList = {
   type: 'array',
-  elements: { type: 'string', custom_validator: (v: unknown) => (typeof v === 'string' && !/^[a-z0-9][a-z0-9-_]*$/.test(v) ? 'invalid plugin name' : undefined) },
+  elements: {
+    type: 'string',
+    custom_validator: (v: unknown) => (typeof v === 'string' && !/^[a-z0-9][a-z0-9-_]*$/.test(v) ? 'invalid plugin name' : undefined),
+  },
 } as const satisfies ArrayField
 
 const orderingSide = {
@@ -57,7 +60,8 @@ export const pluginOrdering = {
           for (const phase of ORDERING_PHASES) {
             const after = new Set(namesOf(row['after'], phase))
             const both = namesOf(row['before'], phase).filter((n) => after.has(n))
-            if (both.length > 0) return { '@entity': `plugin '${both[0] ?? ''}' cannot be both before and after this plugin in the ${phase} phase` }
+            if (both.length > 0)
+              return { '@entity': `plugin '${both[0] ?? ''}' cannot be both before and after this plugin in the ${phase} phase` }
           }
           return undefined
         },
@@ -73,15 +77,24 @@ const baseFields = {
   created_at: t.auto_timestamp_s,
   updated_at: t.auto_timestamp_s,
   route: {
-    type: 'foreign', reference: 'routes', default: null, on_delete: 'cascade',
+    type: 'foreign',
+    reference: 'routes',
+    default: null,
+    on_delete: 'cascade',
     description: 'If set, the plugin will only activate when receiving requests via the specified route.',
   },
   service: {
-    type: 'foreign', reference: 'services', default: null, on_delete: 'cascade',
+    type: 'foreign',
+    reference: 'services',
+    default: null,
+    on_delete: 'cascade',
     description: 'If set, the plugin will only activate when receiving requests via one of the routes belonging to the specified service. ',
   },
   consumer: {
-    type: 'foreign', reference: 'consumers', default: null, on_delete: 'cascade',
+    type: 'foreign',
+    reference: 'consumers',
+    default: null,
+    on_delete: 'cascade',
     description: 'If set, the plugin will activate only for requests where the specified has been authenticated.',
   },
   // Kong: `{ type = "record", abstract = true }`; the plugin's subschema supplies the fields.
@@ -104,13 +117,17 @@ function mustBeNull(reference: string, description: string): Field {
 export function pluginSubschema(plugin: AnyPlugin): Subschema {
   const s = plugin.schema
   const fields: Record<string, Field> = {}
-  if (s.no_consumer === true) fields['consumer'] = mustBeNull('consumers', 'Custom type for representing a foreign key with a null value allowed.')
+  if (s.no_consumer === true)
+    fields['consumer'] = mustBeNull('consumers', 'Custom type for representing a foreign key with a null value allowed.')
   if (s.no_route === true) fields['route'] = mustBeNull('routes', 'Custom type for representing a foreign key with a null value allowed.')
-  if (s.no_service === true) fields['service'] = mustBeNull('services', 'Custom type for representing a foreign key with a null value allowed.')
+  if (s.no_service === true)
+    fields['service'] = mustBeNull('services', 'Custom type for representing a foreign key with a null value allowed.')
   // Kong's plugin schemas declare their protocols; `typedefs.protocols_http` when the plugin does not say.
   const protocols = s.protocols ?? t.HTTP_PROTOCOLS
   fields['protocols'] = {
-    type: 'set', required: true, default: [...protocols],
+    type: 'set',
+    required: true,
+    default: [...protocols],
     elements: { type: 'string', one_of: [...protocols] },
     description: 'A set of strings representing HTTP protocols.',
   }

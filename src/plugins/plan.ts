@@ -122,11 +122,28 @@ export class PlanCompiler {
           continue
         }
       }
-      const inst: PluginInstance = { id: row.id, name, plugin, conf, http: row.protocols.includes('http'), https: row.protocols.includes('https'), row }
+      const inst: PluginInstance = {
+        id: row.id,
+        name,
+        plugin,
+        conf,
+        http: row.protocols.includes('http'),
+        https: row.protocols.includes('https'),
+        row,
+      }
       used.add(plugin)
       let s = this.#scopes.get(name)
       if (s === undefined) {
-        s = { global: null, route: new Map(), service: new Map(), routeService: new Map(), consumer: new Map(), routeConsumer: new Map(), serviceConsumer: new Map(), routeServiceConsumer: new Map() }
+        s = {
+          global: null,
+          route: new Map(),
+          service: new Map(),
+          routeService: new Map(),
+          consumer: new Map(),
+          routeConsumer: new Map(),
+          serviceConsumer: new Map(),
+          routeServiceConsumer: new Map(),
+        }
         this.#scopes.set(name, s)
       }
       const r = row.route?.id ?? null
@@ -166,7 +183,11 @@ export class PlanCompiler {
       const s = this.#scopes.get(plugin.name)
       if (s === undefined) continue
       const rs = routeId !== null && serviceId !== null ? s.routeService.get(routeId)?.get(serviceId) : undefined
-      const instance = rs ?? (routeId !== null ? s.route.get(routeId) : undefined) ?? (serviceId !== null ? s.service.get(serviceId) : undefined) ?? s.global
+      const instance =
+        rs ??
+        (routeId !== null ? s.route.get(routeId) : undefined) ??
+        (serviceId !== null ? s.service.get(serviceId) : undefined) ??
+        s.global
       // Consumer-scoped, from least to most specific so the most specific wins.
       const sc = serviceId !== null ? s.serviceConsumer.get(serviceId) : undefined
       const rc = routeId !== null ? s.routeConsumer.get(routeId) : undefined
@@ -219,7 +240,10 @@ export class PlanCompiler {
  * names — so every other plugin keeps Kong's priority order (acl stays after key-auth even when
  * something else is moved around them). A cycle makes the configuration invalid.
  */
-export function orderPlugins(sorted: readonly AnyPlugin[], ordering: ReadonlyMap<string, { before: string[]; after: string[] }>): AnyPlugin[] {
+export function orderPlugins(
+  sorted: readonly AnyPlugin[],
+  ordering: ReadonlyMap<string, { before: string[]; after: string[] }>,
+): AnyPlugin[] {
   if (ordering.size === 0) return [...sorted]
   const names = new Set(sorted.map((p) => p.name))
   // a → b: a must run before b.
@@ -228,7 +252,10 @@ export function orderPlugins(sorted: readonly AnyPlugin[], ordering: ReadonlyMap
     for (const b of o.before) if (names.has(b) && b !== name) edges.push({ a: name, b, mover: name })
     for (const a of o.after) if (names.has(a) && a !== name) edges.push({ a, b: name, mover: name })
   }
-  assertAcyclic(sorted.map((p) => p.name), edges)
+  assertAcyclic(
+    sorted.map((p) => p.name),
+    edges,
+  )
   const out = [...sorted]
   const index = (n: string): number => out.findIndex((p) => p.name === n)
   // Each pass fixes violated constraints by moving the declaring plugin; acyclic constraints settle.

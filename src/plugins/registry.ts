@@ -55,11 +55,14 @@ export class PluginRegistry {
 export function checkPluginShape(value: unknown, where: string): AnyPlugin {
   const p = value as Partial<AnyPlugin> | null
   const problems: string[] = []
-  if (p === null || typeof p !== 'object') throw new PluginLoadError(`${where}: does not export a plugin object (default export or \`plugin\`)`)
-  if (typeof p.name !== 'string' || !/^[a-z0-9][a-z0-9-_]*$/.test(p.name)) problems.push('`name` must be a lower-case string such as "my-plugin"')
+  if (p === null || typeof p !== 'object')
+    throw new PluginLoadError(`${where}: does not export a plugin object (default export or \`plugin\`)`)
+  if (typeof p.name !== 'string' || !/^[a-z0-9][a-z0-9-_]*$/.test(p.name))
+    problems.push('`name` must be a lower-case string such as "my-plugin"')
   if (typeof p.priority !== 'number' || !Number.isInteger(p.priority)) problems.push('`priority` must be an integer')
   if (typeof p.version !== 'string') problems.push('`version` must be a string')
-  if (p.schema === undefined || typeof p.schema !== 'object' || typeof p.schema.config !== 'object') problems.push('`schema.config` must describe the config fields')
+  if (p.schema === undefined || typeof p.schema !== 'object' || typeof p.schema.config !== 'object')
+    problems.push('`schema.config` must describe the config fields')
   for (const phase of ['init', 'prepare', ...Object.values(PHASE_HANDLERS), 'api', 'statusApi'] as const) {
     if (p[phase] !== undefined && typeof p[phase] !== 'function') problems.push(`\`${phase}\` must be a function`)
   }
@@ -104,7 +107,8 @@ export async function loadPlugins(setting: readonly string[], pluginsPath: strin
       throw new PluginLoadError(`plugin '${entry}' (${file}) failed to load: ${(err as Error).message}`)
     }
     const plugin = checkPluginShape(mod['default'] ?? mod['plugin'], file)
-    if (plugin.name !== entry) throw new PluginLoadError(`${file}: exports a plugin named '${plugin.name}', but the plugins setting asks for '${entry}'`)
+    if (plugin.name !== entry)
+      throw new PluginLoadError(`${file}: exports a plugin named '${plugin.name}', but the plugins setting asks for '${entry}'`)
     add(plugin)
   }
   return new PluginRegistry(chosen)

@@ -60,7 +60,10 @@ export function realClientIp(peer: string, headers: RequestHeaders, s: RealIpSet
     const v = value.trim()
     return isIP(v) !== 0 ? v : peer
   }
-  const parts = value.split(',').map((p) => p.trim()).filter((p) => p !== '')
+  const parts = value
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')
   if (!s.recursive) {
     const last = parts[parts.length - 1]
     return last !== undefined && isIP(last) !== 0 ? last : peer
@@ -176,9 +179,15 @@ export function upstreamHeaders(f: ForwardInput): string[] {
   const raw = f.rawHeaders
   const connection = first(f.headers['connection'])
   const lowerConnection = connection?.toLowerCase()
-  const named = lowerConnection !== undefined && lowerConnection !== 'keep-alive' && lowerConnection !== 'close' && lowerConnection !== 'upgrade'
-    ? new Set(lowerConnection.split(',').map((t) => t.trim()).filter((t) => t !== ''))
-    : null
+  const named =
+    lowerConnection !== undefined && lowerConnection !== 'keep-alive' && lowerConnection !== 'close' && lowerConnection !== 'upgrade'
+      ? new Set(
+          lowerConnection
+            .split(',')
+            .map((t) => t.trim())
+            .filter((t) => t !== ''),
+        )
+      : null
   const ownRequestId = f.requestId !== null
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string

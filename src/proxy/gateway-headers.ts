@@ -24,7 +24,12 @@ export const VIA_TOKEN = viaToken('1.1', VIA)
  * The headers every response the gateway makes itself carries (Kong's header_filter for a
  * response that did not come from an upstream), with `content-type` when one is given.
  */
-export function gatewayResponseHeaders(s: ProxySettings, contentType: string | null, latencyMs: number, requestId: string): ResponseHeaders {
+export function gatewayResponseHeaders(
+  s: ProxySettings,
+  contentType: string | null,
+  latencyMs: number,
+  requestId: string,
+): ResponseHeaders {
   const h: ResponseHeaders = {}
   if (contentType !== null && contentType !== '') h['content-type'] = contentType
   if (s.serverHeader) h['server'] = SERVER

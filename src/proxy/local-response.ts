@@ -26,7 +26,11 @@ export function localError(ctx: RequestContext, e: GatewayError<never>, message 
   if (e.raisedBy === 'kong') r = renderError(negotiateKongError(typeof accept === 'string' ? accept : undefined), message, ctx.requestId)
   else {
     const ct = h['content-type']
-    const mime = negotiateNginxError(typeof accept === 'string' ? accept : undefined, typeof ct === 'string' ? ct : undefined, ctx.proxy.settings.errorDefaultType)
+    const mime = negotiateNginxError(
+      typeof accept === 'string' ? accept : undefined,
+      typeof ct === 'string' ? ct : undefined,
+      ctx.proxy.settings.errorDefaultType,
+    )
     r = renderError(mime, message, ctx.requestId)
   }
   const headers = ctx.baseHeaders(r.contentType)

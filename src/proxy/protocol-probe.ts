@@ -21,7 +21,13 @@ export function probeSpeaksTls(address: string, port: number, servername: string
       socket.destroy()
       resolve(speaksTls)
     }
-    const socket = connect({ host: address, port, servername: /^[\d.]+$|:/.test(servername) ? '' : servername, rejectUnauthorized: false, timeout: timeoutMs })
+    const socket = connect({
+      host: address,
+      port,
+      servername: /^[\d.]+$|:/.test(servername) ? '' : servername,
+      rejectUnauthorized: false,
+      timeout: timeoutMs,
+    })
     socket.once('secureConnect', () => done(true))
     socket.once('error', () => done(false))
     socket.once('timeout', () => done(false))

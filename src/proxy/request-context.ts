@@ -165,7 +165,7 @@ export abstract class RequestContext implements PdkHost {
     return this.d.url
   }
   get normalizedPath(): string {
-    return this.match?.path ?? (normalizePath(this.rawPath()) ?? this.rawPath())
+    return this.match?.path ?? normalizePath(this.rawPath()) ?? this.rawPath()
   }
   get headers(): Downstream['headers'] {
     return this.d.headers
@@ -248,7 +248,11 @@ export abstract class RequestContext implements PdkHost {
     return gatewayResponseHeaders(this.proxy.settings, contentType, performance.now() - this.startedAt, this.requestId)
   }
 
-  exit(status: number, body: string | Buffer | Readonly<Record<string, unknown>> | null | undefined, headers: Readonly<Record<string, HeaderValue>> | undefined): void {
+  exit(
+    status: number,
+    body: string | Buffer | Readonly<Record<string, unknown>> | null | undefined,
+    headers: Readonly<Record<string, HeaderValue>> | undefined,
+  ): void {
     const h = this.baseHeaders(null)
     let payload: string | Buffer | null = null
     if (body !== undefined && body !== null) {
@@ -265,7 +269,11 @@ export abstract class RequestContext implements PdkHost {
 
   kongError(status: number, message: string | undefined, headers: Readonly<Record<string, HeaderValue>> | undefined): void {
     const accept = this.d.headers['accept']
-    const r = renderError(negotiateKongError(typeof accept === 'string' ? accept : undefined), message ?? kongDefaultMessage(status), this.requestId)
+    const r = renderError(
+      negotiateKongError(typeof accept === 'string' ? accept : undefined),
+      message ?? kongDefaultMessage(status),
+      this.requestId,
+    )
     const h = this.baseHeaders(r.contentType)
     for (const [k, v] of Object.entries(headers ?? {})) h[k.toLowerCase()] = v
     this.exitResponse = { status, headers: h, body: r.body }
@@ -289,7 +297,11 @@ export abstract class RequestContext implements PdkHost {
       startedAt: this.startedAt,
       sentAt: this.sentAt,
       headersAt: this.headersAt,
-      tries: this.attempts.map((t) => (this.balancer === null ? { ip: t.address, port: t.port, balancer_latency: 0 } : { ip: t.address, port: t.port, balancer_latency: 0, hostname: t.hostname })),
+      tries: this.attempts.map((t) =>
+        this.balancer === null
+          ? { ip: t.address, port: t.port, balancer_latency: 0 }
+          : { ip: t.address, port: t.port, balancer_latency: 0, hostname: t.hostname },
+      ),
       source: this.responseSource,
     })
   }

@@ -26,8 +26,16 @@ export interface RequestHead {
 
 /** Headers nginx keeps one of and refuses twice (its `ngx_http_process_unique_header_line` ones). */
 const UNIQUE = new Set([
-  'if-modified-since', 'if-unmodified-since', 'if-match', 'if-none-match', 'content-length', 'content-range',
-  'if-range', 'transfer-encoding', 'expect', 'authorization',
+  'if-modified-since',
+  'if-unmodified-since',
+  'if-match',
+  'if-none-match',
+  'content-length',
+  'content-range',
+  'if-range',
+  'transfer-encoding',
+  'expect',
+  'authorization',
 ])
 
 /** `scheme://authority[path]`: nginx's absolute-form request target. */

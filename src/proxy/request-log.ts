@@ -48,7 +48,11 @@ export function logError(ctx: RequestContext, level: 'error' | 'warn' | 'info', 
 export function logUpstreamFailure(ctx: RequestContext, failure: UpstreamFailure, retrying: boolean, free = false): void {
   const log = ctx.proxy.errorLog
   if (!log.enabled('error')) return
-  const suffix = free ? ' (reused keep-alive connection; retrying on a new connection)' : retrying ? ` (attempt ${ctx.tries}; retrying)` : ''
+  const suffix = free
+    ? ' (reused keep-alive connection; retrying on a new connection)'
+    : retrying
+      ? ` (attempt ${ctx.tries}; retrying)`
+      : ''
   const ctxFields = logContext(ctx, { hint: failure.hint })
   const t = ctx.target as UpstreamTarget
   if (failure.kind === 'premature_close' && t.scheme === 'http' && !ctx.d.headersSent) {
@@ -67,8 +71,18 @@ export function logPluginError(ctx: RequestContext, inst: PluginInstance, phase:
   const message = err instanceof Error ? err.message : String(err)
   const route = ctx.match?.route
   const where = route === undefined ? '' : ` on route "${route.name ?? route.id}"`
-  const stack = err instanceof Error && err.stack !== undefined ? err.stack.split('\n').slice(1, 3).map((l) => l.trim()).join(' <- ') : undefined
-  ctx.proxy.errorLog.error(`plugin "${inst.name}" (instance ${inst.id}) failed in the ${phase} phase${where}: ${message}`, logContext(ctx, { ...(stack !== undefined ? { stack } : {}) }))
+  const stack =
+    err instanceof Error && err.stack !== undefined
+      ? err.stack
+          .split('\n')
+          .slice(1, 3)
+          .map((l) => l.trim())
+          .join(' <- ')
+      : undefined
+  ctx.proxy.errorLog.error(
+    `plugin "${inst.name}" (instance ${inst.id}) failed in the ${phase} phase${where}: ${message}`,
+    logContext(ctx, { ...(stack !== undefined ? { stack } : {}) }),
+  )
 }
 
 /** The access-log line (Kong's format), when the access log is on. */

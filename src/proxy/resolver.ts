@@ -16,7 +16,20 @@ export type ResolveFailed = ResolveFailure
 export type ResolveResult = ResolveOk | ResolveFailed
 
 /** The DNS client options from the gateway settings. */
-export function dnsOptions(config: Pick<GatewayConfig, 'dns_resolver' | 'dns_hostsfile' | 'dns_order' | 'dns_valid_ttl' | 'dns_stale_ttl' | 'dns_not_found_ttl' | 'dns_error_ttl' | 'dns_cache_size' | 'dns_no_sync'>): DnsClientOptions {
+export function dnsOptions(
+  config: Pick<
+    GatewayConfig,
+    | 'dns_resolver'
+    | 'dns_hostsfile'
+    | 'dns_order'
+    | 'dns_valid_ttl'
+    | 'dns_stale_ttl'
+    | 'dns_not_found_ttl'
+    | 'dns_error_ttl'
+    | 'dns_cache_size'
+    | 'dns_no_sync'
+  >,
+): DnsClientOptions {
   return {
     nameservers: config.dns_resolver,
     hostsFile: config.dns_hostsfile,

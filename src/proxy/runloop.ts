@@ -67,7 +67,14 @@ export class Proxy {
   readonly accessLog: AccessLog
   readonly stats: ProxyStats = { totalRequests: 0, activeRequests: 0 }
 
-  constructor(opts: { snapshot: ConfigSnapshot; settings: ProxySettings; upstream: UpstreamClient; resolver: HostResolver; errorLog: ErrorLog; accessLog: AccessLog }) {
+  constructor(opts: {
+    snapshot: ConfigSnapshot
+    settings: ProxySettings
+    upstream: UpstreamClient
+    resolver: HostResolver
+    errorLog: ErrorLog
+    accessLog: AccessLog
+  }) {
     this.#snapshot = opts.snapshot
     this.settings = opts.settings
     this.upstream = opts.upstream
@@ -303,7 +310,11 @@ class Exchange extends RequestContext implements UpstreamSink {
   /** A request nginx refuses before Kong's phases (see `Proxy.reject`): no route, no plugins. */
   reject(status: number): void {
     this.#accept()
-    if (status === 413) this.proxy.errorLog.error(`client intended to send too large body: ${String(this.d.headers['content-length'])} bytes (nginx_http_client_max_body_size=${this.proxy.settings.clientMaxBodySize} bytes)`, logContext(this, {}))
+    if (status === 413)
+      this.proxy.errorLog.error(
+        `client intended to send too large body: ${String(this.d.headers['content-length'])} bytes (nginx_http_client_max_body_size=${this.proxy.settings.clientMaxBodySize} bytes)`,
+        logContext(this, {}),
+      )
     localError(this, E.refusal(status), undefined, true)
   }
 
@@ -317,7 +328,11 @@ class Exchange extends RequestContext implements UpstreamSink {
       if (this.responseStatus === 0) this.responseStatus = refused
       // nginx's words: the timeout at info, the oversized body at error.
       if (refused === 408) logError(this, 'info', 'client timed out while reading client request body', {})
-      else this.proxy.errorLog.error(`client intended to send too large chunked body: more than nginx_http_client_max_body_size=${this.proxy.settings.clientMaxBodySize} bytes`, logContext(this, {}))
+      else
+        this.proxy.errorLog.error(
+          `client intended to send too large chunked body: more than nginx_http_client_max_body_size=${this.proxy.settings.clientMaxBodySize} bytes`,
+          logContext(this, {}),
+        )
     }
     if (this.responseStatus === 0) this.responseStatus = 499
     this.finish()

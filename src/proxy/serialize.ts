@@ -57,12 +57,29 @@ function parseQuery(url: string): Record<string, string | true | (string | true)
   return out
 }
 
-const REASONS: Readonly<Record<number, string>> = { 200: 'OK', 201: 'Created', 204: 'No Content', 301: 'Moved Permanently', 302: 'Found', 304: 'Not Modified', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' }
+const REASONS: Readonly<Record<number, string>> = {
+  200: 'OK',
+  201: 'Created',
+  204: 'No Content',
+  301: 'Moved Permanently',
+  302: 'Found',
+  304: 'Not Modified',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+}
 
 /** nginx's `$request_length`: request line, headers and body. */
 function requestLength(d: Downstream): number {
   let n = d.method.length + 1 + d.url.length + 6 + d.httpVersion.length + 2
-  for (let i = 0; i + 1 < d.rawHeaders.length; i += 2) n += (d.rawHeaders[i] as string).length + 2 + Buffer.byteLength(d.rawHeaders[i + 1] as string) + 2
+  for (let i = 0; i + 1 < d.rawHeaders.length; i += 2)
+    n += (d.rawHeaders[i] as string).length + 2 + Buffer.byteLength(d.rawHeaders[i + 1] as string) + 2
   n += 2
   const cl = Number(d.headers['content-length'] ?? 0)
   return n + (Number.isFinite(cl) ? cl : 0)
@@ -105,7 +122,11 @@ export function serializeExchange(x: SerializeInput): Record<string, unknown> {
     },
     upstream_uri: x.upstreamUri,
     upstream_status: x.upstreamStatus === undefined ? '' : String(x.upstreamStatus),
-    response: { status: x.status, headers: { ...(x.responseHeaders ?? {}) }, size: x.status === 0 ? 0 : bytesSent(x.status, x.responseHeaders, x.bytesSent) },
+    response: {
+      status: x.status,
+      headers: { ...(x.responseHeaders ?? {}) },
+      size: x.status === 0 ? 0 : bytesSent(x.status, x.responseHeaders, x.bytesSent),
+    },
     latencies: {
       // Kong: KONG_PROXY_LATENCY (until the request went upstream) or KONG_RESPONSE_LATENCY (a
       // response the gateway made itself).

@@ -34,7 +34,19 @@ export function attempt(ctx: AttemptContext): void {
   const resolver = ctx.proxy.resolver
   const resolved = resolver.resolve(service.host)
   if (resolved instanceof Promise) {
-    resolved.then((r) => afterResolve(ctx, r), (err: unknown) => afterResolve(ctx, { ok: false, name: service.host, message: String(err), code: 'ERROR', notFound: false, tried: '[]', nameservers: resolver.nameservers }))
+    resolved.then(
+      (r) => afterResolve(ctx, r),
+      (err: unknown) =>
+        afterResolve(ctx, {
+          ok: false,
+          name: service.host,
+          message: String(err),
+          code: 'ERROR',
+          notFound: false,
+          tried: '[]',
+          nameservers: resolver.nameservers,
+        }),
+    )
   } else afterResolve(ctx, resolved)
 }
 
@@ -57,7 +69,10 @@ function balance(ctx: AttemptContext, b: Balancer): void {
   if (ctx.clientGone) return ctx.finish()
   const waiting = b.refresh()
   if (waiting !== null && b.peers.length === 0) {
-    waiting.then(() => balance(ctx, b), () => balance(ctx, b))
+    waiting.then(
+      () => balance(ctx, b),
+      () => balance(ctx, b),
+    )
     return
   }
   if (ctx.hash === undefined) {
@@ -109,10 +124,20 @@ function noPeer(ctx: AttemptContext, b: Balancer, reason: PickFailure): void {
   const hint = E.NO_PEER.hint({
     upstream: b.upstream.name,
     reason,
-    targets: b.targets.length === 0 ? null : b.targets.map((t) => `${t.host}:${t.port}${t.weight === 0 ? ' (weight 0)' : t.addresses.length === 0 ? ` (${t.dns})` : ''}`).join(', '),
+    targets:
+      b.targets.length === 0
+        ? null
+        : b.targets
+            .map((t) => `${t.host}:${t.port}${t.weight === 0 ? ' (weight 0)' : t.addresses.length === 0 ? ` (${t.dns})` : ''}`)
+            .join(', '),
   })
   if (ctx.tries > 1) {
-    logError(ctx, 'error', `failed to retry the dns/balancer resolver for ${service.host}' with: failure to get a peer from the ring-balancer`, { hint })
+    logError(
+      ctx,
+      'error',
+      `failed to retry the dns/balancer resolver for ${service.host}' with: failure to get a peer from the ring-balancer`,
+      { hint },
+    )
     localError(ctx, E.NO_PEER_ON_RETRY)
     return
   }
@@ -136,24 +161,32 @@ function send(ctx: AttemptContext, address: string, srvPort?: number, targetHost
   else {
     const servername = ctx.sni ?? (targetHost !== undefined ? hostWithoutPort(ctx.targetHost ?? targetHost) : service.sni)
     // An SRV answer gives the port (Kong ignores the service's port then).
-    target = peer !== undefined ? peerTarget(service, peer, servername) : buildTarget(service, address, srvPort ?? service.port, targetHost ?? service.host, servername)
+    target =
+      peer !== undefined
+        ? peerTarget(service, peer, servername)
+        : buildTarget(service, address, srvPort ?? service.port, targetHost ?? service.host, servername)
   }
   ctx.target = target
   ctx.attempts.push(target)
   if (ctx.sentAt === 0) ctx.sentAt = performance.now()
   const d = ctx.d
   const upgrade = d.headers['upgrade']
-  ctx.proxy.upstream.send(target, {
-    method: ctx.upstreamMethod,
-    path: ctx.upstreamQuery === null ? ctx.upstreamPath : `${ctx.upstreamPath}?${ctx.upstreamQuery}`,
-    // Values plugins set may hold text node and undici refuse (see header-values.ts). Without
-    // plugins the list is the client's headers (its parser refused what could not be sent on)
-    // and the gateway's own (upstreamHeaders: peer bytes, hostnames, numbers), sendable as is.
-    headers: ctx.plan === null ? ctx.upstreamHeaders : wireHeaderList(ctx.upstreamHeaders),
-    body: ctx.upstreamBody ?? d.body,
-    // Kong forwards only WebSocket upgrades; others (h2c …) go as plain requests.
-    upgrade: typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket' && isUpgradeRequest(d.headers['connection']) ? upgrade : null,
-  }, ctx)
+  ctx.proxy.upstream.send(
+    target,
+    {
+      method: ctx.upstreamMethod,
+      path: ctx.upstreamQuery === null ? ctx.upstreamPath : `${ctx.upstreamPath}?${ctx.upstreamQuery}`,
+      // Values plugins set may hold text node and undici refuse (see header-values.ts). Without
+      // plugins the list is the client's headers (its parser refused what could not be sent on)
+      // and the gateway's own (upstreamHeaders: peer bytes, hostnames, numbers), sendable as is.
+      headers: ctx.plan === null ? ctx.upstreamHeaders : wireHeaderList(ctx.upstreamHeaders),
+      body: ctx.upstreamBody ?? d.body,
+      // Kong forwards only WebSocket upgrades; others (h2c …) go as plain requests.
+      upgrade:
+        typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket' && isUpgradeRequest(d.headers['connection']) ? upgrade : null,
+    },
+    ctx,
+  )
 }
 
 /**
@@ -202,7 +235,10 @@ export function attemptFailed(ctx: AttemptContext, error: Error, info: UpstreamE
     releasePeer(ctx, null)
     // Passive health checks: a timeout or a TCP-level failure of this target (not a stale keep-alive).
     if (failure.kind !== 'stale_keepalive') {
-      ;(ctx.balancer as Balancer).report(failedAddress, failure.health === 'timeout' ? { kind: 'timeout', detail: failure.log } : { kind: 'tcp_failure', detail: failure.log })
+      ;(ctx.balancer as Balancer).report(
+        failedAddress,
+        failure.health === 'timeout' ? { kind: 'timeout', detail: failure.log } : { kind: 'tcp_failure', detail: failure.log },
+      )
     }
   }
   // nginx: an error on a cached (keep-alive) connection does not use up a try (`u->peer.tries++`
@@ -217,7 +253,11 @@ export function attemptFailed(ctx: AttemptContext, error: Error, info: UpstreamE
   const retry =
     ctx.tries <= service.retries &&
     (failure.beforeSend ||
-      (resendable && (failure.kind === 'stale_keepalive' || failure.kind === 'reset' || failure.kind === 'premature_close' || failure.kind === 'read_timeout')))
+      (resendable &&
+        (failure.kind === 'stale_keepalive' ||
+          failure.kind === 'reset' ||
+          failure.kind === 'premature_close' ||
+          failure.kind === 'read_timeout')))
   logUpstreamFailure(ctx, failure, retry, free)
   if (retry) {
     attempt(ctx)

@@ -103,7 +103,13 @@ export function classifyUpstreamFailure(error: Error, info: UpstreamErrorInfo, c
   const target = `${c.address}:${c.port}`
   const named = c.hostname === c.address ? target : `${c.hostname} (${target})`
   const phase = where(info)
-  const failure = (kind: FailureKind, e: UpstreamError, log: string, detail = '', health: 'tcp_error' | 'timeout' = 'tcp_error'): UpstreamFailure => ({
+  const failure = (
+    kind: FailureKind,
+    e: UpstreamError,
+    log: string,
+    detail = '',
+    health: 'tcp_error' | 'timeout' = 'tcp_error',
+  ): UpstreamFailure => ({
     kind,
     error: e,
     status: e.status,
@@ -133,27 +139,67 @@ export function classifyUpstreamFailure(error: Error, info: UpstreamErrorInfo, c
       return failure('connect_refused', E.UPSTREAM_CONNECT_REFUSED, `connect() failed (111: Connection refused) ${phase}`)
     case 'UND_ERR_CONNECT_TIMEOUT':
     case 'ETIMEDOUT':
-      return failure('connect_timeout', E.UPSTREAM_CONNECT_TIMEOUT, `upstream timed out (110: Connection timed out) while connecting to upstream`, '', 'timeout')
+      return failure(
+        'connect_timeout',
+        E.UPSTREAM_CONNECT_TIMEOUT,
+        `upstream timed out (110: Connection timed out) while connecting to upstream`,
+        '',
+        'timeout',
+      )
     case 'EHOSTUNREACH':
       return failure('connect_error', E.UPSTREAM_HOST_UNREACHABLE, `connect() to ${target} failed (113: No route to host) ${phase}`)
     case 'ENETUNREACH':
-      return failure('connect_error', E.UPSTREAM_NETWORK_UNREACHABLE, `connect() to ${target} failed (101: Network is unreachable) ${phase}`)
+      return failure(
+        'connect_error',
+        E.UPSTREAM_NETWORK_UNREACHABLE,
+        `connect() to ${target} failed (101: Network is unreachable) ${phase}`,
+      )
     case 'UND_ERR_HEADERS_TIMEOUT':
-      return failure('read_timeout', E.UPSTREAM_READ_TIMEOUT, `upstream timed out (110: Connection timed out) while reading response header from upstream`, '', 'timeout')
+      return failure(
+        'read_timeout',
+        E.UPSTREAM_READ_TIMEOUT,
+        `upstream timed out (110: Connection timed out) while reading response header from upstream`,
+        '',
+        'timeout',
+      )
     case 'TP_WRITE_TIMEOUT':
-      return failure('write_timeout', E.UPSTREAM_WRITE_TIMEOUT, `upstream timed out (110: Connection timed out) while sending request to upstream`, '', 'timeout')
+      return failure(
+        'write_timeout',
+        E.UPSTREAM_WRITE_TIMEOUT,
+        `upstream timed out (110: Connection timed out) while sending request to upstream`,
+        '',
+        'timeout',
+      )
     case 'UND_ERR_BODY_TIMEOUT':
-      return failure('read_timeout', E.UPSTREAM_BODY_TIMEOUT, `upstream timed out (110: Connection timed out) while reading upstream`, '', 'timeout')
+      return failure(
+        'read_timeout',
+        E.UPSTREAM_BODY_TIMEOUT,
+        `upstream timed out (110: Connection timed out) while reading upstream`,
+        '',
+        'timeout',
+      )
     case 'UND_ERR_HEADERS_OVERFLOW':
-      return failure('header_overflow', E.UPSTREAM_HEADER_TOO_BIG, `upstream sent too big header while reading response header from upstream`)
+      return failure(
+        'header_overflow',
+        E.UPSTREAM_HEADER_TOO_BIG,
+        `upstream sent too big header while reading response header from upstream`,
+      )
     case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
-      return failure('invalid_response', E.UPSTREAM_LENGTH_MISMATCH, `upstream sent more data than specified in "Content-Length" header while reading upstream`)
+      return failure(
+        'invalid_response',
+        E.UPSTREAM_LENGTH_MISMATCH,
+        `upstream sent more data than specified in "Content-Length" header while reading upstream`,
+      )
     case 'EPIPE':
       return failure('reset', E.UPSTREAM_SEND_FAILED, `send() failed (32: Broken pipe) while sending request to upstream`)
     case 'ECONNRESET':
       if (!info.sent && c.scheme === 'https' && /secure TLS connection/i.test(error.message)) {
         // node: "Client network socket disconnected before secure TLS connection was established"
-        return failure('tls_error', E.UPSTREAM_TLS_HANDSHAKE_CLOSED, `peer closed connection in SSL handshake while SSL handshaking to upstream`)
+        return failure(
+          'tls_error',
+          E.UPSTREAM_TLS_HANDSHAKE_CLOSED,
+          `peer closed connection in SSL handshake while SSL handshaking to upstream`,
+        )
       }
       if (info.sent && !info.headersReceived && info.reused === true) {
         return failure('stale_keepalive', E.UPSTREAM_STALE_KEEPALIVE, `recv() failed (104: Connection reset by peer) ${phase}`)
@@ -178,16 +224,33 @@ export function classifyUpstreamFailure(error: Error, info: UpstreamErrorInfo, c
     if (looksLikeTls(data)) {
       return failure('tls_on_http', E.UPSTREAM_TLS_ON_HTTP, `upstream sent no valid HTTP/1.0 header ${phase}`)
     }
-    return failure('invalid_response', E.UPSTREAM_INVALID_RESPONSE, `upstream sent invalid header ${phase}`,
-      `${oneLine(error.message)}${data === undefined ? '' : `; it sent ${JSON.stringify(data.slice(0, 24))}`}`)
+    return failure(
+      'invalid_response',
+      E.UPSTREAM_INVALID_RESPONSE,
+      `upstream sent invalid header ${phase}`,
+      `${oneLine(error.message)}${data === undefined ? '' : `; it sent ${JSON.stringify(data.slice(0, 24))}`}`,
+    )
   }
   const message = opensslReason(error.message)
-  if (/wrong version number|packet length too long|http request|unknown protocol/i.test(message) || code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
-    return failure('http_on_https', E.UPSTREAM_HTTP_ON_HTTPS, `SSL_do_handshake() failed (SSL: ${message}) while SSL handshaking to upstream`)
+  if (
+    /wrong version number|packet length too long|http request|unknown protocol/i.test(message) ||
+    code === 'ERR_SSL_WRONG_VERSION_NUMBER' ||
+    code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG'
+  ) {
+    return failure(
+      'http_on_https',
+      E.UPSTREAM_HTTP_ON_HTTPS,
+      `SSL_do_handshake() failed (SSL: ${message}) while SSL handshaking to upstream`,
+    )
   }
   const verify = TLS_VERIFY_CODES[code]
   if (verify !== undefined) {
-    return failure('tls_verify', E.UPSTREAM_TLS_VERIFY, `upstream SSL certificate verify error: (${verify[0]}:${verify[1]}) while SSL handshaking to upstream`, verify[1])
+    return failure(
+      'tls_verify',
+      E.UPSTREAM_TLS_VERIFY,
+      `upstream SSL certificate verify error: (${verify[0]}:${verify[1]}) while SSL handshaking to upstream`,
+      verify[1],
+    )
   }
   if (code.startsWith('ERR_SSL') || code === 'EPROTO' || code.startsWith('ERR_TLS')) {
     return failure('tls_error', E.UPSTREAM_TLS_ERROR, `SSL_do_handshake() failed (SSL: ${message}) while SSL handshaking to upstream`)

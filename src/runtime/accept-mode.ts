@@ -25,7 +25,13 @@ export function acceptMode(l: ListenAddress, platform: NodeJS.Platform = process
 }
 
 /** `server.listen` options for a proxy listener in a worker. */
-export function workerListenOptions(l: ListenAddress): { host: string; port: number; backlog?: number; reusePort?: boolean; exclusive?: boolean } {
+export function workerListenOptions(l: ListenAddress): {
+  host: string
+  port: number
+  backlog?: number
+  reusePort?: boolean
+  exclusive?: boolean
+} {
   const base = { host: l.host, port: l.port, ...(l.backlog !== undefined ? { backlog: l.backlog } : {}) }
   // exclusive: the worker binds its own socket instead of asking the primary for the shared one.
   return acceptMode(l).mode === 'reuseport' ? { ...base, reusePort: true, exclusive: true } : base
@@ -36,10 +42,11 @@ export function describeAcceptMode(l: ListenAddress, workerCount: number, primar
   const address = `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`
   const m = acceptMode(l)
   if (m.mode === 'reuseport') return `${address} reuseport: each worker accepts on its own socket`
-  const how = workerCount === 1 && !primaryDistributes
-    ? 'the worker accepts on the socket it shares with the primary'
-    : primaryDistributes
-      ? 'the primary accepts and hands connections to workers round-robin'
-      : 'workers accept on the socket they share with the primary'
+  const how =
+    workerCount === 1 && !primaryDistributes
+      ? 'the worker accepts on the socket it shares with the primary'
+      : primaryDistributes
+        ? 'the primary accepts and hands connections to workers round-robin'
+        : 'workers accept on the socket they share with the primary'
   return `${address}: ${how}${m.fallback !== null ? ` (${m.fallback})` : ''}`
 }

@@ -17,7 +17,8 @@ export type Handlers<M extends { readonly type: string }, A extends unknown[] = 
 const MAX_QUOTED = 64
 
 function describe(msg: unknown): string {
-  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return `not an object (${msg === null ? 'null' : Array.isArray(msg) ? 'array' : typeof msg})`
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg))
+    return `not an object (${msg === null ? 'null' : Array.isArray(msg) ? 'array' : typeof msg})`
   const type: unknown = (msg as { type?: unknown }).type
   if (typeof type !== 'string') return 'no type'
   return `unknown type ${JSON.stringify(type.slice(0, MAX_QUOTED))}${type.length > MAX_QUOTED ? '…' : ''}`
@@ -31,7 +32,10 @@ function describe(msg: unknown): string {
  * const dispatch = createDispatcher<ToWorker>({ config: (m) => apply(m.payload), … }, (line) => errorLog.warn(line))
  * process.on('message', (msg) => dispatch(msg))
  */
-export function createDispatcher<M extends { readonly type: string }, A extends unknown[] = []>(handlers: Handlers<M, A>, log: (line: string) => void): (msg: unknown, ...args: A) => void {
+export function createDispatcher<M extends { readonly type: string }, A extends unknown[] = []>(
+  handlers: Handlers<M, A>,
+  log: (line: string) => void,
+): (msg: unknown, ...args: A) => void {
   // A Map: a `type` such as "__proto__" or "constructor" finds nothing.
   const table = new Map<string, (msg: M, ...args: A) => void>(Object.entries(handlers) as [string, (msg: M, ...args: A) => void][])
   return (msg, ...args) => {

@@ -2,6 +2,11 @@
 import type { ListenAddress } from '../config/index.js'
 
 export function listenFailure(err: NodeJS.ErrnoException, l: ListenAddress, setting: string): string {
-  const why = err.code === 'EADDRINUSE' ? 'address already in use (is another gateway running?)' : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : err.message
+  const why =
+    err.code === 'EADDRINUSE'
+      ? 'address already in use (is another gateway running?)'
+      : err.code === 'EACCES'
+        ? 'permission denied (ports below 1024 need privileges)'
+        : err.message
   return `could not listen on ${setting} ${l.host}:${l.port}: ${why}`
 }

@@ -55,7 +55,14 @@ export type ToPrimary =
   | { readonly type: 'config-failed'; readonly version: number; readonly error: string }
   | { readonly type: 'stats'; readonly stats: WorkerStats }
   /** A proxied outcome that passive health checks count (see Balancer.report). */
-  | { readonly type: 'passive'; readonly upstream: string; readonly ip: string; readonly port: number; readonly hostname: string; readonly outcome: Outcome }
+  | {
+      readonly type: 'passive'
+      readonly upstream: string
+      readonly ip: string
+      readonly port: number
+      readonly hostname: string
+      readonly outcome: Outcome
+    }
   /** Node-wide rate-limiting counters (src/counters). */
   | CounterToPrimary
   | PluginReplyMessage

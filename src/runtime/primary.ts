@@ -87,11 +87,15 @@ export interface RunningGateway {
 export async function startGateway(config: GatewayConfig): Promise<RunningGateway> {
   const prefix = config.prefix
   const other = runningPid(prefix)
-  if (other !== null && other !== process.pid) throw new StartError(`turnpike is already running in ${prefix} (pid ${other}); stop it first with: turnpike stop -p ${prefix}`)
+  if (other !== null && other !== process.pid)
+    throw new StartError(`turnpike is already running in ${prefix} (pid ${other}); stop it first with: turnpike stop -p ${prefix}`)
   mkdirSync(join(prefix, 'pids'), { recursive: true })
   mkdirSync(join(prefix, 'logs'), { recursive: true })
 
-  const errorLog = new ErrorLog(openLogSink(config.admin_error_log === config.proxy_error_log ? config.proxy_error_log : config.admin_error_log), config.log_level)
+  const errorLog = new ErrorLog(
+    openLogSink(config.admin_error_log === config.proxy_error_log ? config.proxy_error_log : config.admin_error_log),
+    config.log_level,
+  )
   const adminAccess = new AccessLog(config.admin_access_log === 'off' ? null : openLogSink(config.admin_access_log))
 
   // --- store ---------------------------------------------------------------------------------
@@ -110,7 +114,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   try {
     await store.init(Object.values(ENTITIES).map((e) => storeEntity(e)))
   } catch (err) {
-    throw new StartError(`could not open the ${config.database} store${config.database === 'sqlite' ? ` at ${config.sqlite_path}` : ''}: ${(err as Error).message}`)
+    throw new StartError(
+      `could not open the ${config.database} store${config.database === 'sqlite' ? ` at ${config.sqlite_path}` : ''}: ${(err as Error).message}`,
+    )
   }
   const dao = new Dao(store, ENTITIES)
   // Set once the publisher exists (below); the declarative node calls it after replacing everything.
@@ -173,7 +179,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     store,
     entities: Object.keys(ENTITIES),
     schemas: ENTITIES,
-    expiring: Object.values(ENTITIES).filter((e) => e.ttl === true).map((e) => e.name),
+    expiring: Object.values(ENTITIES)
+      .filter((e) => e.ttl === true)
+      .map((e) => e.name),
     coalesceMs: 5,
     publish: (next) => {
       payload = next
@@ -226,11 +234,16 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         const latest = payload.version
         const all = [...applied.values()].every((v) => v >= latest) && applied.size >= Object.keys(cluster.workers ?? {}).length
         if (all && pendingChange !== null && latest > pendingChange.after) {
-          errorLog.info(`configuration version ${msg.version} (${msg.routes} routes) live on all ${applied.size} workers ${(performance.now() - pendingChange.at).toFixed(1)} ms after the change`)
+          errorLog.info(
+            `configuration version ${msg.version} (${msg.routes} routes) live on all ${applied.size} workers ${(performance.now() - pendingChange.at).toFixed(1)} ms after the change`,
+          )
           pendingChange = null
         }
       },
-      'config-failed': (msg, w) => errorLog.error(`worker ${w.process.pid ?? '?'} kept its previous configuration: version ${msg.version} failed to compile: ${msg.error}`),
+      'config-failed': (msg, w) =>
+        errorLog.error(
+          `worker ${w.process.pid ?? '?'} kept its previous configuration: version ${msg.version} failed to compile: ${msg.error}`,
+        ),
       stats: (msg, w) => {
         workerStats.set(w.id, msg.stats)
       },
@@ -257,7 +270,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     applied.delete(w.id)
     if (stopping) return
     if (startupListening < workerCount) {
-      rejectListening(new StartError(`a proxy worker exited during start-up (code ${code ?? signal ?? '?'}): see ${config.proxy_error_log}`))
+      rejectListening(
+        new StartError(`a proxy worker exited during start-up (code ${code ?? signal ?? '?'}): see ${config.proxy_error_log}`),
+      )
       return
     }
     errorLog.crit(`worker process ${w.process.pid ?? '?'} exited unexpectedly (${signal ?? `code ${code ?? '?'}`}); starting a new one`)
@@ -319,17 +334,37 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       const out: { pid: number; connectionsAccepted: number; connectionsActive: number; totalRequests: number; heapUsed: number }[] = []
       for (const [id, s] of workerStats) {
         const pid = cluster.workers?.[id]?.process.pid
-        if (pid !== undefined) out.push({ pid, connectionsAccepted: s.connectionsAccepted, connectionsActive: s.connectionsActive, totalRequests: s.totalRequests, heapUsed: s.heapUsed })
+        if (pid !== undefined)
+          out.push({
+            pid,
+            connectionsAccepted: s.connectionsAccepted,
+            connectionsActive: s.connectionsActive,
+            totalRequests: s.totalRequests,
+            heapUsed: s.heapUsed,
+          })
       }
       return out
     },
   }
   // What loaded plugins' Admin API and status endpoints may use.
-  const pluginServices: NodeServices = { dao, store, node, health, callWorkers: (plugin, op, args, timeoutMs) => fanout.call(plugin, op, args, timeoutMs) }
+  const pluginServices: NodeServices = {
+    dao,
+    store,
+    node,
+    health,
+    callWorkers: (plugin, op, args, timeoutMs) => fanout.call(plugin, op, args, timeoutMs),
+  }
   const admin = createAdminApi({
     upstreamHealth: health,
-    dao, store, nodeInfo: node, database: config.database, plugins: pluginRegistry, pluginServices,
-    extraRoutes: declarative.routes(), configurationHash: () => declarative.hash(), dbLessWritable: declarative.writable,
+    dao,
+    store,
+    nodeInfo: node,
+    database: config.database,
+    plugins: pluginRegistry,
+    pluginServices,
+    extraRoutes: declarative.routes(),
+    configurationHash: () => declarative.hash(),
+    dbLessWritable: declarative.writable,
     // Every 500 of the Admin API: the client gets Kong's generic message, the error log the cause.
     onError: (err, req) => logAdminFailure(errorLog, err, `${req.method} ${req.path}`),
   })
@@ -379,11 +414,19 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   try {
     await allListening
     for (const l of config.admin_listen.filter((x) => !x.ssl)) {
-      const server = createAdminServer(admin, { access: adminAccess, error: errorLog }, sizeToBytes(config.nginx_admin_client_max_body_size))
+      const server = createAdminServer(
+        admin,
+        { access: adminAccess, error: errorLog },
+        sizeToBytes(config.nginx_admin_client_max_body_size),
+      )
       servers.push(server)
       await listenOn(server, l, 'admin_listen')
     }
-    const status = createStatusApi(admin, () => !stopping && applied.size > 0 && [...applied.values()].every((v) => v >= 1), pluginEndpoints(pluginRegistry.all(), pluginServices, 'statusApi'))
+    const status = createStatusApi(
+      admin,
+      () => !stopping && applied.size > 0 && [...applied.values()].every((v) => v >= 1),
+      pluginEndpoints(pluginRegistry.all(), pluginServices, 'statusApi'),
+    )
     for (const l of config.status_listen.filter((x) => !x.ssl)) {
       const server = createAdminServer(status, { access: new AccessLog(null), error: errorLog })
       servers.push(server)
@@ -400,7 +443,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   process.once('SIGINT', onSignal)
   const primaryDistributes = cluster.schedulingPolicy !== cluster.SCHED_NONE
   const accepting = plainProxyListen.map((l) => describeAcceptMode(l, workerCount, primaryDistributes)).join('; ')
-  errorLog.notice(`${PRODUCT} ${VERSION} started: ${workerCount} worker${workerCount === 1 ? '' : 's'} (proxy_listen ${accepting === '' ? 'off' : accepting}), database ${config.database}`)
+  errorLog.notice(
+    `${PRODUCT} ${VERSION} started: ${workerCount} worker${workerCount === 1 ? '' : 's'} (proxy_listen ${accepting === '' ? 'off' : accepting}), database ${config.database}`,
+  )
   return { dao, stopped: stoppedPromise, stop: stopAll }
 }
 

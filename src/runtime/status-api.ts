@@ -32,7 +32,13 @@ export function createStatusApi(admin: AdminHandler, ready: () => boolean, plugi
       }
       const handler = match?.route.methods[req.method === 'HEAD' ? 'GET' : req.method]
       if (match === null || handler === undefined) return notFound()
-      return handler({ req, params: match.params, rawParams: match.rawParams, query: new URLSearchParams(req.query), body: { kind: 'none', value: {} } })
+      return handler({
+        req,
+        params: match.params,
+        rawParams: match.rawParams,
+        query: new URLSearchParams(req.query),
+        body: { kind: 'none', value: {} },
+      })
     },
   }
 }

@@ -46,9 +46,12 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
   const errorLog = new ErrorLog(openLogSink(config.proxy_error_log), config.log_level)
   // Kong's PCRE logs a match that exceeds its match limit and treats it as no match; so do we.
   onRegexTimeout((source, length) => {
-    errorLog.error(`regex match stopped after ${REGEX_MATCH_TIMEOUT_MS} ms and treated as no match: pattern ${JSON.stringify(source.slice(0, 200))} on ${length} characters of input`)
+    errorLog.error(
+      `regex match stopped after ${REGEX_MATCH_TIMEOUT_MS} ms and treated as no match: pattern ${JSON.stringify(source.slice(0, 200))} on ${length} characters of input`,
+    )
   })
-  const accessSink = config.proxy_access_log === 'off' ? null : openLogSink(config.proxy_access_log, { batchBytes: 32 * 1024, encoding: 'latin1' })
+  const accessSink =
+    config.proxy_access_log === 'off' ? null : openLogSink(config.proxy_access_log, { batchBytes: 32 * 1024, encoding: 'latin1' })
   const accessLog = new AccessLog(accessSink)
   // Lines are buffered (32 KiB) so busy workers write in batches; a quiet gateway still shows each
   // line within a second, as `tail -f` users expect. The periodic write is asynchronous: a
@@ -69,12 +72,16 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
     let pending = plain.length
     if (pending === 0) send({ type: 'listening' })
     for (const l of plain) {
-      const server = createProxyServer(p, {
-        scheme: 'http',
-        keepAliveTimeout: CLIENT_KEEPALIVE_TIMEOUT,
-        headerTimeout: config.nginx_http_client_header_timeout,
-        bodyTimeout: config.nginx_http_client_body_timeout,
-      }, connections)
+      const server = createProxyServer(
+        p,
+        {
+          scheme: 'http',
+          keepAliveTimeout: CLIENT_KEEPALIVE_TIMEOUT,
+          headerTimeout: config.nginx_http_client_header_timeout,
+          bodyTimeout: config.nginx_http_client_body_timeout,
+        },
+        connections,
+      )
       servers.push(server)
       server.on('error', (err: NodeJS.ErrnoException) => {
         // Before listening, the listen itself failed; later errors (accept) are not about the address.
@@ -97,7 +104,8 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
   const balancers = new BalancerRegistry({
     resolver,
     health: healthView,
-    report: (upstreamId, a, outcome) => send({ type: 'passive', upstream: upstreamId, ip: a.ip, port: a.port, hostname: a.target.host, outcome }),
+    report: (upstreamId, a, outcome) =>
+      send({ type: 'passive', upstream: upstreamId, ip: a.ip, port: a.port, hostname: a.target.host, outcome }),
   })
   const snapshots = new SnapshotSwitch((payload) =>
     buildSnapshot(payload, {
@@ -113,8 +121,10 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
   const pluginCalls = new PluginCalls()
   for (const plugin of registry.all()) {
     if (plugin.init === undefined) continue
-    const log = (level: 'debug' | 'info' | 'notice' | 'warn' | 'error' | 'crit') => (...parts: unknown[]) =>
-      errorLog.log(level, `[${plugin.name}] ${parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ')}`)
+    const log =
+      (level: 'debug' | 'info' | 'notice' | 'warn' | 'error' | 'crit') =>
+      (...parts: unknown[]) =>
+        errorLog.log(level, `[${plugin.name}] ${parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ')}`)
     await plugin.init({
       nodeId: nodeId(config.prefix),
       log: { debug: log('debug'), info: log('info'), notice: log('notice'), warn: log('warn'), err: log('error'), crit: log('crit') },
@@ -140,7 +150,9 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
   const apply = (payload: ConfigPayload): void => {
     const result = snapshots.apply(payload)
     if (!result.ok) {
-      errorLog.error(`configuration version ${payload.version} was not applied, still serving version ${result.serving ?? 'none'}: ${result.error}`)
+      errorLog.error(
+        `configuration version ${payload.version} was not applied, still serving version ${result.serving ?? 'none'}: ${result.error}`,
+      )
       send({ type: 'config-failed', version: payload.version, error: result.error })
       return
     }
@@ -150,7 +162,10 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
       listen(proxy)
       sendStats()
     } else proxy.swap(snapshot)
-    if (errorLog.enabled('debug')) errorLog.debug(`configuration version ${payload.version} applied (${snapshot.routeCount} routes, compiled in ${result.compileMs.toFixed(1)} ms)`)
+    if (errorLog.enabled('debug'))
+      errorLog.debug(
+        `configuration version ${payload.version} applied (${snapshot.routeCount} routes, compiled in ${result.compileMs.toFixed(1)} ms)`,
+      )
     send({ type: 'applied', version: payload.version, compileMs: result.compileMs, routes: snapshot.routeCount })
   }
 

@@ -38,7 +38,11 @@ export function completeRow(schema: EntitySchema, row: Row): Row {
  * Splits a validated row into what is stored and its transient fields (never stored). `sent`
  * names the keys the client gave: a transient field it left out is not reported.
  */
-export function splitTransient(schema: EntitySchema, row: Row, sent?: Readonly<Record<string, unknown>>): { row: Row; transient: Record<string, unknown> } {
+export function splitTransient(
+  schema: EntitySchema,
+  row: Row,
+  sent?: Readonly<Record<string, unknown>>,
+): { row: Row; transient: Record<string, unknown> } {
   const transient: Record<string, unknown> = {}
   let out = row
   for (const [name, field] of Object.entries(schema.fields)) {

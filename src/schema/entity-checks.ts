@@ -23,21 +23,30 @@ function plan(check: EntityCheck, schema: SchemaLike, ctx: ValidateContext): Che
   if ('at_least_one_of' in check) {
     const names = check.at_least_one_of
     return {
-      fields: names, required: new Set(names), runWithMissing: true, runWithInvalid: true,
+      fields: names,
+      required: new Set(names),
+      runWithMissing: true,
+      runWithInvalid: true,
       fn: (input) => (names.some((n) => isNonEmpty(getPath(input, n))) ? [] : [M.atLeastOneOf(quotedList(names), ctx.updating)]),
     }
   }
   if ('only_one_of' in check) {
     const names = check.only_one_of
     return {
-      fields: names, required: new Set(names), runWithMissing: false, runWithInvalid: true,
+      fields: names,
+      required: new Set(names),
+      runWithMissing: false,
+      runWithInvalid: true,
       fn: (input) => (names.filter((n) => isNonEmpty(getPath(input, n))).length === 1 ? [] : [M.onlyOneOf(quotedList(names))]),
     }
   }
   if ('mutually_required' in check) {
     const names = check.mutually_required
     return {
-      fields: names, required: new Set(names), runWithMissing: true, runWithInvalid: false,
+      fields: names,
+      required: new Set(names),
+      runWithMissing: true,
+      runWithInvalid: false,
       fn: (input) => {
         const n = names.filter((f) => isNonEmpty(getPath(input, f))).length
         return n === 0 || n === names.length ? [] : [M.mutuallyRequired(quotedList(names))]
@@ -47,14 +56,20 @@ function plan(check: EntityCheck, schema: SchemaLike, ctx: ValidateContext): Che
   if ('mutually_exclusive' in check) {
     const names = check.mutually_exclusive
     return {
-      fields: names, required: new Set(names), runWithMissing: true, runWithInvalid: false,
+      fields: names,
+      required: new Set(names),
+      runWithMissing: true,
+      runWithInvalid: false,
       fn: (input) => (names.filter((f) => isNonEmpty(getPath(input, f))).length <= 1 ? [] : [M.mutuallyExclusive(quotedList(names))]),
     }
   }
   if ('conditional' in check) {
     const c = check.conditional
     return {
-      fields: [c.if_field, c.then_field], required: new Set([c.if_field]), runWithMissing: false, runWithInvalid: true,
+      fields: [c.if_field, c.then_field],
+      required: new Set([c.if_field]),
+      runWithMissing: false,
+      runWithInvalid: true,
       fn: (input, errors) => {
         const ifValue = getPath(input, c.if_field)
         const thenValue = getPath(input, c.then_field) ?? null
@@ -74,7 +89,10 @@ function plan(check: EntityCheck, schema: SchemaLike, ctx: ValidateContext): Che
   }
   const c = check.custom_entity_check
   return {
-    fields: c.field_sources, required: new Set(c.field_sources), runWithMissing: false, runWithInvalid: false,
+    fields: c.field_sources,
+    required: new Set(c.field_sources),
+    runWithMissing: false,
+    runWithInvalid: false,
     fn: (input, errors) => mergeCheckErrors(errors, c.fn(input)),
   }
 }

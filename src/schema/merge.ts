@@ -8,7 +8,11 @@
 import { isPlainObject } from './field-spec.js'
 import { type SchemaLike, getSubschema, resolveField } from './schema-like.js'
 
-export function mergeValues(schema: SchemaLike, top: Record<string, unknown>, bottom: Readonly<Record<string, unknown>> | null | undefined): Record<string, unknown> {
+export function mergeValues(
+  schema: SchemaLike,
+  top: Record<string, unknown>,
+  bottom: Readonly<Record<string, unknown>> | null | undefined,
+): Record<string, unknown> {
   const base = bottom ?? {}
   const out: Record<string, unknown> = { ...base, ...top }
   const subschema = getSubschema(schema, base)

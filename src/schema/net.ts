@@ -22,9 +22,7 @@ export function hostnameType(name: string): 'ipv4' | 'ipv6' | 'name' {
 }
 
 function normalizeIpv4(address: string): NormalizeResult {
-  const re = address.includes(':')
-    ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3}):(\d+)$/
-    : /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
+  const re = address.includes(':') ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3}):(\d+)$/ : /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
   const m = re.exec(address)
   if (!m) return { error: `invalid ipv4 address: ${address}` }
   const parts = [m[1], m[2], m[3], m[4]].map(Number)
@@ -96,9 +94,12 @@ function checkHostname(address: string): NormalizeResult {
 /** Kong's `normalize_ip`: validates `ipv4[:port]`, `ipv6`, `[ipv6]:port`, `name[:port]`. */
 export function normalizeIp(address: string): NormalizeResult {
   switch (hostnameType(address)) {
-    case 'ipv4': return normalizeIpv4(address)
-    case 'ipv6': return normalizeIpv6(address)
-    case 'name': return checkHostname(address)
+    case 'ipv4':
+      return normalizeIpv4(address)
+    case 'ipv6':
+      return normalizeIpv6(address)
+    case 'name':
+      return checkHostname(address)
   }
 }
 

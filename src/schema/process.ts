@@ -19,8 +19,7 @@ import { type SchemaLike, getSubschema, resolveField } from './schema-like.js'
 export type WriteContext = 'insert' | 'upsert' | 'update'
 
 export type ProcessResult =
-  | { readonly ok: true; readonly data: Record<string, unknown> }
-  | { readonly ok: false; readonly errors: FieldErrors }
+  { readonly ok: true; readonly data: Record<string, unknown> } | { readonly ok: false; readonly errors: FieldErrors }
 
 /** Processes a (copied) input object in place and returns it. */
 export function processFields(schema: SchemaLike, data: Record<string, unknown>, context: WriteContext): ProcessResult {

@@ -14,7 +14,12 @@ import { type SchemaLike, getSubschema, resolveField } from './schema-like.js'
 import { type ValidateContext, validateField } from './validate-field.js'
 
 /** Validates a processed object; returns the errors or undefined. `full` is false on update. */
-export function validateObject(schema: SchemaLike, input: Record<string, unknown>, full: boolean, ctx: ValidateContext): FieldErrors | undefined {
+export function validateObject(
+  schema: SchemaLike,
+  input: Record<string, unknown>,
+  full: boolean,
+  ctx: ValidateContext,
+): FieldErrors | undefined {
   if (schema.subschema_key) {
     const key = input[schema.subschema_key]
     if (key === null || key === undefined) return { [schema.subschema_key]: MSG.REQUIRED }
@@ -42,7 +47,8 @@ export function validateObject(schema: SchemaLike, input: Record<string, unknown
     if (field.required && !field.auto && (value === null || (full && value === undefined))) errors[name] = MSG.REQUIRED
   }
   runEntityChecks(schema, schema.entity_checks, input, full, errors, ctx)
-  if (subschema) runEntityChecks({ ...schema, fields: { ...schema.fields, ...subschema.fields } }, subschema.entity_checks, input, full, errors, ctx)
+  if (subschema)
+    runEntityChecks({ ...schema, fields: { ...schema.fields, ...subschema.fields } }, subschema.entity_checks, input, full, errors, ctx)
   return Object.keys(errors).length > 0 ? errors : undefined
 }
 

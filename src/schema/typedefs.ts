@@ -6,8 +6,19 @@
  */
 import type { ArrayField, BooleanField, MapField, NumberField, RecordField, StringField } from './types.js'
 import {
-  validateHeaderName, validateHost, validateHostWithOptionalPort, validateIp, validateIpOrCidr, validateName,
-  validatePath, validateRouteHost, validateRouterPath, validateSni, validateTag, validateUtf8Name, validateWildcardHost,
+  validateHeaderName,
+  validateHost,
+  validateHostWithOptionalPort,
+  validateIp,
+  validateIpOrCidr,
+  validateName,
+  validatePath,
+  validateRouteHost,
+  validateRouterPath,
+  validateSni,
+  validateTag,
+  validateUtf8Name,
+  validateWildcardHost,
 } from './validators.js'
 import { validateCertificate, validateKey, validatePemKeys } from './pem.js'
 
@@ -25,7 +36,10 @@ export const auto_timestamp_ms = { type: 'number', timestamp: true, auto: true }
 export const http_method = { type: 'string', match: /^[A-Z]+$/ } as const satisfies StringField
 export const protocol = { type: 'string', one_of: PROTOCOLS } as const satisfies StringField
 export const host = { type: 'string', custom_validator: (v) => str(v, validateHost) } as const satisfies StringField
-export const host_with_optional_port = { type: 'string', custom_validator: (v) => str(v, validateHostWithOptionalPort) } as const satisfies StringField
+export const host_with_optional_port = {
+  type: 'string',
+  custom_validator: (v) => str(v, validateHostWithOptionalPort),
+} as const satisfies StringField
 export const wildcard_host = { type: 'string', custom_validator: (v) => str(v, validateWildcardHost) } as const satisfies StringField
 export const sni = { type: 'string', custom_validator: (v) => str(v, validateSni) } as const satisfies StringField
 export const ip = { type: 'string', custom_validator: (v) => str(v, validateIp) } as const satisfies StringField
@@ -54,7 +68,10 @@ export const tags = { type: 'set', elements: tag } as const satisfies ArrayField
 
 export const protocols = { type: 'set', required: true, default: HTTP_PROTOCOLS, elements: protocol } as const satisfies ArrayField
 export const protocols_http = {
-  type: 'set', required: true, default: HTTP_PROTOCOLS, elements: { type: 'string', one_of: HTTP_PROTOCOLS },
+  type: 'set',
+  required: true,
+  default: HTTP_PROTOCOLS,
+  elements: { type: 'string', one_of: HTTP_PROTOCOLS },
 } as const satisfies ArrayField
 
 /** An `{ ip, port }` endpoint of a stream route, at least one of them set. */
@@ -67,7 +84,10 @@ const endpoint = {
 export const sources = { type: 'set', elements: endpoint } as const satisfies ArrayField
 export const destinations = { type: 'set', elements: endpoint } as const satisfies ArrayField
 export const methods = { type: 'set', elements: http_method } as const satisfies ArrayField
-export const hosts = { type: 'array', elements: { type: 'string', custom_validator: (v) => str(v, validateRouteHost) } } as const satisfies ArrayField
+export const hosts = {
+  type: 'array',
+  elements: { type: 'string', custom_validator: (v) => str(v, validateRouteHost) },
+} as const satisfies ArrayField
 export const router_path = { type: 'string', custom_validator: (v) => str(v, validateRouterPath) } as const satisfies StringField
 export const router_paths = { type: 'array', elements: router_path } as const satisfies ArrayField
 export const headers = {
@@ -77,9 +97,17 @@ export const headers = {
 } as const satisfies MapField
 
 /** A PEM certificate (`invalid certificate: …`). */
-export const certificate = { type: 'string', custom_validator: (v) => str(v, validateCertificate), description: 'A string representing a certificate.' } as const satisfies StringField
+export const certificate = {
+  type: 'string',
+  custom_validator: (v) => str(v, validateCertificate),
+  description: 'A string representing a certificate.',
+} as const satisfies StringField
 /** A PEM key (`invalid key: …`). */
-export const key = { type: 'string', custom_validator: (v) => str(v, validateKey), description: 'A string representing a key.' } as const satisfies StringField
+export const key = {
+  type: 'string',
+  custom_validator: (v) => str(v, validateKey),
+  description: 'A string representing a key.',
+} as const satisfies StringField
 
 /** A PEM key pair, either half optional (keys' `pem`). */
 export const pem = {
@@ -91,7 +119,8 @@ export const pem = {
   },
   entity_checks: [{ at_least_one_of: ['private_key', 'public_key'] }],
   custom_validator: validatePemKeys,
-  description: 'A pair of PEM-encoded public and private keys, which can be either a string or a reference to a credential in Kong Vault. If provided as strings, they must be valid PEM-encoded keys.',
+  description:
+    'A pair of PEM-encoded public and private keys, which can be either a string or a reference to a credential in Kong Vault. If provided as strings, they must be valid PEM-encoded keys.',
 } as const satisfies RecordField
 
 export const boolean_true = { type: 'boolean', required: true, default: true } as const satisfies BooleanField

@@ -102,15 +102,7 @@ export interface JsonField extends FieldBase {
   readonly default?: unknown
 }
 
-export type Field =
-  | StringField
-  | NumberField
-  | BooleanField
-  | ArrayField
-  | MapField
-  | RecordField
-  | ForeignField
-  | JsonField
+export type Field = StringField | NumberField | BooleanField | ArrayField | MapField | RecordField | ForeignField | JsonField
 
 /**
  * Entity-level checks, named as in Kong. Their messages are Kong's; they are reported under
@@ -121,7 +113,14 @@ export type EntityCheck =
   | { readonly only_one_of: readonly string[] }
   | { readonly mutually_exclusive: readonly string[] }
   | { readonly mutually_required: readonly string[] }
-  | { readonly conditional: { readonly if_field: string; readonly if_match: FieldConstraint; readonly then_field: string; readonly then_match: FieldConstraint } }
+  | {
+      readonly conditional: {
+        readonly if_field: string
+        readonly if_match: FieldConstraint
+        readonly then_field: string
+        readonly then_match: FieldConstraint
+      }
+    }
   | { readonly custom_entity_check: { readonly field_sources: readonly string[]; readonly fn: EntityCheckFn } }
 
 /** A subset of field attributes used as a predicate in `conditional` checks. */
@@ -239,7 +238,11 @@ export interface EntityDaoHooks {
    * before writing (duplicated or taken SNI names), as the field errors of a schema violation.
    * `id` is the row's id when known.
    */
-  readonly beforeWrite?: (ctx: DaoHookContext, input: Readonly<Record<string, unknown>>, id: string | undefined) => Promise<FieldErrors | undefined>
+  readonly beforeWrite?: (
+    ctx: DaoHookContext,
+    input: Readonly<Record<string, unknown>>,
+    id: string | undefined,
+  ) => Promise<FieldErrors | undefined>
   /**
    * After the row is stored: `transient` holds the validated transient fields the client sent
    * (absent when not sent). Returns the row as the Admin API answers it.
@@ -269,9 +272,7 @@ export interface FieldErrors {
   [field: string]: string | string[] | FieldErrors | (string | FieldErrors | null)[]
 }
 
-export type ValidationResult<Row> =
-  | { readonly ok: true; readonly row: Row }
-  | { readonly ok: false; readonly errors: FieldErrors }
+export type ValidationResult<Row> = { readonly ok: true; readonly row: Row } | { readonly ok: false; readonly errors: FieldErrors }
 
 // ---------------------------------------------------------------------------------------------
 // Row types inferred from a schema, so that the TypeScript types never drift from validation.

@@ -15,7 +15,8 @@ function percentDecode(uri: string): string {
     const b = bytes[i] as number
     if (b === 0x25 && i + 2 < bytes.length && isHex(bytes[i + 1]) && isHex(bytes[i + 2])) {
       const num = parseInt(String.fromCharCode(bytes[i + 1] as number, bytes[i + 2] as number), 16)
-      if (RESERVED.has(num)) out.push(0x25, ...Buffer.from(String.fromCharCode(bytes[i + 1] as number, bytes[i + 2] as number).toUpperCase()))
+      if (RESERVED.has(num))
+        out.push(0x25, ...Buffer.from(String.fromCharCode(bytes[i + 1] as number, bytes[i + 2] as number).toUpperCase()))
       else out.push(num)
       i += 2
     } else out.push(b)

@@ -7,8 +7,19 @@
 import type { ArrayField, FieldErrors, MapField } from './types.js'
 import { type FieldError, type FieldSpec, isPlainObject } from './field-spec.js'
 import {
-  MSG, betweenMessage, containsMessage, eqMessage, gtMessage, lenEqMessage, lenMaxMessage, lenMinMessage,
-  matchMessage, neMessage, notOneOfMessage, oneOfMessage, startsWithMessage,
+  MSG,
+  betweenMessage,
+  containsMessage,
+  eqMessage,
+  gtMessage,
+  lenEqMessage,
+  lenMaxMessage,
+  lenMinMessage,
+  matchMessage,
+  neMessage,
+  notOneOfMessage,
+  oneOfMessage,
+  startsWithMessage,
 } from './messages.js'
 import { validateRecordValue } from './record.js'
 import { isUuid } from '../ids/uuid.js'
@@ -18,7 +29,6 @@ export interface ValidateContext {
   /** PATCH: Kong rewords some entity-check messages while validating an update. */
   readonly updating: boolean
 }
-
 
 /** Kong's vault reference syntax: `{vault://name/key}`. */
 export function isVaultReference(value: string): boolean {
@@ -97,7 +107,9 @@ function checkType(field: FieldSpec, value: unknown, ctx: ValidateContext): Fiel
 export function asRecordInput(value: object): Record<string, unknown> {
   if (!Array.isArray(value)) return value as Record<string, unknown>
   const out: Record<string, unknown> = {}
-  value.forEach((v, i) => { out[String(i + 1)] = v })
+  value.forEach((v, i) => {
+    out[String(i + 1)] = v
+  })
   return out
 }
 
@@ -121,16 +133,16 @@ function validateElements(field: ArrayField & FieldSpec, value: unknown[], ctx: 
 function flattenElementError(err: FieldError): string | FieldErrors {
   if (!Array.isArray(err)) return err
   const out: FieldErrors = {}
-  err.forEach((e, i) => { if (e !== null) out[String(i + 1)] = e })
+  err.forEach((e, i) => {
+    if (e !== null) out[String(i + 1)] = e
+  })
   return out
 }
 
 function validateMap(field: MapField & FieldSpec, value: object, ctx: ValidateContext): FieldError | undefined {
   const keys = { ...field.keys, required: true } as FieldSpec
   const values = { ...field.values, required: true } as FieldSpec
-  const entries: [unknown, unknown][] = Array.isArray(value)
-    ? value.map((v, i) => [i + 1, v])
-    : Object.entries(value)
+  const entries: [unknown, unknown][] = Array.isArray(value) ? value.map((v, i) => [i + 1, v]) : Object.entries(value)
   for (const [k, v] of entries) {
     const kerr = validateField(keys, k, ctx)
     if (kerr !== undefined) return kerr

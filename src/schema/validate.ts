@@ -30,11 +30,7 @@ export interface ValidateOptions {
  * resulting row leaves them absent when the client did not send them. A `ttl` key on entities
  * with `ttl: true` passes through unvalidated for the DAO.
  */
-export function validateEntity(
-  schema: EntitySchema,
-  input: unknown,
-  opts: ValidateOptions,
-): ValidationResult<Record<string, unknown>> {
+export function validateEntity(schema: EntitySchema, input: unknown, opts: ValidateOptions): ValidationResult<Record<string, unknown>> {
   if (!isPlainObject(input)) return { ok: false, errors: { '@entity': ['expected an input table'] } }
   const data = structuredClone(input)
   if (opts.mode === 'update') {

@@ -137,7 +137,9 @@ function utf8Error(s: string): string | undefined {
 
 /** ASCII-only names: alphanumerics and `.-_~`. */
 export function validateName(name: string): string | undefined {
-  return /^[A-Za-z0-9.\-_~]+$/.test(name) ? undefined : `invalid value '${name}': it must only contain alphanumeric and '., -, _, ~' characters`
+  return /^[A-Za-z0-9.\-_~]+$/.test(name)
+    ? undefined
+    : `invalid value '${name}': it must only contain alphanumeric and '., -, _, ~' characters`
 }
 
 /** Names that may also contain any non-ASCII UTF-8 character. */

@@ -65,7 +65,7 @@ export class EntityIndex implements PdkEntities {
   }
 
   consumer(idOrUsername: string): Consumer | null {
-    return ((this.select('consumers', idOrUsername) ?? this.selectByUnique('consumers', 'username', idOrUsername)) as Consumer | null)
+    return (this.select('consumers', idOrUsername) ?? this.selectByUnique('consumers', 'username', idOrUsername)) as Consumer | null
   }
 
   count(entity: string): number {

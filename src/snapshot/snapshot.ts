@@ -4,7 +4,14 @@
  */
 import { isIP } from 'node:net'
 import { type Balancer, BalancerRegistry, HealthView } from '../balancer/balancer.js'
-import { type Route, type Service, SNAPSHOT_CORE_ENTITIES, services as serviceSchema, type Target, type Upstream } from '../entities/index.js'
+import {
+  type Route,
+  type Service,
+  SNAPSHOT_CORE_ENTITIES,
+  services as serviceSchema,
+  type Target,
+  type Upstream,
+} from '../entities/index.js'
 import type { PluginRow } from '../plugins/entity.js'
 import { PlanCompiler, type PluginInstance, type PluginPlan } from '../plugins/plan.js'
 import { PluginRegistry } from '../plugins/registry.js'

@@ -25,7 +25,11 @@ export class SnapshotSwitch {
     const started = performance.now()
     if (this.#current !== null && payload.version <= this.#current.version) {
       // An older configuration arriving late must not undo a newer one.
-      return { ok: false, error: `version ${payload.version} is older than the one served (${this.#current.version})`, serving: this.#current.version }
+      return {
+        ok: false,
+        error: `version ${payload.version} is older than the one served (${this.#current.version})`,
+        serving: this.#current.version,
+      }
     }
     try {
       const snapshot = this.#build(payload)

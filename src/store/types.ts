@@ -104,11 +104,7 @@ export interface Store {
   reachable(): Promise<boolean>
 }
 
-export type StoreErrorCode =
-  | 'UNIQUE_VIOLATION'
-  | 'PRIMARY_KEY_VIOLATION'
-  | 'INVALID_OFFSET'
-  | 'DATABASE_ERROR'
+export type StoreErrorCode = 'UNIQUE_VIOLATION' | 'PRIMARY_KEY_VIOLATION' | 'INVALID_OFFSET' | 'DATABASE_ERROR'
 
 /** A Store failure. `fields` names the offending field values for UNIQUE_VIOLATION. */
 export class StoreError extends Error {

@@ -14,8 +14,18 @@ import fc from 'fast-check'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js'
 import { learnModel, requestArb, snapshot, type AdminModel } from './fuzz/admin-model.js'
 import { configRequestArb, encodeConfig, type ConfigRequest } from './fuzz/config-arbs.js'
-import type { Stats} from './fuzz/harness.js';
-import { AdminClient, encode, fuzzRun, FIXED_SEED, FUZZ_RUNS, RANDOM_SEED, sendChecked, type FuzzRequest, type Snapshot } from './fuzz/harness.js'
+import type { Stats } from './fuzz/harness.js'
+import {
+  AdminClient,
+  encode,
+  fuzzRun,
+  FIXED_SEED,
+  FUZZ_RUNS,
+  RANDOM_SEED,
+  sendChecked,
+  type FuzzRequest,
+  type Snapshot,
+} from './fuzz/harness.js'
 
 const RUNS = Math.max(2, Math.round(FUZZ_RUNS * 0.25))
 
@@ -64,7 +74,13 @@ async function check(p: Payload, stats: Stats): Promise<void> {
     return
   }
   const { path, headers, body } = encodeConfig(p.r)
-  const e = { method: 'POST', path, headers, body, request: { method: 'POST', path: [], query: [], body: null, encoding: 'json', arrayStyle: 'index', extraPairs: [] } as FuzzRequest }
+  const e = {
+    method: 'POST',
+    path,
+    headers,
+    body,
+    request: { method: 'POST', path: [], query: [], body: null, encoding: 'json', arrayStyle: 'index', extraPairs: [] } as FuzzRequest,
+  }
   const a = await sendChecked(client, e, stats)
   const now = (await client.json('GET', '/config')).text
   stats.snapshots++
@@ -72,7 +88,9 @@ async function check(p: Payload, stats: Stats): Promise<void> {
     if (now !== loaded) {
       stats.partialWrites++
       loaded = now
-      throw new Error(`POST /config answered ${a.status} but the configuration changed: ${a.text.slice(0, 300)} body ${body.subarray(0, 300).toString()}`)
+      throw new Error(
+        `POST /config answered ${a.status} but the configuration changed: ${a.text.slice(0, 300)} body ${body.subarray(0, 300).toString()}`,
+      )
     }
     return
   }
@@ -84,7 +102,8 @@ async function check(p: Payload, stats: Stats): Promise<void> {
     const at = row === undefined ? null : rowPath(entity, row)
     if (at === null) continue
     const got = await client.json('GET', at)
-    if (got.status !== 200 || (got.body as { id?: unknown }).id !== row?.['id']) throw new Error(`loaded ${entity} ${String(row?.['id'])} answers ${got.status} on ${at}: ${got.text.slice(0, 200)}`)
+    if (got.status !== 200 || (got.body as { id?: unknown }).id !== row?.['id'])
+      throw new Error(`loaded ${entity} ${String(row?.['id'])} answers ${got.status} on ${at}: ${got.text.slice(0, 200)}`)
     stats.readBacks++
   }
   snap = await snapshot(client, model)
@@ -93,7 +112,13 @@ async function check(p: Payload, stats: Stats): Promise<void> {
 const payloadArb = (): fc.Arbitrary<Payload> =>
   fc.oneof(
     { weight: 4, arbitrary: configRequestArb(model).map((r): Payload => ({ kind: 'config', r })) },
-    { weight: 1, arbitrary: requestArb(model, model.endpoints.filter((ep) => ep !== '/config')).map((r): Payload => ({ kind: 'entity', r })) },
+    {
+      weight: 1,
+      arbitrary: requestArb(
+        model,
+        model.endpoints.filter((ep) => ep !== '/config'),
+      ).map((r): Payload => ({ kind: 'entity', r })),
+    },
   )
 
 test('POST /config (DB-less): fixed seed', { timeout: 15 * 60_000 }, async (t) => {

@@ -17,8 +17,19 @@
 import { after, before, test } from 'node:test'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js'
 import { diffSnapshots, findRow, learnModel, requestArb, sameRow, snapshot, tend, type AdminModel } from './fuzz/admin-model.js'
-import type { Stats} from './fuzz/harness.js';
-import { AdminClient, encode, fuzzRun, FIXED_SEED, FUZZ_RUNS, RANDOM_SEED, sendChecked, describe, type FuzzRequest, type Snapshot } from './fuzz/harness.js'
+import type { Stats } from './fuzz/harness.js'
+import {
+  AdminClient,
+  encode,
+  fuzzRun,
+  FIXED_SEED,
+  FUZZ_RUNS,
+  RANDOM_SEED,
+  sendChecked,
+  describe,
+  type FuzzRequest,
+  type Snapshot,
+} from './fuzz/harness.js'
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 /** The entity endpoints' share of the run; the rest goes to POST /config (admin-fuzz-config.test.ts). */
@@ -64,7 +75,10 @@ async function check(r: FuzzRequest, stats: Stats): Promise<void> {
       if (found !== null) throw new Error(`deleted ${id} is still listed after ${describe(e)}`)
     } else {
       if (found === null) throw new Error(`written ${id} is not listed after ${describe(e)}: ${a.text.slice(0, 300)}`)
-      if (!sameRow(a.body, found.row)) throw new Error(`written ${id} reads back differently: answer ${a.text.slice(0, 300)} listing ${JSON.stringify(found.row).slice(0, 300)}`)
+      if (!sameRow(a.body, found.row))
+        throw new Error(
+          `written ${id} reads back differently: answer ${a.text.slice(0, 300)} listing ${JSON.stringify(found.row).slice(0, 300)}`,
+        )
       stats.readBacks++
     }
   }

@@ -15,7 +15,7 @@ let up: CountingUpstream
 let stop: () => Promise<void>
 
 before(async () => {
-  ({ gw, up, stop } = await startEdgeGateway({ nginx_http_client_max_body_size: '1k' }))
+  ;({ gw, up, stop } = await startEdgeGateway({ nginx_http_client_max_body_size: '1k' }))
 })
 
 after(async () => {
@@ -42,7 +42,10 @@ describe('nginx_http_client_max_body_size', () => {
   test('a chunked body that grows past the limit: 413, closed, the upstream gets no whole request', async () => {
     const completed = up.completed.length
     const head = 'POST /chunked-big HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nTransfer-Encoding: chunked\r\n\r\n'
-    const x = await exchange(gw.proxyPort, [head, `258\r\n${'a'.repeat(600)}\r\n`, `258\r\n${'b'.repeat(600)}\r\n`], { gapMs: 100, waitMs: 8000 })
+    const x = await exchange(gw.proxyPort, [head, `258\r\n${'a'.repeat(600)}\r\n`, `258\r\n${'b'.repeat(600)}\r\n`], {
+      gapMs: 100,
+      waitMs: 8000,
+    })
     const r = responses(x.text)
     assert.equal(r[0]?.status, 413, x.text.slice(0, 300))
     assert.deepEqual(JSON.parse(r[0]?.body ?? '{}').message, 'Payload too large')
@@ -52,9 +55,17 @@ describe('nginx_http_client_max_body_size', () => {
   })
 
   test('bodies within the limit pass, declared or chunked', async () => {
-    const a = await exchange(gw.proxyPort, `POST /fits HTTP/1.1\r\nHost: x\r\nContent-Length: 1024\r\nConnection: close\r\n\r\n${'c'.repeat(1024)}`, { waitMs: 8000 })
+    const a = await exchange(
+      gw.proxyPort,
+      `POST /fits HTTP/1.1\r\nHost: x\r\nContent-Length: 1024\r\nConnection: close\r\n\r\n${'c'.repeat(1024)}`,
+      { waitMs: 8000 },
+    )
     assert.equal(responses(a.text)[0]?.status, 200, a.text.slice(0, 300))
-    const b = await exchange(gw.proxyPort, `POST /fits-chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunked(['d'.repeat(500), 'e'.repeat(500)])}`, { waitMs: 8000 })
+    const b = await exchange(
+      gw.proxyPort,
+      `POST /fits-chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunked(['d'.repeat(500), 'e'.repeat(500)])}`,
+      { waitMs: 8000 },
+    )
     assert.equal(responses(b.text)[0]?.status, 200, b.text.slice(0, 300))
     assert.equal(up.completed.find((c) => c.url === '/fits-chunked')?.body, 'd'.repeat(500) + 'e'.repeat(500))
   })

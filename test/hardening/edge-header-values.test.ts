@@ -38,7 +38,9 @@ after(async () => {
 
 describe('non-ASCII configuration values as headers (finding 9)', () => {
   test('a consumer named 测试用户 is proxied, its name sent upstream as UTF-8 bytes', async () => {
-    const x = await exchange(gw.proxyPort, 'GET /cn/x HTTP/1.1\r\nHost: x\r\napikey: secret-key\r\nConnection: close\r\n\r\n', { waitMs: 5000 })
+    const x = await exchange(gw.proxyPort, 'GET /cn/x HTTP/1.1\r\nHost: x\r\napikey: secret-key\r\nConnection: close\r\n\r\n', {
+      waitMs: 5000,
+    })
     const r = responses(x.text)[0]
     assert.equal(r?.status, 200, x.text.slice(0, 400))
     const seen = up.completed.at(-1)
@@ -47,7 +49,11 @@ describe('non-ASCII configuration values as headers (finding 9)', () => {
   })
 
   test('Kong-Debug on a route named 测试中文 answers, with the names as UTF-8 bytes', async () => {
-    const x = await exchange(gw.proxyPort, 'GET /cn/y HTTP/1.1\r\nHost: x\r\napikey: secret-key\r\nKong-Debug: 1\r\nConnection: close\r\n\r\n', { waitMs: 5000 })
+    const x = await exchange(
+      gw.proxyPort,
+      'GET /cn/y HTTP/1.1\r\nHost: x\r\napikey: secret-key\r\nKong-Debug: 1\r\nConnection: close\r\n\r\n',
+      { waitMs: 5000 },
+    )
     const r = responses(x.text)[0]
     assert.equal(r?.status, 200, x.text.slice(0, 400))
     assert.equal(utf8(r?.headers['kong-route-name']), '测试中文')
@@ -62,7 +68,9 @@ describe('non-ASCII configuration values as headers (finding 9)', () => {
   })
 
   test('a configured value with CR, LF or NUL is sent escaped (%0D%0A), never splitting the header block', async () => {
-    const x = await exchange(gw.proxyPort, 'GET /cn/w HTTP/1.1\r\nHost: x\r\napikey: evil-key\r\nConnection: close\r\n\r\n', { waitMs: 5000 })
+    const x = await exchange(gw.proxyPort, 'GET /cn/w HTTP/1.1\r\nHost: x\r\napikey: evil-key\r\nConnection: close\r\n\r\n', {
+      waitMs: 5000,
+    })
     assert.equal(responses(x.text)[0]?.status, 200, x.text.slice(0, 400))
     const seen = up.completed.at(-1)
     assert.equal(seen?.headers['x-consumer-custom-id'], 'a%0D%0AX-Injected: 1%00')

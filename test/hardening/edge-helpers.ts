@@ -23,7 +23,11 @@ export interface RawExchange {
  * between them), and collects the answer until the gateway closes the connection or `waitMs`
  * passes. Never rejects on a reset: a reset is a close.
  */
-export function exchange(port: number, parts: string | Buffer | ReadonlyArray<string | Buffer>, opts: { waitMs?: number; gapMs?: number } = {}): Promise<RawExchange> {
+export function exchange(
+  port: number,
+  parts: string | Buffer | ReadonlyArray<string | Buffer>,
+  opts: { waitMs?: number; gapMs?: number } = {},
+): Promise<RawExchange> {
   const list = typeof parts === 'string' || Buffer.isBuffer(parts) ? [parts] : parts
   const waitMs = opts.waitMs ?? 5000
   return new Promise((resolve) => {
@@ -47,9 +51,14 @@ export function exchange(port: number, parts: string | Buffer | ReadonlyArray<st
     socket.on('error', () => finish(true))
     socket.once('connect', () => {
       list.forEach((part, i) => {
-        timers.push(setTimeout(() => {
-          if (!done && socket.writable) socket.write(part)
-        }, i * (opts.gapMs ?? 0)))
+        timers.push(
+          setTimeout(
+            () => {
+              if (!done && socket.writable) socket.write(part)
+            },
+            i * (opts.gapMs ?? 0),
+          ),
+        )
       })
     })
   })
@@ -112,19 +121,29 @@ export async function countingUpstream(): Promise<CountingUpstream> {
     port: (server.address() as AddressInfo).port,
     started: () => started,
     completed,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections()
-      server.close(() => resolve())
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
   }
 }
 
 /** A gateway (with these settings) whose catch-all route `/` goes to a fresh counting upstream. */
-export async function startEdgeGateway(settings: Readonly<Record<string, string>> = {}): Promise<{ gw: TestGateway; up: CountingUpstream; stop(): Promise<void> }> {
+export async function startEdgeGateway(
+  settings: Readonly<Record<string, string>> = {},
+): Promise<{ gw: TestGateway; up: CountingUpstream; stop(): Promise<void> }> {
   const up = await countingUpstream()
   const gw = await startTestGateway({ settings })
   await admin(gw, '/services', { name: 'edge', url: `http://127.0.0.1:${up.port}` })
   await admin(gw, '/services/edge/routes', { name: 'all', paths: ['/'] })
   await settle(gw)
-  return { gw, up, stop: async () => { await gw.stop(); await up.close() } }
+  return {
+    gw,
+    up,
+    stop: async () => {
+      await gw.stop()
+      await up.close()
+    },
+  }
 }

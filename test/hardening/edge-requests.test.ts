@@ -13,7 +13,7 @@ let up: CountingUpstream
 let stop: () => Promise<void>
 
 before(async () => {
-  ({ gw, up, stop } = await startEdgeGateway())
+  ;({ gw, up, stop } = await startEdgeGateway())
 })
 
 after(async () => {
@@ -21,7 +21,12 @@ after(async () => {
 })
 
 /** Sends one raw request; asserts one answer with the status and Kong's plain-text message, then a close. */
-async function refused(raw: string | Buffer, status: number, message: string, alternative?: { status: number; message: string }): Promise<void> {
+async function refused(
+  raw: string | Buffer,
+  status: number,
+  message: string,
+  alternative?: { status: number; message: string },
+): Promise<void> {
   const before = up.started()
   const x = await exchange(gw.proxyPort, raw)
   const rs = responses(x.text)
@@ -41,11 +46,14 @@ describe('nginx-level refusals (finding 8)', () => {
     await refused(`GET /${'a'.repeat(70_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414, 'URI too long')
   })
 
-  test('a 120 KB URI (past the 80 KiB node\'s parser reads) is refused and closed, never routed', async () => {
+  test("a 120 KB URI (past the 80 KiB node's parser reads) is refused and closed, never routed", async () => {
     // Past what the parser reads, whether the request line or a header overflowed is told from
     // the bytes of its last read: 414 when they show the request line, else 400 (which of the
     // two depends on how the kernel split the bytes).
-    await refused(`GET /${'a'.repeat(120_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414, 'URI too long', { status: 400, message: 'Request header or cookie too large' })
+    await refused(`GET /${'a'.repeat(120_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414, 'URI too long', {
+      status: 400,
+      message: 'Request header or cookie too large',
+    })
   })
 
   test('a URI just over 8 KiB is 414 too (nginx: the request line must fit one 8k buffer)', async () => {
@@ -76,7 +84,11 @@ describe('nginx-level refusals (finding 8)', () => {
 
   test('Transfer-Encoding on HTTP/1.0 is 400; a coding other than chunked is 501', async () => {
     await refused('POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'Bad request')
-    await refused('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity, chunked\r\n\r\n0\r\n\r\n', 501, 'The upstream server responded with 501')
+    await refused(
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity, chunked\r\n\r\n0\r\n\r\n',
+      501,
+      'The upstream server responded with 501',
+    )
     await refused('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n', 501, 'The upstream server responded with 501')
   })
 
@@ -94,7 +106,10 @@ describe('nginx-level refusals (finding 8)', () => {
 
   test('an absolute-form target is routed by its path, as nginx does', async () => {
     const before = up.completed.length
-    const x = await exchange(gw.proxyPort, 'GET http://example.test/abs/path?q=1 HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n')
+    const x = await exchange(
+      gw.proxyPort,
+      'GET http://example.test/abs/path?q=1 HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n',
+    )
     const r = responses(x.text)[0]!
     assert.equal(r.status, 200, x.text.slice(0, 300))
     assert.equal(up.completed.length, before + 1)
@@ -114,7 +129,11 @@ describe('request smuggling (finding 8)', () => {
   const second = 'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n'
 
   test('Content-Length with Transfer-Encoding is 400 and what follows is never read', async () => {
-    await refused(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${second}`, 400, 'Bad request')
+    await refused(
+      `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${second}`,
+      400,
+      'Bad request',
+    )
   })
 
   test('two different Content-Lengths are 400 and the connection closes', async () => {
@@ -125,10 +144,16 @@ describe('request smuggling (finding 8)', () => {
     await refused(`GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  folded\r\n\r\n${second}`, 400, 'Bad request')
   })
 
-  for (const [name, size] of [['non-hex', 'zz'], ['overflowing', 'f'.repeat(40)]] as const) {
+  for (const [name, size] of [
+    ['non-hex', 'zz'],
+    ['overflowing', 'f'.repeat(40)],
+  ] as const) {
     test(`a ${name} chunk size is 400, closed, and nothing whole reaches the upstream`, async () => {
       const whole = up.completed.length
-      const x = await exchange(gw.proxyPort, `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${size}\r\nhello\r\n0\r\n\r\n${second}`)
+      const x = await exchange(
+        gw.proxyPort,
+        `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${size}\r\nhello\r\n0\r\n\r\n${second}`,
+      )
       const rs = responses(x.text)
       assert.equal(rs.length, 1, x.text)
       assert.equal(rs[0]?.status, 400)
@@ -142,7 +167,10 @@ describe('request smuggling (finding 8)', () => {
   test('pipelined requests behind a refused one are not served', async () => {
     const before = up.started()
     const x = await exchange(gw.proxyPort, `GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n${second}${second}`)
-    assert.deepEqual(responses(x.text).map((r) => r.status), [400])
+    assert.deepEqual(
+      responses(x.text).map((r) => r.status),
+      [400],
+    )
     assert.ok(x.closed)
     assert.equal(up.started(), before)
   })

@@ -20,7 +20,7 @@ let up: CountingUpstream
 let stop: () => Promise<void>
 
 before(async () => {
-  ({ gw, up, stop } = await startEdgeGateway({ nginx_http_client_header_timeout: '1s', nginx_http_client_body_timeout: '1000ms' }))
+  ;({ gw, up, stop } = await startEdgeGateway({ nginx_http_client_header_timeout: '1s', nginx_http_client_body_timeout: '1000ms' }))
 })
 
 after(async () => {
@@ -50,13 +50,19 @@ describe('client timeouts (finding 5)', () => {
   })
 
   test('a body that stops (Content-Length: 1000000, 10 bytes sent): 408, then closed', async () => {
-    const x = await exchange(gw.proxyPort, 'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n0123456789', { waitMs: 8000 })
+    const x = await exchange(gw.proxyPort, 'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n0123456789', {
+      waitMs: 8000,
+    })
     assert.ok(x.closed, 'the connection is closed')
     assert.equal(responses(x.text)[0]?.status, 408, x.text.slice(0, 300))
     assert.match(x.text, /Request timeout/)
     assert.ok(x.ms < 5000, `closed after ${Math.round(x.ms)} ms`)
     // As nginx: 408 in the access log, the timeout in the error log at info.
-    await eventually(async () => /"POST \/upload HTTP\/1.1" 408 /.test(readFileSync(join(gw.prefix, 'logs', 'access.log'), 'utf8')), 5000, 'a 408 access log line')
+    await eventually(
+      async () => /"POST \/upload HTTP\/1.1" 408 /.test(readFileSync(join(gw.prefix, 'logs', 'access.log'), 'utf8')),
+      5000,
+      'a 408 access log line',
+    )
     await gw.waitForLog(/client timed out while reading client request body/)
   })
 
@@ -76,22 +82,26 @@ describe('client timeouts (finding 5)', () => {
     const sockets: Socket[] = []
     const head = 'GET / HTTP/1.1\r\nHost: x\r\nX-Loris: '
     for (let i = 0; i < 300; i++) {
-      slow.push(new Promise((resolve) => {
-        const s = connect(gw.proxyPort, '127.0.0.1')
-        sockets.push(s)
-        let answered = false
-        let sent = 0
-        const timer = setInterval(() => {
-          if (s.writable && sent < 40) s.write(head[sent] ?? 'x')
-          sent++
-        }, 200)
-        s.on('data', (chunk: Buffer) => { if (chunk.toString('latin1').startsWith('HTTP/1.1 408 ')) answered = true })
-        s.on('error', () => {})
-        s.on('close', () => {
-          clearInterval(timer)
-          resolve({ answered, closedMs: performance.now() - started })
-        })
-      }))
+      slow.push(
+        new Promise((resolve) => {
+          const s = connect(gw.proxyPort, '127.0.0.1')
+          sockets.push(s)
+          let answered = false
+          let sent = 0
+          const timer = setInterval(() => {
+            if (s.writable && sent < 40) s.write(head[sent] ?? 'x')
+            sent++
+          }, 200)
+          s.on('data', (chunk: Buffer) => {
+            if (chunk.toString('latin1').startsWith('HTTP/1.1 408 ')) answered = true
+          })
+          s.on('error', () => {})
+          s.on('close', () => {
+            clearInterval(timer)
+            resolve({ answered, closedMs: performance.now() - started })
+          })
+        }),
+      )
     }
     // Ordinary requests on their own connections, for 3 s, while the slow ones hold theirs.
     const latencies: number[] = []
@@ -102,7 +112,9 @@ describe('client timeouts (finding 5)', () => {
       assert.equal(await res.body.text(), 'ok')
       latencies.push(performance.now() - t)
     }
-    const guard = setTimeout(() => { for (const s of sockets) s.destroy() }, 15_000)
+    const guard = setTimeout(() => {
+      for (const s of sockets) s.destroy()
+    }, 15_000)
     const outcomes = await Promise.all(slow)
     clearTimeout(guard)
     assert.ok(latencies.length >= 5, `only ${latencies.length} ordinary requests in 3 s`)

@@ -17,7 +17,7 @@ after(async () => {
   await Promise.all([dbless?.stop(), sqlite?.stop()])
 })
 
-test('PUT /plugins/{p}/consumer that the plugin refuses: Kong\'s 400, and no consumer is left behind', async () => {
+test("PUT /plugins/{p}/consumer that the plugin refuses: Kong's 400, and no consumer is left behind", async () => {
   const admin = sqlite.adminUrl
   const plugin = await call('POST', `${admin}/plugins`, { name: 'cors' }) // typedefs.no_consumer
   assert.equal(plugin.status, 201, plugin.text)
@@ -55,7 +55,7 @@ test('POST /config: a configuration nested 100,000 levels deep is a 400 parse er
   assert.equal(ok.status, 201)
 })
 
-test('an upstream\'s client_certificate naming a certificate (an entity Turnpike does not have yet): Kong\'s 400 foreign key violation, not a 500', async () => {
+test("an upstream's client_certificate naming a certificate (an entity Turnpike does not have yet): Kong's 400 foreign key violation, not a 500", async () => {
   const admin = sqlite.adminUrl
   const cert = { id: '00000000-0000-4000-8000-00000000f022' }
   const put = await call('PUT', `${admin}/upstreams/a8270924-2d3a-4300-b6d5-428aa0411c31`, { name: 'x-y', client_certificate: cert })

@@ -19,8 +19,11 @@ describe('hardening: Admin API input decoding', () => {
   before(async () => {
     // A third-party plugin whose schema validator has a bug: a real way to make the Admin API fail.
     plugins = mkdtempSync(join(tmpdir(), 'turnpike-buggy-'))
-    writeFileSync(join(plugins, 'buggy.js'), `export default { name: 'buggy', version: '1.0.0', priority: 5,
-      schema: { config: { x: { type: 'string', custom_validator: () => { throw new Error('validator bug in buggy') } } } } }\n`)
+    writeFileSync(
+      join(plugins, 'buggy.js'),
+      `export default { name: 'buggy', version: '1.0.0', priority: 5,
+      schema: { config: { x: { type: 'string', custom_validator: () => { throw new Error('validator bug in buggy') } } } } }\n`,
+    )
     gw = await startTestGateway({ settings: { plugins: 'bundled,buggy', plugins_path: plugins } })
   })
   after(async () => {
@@ -50,8 +53,13 @@ describe('hardening: Admin API input decoding', () => {
     assert.equal(query.status, 400)
     assert.deepEqual(query.body, { message: 'Too many arguments' })
     const boundary = 'b0undary'
-    const parts = Array.from({ length: 1001 }, (_, i) => `--${boundary}\r\nContent-Disposition: form-data; name="tags[]"\r\n\r\nt${i}\r\n`).join('')
-    const multipart = await send('POST', `${gw.adminUrl}/consumers`, `${parts}--${boundary}--\r\n`, { 'content-type': `multipart/form-data; boundary=${boundary}` })
+    const parts = Array.from(
+      { length: 1001 },
+      (_, i) => `--${boundary}\r\nContent-Disposition: form-data; name="tags[]"\r\n\r\nt${i}\r\n`,
+    ).join('')
+    const multipart = await send('POST', `${gw.adminUrl}/consumers`, `${parts}--${boundary}--\r\n`, {
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+    })
     assert.equal(multipart.status, 400)
     assert.deepEqual(multipart.body, { message: 'Too many arguments' })
   })
@@ -109,7 +117,11 @@ describe('hardening: Admin API input decoding', () => {
     const chunks = async function* (): AsyncGenerator<Buffer> {
       for (let i = 0; i < 11; i++) yield Buffer.alloc(1024 * 1024, 'b')
     }
-    const res = await request(`${gw.adminUrl}/consumers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Readable.from(chunks()) })
+    const res = await request(`${gw.adminUrl}/consumers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: Readable.from(chunks()),
+    })
     assert.equal(res.statusCode, 413)
     await res.body.text()
     assert.equal((await call('POST', `${gw.adminUrl}/consumers`, { username: 'after-413' })).status, 201)

@@ -16,9 +16,21 @@ export interface Answer {
 }
 
 /** One call with a raw body that fails after `timeoutMs` instead of waiting for a stuck server. */
-export async function send(method: string, url: string, body: string | Buffer | undefined, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<Answer> {
+export async function send(
+  method: string,
+  url: string,
+  body: string | Buffer | undefined,
+  headers: Record<string, string> = {},
+  timeoutMs = 10_000,
+): Promise<Answer> {
   const started = performance.now()
-  const res = await request(url, { method: method as 'POST', headers, body: body ?? null, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
+  const res = await request(url, {
+    method: method as 'POST',
+    headers,
+    body: body ?? null,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  })
   const text = await res.body.text()
   let parsed: unknown
   try {

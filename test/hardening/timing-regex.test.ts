@@ -33,7 +33,11 @@ before(async () => {
   }
   const bot = await call('POST', `${admin}/routes/bots/plugins`, { name: 'bot-detection', config: { deny: ['(a+)+$'] } })
   assert.equal(bot.status, 201, bot.text)
-  await eventually(async () => (await call('GET', `${gw.proxyUrl}/bots`, undefined, { 'user-agent': 'aaa' })).status === 403, 5000, 'plugin applied')
+  await eventually(
+    async () => (await call('GET', `${gw.proxyUrl}/bots`, undefined, { 'user-agent': 'aaa' })).status === 403,
+    5000,
+    'plugin applied',
+  )
 })
 
 after(async () => {
@@ -54,10 +58,13 @@ async function timedGet(path: string, headers: Record<string, string> = {}): Pro
 }
 
 test('a catastrophic route path regex answers within 1 s and other clients are served', async () => {
-  const [hostile, other] = await Promise.all([timedGet('/re/' + HOSTILE), (async () => {
-    await new Promise((r) => setTimeout(r, 20))
-    return timedGet('/plain')
-  })()])
+  const [hostile, other] = await Promise.all([
+    timedGet('/re/' + HOSTILE),
+    (async () => {
+      await new Promise((r) => setTimeout(r, 20))
+      return timedGet('/plain')
+    })(),
+  ])
   assert.equal(hostile.status, 404)
   assert.ok(hostile.ms < 1000, `answered in ${hostile.ms} ms`)
   assert.equal(other.status, 200)

@@ -43,7 +43,11 @@ async function startUnreaped(): Promise<{ prefix: string; pid: number; env: Node
     TURNPIKE_STATUS_LISTEN: 'off',
     TURNPIKE_WORKER_PROCESSES: '1',
   })
-  const group = spawn('/bin/sh', ['-c', `"$0" "$1" start >/dev/null 2>&1 & exec sleep 60`, process.execPath, BIN], { env, stdio: 'ignore', detached: true })
+  const group = spawn('/bin/sh', ['-c', `"$0" "$1" start >/dev/null 2>&1 & exec sleep 60`, process.execPath, BIN], {
+    env,
+    stdio: 'ignore',
+    detached: true,
+  })
   const pgid = group.pid as number
   const teardown = (): void => {
     try {

@@ -97,7 +97,7 @@ function encodeName(name: string): Buffer {
 }
 
 function ipv6Bytes(address: string): Buffer {
-  const [head, tail] = address.includes('::') ? address.split('::') as [string, string] : [address, undefined]
+  const [head, tail] = address.includes('::') ? (address.split('::') as [string, string]) : [address, undefined]
   const h = head === '' ? [] : head.split(':')
   const t = tail === undefined || tail === '' ? [] : tail.split(':')
   const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t]

@@ -71,7 +71,12 @@ export class MemoryDownstream implements Downstream {
     this.remoteAddress = spec.remoteAddress ?? '127.0.0.1'
     this.scheme = spec.scheme ?? 'http'
     const b = spec.body ?? null
-    this.body = b === null ? null : (async function* () { yield b })()
+    this.body =
+      b === null
+        ? null
+        : (async function* () {
+            yield b
+          })()
   }
 
   get headersSent(): boolean {
@@ -133,7 +138,13 @@ export class MemoryDownstream implements Downstream {
 /** What one upstream attempt does. */
 export type Attempt =
   | { readonly status: number; readonly headers?: HeaderList; readonly body?: string | readonly string[] }
-  | { readonly error: string; readonly message?: string; readonly sent?: boolean; readonly headersReceived?: boolean; readonly reused?: boolean }
+  | {
+      readonly error: string
+      readonly message?: string
+      readonly sent?: boolean
+      readonly headersReceived?: boolean
+      readonly reused?: boolean
+    }
   /** Nothing happens until the gateway aborts the attempt. */
   | 'hang'
 
@@ -158,7 +169,13 @@ export class MemoryUpstream implements UpstreamClient {
   }
 
   send(target: UpstreamTarget, request: UpstreamRequest, sink: UpstreamSink): void {
-    const record: SentRequest = { target, request, sink, aborted: false, control: { pause() {}, resume() {}, abort: () => void (record.aborted = true) } }
+    const record: SentRequest = {
+      target,
+      request,
+      sink,
+      aborted: false,
+      control: { pause() {}, resume() {}, abort: () => void (record.aborted = true) },
+    }
     const control = record.control
     const step = this.#script[Math.min(this.sent.length, this.#script.length - 1)] ?? 'hang'
     this.sent.push(record)
@@ -170,7 +187,11 @@ export class MemoryUpstream implements UpstreamClient {
       }
       if ('error' in step) {
         const err = Object.assign(new Error(step.message ?? step.error), { code: step.error })
-        const info: UpstreamErrorInfo = { sent: step.sent ?? false, headersReceived: step.headersReceived ?? false, reused: step.reused ?? false }
+        const info: UpstreamErrorInfo = {
+          sent: step.sent ?? false,
+          headersReceived: step.headersReceived ?? false,
+          reused: step.reused ?? false,
+        }
         sink.onError(err, info)
         return
       }
@@ -229,7 +250,12 @@ export interface MemoryProxy {
 }
 
 /** A `Proxy` over `snapshot` and `upstream`, its logs in memory. */
-export function makeProxy(snapshot: ConfigSnapshot, upstream: MemoryUpstream, settings: Partial<ProxySettings> = {}, dns: DnsClientOptions = {}): MemoryProxy {
+export function makeProxy(
+  snapshot: ConfigSnapshot,
+  upstream: MemoryUpstream,
+  settings: Partial<ProxySettings> = {},
+  dns: DnsClientOptions = {},
+): MemoryProxy {
   const errorSink = new MemorySink()
   const accessSink = new MemorySink()
   const proxy = new Proxy({
@@ -257,13 +283,48 @@ export function makeProxy(snapshot: ConfigSnapshot, upstream: MemoryUpstream, se
 
 /** A service row (every field, as the DAO stores it): IP-literal host (no DNS), path `/v1`. */
 export const serviceRow = (extra: Partial<Service> = {}): Service => ({
-  id: 's1', created_at: 1, updated_at: 1, name: 'orders', protocol: 'http', host: '10.0.0.7', port: 8080, path: '/v1', retries: 5,
-  connect_timeout: 60000, read_timeout: 60000, write_timeout: 60000, tags: null, client_certificate: null, tls_verify: null,
-  tls_verify_depth: null, ca_certificates: null, enabled: true, ...extra,
+  id: 's1',
+  created_at: 1,
+  updated_at: 1,
+  name: 'orders',
+  protocol: 'http',
+  host: '10.0.0.7',
+  port: 8080,
+  path: '/v1',
+  retries: 5,
+  connect_timeout: 60000,
+  read_timeout: 60000,
+  write_timeout: 60000,
+  tags: null,
+  client_certificate: null,
+  tls_verify: null,
+  tls_verify_depth: null,
+  ca_certificates: null,
+  enabled: true,
+  ...extra,
 })
 /** A route row on `/orders` for service `s1` (every field, as the DAO stores it). */
 export const routeRow = (extra: Partial<Route> = {}): Route => ({
-  id: 'r1', created_at: 1, updated_at: 1, name: 'orders-route', protocols: ['http', 'https'], methods: null, hosts: null, paths: ['/orders'],
-  headers: null, snis: null, sources: null, destinations: null, tags: null, strip_path: true, preserve_host: false, request_buffering: true,
-  response_buffering: true, regex_priority: 0, path_handling: 'v0', https_redirect_status_code: 426, service: { id: 's1' }, ...extra,
+  id: 'r1',
+  created_at: 1,
+  updated_at: 1,
+  name: 'orders-route',
+  protocols: ['http', 'https'],
+  methods: null,
+  hosts: null,
+  paths: ['/orders'],
+  headers: null,
+  snis: null,
+  sources: null,
+  destinations: null,
+  tags: null,
+  strip_path: true,
+  preserve_host: false,
+  request_buffering: true,
+  response_buffering: true,
+  regex_priority: 0,
+  path_handling: 'v0',
+  https_redirect_status_code: 426,
+  service: { id: 's1' },
+  ...extra,
 })

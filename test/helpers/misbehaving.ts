@@ -31,7 +31,10 @@ export interface RawServer {
  * A raw TCP server. `onRequest` gets each complete request (head and Content-Length body) with the
  * socket and the request's index on its connection (0 for the first one).
  */
-export async function startRawServer(onRequest: (socket: Socket, req: RawRequest, indexOnConnection: number) => void, onConnect?: (socket: Socket) => void): Promise<RawServer> {
+export async function startRawServer(
+  onRequest: (socket: Socket, req: RawRequest, indexOnConnection: number) => void,
+  onConnect?: (socket: Socket) => void,
+): Promise<RawServer> {
   const sockets = new Set<Socket>()
   const requests: RawRequest[] = []
   let connections = 0
@@ -96,7 +99,9 @@ export function startKeepAliveThenClose(): Promise<RawServer> {
       return
     }
     const body = JSON.stringify({ connection: req.connection, method: req.method, path: req.path })
-    socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=60\r\n\r\n${body}`)
+    socket.write(
+      `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=60\r\n\r\n${body}`,
+    )
   })
 }
 
@@ -121,7 +126,10 @@ export function startMidBodyCloser(declared = 100_000, sent = 1000): Promise<Raw
  */
 export function startTlsAlertServer(): Promise<RawServer> {
   const alert = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]) // fatal protocol_version
-  return startRawServer(() => {}, (socket) => socket.once('data', () => socket.end(alert)))
+  return startRawServer(
+    () => {},
+    (socket) => socket.once('data', () => socket.end(alert)),
+  )
 }
 
 export interface TlsUpstream {
@@ -139,11 +147,29 @@ export function selfSignedCert(): { key: Buffer; cert: Buffer } | null {
   if (certCache !== undefined) return certCache
   const dir = mkdtempSync(join(tmpdir(), 'turnpike-cert-'))
   try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ], { stdio: 'ignore', timeout: 10_000 })
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '2',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      ],
+      { stdio: 'ignore', timeout: 10_000 },
+    )
     certCache = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }
   } catch {
     certCache = null

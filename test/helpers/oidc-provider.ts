@@ -82,7 +82,10 @@ export async function startOidcProvider(options: { readonly alg?: SigningAlg; re
   let current = makeKey(options.alg ?? 'RS256')
   let published: ProviderKey[] = [current]
   const hits = { discovery: 0, jwks: 0 }
-  const failures: Record<'discovery' | 'jwks', { n: number; status: number }> = { discovery: { n: 0, status: 500 }, jwks: { n: 0, status: 500 } }
+  const failures: Record<'discovery' | 'jwks', { n: number; status: number }> = {
+    discovery: { n: 0, status: 500 },
+    jwks: { n: 0, status: 500 },
+  }
   let jwksDelay = 0
   let issuer = ''
   const issuerPath = options.issuerPath ?? '/realms/test'

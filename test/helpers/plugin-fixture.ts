@@ -87,7 +87,7 @@ export async function withGateway(opts: FixtureOptions = {}): Promise<PluginFixt
 export function pluginSuite(opts: FixtureOptions = {}, setup?: (fx: PluginFixture) => Promise<void>): PluginFixture {
   let started: PluginFixture | null = null
   const fx = (): PluginFixture => {
-    if (started === null) throw new Error('the plugin fixture is started by the suite\'s before() hook')
+    if (started === null) throw new Error("the plugin fixture is started by the suite's before() hook")
     return started
   }
   before(async () => {

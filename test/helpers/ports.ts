@@ -21,14 +21,19 @@ function ephemeralLow(): number {
     const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)
     const n = Number(low)
     if (Number.isInteger(n) && n > 2048) return n
-  } catch { /* not Linux: fall back to the IANA range's start */ }
+  } catch {
+    /* not Linux: fall back to the IANA range's start */
+  }
   return 49152
 }
 
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1')
-    s.once('connect', () => { s.destroy(); resolve(false) })
+    s.once('connect', () => {
+      s.destroy()
+      resolve(false)
+    })
     s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'))
   })
 }

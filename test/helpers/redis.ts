@@ -41,7 +41,11 @@ export async function startRedis(): Promise<TestRedis> {
   const port = await closedPort()
   let child: ChildProcess | null = null
   const start = async (): Promise<void> => {
-    const c = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: 'ignore' })
+    const c = spawn(
+      'redis-server',
+      ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
+      { stdio: 'ignore' },
+    )
     child = c
     await waitForPort(port, true)
     // Another redis on the port (a parallel test drew the same one) would answer for this one.

@@ -10,7 +10,15 @@ import type { GatewayConfig } from '../../config/index.js'
 import { Dao } from '../../dao/index.js'
 import { AdminClient } from '../sync/admin-client.js'
 import {
-  countRows, deckDump, DeclarativeError, describeProblems, entityGraph, flattenConfig, kongExport, readAll, toYaml,
+  countRows,
+  deckDump,
+  DeclarativeError,
+  describeProblems,
+  entityGraph,
+  flattenConfig,
+  kongExport,
+  readAll,
+  toYaml,
 } from '../../declarative/index.js'
 import { applyPlan, describePlan, fetchCurrent, planSync, readDocuments } from '../sync/sync.js'
 import { entityRegistry } from '../../plugins/entity.js'
@@ -57,7 +65,9 @@ function readFiles(files: readonly string[]): { name: string; text: string }[] {
     try {
       return { name, text: readFileSync(name, 'utf8') }
     } catch (err) {
-      throw new UsageProblem(`cannot read ${name}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
+      throw new UsageProblem(
+        `cannot read ${name}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+      )
     }
   })
 }
@@ -70,7 +80,9 @@ function client(args: ParsedArgs): AdminClient {
 
 function printProblems(where: string, err: DeclarativeError): number {
   const lines = describeProblems(err.problems)
-  process.stderr.write(`Error: ${where} is invalid (${lines.length} problem${lines.length === 1 ? '' : 's'}):\n${lines.map((l) => `  ${l}\n`).join('')}`)
+  process.stderr.write(
+    `Error: ${where} is invalid (${lines.length} problem${lines.length === 1 ? '' : 's'}):\n${lines.map((l) => `  ${l}\n`).join('')}`,
+  )
   return 1
 }
 
@@ -111,7 +123,10 @@ services:
 `
 
 async function openStore(config: GatewayConfig, registry: Readonly<Record<string, EntitySchema>>): Promise<Dao> {
-  if (config.database !== 'sqlite') throw new UsageProblem(`this command works on the database: database is ${config.database}${config.database === 'off' ? " (in DB-less mode, point declarative_config at the file instead, or POST it to /config: 'turnpike config sync FILE')" : ''}`)
+  if (config.database !== 'sqlite')
+    throw new UsageProblem(
+      `this command works on the database: database is ${config.database}${config.database === 'off' ? " (in DB-less mode, point declarative_config at the file instead, or POST it to /config: 'turnpike config sync FILE')" : ''}`,
+    )
   const store = createStore({ kind: 'sqlite', path: config.sqlite_path })
   await store.init(Object.values(registry).map((e) => storeEntity(e)))
   return new Dao(store, registry)
@@ -139,10 +154,13 @@ export async function configCommand(args: ParsedArgs, loadGatewayConfig: () => G
       case 'parse': {
         const doc = readDocuments(readFiles(files))
         const current = args.online ? await fetchCurrent(client(args), graph) : undefined
-        const resolveExternal = current === undefined ? undefined : (entity: string, key: string): string | undefined => {
-          const endpoint = graph.schemas[entity]?.endpoint_key
-          return (current[entity] ?? []).find((r) => r.id === key || (endpoint !== undefined && r[endpoint] === key))?.id
-        }
+        const resolveExternal =
+          current === undefined
+            ? undefined
+            : (entity: string, key: string): string | undefined => {
+                const endpoint = graph.schemas[entity]?.endpoint_key
+                return (current[entity] ?? []).find((r) => r.id === key || (endpoint !== undefined && r[endpoint] === key))?.id
+              }
         if (args.selectTags.length > 0) doc['_info'] = { ...(doc['_info'] as object | undefined), select_tags: args.selectTags }
         const result = flattenConfig(doc, graph, resolveExternal === undefined ? {} : { resolveExternal })
         if (!result.ok) return printProblems(files.join(', '), new DeclarativeError(result.problems))
@@ -155,16 +173,21 @@ export async function configCommand(args: ParsedArgs, loadGatewayConfig: () => G
               delete body['created_at']
               delete body['updated_at']
               const res = await c.request('POST', `/schemas/${entity}/validate`, body)
-              if (res.status !== 200) problems.push(`${entity} ${String(row['name'] ?? row.id)}: the gateway says ${JSON.stringify(res.body)}`)
+              if (res.status !== 200)
+                problems.push(`${entity} ${String(row['name'] ?? row.id)}: the gateway says ${JSON.stringify(res.body)}`)
             }
           }
           if (problems.length > 0) {
-            process.stderr.write(`Error: the gateway at ${c.baseUrl} refuses ${problems.length} entit${problems.length === 1 ? 'y' : 'ies'}:\n${problems.map((l) => `  ${l}\n`).join('')}`)
+            process.stderr.write(
+              `Error: the gateway at ${c.baseUrl} refuses ${problems.length} entit${problems.length === 1 ? 'y' : 'ies'}:\n${problems.map((l) => `  ${l}\n`).join('')}`,
+            )
             return 1
           }
         }
         const counts = graph.order.map((e) => `${result.config.entities[e]?.length ?? 0} ${e}`).join(', ')
-        out(`${files.join(', ')}: valid (format ${result.config.meta._format_version}; ${counts})${args.online ? `, checked against ${client(args).baseUrl}` : ''}`)
+        out(
+          `${files.join(', ')}: valid (format ${result.config.meta._format_version}; ${counts})${args.online ? `, checked against ${client(args).baseUrl}` : ''}`,
+        )
         return 0
       }
       case 'dump': {
@@ -186,7 +209,11 @@ export async function configCommand(args: ParsedArgs, loadGatewayConfig: () => G
         const plan = planSync(doc, current, graph, args.selectTags)
         for (const line of describePlan(plan)) out(line)
         if (sub === 'diff' || args.dryRun || plan.changes.length === 0) return 0
-        await applyPlan(c, graph, plan, { ...(progress(plan.changes.length) === undefined ? {} : { progress: progress(plan.changes.length) as (d: number, a: number) => void }) })
+        await applyPlan(c, graph, plan, {
+          ...(progress(plan.changes.length) === undefined
+            ? {}
+            : { progress: progress(plan.changes.length) as (d: number, a: number) => void }),
+        })
         return 0
       }
       case 'db_import': {
@@ -214,8 +241,18 @@ export async function configCommand(args: ParsedArgs, loadGatewayConfig: () => G
               const saved = await dao.upsert(entity, row.id, input)
               // rows are already in stored form (flattening applied `_transform`): a hashed
               // password must not be hashed a second time by the write
-              if (transform !== undefined && Object.keys(row).some((k) => k !== 'updated_at' && k !== 'created_at' && JSON.stringify(saved[k]) !== JSON.stringify(row[k]))) {
-                await dao.store.update(entity, { ...saved, ...row, created_at: saved['created_at'], updated_at: saved['updated_at'] } as Row)
+              if (
+                transform !== undefined &&
+                Object.keys(row).some(
+                  (k) => k !== 'updated_at' && k !== 'created_at' && JSON.stringify(saved[k]) !== JSON.stringify(row[k]),
+                )
+              ) {
+                await dao.store.update(entity, {
+                  ...saved,
+                  ...row,
+                  created_at: saved['created_at'],
+                  updated_at: saved['updated_at'],
+                } as Row)
               }
             }
           }
@@ -251,7 +288,10 @@ export async function configCommand(args: ParsedArgs, loadGatewayConfig: () => G
       process.stderr.write(`Error: ${err.message}\n`)
       return 2
     }
-    if (err instanceof Error && (err.name === 'AdminApiError' || err.name === 'SyncError' || err.message.startsWith('cannot reach') || err.name === 'DbError')) {
+    if (
+      err instanceof Error &&
+      (err.name === 'AdminApiError' || err.name === 'SyncError' || err.message.startsWith('cannot reach') || err.name === 'DbError')
+    ) {
       process.stderr.write(`Error: ${err.message}\n`)
       return 1
     }

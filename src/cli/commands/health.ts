@@ -13,14 +13,24 @@ export async function healthCommand(config: GatewayConfig): Promise<number> {
   if (admin !== undefined) {
     const host = admin.host === '0.0.0.0' ? '127.0.0.1' : admin.host === '::' ? '::1' : admin.host
     try {
-      const res = await outbound.request({ method: 'GET', origin: originOf('http', host, admin.port), path: '/status', connectTimeoutMs: 5000, readTimeoutMs: 5000 })
+      const res = await outbound.request({
+        method: 'GET',
+        origin: originOf('http', host, admin.port),
+        path: '/status',
+        connectTimeoutMs: 5000,
+        readTimeoutMs: 5000,
+      })
       if (!res.ok) throw new Error(res.failure.message)
       const body = JSON.parse(res.body.toString('utf8')) as { database?: { reachable?: boolean } }
       if (res.status !== 200) throw new Error(`status ${res.status}`)
-      process.stdout.write(`turnpike is healthy at ${config.prefix} (pid ${pid}, database reachable: ${String(body.database?.reachable ?? 'n/a')})\n`)
+      process.stdout.write(
+        `turnpike is healthy at ${config.prefix} (pid ${pid}, database reachable: ${String(body.database?.reachable ?? 'n/a')})\n`,
+      )
       return 0
     } catch (err) {
-      process.stderr.write(`Error: turnpike (pid ${pid}) is running but its Admin API at ${host}:${admin.port} does not answer: ${(err as Error).message}\n`)
+      process.stderr.write(
+        `Error: turnpike (pid ${pid}) is running but its Admin API at ${host}:${admin.port} does not answer: ${(err as Error).message}\n`,
+      )
       return 1
     }
   }

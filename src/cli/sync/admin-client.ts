@@ -10,7 +10,12 @@ export class AdminApiError extends Error {
   readonly status: number
   readonly body: unknown
   constructor(method: string, path: string, status: number, body: unknown) {
-    const detail = body !== null && typeof body === 'object' && 'message' in body ? String((body as { message: unknown }).message) : typeof body === 'string' ? body : JSON.stringify(body)
+    const detail =
+      body !== null && typeof body === 'object' && 'message' in body
+        ? String((body as { message: unknown }).message)
+        : typeof body === 'string'
+          ? body
+          : JSON.stringify(body)
     super(`${method} ${path} answered ${status}: ${detail}`)
     this.name = 'AdminApiError'
     this.status = status
@@ -33,7 +38,12 @@ export class AdminClient {
     }
   }
 
-  async request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: unknown }> {
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<{ status: number; body: unknown }> {
     let res: Response
     try {
       res = await fetch(`${this.baseUrl}${path}`, {
@@ -44,7 +54,9 @@ export class AdminClient {
       })
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause
-      throw new Error(`cannot reach the Admin API at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (err as Error).message} (is the gateway running? set --admin-url)`)
+      throw new Error(
+        `cannot reach the Admin API at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (err as Error).message} (is the gateway running? set --admin-url)`,
+      )
     }
     const text = await res.text()
     let parsed: unknown = text

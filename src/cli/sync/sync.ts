@@ -6,7 +6,14 @@
  *
  * @module
  */
-import { DeclarativeError, type EntityGraph, type FlatConfig, flattenConfig, kongExport, parseDeclarativeText } from '../../declarative/index.js'
+import {
+  DeclarativeError,
+  type EntityGraph,
+  type FlatConfig,
+  flattenConfig,
+  kongExport,
+  parseDeclarativeText,
+} from '../../declarative/index.js'
 import type { EntitySchema } from '../../schema/index.js'
 import { setOwn, splitTransient } from '../../schema/index.js'
 import type { Row } from '../../store/index.js'
@@ -51,10 +58,19 @@ export function readDocuments(texts: readonly { name: string; text: string }[]):
         const a = current as Record<string, unknown>
         const b = value as Record<string, unknown>
         if (JSON.stringify(a['select_tags'] ?? null) !== JSON.stringify(b['select_tags'] ?? null)) {
-          throw new DeclarativeError([{ location: ['_info', 'select_tags'], errors: { error: `files disagree on _info.select_tags (${name})` } }])
+          throw new DeclarativeError([
+            { location: ['_info', 'select_tags'], errors: { error: `files disagree on _info.select_tags (${name})` } },
+          ])
         }
       } else if (JSON.stringify(current) !== JSON.stringify(value)) {
-        throw new DeclarativeError([{ location: [key], errors: { error: `files disagree on ${key}: ${JSON.stringify(current)} in an earlier file, ${JSON.stringify(value)} in ${name}` } }])
+        throw new DeclarativeError([
+          {
+            location: [key],
+            errors: {
+              error: `files disagree on ${key}: ${JSON.stringify(current)} in an earlier file, ${JSON.stringify(value)} in ${name}`,
+            },
+          },
+        ])
       }
     }
   }
@@ -103,7 +119,8 @@ export function cacheKeyOf(schema: EntitySchema, row: Readonly<Record<string, un
   return key
     .map((k) => {
       const v = row[k]
-      if (schema.fields[k]?.type === 'foreign') return v !== null && typeof v === 'object' ? String((v as { id?: unknown }).id ?? '') : typeof v === 'string' ? v : ''
+      if (schema.fields[k]?.type === 'foreign')
+        return v !== null && typeof v === 'object' ? String((v as { id?: unknown }).id ?? '') : typeof v === 'string' ? v : ''
       return v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v)
     })
     .join('\u0000')
@@ -117,7 +134,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 function changedPaths(path: string, a: unknown, b: unknown, out: Record<string, [unknown, unknown]>, depth = 0): void {
   if (equal(a, b)) return
   if (isRecord(a) && isRecord(b) && depth < 8) {
-    for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) changedPaths(`${path}.${k}`, a[k] ?? null, b[k] ?? null, out, depth + 1)
+    for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort())
+      changedPaths(`${path}.${k}`, a[k] ?? null, b[k] ?? null, out, depth + 1)
     return
   }
   out[path] = [a, b]
@@ -144,7 +162,8 @@ class CurrentIndex {
 function hiddenFields(schema: EntitySchema): Set<string> {
   const out = new Set<string>()
   if (schema.transform === undefined) return out
-  for (const [name, f] of Object.entries(schema.fields)) if ((f as { encrypted?: boolean }).encrypted === true && f.type === 'string') out.add(name)
+  for (const [name, f] of Object.entries(schema.fields))
+    if ((f as { encrypted?: boolean }).encrypted === true && f.type === 'string') out.add(name)
   return out
 }
 
@@ -163,7 +182,12 @@ function hiddenFields(schema: EntitySchema): Set<string> {
  * sent as written; with `false` (a dump) they are digests, compared as they are and only
  * loadable where the stored form can be written (a DB-less gateway's `POST /config`).
  */
-export function planSync(doc: Record<string, unknown>, current: Readonly<Record<string, readonly Row[]>>, graph: EntityGraph, cliSelectTags: readonly string[] = []): Plan {
+export function planSync(
+  doc: Record<string, unknown>,
+  current: Readonly<Record<string, readonly Row[]>>,
+  graph: EntityGraph,
+  cliSelectTags: readonly string[] = [],
+): Plan {
   const input: Record<string, unknown> = { ...doc }
   const info = (input['_info'] ?? {}) as Record<string, unknown>
   const fileTags = Array.isArray(info['select_tags']) ? (info['select_tags'] as string[]) : []
@@ -200,7 +224,10 @@ export function planSync(doc: Record<string, unknown>, current: Readonly<Record<
     const secret = key !== undefined && (schema.fields[key] as { encrypted?: boolean } | undefined)?.encrypted === true
     if ((typeof v === 'string' || typeof v === 'number') && !secret) return String(v)
     if (schema.cache_key === undefined && !secret) return String(row['id'])
-    const own = (schema.cache_key ?? []).filter((k) => schema.fields[k]?.type !== 'foreign').map((k) => row[k]).filter((x) => typeof x === 'string')
+    const own = (schema.cache_key ?? [])
+      .filter((k) => schema.fields[k]?.type !== 'foreign')
+      .map((k) => row[k])
+      .filter((x) => typeof x === 'string')
     const scope: string[] = []
     for (const link of graph.foreign[schema.name] ?? []) {
       const ref = row[link.field] as { id?: string } | null | undefined
@@ -238,7 +265,12 @@ export function planSync(doc: Record<string, unknown>, current: Readonly<Record<
       if (match === undefined && !explicitIds.has(`${entity}:${want.id}`) && schema.cache_key !== undefined) {
         match = idx.byCacheKey.get(cacheKeyOf(schema, row) ?? '')
       }
-      if (match === undefined && !explicitIds.has(`${entity}:${want.id}`) && (endpointValue === undefined || endpointValue === null) && schema.cache_key === undefined) {
+      if (
+        match === undefined &&
+        !explicitIds.has(`${entity}:${want.id}`) &&
+        (endpointValue === undefined || endpointValue === null) &&
+        schema.cache_key === undefined
+      ) {
         if (contentIndex === undefined) {
           contentIndex = new Map()
           for (const r of all) {
@@ -259,7 +291,13 @@ export function planSync(doc: Record<string, unknown>, current: Readonly<Record<
         row['created_at'] = match['created_at'] ?? row['created_at']
         // generated values (a key-auth key, a jwt secret) left out of the file are kept
         for (const [name, f] of Object.entries(schema.fields)) {
-          if ((f as { auto?: boolean }).auto === true && !SKIP.has(name) && (row[name] === undefined || row[name] === null) && match[name] !== undefined) row[name] = match[name]
+          if (
+            (f as { auto?: boolean }).auto === true &&
+            !SKIP.has(name) &&
+            (row[name] === undefined || row[name] === null) &&
+            match[name] !== undefined
+          )
+            row[name] = match[name]
         }
       }
       // the form the gateway stores (basic-auth: the password's digest), and whether the
@@ -288,7 +326,9 @@ export function planSync(doc: Record<string, unknown>, current: Readonly<Record<
       } else changes.push({ op: 'create', entity, id, label, row, stored, ...extra })
       keep.set(id, stored)
     }
-    for (const r of all) if (selectedIds.has(r.id) && !taken.has(r.id)) changes.push({ op: 'delete', entity, id: r.id, label: labels.get(`${entity}:${r.id}`) ?? r.id, row: r })
+    for (const r of all)
+      if (selectedIds.has(r.id) && !taken.has(r.id))
+        changes.push({ op: 'delete', entity, id: r.id, label: labels.get(`${entity}:${r.id}`) ?? r.id, row: r })
     target[entity] = [...keep.values()]
   }
   return { changes, target, selectTags }
@@ -336,7 +376,10 @@ function adminLocation(graph: EntityGraph, entity: string): AdminLocation {
     if (nested !== undefined && graph.schemas[nested.parent] !== undefined) {
       return {
         collection: () => `/${own}`,
-        item: (row, id) => (refId(row, nested.field) === '' ? `/${own}/${id}` : `/${parentPathOf(nested.parent)}/${refId(row, nested.field)}/${nested.segment}/${id}`),
+        item: (row, id) =>
+          refId(row, nested.field) === ''
+            ? `/${own}/${id}`
+            : `/${parentPathOf(nested.parent)}/${refId(row, nested.field)}/${nested.segment}/${id}`,
       }
     }
     return { collection: () => `/${own}`, item: (_row, id) => `/${own}/${id}` }
@@ -349,11 +392,18 @@ function adminLocation(graph: EntityGraph, entity: string): AdminLocation {
 }
 
 /** Every row of an entity through the Admin API (per parent for nested-only entities such as targets). */
-export async function listEntity(client: AdminClient, graph: EntityGraph, entity: string, tags: readonly string[] = [], parents?: readonly Row[]): Promise<Row[]> {
+export async function listEntity(
+  client: AdminClient,
+  graph: EntityGraph,
+  entity: string,
+  tags: readonly string[] = [],
+  parents?: readonly Row[],
+): Promise<Row[]> {
   const where = adminLocation(graph, entity)
   if (where.nestedUnder === undefined) return client.listAll(where.collection().slice(1), tags)
   const out: Row[] = []
-  for (const p of parents ?? []) out.push(...(await client.listAll(where.collection({ id: p.id, [where.nestedUnder.field]: { id: p.id } }).slice(1), tags)))
+  for (const p of parents ?? [])
+    out.push(...(await client.listAll(where.collection({ id: p.id, [where.nestedUnder.field]: { id: p.id } }).slice(1), tags)))
   return out
 }
 
@@ -386,7 +436,9 @@ function body(schema: EntitySchema, row: Row): Record<string, unknown> {
  */
 async function updateBody(client: AdminClient, schema: EntitySchema, path: string, row: Row): Promise<Record<string, unknown>> {
   const out = body(schema, row)
-  const transient = Object.entries(schema.fields).filter(([, f]) => f.transient === true).map(([n]) => n)
+  const transient = Object.entries(schema.fields)
+    .filter(([, f]) => f.transient === true)
+    .map(([n]) => n)
   if (transient.length === 0) return out
   const current = (await client.expect('GET', path, [200])) as Record<string, unknown>
   for (const name of transient) if (current[name] !== undefined) out[name] = current[name]
@@ -450,7 +502,12 @@ export async function applyPlan(client: AdminClient, graph: EntityGraph, plan: P
     const writes = plan.changes.filter((c) => c.entity === entity && c.op !== 'delete')
     await run(writes, async (c) => {
       const path = adminLocation(graph, entity).item(c.row as Row, c.id)
-      await client.expect('PUT', path, [200, 201], c.op === 'update' ? await updateBody(client, schema, path, c.row as Row) : body(schema, c.row as Row))
+      await client.expect(
+        'PUT',
+        path,
+        [200, 201],
+        c.op === 'update' ? await updateBody(client, schema, path, c.row as Row) : body(schema, c.row as Row),
+      )
     })
   }
   for (const entity of [...graph.order].reverse()) {
@@ -471,7 +528,8 @@ export function describePlan(plan: Plan): string[] {
   for (const c of plan.changes) {
     const verb = c.op === 'create' ? 'creating' : c.op === 'update' ? 'updating' : 'deleting'
     lines.push(`${verb} ${singular(c.entity)} ${c.label}`)
-    for (const [field, [from, to]] of Object.entries(c.fields ?? {})) lines.push(`  ${field}: ${JSON.stringify(from)} → ${JSON.stringify(to)}`)
+    for (const [field, [from, to]] of Object.entries(c.fields ?? {}))
+      lines.push(`  ${field}: ${JSON.stringify(from)} → ${JSON.stringify(to)}`)
   }
   const count = (op: Change['op']): number => plan.changes.filter((c) => c.op === op).length
   lines.push('Summary:', `  Created: ${count('create')}`, `  Updated: ${count('update')}`, `  Deleted: ${count('delete')}`)

@@ -66,10 +66,14 @@ export function aclAccess(kong: Pdk, conf: AclPrepared): void {
     const auth = authenticatedGroups(kong)
     if (auth === null) {
       if (credential !== null) {
-        kong.log.info(`403 "${ERR_FORBIDDEN}" on ${routeLabel(kong)}: a credential was presented but no consumer or authenticated groups are known`)
+        kong.log.info(
+          `403 "${ERR_FORBIDDEN}" on ${routeLabel(kong)}: a credential was presented but no consumer or authenticated groups are known`,
+        )
         return kong.response.error(403, ERR_FORBIDDEN)
       }
-      kong.log.info(`401 "Unauthorized" on ${routeLabel(kong)}: no consumer is authenticated; acl needs an authentication plugin (key-auth, basic-auth, jwt…) on this route, service or globally, which runs before it (higher priority)`)
+      kong.log.info(
+        `401 "Unauthorized" on ${routeLabel(kong)}: no consumer is authenticated; acl needs an authentication plugin (key-auth, basic-auth, jwt…) on this route, service or globally, which runs before it (higher priority)`,
+      )
       return kong.response.error(401)
     }
     groups = auth
@@ -80,14 +84,21 @@ export function aclAccess(kong: Pdk, conf: AclPrepared): void {
       groups = auth
       fromAuthenticated = true
     } else {
-      groups = kong.entities.listByForeign('acls', 'consumer', consumerId).map((r) => r['group']).filter((g): g is string => typeof g === 'string')
+      groups = kong.entities
+        .listByForeign('acls', 'consumer', consumerId)
+        .map((r) => r['group'])
+        .filter((g): g is string => typeof g === 'string')
     }
   }
 
   const verdict = decide(conf, groups)
   if (verdict === true) {
-    const who = fromAuthenticated ? 'the authenticated groups' : `${consumerLabel(consumer)}${credential === null ? ' (anonymous)' : ''} has groups`
-    kong.log.info(`403 "${ERR_FORBIDDEN}" on ${routeLabel(kong)}: ${who} [${quoteList(groups)}]; ${conf.type === 'allow' ? 'none of them is allowed' : 'one of them is denied'} (${rule})`)
+    const who = fromAuthenticated
+      ? 'the authenticated groups'
+      : `${consumerLabel(consumer)}${credential === null ? ' (anonymous)' : ''} has groups`
+    kong.log.info(
+      `403 "${ERR_FORBIDDEN}" on ${routeLabel(kong)}: ${who} [${quoteList(groups)}]; ${conf.type === 'allow' ? 'none of them is allowed' : 'one of them is denied'} (${rule})`,
+    )
     return kong.response.error(403, ERR_FORBIDDEN)
   }
   if (!conf.hide_groups_header && verdict !== '') {

@@ -16,7 +16,9 @@ import type { EntitySchema, InferRow, TransformContext } from '../../schema/inde
 
 /** Kong's `crypto.hash(consumer_id, password)`: hex SHA-1 of the password salted with the consumer id. */
 export function hashBasicAuthPassword(consumerId: string, password: string): string {
-  return createHash('sha1').update(password + consumerId, 'utf8').digest('hex')
+  return createHash('sha1')
+    .update(password + consumerId, 'utf8')
+    .digest('hex')
 }
 
 /** Checks a clear-text password against a stored digest, in constant time. */

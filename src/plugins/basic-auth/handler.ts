@@ -98,7 +98,9 @@ export function basicAuthAccess(kong: Pdk, conf: BasicAuthPrepared): void {
   const failure = authenticate(kong, conf)
   if (failure === null) return
   if (typeof conf.anonymous === 'string') {
-    kong.log.info(`authentication failed on ${routeLabel(kong)} (Unauthorized: ${failure.why}); continuing as the anonymous consumer "${conf.anonymous}"`)
+    kong.log.info(
+      `authentication failed on ${routeLabel(kong)} (Unauthorized: ${failure.why}); continuing as the anonymous consumer "${conf.anonymous}"`,
+    )
     useAnonymous(kong, conf.anonymous)
     return
   }

@@ -27,8 +27,20 @@ function isRegex(v: unknown): string | undefined {
 }
 
 export const botDetectionConfigFields = {
-  allow: { type: 'array', default: [], elements: { type: 'string', custom_validator: isRegex }, description: 'An array of regular expressions that should be allowed. The regular expressions will be checked against the `User-Agent` header.' },
-  deny: { type: 'array', default: [], elements: { type: 'string', custom_validator: isRegex }, description: 'An array of regular expressions that should be denied. The regular expressions will be checked against the `User-Agent` header.' },
+  allow: {
+    type: 'array',
+    default: [],
+    elements: { type: 'string', custom_validator: isRegex },
+    description:
+      'An array of regular expressions that should be allowed. The regular expressions will be checked against the `User-Agent` header.',
+  },
+  deny: {
+    type: 'array',
+    default: [],
+    elements: { type: 'string', custom_validator: isRegex },
+    description:
+      'An array of regular expressions that should be denied. The regular expressions will be checked against the `User-Agent` header.',
+  },
 } as const satisfies Record<string, Field>
 
 export const botDetectionSchema: PluginSchema = {
@@ -85,7 +97,10 @@ export function botDetectionAccess(kong: Pdk, conf: BotDetectionPrepared): void 
     conf.cache.set(ua, hit)
   }
   if (hit.verdict === 'deny' || hit.verdict === 'bot') {
-    const why = hit.verdict === 'deny' ? `matches config.deny entry "${hit.rule}"` : 'is in the built-in list of bots (add a config.allow regex to let it in)'
+    const why =
+      hit.verdict === 'deny'
+        ? `matches config.deny entry "${hit.rule}"`
+        : 'is in the built-in list of bots (add a config.allow regex to let it in)'
     kong.log.info(`403 "Forbidden" on ${routeLabel(kong)}: User-Agent "${ua.length > 120 ? `${ua.slice(0, 120)}…` : ua}" ${why}`)
     kong.response.exit(403, { message: 'Forbidden' })
   }

@@ -23,8 +23,20 @@ export type Generator = (typeof GENERATORS)[number]
 
 export const correlationIdConfigFields = {
   header_name: { type: 'string', default: 'Kong-Request-ID', description: 'The HTTP header name to use for the correlation ID.' },
-  generator: { type: 'string', required: true, default: 'uuid#counter', one_of: GENERATORS, description: 'The generator to use for the correlation ID. Accepted values are `uuid`, `uuid#counter`, and `tracker`. See [Generators](#generators).' },
-  echo_downstream: { type: 'boolean', required: true, default: false, description: 'Whether to echo the header back to downstream (the client).' },
+  generator: {
+    type: 'string',
+    required: true,
+    default: 'uuid#counter',
+    one_of: GENERATORS,
+    description:
+      'The generator to use for the correlation ID. Accepted values are `uuid`, `uuid#counter`, and `tracker`. See [Generators](#generators).',
+  },
+  echo_downstream: {
+    type: 'boolean',
+    required: true,
+    default: false,
+    description: 'Whether to echo the header back to downstream (the client).',
+  },
 } as const satisfies Record<string, Field>
 
 export const correlationIdSchema: PluginSchema = {

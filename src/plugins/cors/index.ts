@@ -37,14 +37,44 @@ function validateOrigin(v: unknown): string | undefined {
 }
 
 export const corsConfigFields = {
-  origins: { type: 'array', elements: { type: 'string', custom_validator: validateOrigin }, description: 'List of allowed domains for the `Access-Control-Allow-Origin` header. If you want to allow all origins, add `*` as a single value to this configuration field. The accepted values can either be flat strings or PCRE regexes.' },
+  origins: {
+    type: 'array',
+    elements: { type: 'string', custom_validator: validateOrigin },
+    description:
+      'List of allowed domains for the `Access-Control-Allow-Origin` header. If you want to allow all origins, add `*` as a single value to this configuration field. The accepted values can either be flat strings or PCRE regexes.',
+  },
   headers: { type: 'array', elements: { type: 'string' }, description: 'Value for the `Access-Control-Allow-Headers` header.' },
-  exposed_headers: { type: 'array', elements: { type: 'string' }, description: 'Value for the `Access-Control-Expose-Headers` header. If not specified, no custom headers are exposed.' },
-  methods: { type: 'array', default: CORS_METHODS, elements: { type: 'string', one_of: CORS_METHODS }, description: "'Value for the `Access-Control-Allow-Methods` header. Available options include `GET`, `HEAD`, `PUT`, `PATCH`, `POST`, `DELETE`, `OPTIONS`, `TRACE`, `CONNECT`. By default, all options are allowed.'" },
+  exposed_headers: {
+    type: 'array',
+    elements: { type: 'string' },
+    description: 'Value for the `Access-Control-Expose-Headers` header. If not specified, no custom headers are exposed.',
+  },
+  methods: {
+    type: 'array',
+    default: CORS_METHODS,
+    elements: { type: 'string', one_of: CORS_METHODS },
+    description:
+      "'Value for the `Access-Control-Allow-Methods` header. Available options include `GET`, `HEAD`, `PUT`, `PATCH`, `POST`, `DELETE`, `OPTIONS`, `TRACE`, `CONNECT`. By default, all options are allowed.'",
+  },
   max_age: { type: 'number', description: 'Indicates how long the results of the preflight request can be cached, in `seconds`.' },
-  credentials: { type: 'boolean', required: true, default: false, description: 'Flag to determine whether the `Access-Control-Allow-Credentials` header should be sent with `true` as the value.' },
-  private_network: { type: 'boolean', required: true, default: false, description: 'Flag to determine whether the `Access-Control-Allow-Private-Network` header should be sent with `true` as the value.' },
-  preflight_continue: { type: 'boolean', required: true, default: false, description: 'A boolean value that instructs the plugin to proxy the `OPTIONS` preflight request to the Upstream service.' },
+  credentials: {
+    type: 'boolean',
+    required: true,
+    default: false,
+    description: 'Flag to determine whether the `Access-Control-Allow-Credentials` header should be sent with `true` as the value.',
+  },
+  private_network: {
+    type: 'boolean',
+    required: true,
+    default: false,
+    description: 'Flag to determine whether the `Access-Control-Allow-Private-Network` header should be sent with `true` as the value.',
+  },
+  preflight_continue: {
+    type: 'boolean',
+    required: true,
+    default: false,
+    description: 'A boolean value that instructs the plugin to proxy the `OPTIONS` preflight request to the Upstream service.',
+  },
 } as const satisfies Record<string, Field>
 
 export const corsSchema: PluginSchema = {
@@ -147,7 +177,12 @@ export function allowOrigin(conf: CorsPrepared, origin: string | undefined): { v
     if (conf.rules.some((r) => r.kind === 'any')) return { value: '*', allowAll: true, vary: true }
     const req = normalizeOrigin(origin)
     for (const rule of conf.rules) {
-      const found = rule.kind === 'exact' ? req.domain === rule.domain : rule.kind === 'regex' ? rule.regex.test(rule.byHost ? req.host : req.domain) : true
+      const found =
+        rule.kind === 'exact'
+          ? req.domain === rule.domain
+          : rule.kind === 'regex'
+            ? rule.regex.test(rule.byHost ? req.host : req.domain)
+            : true
       if (found) return { value: req.domain, allowAll: false, vary: true }
     }
   }
@@ -183,7 +218,12 @@ function applyOrigin(kong: Pdk, conf: CorsPrepared, origin: string | undefined, 
 
 export function corsAccess(kong: Pdk, conf: CorsPrepared): void {
   const origin = kong.request.getHeader('origin')
-  if (kong.request.getMethod() !== 'OPTIONS' || origin === undefined || kong.request.getHeader('access-control-request-method') === undefined) return
+  if (
+    kong.request.getMethod() !== 'OPTIONS' ||
+    origin === undefined ||
+    kong.request.getHeader('access-control-request-method') === undefined
+  )
+    return
   // A preflight: either the upstream answers it (no headers added), or the gateway does here.
   kong.ctx.plugin['skip'] = true
   if (conf.preflight_continue) return

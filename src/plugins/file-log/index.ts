@@ -17,10 +17,18 @@ import type { Plugin, PluginSchema } from '../types.js'
 
 export const fileLogConfigFields = {
   path: {
-    type: 'string', required: true, match: /^[^*&%\\`]+$/, match_message: 'not a valid filename',
-    description: 'The file path of the output log file. The plugin creates the log file if it doesn\'t exist yet.',
+    type: 'string',
+    required: true,
+    match: /^[^*&%\\`]+$/,
+    match_message: 'not a valid filename',
+    description: "The file path of the output log file. The plugin creates the log file if it doesn't exist yet.",
   },
-  reopen: { type: 'boolean', required: true, default: false, description: 'Determines whether the log file is closed and reopened on every request.' },
+  reopen: {
+    type: 'boolean',
+    required: true,
+    default: false,
+    description: 'Determines whether the log file is closed and reopened on every request.',
+  },
   custom_fields_by_lua: customFieldsByLuaField,
 } as const satisfies Record<string, Field>
 

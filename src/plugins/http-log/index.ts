@@ -41,7 +41,10 @@ export function effectiveQueue(conf: HttpLogConfig): QueueConfig {
   const f = queueField.fields
   return {
     max_batch_size: conf.queue_size != null && q.max_batch_size === 1 ? conf.queue_size : orDefault(q.max_batch_size, f.max_batch_size),
-    max_coalescing_delay: conf.flush_timeout != null && q.max_coalescing_delay === 1 ? conf.flush_timeout : orDefault(q.max_coalescing_delay, f.max_coalescing_delay),
+    max_coalescing_delay:
+      conf.flush_timeout != null && q.max_coalescing_delay === 1
+        ? conf.flush_timeout
+        : orDefault(q.max_coalescing_delay, f.max_coalescing_delay),
     max_entries: orDefault(q.max_entries, f.max_entries),
     max_bytes: q.max_bytes,
     max_retry_time: orDefault(q.max_retry_time, f.max_retry_time),
@@ -69,7 +72,8 @@ export function prepareHttpLog(stored: HttpLogConfig, instance: Readonly<Record<
   const headers: Record<string, string> = { 'content-type': conf.content_type }
   for (const [k, v] of Object.entries(conf.headers ?? {})) headers[k.toLowerCase()] = v
   if (u.username !== '' || u.password !== '') {
-    headers['authorization'] = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`
+    headers['authorization'] =
+      `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`
   }
   const queueConf = effectiveQueue(conf)
   const id = typeof instance['id'] === 'string' ? instance['id'] : 'unknown'
@@ -110,7 +114,8 @@ export async function sendBatch(p: HttpLogPrepared, entries: readonly unknown[])
     totalTimeoutMs: timeout,
     keepAlive: { idleMs: p.conf.keepalive, connections: 16 },
   })
-  if (!res.ok) return `failed request to ${p.host}: ${res.failure.kind === 'timeout' ? 'timeout' : (res.failure.code ?? res.failure.message)}`
+  if (!res.ok)
+    return `failed request to ${p.host}: ${res.failure.kind === 'timeout' ? 'timeout' : (res.failure.code ?? res.failure.message)}`
   if (res.status < 400) return true
   return `request to ${p.host} returned status code ${res.status} and body ${res.body.toString('utf8').slice(0, 512)}`
 }

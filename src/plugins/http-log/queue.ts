@@ -54,7 +54,13 @@ export class Queue<T> {
   /** Entries dropped because the queue was full or retries ran out (tests, diagnostics). */
   dropped = 0
 
-  constructor(name: string, conf: QueueConfig, handler: BatchHandler<T>, log: QueueLog, sizeOf: (entry: T) => number = (e) => JSON.stringify(e).length) {
+  constructor(
+    name: string,
+    conf: QueueConfig,
+    handler: BatchHandler<T>,
+    log: QueueLog,
+    sizeOf: (entry: T) => number = (e) => JSON.stringify(e).length,
+  ) {
     this.name = name
     this.#conf = conf
     this.#handler = handler
@@ -75,11 +81,16 @@ export class Queue<T> {
     }
     const size = this.#conf.max_bytes != null ? this.#sizeOf(entry) : 0
     if (this.#conf.max_bytes != null && size > this.#conf.max_bytes) {
-      this.#log.err(`queue ${this.name}: string to be queued is longer (${size} bytes) than the queue's max_bytes (${this.#conf.max_bytes} bytes)`)
+      this.#log.err(
+        `queue ${this.name}: string to be queued is longer (${size} bytes) than the queue's max_bytes (${this.#conf.max_bytes} bytes)`,
+      )
       this.dropped++
       return
     }
-    while (this.#entries.length >= this.#conf.max_entries || (this.#conf.max_bytes != null && this.#bytes + size > this.#conf.max_bytes && this.#entries.length > 0)) {
+    while (
+      this.#entries.length >= this.#conf.max_entries ||
+      (this.#conf.max_bytes != null && this.#bytes + size > this.#conf.max_bytes && this.#entries.length > 0)
+    ) {
       if (!this.#warnedFull) {
         this.#log.warn(`queue ${this.name}: queue full, dropping old entries until processing is successful again`)
         this.#warnedFull = true

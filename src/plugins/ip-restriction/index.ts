@@ -18,8 +18,16 @@ import { routeLabel } from '../shared/consumer.js'
 import type { Plugin, PluginSchema } from '../types.js'
 
 export const ipRestrictionConfigFields = {
-  allow: { type: 'array', elements: t.ip_or_cidr, description: 'List of IPs or CIDR ranges to allow. One of `config.allow` or `config.deny` must be specified.' },
-  deny: { type: 'array', elements: t.ip_or_cidr, description: 'List of IPs or CIDR ranges to deny. One of `config.allow` or `config.deny` must be specified.' },
+  allow: {
+    type: 'array',
+    elements: t.ip_or_cidr,
+    description: 'List of IPs or CIDR ranges to allow. One of `config.allow` or `config.deny` must be specified.',
+  },
+  deny: {
+    type: 'array',
+    elements: t.ip_or_cidr,
+    description: 'List of IPs or CIDR ranges to deny. One of `config.allow` or `config.deny` must be specified.',
+  },
   status: { type: 'number', required: false, description: 'The HTTP status of the requests that will be rejected by the plugin.' },
   message: { type: 'string', required: false, description: 'The message to send as a response body to rejected requests.' },
 } as const satisfies Record<string, Field>
@@ -88,7 +96,9 @@ export function ipRestrictionAccess(kong: Pdk, conf: IpRestrictionPrepared): voi
   const status = conf.status ?? 403
   const message = conf.message ?? `IP address not allowed: ${ip}`
   const peer = kong.client.getPeerIp()
-  kong.log.info(`${status} "${message}" on ${routeLabel(kong)}: client ${why}${peer !== ip ? ` (real IP taken from a trusted proxy ${peer})` : ''}`)
+  kong.log.info(
+    `${status} "${message}" on ${routeLabel(kong)}: client ${why}${peer !== ip ? ` (real IP taken from a trusted proxy ${peer})` : ''}`,
+  )
   kong.response.error(status, message)
 }
 

@@ -12,10 +12,18 @@ import type { EntitySchema, InferRow } from '../../schema/index.js'
 
 /** The algorithms Kong 3.9 accepts, in its order. */
 export const JWT_ALGORITHMS = [
-  'HS256', 'HS384', 'HS512',
-  'RS256', 'RS384', 'RS512',
-  'ES256', 'ES384', 'ES512',
-  'PS256', 'PS384', 'PS512',
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'PS256',
+  'PS384',
+  'PS512',
   'EdDSA',
 ] as const
 

@@ -127,7 +127,12 @@ export function describeSources(conf: Pick<JwtConfig, 'uri_param_names' | 'cooki
 // ---------------------------------------------------------------------------------------------
 
 export type DecodedToken =
-  | { readonly ok: true; readonly header: Readonly<Record<string, unknown>>; readonly claims: Readonly<Record<string, unknown>>; readonly alg: string }
+  | {
+      readonly ok: true
+      readonly header: Readonly<Record<string, unknown>>
+      readonly claims: Readonly<Record<string, unknown>>
+      readonly alg: string
+    }
   /** `error` is Kong's (`Bad token; <error>`); `detail` explains it for the log. */
   | { readonly ok: false; readonly error: string; readonly detail: string }
 
@@ -140,7 +145,12 @@ const SUPPORTED_ALGS: ReadonlySet<string> = new Set(JWT_ALGORITHMS)
  */
 export function decodeToken(token: string): DecodedToken {
   const parts = token.split('.')
-  if (parts.length < 3) return { ok: false, error: 'invalid JSON', detail: `the token has ${parts.length} part${parts.length === 1 ? '' : 's'} separated by '.', a JWT has 3` }
+  if (parts.length < 3)
+    return {
+      ok: false,
+      error: 'invalid JSON',
+      detail: `the token has ${parts.length} part${parts.length === 1 ? '' : 's'} separated by '.', a JWT has 3`,
+    }
   // Kong splits at the first two dots; what follows is the signature (further dots make it invalid).
   const compact = parts.slice(0, 3).join('.')
   let header: Record<string, unknown>
@@ -159,10 +169,15 @@ export function decodeToken(token: string): DecodedToken {
   }
   const alg = header['alg']
   if (typeof alg !== 'string' || !SUPPORTED_ALGS.has(alg)) {
-    return { ok: false, error: 'invalid alg', detail: `header alg ${JSON.stringify(alg ?? null)} is not one of ${JWT_ALGORITHMS.join(', ')}` }
+    return {
+      ok: false,
+      error: 'invalid alg',
+      detail: `header alg ${JSON.stringify(alg ?? null)} is not one of ${JWT_ALGORITHMS.join(', ')}`,
+    }
   }
   if (claims === null) return { ok: false, error: 'invalid claims', detail: 'the token payload is JSON but not an object' }
-  if (parts.length > 3) return { ok: false, error: 'invalid signature', detail: `the token has ${parts.length} parts separated by '.', a JWT has 3` }
+  if (parts.length > 3)
+    return { ok: false, error: 'invalid signature', detail: `the token has ${parts.length} parts separated by '.', a JWT has 3` }
   return { ok: true, header, claims, alg }
 }
 
@@ -176,7 +191,11 @@ export function nowSeconds(): number {
 }
 
 /** Kong's claim errors, keyed by claim, in `claims_to_verify` order; null when all pass. */
-export function verifyRegisteredClaims(claims: Readonly<Record<string, unknown>>, toVerify: readonly string[] | null, now: number): Record<string, string> | null {
+export function verifyRegisteredClaims(
+  claims: Readonly<Record<string, unknown>>,
+  toVerify: readonly string[] | null,
+  now: number,
+): Record<string, string> | null {
   const errors: Record<string, string> = {}
   for (const name of toVerify ?? []) {
     const value = claims[name]
@@ -236,7 +255,8 @@ export function credentialKey(cred: EntityRow, alg: string, secretIsBase64: bool
     result = { error: hmac ? 'the credential has no secret' : 'the credential has no rsa_public_key' }
   } else {
     const bytes = secretIsBase64 ? decodeBase64Secret(material) : Buffer.from(material, 'utf8')
-    if (bytes === null) result = { error: `secret_is_base64 is set but the credential's ${hmac ? 'secret' : 'rsa_public_key'} is not valid base64` }
+    if (bytes === null)
+      result = { error: `secret_is_base64 is set but the credential's ${hmac ? 'secret' : 'rsa_public_key'} is not valid base64` }
     else if (hmac) result = new Uint8Array(bytes)
     else {
       try {
@@ -260,7 +280,7 @@ export async function verifySignature(token: string, alg: string, key: VerifyKey
     await compactVerify(token, key, { algorithms: [alg] })
     return undefined
   } catch (err) {
-    if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'the signature does not match the credential\'s key'
+    if (err instanceof joseErrors.JWSSignatureVerificationFailed) return "the signature does not match the credential's key"
     return `the signature cannot be checked with the credential's key: ${(err as Error).message}`
   }
 }
@@ -298,11 +318,19 @@ export async function authenticate(kong: Pdk, conf: JwtConfig): Promise<AuthResu
   const found = retrieveTokens(kong.request, conf)
 
   if (found.tokens.length === 0) {
-    const notBearer = found.notBearer.length === 0 ? '' : `; header ${found.notBearer.map((n) => `'${n}'`).join(', ')} present but not in the form 'Bearer <token>'`
+    const notBearer =
+      found.notBearer.length === 0
+        ? ''
+        : `; header ${found.notBearer.map((n) => `'${n}'`).join(', ')} present but not in the form 'Bearer <token>'`
     return fail(401, 'Unauthorized', base, `no JWT found in the request; looked in ${describeSources(conf)}${notBearer}`)
   }
   if (found.tokens.length > 1) {
-    return fail(401, 'Multiple tokens provided', withError, `${found.tokens.length} different tokens found (in ${found.sources.join('; ')}); send exactly one`)
+    return fail(
+      401,
+      'Multiple tokens provided',
+      withError,
+      `${found.tokens.length} different tokens found (in ${found.sources.join('; ')}); send exactly one`,
+    )
   }
   const token = found.tokens[0]
   const source = found.sources[0] ?? ''
@@ -318,20 +346,40 @@ export async function authenticate(kong: Pdk, conf: JwtConfig): Promise<AuthResu
   const fromClaims = decoded.claims[claimName]
   const keyValue = fromClaims !== undefined && fromClaims !== null && fromClaims !== false ? fromClaims : decoded.header[claimName]
   if (keyValue === undefined || keyValue === null || keyValue === false) {
-    return fail(401, `No mandatory '${claimName}' in claims`, withError, `${print} has no '${claimName}' claim (key_claim_name) in its payload or header, so no credential can be chosen`)
+    return fail(
+      401,
+      `No mandatory '${claimName}' in claims`,
+      withError,
+      `${print} has no '${claimName}' claim (key_claim_name) in its payload or header, so no credential can be chosen`,
+    )
   }
   if (keyValue === '' || typeof keyValue !== 'string') {
-    return fail(401, `Invalid '${claimName}' in claims`, withError, `${print} has '${claimName}' = ${JSON.stringify(keyValue)}; it must be a non-empty string naming a jwt credential key`)
+    return fail(
+      401,
+      `Invalid '${claimName}' in claims`,
+      withError,
+      `${print} has '${claimName}' = ${JSON.stringify(keyValue)}; it must be a non-empty string naming a jwt credential key`,
+    )
   }
   const claimShown = JSON.stringify(keyValue.length > 80 ? `${keyValue.slice(0, 80)}…` : keyValue)
 
   const cred = kong.entities.selectByUnique('jwt_secrets', 'key', keyValue) as (EntityRow & Credential) | null
   if (cred === null) {
-    return fail(401, `No credentials found for given '${claimName}'`, withError, `${print}: no jwt credential has key ${claimShown} (the token's '${claimName}')`)
+    return fail(
+      401,
+      `No credentials found for given '${claimName}'`,
+      withError,
+      `${print}: no jwt credential has key ${claimShown} (the token's '${claimName}')`,
+    )
   }
   const algorithm = typeof cred['algorithm'] === 'string' ? cred['algorithm'] : 'HS256'
   if (decoded.alg !== algorithm) {
-    return fail(401, 'Invalid algorithm', withError, `${print} is signed with ${decoded.alg} but credential ${claimShown} (id ${cred.id}) expects ${algorithm}`)
+    return fail(
+      401,
+      'Invalid algorithm',
+      withError,
+      `${print} is signed with ${decoded.alg} but credential ${claimShown} (id ${cred.id}) expects ${algorithm}`,
+    )
   }
   const key = credentialKey(cred, algorithm, conf.secret_is_base64)
   if ('error' in key) {
@@ -339,20 +387,36 @@ export async function authenticate(kong: Pdk, conf: JwtConfig): Promise<AuthResu
   }
   const sigProblem = await verifySignature(token, algorithm, key)
   if (sigProblem !== undefined) {
-    return fail(401, 'Invalid signature', withError, `${print} has an invalid ${algorithm} signature for credential ${claimShown} (id ${cred.id}): ${sigProblem}`)
+    return fail(
+      401,
+      'Invalid signature',
+      withError,
+      `${print} has an invalid ${algorithm} signature for credential ${claimShown} (id ${cred.id}): ${sigProblem}`,
+    )
   }
 
   const now = nowSeconds()
   const claimErrors = verifyRegisteredClaims(decoded.claims, conf.claims_to_verify, now)
   if (claimErrors !== null) {
-    const why = Object.entries(claimErrors).map(([c, e]) => `${c} ${e}: ${c} = ${describeTime(decoded.claims[c], now)}`).join('; ')
-    return { ok: false, status: 401, body: claimErrors, wwwAuthenticate: withError, log: `${print} (credential ${claimShown}) fails claims_to_verify: ${why}` }
+    const why = Object.entries(claimErrors)
+      .map(([c, e]) => `${c} ${e}: ${c} = ${describeTime(decoded.claims[c], now)}`)
+      .join('; ')
+    return {
+      ok: false,
+      status: 401,
+      body: claimErrors,
+      wwwAuthenticate: withError,
+      log: `${print} (credential ${claimShown}) fails claims_to_verify: ${why}`,
+    }
   }
   const maximumExpiration = orDefault(conf.maximum_expiration, fields.maximum_expiration)
   const maxErrors = checkMaximumExpiration(decoded.claims, maximumExpiration, now)
   if (maxErrors !== null) {
     return {
-      ok: false, status: 401, body: maxErrors, wwwAuthenticate: withError,
+      ok: false,
+      status: 401,
+      body: maxErrors,
+      wwwAuthenticate: withError,
       log: `${print} (credential ${claimShown}) lives too long: exp = ${describeTime(decoded.claims['exp'], now)}, maximum_expiration is ${maximumExpiration} s from now`,
     }
   }
@@ -360,7 +424,18 @@ export async function authenticate(kong: Pdk, conf: JwtConfig): Promise<AuthResu
   const consumerId = cred.consumer?.id
   const consumer = consumerId === undefined ? null : (kong.entities.select('consumers', consumerId) as Consumer | null)
   if (consumer === null) {
-    return fail(401, `Could not find consumer for '${claimName}=${keyValue}'`, null, `credential ${claimShown} (id ${cred.id}) points to consumer ${consumerId ?? '(none)'}, which does not exist`)
+    return fail(
+      401,
+      `Could not find consumer for '${claimName}=${keyValue}'`,
+      null,
+      `credential ${claimShown} (id ${cred.id}) points to consumer ${consumerId ?? '(none)'}, which does not exist`,
+    )
   }
-  return { ok: true, consumer, credential: cred, token, log: `${print} authenticated ${consumerLabel(consumer)} with credential ${claimShown}` }
+  return {
+    ok: true,
+    consumer,
+    credential: cred,
+    token,
+    log: `${print} authenticated ${consumerLabel(consumer)} with credential ${claimShown}`,
+  }
 }

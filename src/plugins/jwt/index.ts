@@ -33,12 +33,18 @@ async function access(kong: Pdk, conf: JwtConfig): Promise<void> {
     return
   }
   if (conf.anonymous !== null) {
-    kong.log.info(`authentication failed on ${routeLabel(kong)}, continuing as anonymous consumer ${JSON.stringify(conf.anonymous)}: ${result.log}`)
+    kong.log.info(
+      `authentication failed on ${routeLabel(kong)}, continuing as anonymous consumer ${JSON.stringify(conf.anonymous)}: ${result.log}`,
+    )
     useAnonymous(kong, conf.anonymous)
     return
   }
   kong.log.info(`refused with ${result.status} on ${routeLabel(kong)}: ${result.log}`)
-  kong.response.exit(result.status, result.body, result.wwwAuthenticate === null ? undefined : { 'WWW-Authenticate': result.wwwAuthenticate })
+  kong.response.exit(
+    result.status,
+    result.body,
+    result.wwwAuthenticate === null ? undefined : { 'WWW-Authenticate': result.wwwAuthenticate },
+  )
 }
 
 export const jwt: Plugin<JwtConfig> = {

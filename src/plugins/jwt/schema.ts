@@ -14,23 +14,33 @@ export const jwtSchema = {
   no_consumer: true,
   config: {
     uri_param_names: {
-      type: 'set', elements: { type: 'string' }, default: ['jwt'],
+      type: 'set',
+      elements: { type: 'string' },
+      default: ['jwt'],
       description: 'A list of querystring parameters that Kong will inspect to retrieve JWTs.',
     },
     cookie_names: {
-      type: 'set', elements: { type: 'string' }, default: [],
+      type: 'set',
+      elements: { type: 'string' },
+      default: [],
       description: 'A list of cookie names that Kong will inspect to retrieve JWTs.',
     },
     key_claim_name: {
-      type: 'string', default: 'iss',
-      description: 'The name of the claim in which the key identifying the secret must be passed. The plugin will attempt to read this claim from the JWT payload and the header, in that order.',
+      type: 'string',
+      default: 'iss',
+      description:
+        'The name of the claim in which the key identifying the secret must be passed. The plugin will attempt to read this claim from the JWT payload and the header, in that order.',
     },
     secret_is_base64: {
-      type: 'boolean', required: true, default: false,
-      description: 'If true, the plugin assumes the credential’s secret to be base64 encoded. You will need to create a base64-encoded secret for your Consumer, and sign your JWT with the original secret.',
+      type: 'boolean',
+      required: true,
+      default: false,
+      description:
+        'If true, the plugin assumes the credential’s secret to be base64 encoded. You will need to create a base64-encoded secret for your Consumer, and sign your JWT with the original secret.',
     },
     claims_to_verify: {
-      type: 'set', elements: { type: 'string', one_of: ['exp', 'nbf'] },
+      type: 'set',
+      elements: { type: 'string', one_of: ['exp', 'nbf'] },
       description: 'A list of registered claims (according to RFC 7519) that Kong can verify as well. Accepted values: one of exp or nbf.',
     },
     anonymous: {
@@ -38,19 +48,28 @@ export const jwtSchema = {
       description: 'An optional string (consumer UUID or username) value to use as an “anonymous” consumer if authentication fails.',
     },
     run_on_preflight: {
-      type: 'boolean', required: true, default: true,
-      description: 'A boolean value that indicates whether the plugin should run (and try to authenticate) on OPTIONS preflight requests. If set to false, then OPTIONS requests will always be allowed.',
+      type: 'boolean',
+      required: true,
+      default: true,
+      description:
+        'A boolean value that indicates whether the plugin should run (and try to authenticate) on OPTIONS preflight requests. If set to false, then OPTIONS requests will always be allowed.',
     },
     maximum_expiration: {
-      type: 'number', default: 0, between: [0, MAX_EXPIRATION_LIMIT],
-      description: 'A value between 0 and 31536000 (365 days) limiting the lifetime of the JWT to maximum_expiration seconds in the future.',
+      type: 'number',
+      default: 0,
+      between: [0, MAX_EXPIRATION_LIMIT],
+      description:
+        'A value between 0 and 31536000 (365 days) limiting the lifetime of the JWT to maximum_expiration seconds in the future.',
     },
     header_names: {
-      type: 'set', elements: { type: 'string' }, default: ['authorization'],
+      type: 'set',
+      elements: { type: 'string' },
+      default: ['authorization'],
       description: 'A list of HTTP header names that Kong will inspect to retrieve JWTs.',
     },
     realm: {
-      type: 'string', required: false,
+      type: 'string',
+      required: false,
       description: 'When authentication fails the plugin sends `WWW-Authenticate` header with `realm` attribute value.',
     },
   },

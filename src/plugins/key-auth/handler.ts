@@ -39,7 +39,11 @@ export function prepareKeyAuth(conf: KeyAuthConfig): KeyAuthPrepared {
   if (conf.key_in_header) places.push('headers')
   if (conf.key_in_query) places.push('query string')
   if (conf.key_in_body) places.push('body (form, JSON or multipart)')
-  return { ...conf, www: wwwAuthenticate('Key', conf.realm), places: places.length === 0 ? 'nowhere (key_in_header, key_in_query and key_in_body are all false)' : places.join(', ') }
+  return {
+    ...conf,
+    www: wwwAuthenticate('Key', conf.realm),
+    places: places.length === 0 ? 'nowhere (key_in_header, key_in_query and key_in_body are all false)' : places.join(', '),
+  }
 }
 
 /** The request body as key-auth reads it (`key_in_body`). */
@@ -220,7 +224,11 @@ type Failure = { readonly status: number; readonly message: string; readonly why
 function authenticate(kong: Pdk, conf: KeyAuthPrepared, body: BodyView | null): Failure | null {
   const found = findKey(conf, kong.request.getHeaders(), kong.request.getQuery(), body?.args ?? null)
   if (found.found === 'duplicate') {
-    return { status: 401, message: ERR_DUPLICATE_API_KEY, why: `${where(found.source, found.name)} was sent more than once (or as a structure); send exactly one key` }
+    return {
+      status: 401,
+      message: ERR_DUPLICATE_API_KEY,
+      why: `${where(found.source, found.name)} was sent more than once (or as a structure); send exactly one key`,
+    }
   }
   if (found.found === 'key' && conf.hide_credentials) {
     kong.service.request.clearHeader(found.name)
@@ -260,7 +268,9 @@ function authenticate(kong: Pdk, conf: KeyAuthPrepared, body: BodyView | null): 
 function respond(kong: Pdk, conf: KeyAuthPrepared, failure: Failure | null): void {
   if (failure === null) return
   if (typeof conf.anonymous === 'string') {
-    kong.log.info(`authentication failed on ${routeLabel(kong)} (${failure.message}: ${failure.why}); continuing as the anonymous consumer "${conf.anonymous}"`)
+    kong.log.info(
+      `authentication failed on ${routeLabel(kong)} (${failure.message}: ${failure.why}); continuing as the anonymous consumer "${conf.anonymous}"`,
+    )
     useAnonymous(kong, conf.anonymous)
     return
   }

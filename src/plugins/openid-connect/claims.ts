@@ -55,7 +55,10 @@ export function claimValues(v: unknown): string[] {
 }
 
 /** Whether `have` satisfies one of the alternatives; returns the missing values of the closest one. */
-export function satisfies(have: readonly string[], required: readonly (readonly string[])[]): { ok: true } | { ok: false; missing: readonly string[] } {
+export function satisfies(
+  have: readonly string[],
+  required: readonly (readonly string[])[],
+): { ok: true } | { ok: false; missing: readonly string[] } {
   const set = new Set(have)
   let best: readonly string[] | null = null
   for (const alt of required) {
@@ -99,12 +102,14 @@ export function checkClaims(claims: Claims, rules: ClaimRules, now: number): Cla
   const nbf = claims['nbf']
   if (nbf !== undefined) {
     if (typeof nbf !== 'number' || !Number.isFinite(nbf)) return invalid('token "nbf" claim is not a number')
-    if (now + leeway < nbf) return invalid(`token not valid before ${iso(nbf)} (nbf=${nbf}, ${Math.round(nbf - now)} s from now, leeway ${leeway} s)`)
+    if (now + leeway < nbf)
+      return invalid(`token not valid before ${iso(nbf)} (nbf=${nbf}, ${Math.round(nbf - now)} s from now, leeway ${leeway} s)`)
   }
   const iat = claims['iat']
   if (iat !== undefined) {
     if (typeof iat !== 'number' || !Number.isFinite(iat)) return invalid('token "iat" claim is not a number')
-    if (now + leeway < iat) return invalid(`token issued in the future at ${iso(iat)} (iat=${iat}, ${Math.round(iat - now)} s from now, leeway ${leeway} s)`)
+    if (now + leeway < iat)
+      return invalid(`token issued in the future at ${iso(iat)} (iat=${iat}, ${Math.round(iat - now)} s from now, leeway ${leeway} s)`)
   }
 
   if (rules.audienceRequired !== null) {

@@ -52,7 +52,8 @@ export async function fetchJson(url: string, timeoutMs: number): Promise<Record<
   } catch (err) {
     throw new ProviderFetchError(`GET ${url} failed: ${(err as Error).message}`)
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ProviderFetchError(`GET ${url} failed: unsupported protocol ${u.protocol}`)
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new ProviderFetchError(`GET ${url} failed: unsupported protocol ${u.protocol}`)
   const res = await http.request({
     method: 'GET',
     origin: u.origin,
@@ -66,7 +67,11 @@ export async function fetchJson(url: string, timeoutMs: number): Promise<Record<
   if (!res.ok) {
     const f = res.failure
     if (f.kind === 'too_large') throw new ProviderFetchError(`GET ${url}: response larger than ${MAX_BYTES} bytes`)
-    throw new ProviderFetchError(f.phase === 'body' ? `GET ${url} failed while reading the body: ${describe(f, timeoutMs)}` : `GET ${url} failed: ${describe(f, timeoutMs)}`)
+    throw new ProviderFetchError(
+      f.phase === 'body'
+        ? `GET ${url} failed while reading the body: ${describe(f, timeoutMs)}`
+        : `GET ${url} failed: ${describe(f, timeoutMs)}`,
+    )
   }
   if (res.status !== 200) throw new ProviderFetchError(`GET ${url} answered HTTP ${res.status}`)
   let parsed: unknown
@@ -75,7 +80,8 @@ export async function fetchJson(url: string, timeoutMs: number): Promise<Record<
   } catch {
     throw new ProviderFetchError(`GET ${url} did not answer JSON`)
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ProviderFetchError(`GET ${url} did not answer a JSON object`)
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new ProviderFetchError(`GET ${url} did not answer a JSON object`)
   return parsed as Record<string, unknown>
 }
 

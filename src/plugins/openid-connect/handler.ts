@@ -17,7 +17,19 @@ import { orDefault } from '../../schema/index.js'
 import { OIDC_CONFIG_FIELDS as F, type OidcConfig } from './schema.js'
 
 /** Signature algorithms accepted (asymmetric only: a JWKS publishes public keys). */
-export const ALGORITHMS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']
+export const ALGORITHMS: readonly string[] = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+]
 
 /** What requests need, derived once per configuration change. */
 export interface Prepared {
@@ -33,7 +45,8 @@ export interface Prepared {
 export function prepare(conf: OidcConfig): Prepared {
   const claims = conf.upstream_headers_claims ?? []
   const names = conf.upstream_headers_names ?? []
-  if (claims.length !== names.length) throw new Error('upstream_headers_claims and upstream_headers_names must have the same number of elements')
+  if (claims.length !== names.length)
+    throw new Error('upstream_headers_claims and upstream_headers_names must have the same number of elements')
   let realm: string
   try {
     realm = new URL(conf.issuer).host
@@ -70,7 +83,11 @@ export function warm(p: Prepared): void {
 
 type Found = { readonly token: string; readonly where: 'header' | 'query' | 'body' }
 
-const SOURCE_LABEL = { header: 'the Authorization header (Bearer)', query: 'the access_token query argument', body: 'the access_token body field' } as const
+const SOURCE_LABEL = {
+  header: 'the Authorization header (Bearer)',
+  query: 'the access_token query argument',
+  body: 'the access_token body field',
+} as const
 
 function bearerFromHeader(value: string | undefined): string | undefined {
   if (value === undefined) return undefined
@@ -196,11 +213,25 @@ export async function access(kong: Pdk, p: Prepared): Promise<void> {
     if (token.split('.').length !== 3) throw new Error('not three dot-separated parts')
     header = decodeProtectedHeader(token)
   } catch {
-    return refuse(kong, p, 401, 'invalid_token', 'bearer token is not a signed JWT (JWS compact form)', ` (${tokenLabel(token)}, from ${SOURCE_LABEL[found.where]})`)
+    return refuse(
+      kong,
+      p,
+      401,
+      'invalid_token',
+      'bearer token is not a signed JWT (JWS compact form)',
+      ` (${tokenLabel(token)}, from ${SOURCE_LABEL[found.where]})`,
+    )
   }
   const alg = typeof header.alg === 'string' ? header.alg : ''
   if (!ALGORITHMS.includes(alg) || keyTypeFor(alg) === undefined) {
-    return refuse(kong, p, 401, 'invalid_token', `token algorithm "${alg}" is not accepted (accepted: ${ALGORITHMS.join(', ')})`, ` (${tokenLabel(token, header)})`)
+    return refuse(
+      kong,
+      p,
+      401,
+      'invalid_token',
+      `token algorithm "${alg}" is not accepted (accepted: ${ALGORITHMS.join(', ')})`,
+      ` (${tokenLabel(token, header)})`,
+    )
   }
 
   const store = storeFor(conf.issuer, p.storeOptions)
@@ -239,7 +270,8 @@ export async function access(kong: Pdk, p: Prepared): Promise<void> {
 
   const issuers = conf.issuers_allowed ?? [store.discovery?.issuer ?? configuredIssuer(conf.issuer)]
   const failure = checkClaims(claims, { ...p.rules, issuers }, Date.now() / 1000)
-  if (failure !== undefined) return refuse(kong, p, failure.status, failure.error, failure.reason, ` (${tokenLabel(token, header, claims)})`)
+  if (failure !== undefined)
+    return refuse(kong, p, failure.status, failure.error, failure.reason, ` (${tokenLabel(token, header, claims)})`)
 
   let consumer: Consumer | null = null
   if (conf.consumer_claim !== null && conf.consumer_claim.length > 0) {
@@ -252,7 +284,14 @@ export async function access(kong: Pdk, p: Prepared): Promise<void> {
         value === undefined
           ? `token has no usable consumer claim "${conf.consumer_claim.join('.')}"`
           : `no consumer with ${by.join(' or ')} "${value}" (from claim "${conf.consumer_claim.join('.')}")`
-      return refuse(kong, p, 403, 'insufficient_scope', `${why}; create the consumer or set consumer_optional`, ` (${tokenLabel(token, header, claims)})`)
+      return refuse(
+        kong,
+        p,
+        403,
+        'insufficient_scope',
+        `${why}; create the consumer or set consumer_optional`,
+        ` (${tokenLabel(token, header, claims)})`,
+      )
     }
   }
 
@@ -266,17 +305,32 @@ export async function access(kong: Pdk, p: Prepared): Promise<void> {
   const sub = typeof claims['sub'] === 'string' ? claims['sub'] : null
   const credential: Credential = { id: sub ?? fingerprint(token), consumer: consumer === null ? null : { id: consumer.id } }
   setConsumer(kong, consumer, credential, { credentialIdentifier: sub })
-  if (consumer !== null) kong.log.debug(`authenticated ${consumerLabel(consumer)} on ${routeLabel(kong)} (${tokenLabel(token, header, claims)})`)
+  if (consumer !== null)
+    kong.log.debug(`authenticated ${consumerLabel(consumer)} on ${routeLabel(kong)} (${tokenLabel(token, header, claims)})`)
 }
 
 /** The keys that may verify the token, refreshing the JWKS for an unknown `kid`; undefined when refused. */
-async function keysFor(kong: Pdk, p: Prepared, store: IssuerKeyStore, token: string, header: { kid?: unknown; alg?: unknown }, alg: string): Promise<KeyEntry[] | undefined> {
+async function keysFor(
+  kong: Pdk,
+  p: Prepared,
+  store: IssuerKeyStore,
+  token: string,
+  header: { kid?: unknown; alg?: unknown },
+  alg: string,
+): Promise<KeyEntry[] | undefined> {
   const kid = typeof header.kid === 'string' ? header.kid : undefined
   const detail = ` (${tokenLabel(token, header)})`
   if (kid === undefined) {
     const c = store.candidates(alg)
     if (c.length > 0) return c
-    refuse(kong, p, 401, 'invalid_token', `token has no kid and the JWKS of ${store.issuer} has no ${alg} key (cached kids: ${store.kids().join(', ')})`, detail)
+    refuse(
+      kong,
+      p,
+      401,
+      'invalid_token',
+      `token has no kid and the JWKS of ${store.issuer} has no ${alg} key (cached kids: ${store.kids().join(', ')})`,
+      detail,
+    )
     return undefined
   }
   let key = store.find(kid)
@@ -285,7 +339,14 @@ async function keysFor(kong: Pdk, p: Prepared, store: IssuerKeyStore, token: str
     if (r.kind === 'refreshed') {
       key = r.found
       if (key === undefined) {
-        refuse(kong, p, 401, 'invalid_token', `kid "${kid}" not found in JWKS after refresh (issuer ${store.issuer}; JWKS kids: ${store.kids().join(', ')})`, detail)
+        refuse(
+          kong,
+          p,
+          401,
+          'invalid_token',
+          `kid "${kid}" not found in JWKS after refresh (issuer ${store.issuer}; JWKS kids: ${store.kids().join(', ')})`,
+          detail,
+        )
         return undefined
       }
     } else if (r.kind === 'rate-limited') {
@@ -304,7 +365,14 @@ async function keysFor(kong: Pdk, p: Prepared, store: IssuerKeyStore, token: str
     }
   }
   if (!keyFits(key, alg)) {
-    refuse(kong, p, 401, 'invalid_token', `token algorithm ${alg} does not match key "${kid}" (${key.kty}${key.alg !== undefined ? `, alg ${key.alg}` : ''})`, detail)
+    refuse(
+      kong,
+      p,
+      401,
+      'invalid_token',
+      `token algorithm ${alg} does not match key "${kid}" (${key.kty}${key.alg !== undefined ? `, alg ${key.alg}` : ''})`,
+      detail,
+    )
     return undefined
   }
   return [key]

@@ -76,7 +76,13 @@ export function parseJwks(doc: Record<string, unknown>): { keys: KeyEntry[]; ski
     for (const m of kty === 'RSA' ? ['n', 'e'] : ['crv', 'x', 'y']) if (jwk[m] !== undefined) pub[m] = jwk[m]
     try {
       const key = createPublicKey({ key: pub as never, format: 'jwk' })
-      keys.push({ kid, alg: typeof jwk['alg'] === 'string' ? jwk['alg'] : undefined, kty, crv: typeof jwk['crv'] === 'string' ? jwk['crv'] : undefined, key })
+      keys.push({
+        kid,
+        alg: typeof jwk['alg'] === 'string' ? jwk['alg'] : undefined,
+        kty,
+        crv: typeof jwk['crv'] === 'string' ? jwk['crv'] : undefined,
+        key,
+      })
     } catch (err) {
       skipped.push(`${label}: not a valid ${kty} key (${(err as Error).message})`)
     }
@@ -183,7 +189,9 @@ export class IssuerKeyStore {
     if (this.#inflight !== null) return this.#inflight
     const wait = this.#backoffRemaining()
     if (wait > 0) {
-      throw new ProviderFetchError(`${this.#lastError ?? 'provider unavailable'} (failed ${this.#failures} time(s); next attempt in ${(wait / 1000).toFixed(1)} s)`)
+      throw new ProviderFetchError(
+        `${this.#lastError ?? 'provider unavailable'} (failed ${this.#failures} time(s); next attempt in ${(wait / 1000).toFixed(1)} s)`,
+      )
     }
     return this.#start('initial load')
   }
@@ -246,12 +254,18 @@ export class IssuerKeyStore {
       } catch (err) {
         // Re-discovery failing is not fatal when the JWKS location is already known.
         if (this.#discovery === null) throw err
-        this.#log('warn', `re-discovery for issuer ${this.issuer} failed (${(err as Error).message}); using the known jwks_uri ${this.#discovery.jwks_uri}`)
+        this.#log(
+          'warn',
+          `re-discovery for issuer ${this.issuer} failed (${(err as Error).message}); using the known jwks_uri ${this.#discovery.jwks_uri}`,
+        )
         discovery = this.#discovery
       }
       const doc = await this.#fetchJson(discovery.jwks_uri, timeoutMs)
       const { keys, skipped } = parseJwks(doc)
-      if (keys.length === 0) throw new ProviderFetchError(`JWKS ${discovery.jwks_uri} has no usable signing key${skipped.length > 0 ? ` (skipped: ${skipped.join('; ')})` : ''}`)
+      if (keys.length === 0)
+        throw new ProviderFetchError(
+          `JWKS ${discovery.jwks_uri} has no usable signing key${skipped.length > 0 ? ` (skipped: ${skipped.join('; ')})` : ''}`,
+        )
       if (skipped.length > 0) this.#log('debug', `JWKS ${discovery.jwks_uri}: skipped ${skipped.join('; ')}`)
       const before = new Set(this.#byKid.keys())
       this.#discovery = discovery
@@ -263,7 +277,12 @@ export class IssuerKeyStore {
       this.stats.loads++
       const added = [...this.#byKid.keys()].filter((k) => !before.has(k))
       const removed = [...before].filter((k) => !this.#byKid.has(k))
-      const change = before.size === 0 ? '' : added.length + removed.length === 0 ? ', no change' : `${added.length > 0 ? `, new: ${added.join(', ')}` : ''}${removed.length > 0 ? `, removed: ${removed.join(', ')}` : ''}`
+      const change =
+        before.size === 0
+          ? ''
+          : added.length + removed.length === 0
+            ? ', no change'
+            : `${added.length > 0 ? `, new: ${added.join(', ')}` : ''}${removed.length > 0 ? `, removed: ${removed.join(', ')}` : ''}`
       this.#log('info', `loaded ${keys.length} signing key(s) for issuer ${this.issuer} from ${discovery.jwks_uri} (${why}${change})`)
     } catch (err) {
       this.#failures++

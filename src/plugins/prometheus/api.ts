@@ -40,7 +40,12 @@ export function dropEmptyFamilies(text: string): string {
 async function upstreamHealthWanted(dao: Dao): Promise<boolean> {
   if (dao.entities['plugins'] === undefined) return false
   const rows = await dao.all('plugins')
-  return rows.some((r) => r['name'] === 'prometheus' && r['enabled'] !== false && (r['config'] as Record<string, unknown> | undefined)?.['upstream_health_metrics'] === true)
+  return rows.some(
+    (r) =>
+      r['name'] === 'prometheus' &&
+      r['enabled'] !== false &&
+      (r['config'] as Record<string, unknown> | undefined)?.['upstream_health_metrics'] === true,
+  )
 }
 
 async function nodeRegistry(src: PluginApiContext, { Counter, Gauge, Registry }: PromClient): Promise<Registry> {
@@ -48,7 +53,12 @@ async function nodeRegistry(src: PluginApiContext, { Counter, Gauge, Registry }:
   const registers = [reg]
   const nodeId = src.node.node_id
   const s = src.node.serverStatus()
-  const connections = new Gauge({ name: 'kong_nginx_connections_total', help: 'Number of connections by subsystem', labelNames: ['node_id', 'subsystem', 'state'], registers })
+  const connections = new Gauge({
+    name: 'kong_nginx_connections_total',
+    help: 'Number of connections by subsystem',
+    labelNames: ['node_id', 'subsystem', 'state'],
+    registers,
+  })
   const states: [string, number][] = [
     ['accepted', s.connections_accepted],
     ['active', s.connections_active],
@@ -59,7 +69,10 @@ async function nodeRegistry(src: PluginApiContext, { Counter, Gauge, Registry }:
     ['writing', s.connections_writing],
   ]
   for (const [state, v] of states) connections.set({ node_id: nodeId, subsystem: 'http', state }, v)
-  new Gauge({ name: 'kong_nginx_requests_total', help: 'Number of requests total', labelNames: ['node_id', 'subsystem'], registers }).set({ node_id: nodeId, subsystem: 'http' }, s.total_requests)
+  new Gauge({ name: 'kong_nginx_requests_total', help: 'Number of requests total', labelNames: ['node_id', 'subsystem'], registers }).set(
+    { node_id: nodeId, subsystem: 'http' },
+    s.total_requests,
+  )
   let reachable = false
   try {
     reachable = await src.store.reachable()
@@ -67,7 +80,10 @@ async function nodeRegistry(src: PluginApiContext, { Counter, Gauge, Registry }:
     reachable = false
   }
   new Gauge({ name: 'kong_datastore_reachable', help: 'Datastore reachable from Kong, 0 is unreachable', registers }).set(reachable ? 1 : 0)
-  new Gauge({ name: 'kong_node_info', help: 'Kong Node metadata information', labelNames: ['node_id', 'version'], registers }).set({ node_id: nodeId, version: src.node.version }, 1)
+  new Gauge({ name: 'kong_node_info', help: 'Kong Node metadata information', labelNames: ['node_id', 'version'], registers }).set(
+    { node_id: nodeId, version: src.node.version },
+    1,
+  )
   if (src.health !== undefined && (await upstreamHealthWanted(src.dao))) {
     const g = new Gauge({
       name: 'kong_upstream_target_health',
@@ -84,7 +100,8 @@ async function nodeRegistry(src: PluginApiContext, { Counter, Gauge, Registry }:
         const h = info.get(String(t['id']))
         if (h === undefined) continue
         const set = (address: string, status: string): void => {
-          for (const state of HEALTH_STATES) g.set({ upstream: String(u['name']), target: String(t['target']), address, state, subsystem: 'http' }, state === status ? 1 : 0)
+          for (const state of HEALTH_STATES)
+            g.set({ upstream: String(u['name']), target: String(t['target']), address, state, subsystem: 'http' }, state === status ? 1 : 0)
         }
         const addresses = (h.data['addresses'] as { ip: string; port: number; health: string }[] | undefined) ?? []
         if (addresses.length === 0) set('', 'dns_error')

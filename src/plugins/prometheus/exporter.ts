@@ -77,7 +77,7 @@ export class WorkerMetrics {
     })
     new Gauge({
       name: 'kong_memory_workers_lua_vms_bytes',
-      help: 'Allocated bytes in worker Lua VM (Turnpike: the worker process\'s JavaScript heap in use)',
+      help: "Allocated bytes in worker Lua VM (Turnpike: the worker process's JavaScript heap in use)",
       labelNames: ['node_id', 'pid', 'kong_subsystem'],
       registers,
       collect() {
@@ -102,11 +102,20 @@ export class WorkerMetrics {
     const response = message['response'] as { status: number; size: number }
     const request = message['request'] as { size: number }
     if (conf.bandwidth_metrics) {
-      if (request.size > 0) this.bandwidth.inc({ service: serviceName, route: routeName, direction: 'ingress', workspace: WORKSPACE, consumer }, request.size)
-      if (response.size > 0) this.bandwidth.inc({ service: serviceName, route: routeName, direction: 'egress', workspace: WORKSPACE, consumer }, response.size)
+      if (request.size > 0)
+        this.bandwidth.inc({ service: serviceName, route: routeName, direction: 'ingress', workspace: WORKSPACE, consumer }, request.size)
+      if (response.size > 0)
+        this.bandwidth.inc({ service: serviceName, route: routeName, direction: 'egress', workspace: WORKSPACE, consumer }, response.size)
     }
     if (conf.status_code_metrics) {
-      this.status.inc({ service: serviceName, route: routeName, code: String(response.status), source: source === 'service' ? 'service' : 'kong', workspace: WORKSPACE, consumer })
+      this.status.inc({
+        service: serviceName,
+        route: routeName,
+        code: String(response.status),
+        source: source === 'service' ? 'service' : 'kong',
+        workspace: WORKSPACE,
+        consumer,
+      })
     }
     if (conf.latency_metrics) {
       const l = message['latencies'] as { request?: number; proxy?: number; kong?: number }

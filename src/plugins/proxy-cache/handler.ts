@@ -11,7 +11,17 @@ import { orDefault } from '../../schema/index.js'
 import { proxyCacheConfigFields, type ProxyCacheConfig } from './schema.js'
 
 /** Kong's hop-by-hop list (plus content-length, recomputed when a hit is sent). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailers', 'transfer-encoding', 'upgrade', 'content-length'])
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailers',
+  'transfer-encoding',
+  'upgrade',
+  'content-length',
+])
 
 export interface ProxyCachePrepared extends ProxyCacheConfig {
   /** `cache_ttl`, its default when the stored value is null. */
@@ -37,7 +47,10 @@ export function parseMime(raw: string): ParsedMime | null {
   for (const p of parts.slice(1)) {
     const eq = p.indexOf('=')
     if (eq === -1) continue
-    params[p.slice(0, eq).trim().toLowerCase()] = p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1')
+    params[p.slice(0, eq).trim().toLowerCase()] = p
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
   }
   return { type: (m[1] as string).toLowerCase(), subtype: (m[2] as string).toLowerCase(), params }
 }
@@ -122,7 +135,11 @@ function signal(kong: Pdk, conf: ProxyCachePrepared, key: string, status: 'Miss'
 
 function cacheableRequest(kong: Pdk, conf: ProxyCachePrepared, cc: Directives): boolean {
   if (!conf.methods.has(kong.request.getMethod())) return false
-  if (conf.cache_control && (cc['no-store'] !== undefined || cc['no-cache'] !== undefined || kong.request.getHeader('authorization') !== undefined)) return false
+  if (
+    conf.cache_control &&
+    (cc['no-store'] !== undefined || cc['no-cache'] !== undefined || kong.request.getHeader('authorization') !== undefined)
+  )
+    return false
   return true
 }
 

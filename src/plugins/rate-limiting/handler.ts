@@ -47,7 +47,13 @@ export interface InstanceScope {
 
 export interface RateLimitingPrepared extends RateLimitingConfig {
   /** The configured periods, each with its header names (built once, not per request). */
-  readonly limits: readonly { readonly period: Period; readonly limit: number; readonly limitText: string; readonly limitHeader: string; readonly remainingHeader: string }[]
+  readonly limits: readonly {
+    readonly period: Period
+    readonly limit: number
+    readonly limitText: string
+    readonly limitHeader: string
+    readonly remainingHeader: string
+  }[]
   readonly sliding: boolean
   readonly redisConfig: RedisConfig | null
   /** Key prefix: the instance's scope, or (scope unknown) a fingerprint of its configuration. */
@@ -96,7 +102,17 @@ export function prepareRateLimiting(conf: RateLimitingConfig, instance?: Instanc
   if (conf.policy === 'cluster') throw new Error("the 'cluster' policy needs the PostgreSQL store, which Turnpike does not support yet")
   const limits = PERIODS.flatMap((period) => {
     const v = conf[period]
-    return typeof v === 'number' ? [{ period, limit: v, limitText: String(v), limitHeader: `X-RateLimit-Limit-${TITLE[period]}`, remainingHeader: `X-RateLimit-Remaining-${TITLE[period]}` }] : []
+    return typeof v === 'number'
+      ? [
+          {
+            period,
+            limit: v,
+            limitText: String(v),
+            limitHeader: `X-RateLimit-Limit-${TITLE[period]}`,
+            remainingHeader: `X-RateLimit-Remaining-${TITLE[period]}`,
+          },
+        ]
+      : []
   })
   const sliding = conf.window_type === 'sliding'
   const configTag = createHash('sha1').update(JSON.stringify(conf)).digest('hex').slice(0, 12)
@@ -153,7 +169,11 @@ export function counterItems(conf: RateLimitingPrepared, kong: Pdk, id: string, 
 }
 
 /** Kong's headers: per period, plus the most restrictive window's `RateLimit-*`. */
-export function rateLimitHeaders(conf: RateLimitingPrepared, result: TakeResult, now: number): { headers: Record<string, string>; reset: number } {
+export function rateLimitHeaders(
+  conf: RateLimitingPrepared,
+  result: TakeResult,
+  now: number,
+): { headers: Record<string, string>; reset: number } {
   const headers: Record<string, string> = {}
   // The most restrictive window: fewest remaining, the longer window on a tie.
   let best = -1
@@ -162,7 +182,11 @@ export function rateLimitHeaders(conf: RateLimitingPrepared, result: TakeResult,
   for (let i = 0; i < limits.length; i++) {
     const l = limits[i] as RateLimitingPrepared['limits'][number]
     const remaining = Math.max(0, result.remaining[i] ?? 0)
-    if (best === -1 || remaining < bestRemaining || (remaining === bestRemaining && EXPIRATION[l.period] > EXPIRATION[(limits[best] as RateLimitingPrepared['limits'][number]).period])) {
+    if (
+      best === -1 ||
+      remaining < bestRemaining ||
+      (remaining === bestRemaining && EXPIRATION[l.period] > EXPIRATION[(limits[best] as RateLimitingPrepared['limits'][number]).period])
+    ) {
       best = i
       bestRemaining = remaining
     }
@@ -213,7 +237,9 @@ function finish(kong: Pdk, conf: RateLimitingPrepared, result: TakeResult, now: 
     if (headers !== null) out['Retry-After'] = String(reset)
     const exhausted = conf.limits.filter((_, i) => (result.remaining[i] ?? 0) <= 0).map((l) => `${l.limit} per ${l.period}`)
     const code = orDefault(conf.error_code, rateLimitingConfigFields.error_code)
-    kong.log.info(`${code} "${conf.error_message}" on ${routeLabel(kong)}: limit ${exhausted.join(', ')} reached (limit_by ${conf.limit_by}, ${conf.sliding ? 'sliding' : 'fixed'} window, policy ${conf.policy})`)
+    kong.log.info(
+      `${code} "${conf.error_message}" on ${routeLabel(kong)}: limit ${exhausted.join(', ')} reached (limit_by ${conf.limit_by}, ${conf.sliding ? 'sliding' : 'fixed'} window, policy ${conf.policy})`,
+    )
     kong.response.error(code, conf.error_message ?? undefined, out)
     return
   }

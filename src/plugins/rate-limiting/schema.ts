@@ -28,17 +28,39 @@ export const redisConfigSchema = {
   fields: {
     host: { ...t.host, description: 'A string representing a host name, such as example.com.' },
     port: { ...t.port, default: 6379, description: 'An integer representing a port number between 0 and 65535, inclusive.' },
-    timeout: { ...t.timeout, default: 2000, description: 'An integer representing a timeout in milliseconds. Must be between 0 and 2^31-2.' },
-    username: { type: 'string', referenceable: true, description: 'Username to use for Redis connections. If undefined, ACL authentication won\'t be performed. This requires Redis v6.0.0+. To be compatible with Redis v5.x.y, you can set it to `default`.' },
-    password: { type: 'string', len_min: 0, referenceable: true, encrypted: true, description: 'Password to use for Redis connections. If undefined, no AUTH commands are sent to Redis.' },
+    timeout: {
+      ...t.timeout,
+      default: 2000,
+      description: 'An integer representing a timeout in milliseconds. Must be between 0 and 2^31-2.',
+    },
+    username: {
+      type: 'string',
+      referenceable: true,
+      description:
+        "Username to use for Redis connections. If undefined, ACL authentication won't be performed. This requires Redis v6.0.0+. To be compatible with Redis v5.x.y, you can set it to `default`.",
+    },
+    password: {
+      type: 'string',
+      len_min: 0,
+      referenceable: true,
+      encrypted: true,
+      description: 'Password to use for Redis connections. If undefined, no AUTH commands are sent to Redis.',
+    },
     database: { type: 'integer', default: 0, description: 'Database to use for the Redis connection when using the `redis` strategy' },
     ssl: { type: 'boolean', required: false, default: false, description: 'If set to true, uses SSL to connect to Redis.' },
-    ssl_verify: { type: 'boolean', required: false, default: false, description: 'If set to true, verifies the validity of the server SSL certificate. If setting this parameter, also configure `lua_ssl_trusted_certificate` in `kong.conf` to specify the CA (or server) certificate used by your Redis server. You may also need to configure `lua_ssl_verify_depth` accordingly.' },
+    ssl_verify: {
+      type: 'boolean',
+      required: false,
+      default: false,
+      description:
+        'If set to true, verifies the validity of the server SSL certificate. If setting this parameter, also configure `lua_ssl_trusted_certificate` in `kong.conf` to specify the CA (or server) certificate used by your Redis server. You may also need to configure `lua_ssl_verify_depth` accordingly.',
+    },
     server_name: { ...t.sni, description: 'A string representing an SNI (server name indication) value for TLS.' },
   },
 } as const satisfies Field
 
-const limit = (what: string) => ({ type: 'number', gt: 0, description: `The number of HTTP requests that can be made per ${what}.` }) as const satisfies Field
+const limit = (what: string) =>
+  ({ type: 'number', gt: 0, description: `The number of HTTP requests that can be made per ${what}.` }) as const satisfies Field
 
 export const rateLimitingConfigFields = {
   second: limit('second'),
@@ -48,30 +70,53 @@ export const rateLimitingConfigFields = {
   month: limit('month'),
   year: limit('year'),
   limit_by: {
-    type: 'string', default: 'consumer', one_of: ['consumer', 'credential', 'ip', 'service', 'header', 'path'],
+    type: 'string',
+    default: 'consumer',
+    one_of: ['consumer', 'credential', 'ip', 'service', 'header', 'path'],
     description: 'The entity that is used when aggregating the limits.',
   },
   header_name: { ...t.header_name, description: 'A string representing an HTTP header name.' },
-  path: { ...t.path, description: 'A string representing a URL path, such as /path/to/resource. Must start with a forward slash (/) and must not contain empty segments (i.e., two consecutive forward slashes).' },
+  path: {
+    ...t.path,
+    description:
+      'A string representing a URL path, such as /path/to/resource. Must start with a forward slash (/) and must not contain empty segments (i.e., two consecutive forward slashes).',
+  },
   policy: {
-    type: 'string', default: 'local', len_min: 0, one_of: ['local', 'cluster', 'redis'],
+    type: 'string',
+    default: 'local',
+    len_min: 0,
+    one_of: ['local', 'cluster', 'redis'],
     description: 'The rate-limiting policies to use for retrieving and incrementing the limits.',
   },
   fault_tolerant: {
-    type: 'boolean', required: true, default: true,
-    description: 'A boolean value that determines if the requests should be proxied even if Kong has troubles connecting a third-party data store. If `true`, requests will be proxied anyway, effectively disabling the rate-limiting function until the data store is working again. If `false`, then the clients will see `500` errors.',
+    type: 'boolean',
+    required: true,
+    default: true,
+    description:
+      'A boolean value that determines if the requests should be proxied even if Kong has troubles connecting a third-party data store. If `true`, requests will be proxied anyway, effectively disabling the rate-limiting function until the data store is working again. If `false`, then the clients will see `500` errors.',
   },
   redis: redisConfigSchema,
   hide_client_headers: { type: 'boolean', required: true, default: false, description: 'Optionally hide informative response headers.' },
   error_code: { type: 'number', default: 429, gt: 0, description: 'Set a custom error code to return when the rate limit is exceeded.' },
-  error_message: { type: 'string', default: 'API rate limit exceeded', description: 'Set a custom error message to return when the rate limit is exceeded.' },
+  error_message: {
+    type: 'string',
+    default: 'API rate limit exceeded',
+    description: 'Set a custom error message to return when the rate limit is exceeded.',
+  },
   sync_rate: {
-    type: 'number', required: true, default: -1,
-    description: 'How often to sync counter data to the central data store. A value of -1 results in synchronous behavior. (Turnpike always counts synchronously and exactly; a positive value is accepted for compatibility.)',
+    type: 'number',
+    required: true,
+    default: -1,
+    description:
+      'How often to sync counter data to the central data store. A value of -1 results in synchronous behavior. (Turnpike always counts synchronously and exactly; a positive value is accepted for compatibility.)',
   },
   window_type: {
-    type: 'string', required: true, default: 'fixed', one_of: ['fixed', 'sliding'],
-    description: 'Turnpike extension (Kong Enterprise name): `fixed` counts calendar-aligned windows as Kong OSS does; `sliding` also weighs the previous window by how much of it still falls within one window length of now.',
+    type: 'string',
+    required: true,
+    default: 'fixed',
+    one_of: ['fixed', 'sliding'],
+    description:
+      'Turnpike extension (Kong Enterprise name): `fixed` counts calendar-aligned windows as Kong OSS does; `sliding` also weighs the previous window by how much of it still falls within one window length of now.',
   },
   // Deprecated flat forms (Kong 3.9 shorthands for `redis.*`).
   redis_host: { type: 'string', description: 'Deprecated: use `redis.host`.' },
@@ -98,13 +143,16 @@ export function validatePeriods(config: Readonly<Record<string, unknown>>): stri
     for (let j = i + 1; j < PERIODS.length; j++) {
       const upper = PERIODS[j] as Period
       const v2 = config[upper]
-      if (typeof v2 === 'number' && v2 < v1) return `The limit for ${upper}(${fmt1(v2)}) cannot be lower than the limit for ${lower}(${fmt1(v1)})`
+      if (typeof v2 === 'number' && v2 < v1)
+        return `The limit for ${upper}(${fmt1(v2)}) cannot be lower than the limit for ${lower}(${fmt1(v1)})`
     }
   }
   const policy = config['policy']
   const syncRate = config['sync_rate']
-  if (policy !== 'redis' && typeof syncRate === 'number' && syncRate !== SYNC_RATE_REALTIME) return 'sync_rate can only be used with the redis policy'
-  if (policy === 'redis' && typeof syncRate === 'number' && syncRate !== SYNC_RATE_REALTIME && syncRate < 0.02) return 'sync_rate must be greater than 0.02, or -1 to disable'
+  if (policy !== 'redis' && typeof syncRate === 'number' && syncRate !== SYNC_RATE_REALTIME)
+    return 'sync_rate can only be used with the redis policy'
+  if (policy === 'redis' && typeof syncRate === 'number' && syncRate !== SYNC_RATE_REALTIME && syncRate < 0.02)
+    return 'sync_rate must be greater than 0.02, or -1 to disable'
   return undefined
 }
 
@@ -132,7 +180,10 @@ export const rateLimitingSchema: PluginSchema = {
         field_sources: ['policy'],
         fn: (row): CheckErrors | undefined =>
           row['policy'] === 'cluster'
-            ? { policy: "the 'cluster' policy keeps its counters in the PostgreSQL store, which Turnpike does not support yet: use 'local' (exact across this node's workers) or 'redis' (exact across nodes)" }
+            ? {
+                policy:
+                  "the 'cluster' policy keeps its counters in the PostgreSQL store, which Turnpike does not support yet: use 'local' (exact across this node's workers) or 'redis' (exact across nodes)",
+              }
             : undefined,
       },
     },

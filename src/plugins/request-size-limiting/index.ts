@@ -28,9 +28,25 @@ export const ERR_TOO_LARGE = 'Request size limit exceeded'
 export const ERR_LENGTH_REQUIRED = 'A valid Content-Length header is required'
 
 export const requestSizeLimitingConfigFields = {
-  allowed_payload_size: { type: 'integer', default: 128, description: 'Allowed request payload size in megabytes. Default is `128` megabytes (128000000 bytes).' },
-  size_unit: { type: 'string', required: true, default: 'megabytes', one_of: SIZE_UNITS, description: 'Size unit can be set either in `bytes`, `kilobytes`, or `megabytes` (default). This configuration is not available in versions prior to Kong Gateway 1.3 and Kong Gateway (OSS) 2.0.' },
-  require_content_length: { type: 'boolean', required: true, default: false, description: 'Set to `true` to ensure a valid `Content-Length` header exists before reading the request body.' },
+  allowed_payload_size: {
+    type: 'integer',
+    default: 128,
+    description: 'Allowed request payload size in megabytes. Default is `128` megabytes (128000000 bytes).',
+  },
+  size_unit: {
+    type: 'string',
+    required: true,
+    default: 'megabytes',
+    one_of: SIZE_UNITS,
+    description:
+      'Size unit can be set either in `bytes`, `kilobytes`, or `megabytes` (default). This configuration is not available in versions prior to Kong Gateway 1.3 and Kong Gateway (OSS) 2.0.',
+  },
+  require_content_length: {
+    type: 'boolean',
+    required: true,
+    default: false,
+    description: 'Set to `true` to ensure a valid `Content-Length` header exists before reading the request body.',
+  },
 } as const satisfies Record<string, Field>
 
 export const requestSizeLimitingSchema: PluginSchema = {
@@ -61,7 +77,9 @@ export function parseContentLength(v: string | undefined): number | null {
 function refuse(kong: Pdk, conf: RequestSizeLimitingPrepared, size: string): void {
   const expect = kong.request.getHeader('expect')
   const status = expect !== undefined && expect.trim().toLowerCase() === '100-continue' ? 417 : 413
-  kong.log.info(`${status} "${ERR_TOO_LARGE}" on ${routeLabel(kong)}: the body is ${size}, more than the ${conf.allowed_payload_size ?? 128} ${conf.size_unit} (${conf.allowedBytes} bytes) allowed`)
+  kong.log.info(
+    `${status} "${ERR_TOO_LARGE}" on ${routeLabel(kong)}: the body is ${size}, more than the ${conf.allowed_payload_size ?? 128} ${conf.size_unit} (${conf.allowedBytes} bytes) allowed`,
+  )
   kong.response.error(status, ERR_TOO_LARGE)
 }
 
@@ -73,14 +91,17 @@ export function requestSizeLimitingAccess(kong: Pdk, conf: RequestSizeLimitingPr
   }
   if (conf.require_content_length && kong.request.getHeader('transfer-encoding') !== 'chunked') {
     const cls = kong.request.getHeader('content-length')
-    kong.log.info(`411 "${ERR_LENGTH_REQUIRED}" on ${routeLabel(kong)}: require_content_length is set and the request has ${cls === undefined ? 'no Content-Length header' : `an invalid Content-Length "${cls}"`} and no chunked body`)
+    kong.log.info(
+      `411 "${ERR_LENGTH_REQUIRED}" on ${routeLabel(kong)}: require_content_length is set and the request has ${cls === undefined ? 'no Content-Length header' : `an invalid Content-Length "${cls}"`} and no chunked body`,
+    )
     return kong.response.error(411, ERR_LENGTH_REQUIRED)
   }
   // No length declared: count the body as it streams in, stopping one byte past the limit.
   return kong.request.getRawBody(conf.allowedBytes).then(
     () => undefined,
     (err: Error) => {
-      if (/^request body larger than/.test(err.message)) refuse(kong, conf, `over ${conf.allowedBytes} bytes (counted as it streamed, no Content-Length)`)
+      if (/^request body larger than/.test(err.message))
+        refuse(kong, conf, `over ${conf.allowedBytes} bytes (counted as it streamed, no Content-Length)`)
       else throw err
     },
   )

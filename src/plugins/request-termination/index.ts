@@ -28,11 +28,22 @@ export const DEFAULT_MESSAGES: Readonly<Record<number, string>> = {
 }
 
 export const requestTerminationConfigFields = {
-  status_code: { type: 'integer', default: 503, between: [100, 599], description: 'The response code to send. Must be an integer between 100 and 599.' },
+  status_code: {
+    type: 'integer',
+    default: 503,
+    between: [100, 599],
+    description: 'The response code to send. Must be an integer between 100 and 599.',
+  },
   message: { type: 'string', description: 'The message to send, if using the default response generator.' },
   content_type: { type: 'string', description: 'Content type of the raw response configured with `config.body`.' },
   body: { type: 'string', description: 'The raw response body to send. This is mutually exclusive with the `config.message` field.' },
-  echo: { type: 'boolean', required: true, default: false, description: 'When set, the plugin will echo a copy of the request back to the client. The main usecase for this is debugging. It can be combined with `trigger` in order to debug requests on live systems without disturbing real traffic.' },
+  echo: {
+    type: 'boolean',
+    required: true,
+    default: false,
+    description:
+      'When set, the plugin will echo a copy of the request back to the client. The main usecase for this is debugging. It can be combined with `trigger` in order to debug requests on live systems without disturbing real traffic.',
+  },
   trigger: { ...t.header_name, description: 'A string representing an HTTP header name.' },
 } as const satisfies Record<string, Field>
 

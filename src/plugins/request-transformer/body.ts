@@ -50,7 +50,10 @@ export function encodeArgs(args: Readonly<Record<string, unknown>>): string {
     for (const v of Array.isArray(value) ? (value as unknown[]) : [value]) {
       if (v === true) parts.push(escapeUri(name))
       else if (v === false || v === undefined || v === null) continue
-      else parts.push(`${escapeUri(name)}=${escapeUri(typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v as number))}`)
+      else
+        parts.push(
+          `${escapeUri(name)}=${escapeUri(typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v as number))}`,
+        )
     }
   }
   return parts.join('&')

@@ -54,23 +54,52 @@ function validateHeaderPair(entry: unknown, checkValue: boolean): string | undef
 
 const COLON = /^[^:]+:.*$/s
 const stringsArray = { type: 'array', required: true, default: [], elements: { type: 'string' } } as const satisfies Field
-const headersArray = { type: 'array', required: true, default: [], elements: { type: 'string', custom_validator: (v) => validateHeaderPair(v, false) } } as const satisfies Field
-const colonStringsArray = { type: 'array', required: true, default: [], elements: { type: 'string', custom_validator: checkForValue } } as const satisfies Field
+const headersArray = {
+  type: 'array',
+  required: true,
+  default: [],
+  elements: { type: 'string', custom_validator: (v) => validateHeaderPair(v, false) },
+} as const satisfies Field
+const colonStringsArray = {
+  type: 'array',
+  required: true,
+  default: [],
+  elements: { type: 'string', custom_validator: checkForValue },
+} as const satisfies Field
 const colonHeaderValueArray = {
-  type: 'array', required: true, default: [],
+  type: 'array',
+  required: true,
+  default: [],
   elements: { type: 'string', match: COLON, custom_validator: (v) => validateHeaderPair(v, false) ?? checkForValue(v) },
 } as const satisfies Field
 const colonHeadersArray = {
-  type: 'array', required: true, default: [],
+  type: 'array',
+  required: true,
+  default: [],
   elements: { type: 'string', match: COLON, custom_validator: (v) => validateHeaderPair(v, true) },
 } as const satisfies Field
-const colonRecord = { type: 'record', required: true, fields: { body: colonStringsArray, headers: colonHeaderValueArray, querystring: colonStringsArray } } as const satisfies Field
+const colonRecord = {
+  type: 'record',
+  required: true,
+  fields: { body: colonStringsArray, headers: colonHeaderValueArray, querystring: colonStringsArray },
+} as const satisfies Field
 
 export const requestTransformerConfigFields = {
-  http_method: { ...t.http_method, description: 'A string representing an HTTP method, such as GET, POST, PUT, or DELETE. The string must contain only uppercase letters.' },
+  http_method: {
+    ...t.http_method,
+    description: 'A string representing an HTTP method, such as GET, POST, PUT, or DELETE. The string must contain only uppercase letters.',
+  },
   remove: { type: 'record', required: true, fields: { body: stringsArray, headers: headersArray, querystring: stringsArray } },
-  rename: { type: 'record', required: true, fields: { body: colonStringsArray, headers: colonHeadersArray, querystring: colonStringsArray } },
-  replace: { type: 'record', required: true, fields: { body: colonStringsArray, headers: colonHeaderValueArray, querystring: colonStringsArray, uri: { type: 'string' } } },
+  rename: {
+    type: 'record',
+    required: true,
+    fields: { body: colonStringsArray, headers: colonHeadersArray, querystring: colonStringsArray },
+  },
+  replace: {
+    type: 'record',
+    required: true,
+    fields: { body: colonStringsArray, headers: colonHeaderValueArray, querystring: colonStringsArray, uri: { type: 'string' } },
+  },
   add: colonRecord,
   append: colonRecord,
 } as const satisfies Record<string, Field>
@@ -221,7 +250,12 @@ async function transformMethod(kong: Pdk, conf: RequestTransformerPrepared, run:
 }
 
 function transformHeaders(kong: Pdk, conf: RequestTransformerPrepared, run: Run): void {
-  const touched = conf.remove.headers.length + conf.rename.headers.length + conf.replace.headers.length + conf.add.headers.length + conf.append.headers.length
+  const touched =
+    conf.remove.headers.length +
+    conf.rename.headers.length +
+    conf.replace.headers.length +
+    conf.add.headers.length +
+    conf.append.headers.length
   if (touched === 0) return
   const headers: Record<string, HeaderValue | undefined> = { ...kong.service.request.getHeaders() }
   delete headers['host']
@@ -284,7 +318,13 @@ function transformHeaders(kong: Pdk, conf: RequestTransformerPrepared, run: Run)
 }
 
 /** Applies the body lists to decoded arguments (JSON object or form). Returns whether anything ran. */
-function transformArgs(conf: RequestTransformerPrepared, run: Run, args: Record<string, unknown>, hasBody: boolean, form: boolean): boolean {
+function transformArgs(
+  conf: RequestTransformerPrepared,
+  run: Run,
+  args: Record<string, unknown>,
+  hasBody: boolean,
+  form: boolean,
+): boolean {
   let done = false
   const truthy = (v: unknown): boolean => v !== undefined && v !== false
   if (hasBody) {
@@ -393,7 +433,12 @@ async function transformBody(kong: Pdk, conf: RequestTransformerPrepared, run: R
 }
 
 function transformQuerystring(kong: Pdk, conf: RequestTransformerPrepared, run: Run): void {
-  const ops = conf.remove.querystring.length + conf.rename.querystring.length + conf.replace.querystring.length + conf.add.querystring.length + conf.append.querystring.length
+  const ops =
+    conf.remove.querystring.length +
+    conf.rename.querystring.length +
+    conf.replace.querystring.length +
+    conf.add.querystring.length +
+    conf.append.querystring.length
   if (ops === 0) return
   const q: Record<string, Value | undefined> = { ...run.query() }
   for (const p of conf.remove.querystring) delete q[p.name]

@@ -41,16 +41,22 @@ const COLON = /^[^:]+:.*$/s
 const stringArray = { type: 'array', required: true, default: [], elements: { type: 'string' } } as const satisfies Field
 const colonStringArray = { type: 'array', required: true, default: [], elements: { type: 'string', match: COLON } } as const satisfies Field
 const colonHeadersArray = {
-  type: 'array', required: true, default: [],
+  type: 'array',
+  required: true,
+  default: [],
   elements: { type: 'string', match: COLON, custom_validator: (v) => validateHeaderPair(v, true) },
 } as const satisfies Field
 const jsonTypes = {
-  type: 'array', required: true, default: [],
+  type: 'array',
+  required: true,
+  default: [],
   elements: { type: 'string', one_of: ['boolean', 'number', 'string'] },
-  description: 'List of JSON type names. Specify the types of the JSON values returned when appending\nJSON properties. Each string element can be one of: boolean, number, or string.',
+  description:
+    'List of JSON type names. Specify the types of the JSON values returned when appending\nJSON properties. Each string element can be one of: boolean, number, or string.',
 } as const satisfies Field
 const colonStringRecord = {
-  type: 'record', required: true,
+  type: 'record',
+  required: true,
   fields: { json: colonStringArray, json_types: jsonTypes, headers: colonStringArray },
 } as const satisfies Field
 
@@ -185,7 +191,12 @@ export function responseTransformerHeaderFilter(kong: Pdk, conf: ResponseTransfo
   if (json) r.clearHeader('content-length')
 }
 
-export function responseTransformerBodyFilter(kong: Pdk, conf: ResponseTransformerPrepared, chunk: Buffer, eof: boolean): Buffer | undefined {
+export function responseTransformerBodyFilter(
+  kong: Pdk,
+  conf: ResponseTransformerPrepared,
+  chunk: Buffer,
+  eof: boolean,
+): Buffer | undefined {
   if (kong.ctx.plugin['json'] !== true) return undefined
   const held = (kong.ctx.plugin['chunks'] ??= []) as Buffer[]
   if (chunk.length > 0) held.push(chunk)

@@ -68,7 +68,9 @@ export function useAnonymous(kong: Pdk, anonymous: string): boolean {
   const consumer = kong.entities.consumer(anonymous)
   if (consumer === null) {
     const message = anonymousMissingMessage(anonymous)
-    kong.log.err(`${message} (${routeLabel(kong)}): config.anonymous must be the id or the username of an existing consumer; create it, or fix the plugin's config`)
+    kong.log.err(
+      `${message} (${routeLabel(kong)}): config.anonymous must be the id or the username of an existing consumer; create it, or fix the plugin's config`,
+    )
     kong.response.error(500, message)
     return false
   }

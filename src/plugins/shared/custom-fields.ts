@@ -8,7 +8,9 @@ import type { Field } from '../../schema/index.js'
 import type { Pdk } from '../../pdk/types.js'
 
 export const customFieldsByLuaField = {
-  type: 'map', keys: { type: 'string', len_min: 1 }, values: { type: 'string', len_min: 1 },
+  type: 'map',
+  keys: { type: 'string', len_min: 1 },
+  values: { type: 'string', len_min: 1 },
   description: 'Lua code as a key-value map. (Turnpike runs no Lua: accepted for compatibility, not applied; a warning says so.)',
 } as const satisfies Field
 

@@ -9,7 +9,12 @@ import type { HttpRequester, OutboundResult } from '../../codec/outbound.js'
 
 const NOT_INITIALISED: OutboundResult = {
   ok: false,
-  failure: { kind: 'other', phase: 'request', code: undefined, message: 'no outbound HTTP client: the plugin was not initialised (PluginInitContext.http)' },
+  failure: {
+    kind: 'other',
+    phase: 'request',
+    code: undefined,
+    message: 'no outbound HTTP client: the plugin was not initialised (PluginInitContext.http)',
+  },
 }
 
 /** A requester that answers every request with a failure (the plugin's `init` has not run). */

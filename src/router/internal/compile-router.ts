@@ -178,12 +178,7 @@ function capturesOf(exec: RegExpExecArray | null): Record<string, string> | null
   return captures
 }
 
-function buildMatch<R extends RouteInput>(
-  route: R,
-  path: string,
-  matched: string | null,
-  exec: RegExpExecArray | null,
-): RouteMatch<R> {
+function buildMatch<R extends RouteInput>(route: R, path: string, matched: string | null, exec: RegExpExecArray | null): RouteMatch<R> {
   let prefix = '/'
   let strippedPath = path
   if (route.strip_path) {
@@ -199,10 +194,7 @@ function buildMatch<R extends RouteInput>(
  * Compiles routes into an immutable router with Kong 3.9 `traditional_compatible` semantics.
  * Routes for stream protocols only (tcp, tls, udp, tls_passthrough) are left out.
  */
-export function compileRouter<R extends RouteInput>(
-  routes: readonly R[],
-  options: CompileRouterOptions<R> = {},
-): Router<R> {
+export function compileRouter<R extends RouteInput>(routes: readonly R[], options: CompileRouterOptions<R> = {}): Router<R> {
   const compiled: CompiledRoute<R>[] = []
   for (const route of routes) {
     if (!isHttpRoute(route)) continue

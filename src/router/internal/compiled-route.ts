@@ -130,12 +130,7 @@ function headersMatch(rules: readonly HeaderRule[], headers: MatchInput['headers
  * Tests every condition except the path. `host` is the canonical request host, `port` the
  * Host header's port or the listener port.
  */
-export function fieldsMatch(
-  cr: CompiledRoute<RouteInput>,
-  input: MatchInput,
-  host: string,
-  port: number,
-): boolean {
+export function fieldsMatch(cr: CompiledRoute<RouteInput>, input: MatchInput, host: string, port: number): boolean {
   const methods = cr.methods
   if (methods !== null) {
     let found = false

@@ -59,25 +59,40 @@ function removeDotSegments(uri: string): string {
     const c1 = rest > 1 ? uri.charCodeAt(i + 1) : -1
     const c2 = rest > 2 ? uri.charCodeAt(i + 2) : -1
     const c3 = rest > 3 ? uri.charCodeAt(i + 3) : -1
-    if (rest === 2 && c0 === SLASH && c1 === DOT) { // "/."
+    if (rest === 2 && c0 === SLASH && c1 === DOT) {
+      // "/."
       out.push('/')
       break
     }
-    if (rest === 3 && c0 === SLASH && c1 === DOT && c2 === DOT) { // "/.."
+    if (rest === 3 && c0 === SLASH && c1 === DOT && c2 === DOT) {
+      // "/.."
       out.pop()
       out.push('/')
       break
     }
     if ((rest === 1 && c0 === DOT) || (rest === 2 && c0 === DOT && c1 === DOT)) break
-    if (c0 === DOT && c1 === DOT && c2 === SLASH) { i += 3; continue } // "../"
-    if (c0 === DOT && c1 === SLASH) { i += 2; continue } // "./"
-    if (c0 === SLASH && c1 === DOT && c2 === SLASH) { i += 2; continue } // "/./"
-    if (c0 === SLASH && c1 === DOT && c2 === DOT && c3 === SLASH) { // "/../"
+    if (c0 === DOT && c1 === DOT && c2 === SLASH) {
+      i += 3
+      continue
+    } // "../"
+    if (c0 === DOT && c1 === SLASH) {
+      i += 2
+      continue
+    } // "./"
+    if (c0 === SLASH && c1 === DOT && c2 === SLASH) {
+      i += 2
+      continue
+    } // "/./"
+    if (c0 === SLASH && c1 === DOT && c2 === DOT && c3 === SLASH) {
+      // "/../"
       i += 3
       out.pop()
       continue
     }
-    if (c0 === SLASH && c1 === SLASH) { i += 1; continue } // "//"
+    if (c0 === SLASH && c1 === SLASH) {
+      i += 1
+      continue
+    } // "//"
     let j = uri.indexOf('/', i + 1)
     if (j === -1) j = n
     out.push(uri.slice(i, j))

@@ -223,9 +223,7 @@ export class MemoryCore implements SyncCore {
     }
     if (tags !== undefined && tags.tags.length > 0) {
       checks.push(
-        tags.mode === 'and'
-          ? (rec) => tags.tags.every((t) => rec.tags.includes(t))
-          : (rec) => tags.tags.some((t) => rec.tags.includes(t)),
+        tags.mode === 'and' ? (rec) => tags.tags.every((t) => rec.tags.includes(t)) : (rec) => tags.tags.some((t) => rec.tags.includes(t)),
       )
     }
     return (rec) => checks.every((check) => check(rec))

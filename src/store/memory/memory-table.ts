@@ -100,5 +100,4 @@ export class MemoryTable {
     if (rec.cacheKey !== null && this.cacheKeys.get(rec.cacheKey) === id) this.cacheKeys.delete(rec.cacheKey)
     return rec
   }
-
 }

@@ -206,7 +206,9 @@ export class SqliteCore implements SyncCore {
       })
     }
     const sql = `SELECT data FROM ${q(def.name)} WHERE 1 = 1${this.#liveClause(def)} ORDER BY id`
-    const rows = this.#stmt(sql).pluck().all(...this.#liveArgs(def)) as string[]
+    const rows = this.#stmt(sql)
+      .pluck()
+      .all(...this.#liveArgs(def)) as string[]
     return rows.map((data) => JSON.parse(data) as Row)
   }
 
@@ -250,7 +252,11 @@ export class SqliteCore implements SyncCore {
     }
     sql += ' ORDER BY id LIMIT ?'
     args.push(size + 1)
-    const rows = (this.#stmt(sql).pluck().all(...args) as string[]).map((data) => JSON.parse(data) as Row)
+    const rows = (
+      this.#stmt(sql)
+        .pluck()
+        .all(...args) as string[]
+    ).map((data) => JSON.parse(data) as Row)
     if (rows.length <= size) return { data: rows }
     rows.length = size
     return { data: rows, offset: encodeOffset([(rows[size - 1] as Row).id]) }

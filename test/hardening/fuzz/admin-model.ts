@@ -5,7 +5,18 @@
  * a full listing of every entity (the store fingerprint) and the fixtures nested paths need.
  */
 import fc from 'fast-check'
-import { anyValue, deepJson, fieldsOf, hostileEntries, hostileFormPairs, hostileString, recordArb, Ref, type FieldDef, type SchemaJson } from './arbitraries.js'
+import {
+  anyValue,
+  deepJson,
+  fieldsOf,
+  hostileEntries,
+  hostileFormPairs,
+  hostileString,
+  recordArb,
+  Ref,
+  type FieldDef,
+  type SchemaJson,
+} from './arbitraries.js'
 import type { AdminClient, Encoding, FuzzRequest, Snapshot } from './harness.js'
 import { Obj, Raw, type ArrayStyle, type Value } from './values.js'
 
@@ -34,7 +45,15 @@ export async function learnModel(client: AdminClient): Promise<AdminModel> {
     parts.forEach((p, i) => {
       const next = parts[i + 1]
       const m = next === undefined ? null : /^\{(.+)\}$/.exec(next)
-      if (m !== null && m[1] !== undefined && !p.startsWith('{') && p !== 'schemas' && p !== 'tags' && p !== 'proxy-cache' && p !== 'plugins' + '-schema') {
+      if (
+        m !== null &&
+        m[1] !== undefined &&
+        !p.startsWith('{') &&
+        p !== 'schemas' &&
+        p !== 'tags' &&
+        p !== 'proxy-cache' &&
+        p !== 'plugins' + '-schema'
+      ) {
         if (m[1] !== 'name' && m[1] !== 'cache_key' && m[1] !== 'plugin_id' && m[1] !== 'address') {
           segments.set(p, m[1])
           entityNames.add(m[1])
@@ -48,7 +67,9 @@ export async function learnModel(client: AdminClient): Promise<AdminModel> {
     if (res.status === 200) schemas.set(name, res.body as SchemaJson)
   }
   // Foreign-key segments (`/routes/{routes}/service`): the field name → the referenced entity.
-  for (const schema of schemas.values()) for (const [field, def] of fieldsOf(schema)) if (def.type === 'foreign' && def.reference !== undefined && schemas.has(def.reference)) segments.set(field, def.reference)
+  for (const schema of schemas.values())
+    for (const [field, def] of fieldsOf(schema))
+      if (def.type === 'foreign' && def.reference !== undefined && schemas.has(def.reference)) segments.set(field, def.reference)
   const plugins = new Map<string, SchemaJson>()
   const enabled = ((await client.json('GET', '/plugins/enabled')).body as { enabled_plugins: string[] }).enabled_plugins
   for (const name of enabled) {
@@ -64,18 +85,29 @@ export async function learnModel(client: AdminClient): Promise<AdminModel> {
     const m = /^\/([^/]+)\/\{([^}]+)\}\/([^/{]+)\/\{([^}]+)\}$/.exec(ep)
     if (m === null) continue
     const [, , parent, seg, child] = m
-    if (parent !== undefined && seg !== undefined && child !== undefined && !listings.has(child) && schemas.has(child)) listings.set(child, { parent, segment: seg })
+    if (parent !== undefined && seg !== undefined && child !== undefined && !listings.has(child) && schemas.has(child))
+      listings.set(child, { parent, segment: seg })
   }
   const methods = new Map<string, string[]>()
   for (const ep of endpoints) {
     const res = await client.send('OPTIONS', ep.replace(/\{[^}]+\}/g, 'x'), {}, null)
-    methods.set(ep, res.allow.split(',').map((m) => m.trim()).filter((m) => m !== '' && m !== 'OPTIONS' && m !== 'HEAD'))
+    methods.set(
+      ep,
+      res.allow
+        .split(',')
+        .map((m) => m.trim())
+        .filter((m) => m !== '' && m !== 'OPTIONS' && m !== 'HEAD'),
+    )
   }
   return { endpoints, schemas, plugins, segments, listings, methods }
 }
 
 function canonical(row: unknown): string {
-  return JSON.stringify(row, (_k, v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v))
+  return JSON.stringify(row, (_k, v: unknown) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  )
 }
 
 /** Every row of a collection path, following `offset`. */
@@ -128,7 +160,8 @@ export function diffSnapshots(before: Snapshot, after: Snapshot): string | null 
       if (!stable(row)) continue
       const now = b.get(id)
       if (now === undefined) problems.push(`${entity} ${id} disappeared`)
-      else if (canonical(now) !== canonical(row)) problems.push(`${entity} ${id} changed: ${canonical(row).slice(0, 200)} → ${canonical(now).slice(0, 200)}`)
+      else if (canonical(now) !== canonical(row))
+        problems.push(`${entity} ${id} changed: ${canonical(row).slice(0, 200)} → ${canonical(now).slice(0, 200)}`)
     }
     for (const [id, row] of b) if (!a.has(id) && stable(row)) problems.push(`${entity} ${id} appeared: ${canonical(row).slice(0, 200)}`)
   }
@@ -150,26 +183,45 @@ export function sameRow(answer: unknown, row: Record<string, unknown>): boolean 
 }
 
 /** Valid inputs for the fixtures nested paths need (a service with a route, a consumer with credentials…). */
-export function fixtureInput(entity: string, n: number, parentIds: ReadonlyMap<string, string>): { path: string; body: Record<string, unknown> } | null {
+export function fixtureInput(
+  entity: string,
+  n: number,
+  parentIds: ReadonlyMap<string, string>,
+): { path: string; body: Record<string, unknown> } | null {
   const consumer = parentIds.get('consumers')
   const upstream = parentIds.get('upstreams')
   switch (entity) {
     case 'services':
       return { path: '/services', body: { name: `fx-svc-${n}`, host: 'example.com', tags: ['fx'] } }
     case 'routes':
-      return { path: '/routes', body: { name: `fx-route-${n}`, paths: [`/fx${n}`], service: parentIds.has('services') ? { id: parentIds.get('services') } : null, tags: ['fx'] } }
+      return {
+        path: '/routes',
+        body: {
+          name: `fx-route-${n}`,
+          paths: [`/fx${n}`],
+          service: parentIds.has('services') ? { id: parentIds.get('services') } : null,
+          tags: ['fx'],
+        },
+      }
     case 'consumers':
       return { path: '/consumers', body: { username: `fx-user-${n}`, custom_id: `fx-${n}`, tags: ['fx'] } }
     case 'upstreams':
       return { path: '/upstreams', body: { name: `fx-up-${n}.internal`, tags: ['fx'] } }
     case 'targets':
-      return upstream === undefined ? null : { path: `/upstreams/${upstream}/targets`, body: { target: `10.1.${n % 250}.${(n >> 8) % 250}:80${n % 10}` } }
+      return upstream === undefined
+        ? null
+        : { path: `/upstreams/${upstream}/targets`, body: { target: `10.1.${n % 250}.${(n >> 8) % 250}:80${n % 10}` } }
     case 'plugins':
-      return { path: '/plugins', body: { name: 'cors', service: parentIds.has('services') ? { id: parentIds.get('services') } : null, config: { origins: ['*'] } } }
+      return {
+        path: '/plugins',
+        body: { name: 'cors', service: parentIds.has('services') ? { id: parentIds.get('services') } : null, config: { origins: ['*'] } },
+      }
     case 'keyauth_credentials':
       return consumer === undefined ? null : { path: `/consumers/${consumer}/key-auth`, body: { key: `fx-key-${n}` } }
     case 'basicauth_credentials':
-      return consumer === undefined ? null : { path: `/consumers/${consumer}/basic-auth`, body: { username: `fx-basic-${n}`, password: 'pw' } }
+      return consumer === undefined
+        ? null
+        : { path: `/consumers/${consumer}/basic-auth`, body: { username: `fx-basic-${n}`, password: 'pw' } }
     case 'acls':
       return consumer === undefined ? null : { path: `/consumers/${consumer}/acls`, body: { group: `fx-group-${n}` } }
     case 'jwt_secrets':
@@ -179,7 +231,18 @@ export function fixtureInput(entity: string, n: number, parentIds: ReadonlyMap<s
   }
 }
 
-const ORDER = ['services', 'consumers', 'upstreams', 'routes', 'plugins', 'targets', 'keyauth_credentials', 'basicauth_credentials', 'acls', 'jwt_secrets']
+const ORDER = [
+  'services',
+  'consumers',
+  'upstreams',
+  'routes',
+  'plugins',
+  'targets',
+  'keyauth_credentials',
+  'basicauth_credentials',
+  'acls',
+  'jwt_secrets',
+]
 
 /**
  * Keeps every entity populated (fuzzed DELETEs remove fixtures) and small (fuzzed POSTs add rows;
@@ -192,7 +255,10 @@ export async function tend(client: AdminClient, model: AdminModel, snap: Snapsho
     if (rows.length <= 25) continue
     for (const row of rows.slice(0, rows.length - 8)) {
       const l = model.listings.get(entity)
-      const path = l !== undefined && 'path' in l ? `${l.path}/${String(row['id'])}` : `/upstreams/${String((row['upstream'] as { id: string }).id)}/targets/${String(row['id'])}`
+      const path =
+        l !== undefined && 'path' in l
+          ? `${l.path}/${String(row['id'])}`
+          : `/upstreams/${String((row['upstream'] as { id: string }).id)}/targets/${String(row['id'])}`
       await client.json('DELETE', path)
       wrote = true
     }
@@ -236,22 +302,63 @@ const ARRAY_STYLES = fc.constantFrom<ArrayStyle>('brackets', 'index', 'repeat')
 
 /** Broken JSON documents. */
 export const RAW_JSON_BODIES: fc.Arbitrary<Buffer> = fc.oneof(
-  fc.constantFrom('', '[]', '"x"', 'null', '1e999', '{', '{"a":1,}', '{"a":1}{"b":2}', '\ufeff{}', '{"name":"\ud800"}', '{"name":"x","name":"y"}', '[{"name":"x"}]', '{"__proto__":{"polluted":1}}').map((s) => Buffer.from(s)),
+  fc
+    .constantFrom(
+      '',
+      '[]',
+      '"x"',
+      'null',
+      '1e999',
+      '{',
+      '{"a":1,}',
+      '{"a":1}{"b":2}',
+      '\ufeff{}',
+      '{"name":"\ud800"}',
+      '{"name":"x","name":"y"}',
+      '[{"name":"x"}]',
+      '{"__proto__":{"polluted":1}}',
+    )
+    .map((s) => Buffer.from(s)),
   fc.constantFrom(Buffer.from([0x7b, 0x22, 0x6e, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]), Buffer.from([0xef, 0xbb, 0xbf, 0x7b, 0x7d])),
-  fc.constantFrom(10, 1_999, 2_000, 50_000).map((d) => Buffer.concat([Buffer.from('{"name":'), deepJson(d, 'array').bytes, Buffer.from('}')])),
+  fc
+    .constantFrom(10, 1_999, 2_000, 50_000)
+    .map((d) => Buffer.concat([Buffer.from('{"name":'), deepJson(d, 'array').bytes, Buffer.from('}')])),
 )
 
 const tagValue = fc.oneof(
-  fc.constantFrom('fx', 'a,b', 'a/b', 'a,b/c', ',', '/', 'x'.repeat(10_000), Array.from({ length: 5_000 }, (_, i) => `t${i}`).join(','), '\u0000', 'é'),
+  fc.constantFrom(
+    'fx',
+    'a,b',
+    'a/b',
+    'a,b/c',
+    ',',
+    '/',
+    'x'.repeat(10_000),
+    Array.from({ length: 5_000 }, (_, i) => `t${i}`).join(','),
+    '\u0000',
+    'é',
+  ),
   fc.string({ maxLength: 20 }),
 )
 
 const QUERY_PAIRS: fc.Arbitrary<[string, string][]> = fc.array(
   fc.oneof(
-    fc.tuple(fc.constant('size'), fc.constantFrom('0', '1', '2', '100', '1000', '1001', '-1', 'abc', '1e3', '99999999999999999999', '', '1.5', ' 2')),
-    fc.tuple(fc.constant('offset'), fc.oneof(fc.constantFrom('', 'abc', 'WyJ4Il0=', 'WyIiXQ', '%%%', 'x'.repeat(5_000), 'eyJ4Ijp7fX0'), fc.base64String({ maxLength: 60 }))),
+    fc.tuple(
+      fc.constant('size'),
+      fc.constantFrom('0', '1', '2', '100', '1000', '1001', '-1', 'abc', '1e3', '99999999999999999999', '', '1.5', ' 2'),
+    ),
+    fc.tuple(
+      fc.constant('offset'),
+      fc.oneof(
+        fc.constantFrom('', 'abc', 'WyJ4Il0=', 'WyIiXQ', '%%%', 'x'.repeat(5_000), 'eyJ4Ijp7fX0'),
+        fc.base64String({ maxLength: 60 }),
+      ),
+    ),
     fc.tuple(fc.constant('tags'), tagValue),
-    fc.tuple(fc.constantFrom('custom_id', 'balancer_health', 'unit', 'scale', 'flatten_errors', 'check_hash'), fc.constantFrom('1', '0', 'k', 'm', 'g', 'x', '', '-1', '99999999')),
+    fc.tuple(
+      fc.constantFrom('custom_id', 'balancer_health', 'unit', 'scale', 'flatten_errors', 'check_hash'),
+      fc.constantFrom('1', '0', 'k', 'm', 'g', 'x', '', '-1', '99999999'),
+    ),
     fc.tuple(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 })),
   ),
   { maxLength: 3 },
@@ -317,7 +424,14 @@ export function entityBody(model: AdminModel, entity: string, hostility: number)
       const config = fieldsOf(ps).find(([n]) => n === 'config')?.[1] ?? ({ type: 'record', fields: [] } as FieldDef)
       return fc
         .tuple(recordArb(base, opts), recordArb(fieldsOf({ fields: config.fields ?? [] }), opts, 1), fc.integer({ min: 0, max: 9 }))
-        .map(([entityPart, configPart, roll]) => new Obj([['name', roll === 0 && hostility > 0 ? 'no-such-plugin' : name], ...entityPart.entries, ...(roll === 1 ? [] : [['config', configPart] as [string, Value]])]))
+        .map(
+          ([entityPart, configPart, roll]) =>
+            new Obj([
+              ['name', roll === 0 && hostility > 0 ? 'no-such-plugin' : name],
+              ...entityPart.entries,
+              ...(roll === 1 ? [] : [['config', configPart] as [string, Value]]),
+            ]),
+        )
     })
     arb = fc.oneof(...byPlugin)
   } else if (schema !== undefined) arb = recordArb(fieldsOf(schema), opts)
@@ -330,18 +444,24 @@ export function entityBody(model: AdminModel, entity: string, hostility: number)
 export function requestArb(model: AdminModel, endpoints: readonly string[] = model.endpoints): fc.Arbitrary<FuzzRequest> {
   return fc.constantFrom(...endpoints).chain((ep) => {
     const parts = ep.split('/').filter((p) => p !== '')
-    const path = fc.tuple(...parts.map((p) => {
-      const m = /^\{(.+)\}$/.exec(p)
-      return m === null ? fc.constant(p as string | Ref | { raw: string }) : paramArb(model, m[1] ?? '')
-    }))
-    const entity = bodyEntity(model, parts) ?? (parts[0] === 'schemas' ? [...model.schemas.keys()][0] ?? null : null)
+    const path = fc.tuple(
+      ...parts.map((p) => {
+        const m = /^\{(.+)\}$/.exec(p)
+        return m === null ? fc.constant(p as string | Ref | { raw: string }) : paramArb(model, m[1] ?? '')
+      }),
+    )
+    const entity = bodyEntity(model, parts) ?? (parts[0] === 'schemas' ? ([...model.schemas.keys()][0] ?? null) : null)
     const body: fc.Arbitrary<Obj | null> =
       entity === null
-        ? fc.oneof(fc.constant(null), fc.array(fc.tuple(fc.string({ maxLength: 8 }), anyValue), { maxLength: 4 }).map((e) => new Obj(e)))
+        ? fc.oneof(
+            fc.constant(null),
+            fc.array(fc.tuple(fc.string({ maxLength: 8 }), anyValue), { maxLength: 4 }).map((e) => new Obj(e)),
+          )
         : fc.tuple(fc.constantFrom(0, 0, 0, 1, 2, 4), fc.nat()).chain(([h]) => entityBody(model, entity, h))
     const extras = fc.oneof({ weight: 6, arbitrary: fc.constant<[string, Value][]>([]) }, { weight: 1, arbitrary: hostileEntries })
     const allowed = model.methods.get(ep) ?? []
-    const method = allowed.length === 0 ? METHODS : fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...allowed) }, { weight: 1, arbitrary: METHODS })
+    const method =
+      allowed.length === 0 ? METHODS : fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...allowed) }, { weight: 1, arbitrary: METHODS })
     return fc
       .record({
         method,

@@ -55,17 +55,53 @@ const SAFE = fc.stringMatching(/^[a-z][a-z0-9-]{0,11}$/)
 export const hostileString: fc.Arbitrary<Value> = fc.oneof(
   fc.string({ maxLength: 40, unit: 'grapheme' }),
   fc.string({ maxLength: 20, unit: 'binary' }), // lone surrogates and everything else
-  fc.constantFrom('', ' ', '\u0000', '../..', '%', '%zz', '__proto__', 'constructor', 'null', 'true', '0', '-1', 'a.b.c', 'x[1]', '\u202e', '😀'.repeat(20), 'ǅ', '\r\nX-Injected: 1'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\u0000',
+    '../..',
+    '%',
+    '%zz',
+    '__proto__',
+    'constructor',
+    'null',
+    'true',
+    '0',
+    '-1',
+    'a.b.c',
+    'x[1]',
+    '\u202e',
+    '😀'.repeat(20),
+    'ǅ',
+    '\r\nX-Injected: 1',
+  ),
   fc.integer({ min: 1, max: 12 }).map((k) => 'x'.repeat(k <= 8 ? 1_000 : k <= 11 ? 65_536 : 300_000)),
   // Invalid UTF-8 inside a JSON string or a form value.
-  fc.constantFrom([0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82]).map(
-    (bytes) => new Raw(Buffer.concat([Buffer.from('"a'), Buffer.from(bytes), Buffer.from('b"')])),
-  ),
+  fc
+    .constantFrom([0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82])
+    .map((bytes) => new Raw(Buffer.concat([Buffer.from('"a'), Buffer.from(bytes), Buffer.from('b"')]))),
 )
 
 /** Number literals JavaScript and Lua disagree on, written verbatim into JSON. */
 export const hostileNumber: fc.Arbitrary<Value> = fc.oneof(
-  fc.constantFrom('1e400', '-1e400', '1e-400', '-0', '4294967296', '9007199254740993', '123456789012345678901234567890', '0.1e1', '1E2', '2147483647', '2147483648', '-2147483649', '65536', '1.5').map((t) => new Raw(t)),
+  fc
+    .constantFrom(
+      '1e400',
+      '-1e400',
+      '1e-400',
+      '-0',
+      '4294967296',
+      '9007199254740993',
+      '123456789012345678901234567890',
+      '0.1e1',
+      '1E2',
+      '2147483647',
+      '2147483648',
+      '-2147483649',
+      '65536',
+      '1.5',
+    )
+    .map((t) => new Raw(t)),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
   fc.integer(),
 )
@@ -107,7 +143,13 @@ type Arb = fc.Arbitrary<Value | Ref | Obj>
 export function fieldValue(def: FieldDef, opts: SchemaArbOptions, depth = 0): Arb {
   const valid = validish(def, opts, depth)
   if (opts.hostility <= 0) return valid
-  return fc.oneof({ weight: 10 - opts.hostility, arbitrary: valid }, { weight: opts.hostility, arbitrary: depth === 0 ? fc.oneof({ weight: 6, arbitrary: anyValue }, { weight: 1, arbitrary: deepValue }) : anyValue })
+  return fc.oneof(
+    { weight: 10 - opts.hostility, arbitrary: valid },
+    {
+      weight: opts.hostility,
+      arbitrary: depth === 0 ? fc.oneof({ weight: 6, arbitrary: anyValue }, { weight: 1, arbitrary: deepValue }) : anyValue,
+    },
+  )
 }
 
 function validish(def: FieldDef, opts: SchemaArbOptions, depth: number): Arb {
@@ -116,20 +158,25 @@ function validish(def: FieldDef, opts: SchemaArbOptions, depth: number): Arb {
     case 'string':
       if (def.uuid === true) return fc.uuid()
       if (def.starts_with !== undefined) return SAFE.map((s) => `${def.starts_with ?? ''}${s}`)
-      return fc.oneof({ weight: 4, arbitrary: SAFE }, { weight: 1, arbitrary: fc.constantFrom('example.com', '127.0.0.1', '10.0.0.1:8080', 'a', 'x-y', '/a/b', 'http://example.com/x') })
+      return fc.oneof(
+        { weight: 4, arbitrary: SAFE },
+        { weight: 1, arbitrary: fc.constantFrom('example.com', '127.0.0.1', '10.0.0.1:8080', 'a', 'x-y', '/a/b', 'http://example.com/x') },
+      )
     case 'integer':
     case 'number': {
       const [lo, hi] = def.between ?? [0, 100_000]
       const min = Math.ceil(Math.max(lo, -1e9))
       const ints = fc.integer({ min, max: Math.max(min, Math.floor(Math.min(hi, 1e9))) })
-      return def.type === 'integer' ? fc.oneof(ints, fc.constantFrom(lo - 1, hi + 1)) : fc.oneof(ints, fc.double({ min: lo, max: hi, noNaN: true }))
+      return def.type === 'integer'
+        ? fc.oneof(ints, fc.constantFrom(lo - 1, hi + 1))
+        : fc.oneof(ints, fc.double({ min: lo, max: hi, noNaN: true }))
     }
     case 'boolean':
       return fc.boolean()
     case 'array':
     case 'set': {
       const el = def.elements ?? { type: 'string' }
-      return depth > 4 ? fc.constant([]) : fc.array(fieldValue(el, opts, depth + 1), { maxLength: 4 }) as Arb
+      return depth > 4 ? fc.constant([]) : (fc.array(fieldValue(el, opts, depth + 1), { maxLength: 4 }) as Arb)
     }
     case 'map': {
       const v = def.values ?? { type: 'string' }
@@ -168,19 +215,32 @@ export const hostileEntries: fc.Arbitrary<[string, Value][]> = fc.oneof(
   fc.array(fc.tuple(fc.oneof(SAFE, fc.string({ maxLength: 12 })), anyValue), { maxLength: 4 }),
   // Prototype keys.
   fc.tuple(fc.constantFrom('__proto__', 'constructor', 'prototype'), anyValue).map((e): [string, Value][] => [e]),
-  fc.constantFrom<[string, Value][]>([['__proto__', new Obj([['admin', true]])]], [['constructor', new Obj([['prototype', new Obj([['polluted', 'yes']])]])]]),
+  fc.constantFrom<[string, Value][]>(
+    [['__proto__', new Obj([['admin', true]])]],
+    [['constructor', new Obj([['prototype', new Obj([['polluted', 'yes']])]])]],
+  ),
   // Many fields.
   fc.integer({ min: 100, max: 2_000 }).map((n) => Array.from({ length: n }, (_, i) => [`f${i}`, i] as [string, Value])),
   // Dotted keys (JSON keys are kept as they are; form keys are split on dots).
-  fc.integer({ min: 1, max: 3 }).map((k) => [[Array.from({ length: k === 1 ? 3 : k === 2 ? 500 : 2_500 }, () => 'a').join('.'), 'v']] as [string, Value][]),
+  fc
+    .integer({ min: 1, max: 3 })
+    .map((k) => [[Array.from({ length: k === 1 ? 3 : k === 2 ? 500 : 2_500 }, () => 'a').join('.'), 'v']] as [string, Value][]),
 )
 
 /** Extra raw form pairs (keys only a form can express). */
 export const hostileFormPairs: fc.Arbitrary<[string, Buffer][]> = fc.oneof(
   fc.constant<[string, Buffer][]>([]),
-  fc.constantFrom(1, 2, 3, 100, 999, 1_000, 99_999_999, 4_294_967_295, 4_294_967_296).map((i) => [[`tags[${i}]`, Buffer.from('t')]] as [string, Buffer][]),
-  fc.constantFrom('paths[]', 'hosts[1]', 'a[]b', '[]', '[1]', 'a]', 'a[', 'config.x[2].y', '.', '..', 'a..b', 'service.', '.service').map((k) => [[k, Buffer.from('v')]] as [string, Buffer][]),
-  fc.constantFrom(10, 500, 1_999, 2_000, 5_000).map((n) => [[Array.from({ length: n }, () => 'a').join('.'), Buffer.from('v')]] as [string, Buffer][]),
+  fc
+    .constantFrom(1, 2, 3, 100, 999, 1_000, 99_999_999, 4_294_967_295, 4_294_967_296)
+    .map((i) => [[`tags[${i}]`, Buffer.from('t')]] as [string, Buffer][]),
+  fc
+    .constantFrom('paths[]', 'hosts[1]', 'a[]b', '[]', '[1]', 'a]', 'a[', 'config.x[2].y', '.', '..', 'a..b', 'service.', '.service')
+    .map((k) => [[k, Buffer.from('v')]] as [string, Buffer][]),
+  fc
+    .constantFrom(10, 500, 1_999, 2_000, 5_000)
+    .map((n) => [[Array.from({ length: n }, () => 'a').join('.'), Buffer.from('v')]] as [string, Buffer][]),
   fc.constantFrom(10, 500, 2_000).map((n) => [[`a${'[1]'.repeat(n)}`, Buffer.from('v')]] as [string, Buffer][]),
-  fc.tuple(fc.constantFrom('__proto__', 'constructor', 'prototype'), fc.constantFrom('', '.x', '[x]', '.prototype.x', '[1]')).map(([a, b]) => [[`${a}${b}`, Buffer.from('1')]] as [string, Buffer][]),
+  fc
+    .tuple(fc.constantFrom('__proto__', 'constructor', 'prototype'), fc.constantFrom('', '.x', '[x]', '.prototype.x', '[1]'))
+    .map(([a, b]) => [[`${a}${b}`, Buffer.from('1')]] as [string, Buffer][]),
 )

@@ -16,7 +16,12 @@ export const FUZZ_RUNS = positiveInt(process.env['TURNPIKE_FUZZ_RUNS']) ?? 2_000
 /** Fixed seed for the reproducible half of every run. */
 export const FIXED_SEED = 20_261_206
 /** The random half's seed: `TURNPIKE_FUZZ_SEED` replays a failure. */
-export const RANDOM_SEED = Number.isInteger(Number(process.env['TURNPIKE_FUZZ_SEED'])) && process.env['TURNPIKE_FUZZ_SEED'] !== undefined && process.env['TURNPIKE_FUZZ_SEED'] !== '' ? Number(process.env['TURNPIKE_FUZZ_SEED']) : Math.floor(Math.random() * 2 ** 31)
+export const RANDOM_SEED =
+  Number.isInteger(Number(process.env['TURNPIKE_FUZZ_SEED'])) &&
+  process.env['TURNPIKE_FUZZ_SEED'] !== undefined &&
+  process.env['TURNPIKE_FUZZ_SEED'] !== ''
+    ? Number(process.env['TURNPIKE_FUZZ_SEED'])
+    : Math.floor(Math.random() * 2 ** 31)
 
 function positiveInt(s: string | undefined): number | undefined {
   const n = Number(s)
@@ -71,10 +76,7 @@ export interface Encoded {
 /** Turns a generated request into bytes on the wire, with references resolved. */
 export function encode(r: FuzzRequest, snap: Snapshot): Encoded {
   const path =
-    '/' +
-    r.path
-      .map((s) => (typeof s === 'string' ? s : s instanceof Ref ? encodeURIComponent(resolveRef(s, snap)) : s.raw))
-      .join('/')
+    '/' + r.path.map((s) => (typeof s === 'string' ? s : s instanceof Ref ? encodeURIComponent(resolveRef(s, snap)) : s.raw)).join('/')
   const qs = r.query.length === 0 ? '' : '?' + r.query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')
   const headers: Record<string, string> = {}
   let body: Buffer = Buffer.alloc(0)
@@ -131,7 +133,10 @@ export class Stats {
     this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1)
   }
   summary(label: string, ms: number): string {
-    const statuses = [...this.statuses.entries()].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}×${n}`).join(' ')
+    const statuses = [...this.statuses.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([s, n]) => `${s}×${n}`)
+      .join(' ')
     return `${label}: ${this.sent} payloads sent in ${(ms / 1000).toFixed(1)} s; statuses ${statuses}; 5xx ${this.fiveXx}; hangs ${this.hangs}; partial writes ${this.partialWrites}; writes read back ${this.readBacks}; store listings ${this.snapshots}`
   }
 }
@@ -164,10 +169,21 @@ export class AdminClient {
     const parsed = jsonOrUndefined(text)
     const ct = res.headers['content-type']
     const allow = res.headers['allow']
-    return { status: res.statusCode, text, body: parsed, contentType: Array.isArray(ct) ? (ct[0] ?? '') : (ct ?? ''), allow: Array.isArray(allow) ? allow.join(', ') : (allow ?? '') }
+    return {
+      status: res.statusCode,
+      text,
+      body: parsed,
+      contentType: Array.isArray(ct) ? (ct[0] ?? '') : (ct ?? ''),
+      allow: Array.isArray(allow) ? allow.join(', ') : (allow ?? ''),
+    }
   }
   async json(method: string, path: string, body?: unknown): Promise<Answer> {
-    return this.send(method, path, body === undefined ? {} : { 'content-type': 'application/json' }, body === undefined ? null : Buffer.from(JSON.stringify(body)))
+    return this.send(
+      method,
+      path,
+      body === undefined ? {} : { 'content-type': 'application/json' },
+      body === undefined ? null : Buffer.from(JSON.stringify(body)),
+    )
   }
   close(): Promise<void> {
     return this.#agent.close()
@@ -176,10 +192,25 @@ export class AdminClient {
 
 /** Kong's database error names by code (src/errors/db-errors.ts). */
 const DB_ERROR_NAMES: Readonly<Record<number, string>> = {
-  1: 'invalid primary key', 2: 'schema violation', 3: 'primary key violation', 4: 'foreign key violation', 5: 'unique constraint violation',
-  6: 'not found', 7: 'invalid offset', 8: 'database error', 9: 'invalid size', 10: 'invalid unique', 11: 'invalid options',
-  12: 'operation unsupported', 13: 'foreign keys unresolved', 14: 'invalid declarative configuration', 15: 'transformation error',
-  16: 'invalid foreign key', 17: 'invalid workspace', 18: 'invalid global query', 19: 'referenced by others',
+  1: 'invalid primary key',
+  2: 'schema violation',
+  3: 'primary key violation',
+  4: 'foreign key violation',
+  5: 'unique constraint violation',
+  6: 'not found',
+  7: 'invalid offset',
+  8: 'database error',
+  9: 'invalid size',
+  10: 'invalid unique',
+  11: 'invalid options',
+  12: 'operation unsupported',
+  13: 'foreign keys unresolved',
+  14: 'invalid declarative configuration',
+  15: 'transformation error',
+  16: 'invalid foreign key',
+  17: 'invalid workspace',
+  18: 'invalid global query',
+  19: 'referenced by others',
 }
 
 /** Why a 4xx answer is not in Kong's error format, or null. */
@@ -196,7 +227,8 @@ export function errorFormatProblem(method: string, a: Answer): string | null {
     if (typeof code !== 'number' || DB_ERROR_NAMES[code] === undefined) return `unknown code ${String(code)}`
     if (body['name'] !== DB_ERROR_NAMES[code]) return `code ${code} named ${String(body['name'])}`
     if (code === 2 && (typeof body['fields'] !== 'object' || body['fields'] === null)) return 'schema violation without fields'
-    if (code === 14 && typeof body['fields'] !== 'object' && !Array.isArray(body['flattened_errors'])) return 'declarative error without fields'
+    if (code === 14 && typeof body['fields'] !== 'object' && !Array.isArray(body['flattened_errors']))
+      return 'declarative error without fields'
   }
   return null
 }
@@ -221,7 +253,10 @@ export async function sendChecked(client: AdminClient, e: Encoded, stats: Stats)
   // A request line or headers too long for the HTTP parser never reach the Admin API: as nginx
   // in front of Kong's, it answers with nginx's own HTML page (Kong's Admin API has no error handler).
   // So is a body over nginx_admin_client_max_body_size (nginx's 413 page).
-  const parserRefusal = a.status === 414 || (a.status === 400 && a.text.includes('Request Header Or Cookie Too Large')) || (a.status === 413 && a.text.includes('413 Request Entity Too Large'))
+  const parserRefusal =
+    a.status === 414 ||
+    (a.status === 400 && a.text.includes('Request Header Or Cookie Too Large')) ||
+    (a.status === 413 && a.text.includes('413 Request Entity Too Large'))
   if (a.status >= 400 && !parserRefusal) {
     const problem = errorFormatProblem(e.method, a)
     if (problem !== null) throw new Error(`${a.status} not in Kong's error format (${problem}): ${a.text.slice(0, 300)} on ${describe(e)}`)
@@ -240,7 +275,12 @@ export function describe(e: Encoded): string {
  * path that replays it and the first broken property (fast-check's own report prints the whole
  * counterexample, which can be megabytes).
  */
-export async function assertProperty<T>(arb: fc.Arbitrary<T>, check: (v: T) => Promise<void>, seed: number, numRuns: number): Promise<void> {
+export async function assertProperty<T>(
+  arb: fc.Arbitrary<T>,
+  check: (v: T) => Promise<void>,
+  seed: number,
+  numRuns: number,
+): Promise<void> {
   let first: string | undefined
   const property = fc.asyncProperty(arb, async (v) => {
     try {
@@ -252,7 +292,9 @@ export async function assertProperty<T>(arb: fc.Arbitrary<T>, check: (v: T) => P
   })
   const details = await fc.check(property, params(seed, numRuns))
   if (details.failed) {
-    throw new Error(`property failed (replay: TURNPIKE_FUZZ_SEED=${seed} with fast-check path "${details.counterexamplePath ?? ''}"): ${first ?? String(details.errorInstance)}`)
+    throw new Error(
+      `property failed (replay: TURNPIKE_FUZZ_SEED=${seed} with fast-check path "${details.counterexamplePath ?? ''}"): ${first ?? String(details.errorInstance)}`,
+    )
   }
 }
 
@@ -260,7 +302,14 @@ export async function assertProperty<T>(arb: fc.Arbitrary<T>, check: (v: T) => P
  * One half of a fuzz run: `numRuns` payloads from `seed`, then the counts (logged even on
  * failure) and the run-level properties (no 5xx, hang or partial write; most payloads sent).
  */
-export async function fuzzRun<T>(label: string, seed: number, numRuns: number, arb: fc.Arbitrary<T>, check: (v: T, stats: Stats) => Promise<void>, log: (s: string) => void): Promise<Stats> {
+export async function fuzzRun<T>(
+  label: string,
+  seed: number,
+  numRuns: number,
+  arb: fc.Arbitrary<T>,
+  check: (v: T, stats: Stats) => Promise<void>,
+  log: (s: string) => void,
+): Promise<Stats> {
   const stats = new Stats()
   const started = Date.now()
   try {
@@ -268,7 +317,8 @@ export async function fuzzRun<T>(label: string, seed: number, numRuns: number, a
   } finally {
     log(stats.summary(`${label} (seed ${seed})`, Date.now() - started))
   }
-  if (stats.fiveXx + stats.hangs + stats.partialWrites !== 0) throw new Error(`${stats.fiveXx} 5xx, ${stats.hangs} hangs, ${stats.partialWrites} partial writes`)
+  if (stats.fiveXx + stats.hangs + stats.partialWrites !== 0)
+    throw new Error(`${stats.fiveXx} 5xx, ${stats.hangs} hangs, ${stats.partialWrites} partial writes`)
   if (stats.sent < numRuns * 0.85) throw new Error(`only ${stats.sent} of ${numRuns} payloads were sent`)
   return stats
 }

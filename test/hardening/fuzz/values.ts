@@ -100,5 +100,3 @@ export function toMultipart(pairs: readonly [string, Buffer][], boundary: string
   parts.push(Buffer.from(`--${boundary}--\r\n`))
   return Buffer.concat(parts)
 }
-
-

@@ -57,11 +57,25 @@ describe('Admin API over HTTP', () => {
     assert.equal(second.body.name, 'unique constraint violation')
     assert.equal(second.body.message, `UNIQUE violation detected on '{name="route1"}'`)
     assert.deepEqual(second.body.fields, { name: 'route1' })
-    const svc = { name: 'my-service', host: 'example.internal', port: 8080, protocol: 'http', path: '/api', connect_timeout: 60000, write_timeout: 60000, read_timeout: 60000, retries: 5, tags: ['exported', 'my-tag'] }
+    const svc = {
+      name: 'my-service',
+      host: 'example.internal',
+      port: 8080,
+      protocol: 'http',
+      path: '/api',
+      connect_timeout: 60000,
+      write_timeout: 60000,
+      read_timeout: 60000,
+      retries: 5,
+      tags: ['exported', 'my-tag'],
+    }
     assert.equal((await call('POST', `${gw.adminUrl}/services`, svc)).status, 201)
     assert.equal((await call('POST', `${gw.adminUrl}/services`, svc)).status, 409)
     const tagged = await call('GET', `${gw.adminUrl}/services?tags=my-tag`)
-    assert.deepEqual(tagged.body.data.map((s: { name: string }) => s.name), ['my-service'])
+    assert.deepEqual(
+      tagged.body.data.map((s: { name: string }) => s.name),
+      ['my-service'],
+    )
   })
 
   test('schema violations, 404, 405 and 415 have Kong bodies', async () => {
@@ -84,7 +98,10 @@ describe('Admin API over HTTP', () => {
     const res = await call('GET', `${gw.adminUrl}/services`, undefined, { origin: 'http://manager.local' })
     assert.equal(res.headers['access-control-allow-origin'], 'http://manager.local')
     assert.equal(res.headers['access-control-allow-credentials'], 'true')
-    const pre = await call('OPTIONS', `${gw.adminUrl}/services`, undefined, { origin: 'http://manager.local', 'access-control-request-method': 'POST' })
+    const pre = await call('OPTIONS', `${gw.adminUrl}/services`, undefined, {
+      origin: 'http://manager.local',
+      'access-control-request-method': 'POST',
+    })
     assert.equal(pre.status, 204)
     assert.match(String(pre.headers['access-control-allow-methods']), /POST/)
   })

@@ -18,7 +18,9 @@ const NOT_ENABLED = "plugin 'rate-limiting' not enabled; add it to the 'plugins'
 /** Two custom plugins: an auth plugin owning key-auth and basic-auth credentials, and a header plugin. */
 function writePlugins(dir: string): void {
   const entity = (p: string) => pathToFileURL(join(ROOT, 'build', 'src', 'plugins', p, 'entities.js')).href
-  writeFileSync(join(dir, 'my-auth.mjs'), `
+  writeFileSync(
+    join(dir, 'my-auth.mjs'),
+    `
 import { keyauthCredentials } from ${JSON.stringify(entity('key-auth'))}
 import { basicauthCredentials } from ${JSON.stringify(entity('basic-auth'))}
 export default {
@@ -26,13 +28,17 @@ export default {
   schema: { no_consumer: true, config: { key_names: { type: 'array', required: true, elements: { type: 'string' }, default: ['apikey'] } } },
   entities: [keyauthCredentials, basicauthCredentials],
 }
-`)
-  writeFileSync(join(dir, 'my-header.mjs'), `
+`,
+  )
+  writeFileSync(
+    join(dir, 'my-header.mjs'),
+    `
 export default {
   name: 'my-header', version: '1.2.3', priority: 800,
   schema: { config: { header: { type: 'string', required: true }, value: { type: 'string', default: 'on' } } },
 }
-`)
+`,
+  )
 }
 
 describe('plugins, consumers and credentials over HTTP', () => {
@@ -80,10 +86,18 @@ describe('plugins, consumers and credentials over HTTP', () => {
     assert.equal(dup.status, 409)
     assert.equal(dup.body.message, `UNIQUE violation detected on '{key="my-secret-key"}'`)
     const byCustomId = await call('GET', `${gw.adminUrl}/consumers?custom_id=crm-7`)
-    assert.deepEqual(byCustomId.body.data.map((c: { id: string }) => c.id), [consumer.body.id])
+    assert.deepEqual(
+      byCustomId.body.data.map((c: { id: string }) => c.id),
+      [consumer.body.id],
+    )
     const pw = await call('POST', `${gw.adminUrl}/consumers/seed-user/basic-auth`, { username: 'seed', password: 'open sesame' })
     assert.equal(pw.status, 201, pw.text)
-    assert.equal(pw.body.password, createHash('sha1').update('open sesame' + consumer.body.id).digest('hex'))
+    assert.equal(
+      pw.body.password,
+      createHash('sha1')
+        .update('open sesame' + consumer.body.id)
+        .digest('hex'),
+    )
   })
 
   test('plugin instances: scoping, Kong refusals, enabled_in_cluster', async () => {
@@ -97,21 +111,33 @@ describe('plugins, consumers and credentials over HTTP', () => {
     assert.equal(again.status, 409, again.text)
     const unknown = await call('POST', `${gw.adminUrl}/plugins`, { name: 'rate-limiting' })
     assert.equal(unknown.status, 400)
-    assert.deepEqual(unknown.body, { code: 2, name: 'schema violation', message: `schema violation (name: ${NOT_ENABLED})`, fields: { name: NOT_ENABLED } })
+    assert.deepEqual(unknown.body, {
+      code: 2,
+      name: 'schema violation',
+      message: `schema violation (name: ${NOT_ENABLED})`,
+      fields: { name: NOT_ENABLED },
+    })
     const onConsumer = await call('POST', `${gw.adminUrl}/consumers/seed-user/plugins`, { name: 'my-auth' })
     assert.equal(onConsumer.status, 400)
     assert.deepEqual(onConsumer.body.fields, { consumer: 'value must be null' })
     const missing = await call('POST', `${gw.adminUrl}/plugins`, { name: 'my-header' })
     assert.equal(missing.status, 400)
     assert.deepEqual(missing.body.fields, { config: { header: 'required field missing' } })
-    const header = await call('POST', `${gw.adminUrl}/consumers/seed-user/plugins`, { name: 'my-header', instance_name: 'tagger', config: { header: 'x-tier' } })
+    const header = await call('POST', `${gw.adminUrl}/consumers/seed-user/plugins`, {
+      name: 'my-header',
+      instance_name: 'tagger',
+      config: { header: 'x-tier' },
+    })
     assert.equal(header.status, 201, header.text)
     assert.equal((await call('GET', `${gw.adminUrl}/plugins/tagger/consumer`)).body.username, 'seed-user')
     const root = await call('GET', `${gw.adminUrl}/`)
     assert.deepEqual([...root.body.plugins.enabled_in_cluster].sort(), ['my-auth', 'my-header'])
     const schema = await call('GET', `${gw.adminUrl}/schemas/plugins/my-header`)
     assert.equal(schema.status, 200)
-    assert.deepEqual(schema.body.fields.map((f: Record<string, unknown>) => Object.keys(f)[0]), ['protocols', 'config'])
+    assert.deepEqual(
+      schema.body.fields.map((f: Record<string, unknown>) => Object.keys(f)[0]),
+      ['protocols', 'config'],
+    )
     const valid = await call('POST', `${gw.adminUrl}/schemas/plugins/validate`, { name: 'my-header', config: { header: 'x' } })
     assert.deepEqual(valid.body, { message: 'schema validation successful' })
   })

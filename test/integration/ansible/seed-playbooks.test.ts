@@ -65,7 +65,8 @@ function ansibleMissing(): string | null {
   try {
     writeFileSync(join(home, 'ansible.cfg'), '[defaults]\n')
     const r = spawnSync('ansible-playbook', ['--version'], { env: ansibleEnv(home), encoding: 'utf8', timeout: 20_000 })
-    if (r.error !== undefined) return `ansible-playbook is not installed or cannot start (${r.error.message}); install Debian's "ansible" package (.ci/run does)`
+    if (r.error !== undefined)
+      return `ansible-playbook is not installed or cannot start (${r.error.message}); install Debian's "ansible" package (.ci/run does)`
     if (r.status !== 0) return `ansible-playbook --version exited with ${String(r.status)}: ${r.stderr.trim() || r.stdout.trim()}`
     return null
   } finally {
@@ -134,7 +135,8 @@ class AnsibleProject {
       )
       child.stdin?.end()
     })
-    const m = /^\S+\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)\s+rescued=(\d+)\s+ignored=(\d+)/m.exec(output)
+    const m =
+      /^\S+\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)\s+rescued=(\d+)\s+ignored=(\d+)/m.exec(output)
     assert.ok(m !== null, `no PLAY RECAP line in ansible-playbook output (exit ${String(code)}):\n${output}`)
     const n = (i: number): number => Number(m[i])
     const recap: Recap = { ok: n(1), changed: n(2), unreachable: n(3), failed: n(4), skipped: n(5), rescued: n(6), ignored: n(7) }
@@ -164,7 +166,8 @@ class AnsibleProject {
   }
 }
 
-async function getJson(url: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read loosely by the test
+async function getJson(url: string): Promise<any> {
   const res = await call('GET', url)
   assert.equal(res.status, 200, `GET ${url} → ${String(res.status)} ${res.text}`)
   return res.body
@@ -200,7 +203,9 @@ describe('seed playbook "Deploy services in KONG": service → routes → plugin
     // The seed's service template names example.internal:8080; point this copy at the local upstream.
     const template = join(project.dir, 'templates', 'service.json.j2')
     const original = readFileSync(template, 'utf8')
-    const local = original.replace('"host": "example.internal"', '"host": "127.0.0.1"').replace('"port": 8080', `"port": ${String(up.port)}`)
+    const local = original
+      .replace('"host": "example.internal"', '"host": "127.0.0.1"')
+      .replace('"port": 8080', `"port": ${String(up.port)}`)
     assert.notEqual(local, original)
     writeFileSync(template, local)
     // The seed's playbook targets `hosts: kong` and reads kong_admin_host; run it on the control node.
@@ -239,7 +244,11 @@ describe('seed playbook "Deploy services in KONG": service → routes → plugin
     assert.equal(first.code, 0, first.output)
     // 3 set_fact + 5 uri tasks, all "ok"; the 5 uri tasks created something.
     assert.deepEqual(first.recap, { ok: 8, changed: 5, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0 }, first.output)
-    assert.deepEqual(summary(first.requests), EXPECTED_POSTS.map((p) => `${p} 201`), first.output)
+    assert.deepEqual(
+      summary(first.requests),
+      EXPECTED_POSTS.map((p) => `${p} 201`),
+      first.output,
+    )
 
     const svc = await getJson(`${gw.adminUrl}/services/my-service`)
     assert.equal(svc.host, '127.0.0.1')
@@ -274,20 +283,27 @@ describe('seed playbook "Deploy services in KONG": service → routes → plugin
     assert.equal(keys[0].key, 'ansible-secret-key')
 
     afterFirst = await snapshot(gw)
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(afterFirst).map(([k, v]) => [k, v.length])),
-      { services: 1, routes: 2, plugins: 2, consumers: 1, 'key-auths': 1 },
-    )
+    assert.deepEqual(Object.fromEntries(Object.entries(afterFirst).map(([k, v]) => [k, v.length])), {
+      services: 1,
+      routes: 2,
+      plugins: 2,
+      consumers: 1,
+      'key-auths': 1,
+    })
   })
 
   test('traffic flows through the deployed service, with its plugins applied', async () => {
     assert.ok(first !== undefined, 'the first run must have happened')
     // Configuration reaches the proxy asynchronously: poll the authenticated request.
     let res = await call('GET', `${gw.proxyUrl}/orders/42?x=1`, undefined, { apikey: 'ansible-secret-key' })
-    await eventually(async () => {
-      res = await call('GET', `${gw.proxyUrl}/orders/42?x=1`, undefined, { apikey: 'ansible-secret-key' })
-      return res.status === 200
-    }, 10_000, 'the deployed route to answer 200')
+    await eventually(
+      async () => {
+        res = await call('GET', `${gw.proxyUrl}/orders/42?x=1`, undefined, { apikey: 'ansible-secret-key' })
+        return res.status === 200
+      },
+      10_000,
+      'the deployed route to answer 200',
+    )
     // strip_path: /orders is removed and the service path /api prepended.
     assert.equal(res.body.url, '/api/42?x=1')
     assert.equal(res.body.headers.apikey, undefined, 'hide_credentials removes the key')
@@ -311,7 +327,11 @@ describe('seed playbook "Deploy services in KONG": service → routes → plugin
     const second = await project.run('deploy-kong.yml', ['-i', inventory], EXPECTED_POSTS.length)
     assert.equal(second.code, 0, second.output)
     assert.deepEqual(second.recap, { ok: 8, changed: 0, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0 }, second.output)
-    assert.deepEqual(summary(second.requests), EXPECTED_POSTS.map((p) => `${p} 409`), second.output)
+    assert.deepEqual(
+      summary(second.requests),
+      EXPECTED_POSTS.map((p) => `${p} 409`),
+      second.output,
+    )
     // Same entities, same ids, same timestamps: nothing was written.
     assert.deepEqual(await snapshot(gw), afterFirst)
 
@@ -372,10 +392,14 @@ describe('seed playbook "Deploy routes and plugins in Kong Gateway" with "Create
     assert.equal(route.strip_path, true, 'the templated `True` arrives as a JSON boolean')
 
     let res = await call('GET', `${gw.proxyUrl}/example/anything`)
-    await eventually(async () => {
-      res = await call('GET', `${gw.proxyUrl}/example/anything`)
-      return res.status === 200
-    }, 10_000, 'route1 to answer 200')
+    await eventually(
+      async () => {
+        res = await call('GET', `${gw.proxyUrl}/example/anything`)
+        return res.status === 200
+      },
+      10_000,
+      'route1 to answer 200',
+    )
     assert.equal(res.body.url, '/anything')
     afterFirst = await snapshot(gw)
   })

@@ -69,9 +69,17 @@ describe('turnpike CLI', () => {
     const port = (holder.address() as AddressInfo).port
     const prefix = mkdtempSync(join(tmpdir(), 'turnpike-cli-'))
     try {
-      const r = await runTurnpike(['start'], { TURNPIKE_PREFIX: prefix, TURNPIKE_PROXY_LISTEN: `127.0.0.1:${port}`, TURNPIKE_ADMIN_LISTEN: '127.0.0.1:0', TURNPIKE_STATUS_LISTEN: 'off' })
+      const r = await runTurnpike(['start'], {
+        TURNPIKE_PREFIX: prefix,
+        TURNPIKE_PROXY_LISTEN: `127.0.0.1:${port}`,
+        TURNPIKE_ADMIN_LISTEN: '127.0.0.1:0',
+        TURNPIKE_STATUS_LISTEN: 'off',
+      })
       assert.equal(r.status, 1)
-      assert.equal(r.stderr, `Error: could not listen on proxy_listen 127.0.0.1:${port}: address already in use (is another gateway running?)\n`)
+      assert.equal(
+        r.stderr,
+        `Error: could not listen on proxy_listen 127.0.0.1:${port}: address already in use (is another gateway running?)\n`,
+      )
     } finally {
       holder.close()
       rmSync(prefix, { recursive: true, force: true })

@@ -16,7 +16,8 @@ import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
 /** `turnpike config ARGS…` */
 const cli = (args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> => runTurnpike(['config', ...args], env)
 
-const summary = (created: number, updated: number, deleted: number): string => `Summary:\n  Created: ${created}\n  Updated: ${updated}\n  Deleted: ${deleted}\n`
+const summary = (created: number, updated: number, deleted: number): string =>
+  `Summary:\n  Created: ${created}\n  Updated: ${updated}\n  Deleted: ${deleted}\n`
 
 describe('turnpike config against a running gateway', () => {
   let upstream: TestUpstream
@@ -29,7 +30,10 @@ describe('turnpike config against a running gateway', () => {
     upstream = await startUpstream()
     dir = mkdtempSync(join(tmpdir(), 'turnpike-cfgcli-'))
     file = join(dir, 'kong.yml')
-    writeFileSync(file, readFileSync(join(ROOT, 'test/fixtures/declarative/basic.yaml'), 'utf8').replaceAll('UPSTREAM_PORT', String(upstream.port)))
+    writeFileSync(
+      file,
+      readFileSync(join(ROOT, 'test/fixtures/declarative/basic.yaml'), 'utf8').replaceAll('UPSTREAM_PORT', String(upstream.port)),
+    )
     // assigned as each starts, so that `after` stops whichever started if the other fails
     await Promise.all([startTestGateway().then((g) => (gw = g)), startTestGateway().then((g) => (empty = g))])
   })
@@ -106,7 +110,10 @@ describe('turnpike config against a running gateway', () => {
     const port = await closedPort()
     const res = await cli(['dump', '--admin-url', `http://127.0.0.1:${port}`])
     assert.equal(res.status, 1)
-    assert.equal(res.stderr, `Error: cannot reach the Admin API at http://127.0.0.1:${port}: ECONNREFUSED (is the gateway running? set --admin-url)\n`)
+    assert.equal(
+      res.stderr,
+      `Error: cannot reach the Admin API at http://127.0.0.1:${port}: ECONNREFUSED (is the gateway running? set --admin-url)\n`,
+    )
   })
 })
 
@@ -117,7 +124,10 @@ describe('turnpike config sync into a DB-less gateway', () => {
     const gw = await startTestGateway({ settings: { database: 'off' } })
     try {
       const file = join(dir, 'kong.yml')
-      writeFileSync(file, readFileSync(join(ROOT, 'test/fixtures/declarative/basic.yaml'), 'utf8').replaceAll('UPSTREAM_PORT', String(upstream.port)))
+      writeFileSync(
+        file,
+        readFileSync(join(ROOT, 'test/fixtures/declarative/basic.yaml'), 'utf8').replaceAll('UPSTREAM_PORT', String(upstream.port)),
+      )
       const first = await cli(['sync', file, '--admin-url', gw.adminUrl])
       assert.ok(first.stdout.endsWith(summary(5, 0, 0)), first.stdout + first.stderr)
       await eventually(async () => (await call('GET', `${gw.proxyUrl}/echo/z`)).status === 200, 5000, 'the config')

@@ -72,7 +72,10 @@ describe('DB-less: declarative_config and /config', () => {
     const same = await call('POST', `${gw.adminUrl}/config?check_hash=1`, yaml, { 'content-type': 'text/yaml' })
     assert.equal(same.status, 304)
 
-    const json = { _format_version: '3.0', services: [{ name: 'j', url: `http://127.0.0.1:${upstream.port}/j`, routes: [{ name: 'rj', paths: ['/echo'] }] }] }
+    const json = {
+      _format_version: '3.0',
+      services: [{ name: 'j', url: `http://127.0.0.1:${upstream.port}/j`, routes: [{ name: 'rj', paths: ['/echo'] }] }],
+    }
     const byJson = await call('POST', `${gw.adminUrl}/config`, json)
     assert.equal(byJson.status, 201)
     const form = `config=${encodeURIComponent(fileText)}`
@@ -83,18 +86,30 @@ describe('DB-less: declarative_config and /config', () => {
   })
 
   test('POST /config with an invalid configuration: 400, nothing changes; flatten_errors=1 lists each entity', async () => {
-    const bad = { _format_version: '3.0', services: [{ name: 'nohost' }, { name: 'ok', host: 'h', routes: [{ name: 'r', paths: ['nope'] }] }] }
+    const bad = {
+      _format_version: '3.0',
+      services: [{ name: 'nohost' }, { name: 'ok', host: 'h', routes: [{ name: 'r', paths: ['nope'] }] }],
+    }
     const res = await call('POST', `${gw.adminUrl}/config`, bad)
     assert.equal(res.status, 400)
     assert.equal(res.body.code, 14)
     assert.equal(res.body.name, 'invalid declarative configuration')
-    assert.deepEqual(res.body.fields, { services: [{ host: 'required field missing' }, { routes: [{ paths: ['should start with: / (fixed path) or ~/ (regex path)'] }] }] })
+    assert.deepEqual(res.body.fields, {
+      services: [{ host: 'required field missing' }, { routes: [{ paths: ['should start with: / (fixed path) or ~/ (regex path)'] }] }],
+    })
     const flat = await call('POST', `${gw.adminUrl}/config?flatten_errors=1`, bad)
     assert.equal(flat.status, 400)
-    assert.deepEqual(flat.body.flattened_errors.map((e: { entity_type: string; entity_name: string; errors: unknown }) => [e.entity_type, e.entity_name, e.errors]), [
-      ['route', 'r', [{ type: 'field', field: 'paths.1', message: 'should start with: / (fixed path) or ~/ (regex path)' }]],
-      ['service', 'nohost', [{ type: 'field', field: 'host', message: 'required field missing' }]],
-    ])
+    assert.deepEqual(
+      flat.body.flattened_errors.map((e: { entity_type: string; entity_name: string; errors: unknown }) => [
+        e.entity_type,
+        e.entity_name,
+        e.errors,
+      ]),
+      [
+        ['route', 'r', [{ type: 'field', field: 'paths.1', message: 'should start with: / (fixed path) or ~/ (regex path)' }]],
+        ['service', 'nohost', [{ type: 'field', field: 'host', message: 'required field missing' }]],
+      ],
+    )
     const empty = await call('POST', `${gw.adminUrl}/config`, '', { 'content-type': 'text/yaml' })
     assert.equal(empty.status, 400)
     assert.equal(empty.body.message, 'expected a declarative configuration')
@@ -102,7 +117,10 @@ describe('DB-less: declarative_config and /config', () => {
   })
 
   test('POST /config while traffic flows: zero failed requests', async () => {
-    const configs = [0, 1, 2, 3, 4, 5].map((i) => `_format_version: "3.0"\nservices:\n- name: s${i}\n  url: http://127.0.0.1:${upstream.port}/v${i}\n  routes:\n  - name: r${i}\n    paths: [/echo]\n`)
+    const configs = [0, 1, 2, 3, 4, 5].map(
+      (i) =>
+        `_format_version: "3.0"\nservices:\n- name: s${i}\n  url: http://127.0.0.1:${upstream.port}/v${i}\n  routes:\n  - name: r${i}\n    paths: [/echo]\n`,
+    )
     let stop = false
     let ok = 0
     const failures: string[] = []
@@ -161,17 +179,28 @@ describe('DB-less: a refused file at start', () => {
     const dir = mkdtempSync(join(tmpdir(), 'turnpike-dbless-bad-'))
     try {
       const file = join(ROOT, 'test/fixtures/declarative/invalid.yaml')
-      const env: NodeJS.ProcessEnv = { ...process.env, TURNPIKE_PREFIX: dir, TURNPIKE_DATABASE: 'off', TURNPIKE_DECLARATIVE_CONFIG: file, TURNPIKE_PROXY_LISTEN: '127.0.0.1:0', TURNPIKE_ADMIN_LISTEN: '127.0.0.1:0', TURNPIKE_STATUS_LISTEN: 'off' }
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        TURNPIKE_PREFIX: dir,
+        TURNPIKE_DATABASE: 'off',
+        TURNPIKE_DECLARATIVE_CONFIG: file,
+        TURNPIKE_PROXY_LISTEN: '127.0.0.1:0',
+        TURNPIKE_ADMIN_LISTEN: '127.0.0.1:0',
+        TURNPIKE_STATUS_LISTEN: 'off',
+      }
       const res = spawnSync(process.execPath, [BIN, 'start'], { env, encoding: 'utf8', timeout: 20_000 })
       assert.equal(res.status, 1)
-      assert.equal(res.stderr, [
-        `Error: declarative config ${file} is invalid (4 problems):`,
-        "  filter_chains[0] (name 'wasm-chain'): entity 'filter_chains' is not supported yet",
-        "  routes[0] (name 'dangling'): invalid reference 'service: nowhere' (no such entry in 'services')",
-        "  services[0] (name 'no-host'): field 'host': required field missing",
-        "  services[1].routes[0] (name 'bad-route'): field 'paths.1': should start with: / (fixed path) or ~/ (regex path)",
-        '',
-      ].join('\n'))
+      assert.equal(
+        res.stderr,
+        [
+          `Error: declarative config ${file} is invalid (4 problems):`,
+          "  filter_chains[0] (name 'wasm-chain'): entity 'filter_chains' is not supported yet",
+          "  routes[0] (name 'dangling'): invalid reference 'service: nowhere' (no such entry in 'services')",
+          "  services[0] (name 'no-host'): field 'host': required field missing",
+          "  services[1].routes[0] (name 'bad-route'): field 'paths.1': should start with: / (fixed path) or ~/ (regex path)",
+          '',
+        ].join('\n'),
+      )
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

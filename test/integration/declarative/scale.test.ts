@@ -17,7 +17,8 @@ function generate(services: number, routesEach: number, port: number, tag: strin
   const lines = ['_format_version: "3.0"', 'services:']
   for (let s = 0; s < services; s++) {
     lines.push(`- name: svc-${s}`, `  url: http://127.0.0.1:${port}/${tag}${s}`, '  routes:')
-    for (let r = 0; r < routesEach; r++) lines.push(`  - name: route-${s}-${r}`, `    paths: [/s${s}/r${r}]`, `    hosts: [h${s % 50}.example.test]`)
+    for (let r = 0; r < routesEach; r++)
+      lines.push(`  - name: route-${s}-${r}`, `    paths: [/s${s}/r${r}]`, `    hosts: [h${s % 50}.example.test]`)
   }
   return `${lines.join('\n')}\n`
 }
@@ -51,11 +52,17 @@ describe('10,000 routes', () => {
     const loaded = /loaded declarative config .*: (\d+) entities in (\d+) ms/.exec(gw.errorLog())
     assert.ok(loaded, 'the load is logged')
     assert.equal(loaded[1], '11000')
-    await eventually(async () => (await call('GET', `${gw.proxyUrl}/s999/r9/x`, undefined, { host: 'h49.example.test' })).status === 200, 20_000, 'the last route')
+    await eventually(
+      async () => (await call('GET', `${gw.proxyUrl}/s999/r9/x`, undefined, { host: 'h49.example.test' })).status === 200,
+      20_000,
+      'the last route',
+    )
     const status = await call('GET', `${gw.adminUrl}/`)
     const primaryPid = status.body.pids.master as number
     const workerPid = (status.body.pids.workers as number[])[0] as number
-    t.diagnostic(`start (process spawn to listening): ${startMs.toFixed(0)} ms; parse+validate+store: ${loaded[2]} ms; RSS primary ${(rssKb(primaryPid) / 1024).toFixed(0)} MiB, worker ${(rssKb(workerPid) / 1024).toFixed(0)} MiB`)
+    t.diagnostic(
+      `start (process spawn to listening): ${startMs.toFixed(0)} ms; parse+validate+store: ${loaded[2]} ms; RSS primary ${(rssKb(primaryPid) / 1024).toFixed(0)} MiB, worker ${(rssKb(workerPid) / 1024).toFixed(0)} MiB`,
+    )
 
     const second = generate(1000, 10, upstream.port, 'b')
     let failures = 0
@@ -70,11 +77,17 @@ describe('10,000 routes', () => {
     const res = await call('POST', `${gw.adminUrl}/config`, second, { 'content-type': 'text/yaml' })
     const postMs = performance.now() - t0
     assert.equal(res.status, 201)
-    await eventually(async () => (await call('GET', `${gw.proxyUrl}/s500/r5/x`, undefined, { host: 'h0.example.test' })).body?.url === '/b500/x', 20_000, 'the new config live')
+    await eventually(
+      async () => (await call('GET', `${gw.proxyUrl}/s500/r5/x`, undefined, { host: 'h0.example.test' })).body?.url === '/b500/x',
+      20_000,
+      'the new config live',
+    )
     const liveMs = performance.now() - t0
     stop = true
     await traffic
     assert.equal(failures, 0)
-    t.diagnostic(`POST /config 10,000 routes: 201 after ${postMs.toFixed(0)} ms, live on the worker after ${liveMs.toFixed(0)} ms; RSS primary ${(rssKb(primaryPid) / 1024).toFixed(0)} MiB, worker ${(rssKb(workerPid) / 1024).toFixed(0)} MiB; failed requests during the swap: ${failures}`)
+    t.diagnostic(
+      `POST /config 10,000 routes: 201 after ${postMs.toFixed(0)} ms, live on the worker after ${liveMs.toFixed(0)} ms; RSS primary ${(rssKb(primaryPid) / 1024).toFixed(0)} MiB, worker ${(rssKb(workerPid) / 1024).toFixed(0)} MiB; failed requests during the swap: ${failures}`,
+    )
   })
 })

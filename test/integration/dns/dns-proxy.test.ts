@@ -27,7 +27,9 @@ before(async () => {
   const hosts = join(dir, 'hosts')
   writeFileSync(hosts, '127.0.0.1 localhost\n127.0.0.1 pinned.dns.test\n')
   ;[dns, up1, up2] = await Promise.all([startDnsServer(), startUpstream(), startUpstream()])
-  gw = await startTestGateway({ settings: { dns_resolver: dns.address, dns_hostsfile: hosts, dns_not_found_ttl: '30', dns_error_ttl: '1' } })
+  gw = await startTestGateway({
+    settings: { dns_resolver: dns.address, dns_hostsfile: hosts, dns_not_found_ttl: '30', dns_error_ttl: '1' },
+  })
 })
 
 after(async () => {
@@ -88,10 +90,14 @@ describe('proxy name resolution through dns_resolver', () => {
     await sleep(1100)
     // The first request after expiry gets the stale answer (no waiting), and starts the refresh.
     assert.equal((await get(`${path}/stale`)).status, 200)
-    await eventually(async () => {
-      await get(`${path}/fresh`)
-      return up2.received.length > before
-    }, 5000, 'the new SRV port to be used')
+    await eventually(
+      async () => {
+        await get(`${path}/fresh`)
+        return up2.received.length > before
+      },
+      5000,
+      'the new SRV port to be used',
+    )
     assert.ok(up2.received.some((e) => e.url === '/fresh'))
     assert.ok(dns.count('svc.dns.test', 'SRV') >= 2)
   })
@@ -125,12 +131,17 @@ describe('proxy name resolution through dns_resolver', () => {
     const id = res.headers['x-kong-request-id'] as string
     assert.deepEqual(res.body, { message: 'name resolution failed', request_id: id })
     const line = await gw.waitForLog(new RegExp(`request_id: "${id}"`))
-    const tried = '["missing.dns.test:33 - cache-miss/querying/dns server error: 3 name error",'
-      + '"missing.dns.test:1 - cache-miss/querying/dns server error: 3 name error",'
-      + '"missing.dns.test:5 - cache-miss/querying/dns server error: 3 name error"]'
+    const tried =
+      '["missing.dns.test:33 - cache-miss/querying/dns server error: 3 name error",' +
+      '"missing.dns.test:1 - cache-miss/querying/dns server error: 3 name error",' +
+      '"missing.dns.test:5 - cache-miss/querying/dns server error: 3 name error"]'
     const mine = line.split('\n').find((l) => l.includes(id)) ?? ''
     assert.ok(mine.includes(`[error]`), mine)
-    assert.ok(mine.includes(`DNS resolution failed: dns server error: 3 name error. Tried: ${tried.replace(/"/g, '\\"')}`) || mine.includes(`DNS resolution failed: dns server error: 3 name error. Tried: ${tried}`), mine)
+    assert.ok(
+      mine.includes(`DNS resolution failed: dns server error: 3 name error. Tried: ${tried.replace(/"/g, '\\"')}`) ||
+        mine.includes(`DNS resolution failed: dns server error: 3 name error. Tried: ${tried}`),
+      mine,
+    )
     assert.ok(mine.includes(`resolver: "${dns.address}"`), mine)
     assert.match(mine, /hint: "the name \\?"missing\.dns\.test\\?" of service/)
     // Cached for dns_not_found_ttl: a second request asks nothing.
@@ -139,7 +150,7 @@ describe('proxy name resolution through dns_resolver', () => {
     assert.equal(dns.count('missing.dns.test'), n)
   })
 
-  test('SERVFAIL → 500 with Kong\'s message', async () => {
+  test("SERVFAIL → 500 with Kong's message", async () => {
     dns.set('broken.dns.test', { rcode: 'SERVFAIL' })
     const path = await expose({ host: 'broken.dns.test', port: up1.port })
     const res = await get(path)

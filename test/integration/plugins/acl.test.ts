@@ -14,7 +14,11 @@ describe('acl plugin', () => {
 
   const fx = pluginSuite({}, async () => {
     for (const name of ['allow', 'deny', 'hidden', 'noauth', 'anon']) await fx.route(name)
-    for (const [user, groups] of [['alice', ['admin', 'dev']], ['bob', ['guest']], ['carol', []]] as const) {
+    for (const [user, groups] of [
+      ['alice', ['admin', 'dev']],
+      ['bob', ['guest']],
+      ['carol', []],
+    ] as const) {
       await fx.admin('/consumers', { username: user })
       await fx.admin(`/consumers/${user}/key-auth`, { key: `${user}-key` })
       for (const group of groups) await fx.admin(`/consumers/${user}/acls`, { group })

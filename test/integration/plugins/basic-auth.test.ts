@@ -31,11 +31,16 @@ describe('basic-auth plugin', () => {
     await fx.admin('/routes/either/plugins', { name: 'key-auth', config: { anonymous: 'guest' } })
   })
 
-  test('the password is stored as Kong\'s digest: sha1(password .. consumer_id)', async () => {
+  test("the password is stored as Kong's digest: sha1(password .. consumer_id)", async () => {
     const stored = await call('GET', `${fx.gw.adminUrl}/consumers/bob/basic-auth/bob-login`)
     assert.equal(stored.status, 200)
     assert.notEqual(stored.body.password, PASSWORD)
-    assert.equal(stored.body.password, createHash('sha1').update(PASSWORD + bob.id).digest('hex'))
+    assert.equal(
+      stored.body.password,
+      createHash('sha1')
+        .update(PASSWORD + bob.id)
+        .digest('hex'),
+    )
   })
 
   test('valid credentials → 200 with the consumer headers; Authorization still sent upstream', async () => {
@@ -49,7 +54,9 @@ describe('basic-auth plugin', () => {
     assert.equal(h['x-anonymous-consumer'], undefined)
     assert.equal(h['authorization'], basic('bob-login', PASSWORD))
     // The scheme's first letter may be lower-case, as Kong's `[Bb]asic`.
-    const lower = await call('GET', `${fx.gw.proxyUrl}/basic`, undefined, { authorization: basic('bob-login', PASSWORD).replace('Basic', 'basic') })
+    const lower = await call('GET', `${fx.gw.proxyUrl}/basic`, undefined, {
+      authorization: basic('bob-login', PASSWORD).replace('Basic', 'basic'),
+    })
     assert.equal(lower.status, 200)
   })
 
@@ -66,7 +73,9 @@ describe('basic-auth plugin', () => {
     assert.equal(res.body.message, 'Unauthorized')
     assert.equal(res.headers['www-authenticate'], 'Basic realm="service"')
     assert.equal(fx.up.received.length, before)
-    const line = await fx.gw.waitForLog(/\[basic-auth\] 401 "Unauthorized" on route "basic".*no Authorization or Proxy-Authorization header/)
+    const line = await fx.gw.waitForLog(
+      /\[basic-auth\] 401 "Unauthorized" on route "basic".*no Authorization or Proxy-Authorization header/,
+    )
     assert.match(line, /\[info\]/)
     assert.match(line, /request_id: "[0-9a-f]+"/)
   })
@@ -106,7 +115,9 @@ describe('basic-auth plugin', () => {
     assert.equal(res.status, 200)
     assert.equal(res.body.headers['x-consumer-username'], 'guest')
     assert.equal(res.body.headers['x-anonymous-consumer'], 'true')
-    await fx.gw.waitForLog(/\[basic-auth\] authentication failed on route "anon" .*\(Unauthorized: wrong password.*continuing as the anonymous consumer "guest"/)
+    await fx.gw.waitForLog(
+      /\[basic-auth\] authentication failed on route "anon" .*\(Unauthorized: wrong password.*continuing as the anonymous consumer "guest"/,
+    )
   })
 
   test('two auth plugins with anonymous: either credential works, none gives the anonymous consumer', async () => {
@@ -114,7 +125,11 @@ describe('basic-auth plugin', () => {
     assert.equal(byKey.body.headers['x-consumer-username'], 'alice')
     assert.equal(byKey.body.headers['x-anonymous-consumer'], undefined)
     const byBasic = await call('GET', `${fx.gw.proxyUrl}/either`, undefined, { authorization: basic('bob-login', PASSWORD) })
-    assert.equal(byBasic.body.headers['x-consumer-username'], 'bob', 'key-auth (higher priority) fell back to anonymous, then basic-auth authenticated')
+    assert.equal(
+      byBasic.body.headers['x-consumer-username'],
+      'bob',
+      'key-auth (higher priority) fell back to anonymous, then basic-auth authenticated',
+    )
     assert.equal(byBasic.body.headers['x-anonymous-consumer'], undefined)
     const none = await call('GET', `${fx.gw.proxyUrl}/either`)
     assert.equal(none.status, 200)

@@ -12,7 +12,6 @@ import { pluginSuite } from '../../helpers/plugin-fixture.js'
 const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36'
 
 describe('bot-detection plugin', () => {
-
   const fx = pluginSuite({}, async () => {
     await fx.route('plain', [{ name: 'bot-detection' }])
     await fx.route('lists', [{ name: 'bot-detection', config: { allow: ['Googlebot'], deny: ['^curl/', 'BadClient'] } }])
@@ -51,7 +50,9 @@ describe('bot-detection plugin', () => {
     assert.equal((await ua('/lists', 'Mozilla/5.0 BadClient')).status, 403)
     assert.equal((await ua('/lists', 'bingbot/2.0')).status, 403, 'the built-in list still applies')
     assert.equal((await ua('/lists', BROWSER)).status, 200)
-    await fx.gw.waitForLog(/\[bot-detection\] 403 "Forbidden" on route "lists" \([^)]+\): User-Agent "curl\/8\.5\.0" matches config\.deny entry "\^curl\/"/)
+    await fx.gw.waitForLog(
+      /\[bot-detection\] 403 "Forbidden" on route "lists" \([^)]+\): User-Agent "curl\/8\.5\.0" matches config\.deny entry "\^curl\/"/,
+    )
   })
 
   test('two User-Agent headers: 400', async () => {

@@ -10,7 +10,6 @@ import { pluginSuite } from '../../helpers/plugin-fixture.js'
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}'
 
 describe('correlation-id plugin', () => {
-
   const fx = pluginSuite({}, async () => {
     const routes: Record<string, unknown> = {
       counter: {},

@@ -10,11 +10,17 @@ import { call } from '../../helpers/gateway.js'
 import { pluginSuite } from '../../helpers/plugin-fixture.js'
 
 describe('cors plugin', () => {
-
   const fx = pluginSuite({}, async () => {
     const routes: Record<string, unknown> = {
       all: {},
-      single: { origins: ['https://app.example.com'], methods: ['GET', 'POST'], headers: ['X-One', 'X-Two'], exposed_headers: ['X-Total'], max_age: 3600, credentials: true },
+      single: {
+        origins: ['https://app.example.com'],
+        methods: ['GET', 'POST'],
+        headers: ['X-One', 'X-Two'],
+        exposed_headers: ['X-Total'],
+        max_age: 3600,
+        credentials: true,
+      },
       list: { origins: ['https://a.example.com', 'http://b.example.com:8080', '(.*)\\.example\\.org'] },
       star: { origins: ['https://a.example.com', '*'] },
       creds: { credentials: true },

@@ -22,13 +22,22 @@ describe('custom plugins and the plugin runtime', () => {
     extra = mkdtempSync(join(tmpdir(), 'turnpike-plugins-'))
     mkdirSync(join(extra, 'greeting'))
     writeFileSync(join(extra, 'greeting', 'index.js'), `export { default } from ${JSON.stringify(join(EXAMPLE, 'greeting', 'index.js'))}\n`)
-    writeFileSync(join(extra, 'explode.js'), `export default { name: 'explode', version: '1.0.0', priority: 5, schema: { config: { phase: { type: 'string', default: 'access' } } },
+    writeFileSync(
+      join(extra, 'explode.js'),
+      `export default { name: 'explode', version: '1.0.0', priority: 5, schema: { config: { phase: { type: 'string', default: 'access' } } },
       access(kong, conf) { if (conf.phase === 'access') throw new Error('kaboom in access') },
-      headerFilter(kong, conf) { if (conf.phase === 'header_filter') throw new Error('kaboom in header_filter') } }\n`)
+      headerFilter(kong, conf) { if (conf.phase === 'header_filter') throw new Error('kaboom in header_filter') } }\n`,
+    )
     up = await startUpstream()
     gw = await startTestGateway({ settings: { plugins: 'bundled,greeting,explode', plugins_path: extra } })
     assert.equal((await call('POST', `${gw.adminUrl}/services`, { name: 's', url: up.url })).status, 201)
-    for (const [name, path] of [['r1', '/one'], ['r2', '/two'], ['r3', '/three'], ['boom', '/boom'], ['hf', '/hf']] as const) {
+    for (const [name, path] of [
+      ['r1', '/one'],
+      ['r2', '/two'],
+      ['r3', '/three'],
+      ['boom', '/boom'],
+      ['hf', '/hf'],
+    ] as const) {
       assert.equal((await call('POST', `${gw.adminUrl}/services/s/routes`, { name, paths: [path] })).status, 201)
     }
   })
@@ -52,7 +61,10 @@ describe('custom plugins and the plugin runtime', () => {
 
   test('global, service and route instances: the most specific one runs', async () => {
     assert.equal((await call('POST', `${gw.adminUrl}/plugins`, { name: 'greeting', config: { message: 'global' } })).status, 201)
-    assert.equal((await call('POST', `${gw.adminUrl}/services/s/plugins`, { name: 'greeting', config: { message: 'service' } })).status, 201)
+    assert.equal(
+      (await call('POST', `${gw.adminUrl}/services/s/plugins`, { name: 'greeting', config: { message: 'service' } })).status,
+      201,
+    )
     assert.equal((await call('POST', `${gw.adminUrl}/routes/r2/plugins`, { name: 'greeting', config: { message: 'route' } })).status, 201)
     await eventually(async () => (await call('GET', `${gw.proxyUrl}/two`)).headers['x-greeting'] === 'route', 5000, 'route-level config')
     const one = await call('GET', `${gw.proxyUrl}/one`)
@@ -67,7 +79,10 @@ describe('custom plugins and the plugin runtime', () => {
   })
 
   test('a short-circuit answers from the plugin and never reaches the upstream', async () => {
-    const r = await call('POST', `${gw.adminUrl}/routes/r3/plugins`, { name: 'greeting', config: { message: 'strict', require_header: 'x-token' } })
+    const r = await call('POST', `${gw.adminUrl}/routes/r3/plugins`, {
+      name: 'greeting',
+      config: { message: 'strict', require_header: 'x-token' },
+    })
     assert.equal(r.status, 201)
     // Until the plugin is live, requests may still be proxied: count from when it is.
     await eventually(async () => (await call('GET', `${gw.proxyUrl}/three`)).status === 400, 5000, 'strict route')
@@ -82,21 +97,32 @@ describe('custom plugins and the plugin runtime', () => {
     await gw.waitForLog(/\[greeting\] refused: no x-token header.*request_id/)
   })
 
-  test('a plugin that throws gets a 500 with Kong\'s body and a log line naming plugin, phase and route', async () => {
+  test("a plugin that throws gets a 500 with Kong's body and a log line naming plugin, phase and route", async () => {
     assert.equal((await call('POST', `${gw.adminUrl}/routes/boom/plugins`, { name: 'explode' })).status, 201)
     await eventually(async () => (await call('GET', `${gw.proxyUrl}/boom`)).status === 500, 5000, 'explode plugin')
     const res = await call('GET', `${gw.proxyUrl}/boom`)
     assert.equal(res.body.message, 'An unexpected error occurred')
     assert.equal(res.body.request_id, res.headers['x-kong-request-id'])
-    const line = await gw.waitForLog(new RegExp(`plugin "explode" \\(instance [0-9a-f-]+\\) failed in the access phase on route "boom": kaboom in access.*request_id: "${res.headers['x-kong-request-id'] as string}"`))
+    const line = await gw.waitForLog(
+      new RegExp(
+        `plugin "explode" \\(instance [0-9a-f-]+\\) failed in the access phase on route "boom": kaboom in access.*request_id: "${res.headers['x-kong-request-id'] as string}"`,
+      ),
+    )
     assert.match(line, /\[error\]/)
     // The gateway keeps serving.
     assert.equal((await call('GET', `${gw.proxyUrl}/one`)).status, 200)
   })
 
   test('an error in header_filter is logged and the response still goes out', async () => {
-    assert.equal((await call('POST', `${gw.adminUrl}/routes/hf/plugins`, { name: 'explode', config: { phase: 'header_filter' } })).status, 201)
-    await eventually(async () => /kaboom in header_filter/.test(gw.errorLog()) || (await call('GET', `${gw.proxyUrl}/hf`)).status !== 200, 5000, 'header_filter failure')
+    assert.equal(
+      (await call('POST', `${gw.adminUrl}/routes/hf/plugins`, { name: 'explode', config: { phase: 'header_filter' } })).status,
+      201,
+    )
+    await eventually(
+      async () => /kaboom in header_filter/.test(gw.errorLog()) || (await call('GET', `${gw.proxyUrl}/hf`)).status !== 200,
+      5000,
+      'header_filter failure',
+    )
     const res = await call('GET', `${gw.proxyUrl}/hf`)
     assert.equal(res.status, 200)
     await gw.waitForLog(/plugin "explode" \(instance [0-9a-f-]+\) failed in the header_filter phase on route "hf": kaboom in header_filter/)

@@ -11,9 +11,13 @@ import { describe, test } from 'node:test'
 import { call, eventually } from '../../helpers/gateway.js'
 import { pluginSuite } from '../../helpers/plugin-fixture.js'
 
-function lines(path: string): Record<string, any>[] { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read loosely by the test
+function lines(path: string): Record<string, any>[] {
   if (!existsSync(path)) return []
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l))
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l))
 }
 
 describe('file-log plugin', () => {
@@ -34,8 +38,12 @@ describe('file-log plugin', () => {
     await fx.admin('/routes/rot/plugins', { name: 'file-log', config: { path: rotPath, reopen: true } })
   })
 
-  test('a proxied request: one line in Kong\'s serializer shape, authorization redacted', async () => {
-    const res = await call('GET', `${fx.gw.proxyUrl}/fl/x?a=1&a=2&flag&q=hello%20world`, undefined, { authorization: 'Bearer secret-token', 'proxy-authorization': 'Basic abc', 'x-custom': 'yes' })
+  test("a proxied request: one line in Kong's serializer shape, authorization redacted", async () => {
+    const res = await call('GET', `${fx.gw.proxyUrl}/fl/x?a=1&a=2&flag&q=hello%20world`, undefined, {
+      authorization: 'Bearer secret-token',
+      'proxy-authorization': 'Basic abc',
+      'x-custom': 'yes',
+    })
     assert.equal(res.status, 200)
     await eventually(async () => lines(logPath).length === 1, 5000, 'the log line')
     const [m] = lines(logPath)
@@ -86,7 +94,11 @@ describe('file-log plugin', () => {
     const before = lines(logPath).length
     await Promise.all(Array.from({ length: 40 }, (_, i) => call('GET', `${fx.gw.proxyUrl}/fl/n${i}`)))
     await eventually(async () => lines(logPath).length === before + 40, 5000, '40 more lines')
-    const uris = new Set(lines(logPath).slice(before).map((m) => m.request.uri))
+    const uris = new Set(
+      lines(logPath)
+        .slice(before)
+        .map((m) => m.request.uri),
+    )
     assert.equal(uris.size, 40)
   })
 
@@ -99,7 +111,7 @@ describe('file-log plugin', () => {
     assert.equal(lines(`${rotPath}.1`).length, 1)
   })
 
-  test('path is required and must be a valid file name (Kong\'s schema)', async () => {
+  test("path is required and must be a valid file name (Kong's schema)", async () => {
     const missing = await call('POST', `${fx.gw.adminUrl}/plugins`, { name: 'file-log', config: {} })
     assert.equal(missing.status, 400)
     assert.equal(missing.body.fields.config.path, 'required field missing')

@@ -45,14 +45,33 @@ describe('http-log plugin', () => {
     deadPort = await closedPort()
     gw = await startTestGateway()
     await admin(gw, '/services', { name: 'svc', url: up.url })
-    for (const name of ['one', 'batch', 'retry', 'slow', 'down', 'full', 'plain']) await admin(gw, '/services/svc/routes', { name, paths: [`/${name}`] })
+    for (const name of ['one', 'batch', 'retry', 'slow', 'down', 'full', 'plain'])
+      await admin(gw, '/services/svc/routes', { name, paths: [`/${name}`] })
     const logUrl = `http://loguser:s3cret@127.0.0.1:${logs.port}/ingest?src=gw`
-    await admin(gw, '/routes/one/plugins', { name: 'http-log', config: { http_endpoint: logUrl, method: 'PUT', headers: { 'X-Log-Token': 'abc' } } })
-    await admin(gw, '/routes/batch/plugins', { name: 'http-log', config: { http_endpoint: `${logs.url}/batch`, queue: { max_batch_size: 5, max_coalescing_delay: 2 } } })
-    await admin(gw, '/routes/retry/plugins', { name: 'http-log', config: { http_endpoint: `${flaky.url}/retry`, queue: { initial_retry_delay: 0.05, max_retry_delay: 0.2 } } })
-    await admin(gw, '/routes/slow/plugins', { name: 'http-log', config: { http_endpoint: `http://127.0.0.1:${blackholePort}/never`, timeout: 10000 } })
-    await admin(gw, '/routes/down/plugins', { name: 'http-log', config: { http_endpoint: `http://127.0.0.1:${deadPort}/down`, queue: { initial_retry_delay: 0.01, max_retry_time: 1 } } })
-    await admin(gw, '/routes/full/plugins', { name: 'http-log', config: { http_endpoint: `http://127.0.0.1:${blackholePort}/full`, timeout: 10000, queue: { max_entries: 5 } } })
+    await admin(gw, '/routes/one/plugins', {
+      name: 'http-log',
+      config: { http_endpoint: logUrl, method: 'PUT', headers: { 'X-Log-Token': 'abc' } },
+    })
+    await admin(gw, '/routes/batch/plugins', {
+      name: 'http-log',
+      config: { http_endpoint: `${logs.url}/batch`, queue: { max_batch_size: 5, max_coalescing_delay: 2 } },
+    })
+    await admin(gw, '/routes/retry/plugins', {
+      name: 'http-log',
+      config: { http_endpoint: `${flaky.url}/retry`, queue: { initial_retry_delay: 0.05, max_retry_delay: 0.2 } },
+    })
+    await admin(gw, '/routes/slow/plugins', {
+      name: 'http-log',
+      config: { http_endpoint: `http://127.0.0.1:${blackholePort}/never`, timeout: 10000 },
+    })
+    await admin(gw, '/routes/down/plugins', {
+      name: 'http-log',
+      config: { http_endpoint: `http://127.0.0.1:${deadPort}/down`, queue: { initial_retry_delay: 0.01, max_retry_time: 1 } },
+    })
+    await admin(gw, '/routes/full/plugins', {
+      name: 'http-log',
+      config: { http_endpoint: `http://127.0.0.1:${blackholePort}/full`, timeout: 10000, queue: { max_entries: 5 } },
+    })
     await settle(gw)
   })
   after(async () => {
@@ -64,7 +83,7 @@ describe('http-log plugin', () => {
 
   const posted = (path: string): Echo[] => logs.received.filter((e) => e.url.startsWith(path))
 
-  test('one entry per request: Kong\'s serializer object, method, content type, headers, Basic credentials', async () => {
+  test("one entry per request: Kong's serializer object, method, content type, headers, Basic credentials", async () => {
     const res = await call('GET', `${gw.proxyUrl}/one?x=1`, undefined, { authorization: 'Bearer t0ken' })
     assert.equal(res.status, 200)
     await eventually(async () => posted('/ingest').length === 1, 5000, 'the log POST')
@@ -93,7 +112,10 @@ describe('http-log plugin', () => {
     const batch = JSON.parse(e.body)
     assert.ok(Array.isArray(batch))
     assert.equal(batch.length, 5, 'a full batch goes out without waiting for max_coalescing_delay')
-    assert.deepEqual(new Set(batch.map((m: { request: { uri: string } }) => m.request.uri)), new Set([0, 1, 2, 3, 4].map((i) => `/batch/${i}`)))
+    assert.deepEqual(
+      new Set(batch.map((m: { request: { uri: string } }) => m.request.uri)),
+      new Set([0, 1, 2, 3, 4].map((i) => `/batch/${i}`)),
+    )
   })
 
   test('a failing log server: the batch is retried with backoff until it is accepted', async () => {
@@ -101,7 +123,9 @@ describe('http-log plugin', () => {
     await eventually(async () => flakyCalls >= 3, 5000, 'three attempts')
     const bodies = flaky.received.map((r) => JSON.parse(r.body).request.id)
     assert.equal(new Set(bodies).size, 1, 'the same entry each time')
-    await gw.waitForLog(/\[http-log\].*handler could not process entries: request to 127\.0\.0\.1:\d+ returned status code 500 and body log store unavailable/)
+    await gw.waitForLog(
+      /\[http-log\].*handler could not process entries: request to 127\.0\.0\.1:\d+ returned status code 500 and body log store unavailable/,
+    )
   })
 
   test('a log server that is down: retries stop after max_retry_time and the loss is logged', async () => {
@@ -127,8 +151,14 @@ describe('http-log plugin', () => {
     const slow = await timed('/slow', 30)
     const down = await timed('/down', 30)
     const bound = median(base) * 5 + 50
-    assert.ok(median(slow) < bound, `never-answering log server: median ${median(slow).toFixed(1)} ms vs ${median(base).toFixed(1)} ms without the plugin`)
-    assert.ok(median(down) < bound, `log server down: median ${median(down).toFixed(1)} ms vs ${median(base).toFixed(1)} ms without the plugin`)
+    assert.ok(
+      median(slow) < bound,
+      `never-answering log server: median ${median(slow).toFixed(1)} ms vs ${median(base).toFixed(1)} ms without the plugin`,
+    )
+    assert.ok(
+      median(down) < bound,
+      `log server down: median ${median(down).toFixed(1)} ms vs ${median(base).toFixed(1)} ms without the plugin`,
+    )
     assert.ok(Math.max(...slow) < 1000 && Math.max(...down) < 1000, 'no request waits for the log server')
   })
 
@@ -137,11 +167,14 @@ describe('http-log plugin', () => {
     await gw.waitForLog(/\[http-log\].*queue [0-9a-f-]+: queue full, dropping old entries until processing is successful again/)
   })
 
-  test('Kong\'s schema: method, content_type and headers are checked', async () => {
+  test("Kong's schema: method, content_type and headers are checked", async () => {
     const bad = await call('POST', `${gw.adminUrl}/plugins`, { name: 'http-log', config: { http_endpoint: logs.url, method: 'GET' } })
     assert.equal(bad.status, 400)
     assert.ok(bad.body.fields.config.method)
-    const hdr = await call('POST', `${gw.adminUrl}/plugins`, { name: 'http-log', config: { http_endpoint: logs.url, headers: { Host: 'x' } } })
+    const hdr = await call('POST', `${gw.adminUrl}/plugins`, {
+      name: 'http-log',
+      config: { http_endpoint: logs.url, headers: { Host: 'x' } },
+    })
     assert.equal(hdr.status, 400)
     const missing = await call('POST', `${gw.adminUrl}/plugins`, { name: 'http-log', config: {} })
     assert.equal(missing.status, 400)

@@ -9,7 +9,6 @@ import { call } from '../../helpers/gateway.js'
 import { pluginSuite } from '../../helpers/plugin-fixture.js'
 
 describe('ip-restriction plugin', () => {
-
   // The test client (127.0.0.1) is a trusted proxy: its X-Forwarded-For names the client.
   const fx = pluginSuite({ settings: { trusted_ips: '127.0.0.1', real_ip_header: 'X-Forwarded-For' } }, async () => {
     for (const name of ['deny', 'allow', 'v6', 'custom', 'both']) await fx.route(name)
@@ -20,7 +19,8 @@ describe('ip-restriction plugin', () => {
     await fx.admin('/routes/both/plugins', { name: 'ip-restriction', config: { allow: ['10.0.0.0/8'], deny: ['10.0.0.5'] } })
   })
 
-  const get = (path: string, xff?: string) => call('GET', `${fx.gw.proxyUrl}${path}`, undefined, xff === undefined ? {} : { 'x-forwarded-for': xff })
+  const get = (path: string, xff?: string) =>
+    call('GET', `${fx.gw.proxyUrl}${path}`, undefined, xff === undefined ? {} : { 'x-forwarded-for': xff })
 
   test('deny list: a denied range → 403 "IP address not allowed: <ip>"; others pass', async () => {
     const res = await get('/deny', '10.1.2.3')

@@ -12,13 +12,33 @@ import { call, eventually, startTestGateway, type TestGateway } from '../../help
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
 
 type Alg = 'HS256' | 'HS384' | 'HS512' | 'RS256' | 'RS384' | 'RS512' | 'ES256' | 'ES384' | 'ES512' | 'PS256' | 'PS384' | 'PS512' | 'EdDSA'
-const ALGS: readonly Alg[] = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA']
+const ALGS: readonly Alg[] = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'EdDSA',
+]
 
-interface Pair { readonly privateKey: KeyObject; readonly pem: string }
+interface Pair {
+  readonly privateKey: KeyObject
+  readonly pem: string
+}
 function pair(kind: 'rsa' | 'ec' | 'ed25519', curve?: string): Pair {
-  const { privateKey, publicKey } = kind === 'rsa'
-    ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-    : kind === 'ec' ? generateKeyPairSync('ec', { namedCurve: curve ?? 'P-256' }) : generateKeyPairSync('ed25519')
+  const { privateKey, publicKey } =
+    kind === 'rsa'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : kind === 'ec'
+        ? generateKeyPairSync('ec', { namedCurve: curve ?? 'P-256' })
+        : generateKeyPairSync('ed25519')
   return { privateKey, pem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }
 }
 
@@ -32,7 +52,11 @@ describe('jwt plugin', () => {
   const keys = new Map<Alg, Pair>()
   const otherKeys = new Map<Alg, Pair>()
 
-  async function sign(alg: Alg, claims: JWTPayload, opts: { key?: KeyObject | Uint8Array; header?: Record<string, unknown> } = {}): Promise<string> {
+  async function sign(
+    alg: Alg,
+    claims: JWTPayload,
+    opts: { key?: KeyObject | Uint8Array; header?: Record<string, unknown> } = {},
+  ): Promise<string> {
     const key = opts.key ?? (alg.startsWith('HS') ? new TextEncoder().encode(HS_SECRET) : (keys.get(alg) as Pair).privateKey)
     return new SignJWT(claims).setProtectedHeader({ alg, typ: 'JWT', ...opts.header }).sign(key)
   }
@@ -74,7 +98,12 @@ describe('jwt plugin', () => {
     await route('default', 's1', {})
     await route('claims', 's1', { claims_to_verify: ['exp', 'nbf'], realm: 'api' })
     await route('max', 's1', { claims_to_verify: ['exp'], maximum_expiration: 60 })
-    await route('sources', 's1', { uri_param_names: ['token'], cookie_names: ['jwt_cookie'], header_names: ['x-jwt'], key_claim_name: 'kid' })
+    await route('sources', 's1', {
+      uri_param_names: ['token'],
+      cookie_names: ['jwt_cookie'],
+      header_names: ['x-jwt'],
+      key_claim_name: 'kid',
+    })
     await route('b64', 's1', { secret_is_base64: true })
     await route('anon', 's1', { anonymous: 'guest' })
     await route('preflight', 's1', { run_on_preflight: false })
@@ -93,12 +122,19 @@ describe('jwt plugin', () => {
       else body['rsa_public_key'] = (keys.get(alg) as Pair).pem
       await admin('POST', '/consumers/alice/jwt', body)
     }
-    await admin('POST', '/consumers/bob/jwt', { key: 'bob-b64', secret: Buffer.from('bob raw secret bytes \u0001\u0002').toString('base64') })
+    await admin('POST', '/consumers/bob/jwt', {
+      key: 'bob-b64',
+      secret: Buffer.from('bob raw secret bytes \u0001\u0002').toString('base64'),
+    })
     await admin('POST', '/consumers/bob/jwt', { key: 'bob-plain', secret: 'bob plain secret!' })
 
     // Configuration reaches the worker: the last route and credential answer.
     const probe = await sign('HS256', { iss: 'alice-HS256' })
-    await eventually(async () => (await get('/overrides', bearer(probe))).status === 200 && (await get('/anon-missing')).status === 500, 10_000, 'jwt configuration in the worker')
+    await eventually(
+      async () => (await get('/overrides', bearer(probe))).status === 200 && (await get('/anon-missing')).status === 500,
+      10_000,
+      'jwt configuration in the worker',
+    )
   })
   after(async () => {
     await gw?.stop()
@@ -123,7 +159,9 @@ describe('jwt plugin', () => {
 
   test('a token signed with another key is refused with Invalid signature, for each family', async () => {
     for (const alg of ALGS) {
-      const key = alg.startsWith('HS') ? new TextEncoder().encode('not-the-secret-not-the-secret-not-the-secret-0123456789') : (otherKeys.get(alg) as Pair).privateKey
+      const key = alg.startsWith('HS')
+        ? new TextEncoder().encode('not-the-secret-not-the-secret-not-the-secret-0123456789')
+        : (otherKeys.get(alg) as Pair).privateKey
       const token = await sign(alg, { iss: `alice-${alg}` }, { key })
       refused(await get('/default', bearer(token)), { message: 'Invalid signature' }, 'Bearer error="invalid_token"')
     }
@@ -138,7 +176,9 @@ describe('jwt plugin', () => {
 
   test('no token: 401 Unauthorized with a bare Bearer challenge; the log names where it looked', async () => {
     refused(await get('/default'), { message: 'Unauthorized' }, 'Bearer')
-    await gw.waitForLog(/no JWT found in the request; looked in query parameter 'jwt'; header 'authorization' \(Bearer scheme\), request_id/)
+    await gw.waitForLog(
+      /no JWT found in the request; looked in query parameter 'jwt'; header 'authorization' \(Bearer scheme\), request_id/,
+    )
     refused(await get('/default', { authorization: 'Basic YWxpY2U6cHc=' }), { message: 'Unauthorized' }, 'Bearer')
     await gw.waitForLog(/header 'authorization' present but not in the form 'Bearer <token>'/)
     refused(await get('/claims'), { message: 'Unauthorized' }, 'Bearer realm="api"')
@@ -165,7 +205,11 @@ describe('jwt plugin', () => {
     assert.equal((await get('/sources', { 'x-jwt': `Bearer ${kidToken}` })).status, 200)
     // authorization is not among this route's header_names.
     refused(await get('/sources', bearer(kidToken)), { message: 'Unauthorized' }, 'Bearer')
-    refused(await get('/sources', { 'x-jwt': `Bearer ${token}` }), { message: "No mandatory 'kid' in claims" }, 'Bearer error="invalid_token"')
+    refused(
+      await get('/sources', { 'x-jwt': `Bearer ${token}` }),
+      { message: "No mandatory 'kid' in claims" },
+      'Bearer error="invalid_token"',
+    )
   })
 
   test('malformed tokens, key claim and credential lookup', async () => {
@@ -178,22 +222,38 @@ describe('jwt plugin', () => {
     refused(await get('/default', bearer(arr)), { message: 'Bad token; invalid claims' }, www)
     refused(await get('/default', bearer(await sign('HS256', { sub: 'x' }))), { message: "No mandatory 'iss' in claims" }, www)
     refused(await get('/default', bearer(await sign('HS256', { iss: '' }))), { message: "Invalid 'iss' in claims" }, www)
-    refused(await get('/default', bearer(await sign('HS256', { iss: 'who-is-this' }))), { message: "No credentials found for given 'iss'" }, www)
+    refused(
+      await get('/default', bearer(await sign('HS256', { iss: 'who-is-this' }))),
+      { message: "No credentials found for given 'iss'" },
+      www,
+    )
     await gw.waitForLog(/no jwt credential has key "who-is-this" \(the token's 'iss'\)/)
     // The credential is HS256; the token HS512 with the same secret.
     refused(await get('/default', bearer(await sign('HS512', { iss: 'alice-HS256' }))), { message: 'Invalid algorithm' }, www)
     await gw.waitForLog(/is signed with HS512 but credential "alice-HS256" \(id [0-9a-f-]+\) expects HS256/)
   })
 
-  test('claims_to_verify: exp and nbf, with Kong\'s claim error bodies and the realm', async () => {
+  test("claims_to_verify: exp and nbf, with Kong's claim error bodies and the realm", async () => {
     const www = 'Bearer realm="api" error="invalid_token"'
     const expired = now() - 3600
-    refused(await get('/claims', bearer(await sign('HS256', { iss: 'alice-HS256', exp: expired, nbf: expired - 60 }))), { exp: 'token expired' }, www)
+    refused(
+      await get('/claims', bearer(await sign('HS256', { iss: 'alice-HS256', exp: expired, nbf: expired - 60 }))),
+      { exp: 'token expired' },
+      www,
+    )
     const line = await gw.waitForLog(/fails claims_to_verify: exp token expired/)
     assert.ok(line.includes(`exp = ${expired} (`), line)
     assert.match(line, /s ago\)/)
-    refused(await get('/claims', bearer(await sign('HS256', { iss: 'alice-HS256', exp: now() + 600, nbf: now() + 600 }))), { nbf: 'token not valid yet' }, www)
-    refused(await get('/claims', bearer(await sign('HS256', { iss: 'alice-HS256' }))), { exp: 'must be a number', nbf: 'must be a number' }, www)
+    refused(
+      await get('/claims', bearer(await sign('HS256', { iss: 'alice-HS256', exp: now() + 600, nbf: now() + 600 }))),
+      { nbf: 'token not valid yet' },
+      www,
+    )
+    refused(
+      await get('/claims', bearer(await sign('HS256', { iss: 'alice-HS256' }))),
+      { exp: 'must be a number', nbf: 'must be a number' },
+      www,
+    )
     assert.equal((await get('/claims', bearer(await sign('HS256', { iss: 'alice-HS256', exp: now() + 600, nbf: now() - 5 })))).status, 200)
     // Without claims_to_verify an expired token is accepted, as in Kong.
     assert.equal((await get('/default', bearer(await sign('HS256', { iss: 'alice-HS256', exp: expired })))).status, 200)
@@ -201,7 +261,11 @@ describe('jwt plugin', () => {
 
   test('maximum_expiration: too distant or missing exp is refused; the schema requires exp', async () => {
     const www = 'Bearer error="invalid_token"'
-    refused(await get('/max', bearer(await sign('HS256', { iss: 'alice-HS256', exp: now() + 3600 }))), { exp: 'exceeds maximum allowed expiration' }, www)
+    refused(
+      await get('/max', bearer(await sign('HS256', { iss: 'alice-HS256', exp: now() + 3600 }))),
+      { exp: 'exceeds maximum allowed expiration' },
+      www,
+    )
     await gw.waitForLog(/lives too long: exp = \d+ .*maximum_expiration is 60 s from now/)
     assert.equal((await get('/max', bearer(await sign('HS256', { iss: 'alice-HS256', exp: now() + 30 })))).status, 200)
 
@@ -209,7 +273,10 @@ describe('jwt plugin', () => {
     assert.equal(bad.status, 400, bad.text)
     assert.equal(bad.body.name, 'schema violation')
     assert.equal(bad.body.fields.config.claims_to_verify, 'expected to contain: exp')
-    const tooBig = await call('POST', `${gw.adminUrl}/plugins`, { name: 'jwt', config: { maximum_expiration: 31536001, claims_to_verify: ['exp'] } })
+    const tooBig = await call('POST', `${gw.adminUrl}/plugins`, {
+      name: 'jwt',
+      config: { maximum_expiration: 31536001, claims_to_verify: ['exp'] },
+    })
     assert.equal(tooBig.status, 400)
     assert.equal(tooBig.body.fields.config.maximum_expiration, 'value should be between 0 and 31536000')
     const badClaim = await call('POST', `${gw.adminUrl}/plugins`, { name: 'jwt', config: { claims_to_verify: ['iat'] } })
@@ -220,8 +287,16 @@ describe('jwt plugin', () => {
   test('defaults as Kong 3.9, and jwt cannot be scoped to a consumer', async () => {
     const list = await call('GET', `${gw.adminUrl}/routes/default/plugins`)
     assert.deepEqual(list.body.data[0].config, {
-      uri_param_names: ['jwt'], cookie_names: [], key_claim_name: 'iss', secret_is_base64: false, claims_to_verify: null,
-      anonymous: null, run_on_preflight: true, maximum_expiration: 0, header_names: ['authorization'], realm: null,
+      uri_param_names: ['jwt'],
+      cookie_names: [],
+      key_claim_name: 'iss',
+      secret_is_base64: false,
+      claims_to_verify: null,
+      anonymous: null,
+      run_on_preflight: true,
+      maximum_expiration: 0,
+      header_names: ['authorization'],
+      realm: null,
     })
     const onConsumer = await call('POST', `${gw.adminUrl}/consumers/alice/plugins`, { name: 'jwt' })
     assert.equal(onConsumer.status, 400)
@@ -238,7 +313,11 @@ describe('jwt plugin', () => {
     const asText = await sign('HS256', { iss: 'bob-b64' }, { key: new TextEncoder().encode(Buffer.from(raw).toString('base64')) })
     refused(await get('/b64', bearer(asText)), { message: 'Invalid signature' }, 'Bearer error="invalid_token"')
     // A secret that is not base64 cannot be used.
-    refused(await get('/b64', bearer(await sign('HS256', { iss: 'bob-plain' }, { key: new TextEncoder().encode('bob plain secret!') }))), { message: 'Invalid key/secret' }, 'Bearer error="invalid_token"')
+    refused(
+      await get('/b64', bearer(await sign('HS256', { iss: 'bob-plain' }, { key: new TextEncoder().encode('bob plain secret!') }))),
+      { message: 'Invalid key/secret' },
+      'Bearer error="invalid_token"',
+    )
   })
 
   test('anonymous: failures continue as the anonymous consumer, with the reason logged', async () => {
@@ -247,7 +326,10 @@ describe('jwt plugin', () => {
     assert.equal(res.body.headers['x-consumer-username'], 'guest')
     assert.equal(res.body.headers['x-anonymous-consumer'], 'true')
     assert.equal(res.body.headers['x-credential-identifier'], undefined)
-    const bad = await get('/anon', bearer(await sign('HS256', { iss: 'alice-HS256' }, { key: new TextEncoder().encode('wrong-wrong-wrong-wrong-wrong-wrong') })))
+    const bad = await get(
+      '/anon',
+      bearer(await sign('HS256', { iss: 'alice-HS256' }, { key: new TextEncoder().encode('wrong-wrong-wrong-wrong-wrong-wrong') })),
+    )
     assert.equal(bad.status, 200)
     assert.equal(bad.body.headers['x-consumer-username'], 'guest')
     await gw.waitForLog(/authentication failed on route "anon".*continuing as anonymous consumer "guest": .*invalid HS256 signature/)

@@ -20,8 +20,13 @@ describe('key-auth plugin', () => {
 
   const fx = pluginSuite({ settings: { plugins: 'bundled,greeting', plugins_path: EXAMPLE_PLUGINS } }, async () => {
     for (const [name, path] of [
-      ['seed', '/seed'], ['hide', '/hide'], ['body', '/body'], ['anon', '/anon'], ['anon-missing', '/anon-missing'],
-      ['preflight', '/preflight'], ['scoped', '/scoped'],
+      ['seed', '/seed'],
+      ['hide', '/hide'],
+      ['body', '/body'],
+      ['anon', '/anon'],
+      ['anon-missing', '/anon-missing'],
+      ['preflight', '/preflight'],
+      ['scoped', '/scoped'],
     ] as const) {
       await fx.admin('/services/svc/routes', { name, paths: [path] })
     }
@@ -30,8 +35,14 @@ describe('key-auth plugin', () => {
     aliceKey = (await fx.admin('/consumers/alice/key-auth', { key: 'alice-secret-key' })).body
     await fx.admin('/consumers', { username: 'anon-user' })
     await fx.admin('/routes/seed/plugins', { name: 'key-auth' })
-    await fx.admin('/routes/hide/plugins', { name: 'key-auth', config: { key_names: ['x-api-key', 'token'], hide_credentials: true, realm: 'my-api' } })
-    await fx.admin('/routes/body/plugins', { name: 'key-auth', config: { key_in_body: true, key_in_header: false, key_in_query: false, hide_credentials: true } })
+    await fx.admin('/routes/hide/plugins', {
+      name: 'key-auth',
+      config: { key_names: ['x-api-key', 'token'], hide_credentials: true, realm: 'my-api' },
+    })
+    await fx.admin('/routes/body/plugins', {
+      name: 'key-auth',
+      config: { key_in_body: true, key_in_header: false, key_in_query: false, hide_credentials: true },
+    })
     await fx.admin('/routes/anon/plugins', { name: 'key-auth', config: { anonymous: 'anon-user' } })
     await fx.admin('/routes/anon-missing/plugins', { name: 'key-auth', config: { anonymous: 'nobody' } })
     await fx.admin('/routes/preflight/plugins', { name: 'key-auth', config: { run_on_preflight: false } })
@@ -107,7 +118,9 @@ describe('key-auth plugin', () => {
   })
 
   test('key_in_body: form, JSON and multipart bodies, with the key removed before proxying', async () => {
-    const form = await call('POST', `${fx.gw.proxyUrl}/body`, 'x=1&apikey=alice-secret-key&y=2', { 'content-type': 'application/x-www-form-urlencoded' })
+    const form = await call('POST', `${fx.gw.proxyUrl}/body`, 'x=1&apikey=alice-secret-key&y=2', {
+      'content-type': 'application/x-www-form-urlencoded',
+    })
     assert.equal(form.status, 200)
     assert.equal(form.body.body, 'x=1&y=2')
     assert.equal(form.body.headers['content-length'], '7')
@@ -119,9 +132,16 @@ describe('key-auth plugin', () => {
 
     const boundary = 'XyZboundary42'
     const multipart = [
-      `--${boundary}`, 'Content-Disposition: form-data; name="keep"', '', 'yes',
-      `--${boundary}`, 'Content-Disposition: form-data; name="apikey"', '', 'alice-secret-key',
-      `--${boundary}--`, '',
+      `--${boundary}`,
+      'Content-Disposition: form-data; name="keep"',
+      '',
+      'yes',
+      `--${boundary}`,
+      'Content-Disposition: form-data; name="apikey"',
+      '',
+      'alice-secret-key',
+      `--${boundary}--`,
+      '',
     ].join('\r\n')
     const mp = await call('POST', `${fx.gw.proxyUrl}/body`, multipart, { 'content-type': `multipart/form-data; boundary=${boundary}` })
     assert.equal(mp.status, 200)
@@ -130,21 +150,31 @@ describe('key-auth plugin', () => {
     assert.ok(!mp.body.body.includes('alice-secret-key'))
 
     // Headers and the query string are not searched on this route.
-    const header = await call('POST', `${fx.gw.proxyUrl}/body?apikey=alice-secret-key`, 'x=1', { apikey: 'alice-secret-key', 'content-type': 'application/x-www-form-urlencoded' })
+    const header = await call('POST', `${fx.gw.proxyUrl}/body?apikey=alice-secret-key`, 'x=1', {
+      apikey: 'alice-secret-key',
+      'content-type': 'application/x-www-form-urlencoded',
+    })
     assert.equal(header.status, 401)
     assert.equal(header.body.message, 'No API key found in request')
     await fx.gw.waitForLog(/\[key-auth\] 401 "No API key found in request" on route "body".*in body \(form, JSON or multipart\)/)
   })
 
   test('anonymous: no key → the anonymous consumer; a valid key → the real one; client-sent consumer headers never pass', async () => {
-    const anon = await call('GET', `${fx.gw.proxyUrl}/anon`, undefined, { 'x-consumer-username': 'forged', 'x-credential-identifier': 'forged' })
+    const anon = await call('GET', `${fx.gw.proxyUrl}/anon`, undefined, {
+      'x-consumer-username': 'forged',
+      'x-credential-identifier': 'forged',
+    })
     assert.equal(anon.status, 200)
     assert.equal(anon.body.headers['x-anonymous-consumer'], 'true')
     assert.equal(anon.body.headers['x-consumer-username'], 'anon-user')
     assert.equal(anon.body.headers['x-credential-identifier'], undefined)
     await fx.gw.waitForLog(/\[key-auth\] authentication failed on route "anon".*continuing as the anonymous consumer "anon-user"/)
 
-    const real = await call('GET', `${fx.gw.proxyUrl}/anon`, undefined, { apikey: 'alice-secret-key', 'x-anonymous-consumer': 'true', 'x-consumer-custom-id': 'forged' })
+    const real = await call('GET', `${fx.gw.proxyUrl}/anon`, undefined, {
+      apikey: 'alice-secret-key',
+      'x-anonymous-consumer': 'true',
+      'x-consumer-custom-id': 'forged',
+    })
     assert.equal(real.status, 200)
     assert.equal(real.body.headers['x-consumer-username'], 'alice')
     assert.equal(real.body.headers['x-consumer-custom-id'], 'cust-1')
@@ -181,8 +211,16 @@ describe('key-auth plugin', () => {
   test('a key with a ttl stops working once expired', async () => {
     const cred = await fx.admin('/consumers/alice/key-auth', { key: 'short-lived-key', ttl: 1 })
     assert.equal(cred.status, 201)
-    await eventually(async () => (await call('GET', `${fx.gw.proxyUrl}/seed`, undefined, { apikey: 'short-lived-key' })).status === 200, 5000, 'the new key to work')
-    await eventually(async () => (await call('GET', `${fx.gw.proxyUrl}/seed`, undefined, { apikey: 'short-lived-key' })).status === 401, 5000, 'the expired key to be refused')
+    await eventually(
+      async () => (await call('GET', `${fx.gw.proxyUrl}/seed`, undefined, { apikey: 'short-lived-key' })).status === 200,
+      5000,
+      'the new key to work',
+    )
+    await eventually(
+      async () => (await call('GET', `${fx.gw.proxyUrl}/seed`, undefined, { apikey: 'short-lived-key' })).status === 401,
+      5000,
+      'the expired key to be refused',
+    )
     const res = await call('GET', `${fx.gw.proxyUrl}/seed`, undefined, { apikey: 'short-lived-key' })
     assert.equal(res.body.message, 'Unauthorized')
   })
@@ -210,7 +248,13 @@ describe('key-auth plugin', () => {
 
   test('a consumer-scoped plugin applies only once that consumer is authenticated', async () => {
     await fx.admin('/consumers/alice/plugins', { name: 'greeting', config: { message: 'hello alice' } })
-    await eventually(async () => (await call('GET', `${fx.gw.proxyUrl}/scoped`, undefined, { apikey: 'alice-secret-key' })).body?.headers?.['x-greeting'] === 'hello alice', 5000, 'consumer-scoped plugin')
+    await eventually(
+      async () =>
+        (await call('GET', `${fx.gw.proxyUrl}/scoped`, undefined, { apikey: 'alice-secret-key' })).body?.headers?.['x-greeting'] ===
+        'hello alice',
+      5000,
+      'consumer-scoped plugin',
+    )
     const asAlice = await call('GET', `${fx.gw.proxyUrl}/scoped`, undefined, { apikey: 'alice-secret-key' })
     assert.equal(asAlice.headers['x-greeting'], 'hello alice')
     const anonymous = await call('GET', `${fx.gw.proxyUrl}/scoped`)

@@ -58,8 +58,14 @@ describe('openid-connect plugin', () => {
     })
     await admin(gw, '/routes/consumer/plugins', { name: 'openid-connect', config: { issuer, consumer_claim: ['preferred_username'] } })
     await admin(gw, '/routes/anon/plugins', { name: 'openid-connect', config: { issuer, anonymous: 'anon-user' } })
-    await admin(gw, '/routes/hide/plugins', { name: 'openid-connect', config: { issuer, hide_credentials: true, bearer_token_param_type: ['header', 'query'] } })
-    await admin(gw, '/routes/display/plugins', { name: 'openid-connect', config: { issuer, display_errors: true, unauthorized_error_message: 'Login required' } })
+    await admin(gw, '/routes/hide/plugins', {
+      name: 'openid-connect',
+      config: { issuer, hide_credentials: true, bearer_token_param_type: ['header', 'query'] },
+    })
+    await admin(gw, '/routes/display/plugins', {
+      name: 'openid-connect',
+      config: { issuer, display_errors: true, unauthorized_error_message: 'Login required' },
+    })
     await admin(gw, '/routes/preflight/plugins', { name: 'openid-connect', config: { issuer, run_on_preflight: false } })
     flaky.failNext('discovery', 1, 503)
     await admin(gw, '/routes/flaky/plugins', { name: 'openid-connect', config: { issuer: flaky.discoveryUrl } })
@@ -80,7 +86,8 @@ describe('openid-connect plugin', () => {
     assert.equal(a.body.headers['x-anonymous-consumer'], undefined)
     // Cached keys: more requests, no provider call.
     const jwksBefore = idp.hits.jwks
-    for (let i = 0; i < 5; i++) assert.equal((await call('GET', `${gw.proxyUrl}/rot/x`, undefined, bearer(idp.sign({ sub: 'u1' })))).status, 200)
+    for (let i = 0; i < 5; i++)
+      assert.equal((await call('GET', `${gw.proxyUrl}/rot/x`, undefined, bearer(idp.sign({ sub: 'u1' })))).status, 200)
     assert.equal(idp.hits.jwks, jwksBefore, 'no JWKS request for a cached key')
 
     const oldKey = idp.current
@@ -88,7 +95,11 @@ describe('openid-connect plugin', () => {
     const res = await call('GET', `${gw.proxyUrl}/rot/x`, undefined, bearer(idp.sign({ sub: 'u2' })))
     assert.equal(res.status, 200, res.text)
     assert.equal(idp.hits.jwks, jwksBefore + 1, 'exactly one JWKS refresh')
-    await gw.waitForLog(new RegExp(`\\[openid-connect\\] loaded 1 signing key\\(s\\) for issuer .*unknown kid "${b.kid}", new: ${b.kid}, removed: ${oldKey.kid}`))
+    await gw.waitForLog(
+      new RegExp(
+        `\\[openid-connect\\] loaded 1 signing key\\(s\\) for issuer .*unknown kid "${b.kid}", new: ${b.kid}, removed: ${oldKey.kid}`,
+      ),
+    )
 
     // A kid the provider never published: refreshed (the window of 1 s has passed), still unknown → 401.
     await sleep(1100)
@@ -109,7 +120,11 @@ describe('openid-connect plugin', () => {
     const again = await call('GET', `${gw.proxyUrl}/rot/x`, undefined, bearer(idp.sign({ sub: 'u4' }, { key: oldKey })))
     assert.equal(again.status, 401)
     assert.equal(idp.hits.jwks, jwksBefore + 2, 'rate-limited: no JWKS request')
-    await gw.waitForLog(new RegExp(`kid "${oldKey.kid}" not found in the cached JWKS .* not refreshed: the last refresh for an unknown kid was .* ago, next allowed in .* \\(rediscovery_lifetime 1 s\\)`))
+    await gw.waitForLog(
+      new RegExp(
+        `kid "${oldKey.kid}" not found in the cached JWKS .* not refreshed: the last refresh for an unknown kid was .* ago, next allowed in .* \\(rediscovery_lifetime 1 s\\)`,
+      ),
+    )
   })
 
   test('concurrent requests with a new key share one JWKS refresh (EC key this time); cached keys never wait on it', async () => {
@@ -134,7 +149,10 @@ describe('openid-connect plugin', () => {
       const cachedEnd = performance.now()
       assert.equal(cached.status, 200)
       const results = await pending
-      assert.deepEqual(results.map((r) => r.status), Array(8).fill(200))
+      assert.deepEqual(
+        results.map((r) => r.status),
+        Array(8).fill(200),
+      )
       assert.ok(cachedEnd < Math.min(...ends), 'the cached-key request finished before the refresh it did not need')
     } finally {
       idp.setJwksDelay(0)
@@ -147,7 +165,9 @@ describe('openid-connect plugin', () => {
     assert.equal(res.status, 401)
     assert.equal(res.body.message, 'Unauthorized')
     assert.equal(res.headers['www-authenticate'], `Bearer realm="127.0.0.1:${idp.port}"`)
-    const line = await gw.waitForLog(/\[openid-connect\] refused with 401 on route "claims" \([0-9a-f-]+\): no bearer token found \(looked in the Authorization header \(Bearer\), the access_token query argument, the access_token body field\)/)
+    const line = await gw.waitForLog(
+      /\[openid-connect\] refused with 401 on route "claims" \([0-9a-f-]+\): no bearer token found \(looked in the Authorization header \(Bearer\), the access_token query argument, the access_token body field\)/,
+    )
     assert.match(line, /\[info\]/)
     // Another scheme in Authorization is not a bearer token.
     const basic = await call('GET', `${gw.proxyUrl}/claims/x`, undefined, { authorization: 'Basic dXNlcjpwdw==' })
@@ -161,7 +181,11 @@ describe('openid-connect plugin', () => {
     const expired = await call('GET', `${gw.proxyUrl}/claims/x`, undefined, bearer(idp.sign({ ...good, exp: now - 120 })))
     assert.equal(expired.status, 401)
     assert.equal(expired.headers['www-authenticate'], `Bearer realm="127.0.0.1:${idp.port}", error="invalid_token"`)
-    await gw.waitForLog(new RegExp(`refused with 401 on route "claims" \\([0-9a-f-]+\\): token expired at .* \\(exp=${now - 120}, 1[12][0-9] s ago, leeway 0 s\\)`))
+    await gw.waitForLog(
+      new RegExp(
+        `refused with 401 on route "claims" \\([0-9a-f-]+\\): token expired at .* \\(exp=${now - 120}, 1[12][0-9] s ago, leeway 0 s\\)`,
+      ),
+    )
 
     const early = await call('GET', `${gw.proxyUrl}/claims/x`, undefined, bearer(idp.sign({ ...good, nbf: now + 600 })))
     assert.equal(early.status, 401)
@@ -171,7 +195,9 @@ describe('openid-connect plugin', () => {
     assert.equal(aud.status, 403)
     assert.equal(aud.body.message, 'Forbidden')
     assert.equal(aud.headers['www-authenticate'], `Bearer realm="127.0.0.1:${idp.port}", error="insufficient_scope"`)
-    await gw.waitForLog(/refused with 403 on route "claims" \([0-9a-f-]+\): token audience \["other"\] does not match the required audience api \(missing: api\)/)
+    await gw.waitForLog(
+      /refused with 403 on route "claims" \([0-9a-f-]+\): token audience \["other"\] does not match the required audience api \(missing: api\)/,
+    )
 
     const scopes = await call('GET', `${gw.proxyUrl}/claims/x`, undefined, bearer(idp.sign({ ...good, scope: 'openid read' })))
     assert.equal(scopes.status, 403)
@@ -202,12 +228,10 @@ describe('openid-connect plugin', () => {
   })
 
   test('a valid token reaches the upstream with claims as headers; forged claim headers are removed', async () => {
-    const res = await call(
-      'GET',
-      `${gw.proxyUrl}/claims/x`,
-      undefined,
-      { ...bearer(idp.sign({ sub: 'user-42', aud: ['api', 'other'], scope: 'read write', roles: ['r1', 'r2'] })), 'x-email': 'forged@example.com' },
-    )
+    const res = await call('GET', `${gw.proxyUrl}/claims/x`, undefined, {
+      ...bearer(idp.sign({ sub: 'user-42', aud: ['api', 'other'], scope: 'read write', roles: ['r1', 'r2'] })),
+      'x-email': 'forged@example.com',
+    })
     assert.equal(res.status, 200, res.text)
     const h = res.body.headers
     assert.equal(h['x-user'], 'user-42')
@@ -229,7 +253,9 @@ describe('openid-connect plugin', () => {
     const nobody = await call('GET', `${gw.proxyUrl}/consumer/x`, undefined, bearer(idp.sign({ preferred_username: 'nobody' })))
     assert.equal(nobody.status, 403)
     assert.equal(nobody.body.message, 'Forbidden')
-    await gw.waitForLog(/refused with 403 on route "consumer" \([0-9a-f-]+\): no consumer with username or custom_id "nobody" \(from claim "preferred_username"\)/)
+    await gw.waitForLog(
+      /refused with 403 on route "consumer" \([0-9a-f-]+\): no consumer with username or custom_id "nobody" \(from claim "preferred_username"\)/,
+    )
   })
 
   test('anonymous: a refused request continues as the anonymous consumer', async () => {
@@ -253,12 +279,16 @@ describe('openid-connect plugin', () => {
     assert.equal(viaHeader.status, 200)
     assert.equal(viaHeader.body.headers['authorization'], undefined)
     // body is not a configured source on this route
-    const viaBody = await call('POST', `${gw.proxyUrl}/hide/x`, `access_token=${t}`, { 'content-type': 'application/x-www-form-urlencoded' })
+    const viaBody = await call('POST', `${gw.proxyUrl}/hide/x`, `access_token=${t}`, {
+      'content-type': 'application/x-www-form-urlencoded',
+    })
     assert.equal(viaBody.status, 401)
   })
 
   test('a token in a form body is accepted when body is a source', async () => {
-    const res = await call('POST', `${gw.proxyUrl}/anon/x`, `access_token=${idp.sign({ sub: 'body-user' })}&x=1`, { 'content-type': 'application/x-www-form-urlencoded' })
+    const res = await call('POST', `${gw.proxyUrl}/anon/x`, `access_token=${idp.sign({ sub: 'body-user' })}&x=1`, {
+      'content-type': 'application/x-www-form-urlencoded',
+    })
     assert.equal(res.status, 200)
     assert.equal(res.body.headers['x-credential-identifier'], 'body-user')
   })
@@ -267,7 +297,10 @@ describe('openid-connect plugin', () => {
     const res = await call('GET', `${gw.proxyUrl}/display/x`, undefined, bearer(idp.sign({ exp: Math.floor(Date.now() / 1000) - 5 })))
     assert.equal(res.status, 401)
     assert.match(res.body.message, /^Login required \(token expired at .*\)$/)
-    assert.match(String(res.headers['www-authenticate']), /^Bearer realm="[^"]+", error="invalid_token", error_description="token expired at /)
+    assert.match(
+      String(res.headers['www-authenticate']),
+      /^Bearer realm="[^"]+", error="invalid_token", error_description="token expired at /,
+    )
   })
 
   test('run_on_preflight=false lets OPTIONS through without a token', async () => {
@@ -276,7 +309,9 @@ describe('openid-connect plugin', () => {
   })
 
   test('discovery that failed once is retried; the issuer may be given as the discovery URL', async () => {
-    await gw.waitForLog(/\[error\].*\[openid-connect\] loading keys for issuer .*\/flaky\/\.well-known\/openid-configuration failed: GET .* answered HTTP 503/)
+    await gw.waitForLog(
+      /\[error\].*\[openid-connect\] loading keys for issuer .*\/flaky\/\.well-known\/openid-configuration failed: GET .* answered HTTP 503/,
+    )
     await sleep(300) // the first back-off step
     const res = await call('GET', `${gw.proxyUrl}/flaky/x`, undefined, bearer(flaky.sign({ sub: 'f' })))
     assert.equal(res.status, 200, res.text)
@@ -287,7 +322,9 @@ describe('openid-connect plugin', () => {
     const res = await call('GET', `${gw.proxyUrl}/dead/x`, undefined, bearer(idp.sign({ sub: 'd' })))
     assert.equal(res.status, 500)
     assert.equal(res.body.message, 'An unexpected error occurred')
-    await gw.waitForLog(/\[error\].*\[openid-connect\] cannot verify tokens on route "dead" \([0-9a-f-]+\): loading keys for issuer .*\/dead failed: GET .* failed: .*ECONNREFUSED/)
+    await gw.waitForLog(
+      /\[error\].*\[openid-connect\] cannot verify tokens on route "dead" \([0-9a-f-]+\): loading keys for issuer .*\/dead failed: GET .* failed: .*ECONNREFUSED/,
+    )
   })
 
   test('config validation: issuer required and an http(s) URL; claim/header lists of equal length; Kong defaults filled in', async () => {
@@ -297,7 +334,10 @@ describe('openid-connect plugin', () => {
     const bad = await call('POST', `${gw.adminUrl}/plugins`, { name: 'openid-connect', config: { issuer: 'ftp://x' } })
     assert.equal(bad.status, 400)
     assert.equal(bad.body.fields.config.issuer, 'must be an http or https URL')
-    const uneven = await call('POST', `${gw.adminUrl}/plugins`, { name: 'openid-connect', config: { issuer: idp.issuer, upstream_headers_claims: ['a', 'b'], upstream_headers_names: ['x-a'] } })
+    const uneven = await call('POST', `${gw.adminUrl}/plugins`, {
+      name: 'openid-connect',
+      config: { issuer: idp.issuer, upstream_headers_claims: ['a', 'b'], upstream_headers_names: ['x-a'] },
+    })
     assert.equal(uneven.status, 400, uneven.text)
     assert.match(uneven.text, /upstream_headers_claims and upstream_headers_names must have the same number of elements/)
     const ok = await call('POST', `${gw.adminUrl}/schemas/plugins/validate`, { name: 'openid-connect', config: { issuer: idp.issuer } })

@@ -86,7 +86,7 @@ describe('plugin endpoints (api, statusApi)', () => {
     assert.ok((await call('GET', `${gw.adminUrl}/endpoints`)).body.data.includes('/tally/{name}'), 'listed in /endpoints')
   })
 
-  test("an op no worker answers counts as an error, not an answer", async () => {
+  test('an op no worker answers counts as an error, not an answer', async () => {
     const res = await call('GET', `${gw.adminUrl}/tally-missing`)
     assert.deepEqual(res.body, { answers: [], errors: 2 })
   })

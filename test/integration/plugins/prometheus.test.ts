@@ -43,7 +43,16 @@ describe('prometheus plugin', () => {
     await fx.admin('/routes/auth/plugins', { name: 'key-auth' })
     await fx.admin('/consumers', { username: 'alice' })
     await fx.admin('/consumers/alice/key-auth', { key: 'alice-key' })
-    await fx.admin('/plugins', { name: 'prometheus', config: { per_consumer: true, status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true, upstream_health_metrics: true } })
+    await fx.admin('/plugins', {
+      name: 'prometheus',
+      config: {
+        per_consumer: true,
+        status_code_metrics: true,
+        latency_metrics: true,
+        bandwidth_metrics: true,
+        upstream_health_metrics: true,
+      },
+    })
     await fx.admin('/routes/quiet/plugins', { name: 'prometheus', config: {} })
     await fx.admin('/upstreams', { name: 'pool' })
     await fx.admin('/upstreams/pool/targets', { target: `127.0.0.1:${up.port}` })
@@ -51,22 +60,26 @@ describe('prometheus plugin', () => {
   })
   after(() => fx.stop())
 
-  test('counts are summed across worker processes, with Kong\'s names and labels', async () => {
+  test("counts are summed across worker processes, with Kong's names and labels", async () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => fresh(`${gw.proxyUrl}/r`)))
     assert.deepEqual(new Set(results), new Set([200]))
     const labels = 'service="svc",route="r",code="200",source="service",workspace="default",consumer=""'
     let text = ''
-    await eventually(async () => {
-      text = (await call('GET', `${gw.adminUrl}/metrics`)).text
-      return sample(text, 'kong_http_requests_total', labels) === 20
-    }, 5000, `20 requests counted; last scrape:\n${text}`)
+    await eventually(
+      async () => {
+        text = (await call('GET', `${gw.adminUrl}/metrics`)).text
+        return sample(text, 'kong_http_requests_total', labels) === 20
+      },
+      5000,
+      `20 requests counted; last scrape:\n${text}`,
+    )
     // Both workers answered the scrape (each reports its own memory gauge).
     const pids = text.split('\n').filter((l) => l.startsWith('kong_memory_workers_lua_vms_bytes{'))
     assert.equal(pids.length, 2, pids.join('\n'))
     assert.match(text, /# TYPE kong_http_requests_total counter/)
   })
 
-  test('latency histograms with Kong\'s buckets and bandwidth counters', async () => {
+  test("latency histograms with Kong's buckets and bandwidth counters", async () => {
     const text = (await call('GET', `${gw.adminUrl}/metrics`)).text
     const l = 'service="svc",route="r",workspace="default"'
     assert.equal(sample(text, 'kong_request_latency_ms_count', l), 20)
@@ -79,19 +92,40 @@ describe('prometheus plugin', () => {
       assert.ok(sample(text, 'kong_upstream_latency_ms_bucket', `le="${le}",${l}`) !== undefined, `upstream latency bucket ${le}`)
       assert.ok(sample(text, 'kong_request_latency_ms_bucket', `le="${le}",${l}`) !== undefined, `request latency bucket ${le}`)
     }
-    assert.ok((sample(text, 'kong_bandwidth_bytes', 'service="svc",route="r",direction="ingress",workspace="default",consumer=""') ?? 0) > 20 * 20)
-    assert.ok((sample(text, 'kong_bandwidth_bytes', 'service="svc",route="r",direction="egress",workspace="default",consumer=""') ?? 0) > 20 * 100)
+    assert.ok(
+      (sample(text, 'kong_bandwidth_bytes', 'service="svc",route="r",direction="ingress",workspace="default",consumer=""') ?? 0) > 20 * 20,
+    )
+    assert.ok(
+      (sample(text, 'kong_bandwidth_bytes', 'service="svc",route="r",direction="egress",workspace="default",consumer=""') ?? 0) > 20 * 100,
+    )
   })
 
   test('per_consumer: the consumer label; responses the gateway made: source="kong"', async () => {
     assert.equal(await fresh(`${gw.proxyUrl}/auth`, { apikey: 'alice-key' }), 200)
     assert.equal(await fresh(`${gw.proxyUrl}/auth`), 401)
     let text = ''
-    await eventually(async () => {
-      text = (await call('GET', `${gw.adminUrl}/metrics`)).text
-      return sample(text, 'kong_http_requests_total', 'service="svc",route="auth",code="401",source="kong",workspace="default",consumer=""') === 1
-    }, 5000, 'the 401')
-    assert.equal(sample(text, 'kong_http_requests_total', 'service="svc",route="auth",code="200",source="service",workspace="default",consumer="alice"'), 1)
+    await eventually(
+      async () => {
+        text = (await call('GET', `${gw.adminUrl}/metrics`)).text
+        return (
+          sample(
+            text,
+            'kong_http_requests_total',
+            'service="svc",route="auth",code="401",source="kong",workspace="default",consumer=""',
+          ) === 1
+        )
+      },
+      5000,
+      'the 401',
+    )
+    assert.equal(
+      sample(
+        text,
+        'kong_http_requests_total',
+        'service="svc",route="auth",code="200",source="service",workspace="default",consumer="alice"',
+      ),
+      1,
+    )
   })
 
   test('an instance with every flag off records nothing for its route', async () => {
@@ -112,8 +146,22 @@ describe('prometheus plugin', () => {
     assert.match(text, /^kong_nginx_requests_total\{node_id="[0-9a-f-]{36}",subsystem="http"\} \d+$/m)
     assert.match(text, /^kong_nginx_metric_errors_total 0$/m)
     const target = `127.0.0.1:${up.port}`
-    assert.equal(sample(text, 'kong_upstream_target_health', `upstream="pool",target="${target}",address="${target}",state="healthchecks_off",subsystem="http"`), 1)
-    assert.equal(sample(text, 'kong_upstream_target_health', `upstream="pool",target="${target}",address="${target}",state="healthy",subsystem="http"`), 0)
+    assert.equal(
+      sample(
+        text,
+        'kong_upstream_target_health',
+        `upstream="pool",target="${target}",address="${target}",state="healthchecks_off",subsystem="http"`,
+      ),
+      1,
+    )
+    assert.equal(
+      sample(
+        text,
+        'kong_upstream_target_health',
+        `upstream="pool",target="${target}",address="${target}",state="healthy",subsystem="http"`,
+      ),
+      0,
+    )
     assert.match(text, /kong_http_requests_total\{service="svc",route="r"/)
     const other = await call('GET', `${gw.statusUrl}/nope`)
     assert.equal(other.status, 404)

@@ -42,12 +42,31 @@ describe('proxy-cache plugin', () => {
     })
     gw = await startTestGateway({ workers: 2 })
     await admin(gw, '/services', { name: 'svc', url: up.url })
-    for (const name of ['pc', 'vary', 'ttl', 'cc', 'quiet']) routeIds[name] = (await admin(gw, '/services/svc/routes', { name, paths: [`/${name}`] })).body.id
-    pluginId = (await admin(gw, '/routes/pc/plugins', { name: 'proxy-cache', config: { strategy: 'memory', content_type: ['application/json'] } })).body.id
-    await admin(gw, '/routes/vary/plugins', { name: 'proxy-cache', config: { strategy: 'memory', content_type: ['application/json'], vary_query_params: ['a'], vary_headers: ['X-Tenant'] } })
-    await admin(gw, '/routes/ttl/plugins', { name: 'proxy-cache', config: { strategy: 'memory', content_type: ['application/json'], cache_ttl: 1, storage_ttl: 30 } })
-    await admin(gw, '/routes/cc/plugins', { name: 'proxy-cache', config: { strategy: 'memory', content_type: ['application/json'], cache_control: true } })
-    await admin(gw, '/routes/quiet/plugins', { name: 'proxy-cache', config: { strategy: 'memory', content_type: ['application/json'], response_headers: { age: false, 'X-Cache-Status': false, 'X-Cache-Key': false } } })
+    for (const name of ['pc', 'vary', 'ttl', 'cc', 'quiet'])
+      routeIds[name] = (await admin(gw, '/services/svc/routes', { name, paths: [`/${name}`] })).body.id
+    pluginId = (
+      await admin(gw, '/routes/pc/plugins', { name: 'proxy-cache', config: { strategy: 'memory', content_type: ['application/json'] } })
+    ).body.id
+    await admin(gw, '/routes/vary/plugins', {
+      name: 'proxy-cache',
+      config: { strategy: 'memory', content_type: ['application/json'], vary_query_params: ['a'], vary_headers: ['X-Tenant'] },
+    })
+    await admin(gw, '/routes/ttl/plugins', {
+      name: 'proxy-cache',
+      config: { strategy: 'memory', content_type: ['application/json'], cache_ttl: 1, storage_ttl: 30 },
+    })
+    await admin(gw, '/routes/cc/plugins', {
+      name: 'proxy-cache',
+      config: { strategy: 'memory', content_type: ['application/json'], cache_control: true },
+    })
+    await admin(gw, '/routes/quiet/plugins', {
+      name: 'proxy-cache',
+      config: {
+        strategy: 'memory',
+        content_type: ['application/json'],
+        response_headers: { age: false, 'X-Cache-Status': false, 'X-Cache-Key': false },
+      },
+    })
     await settle(gw)
   })
   after(async () => {
@@ -67,7 +86,7 @@ describe('proxy-cache plugin', () => {
     return { status: r.statusCode, headers: r.headers, body: await r.body.text() }
   }
 
-  test('Miss, then Hit from the cache without calling the upstream; Kong\'s cache key', async () => {
+  test("Miss, then Hit from the cache without calling the upstream; Kong's cache key", async () => {
     const c = client()
     const first = await get(c, '/pc/a?b=2&a=1')
     assert.equal(first.status, 200)
@@ -163,7 +182,10 @@ describe('proxy-cache plugin', () => {
     // The lookup asks every worker: a worker that kept the entry would answer 200.
     assert.equal((await call('GET', `${gw.adminUrl}/proxy-cache/${pluginId}/caches/${key}`)).status, 404, 'purged on every worker')
     const after1 = await Promise.all(cs.map((c) => get(c, '/pc/shared')))
-    assert.ok(after1.filter((r) => r.headers['x-cache-status'] === 'Miss').length >= 2, 'each worker misses once after the purge (the connections are spread over both)')
+    assert.ok(
+      after1.filter((r) => r.headers['x-cache-status'] === 'Miss').length >= 2,
+      'each worker misses once after the purge (the connections are spread over both)',
+    )
     assert.equal((await call('GET', `${gw.adminUrl}/proxy-cache/${pluginId}/caches/${key}`)).status, 200, 'stored again by the misses')
     assert.equal((await call('DELETE', `${gw.adminUrl}/proxy-cache/${key}`)).status, 204)
     assert.equal((await call('GET', `${gw.adminUrl}/proxy-cache/${key}`)).status, 404)

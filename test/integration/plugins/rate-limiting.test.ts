@@ -63,16 +63,30 @@ describe('rate-limiting plugin', () => {
     await admin(gw, '/services', { name: 'svc', url: up.url })
     await admin(gw, '/services', { name: 'svc2', url: up.url })
     const routes: [string, string, string?][] = [
-      ['basic', '/basic'], ['hidden', '/hidden'], ['custom', '/custom'], ['by-header', '/by-header'], ['by-path', '/by-path'],
-      ['by-service-a', '/by-service-a', 'svc2'], ['by-service-b', '/by-service-b', 'svc2'], ['by-consumer', '/by-consumer'],
-      ['by-credential', '/by-credential'], ['exact', '/exact'], ['redis', '/redis'], ['redis-strict', '/redis-strict'],
-      ['redis-flat', '/redis-flat'], ['sliding', '/sliding'], ['fixed', '/fixed'],
+      ['basic', '/basic'],
+      ['hidden', '/hidden'],
+      ['custom', '/custom'],
+      ['by-header', '/by-header'],
+      ['by-path', '/by-path'],
+      ['by-service-a', '/by-service-a', 'svc2'],
+      ['by-service-b', '/by-service-b', 'svc2'],
+      ['by-consumer', '/by-consumer'],
+      ['by-credential', '/by-credential'],
+      ['exact', '/exact'],
+      ['redis', '/redis'],
+      ['redis-strict', '/redis-strict'],
+      ['redis-flat', '/redis-flat'],
+      ['sliding', '/sliding'],
+      ['fixed', '/fixed'],
     ]
     for (const [name, path, svc] of routes) await admin(gw, `/services/${svc ?? 'svc'}/routes`, { name, paths: [path] })
     await admin(gw, '/routes/basic/plugins', { name: 'rate-limiting', config: { minute: 3, hour: 10 } })
     await admin(gw, '/routes/hidden/plugins', { name: 'rate-limiting', config: { minute: 1, hide_client_headers: true } })
     await admin(gw, '/routes/custom/plugins', { name: 'rate-limiting', config: { minute: 1, error_code: 503, error_message: 'Slow down' } })
-    await admin(gw, '/routes/by-header/plugins', { name: 'rate-limiting', config: { minute: 1, limit_by: 'header', header_name: 'x-tenant' } })
+    await admin(gw, '/routes/by-header/plugins', {
+      name: 'rate-limiting',
+      config: { minute: 1, limit_by: 'header', header_name: 'x-tenant' },
+    })
     await admin(gw, '/routes/by-path/plugins', { name: 'rate-limiting', config: { minute: 1, limit_by: 'path', path: '/by-path/one' } })
     await admin(gw, '/services/svc2/plugins', { name: 'rate-limiting', config: { minute: 2, limit_by: 'service' } })
     for (const r of ['by-consumer', 'by-credential']) await admin(gw, `/routes/${r}/plugins`, { name: 'key-auth' })
@@ -87,9 +101,18 @@ describe('rate-limiting plugin', () => {
     await admin(gw, '/routes/sliding/plugins', { name: 'rate-limiting', config: { second: 5, window_type: 'sliding' } })
     await admin(gw, '/routes/fixed/plugins', { name: 'rate-limiting', config: { second: 5 } })
     if (redis !== null) {
-      await admin(gw, '/routes/redis/plugins', { name: 'rate-limiting', config: { hour: 40, policy: 'redis', redis: { host: '127.0.0.1', port: redis.port, timeout: 500 } } })
-      await admin(gw, '/routes/redis-strict/plugins', { name: 'rate-limiting', config: { hour: 40, policy: 'redis', fault_tolerant: false, redis: { host: '127.0.0.1', port: redis.port, timeout: 500 } } })
-      await admin(gw, '/routes/redis-flat/plugins', { name: 'rate-limiting', config: { minute: 2, policy: 'redis', redis_host: '127.0.0.1', redis_port: redis.port } })
+      await admin(gw, '/routes/redis/plugins', {
+        name: 'rate-limiting',
+        config: { hour: 40, policy: 'redis', redis: { host: '127.0.0.1', port: redis.port, timeout: 500 } },
+      })
+      await admin(gw, '/routes/redis-strict/plugins', {
+        name: 'rate-limiting',
+        config: { hour: 40, policy: 'redis', fault_tolerant: false, redis: { host: '127.0.0.1', port: redis.port, timeout: 500 } },
+      })
+      await admin(gw, '/routes/redis-flat/plugins', {
+        name: 'rate-limiting',
+        config: { minute: 2, policy: 'redis', redis_host: '127.0.0.1', redis_port: redis.port },
+      })
     }
     await settle(gw)
   })
@@ -182,7 +205,8 @@ describe('rate-limiting plugin', () => {
 
   test('limit_by consumer (all keys of a consumer share) and credential (each key its own)', async () => {
     await awayFromBoundary(60_000, 3000)
-    const get = async (path: string, key: string): Promise<number> => (await call('GET', `${gw.proxyUrl}${path}`, undefined, { apikey: key })).status
+    const get = async (path: string, key: string): Promise<number> =>
+      (await call('GET', `${gw.proxyUrl}${path}`, undefined, { apikey: key })).status
     assert.equal(await get('/by-consumer', 'alice-1'), 200)
     assert.equal(await get('/by-consumer', 'alice-2'), 429, 'same consumer, other key')
     assert.equal(await get('/by-consumer', 'bob-1'), 200)
@@ -235,12 +259,15 @@ describe('rate-limiting plugin', () => {
   })
 
   describe('redis policy', { skip: hasRedisServer() ? false : 'redis-server is not installed (.ci/run installs it)' }, () => {
-    test('exact under concurrent load over both workers: exactly 40 of 150 allowed; keys in Kong\'s layout', async () => {
+    test("exact under concurrent load over both workers: exactly 40 of 150 allowed; keys in Kong's layout", async () => {
       await awayFromBoundary(3_600_000, 10_000)
       const statuses = await burst(`${gw.proxyUrl}/redis`, 150)
       assert.equal(count(statuses, 200), 40)
       assert.equal(count(statuses, 429), 110)
-      const keys = (redis as TestRedis).cli('--scan', '--pattern', 'ratelimit:*').split('\n').filter((k) => k !== '')
+      const keys = (redis as TestRedis)
+        .cli('--scan', '--pattern', 'ratelimit:*')
+        .split('\n')
+        .filter((k) => k !== '')
       const mine = keys.filter((k) => k.endsWith(':hour'))
       assert.ok(mine.length >= 1, `keys: ${keys.join(' ')}`)
       assert.match(mine[0] ?? '', /^ratelimit:[0-9a-f-]{36}:[0-9a-f-]{36}:(?:[0-9a-f]{12}:)?127\.0\.0\.1:\d+:hour$/)
@@ -250,7 +277,11 @@ describe('rate-limiting plugin', () => {
 
     test('the deprecated flat redis_* fields still work', async () => {
       await awayFromBoundary(60_000, 3000)
-      const statuses = [await call('GET', `${gw.proxyUrl}/redis-flat`), await call('GET', `${gw.proxyUrl}/redis-flat`), await call('GET', `${gw.proxyUrl}/redis-flat`)].map((r) => r.status)
+      const statuses = [
+        await call('GET', `${gw.proxyUrl}/redis-flat`),
+        await call('GET', `${gw.proxyUrl}/redis-flat`),
+        await call('GET', `${gw.proxyUrl}/redis-flat`),
+      ].map((r) => r.status)
       assert.deepEqual(statuses, [200, 200, 429])
     })
 
@@ -266,7 +297,9 @@ describe('rate-limiting plugin', () => {
         const strict = await call('GET', `${gw.proxyUrl}/redis-strict`)
         assert.equal(strict.status, 500)
         assert.equal(strict.body.message, 'An unexpected error occurred')
-        await gw.waitForLog(/\[error\].*\[rate-limiting\] 500 on route "redis-strict".*: Redis at .* did not answer.*the request is refused because fault_tolerant is false/)
+        await gw.waitForLog(
+          /\[error\].*\[rate-limiting\] 500 on route "redis-strict".*: Redis at .* did not answer.*the request is refused because fault_tolerant is false/,
+        )
       } finally {
         await r.start()
       }

@@ -41,12 +41,14 @@ function chunked(parts: readonly string[]): string {
 }
 
 describe('request-size-limiting plugin', () => {
-
   const fx = pluginSuite({}, async () => {
     for (const name of ['small', 'kb', 'required', 'default']) await fx.route(name)
     await fx.admin('/routes/small/plugins', { name: 'request-size-limiting', config: { allowed_payload_size: 10, size_unit: 'bytes' } })
     await fx.admin('/routes/kb/plugins', { name: 'request-size-limiting', config: { allowed_payload_size: 1, size_unit: 'kilobytes' } })
-    await fx.admin('/routes/required/plugins', { name: 'request-size-limiting', config: { allowed_payload_size: 10, size_unit: 'bytes', require_content_length: true } })
+    await fx.admin('/routes/required/plugins', {
+      name: 'request-size-limiting',
+      config: { allowed_payload_size: 10, size_unit: 'bytes', require_content_length: true },
+    })
     const def = await fx.admin('/routes/default/plugins', { name: 'request-size-limiting' })
     assert.deepEqual(def.body.config, { allowed_payload_size: 128, size_unit: 'megabytes', require_content_length: false })
   })
@@ -70,19 +72,53 @@ describe('request-size-limiting plugin', () => {
   })
 
   test('Expect: 100-continue → 417 instead of 413', async () => {
-    const res = await rawFinal(fx.gw.proxyPort, rawText('POST', '/small', [['Host', 'x'], ['Content-Length', '100'], ['Expect', '100-continue'], ['Connection', 'close']]))
+    const res = await rawFinal(
+      fx.gw.proxyPort,
+      rawText('POST', '/small', [
+        ['Host', 'x'],
+        ['Content-Length', '100'],
+        ['Expect', '100-continue'],
+        ['Connection', 'close'],
+      ]),
+    )
     assert.equal(res.status, 417)
     assert.match(res.data, /Request size limit exceeded/)
   })
 
   test('chunked body over the limit is counted as it streams → 413; under it reaches the upstream whole', async () => {
     const seen = fx.up.received.length
-    const big = await rawRequest(fx.gw.proxyPort, rawText('POST', '/small', [['Host', 'x'], ['Transfer-Encoding', 'chunked'], ['Connection', 'close']], '1.1', chunked(['123456', '789012'])))
+    const big = await rawRequest(
+      fx.gw.proxyPort,
+      rawText(
+        'POST',
+        '/small',
+        [
+          ['Host', 'x'],
+          ['Transfer-Encoding', 'chunked'],
+          ['Connection', 'close'],
+        ],
+        '1.1',
+        chunked(['123456', '789012']),
+      ),
+    )
     assert.equal(big.status, 413)
     assert.equal(JSON.parse(big.body.toString()).message, 'Request size limit exceeded')
     assert.equal(fx.up.received.length, seen)
     await fx.gw.waitForLog(/\[request-size-limiting\] 413 .*counted as it streamed/)
-    const small = await rawRequest(fx.gw.proxyPort, rawText('POST', '/small', [['Host', 'x'], ['Transfer-Encoding', 'chunked'], ['Connection', 'close']], '1.1', chunked(['12345', '67890'])))
+    const small = await rawRequest(
+      fx.gw.proxyPort,
+      rawText(
+        'POST',
+        '/small',
+        [
+          ['Host', 'x'],
+          ['Transfer-Encoding', 'chunked'],
+          ['Connection', 'close'],
+        ],
+        '1.1',
+        chunked(['12345', '67890']),
+      ),
+    )
     assert.equal(small.status, 200)
     assert.equal(JSON.parse(small.body.toString()).body, '1234567890')
   })
@@ -94,7 +130,20 @@ describe('request-size-limiting plugin', () => {
     await fx.gw.waitForLog(/\[request-size-limiting\] 411 .* no Content-Length header and no chunked body/)
     const withLength = await call('POST', `${fx.gw.proxyUrl}/required`, 'abc')
     assert.equal(withLength.status, 200)
-    const ch = await rawRequest(fx.gw.proxyPort, rawText('POST', '/required', [['Host', 'x'], ['Transfer-Encoding', 'chunked'], ['Connection', 'close']], '1.1', chunked(['abc'])))
+    const ch = await rawRequest(
+      fx.gw.proxyPort,
+      rawText(
+        'POST',
+        '/required',
+        [
+          ['Host', 'x'],
+          ['Transfer-Encoding', 'chunked'],
+          ['Connection', 'close'],
+        ],
+        '1.1',
+        chunked(['abc']),
+      ),
+    )
     assert.equal(ch.status, 200)
   })
 })

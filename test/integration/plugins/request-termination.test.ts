@@ -9,7 +9,6 @@ import { call } from '../../helpers/gateway.js'
 import { pluginSuite } from '../../helpers/plugin-fixture.js'
 
 describe('request-termination plugin', () => {
-
   const fx = pluginSuite({}, async () => {
     const routes: Record<string, unknown> = {
       dflt: {},

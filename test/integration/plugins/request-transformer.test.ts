@@ -11,35 +11,50 @@ import { call } from '../../helpers/gateway.js'
 import { pluginSuite } from '../../helpers/plugin-fixture.js'
 
 describe('request-transformer plugin', () => {
-
   const fx = pluginSuite({}, async () => {
     const plugins: Record<string, [unknown, Record<string, unknown>?]> = {
-      headers: [{
-        remove: { headers: ['x-remove-me'] },
-        rename: { headers: ['x-old:x-new'] },
-        replace: { headers: ['x-replace:replaced', 'x-absent:never', 'host:backend.internal'] },
-        add: { headers: ['x-added:yes', 'x-keep:ignored'] },
-        append: { headers: ['x-multi:two'] },
-      }],
-      query: [{
-        remove: { querystring: ['drop'] },
-        rename: { querystring: ['old:new'] },
-        replace: { querystring: ['rep:replaced', 'nope:never'] },
-        add: { querystring: ['added:a b', 'keep:ignored'] },
-        append: { querystring: ['multi:2'] },
-      }],
-      body: [{
-        remove: { body: ['secret'] },
-        rename: { body: ['old:new'] },
-        replace: { body: ['rep:replaced'] },
-        add: { body: ['added:yes', 'keep:ignored'] },
-        append: { body: ['list:x'] },
-      }],
+      headers: [
+        {
+          remove: { headers: ['x-remove-me'] },
+          rename: { headers: ['x-old:x-new'] },
+          replace: { headers: ['x-replace:replaced', 'x-absent:never', 'host:backend.internal'] },
+          add: { headers: ['x-added:yes', 'x-keep:ignored'] },
+          append: { headers: ['x-multi:two'] },
+        },
+      ],
+      query: [
+        {
+          remove: { querystring: ['drop'] },
+          rename: { querystring: ['old:new'] },
+          replace: { querystring: ['rep:replaced', 'nope:never'] },
+          add: { querystring: ['added:a b', 'keep:ignored'] },
+          append: { querystring: ['multi:2'] },
+        },
+      ],
+      body: [
+        {
+          remove: { body: ['secret'] },
+          rename: { body: ['old:new'] },
+          replace: { body: ['rep:replaced'] },
+          add: { body: ['added:yes', 'keep:ignored'] },
+          append: { body: ['list:x'] },
+        },
+      ],
       method: [{ http_method: 'GET' }],
-      template: [{
-        add: { headers: ['x-user:$(uri_captures.user)', 'x-from-query:$(query_params.q or "none")', 'x-agent:$(headers["x-client"])', 'x-literal:$("$(not evaluated)")'] },
-        replace: { uri: '/users/$(uri_captures.user)/profile' },
-      }, { paths: ['~/tpl/(?<user>\\w+)$'] }],
+      template: [
+        {
+          add: {
+            headers: [
+              'x-user:$(uri_captures.user)',
+              'x-from-query:$(query_params.q or "none")',
+              'x-agent:$(headers["x-client"])',
+              'x-literal:$("$(not evaluated)")',
+            ],
+          },
+          replace: { uri: '/users/$(uri_captures.user)/profile' },
+        },
+        { paths: ['~/tpl/(?<user>\\w+)$'] },
+      ],
       repeated: [{ add: { headers: ['x-copy:$(headers.x_dup)'] } }],
     }
     for (const [name, [config, route]] of Object.entries(plugins)) await fx.route(name, [{ name: 'request-transformer', config }], route)
@@ -47,7 +62,11 @@ describe('request-transformer plugin', () => {
 
   test('headers: remove → rename → replace (Host too) → add → append', async () => {
     const res = await call('GET', `${fx.gw.proxyUrl}/headers`, undefined, {
-      'x-remove-me': '1', 'x-old': 'moved', 'x-replace': 'original', 'x-keep': 'mine', 'x-multi': 'one',
+      'x-remove-me': '1',
+      'x-old': 'moved',
+      'x-replace': 'original',
+      'x-keep': 'mine',
+      'x-multi': 'one',
     })
     assert.equal(res.status, 200)
     const h = res.body.headers
@@ -94,7 +113,9 @@ describe('request-transformer plugin', () => {
   })
 
   test('form body: transformed and re-encoded', async () => {
-    await call('POST', `${fx.gw.proxyUrl}/body`, 'secret=s&old=o&rep=r&keep=k&list=a', { 'content-type': 'application/x-www-form-urlencoded' })
+    await call('POST', `${fx.gw.proxyUrl}/body`, 'secret=s&old=o&rep=r&keep=k&list=a', {
+      'content-type': 'application/x-www-form-urlencoded',
+    })
     const got = fx.up.received.at(-1)
     const params = new URLSearchParams(got?.body ?? '')
     assert.equal(params.get('secret'), null)
@@ -108,11 +129,29 @@ describe('request-transformer plugin', () => {
 
   test('multipart body: fields renamed, removed, replaced, added; boundary kept', async () => {
     const boundary = 'XyZ123'
-    const body = [`--${boundary}`, 'Content-Disposition: form-data; name="secret"', '', 's', `--${boundary}`, 'Content-Disposition: form-data; name="old"', '', 'o',
-      `--${boundary}`, 'Content-Disposition: form-data; name="rep"', '', 'r', `--${boundary}--`, ''].join('\r\n')
+    const body = [
+      `--${boundary}`,
+      'Content-Disposition: form-data; name="secret"',
+      '',
+      's',
+      `--${boundary}`,
+      'Content-Disposition: form-data; name="old"',
+      '',
+      'o',
+      `--${boundary}`,
+      'Content-Disposition: form-data; name="rep"',
+      '',
+      'r',
+      `--${boundary}--`,
+      '',
+    ].join('\r\n')
     await call('POST', `${fx.gw.proxyUrl}/body`, body, { 'content-type': `multipart/form-data; boundary=${boundary}` })
     const got = fx.up.received.at(-1)
-    const form = await new Request('http://x/', { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: got?.body ?? '' }).formData()
+    const form = await new Request('http://x/', {
+      method: 'POST',
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      body: got?.body ?? '',
+    }).formData()
     assert.equal(form.get('secret'), null)
     assert.equal(form.get('new'), 'o')
     assert.equal(form.get('rep'), 'replaced')
@@ -149,18 +188,27 @@ describe('request-transformer plugin', () => {
     // Two separate header lines (fetch would merge them into one).
     const res = await request(`${fx.gw.proxyUrl}/repeated`, { headers: ['x-dup', 'a', 'x-dup', 'b'] })
     assert.equal(res.statusCode, 500)
-    assert.equal((await res.body.json() as { message: string }).message, 'An unexpected error occurred')
+    assert.equal(((await res.body.json()) as { message: string }).message, 'An unexpected error occurred')
     await fx.gw.waitForLog(/plugin "request-transformer" .*failed in the access phase.*attempt to concatenate a table value/)
   })
 
   test('configuration: values are required, header names are checked, http_method is upper-case', async () => {
-    const noValue = await call('POST', `${fx.gw.adminUrl}/plugins`, { name: 'request-transformer', config: { add: { querystring: ['novalue'] } } })
+    const noValue = await call('POST', `${fx.gw.adminUrl}/plugins`, {
+      name: 'request-transformer',
+      config: { add: { querystring: ['novalue'] } },
+    })
     assert.equal(noValue.status, 400)
     assert.match(noValue.text, /key 'novalue' has no value/)
-    const badTemplate = await call('POST', `${fx.gw.adminUrl}/plugins`, { name: 'request-transformer', config: { add: { body: ['a:$(headers[)'] } } })
+    const badTemplate = await call('POST', `${fx.gw.adminUrl}/plugins`, {
+      name: 'request-transformer',
+      config: { add: { body: ['a:$(headers[)'] } },
+    })
     assert.equal(badTemplate.status, 400)
     assert.match(badTemplate.text, /is not in supported format/)
-    const badHeader = await call('POST', `${fx.gw.adminUrl}/plugins`, { name: 'request-transformer', config: { remove: { headers: ['bad header'] } } })
+    const badHeader = await call('POST', `${fx.gw.adminUrl}/plugins`, {
+      name: 'request-transformer',
+      config: { remove: { headers: ['bad header'] } },
+    })
     assert.equal(badHeader.status, 400)
     assert.match(badHeader.text, /'bad header' is not a valid header/)
     const method = await call('POST', `${fx.gw.adminUrl}/plugins`, { name: 'request-transformer', config: { http_method: 'get' } })

@@ -44,14 +44,21 @@ describe('response-transformer plugin', () => {
         remove: { headers: ['x-remove'], json: ['secret'] },
         rename: { headers: ['x-old:x-new'], json: ['old:new'] },
         replace: { headers: ['x-replace:replaced', 'x-absent:never'], json: ['rep:replaced', 'f:not-replaced', 'missing:never'] },
-        add: { headers: ['x-added:yes', 'x-keep:ignored'], json: ['count:42', 'flag:true', 'f:added', 'keep:ignored'], json_types: ['number', 'boolean', 'string', 'string'] },
+        add: {
+          headers: ['x-added:yes', 'x-keep:ignored'],
+          json: ['count:42', 'flag:true', 'f:added', 'keep:ignored'],
+          json_types: ['number', 'boolean', 'string', 'string'],
+        },
         append: { headers: ['x-multi:two'], json: ['list:b'] },
       },
     })
     // Gateway-generated JSON: request-termination answers, response-transformer still runs.
     await fx.admin('/services/svc/routes', { name: 'term', paths: ['/term'] })
     await fx.admin('/routes/term/plugins', { name: 'request-termination', config: { status_code: 404 } })
-    await fx.admin('/routes/term/plugins', { name: 'response-transformer', config: { add: { json: ['extra:1'], headers: ['x-term:yes'] } } })
+    await fx.admin('/routes/term/plugins', {
+      name: 'response-transformer',
+      config: { add: { json: ['extra:1'], headers: ['x-term:yes'] } },
+    })
   })
 
   test('headers: remove, rename, replace, add, append', async () => {
@@ -69,7 +76,16 @@ describe('response-transformer plugin', () => {
 
   test('JSON body: keys transformed with json_types; Content-Length dropped (chunked)', async () => {
     const res = await call('GET', `${fx.gw.proxyUrl}/json`)
-    assert.deepEqual(res.body, { new: 'o', rep: 'replaced', f: 'added', keep: 'k', list: ['a', 'b'], nested: { a: 1 }, count: 42, flag: true })
+    assert.deepEqual(res.body, {
+      new: 'o',
+      rep: 'replaced',
+      f: 'added',
+      keep: 'k',
+      list: ['a', 'b'],
+      nested: { a: 1 },
+      count: 42,
+      flag: true,
+    })
     assert.equal(res.headers['content-length'], undefined)
     assert.equal(res.headers['transfer-encoding'], 'chunked')
   })
@@ -99,7 +115,10 @@ describe('response-transformer plugin', () => {
   test('configuration: values need a colon, json_types are boolean/number/string', async () => {
     const bad = await call('POST', `${fx.gw.adminUrl}/plugins`, { name: 'response-transformer', config: { add: { json: ['novalue'] } } })
     assert.equal(bad.status, 400)
-    const types = await call('POST', `${fx.gw.adminUrl}/plugins`, { name: 'response-transformer', config: { add: { json_types: ['object'] } } })
+    const types = await call('POST', `${fx.gw.adminUrl}/plugins`, {
+      name: 'response-transformer',
+      config: { add: { json_types: ['object'] } },
+    })
     assert.equal(types.status, 400)
     assert.match(types.text, /expected one of: boolean, number, string/)
   })

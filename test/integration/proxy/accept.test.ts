@@ -45,7 +45,9 @@ const cases = [
   {
     workers: 2,
     flags: 'reuseport backlog=16384',
-    mode: reuseport ? 'reuseport: each worker accepts on its own socket' : 'the primary accepts and hands connections to workers round-robin \\(reuseport needs Linux',
+    mode: reuseport
+      ? 'reuseport: each worker accepts on its own socket'
+      : 'the primary accepts and hands connections to workers round-robin \\(reuseport needs Linux',
   },
 ] as const
 
@@ -75,7 +77,10 @@ for (const { workers, flags, mode } of cases) {
         results.push(...(await Promise.all(Array.from({ length: 30 }, () => once(`${gw.proxyUrl}/x`)))))
       }
       // The echo upstream answers with the request it got.
-      assert.deepEqual(results.map((r) => `${r.status} ${(JSON.parse(r.body) as { url: string }).url}`), Array(60).fill('200 /x'))
+      assert.deepEqual(
+        results.map((r) => `${r.status} ${(JSON.parse(r.body) as { url: string }).url}`),
+        Array(60).fill('200 /x'),
+      )
     })
 
     if (flags.includes('reuseport') && reuseport) {
@@ -83,12 +88,16 @@ for (const { workers, flags, mode } of cases) {
         // Counters as every worker reported them after the earlier tests' connections (workers report
         // about once a second: two reads 1.1 s apart that agree).
         let before: WorkerRow[] = []
-        await eventually(async () => {
-          const first = JSON.stringify((before = await workerRows(gw)).map((r) => [r.pid, r.connections_accepted]).sort())
-          await new Promise((r) => setTimeout(r, 1100))
-          const again = JSON.stringify((before = await workerRows(gw)).map((r) => [r.pid, r.connections_accepted]).sort())
-          return before.length === 2 && first === again
-        }, 10_000, 'both workers reported their counters')
+        await eventually(
+          async () => {
+            const first = JSON.stringify((before = await workerRows(gw)).map((r) => [r.pid, r.connections_accepted]).sort())
+            await new Promise((r) => setTimeout(r, 1100))
+            const again = JSON.stringify((before = await workerRows(gw)).map((r) => [r.pid, r.connections_accepted]).sort())
+            return before.length === 2 && first === again
+          },
+          10_000,
+          'both workers reported their counters',
+        )
         const primary = gw.child.pid as number
         let results: { status: number; body: string }[]
         process.kill(primary, 'SIGSTOP')
@@ -100,16 +109,24 @@ for (const { workers, flags, mode } of cases) {
         } finally {
           process.kill(primary, 'SIGCONT')
         }
-        assert.deepEqual(results.map((r) => r.status), Array(40).fill(200))
+        assert.deepEqual(
+          results.map((r) => r.status),
+          Array(40).fill(200),
+        )
         // Once the primary runs again, the workers' counters show both took some.
         const accepted = (rows: WorkerRow[], pid: number): number => rows.find((r) => r.pid === pid)?.connections_accepted ?? 0
         let after: WorkerRow[] = []
-        await eventually(async () => {
-          after = await workerRows(gw)
-          const total = after.reduce((n, r) => n + r.connections_accepted, 0) - before.reduce((n, r) => n + r.connections_accepted, 0)
-          return total === 40
-        }, 5000, 'the workers reported the 40 connections')
-        for (const w of before) assert.ok(accepted(after, w.pid) > accepted(before, w.pid), `worker ${w.pid} accepted some: ${JSON.stringify({ before, after })}`)
+        await eventually(
+          async () => {
+            after = await workerRows(gw)
+            const total = after.reduce((n, r) => n + r.connections_accepted, 0) - before.reduce((n, r) => n + r.connections_accepted, 0)
+            return total === 40
+          },
+          5000,
+          'the workers reported the 40 connections',
+        )
+        for (const w of before)
+          assert.ok(accepted(after, w.pid) > accepted(before, w.pid), `worker ${w.pid} accepted some: ${JSON.stringify({ before, after })}`)
       })
     }
 
@@ -125,14 +142,25 @@ for (const { workers, flags, mode } of cases) {
     test('/status lists each worker with the connections it accepted; server.connections_accepted is their sum', async () => {
       let rows: WorkerRow[] = []
       let total = 0
-      await eventually(async () => {
-        const body = (await call('GET', `${gw.adminUrl}/status`)).body as { workers: WorkerRow[]; server: { connections_accepted: number } }
-        rows = body.workers
-        total = body.server.connections_accepted
-        return rows.length === workers && total >= 60
-      }, 5000, 'every worker reported')
-      assert.equal(rows.reduce((n, r) => n + r.connections_accepted, 0), total)
-      for (const r of rows) assert.ok(Number.isInteger(r.pid) && Number.isInteger(r.connections_active) && Number.isInteger(r.total_requests))
+      await eventually(
+        async () => {
+          const body = (await call('GET', `${gw.adminUrl}/status`)).body as {
+            workers: WorkerRow[]
+            server: { connections_accepted: number }
+          }
+          rows = body.workers
+          total = body.server.connections_accepted
+          return rows.length === workers && total >= 60
+        },
+        5000,
+        'every worker reported',
+      )
+      assert.equal(
+        rows.reduce((n, r) => n + r.connections_accepted, 0),
+        total,
+      )
+      for (const r of rows)
+        assert.ok(Number.isInteger(r.pid) && Number.isInteger(r.connections_active) && Number.isInteger(r.total_requests))
     })
   })
 }

@@ -84,7 +84,10 @@ describe('error bodies and content negotiation', () => {
 
   test('kong.response.error (404 no route): negotiated on Accept, JSON by default', async () => {
     for (const [accept, kind] of KONG_ACCEPT) {
-      const headers: Array<[string, string]> = [['Host', 'x.test'], ['Connection', 'close']]
+      const headers: Array<[string, string]> = [
+        ['Host', 'x.test'],
+        ['Connection', 'close'],
+      ]
       if (accept !== null) headers.push(['Accept', accept])
       // A Content-Type does not matter to kong.response.error.
       headers.push(['Content-Type', 'text/html'])
@@ -94,7 +97,14 @@ describe('error bodies and content negotiation', () => {
   })
 
   test('426 Please use HTTPS protocol is negotiated the same way', async () => {
-    const res = await rawRequest(gw.proxyPort, rawText('GET', '/tls', [['Host', 'x.test'], ['Accept', 'text/plain'], ['Connection', 'close']]))
+    const res = await rawRequest(
+      gw.proxyPort,
+      rawText('GET', '/tls', [
+        ['Host', 'x.test'],
+        ['Accept', 'text/plain'],
+        ['Connection', 'close'],
+      ]),
+    )
     assertError(res, 426, 'plain', 'Please use HTTPS protocol', '426')
   })
 
@@ -103,7 +113,14 @@ describe('error bodies and content negotiation', () => {
       ['neither', [], 'plain'],
       ['Content-Type json', [['Content-Type', 'application/json']], 'json'],
       ['Content-Type form', [['Content-Type', 'application/x-www-form-urlencoded']], 'json'],
-      ['Accept html over Content-Type', [['Accept', 'text/html'], ['Content-Type', 'application/json']], 'html'],
+      [
+        'Accept html over Content-Type',
+        [
+          ['Accept', 'text/html'],
+          ['Content-Type', 'application/json'],
+        ],
+        'html',
+      ],
       ['Accept xml', [['Accept', 'application/xml']], 'xml'],
       ['browser Accept', [['Accept', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8']], 'html'],
       ['Accept */*', [['Accept', '*/*']], 'json'],
@@ -115,12 +132,25 @@ describe('error bodies and content negotiation', () => {
   })
 
   test('400 for a broken percent-encoding is an nginx error (text/plain by default)', async () => {
-    const res = await rawRequest(gw.proxyPort, rawText('GET', '/down/%zz', [['Host', 'x.test'], ['Connection', 'close']]))
+    const res = await rawRequest(
+      gw.proxyPort,
+      rawText('GET', '/down/%zz', [
+        ['Host', 'x.test'],
+        ['Connection', 'close'],
+      ]),
+    )
     assertError(res, 400, 'plain', 'Bad request', '400')
   })
 
   test('HEAD gets the headers of the error (Content-Length of the body) without the body', async () => {
-    const res = await rawRequest(gw.proxyPort, rawText('HEAD', '/no/such/route', [['Host', 'x.test'], ['Connection', 'close']]), { noBody: true })
+    const res = await rawRequest(
+      gw.proxyPort,
+      rawText('HEAD', '/no/such/route', [
+        ['Host', 'x.test'],
+        ['Connection', 'close'],
+      ]),
+      { noBody: true },
+    )
     assert.equal(res.status, 404)
     assert.equal(res.headers['content-type'], CONTENT_TYPE.json)
     assert.equal(res.headers['content-length'], String(json(NO_ROUTE, res.headers['x-kong-request-id'] ?? '').length))
@@ -144,9 +174,21 @@ describe('error_default_type=text/html', () => {
   })
 
   test('applies to nginx-level errors only; kong.response.error stays JSON by default', async () => {
-    const bad = await rawRequest(gw.proxyPort, rawText('GET', '/down', [['Host', 'x.test'], ['Connection', 'close']]))
+    const bad = await rawRequest(
+      gw.proxyPort,
+      rawText('GET', '/down', [
+        ['Host', 'x.test'],
+        ['Connection', 'close'],
+      ]),
+    )
     assertError(bad, 502, 'html', BAD_GATEWAY, '502 without Accept')
-    const miss = await rawRequest(gw.proxyPort, rawText('GET', '/elsewhere', [['Host', 'x.test'], ['Connection', 'close']]))
+    const miss = await rawRequest(
+      gw.proxyPort,
+      rawText('GET', '/elsewhere', [
+        ['Host', 'x.test'],
+        ['Connection', 'close'],
+      ]),
+    )
     assertError(miss, 404, 'json', NO_ROUTE, '404 without Accept')
   })
 })

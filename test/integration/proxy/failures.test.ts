@@ -56,7 +56,14 @@ function track<T extends { close(): Promise<void> }>(server: T): T {
  */
 async function expose(service: Record<string, unknown>): Promise<string> {
   const name = `f${++serial}`
-  const svc = await call('POST', `${gw.adminUrl}/services`, { name, retries: 0, connect_timeout: 1000, read_timeout: 1000, write_timeout: 1000, ...service })
+  const svc = await call('POST', `${gw.adminUrl}/services`, {
+    name,
+    retries: 0,
+    connect_timeout: 1000,
+    read_timeout: 1000,
+    write_timeout: 1000,
+    ...service,
+  })
   assert.equal(svc.status, 201, svc.text)
   const route = await call('POST', `${gw.adminUrl}/services/${name}/routes`, { paths: [`/${name}`] })
   assert.equal(route.status, 201, route.text)
@@ -87,7 +94,10 @@ function assertKongError(res: JsonResponse, status: number, message: string, typ
 async function linesFor(requestId: string, count = 1, timeoutMs = 5000): Promise<string[]> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const lines = gw.errorLog().split('\n').filter((l) => l.includes(`request_id: "${requestId}"`))
+    const lines = gw
+      .errorLog()
+      .split('\n')
+      .filter((l) => l.includes(`request_id: "${requestId}"`))
     if (lines.length >= count) return lines
     if (Date.now() > deadline) throw new Error(`expected ${count} error-log line(s) for ${requestId}; log:\n${gw.errorLog()}`)
     await new Promise((r) => setTimeout(r, 50))
@@ -213,7 +223,9 @@ describe('upstream failures', () => {
       request: `GET ${path}/a HTTP/1.1`,
       upstream: `http://127.0.0.1:${tls.port}/a`,
       requestId: id,
-      hint: new RegExp(`^127\\.0\\.0\\.1:${tls.port} speaks TLS \\(a TLS handshake with it succeeded\\) but the service's protocol is http: set protocol=https`),
+      hint: new RegExp(
+        `^127\\.0\\.0\\.1:${tls.port} speaks TLS \\(a TLS handshake with it succeeded\\) but the service's protocol is http: set protocol=https`,
+      ),
     })
     assert.ok(tls.clientErrors() >= 1, 'the TLS server saw the plaintext request')
     assert.equal(tls.requests(), 0)
@@ -240,7 +252,8 @@ describe('upstream failures', () => {
     const id = assertKongError(res, 502, BAD_GATEWAY)
     const [line = ''] = await linesFor(id)
     assertLine(line, {
-      message: /^SSL_do_handshake\(\) failed \(SSL: error:[0-9A-F]{8}:SSL routines::wrong version number\) while SSL handshaking to upstream$/,
+      message:
+        /^SSL_do_handshake\(\) failed \(SSL: error:[0-9A-F]{8}:SSL routines::wrong version number\) while SSL handshaking to upstream$/,
       request: `GET ${path}/b HTTP/1.1`,
       upstream: `https://127.0.0.1:${plain.port}/b`,
       requestId: id,
@@ -249,7 +262,12 @@ describe('upstream failures', () => {
     assert.equal(plain.received.length, 0)
 
     // A server that just hangs up on the ClientHello.
-    const hangup = track(await startRawServer(() => {}, (s) => s.once('data', () => s.end())))
+    const hangup = track(
+      await startRawServer(
+        () => {},
+        (s) => s.once('data', () => s.end()),
+      ),
+    )
     const path2 = await expose({ url: `https://127.0.0.1:${hangup.port}` })
     const res2 = await proxied('GET', path2, undefined, JSON_ACCEPT)
     const id2 = assertKongError(res2, 502, BAD_GATEWAY)
@@ -277,11 +295,15 @@ describe('upstream failures', () => {
       const second = await proxied('GET', `${path}/two`)
       assert.equal(second.status, 200, second.text)
       assert.equal(second.body.connection, 2, 'answered on a new connection')
-      assert.deepEqual(lb.requests.map((r) => `${r.connection} ${r.method} ${r.path}`), ['1 GET /one', '1 GET /two', '2 GET /two'])
+      assert.deepEqual(
+        lb.requests.map((r) => `${r.connection} ${r.method} ${r.path}`),
+        ['1 GET /one', '1 GET /two', '2 GET /two'],
+      )
       const id = second.headers['x-kong-request-id'] as string
       const [line = ''] = await linesFor(id)
       assertLine(line, {
-        message: 'upstream prematurely closed connection while reading response header from upstream (reused keep-alive connection; retrying on a new connection)',
+        message:
+          'upstream prematurely closed connection while reading response header from upstream (reused keep-alive connection; retrying on a new connection)',
         request: `GET ${path}/two HTTP/1.1`,
         upstream: `http://127.0.0.1:${lb.port}/two`,
         requestId: id,
@@ -296,7 +318,10 @@ describe('upstream failures', () => {
       const res = await proxied('POST', `${path}/orders`, '{"item":42}', { 'content-type': 'application/json' })
       const id = assertKongError(res, 502, BAD_GATEWAY)
       await new Promise((r) => setTimeout(r, 200))
-      assert.deepEqual(lb2.requests.map((r) => `${r.connection} ${r.method} ${r.path} ${r.body}`), ['1 GET /warm ', '1 POST /orders {"item":42}'])
+      assert.deepEqual(
+        lb2.requests.map((r) => `${r.connection} ${r.method} ${r.path} ${r.body}`),
+        ['1 GET /warm ', '1 POST /orders {"item":42}'],
+      )
       const lines = await linesFor(id)
       assert.equal(lines.length, 1, lines.join('\n'))
       assertLine(lines[0] ?? '', {
@@ -320,7 +345,9 @@ describe('upstream failures', () => {
       request: `GET ${path}/c HTTP/1.1`,
       upstream: `http://127.0.0.1:${closer.port}/c`,
       requestId: id,
-      hint: new RegExp(`^127\\.0\\.0\\.1:${closer.port} closed the connection without answering: the upstream crashed on this request, or it expects TLS`),
+      hint: new RegExp(
+        `^127\\.0\\.0\\.1:${closer.port} closed the connection without answering: the upstream crashed on this request, or it expects TLS`,
+      ),
     })
     assert.equal(closer.requests.length, 1)
   })
@@ -373,7 +400,13 @@ describe('upstream failures', () => {
       const base = 'connect() failed (111: Connection refused) while connecting to upstream'
       const messages = [`${base} (attempt 1; retrying)`, `${base} (attempt 2; retrying)`, base]
       lines.forEach((line, i) =>
-        assertLine(line, { message: messages[i] ?? '', request: `GET ${path} HTTP/1.1`, upstream: `http://127.0.0.1:${port}/`, requestId: id, hint: /^nothing accepts connections/ }),
+        assertLine(line, {
+          message: messages[i] ?? '',
+          request: `GET ${path} HTTP/1.1`,
+          upstream: `http://127.0.0.1:${port}/`,
+          requestId: id,
+          hint: /^nothing accepts connections/,
+        }),
       )
     })
 

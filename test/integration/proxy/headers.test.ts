@@ -62,32 +62,69 @@ describe('proxy headers, default settings (peer not trusted)', () => {
   })
 
   test('Host is the service host:port; preserve_host keeps the client Host', async () => {
-    const res = await rawRequest(gw.proxyPort, rawText('GET', '/hdr/x', [['Host', 'Client.Example:9999'], ['Connection', 'close']]))
+    const res = await rawRequest(
+      gw.proxyPort,
+      rawText('GET', '/hdr/x', [
+        ['Host', 'Client.Example:9999'],
+        ['Connection', 'close'],
+      ]),
+    )
     assert.equal(res.status, 200)
     assert.equal(echoed(res.body).headers.host, `127.0.0.1:${up.port}`)
-    const kept = await rawRequest(gw.proxyPort, rawText('GET', '/ph/x', [['Host', 'Client.Example:9999'], ['Connection', 'close']]))
+    const kept = await rawRequest(
+      gw.proxyPort,
+      rawText('GET', '/ph/x', [
+        ['Host', 'Client.Example:9999'],
+        ['Connection', 'close'],
+      ]),
+    )
     assert.equal(echoed(kept.body).headers.host, 'Client.Example:9999')
   })
 
   test('X-Real-IP and X-Forwarded-For: the peer, appended to a client X-Forwarded-For', async () => {
-    const plain = echoed((await rawRequest(gw.proxyPort, rawText('GET', '/hdr', [['Host', 'a.test'], ['X-Real-IP', '10.9.9.9'], ['Connection', 'close']]))).body)
+    const plain = echoed(
+      (
+        await rawRequest(
+          gw.proxyPort,
+          rawText('GET', '/hdr', [
+            ['Host', 'a.test'],
+            ['X-Real-IP', '10.9.9.9'],
+            ['Connection', 'close'],
+          ]),
+        )
+      ).body,
+    )
     assert.equal(plain.headers['x-real-ip'], '127.0.0.1', 'a client X-Real-IP is not believed from an untrusted peer')
     assert.equal(plain.headers['x-forwarded-for'], '127.0.0.1')
-    const chained = echoed((await rawRequest(gw.proxyPort, rawText('GET', '/hdr', [['Host', 'a.test'], ['X-Forwarded-For', '198.51.100.1, 10.0.0.2'], ['Connection', 'close']]))).body)
+    const chained = echoed(
+      (
+        await rawRequest(
+          gw.proxyPort,
+          rawText('GET', '/hdr', [
+            ['Host', 'a.test'],
+            ['X-Forwarded-For', '198.51.100.1, 10.0.0.2'],
+            ['Connection', 'close'],
+          ]),
+        )
+      ).body,
+    )
     assert.equal(chained.headers['x-forwarded-for'], '198.51.100.1, 10.0.0.2, 127.0.0.1')
     assert.equal(chained.headers['x-real-ip'], '127.0.0.1')
   })
 
   test('X-Forwarded-Proto/Host/Port/Path/Prefix: computed, client values ignored (untrusted peer)', async () => {
-    const res = await rawRequest(gw.proxyPort, rawText('GET', '/hdr//a/./b%7E?q=1&r=%20', [
-      ['Host', 'API.Example.COM:8123'],
-      ['X-Forwarded-Proto', 'https'],
-      ['X-Forwarded-Host', 'evil.test'],
-      ['X-Forwarded-Port', '1'],
-      ['X-Forwarded-Path', '/evil'],
-      ['X-Forwarded-Prefix', '/evil'],
-      ['Connection', 'close'],
-    ]))
+    const res = await rawRequest(
+      gw.proxyPort,
+      rawText('GET', '/hdr//a/./b%7E?q=1&r=%20', [
+        ['Host', 'API.Example.COM:8123'],
+        ['X-Forwarded-Proto', 'https'],
+        ['X-Forwarded-Host', 'evil.test'],
+        ['X-Forwarded-Port', '1'],
+        ['X-Forwarded-Path', '/evil'],
+        ['X-Forwarded-Prefix', '/evil'],
+        ['Connection', 'close'],
+      ]),
+    )
     const h = echoed(res.body).headers
     assert.equal(h['x-forwarded-proto'], 'http')
     assert.equal(h['x-forwarded-host'], 'api.example.com', 'nginx $host: no port, lower-cased')
@@ -96,13 +133,31 @@ describe('proxy headers, default settings (peer not trusted)', () => {
     assert.equal(h['x-forwarded-prefix'], '/hdr')
     assert.equal(echoed(res.body).url, '/a/b~?q=1&r=%20', 'path normalized, query string unchanged')
     // strip_path=false: nothing stripped, so no X-Forwarded-Prefix.
-    const keep = echoed((await rawRequest(gw.proxyPort, rawText('GET', '/keep/x', [['Host', 'a.test'], ['Connection', 'close']]))).body)
+    const keep = echoed(
+      (
+        await rawRequest(
+          gw.proxyPort,
+          rawText('GET', '/keep/x', [
+            ['Host', 'a.test'],
+            ['Connection', 'close'],
+          ]),
+        )
+      ).body,
+    )
     assert.equal(keep.headers['x-forwarded-prefix'], undefined)
     assert.equal(keep.url, '/keep/x')
   })
 
   test('Via is appended upstream with the client HTTP version; X-Kong-Request-Id matches downstream', async () => {
-    const res = await rawRequest(gw.proxyPort, rawText('GET', '/hdr', [['Host', 'a.test'], ['Via', '1.1 edge-lb'], ['X-Kong-Request-Id', 'forged'], ['Connection', 'close']]))
+    const res = await rawRequest(
+      gw.proxyPort,
+      rawText('GET', '/hdr', [
+        ['Host', 'a.test'],
+        ['Via', '1.1 edge-lb'],
+        ['X-Kong-Request-Id', 'forged'],
+        ['Connection', 'close'],
+      ]),
+    )
     const h = echoed(res.body).headers
     assert.equal(h.via, `1.1 edge-lb, 1.1 ${VIA}`)
     assert.match(res.headers['x-kong-request-id'] ?? '', REQUEST_ID)
@@ -114,18 +169,21 @@ describe('proxy headers, default settings (peer not trusted)', () => {
   })
 
   test('hop-by-hop request headers are removed, others and the query string pass unchanged', async () => {
-    const res = await rawRequest(gw.proxyPort, rawText('GET', '/hdr/q?a=1&b=%2F&c', [
-      ['Host', 'a.test'],
-      ['Connection', 'keep-alive, X-Hop-Named'],
-      ['Keep-Alive', 'timeout=5'],
-      ['X-Hop-Named', 'secret'],
-      ['TE', 'gzip'],
-      ['Proxy-Connection', 'keep-alive'],
-      ['Proxy', 'http://evil.test'],
-      ['X-Custom', 'kept'],
-      ['Authorization', 'Bearer abc'],
-      ['Cookie', 'a=1; b=2'],
-    ]))
+    const res = await rawRequest(
+      gw.proxyPort,
+      rawText('GET', '/hdr/q?a=1&b=%2F&c', [
+        ['Host', 'a.test'],
+        ['Connection', 'keep-alive, X-Hop-Named'],
+        ['Keep-Alive', 'timeout=5'],
+        ['X-Hop-Named', 'secret'],
+        ['TE', 'gzip'],
+        ['Proxy-Connection', 'keep-alive'],
+        ['Proxy', 'http://evil.test'],
+        ['X-Custom', 'kept'],
+        ['Authorization', 'Bearer abc'],
+        ['Cookie', 'a=1; b=2'],
+      ]),
+    )
     const e = echoed(res.body)
     assert.equal(e.url, '/q?a=1&b=%2F&c')
     for (const gone of ['x-hop-named', 'keep-alive', 'te', 'proxy-connection', 'proxy']) assert.equal(e.headers[gone], undefined, gone)
@@ -134,7 +192,18 @@ describe('proxy headers, default settings (peer not trusted)', () => {
     assert.equal(e.headers.cookie, 'a=1; b=2')
     assert.equal(e.headers.connection, 'keep-alive')
     // TE: trailers is the one TE value Kong puts back.
-    const te = echoed((await rawRequest(gw.proxyPort, rawText('GET', '/hdr', [['Host', 'a.test'], ['TE', 'deflate, trailers'], ['Connection', 'close']]))).body)
+    const te = echoed(
+      (
+        await rawRequest(
+          gw.proxyPort,
+          rawText('GET', '/hdr', [
+            ['Host', 'a.test'],
+            ['TE', 'deflate, trailers'],
+            ['Connection', 'close'],
+          ]),
+        )
+      ).body,
+    )
     assert.equal(te.headers.te, 'trailers')
   })
 
@@ -148,7 +217,14 @@ describe('proxy headers, default settings (peer not trusted)', () => {
     assert.match(String(res.headers['x-kong-request-id']), REQUEST_ID)
     assert.equal(res.headers['x-kong-response-latency'], undefined)
     assert.equal(res.headers['kong-route-id'], undefined)
-    const b = await rawRequest(gw.proxyPort, rawText('GET', '/branded', [['Host', 'a.test'], ['Kong-Debug', '1'], ['Connection', 'close']]))
+    const b = await rawRequest(
+      gw.proxyPort,
+      rawText('GET', '/branded', [
+        ['Host', 'a.test'],
+        ['Kong-Debug', '1'],
+        ['Connection', 'close'],
+      ]),
+    )
     assert.equal(b.status, 200)
     assert.equal(b.headers['server'], 'backend/1.0', "the upstream's Server passes unchanged")
     assert.equal(b.headers['via'], `1.0 backend-cache, 1.1 ${VIA}`)
@@ -183,7 +259,13 @@ describe('proxy headers, default settings (peer not trusted)', () => {
       await admin(gw, '/services', { name: 'port80', url: 'http://127.0.0.1:80/base' })
       await admin(gw, '/services/port80/routes', { paths: ['/p80'] })
       await settle(gw)
-      const res = await rawRequest(gw.proxyPort, rawText('GET', '/p80/x', [['Host', 'a.test'], ['Connection', 'close']]))
+      const res = await rawRequest(
+        gw.proxyPort,
+        rawText('GET', '/p80/x', [
+          ['Host', 'a.test'],
+          ['Connection', 'close'],
+        ]),
+      )
       assert.equal(echoed(res.body).headers.host, '127.0.0.1')
       assert.equal(echoed(res.body).url, '/base/x')
     } finally {
@@ -226,11 +308,20 @@ describe('proxy bodies', () => {
       for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31 + 7) & 0xff
       const expected = createHash('sha256')
       const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port: gw.proxyPort, method: 'POST', path: '/upload', headers: { 'content-type': 'application/octet-stream' } }, (res) => {
-          let body = ''
-          res.on('data', (c: Buffer) => (body += c.toString()))
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
-        })
+        const req = httpRequest(
+          {
+            host: '127.0.0.1',
+            port: gw.proxyPort,
+            method: 'POST',
+            path: '/upload',
+            headers: { 'content-type': 'application/octet-stream' },
+          },
+          (res) => {
+            let body = ''
+            res.on('data', (c: Buffer) => (body += c.toString()))
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+          },
+        )
         req.on('error', reject)
         // First 1 MB, then wait (bounded) for the upstream to see bytes, then 3 MB more.
         for (let i = 0; i < 4; i++) {
@@ -284,7 +375,14 @@ describe('proxy bodies', () => {
       await admin(gw, '/services', { name: 'big', url: `http://127.0.0.1:${port}` })
       await admin(gw, '/services/big/routes', { paths: ['/download'] })
       await settle(gw)
-      const res = await rawRequest(gw.proxyPort, rawText('GET', '/download', [['Host', 'a.test'], ['Connection', 'close']]), { timeoutMs: 10_000 })
+      const res = await rawRequest(
+        gw.proxyPort,
+        rawText('GET', '/download', [
+          ['Host', 'a.test'],
+          ['Connection', 'close'],
+        ]),
+        { timeoutMs: 10_000 },
+      )
       assert.equal(res.status, 200)
       assert.equal(res.headers['transfer-encoding'], 'chunked')
       assert.equal(res.body.length, 16 * piece.length)
@@ -325,7 +423,14 @@ describe('proxy bodies', () => {
         req.end()
       })
       assert.equal(body, `${first.toString()}${last.toString()}`)
-      const head = await rawRequest(gw.proxyPort, rawText('HEAD', '/sized', [['Host', 'a.test'], ['Connection', 'close']]), { timeoutMs: 5_000, noBody: true })
+      const head = await rawRequest(
+        gw.proxyPort,
+        rawText('HEAD', '/sized', [
+          ['Host', 'a.test'],
+          ['Connection', 'close'],
+        ]),
+        { timeoutMs: 5_000, noBody: true },
+      )
       assert.equal(head.status, 200)
       assert.equal(head.headers['content-length'], String(first.length + last.length))
     } finally {
@@ -357,15 +462,18 @@ describe('proxy headers with trusted_ips=127.0.0.1, real_ip_header=X-Forwarded-F
   })
 
   test('client X-Forwarded-* values are honoured from a trusted peer', async () => {
-    const res = await rawRequest(gw.proxyPort, rawText('GET', '/t/x', [
-      ['Host', 'internal:8000'],
-      ['X-Forwarded-Proto', 'https'],
-      ['X-Forwarded-Host', 'Public.Example.com'],
-      ['X-Forwarded-Port', '8443'],
-      ['X-Forwarded-Path', '/outer/t/x'],
-      ['X-Forwarded-Prefix', '/outer'],
-      ['Connection', 'close'],
-    ]))
+    const res = await rawRequest(
+      gw.proxyPort,
+      rawText('GET', '/t/x', [
+        ['Host', 'internal:8000'],
+        ['X-Forwarded-Proto', 'https'],
+        ['X-Forwarded-Host', 'Public.Example.com'],
+        ['X-Forwarded-Port', '8443'],
+        ['X-Forwarded-Path', '/outer/t/x'],
+        ['X-Forwarded-Prefix', '/outer'],
+        ['Connection', 'close'],
+      ]),
+    )
     const h = echoed(res.body).headers
     assert.equal(h['x-forwarded-proto'], 'https')
     assert.equal(h['x-forwarded-host'], 'Public.Example.com')
@@ -423,7 +531,8 @@ describe('proxy headers with headers=off', () => {
   test('no gateway headers downstream; upstream still gets Via and X-Kong-Request-Id', async () => {
     const res = await call('GET', `${gw.proxyUrl}/t`)
     assert.equal(res.status, 200)
-    for (const h of ['via', 'server', 'x-kong-upstream-latency', 'x-kong-proxy-latency', 'x-kong-request-id']) assert.equal(res.headers[h], undefined, h)
+    for (const h of ['via', 'server', 'x-kong-upstream-latency', 'x-kong-proxy-latency', 'x-kong-request-id'])
+      assert.equal(res.headers[h], undefined, h)
     const e = echoed(res.text)
     assert.equal(e.headers.via, `1.1 ${VIA}`)
     assert.match(String(e.headers['x-kong-request-id']), REQUEST_ID)
@@ -455,14 +564,32 @@ describe('Client → LB → gateway with trusted_ips and real_ip_header=X-Forwar
 
   test('the client address from the LB header shows in X-Real-IP, X-Forwarded-For and the access log (which keeps the bytes the client sent)', async () => {
     // A first request whose User-Agent carries a non-ASCII byte (0xE9): the log keeps the byte.
-    await rawRequest(gw.proxyPort, Buffer.concat([Buffer.from('GET /t/bytes HTTP/1.1\r\nHost: a.test\r\nUser-Agent: caf'), Buffer.from([0xe9]), Buffer.from('\r\nConnection: close\r\n\r\n')]))
-    const res = await rawRequest(gw.proxyPort, rawText('GET', '/t/chain', [['Host', 'a.test'], ['X-Forwarded-For', '203.0.113.7'], ['User-Agent', 'chain-test'], ['Connection', 'close']]))
+    await rawRequest(
+      gw.proxyPort,
+      Buffer.concat([
+        Buffer.from('GET /t/bytes HTTP/1.1\r\nHost: a.test\r\nUser-Agent: caf'),
+        Buffer.from([0xe9]),
+        Buffer.from('\r\nConnection: close\r\n\r\n'),
+      ]),
+    )
+    const res = await rawRequest(
+      gw.proxyPort,
+      rawText('GET', '/t/chain', [
+        ['Host', 'a.test'],
+        ['X-Forwarded-For', '203.0.113.7'],
+        ['User-Agent', 'chain-test'],
+        ['Connection', 'close'],
+      ]),
+    )
     const h = echoed(res.body).headers
     assert.equal(h['x-real-ip'], '203.0.113.7')
     assert.equal(h['x-forwarded-for'], '203.0.113.7, 127.0.0.1', 'the LB address ($realip_remote_addr) is appended')
     // The access log is buffered (4 KB) until shutdown: stop the gateway, keeping its prefix.
     await gw.stop()
-    const line = readFileSync(join(prefix, 'logs', 'access.log'), 'utf8').split('\n').find((l) => l.includes('/t/chain')) ?? ''
+    const line =
+      readFileSync(join(prefix, 'logs', 'access.log'), 'utf8')
+        .split('\n')
+        .find((l) => l.includes('/t/chain')) ?? ''
     assert.match(line, /^203\.0\.113\.7 - - \[/)
     assert.match(line, /"GET \/t\/chain HTTP\/1\.1" 200 \d+ "-" "chain-test" kong_request_id: "[0-9a-f]{32}"$/)
     const raw = readFileSync(join(prefix, 'logs', 'access.log'))

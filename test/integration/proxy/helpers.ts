@@ -75,12 +75,19 @@ function dechunk(data: Buffer): Buffer | null {
  * Sends raw bytes to 127.0.0.1:port and reads one response: framed by Content-Length, chunked
  * encoding, or the connection closing. HEAD-style bodiless answers need `noBody`.
  */
-export function rawRequest(port: number, request: string | Buffer, opts: { noBody?: boolean; timeoutMs?: number } = {}): Promise<RawResponse> {
+export function rawRequest(
+  port: number,
+  request: string | Buffer,
+  opts: { noBody?: boolean; timeoutMs?: number } = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1')
     let data = Buffer.alloc(0)
     let done = false
-    const timer = setTimeout(() => finish(new Error(`no complete response in ${opts.timeoutMs ?? 5000} ms; got: ${data.toString('latin1').slice(0, 500)}`)), opts.timeoutMs ?? 5000)
+    const timer = setTimeout(
+      () => finish(new Error(`no complete response in ${opts.timeoutMs ?? 5000} ms; got: ${data.toString('latin1').slice(0, 500)}`)),
+      opts.timeoutMs ?? 5000,
+    )
     const finish = (err: Error | null, res?: RawResponse): void => {
       if (done) return
       done = true
@@ -98,7 +105,8 @@ export function rawRequest(port: number, request: string | Buffer, opts: { noBod
       const head = parseHead(data.subarray(0, end).toString('latin1'))
       const rest = data.subarray(end + 4)
       let body: Buffer | null = null
-      if (opts.noBody === true || head.status === 204 || head.status === 304 || (head.status >= 100 && head.status < 200)) body = Buffer.alloc(0)
+      if (opts.noBody === true || head.status === 204 || head.status === 304 || (head.status >= 100 && head.status < 200))
+        body = Buffer.alloc(0)
       else if (head.headers['transfer-encoding']?.toLowerCase().includes('chunked') === true) body = dechunk(rest)
       else if (head.headers['content-length'] !== undefined) {
         const n = Number(head.headers['content-length'])
@@ -118,7 +126,13 @@ export function rawRequest(port: number, request: string | Buffer, opts: { noBod
 }
 
 /** Builds a raw request text. */
-export function rawText(method: string, path: string, headers: ReadonlyArray<readonly [string, string]>, version = '1.1', body = ''): string {
+export function rawText(
+  method: string,
+  path: string,
+  headers: ReadonlyArray<readonly [string, string]>,
+  version = '1.1',
+  body = '',
+): string {
   let text = `${method} ${path} HTTP/${version}\r\n`
   for (const [k, v] of headers) text += `${k}: ${v}\r\n`
   return `${text}\r\n${body}`

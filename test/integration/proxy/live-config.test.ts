@@ -72,7 +72,9 @@ describe('live configuration changes', () => {
     await Promise.all(load)
     await agent.close()
     visibility.sort((a, b) => a - b)
-    t.diagnostic(`write→proxy visibility over 15 writes (2 workers): median ${visibility[7]?.toFixed(1)} ms, max ${visibility[14]?.toFixed(1)} ms; ${ok} proxied requests during the changes, ${failures.length} failed`)
+    t.diagnostic(
+      `write→proxy visibility over 15 writes (2 workers): median ${visibility[7]?.toFixed(1)} ms, max ${visibility[14]?.toFixed(1)} ms; ${ok} proxied requests during the changes, ${failures.length} failed`,
+    )
     assert.deepEqual(failures, [])
     assert.ok(ok > 100, `load ran (${ok} requests)`)
     const line = await gw.waitForLog(/live on all 2 workers .* ms after the change/)

@@ -28,8 +28,16 @@ describe('routing through the proxy', () => {
   let up: TestUpstream
 
   /** GET with a Host header and Kong-Debug; returns status, matched route name and upstream URL. */
-  async function get(path: string, host: string, headers: ReadonlyArray<readonly [string, string]> = [], method = 'GET'): Promise<{ status: number; route: string | undefined; url: string | undefined; body: string; headers: Record<string, string> }> {
-    const res = await rawRequest(gw.proxyPort, rawText(method, path, [['Host', host], ['Kong-Debug', '1'], ['Connection', 'close'], ...headers]))
+  async function get(
+    path: string,
+    host: string,
+    headers: ReadonlyArray<readonly [string, string]> = [],
+    method = 'GET',
+  ): Promise<{ status: number; route: string | undefined; url: string | undefined; body: string; headers: Record<string, string> }> {
+    const res = await rawRequest(
+      gw.proxyPort,
+      rawText(method, path, [['Host', host], ['Kong-Debug', '1'], ['Connection', 'close'], ...headers]),
+    )
     const body = res.body.toString()
     let url: string | undefined
     if (res.status === 200) url = (JSON.parse(body) as { url: string }).url
@@ -42,9 +50,19 @@ describe('routing through the proxy', () => {
     // strip_path table: one service per service path, routes told apart by host.
     for (const [i, sp] of SERVICE_PATHS.entries()) {
       await admin(gw, '/services', { name: `svc${i}`, url: `${up.url}${sp}` })
-      await admin(gw, `/services/svc${i}/routes`, { name: `strip-foo-${i}`, hosts: [`strip.s${i}.test`], paths: ['/foo'], strip_path: true })
+      await admin(gw, `/services/svc${i}/routes`, {
+        name: `strip-foo-${i}`,
+        hosts: [`strip.s${i}.test`],
+        paths: ['/foo'],
+        strip_path: true,
+      })
       await admin(gw, `/services/svc${i}/routes`, { name: `strip-root-${i}`, hosts: [`root.s${i}.test`], paths: ['/'], strip_path: true })
-      await admin(gw, `/services/svc${i}/routes`, { name: `keep-${i}`, hosts: [`keep.s${i}.test`], paths: ['/foo', '/'], strip_path: false })
+      await admin(gw, `/services/svc${i}/routes`, {
+        name: `keep-${i}`,
+        hosts: [`keep.s${i}.test`],
+        paths: ['/foo', '/'],
+        strip_path: false,
+      })
     }
     await admin(gw, '/services', { name: 'echo', url: up.url })
     const r = (body: Record<string, unknown>): Promise<unknown> => admin(gw, '/services/echo/routes', body)

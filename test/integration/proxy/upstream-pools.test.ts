@@ -132,14 +132,18 @@ test('sweeping the pool of an upgraded connection leaves the upgraded socket wor
     await new Promise((r) => server.close(r))
   })
   upgraded = await new Promise<Duplex>((resolve, reject) => {
-    client.send(target(port), { method: 'GET', path: '/', headers: ['host', 'localhost'], body: null, upgrade: 'echo' }, {
-      onSent() {},
-      onHeaders: () => reject(new Error('expected an upgrade')),
-      onData() {},
-      onEnd() {},
-      onUpgrade: (_status, _headers, socket) => resolve(socket),
-      onError: reject,
-    })
+    client.send(
+      target(port),
+      { method: 'GET', path: '/', headers: ['host', 'localhost'], body: null, upgrade: 'echo' },
+      {
+        onSent() {},
+        onHeaders: () => reject(new Error('expected an upgrade')),
+        onData() {},
+        onEnd() {},
+        onUpgrade: (_status, _headers, socket) => resolve(socket),
+        onError: reject,
+      },
+    )
   })
   const socket = upgraded
   assert.equal(client.sweep(), 1, 'the upgraded connection left its pool, which holds nothing now')

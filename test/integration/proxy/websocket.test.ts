@@ -17,7 +17,9 @@ import { admin, rawRequest, rawText, REQUEST_ID, settle } from './helpers.js'
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 
 function acceptKey(key: string): string {
-  return createHash('sha1').update(key + GUID).digest('base64')
+  return createHash('sha1')
+    .update(key + GUID)
+    .digest('base64')
 }
 
 /** Encodes one final frame; masked when a mask is given (client → server). */
@@ -134,14 +136,16 @@ function handshake(port: number, path: string, key: string, extra: ReadonlyArray
       clearTimeout(timer)
       reject(e)
     })
-    socket.write(rawText('GET', path, [
-      ['Host', 'ws.test'],
-      ['Upgrade', 'websocket'],
-      ['Connection', 'Upgrade'],
-      ['Sec-WebSocket-Key', key],
-      ['Sec-WebSocket-Version', '13'],
-      ...extra,
-    ]))
+    socket.write(
+      rawText('GET', path, [
+        ['Host', 'ws.test'],
+        ['Upgrade', 'websocket'],
+        ['Connection', 'Upgrade'],
+        ['Sec-WebSocket-Key', key],
+        ['Sec-WebSocket-Version', '13'],
+        ...extra,
+      ]),
+    )
   })
 }
 
@@ -166,11 +170,15 @@ describe('WebSocket through the gateway', () => {
     upstream.on('upgrade', (req, socket: Duplex, head: Buffer) => {
       seen.push({ url: req.url ?? '', headers: req.headers })
       if (req.url?.startsWith('/refuse') === true) {
-        socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 29\r\nConnection: close\r\n\r\nwebsocket refused by upstream')
+        socket.end(
+          'HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 29\r\nConnection: close\r\n\r\nwebsocket refused by upstream',
+        )
         return
       }
       const key = String(req.headers['sec-websocket-key'])
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\nX-Echo-Path: ${req.url ?? ''}\r\n\r\n`)
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\nX-Echo-Path: ${req.url ?? ''}\r\n\r\n`,
+      )
       let buf: Buffer = head
       const pump = (): void => {
         for (let guard = 0; guard < 1000; guard++) {
@@ -281,7 +289,7 @@ describe('WebSocket through the gateway', () => {
     }
   })
 
-  test('a WebSocket request on a route without service gets Kong\'s 503', async () => {
+  test("a WebSocket request on a route without service gets Kong's 503", async () => {
     const hs = await handshake(gw.proxyPort, '/orphan-ws', randomBytes(16).toString('base64'))
     try {
       assert.equal(hs.status, 503)
@@ -293,12 +301,15 @@ describe('WebSocket through the gateway', () => {
 
   test('a non-WebSocket upgrade (h2c) is proxied as a plain HTTP/1.1 request, as Kong does', async () => {
     const before = seen.length
-    const res = await rawRequest(gw.proxyPort, rawText('GET', '/ws/plain', [
-      ['Host', 'ws.test'],
-      ['Connection', 'Upgrade, HTTP2-Settings'],
-      ['Upgrade', 'h2c'],
-      ['HTTP2-Settings', 'AAMAAABkAARAAAAAAAIAAAAA'],
-    ]))
+    const res = await rawRequest(
+      gw.proxyPort,
+      rawText('GET', '/ws/plain', [
+        ['Host', 'ws.test'],
+        ['Connection', 'Upgrade, HTTP2-Settings'],
+        ['Upgrade', 'h2c'],
+        ['HTTP2-Settings', 'AAMAAABkAARAAAAAAAIAAAAA'],
+      ]),
+    )
     assert.equal(res.status, 200)
     assert.equal(res.body.toString(), 'plain answer')
     assert.equal(seen.length, before, 'the upstream saw no upgrade')

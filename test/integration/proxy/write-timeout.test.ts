@@ -24,9 +24,25 @@ before(async () => {
   await new Promise<void>((r) => stuck.listen(0, '127.0.0.1', r))
   gw = await startTestGateway()
   const port = (stuck.address() as AddressInfo).port
-  assert.equal((await call('POST', `${gw.adminUrl}/services`, { name: 'stuck', url: `http://127.0.0.1:${port}`, write_timeout: 500, read_timeout: 30000, retries: 0 })).status, 201)
+  assert.equal(
+    (
+      await call('POST', `${gw.adminUrl}/services`, {
+        name: 'stuck',
+        url: `http://127.0.0.1:${port}`,
+        write_timeout: 500,
+        read_timeout: 30000,
+        retries: 0,
+      })
+    ).status,
+    201,
+  )
   assert.equal((await call('POST', `${gw.adminUrl}/services/stuck/routes`, { paths: ['/upload'] })).status, 201)
-  await eventually(async () => (await call('GET', `${gw.proxyUrl}/nothing`)).status === 404 && (await call('GET', `${gw.adminUrl}/routes`)).body.data.length === 1, 5000, 'route')
+  await eventually(
+    async () =>
+      (await call('GET', `${gw.proxyUrl}/nothing`)).status === 404 && (await call('GET', `${gw.adminUrl}/routes`)).body.data.length === 1,
+    5000,
+    'route',
+  )
   await new Promise((r) => setTimeout(r, 200))
 })
 
@@ -40,14 +56,20 @@ test('an upstream that stops reading the body → 504 after write_timeout, with 
   // 64 MiB streamed: far more than loopback socket buffers hold.
   const chunk = Buffer.alloc(1024 * 1024, 0x61)
   let sent = 0
-  const body = Readable.from((function* () {
-    for (let i = 0; i < 64; i++) {
-      sent++
-      yield chunk
-    }
-  })())
+  const body = Readable.from(
+    (function* () {
+      for (let i = 0; i < 64; i++) {
+        sent++
+        yield chunk
+      }
+    })(),
+  )
   const started = Date.now()
-  const res = await request(`${gw.proxyUrl}/upload`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream', accept: 'application/json' } })
+  const res = await request(`${gw.proxyUrl}/upload`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/octet-stream', accept: 'application/json' },
+  })
   const text = await res.body.text()
   const elapsed = Date.now() - started
   assert.equal(res.statusCode, 504)

@@ -22,9 +22,11 @@ function named(name: string, delayMs = 0): (req: unknown, res: ServerResponse) =
 
 async function burst(n: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
   let next = 0
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < n) await fn(next++)
-  }))
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) await fn(next++)
+    }),
+  )
 }
 
 describe('upstreams: admin API and load balancing', () => {

@@ -120,7 +120,9 @@ describe('health checks (1 worker)', () => {
       if (res.status !== 200) failedForClients++
     }
     assert.equal(failedForClients, 0, `statuses: ${statuses.join(',')}`)
-    await gw.waitForLog(/\[healthchecks\] balancer hc\.test reported health status changed to UNHEALTHY for target 127\.0\.0\.1:\d+ \(127\.0\.0\.1:\d+\), caused by (passive|active) tcp_failures 2\/2/)
+    await gw.waitForLog(
+      /\[healthchecks\] balancer hc\.test reported health status changed to UNHEALTHY for target 127\.0\.0\.1:\d+ \(127\.0\.0\.1:\d+\), caused by (passive|active) tcp_failures 2\/2/,
+    )
     const refused = (gw.errorLog().match(/connect\(\) failed \(111: Connection refused\)[^\n]*retrying/g) ?? []).length
     assert.ok(refused >= 1 && refused <= 4, `failed attempts hidden by retries: ${refused}`)
     assert.deepEqual(await healthOf(gw, 'hc.test'), { [ta]: 'UNHEALTHY', [tb]: 'HEALTHY' })
@@ -128,7 +130,9 @@ describe('health checks (1 worker)', () => {
     // Step 3: a comes back on the same port; active probes (2 successes) mark it healthy again.
     await a.start()
     await eventually(async () => (await healthOf(gw, 'hc.test'))[ta] === 'HEALTHY', 5000, 'a healthy again')
-    await gw.waitForLog(/reported health status changed to HEALTHY for target 127\.0\.0\.1:\d+ .*caused by active successes 2\/2 \(active http probe: GET \/status answered 200\)/)
+    await gw.waitForLog(
+      /reported health status changed to HEALTHY for target 127\.0\.0\.1:\d+ .*caused by active successes 2\/2 \(active http probe: GET \/status answered 200\)/,
+    )
     a.served = 0
     for (let i = 0; i < 20; i++) await call('GET', gw.proxyUrl + '/hc')
     assert.ok(a.served >= 5, `a got ${a.served} of 20 after recovery`)

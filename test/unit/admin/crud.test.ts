@@ -157,7 +157,10 @@ describe('Admin API pagination and tags', () => {
     assert.equal(tags.json.data.length, 4)
     assert.deepEqual(Object.keys(tags.json.data[0]).sort(), ['entity_id', 'entity_name', 'tag'])
     const x = await h.call('GET', '/tags/x')
-    assert.deepEqual(x.json.data.map((r: { entity_name: string }) => r.entity_name), ['services', 'services'])
+    assert.deepEqual(
+      x.json.data.map((r: { entity_name: string }) => r.entity_name),
+      ['services', 'services'],
+    )
     assert.equal(x.json.next, null)
   })
 })
@@ -223,7 +226,10 @@ describe('Admin API bodies', () => {
       `--${boundary}\r\nContent-Disposition: form-data; name="port"\r\n\r\n81\r\n`,
       `--${boundary}--\r\n`,
     ].join('')
-    const mp = await h.call('POST', '/services', { body: multipart, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } })
+    const mp = await h.call('POST', '/services', {
+      body: multipart,
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+    })
     assert.equal(mp.status, 201)
     assert.equal(mp.json.port, 81)
   })

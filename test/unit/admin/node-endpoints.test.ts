@@ -40,7 +40,10 @@ describe('Admin API node endpoints', () => {
       { pid: 3, connections_accepted: 0, connections_active: 0, total_requests: 2 },
     ])
     const k = await h.call('GET', '/status?unit=k&scale=1')
-    assert.deepEqual(k.json.memory.workers_lua_vms.map((w: { http_allocated_gc: string }) => w.http_allocated_gc), ['12800.0 KiB', '3.0 KiB'])
+    assert.deepEqual(
+      k.json.memory.workers_lua_vms.map((w: { http_allocated_gc: string }) => w.http_allocated_gc),
+      ['12800.0 KiB', '3.0 KiB'],
+    )
     const bad = await h.call('GET', '/status?unit=x')
     assert.equal(bad.status, 400)
     assert.deepEqual(bad.json, { message: "invalid unit 'x' (expected 'k/K', 'm/M', or 'g/G')" })
@@ -49,7 +52,16 @@ describe('Admin API node endpoints', () => {
   test('GET /endpoints lists generated paths in Kong order', async () => {
     const h = await harness(REGISTRY)
     const { data } = (await h.call('GET', '/endpoints')).json as { data: string[] }
-    for (const p of ['/', '/services', '/services/{services}', '/services/{services}/routes', '/services/{services}/routes/{routes}', '/routes/{routes}/service', '/schemas/{name}', '/tags/{tags}']) {
+    for (const p of [
+      '/',
+      '/services',
+      '/services/{services}',
+      '/services/{services}/routes',
+      '/services/{services}/routes/{routes}',
+      '/routes/{routes}/service',
+      '/schemas/{name}',
+      '/tags/{tags}',
+    ]) {
       assert.ok(data.includes(p), `missing ${p}`)
     }
     assert.ok(data.indexOf('/services/{services}') < data.indexOf('/services/{services}/routes'))
@@ -79,7 +91,9 @@ describe('Admin API node endpoints', () => {
     const head = await h.call('HEAD', '/services')
     assert.equal(head.status, 200)
     assert.equal(head.body, undefined)
-    const pre = await h.call('OPTIONS', '/services/abc', { headers: { origin: 'http://ui.test', 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'X-A,X-B' } })
+    const pre = await h.call('OPTIONS', '/services/abc', {
+      headers: { origin: 'http://ui.test', 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'X-A,X-B' },
+    })
     assert.equal(pre.status, 204)
     assert.equal(pre.headers['Allow'], 'DELETE, GET, HEAD, OPTIONS, PATCH, PUT')
     assert.equal(pre.headers['Access-Control-Allow-Methods'], 'DELETE, GET, HEAD, OPTIONS, PATCH, PUT')
@@ -97,7 +111,16 @@ describe('Admin API node endpoints', () => {
     const seen: unknown[] = []
     const h = await harness(REGISTRY, {
       onError: (err) => seen.push(err),
-      extraRoutes: [{ path: '/boom', methods: { GET: async () => { throw new Error('secret stack detail') } } }],
+      extraRoutes: [
+        {
+          path: '/boom',
+          methods: {
+            GET: async () => {
+              throw new Error('secret stack detail')
+            },
+          },
+        },
+      ],
     })
     const res = await h.call('GET', '/boom')
     assert.equal(res.status, 500)
@@ -123,7 +146,10 @@ describe('Admin API without a database', () => {
     const patch = await h.call('PATCH', '/services/loaded', { json: { port: 1 } })
     assert.deepEqual([patch.status, patch.json.message], [405, "cannot update 'services' entities by 'name' when not using a database"])
     const put = await h.call('PUT', '/services/new', { json: { host: 'a.test' } })
-    assert.deepEqual([put.status, put.json.message], [405, "cannot create or update 'services' entities by 'name' when not using a database"])
+    assert.deepEqual(
+      [put.status, put.json.message],
+      [405, "cannot create or update 'services' entities by 'name' when not using a database"],
+    )
     assert.equal((await h.call('DELETE', '/services/ghost')).status, 204)
     const del = await h.call('DELETE', '/services/loaded')
     assert.deepEqual([del.status, del.json.message], [405, "cannot remove 'services' entities by 'name' when not using a database"])

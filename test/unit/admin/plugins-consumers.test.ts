@@ -52,7 +52,12 @@ describe('Admin API: plugins', () => {
     const h = await setup()
     const res = await h.call('POST', '/plugins', { json: { name: 'nope' } })
     assert.equal(res.status, 400)
-    assert.deepEqual(res.json, { code: 2, name: 'schema violation', message: `schema violation (name: ${NOT_ENABLED})`, fields: { name: NOT_ENABLED } })
+    assert.deepEqual(res.json, {
+      code: 2,
+      name: 'schema violation',
+      message: `schema violation (name: ${NOT_ENABLED})`,
+      fields: { name: NOT_ENABLED },
+    })
   })
 
   test('global plugin with defaults; PATCH merges config; GET by instance_name', async () => {
@@ -60,7 +65,21 @@ describe('Admin API: plugins', () => {
     const created = await h.call('POST', '/plugins', { json: { name: 'key-auth', instance_name: 'ka' } })
     assert.equal(created.status, 201)
     const p = created.json
-    assert.deepEqual(Object.keys(p).sort(), ['config', 'consumer', 'created_at', 'enabled', 'id', 'instance_name', 'name', 'ordering', 'protocols', 'route', 'service', 'tags', 'updated_at'])
+    assert.deepEqual(Object.keys(p).sort(), [
+      'config',
+      'consumer',
+      'created_at',
+      'enabled',
+      'id',
+      'instance_name',
+      'name',
+      'ordering',
+      'protocols',
+      'route',
+      'service',
+      'tags',
+      'updated_at',
+    ])
     assert.deepEqual(p.config.key_names, ['apikey'])
     assert.deepEqual(p.protocols, ['grpc', 'grpcs', 'http', 'https'])
     const patched = await h.call('PATCH', `/plugins/${p.id}`, { json: { config: { hide_credentials: true } } })
@@ -96,7 +115,10 @@ describe('Admin API: plugins', () => {
     assert.deepEqual(onRoute.json.route, { id: route.id })
     assert.equal((await h.call('GET', `/services/s1/plugins/${onService.json.id}`)).status, 200)
     assert.equal((await h.call('GET', `/services/s1/plugins/${onRoute.json.id}`)).status, 404)
-    assert.deepEqual((await h.call('GET', '/services/s1/plugins')).json.data.map((p: { id: string }) => p.id), [onService.json.id])
+    assert.deepEqual(
+      (await h.call('GET', '/services/s1/plugins')).json.data.map((p: { id: string }) => p.id),
+      [onService.json.id],
+    )
     // /plugins/{p}/service and /plugins/{p}/route
     assert.equal((await h.call('GET', `/plugins/${onService.json.id}/service`)).json.id, service.id)
     assert.equal((await h.call('GET', `/plugins/${onRoute.json.id}/route`)).json.id, route.id)
@@ -104,7 +126,12 @@ describe('Admin API: plugins', () => {
     // Consumer scope: refused for no_consumer plugins with Kong message, accepted otherwise.
     const refused = await h.call('POST', '/consumers/bob/plugins', { json: { name: 'key-auth' } })
     assert.equal(refused.status, 400)
-    assert.deepEqual(refused.json, { code: 2, name: 'schema violation', message: 'schema violation (consumer: value must be null)', fields: { consumer: 'value must be null' } })
+    assert.deepEqual(refused.json, {
+      code: 2,
+      name: 'schema violation',
+      message: 'schema violation (consumer: value must be null)',
+      fields: { consumer: 'value must be null' },
+    })
     const rl = await h.call('POST', '/consumers/bob/plugins', { json: { name: 'rate-limiting', config: { minute: 5 } } })
     assert.equal(rl.status, 201)
     assert.deepEqual(rl.json.consumer, { id: consumer.id })
@@ -132,7 +159,12 @@ describe('Admin API: plugins', () => {
     assert.equal(schema.status, 200)
     const names = schema.json.fields.map((f: Record<string, unknown>) => Object.keys(f)[0])
     assert.deepEqual(names, ['consumer', 'protocols', 'config'])
-    assert.deepEqual(schema.json.fields[0].consumer, { type: 'foreign', reference: 'consumers', eq: null, description: 'Custom type for representing a foreign key with a null value allowed.' })
+    assert.deepEqual(schema.json.fields[0].consumer, {
+      type: 'foreign',
+      reference: 'consumers',
+      eq: null,
+      description: 'Custom type for representing a foreign key with a null value allowed.',
+    })
     const config = schema.json.fields[2].config
     assert.equal(config.type, 'record')
     assert.equal(config.required, true)
@@ -158,7 +190,9 @@ describe('Admin API: plugins', () => {
 
   test('ordering is stored and validated', async () => {
     const h = await setup()
-    const res = await h.call('POST', '/plugins', { json: { name: 'rate-limiting', config: { minute: 1 }, ordering: { before: { access: ['key-auth'] } } } })
+    const res = await h.call('POST', '/plugins', {
+      json: { name: 'rate-limiting', config: { minute: 1 }, ordering: { before: { access: ['key-auth'] } } },
+    })
     assert.equal(res.status, 201)
     assert.deepEqual(res.json.ordering, { before: { access: ['key-auth'] }, after: null })
     const bad = await h.call('POST', '/plugins', { json: { name: 'acl', config: { allow: ['a'] }, ordering: { after: { access: [1] } } } })
@@ -228,7 +262,9 @@ describe('Admin API: credentials', () => {
     const changed = await h.call('PATCH', '/consumers/bob/basic-auth/bobby', { json: { password: 'pw2' } })
     assert.equal(changed.json.password, sha1('pw2' + consumer.id))
     // PUT of what was read back (the digest) must not hash the digest again.
-    const same = await h.call('PUT', `/basic-auths/${created.json.id}`, { json: { username: 'bobby', password: changed.json.password, consumer: { id: consumer.id } } })
+    const same = await h.call('PUT', `/basic-auths/${created.json.id}`, {
+      json: { username: 'bobby', password: changed.json.password, consumer: { id: consumer.id } },
+    })
     assert.equal(same.status, 200)
     assert.equal(same.json.password, changed.json.password)
     const missing = await h.call('POST', '/consumers/bob/basic-auth', { json: { username: 'x' } })
@@ -248,7 +284,10 @@ describe('Admin API: credentials', () => {
     assert.equal((await h.call('GET', `/jwts/${res.json.key}`)).json.id, res.json.id)
     const rs = await h.call('POST', '/consumers/bob/jwt', { json: { algorithm: 'RS256' } })
     assert.equal(rs.status, 400)
-    assert.deepEqual(rs.json.fields, { rsa_public_key: 'required field missing', '@entity': ["failed conditional validation given value of field 'algorithm'"] })
+    assert.deepEqual(rs.json.fields, {
+      rsa_public_key: 'required field missing',
+      '@entity': ["failed conditional validation given value of field 'algorithm'"],
+    })
   })
 
   test('acls: unique per consumer and group, addressed by group under the consumer', async () => {
@@ -278,15 +317,26 @@ describe('Admin API: credentials', () => {
     const h = await setup()
     const data: string[] = (await h.call('GET', '/endpoints')).json.data
     for (const p of [
-      '/key-auths', '/key-auths/{keyauth_credentials}', '/key-auths/{keyauth_credentials}/consumer',
-      '/consumers/{consumers}/key-auth', '/consumers/{consumers}/key-auth/{keyauth_credentials}',
-      '/basic-auths/{basicauth_credentials}', '/consumers/{consumers}/basic-auth/{basicauth_credentials}',
-      '/jwts/{jwt_secrets}', '/consumers/{consumers}/jwt/{jwt_secrets}',
-      '/acls/{acls}', '/consumers/{consumers}/acls/{acls}',
-      '/plugins/enabled', '/schemas/plugins/{name}', '/schemas/plugins/validate',
-      '/services/{services}/plugins/{plugins}', '/routes/{routes}/plugins', '/consumers/{consumers}/plugins/{plugins}',
+      '/key-auths',
+      '/key-auths/{keyauth_credentials}',
+      '/key-auths/{keyauth_credentials}/consumer',
+      '/consumers/{consumers}/key-auth',
+      '/consumers/{consumers}/key-auth/{keyauth_credentials}',
+      '/basic-auths/{basicauth_credentials}',
+      '/consumers/{consumers}/basic-auth/{basicauth_credentials}',
+      '/jwts/{jwt_secrets}',
+      '/consumers/{consumers}/jwt/{jwt_secrets}',
+      '/acls/{acls}',
+      '/consumers/{consumers}/acls/{acls}',
+      '/plugins/enabled',
+      '/schemas/plugins/{name}',
+      '/schemas/plugins/validate',
+      '/services/{services}/plugins/{plugins}',
+      '/routes/{routes}/plugins',
+      '/consumers/{consumers}/plugins/{plugins}',
       '/plugins/{plugins}/route',
-    ]) assert.ok(data.includes(p), p)
+    ])
+      assert.ok(data.includes(p), p)
     assert.ok(!data.includes('/keyauth_credentials'))
   })
 })

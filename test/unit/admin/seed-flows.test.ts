@@ -24,7 +24,7 @@ describe('seed document flows', () => {
     assert.deepEqual(route.json.protocols, ['http', 'https'])
     assert.equal(route.json.strip_path, true)
 
-    const svc2 = await h.call('POST', '/services', { form: "name=user-service&url=http://user-api.internal:8080" })
+    const svc2 = await h.call('POST', '/services', { form: 'name=user-service&url=http://user-api.internal:8080' })
     assert.equal(svc2.json.port, 8080)
     const listed = await h.call('GET', '/services/user-service/routes')
     assert.deepEqual(listed.json, { data: [], next: null })

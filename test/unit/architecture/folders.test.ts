@@ -49,7 +49,9 @@ function folderEdges(): Map<string, string[]> {
     if (from === null) continue
     for (const spec of specifiers(readFileSync(f.abs, 'utf8'))) {
       if (!spec.startsWith('.')) continue
-      const target = relative(ROOT, normalize(join(dirname(f.abs), spec))).split(sep).join('/')
+      const target = relative(ROOT, normalize(join(dirname(f.abs), spec)))
+        .split(sep)
+        .join('/')
       const to = folderOf(target)
       if (to === null || to === from) continue
       const key = `${from}->${to}`
@@ -97,9 +99,18 @@ function findCycle(edges: ReadonlyMap<string, readonly string[]>): string[] | nu
 }
 
 test('the cycle finder finds a cycle of three folders and none in a chain', () => {
-  const chain = new Map([['a->b', []], ['b->c', []], ['a->c', []]])
+  const chain = new Map([
+    ['a->b', []],
+    ['b->c', []],
+    ['a->c', []],
+  ])
   assert.equal(findCycle(chain), null)
-  const loop = new Map([['a->b', []], ['b->c', []], ['c->a', []], ['c->d', []]])
+  const loop = new Map([
+    ['a->b', []],
+    ['b->c', []],
+    ['c->a', []],
+    ['c->d', []],
+  ])
   assert.deepEqual(findCycle(loop), ['a', 'b', 'c', 'a'])
 })
 
@@ -107,7 +118,10 @@ test('the folder graph has no cycle of any length (type imports included)', () =
   const edges = folderEdges()
   assert.ok(edges.has('proxy->router') && edges.has('runtime->proxy'), 'the walk found the folder imports')
   const cycle = findCycle(edges)
-  const described = cycle === null ? [] : cycle.slice(1).map((to, i) => `${cycle[i] as string} -> ${to}: ${(edges.get(`${cycle[i] as string}->${to}`) ?? []).join(', ')}`)
+  const described =
+    cycle === null
+      ? []
+      : cycle.slice(1).map((to, i) => `${cycle[i] as string} -> ${to}: ${(edges.get(`${cycle[i] as string}->${to}`) ?? []).join(', ')}`)
   assert.deepEqual(described, [], `the folder imports go round in a cycle ${cycle?.join(' -> ') ?? ''}:\n${described.join('\n')}`)
 })
 
@@ -125,16 +139,20 @@ test('no two top-level src/ folders import each other', () => {
 })
 
 test('a folder with an index.ts is imported through it from other folders (no deep imports)', () => {
-  const faced = new Set(readdirSync(SRC, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && existsSync(join(SRC, e.name, 'index.ts')))
-    .map((e) => e.name))
+  const faced = new Set(
+    readdirSync(SRC, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && existsSync(join(SRC, e.name, 'index.ts')))
+      .map((e) => e.name),
+  )
   assert.ok(faced.has('schema') && faced.has('store'), 'the walk found the folders with a face')
   const deep: string[] = []
   for (const f of files) {
     const from = folderOf(f.path)
     for (const spec of specifiers(readFileSync(f.abs, 'utf8'))) {
       if (!spec.startsWith('.')) continue
-      const target = relative(ROOT, normalize(join(dirname(f.abs), spec))).split(sep).join('/')
+      const target = relative(ROOT, normalize(join(dirname(f.abs), spec)))
+        .split(sep)
+        .join('/')
       const to = folderOf(target)
       if (to === null || to === from || !faced.has(to)) continue
       if (target !== `src/${to}/index.js`) deep.push(`${f.path} ${spec}`)
@@ -169,8 +187,15 @@ test('a worker loads neither the Admin API nor a database driver (static imports
       else packages.add(spec)
     }
   }
-  const loaded = [...seen].map((f) => relative(join(ROOT, 'build', 'src'), f).split(sep).join('/'))
-  assert.deepEqual(loaded.filter((f) => f.startsWith('admin/') || f.startsWith('store/') || f.startsWith('dao/')), [])
+  const loaded = [...seen].map((f) =>
+    relative(join(ROOT, 'build', 'src'), f)
+      .split(sep)
+      .join('/'),
+  )
+  assert.deepEqual(
+    loaded.filter((f) => f.startsWith('admin/') || f.startsWith('store/') || f.startsWith('dao/')),
+    [],
+  )
   assert.ok(!packages.has('better-sqlite3'), 'better-sqlite3 is loaded by a worker')
   assert.ok(loaded.includes('proxy/runloop.js'), 'the walk reached the runloop')
 })

@@ -133,35 +133,78 @@ describe('balancer', () => {
   })
   test('hostname targets take their addresses from the resolver (SRV ports and weights)', async () => {
     const view = new HealthView()
-    const resolver = { resolve: async () => ({ ok: true, addresses: [{ address: '10.1.0.1', port: 9001, weight: 5 }, { address: '10.1.0.2', port: 9002, weight: 0 }] }) }
-    const b = new Balancer({ id: 'u2', name: 'srv.up' }, [{ id: 't', target: 'svc.example:80', weight: 100 }], { resolver, health: view, report: null })
+    const resolver = {
+      resolve: async () => ({
+        ok: true,
+        addresses: [
+          { address: '10.1.0.1', port: 9001, weight: 5 },
+          { address: '10.1.0.2', port: 9002, weight: 0 },
+        ],
+      }),
+    }
+    const b = new Balancer({ id: 'u2', name: 'srv.up' }, [{ id: 't', target: 'svc.example:80', weight: 100 }], {
+      resolver,
+      health: view,
+      report: null,
+    })
     await b.refresh()
     const t = b.targets[0]
     assert.ok(t !== undefined)
     assert.equal(t.dns, 'SRV')
-    assert.deepEqual(t.addresses.map((a) => [a.ip, a.port, a.weight]), [['10.1.0.1', 9001, 5], ['10.1.0.2', 9002, 1]])
+    assert.deepEqual(
+      t.addresses.map((a) => [a.ip, a.port, a.weight]),
+      [
+        ['10.1.0.1', 9001, 5],
+        ['10.1.0.2', 9002, 1],
+      ],
+    )
   })
 })
 
 describe('balancer over the DNS client', () => {
   test('a hostname target gets every A record (client.lookup), SRV targets resolved in turn', async () => {
     const sets: Record<string, unknown> = {
-      'multi.test': { ok: true, records: [{ type: 'A', address: '10.2.0.1' }, { type: 'A', address: '10.2.0.2' }] },
-      'srv.test': { ok: true, records: [{ type: 'SRV', target: 'node1.test', port: 7001, weight: 10 }, { type: 'SRV', target: '10.3.0.2', port: 7002, weight: 20 }] },
+      'multi.test': {
+        ok: true,
+        records: [
+          { type: 'A', address: '10.2.0.1' },
+          { type: 'A', address: '10.2.0.2' },
+        ],
+      },
+      'srv.test': {
+        ok: true,
+        records: [
+          { type: 'SRV', target: 'node1.test', port: 7001, weight: 10 },
+          { type: 'SRV', target: '10.3.0.2', port: 7002, weight: 20 },
+        ],
+      },
     }
     const resolver = {
       client: { lookup: (n: string) => Promise.resolve(sets[n] ?? { ok: false, message: 'dns server error: 3 name error' }) },
       resolve: (n: string) => (n === 'node1.test' ? { ok: true, address: '10.3.0.1' } : { ok: false, message: 'nope' }),
     }
-    const b = new Balancer({ id: 'u3', name: 'm.up' }, [
-      { id: 't1', target: 'multi.test:81', weight: 7 },
-      { id: 't2', target: 'srv.test:80', weight: 100 },
-      { id: 't3', target: 'missing.test:80', weight: 100 },
-    ], { resolver, health: new HealthView(), report: null })
+    const b = new Balancer(
+      { id: 'u3', name: 'm.up' },
+      [
+        { id: 't1', target: 'multi.test:81', weight: 7 },
+        { id: 't2', target: 'srv.test:80', weight: 100 },
+        { id: 't3', target: 'missing.test:80', weight: 100 },
+      ],
+      { resolver, health: new HealthView(), report: null },
+    )
     await b.refresh()
     const [t1, t2, t3] = b.targets
-    assert.deepEqual(t1?.addresses.map((a) => [a.ip, a.port, a.weight]), [['10.2.0.1', 81, 7], ['10.2.0.2', 81, 7]])
-    assert.deepEqual(t2?.addresses.map((a) => [a.ip, a.port, a.weight]).sort(), [['10.3.0.1', 7001, 10], ['10.3.0.2', 7002, 20]])
+    assert.deepEqual(
+      t1?.addresses.map((a) => [a.ip, a.port, a.weight]),
+      [
+        ['10.2.0.1', 81, 7],
+        ['10.2.0.2', 81, 7],
+      ],
+    )
+    assert.deepEqual(t2?.addresses.map((a) => [a.ip, a.port, a.weight]).sort(), [
+      ['10.3.0.1', 7001, 10],
+      ['10.3.0.2', 7002, 20],
+    ])
     assert.equal(t2?.dns, 'SRV')
     assert.equal(t3?.addresses.length, 0)
     assert.equal(t3?.dns, 'dns server error: 3 name error')

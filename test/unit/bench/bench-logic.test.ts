@@ -4,7 +4,16 @@ import assert from 'node:assert/strict'
 import { parseArgs, SCENARIOS, TARGETS } from '../../../bench/lib/args.js'
 import { BODY_1M_PATH, proxyConf, UPSTREAM_BODY, upstreamConf } from '../../../bench/lib/nginx.js'
 import { parseRssKb, parseStat } from '../../../bench/lib/procfs.js'
-import { checkDefs, checkTable, evaluateChecks, fmtSummary, type RunSample, summarizeVariant, type VariantResult, variantTable } from '../../../bench/lib/report.js'
+import {
+  checkDefs,
+  checkTable,
+  evaluateChecks,
+  fmtSummary,
+  type RunSample,
+  summarizeVariant,
+  type VariantResult,
+  variantTable,
+} from '../../../bench/lib/report.js'
 import { benchPaths, benchRoutes } from '../../../bench/lib/routes.js'
 import { median, ratio, summarize } from '../../../bench/lib/stats.js'
 import { errorCount, parseWrkOutput, RESULT_MARKER, wrkScript } from '../../../bench/lib/wrk.js'
@@ -68,7 +77,7 @@ describe('options', () => {
 
 describe('wrk', () => {
   const line = `${RESULT_MARKER}{"requests":36000,"duration_us":5000000,"bytes":9000000,"errors":{"connect":0,"read":1,"write":0,"status":2,"timeout":0},"p50_us":1200,"p90_us":2000,"p99_us":4100,"max_us":9000,"mean_us":1300.50}`
-  test('parses the result line among wrk\'s own output', () => {
+  test("parses the result line among wrk's own output", () => {
     const out = `Running 5s test @ http://127.0.0.1:1/\n  1 threads and 50 connections\n  36000 requests in 5.00s\n\n${line}\n`
     const r = parseWrkOutput(out)
     assert.equal(r.requests, 36000)
@@ -78,7 +87,7 @@ describe('wrk', () => {
     assert.equal(r.meanUs, 1300.5)
     assert.equal(errorCount(r), 3)
   })
-  test('a run without the result line fails with wrk\'s output', () => {
+  test("a run without the result line fails with wrk's output", () => {
     assert.throws(() => parseWrkOutput('unable to connect to 127.0.0.1:1 Connection refused\n'), /no result line:\nunable to connect/)
   })
   test('scripts: plain, with headers, cycling paths, paced', () => {
@@ -135,7 +144,10 @@ describe('scenario inputs', () => {
       else assert.ok(new RegExp(route.slice(1)).test(path), `${path} matches ${route}`)
     }
     assert.equal(p.filter((x) => x.startsWith('/p')).length, 100)
-    assert.ok(p.some((x) => /^\/[pr]\d{4}\//.test(x)), 'reaches the far end of the set')
+    assert.ok(
+      p.some((x) => /^\/[pr]\d{4}\//.test(x)),
+      'reaches the far end of the set',
+    )
     assert.deepEqual(benchPaths(1), ['/p0/items'])
   })
   test('nginx: a 100-byte upstream answer, the 1 MB file, keep-alive to the upstream', () => {
@@ -154,7 +166,17 @@ describe('scenario inputs', () => {
 })
 
 function sample(rps: number, p50Us: number, p99Us: number, rep = 0): RunSample {
-  return { repeat: rep, rps, p50Us, p99Us, requests: rps * 5, errors: 0, cpuUsPerReq: 1e6 / rps, rssLoadKb: 80 * 1024, rssLoadMaxProcKb: 70 * 1024 }
+  return {
+    repeat: rep,
+    rps,
+    p50Us,
+    p99Us,
+    requests: rps * 5,
+    errors: 0,
+    cpuUsPerReq: 1e6 / rps,
+    rssLoadKb: 80 * 1024,
+    rssLoadMaxProcKb: 70 * 1024,
+  }
 }
 function variant(scenario: string, id: string, rps: number[], p50 = 1000, p99 = 2000, extra: Partial<VariantResult> = {}): VariantResult {
   return { scenario, id, label: id, rssIdleKb: 60 * 1024, processes: 2, samples: rps.map((r, i) => sample(r, p50, p99, i)), ...extra }
@@ -183,7 +205,7 @@ describe('report', () => {
     assert.equal(t.rssLoadMb, 80)
     assert.equal(t.requests, (6500 + 6600 + 6700) * 5)
   })
-  test('ratios against the issue\'s targets, n/a for an unavailable plugin, skipped when not run', () => {
+  test("ratios against the issue's targets, n/a for an unavailable plugin, skipped when not run", () => {
     const checks = evaluateChecks(checkDefs(2), summaries)
     const by = (prefix: string) => checks.find((c) => c.name.startsWith(prefix))
     const ref = by('bare, 1 worker: turnpike / reference')
@@ -210,7 +232,10 @@ describe('report', () => {
     assert.equal(fmtSummary({ median: 1.234, min: 1.234, max: 1.234, n: 1 }, 2), '1.23')
     const t = variantTable(summaries)
     assert.match(t, /^\| scenario \| proxy \| req\/s median/)
-    assert.match(t, /\| bare \| turnpike \| 6,600 \(6,500–6,700\) \| 1\.00 \(1\.00–1\.00\) \| 2\.00 \(2\.00–2\.00\) \| 152 \| 60 \| 80 \| 0 \|/)
+    assert.match(
+      t,
+      /\| bare \| turnpike \| 6,600 \(6,500–6,700\) \| 1\.00 \(1\.00–1\.00\) \| 2\.00 \(2\.00–2\.00\) \| 152 \| 60 \| 80 \| 0 \|/,
+    )
     assert.match(t, /\| plugins \| turnpike-key-auth \| n\/a: plugin 'key-auth' not enabled \|/)
     const c = checkTable(evaluateChecks(checkDefs(2), summaries))
     // Repeat by repeat: 6500/7000, 6600/7400, 6700/7200 = 0.93, 0.89, 0.93: on both sides of 0.9.

@@ -21,11 +21,13 @@ function gatewayState(text: string): Record<string, Row[]> {
   const r = loadDeclarativeText(text, graph, 'kong.yml')
   if (!r.ok) assert.fail(describeProblems(r.problems).join('\n'))
   const out: Record<string, Row[]> = {}
-  for (const [entity, rows] of Object.entries(r.config.entities)) out[entity] = rows.map((row) => (entity === 'plugins' ? { ...row, id: randomUUID() } : { ...row }))
+  for (const [entity, rows] of Object.entries(r.config.entities))
+    out[entity] = rows.map((row) => (entity === 'plugins' ? { ...row, id: randomUUID() } : { ...row }))
   return out
 }
 
-const plan = (text: string, current: Record<string, Row[]>, tags: string[] = []) => planSync(parse(text) as Record<string, unknown>, current, graph, tags)
+const plan = (text: string, current: Record<string, Row[]>, tags: string[] = []) =>
+  planSync(parse(text) as Record<string, unknown>, current, graph, tags)
 const ops = (p: ReturnType<typeof plan>): string[] => p.changes.map((c) => `${c.op} ${c.entity} ${c.label}`)
 
 const NESTED = `_format_version: "3.0"
@@ -83,7 +85,10 @@ describe('plugins are matched by scope', () => {
 
   test('a changed config at each scope (global, service, route, consumer) is an update of the same id', () => {
     const current = gatewayState(NESTED)
-    const changed = NESTED.replace('minute: 10', 'minute: 11').replace('minute: 20', 'minute: 21').replace('minute: 30', 'minute: 31').replace('minute: 40', 'minute: 41')
+    const changed = NESTED.replace('minute: 10', 'minute: 11')
+      .replace('minute: 20', 'minute: 21')
+      .replace('minute: 30', 'minute: 31')
+      .replace('minute: 40', 'minute: 41')
     const p = plan(changed, current)
     assert.deepEqual(ops(p), [
       'update plugins rate-limiting for service svc',
@@ -100,7 +105,10 @@ describe('plugins are matched by scope', () => {
   test('moving a plugin to another scope is a delete and a create; instance_name matches across scopes', () => {
     const current = gatewayState(FLAT)
     const moved = FLAT.replace('  route: r1\n', '  route: r1\n  service: svc\n')
-    assert.deepEqual(ops(plan(moved, current)).sort(), ['create plugins rate-limiting for route r1, service svc', 'delete plugins rate-limiting for route r1'])
+    assert.deepEqual(ops(plan(moved, current)).sort(), [
+      'create plugins rate-limiting for route r1, service svc',
+      'delete plugins rate-limiting for route r1',
+    ])
     const named = gatewayState(FLAT.replace('  route: r1\n', '  route: r1\n  instance_name: rl-r1\n'))
     const renamedScope = FLAT.replace('  route: r1\n', '  instance_name: rl-r1\n  route: r1\n  service: svc\n')
     const p = plan(renamedScope, named)

@@ -4,7 +4,14 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { ADMIN_MAX_ARGS, countFields, decodeFlatPairs, decodeFormPairs, FORM_MAX_KEY_DEPTH, keyToPath } from '../../../src/codec/form-decode.js'
+import {
+  ADMIN_MAX_ARGS,
+  countFields,
+  decodeFlatPairs,
+  decodeFormPairs,
+  FORM_MAX_KEY_DEPTH,
+  keyToPath,
+} from '../../../src/codec/form-decode.js'
 import { jsonDeeperThan } from '../../../src/codec/json-depth.js'
 
 /** Plain copies (the decoders return null-prototype objects) for deepEqual against literals. */
@@ -14,21 +21,37 @@ function plain(value: unknown): unknown {
 
 describe('decodeFormPairs', () => {
   test('Kong shapes: repeated names, [] and [n] arrays, dotted records', () => {
-    const out = decodeFormPairs(new URLSearchParams('paths=/a&paths=/b&hosts[]=x&hosts[]=y&methods[2]=POST&methods[1]=GET&service.id=s1&config.limits[1].minute=5'))
+    const out = decodeFormPairs(
+      new URLSearchParams('paths=/a&paths=/b&hosts[]=x&hosts[]=y&methods[2]=POST&methods[1]=GET&service.id=s1&config.limits[1].minute=5'),
+    )
     assert.deepEqual(plain(out), {
-      paths: ['/a', '/b'], hosts: ['x', 'y'], methods: ['GET', 'POST'], service: { id: 's1' }, config: { limits: [{ minute: '5' }] },
+      paths: ['/a', '/b'],
+      hosts: ['x', 'y'],
+      methods: ['GET', 'POST'],
+      service: { id: 's1' },
+      config: { limits: [{ minute: '5' }] },
     })
   })
 
   test('a huge array index is one entry, not billions of slots; holes are dropped', () => {
     const started = performance.now()
-    const out = decodeFormPairs([['x[4294967294]', '1'], ['paths[4294967295]', 'z'], ['paths[1]', 'a'], ['paths[]', 'after'], ['y[99999999999999999999999]', 'big']])
+    const out = decodeFormPairs([
+      ['x[4294967294]', '1'],
+      ['paths[4294967295]', 'z'],
+      ['paths[1]', 'a'],
+      ['paths[]', 'after'],
+      ['y[99999999999999999999999]', 'big'],
+    ])
     assert.ok(performance.now() - started < 1000, 'decoded at once')
     assert.deepEqual(plain(out), { x: ['1'], paths: ['a', 'z', 'after'], y: ['big'] })
   })
 
   test('__proto__, constructor and prototype are ordinary own names: nothing reaches Object.prototype', () => {
-    const out = decodeFormPairs(new URLSearchParams('__proto__.tags[]=evil&__proto__.apikey=k&constructor.prototype.polluted=1&prototype=p&a.__proto__.b=c&__proto__=v'))
+    const out = decodeFormPairs(
+      new URLSearchParams(
+        '__proto__.tags[]=evil&__proto__.apikey=k&constructor.prototype.polluted=1&prototype=p&a.__proto__.b=c&__proto__=v',
+      ),
+    )
     const probe: Record<string, unknown> = {}
     assert.equal(probe['tags'], undefined)
     assert.equal(probe['apikey'], undefined)
@@ -74,9 +97,18 @@ describe('decodeFormPairs', () => {
 
 describe('decodeFlatPairs (the PDK get_body shape)', () => {
   test('flat names, repeated ones as arrays, prototype names as own keys, at most maxArgs pairs', () => {
-    const out = decodeFlatPairs(new URLSearchParams('__proto__.apikey=k&__proto__=a&__proto__=b&x[4294967294]=1&constructor=c&n=1&n=2'), 100)
+    const out = decodeFlatPairs(
+      new URLSearchParams('__proto__.apikey=k&__proto__=a&__proto__=b&x[4294967294]=1&constructor=c&n=1&n=2'),
+      100,
+    )
     assert.equal(({} as Record<string, unknown>)['apikey'], undefined)
-    assert.deepEqual(plain(out), { '__proto__.apikey': 'k', ['__proto__']: ['a', 'b'], 'x[4294967294]': '1', constructor: 'c', n: ['1', '2'] })
+    assert.deepEqual(plain(out), {
+      '__proto__.apikey': 'k',
+      ['__proto__']: ['a', 'b'],
+      'x[4294967294]': '1',
+      constructor: 'c',
+      n: ['1', '2'],
+    })
     const many = new URLSearchParams(Array.from({ length: 150 }, (_, i) => `k${i}=v`).join('&'))
     assert.equal(Object.keys(decodeFlatPairs(many, 100)).length, 100)
   })
@@ -86,7 +118,14 @@ describe('limits the Admin API checks before decoding', () => {
   test('countFields counts non-empty &-separated fields', () => {
     assert.equal(countFields(''), 0)
     assert.equal(countFields('a=1&&b&'), 2)
-    assert.equal(countFields(Array(ADMIN_MAX_ARGS + 1).fill('a=1').join('&')), ADMIN_MAX_ARGS + 1)
+    assert.equal(
+      countFields(
+        Array(ADMIN_MAX_ARGS + 1)
+          .fill('a=1')
+          .join('&'),
+      ),
+      ADMIN_MAX_ARGS + 1,
+    )
   })
 
   test('jsonDeeperThan: nesting counted outside strings only', () => {

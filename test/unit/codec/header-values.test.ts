@@ -32,7 +32,12 @@ describe('wireHeaderList / wireHeaderObject', () => {
     assert.equal(wireHeaderObject(obj), obj)
   })
   test('values converted, names that are not tokens left out', () => {
-    assert.deepEqual(wireHeaderList(['x-name', '名', 'bad name', 'v', 'ok', 'v']), ['x-name', Buffer.from('名').toString('latin1'), 'ok', 'v'])
+    assert.deepEqual(wireHeaderList(['x-name', '名', 'bad name', 'v', 'ok', 'v']), [
+      'x-name',
+      Buffer.from('名').toString('latin1'),
+      'ok',
+      'v',
+    ])
     const out = wireHeaderObject({ 'x-name': '名', 'set-cookie': ['a=名'], 'bad\nname': 'v' })
     assert.deepEqual({ ...out }, { 'x-name': Buffer.from('名').toString('latin1'), 'set-cookie': [Buffer.from('a=名').toString('latin1')] })
   })

@@ -12,20 +12,53 @@ const SERVER = 'turnpike/0.1.0'
 describe('forwardedResponseHeaders', () => {
   test('hop-by-hop headers go, in any case; the others keep their name case and order', () => {
     const out = forwardedResponseHeaders(
-      ['Server', 'nginx', 'Content-Type', 'text/plain', 'Connection', 'keep-alive', 'Keep-Alive', 'timeout=5', 'TRANSFER-ENCODING', 'chunked', 'te', 'x', 'Trailer', 'y', 'Upgrade', 'h2c', 'Proxy-Connection', 'close', 'X-Other', '1'],
-      false, null, null,
+      [
+        'Server',
+        'nginx',
+        'Content-Type',
+        'text/plain',
+        'Connection',
+        'keep-alive',
+        'Keep-Alive',
+        'timeout=5',
+        'TRANSFER-ENCODING',
+        'chunked',
+        'te',
+        'x',
+        'Trailer',
+        'y',
+        'Upgrade',
+        'h2c',
+        'Proxy-Connection',
+        'close',
+        'X-Other',
+        '1',
+      ],
+      false,
+      null,
+      null,
     )
     assert.deepEqual(out, ['Server', 'nginx', 'Content-Type', 'text/plain', 'X-Other', '1'])
   })
 
   test('headers the Connection header names are dropped too, wherever they are', () => {
-    const out = forwardedResponseHeaders(['X-Secret', 's', 'X-Keep', 'k', 'Connection', 'keep-alive, X-Secret', 'x-also', 'a', 'connection', 'X-ALSO'], false, null, null)
+    const out = forwardedResponseHeaders(
+      ['X-Secret', 's', 'X-Keep', 'k', 'Connection', 'keep-alive, X-Secret', 'x-also', 'a', 'connection', 'X-ALSO'],
+      false,
+      null,
+      null,
+    )
     assert.deepEqual(out, ['X-Keep', 'k'])
   })
 
   test('Via: the gateway token appended to the upstream value(s); Server added only when the upstream sent none', () => {
     assert.deepEqual(forwardedResponseHeaders(['A', '1'], false, VIA, SERVER), ['A', '1', 'via', VIA, 'server', SERVER])
-    assert.deepEqual(forwardedResponseHeaders(['Via', '1.0 cache', 'VIA', '1.1 lb', 'server', 'up'], false, VIA, SERVER), ['server', 'up', 'via', `1.0 cache, 1.1 lb, ${VIA}`])
+    assert.deepEqual(forwardedResponseHeaders(['Via', '1.0 cache', 'VIA', '1.1 lb', 'server', 'up'], false, VIA, SERVER), [
+      'server',
+      'up',
+      'via',
+      `1.0 cache, 1.1 lb, ${VIA}`,
+    ])
     // headers = off: neither is added and the upstream's Via passes as it is.
     assert.deepEqual(forwardedResponseHeaders(['Via', '1.0 cache'], false, null, null), ['Via', '1.0 cache'])
   })
@@ -65,7 +98,20 @@ describe('ResponseHeaderSet', () => {
     h.add('set-cookie', 'b=2')
     h.clear('SERVER')
     h.set('X-Many', ['p', 'q'])
-    assert.deepEqual(h.forWrite(), ['Content-Type', 'text/plain', 'x-up', 'one', 'set-cookie', 'a=1', 'set-cookie', 'b=2', 'x-many', 'p', 'x-many', 'q'])
+    assert.deepEqual(h.forWrite(), [
+      'Content-Type',
+      'text/plain',
+      'x-up',
+      'one',
+      'set-cookie',
+      'a=1',
+      'set-cookie',
+      'b=2',
+      'x-many',
+      'p',
+      'x-many',
+      'q',
+    ])
     assert.deepEqual(received, ['Content-Type', 'text/plain', 'X-Up', '1', 'x-up', '2', 'Server', 'nginx'])
   })
 

@@ -7,10 +7,13 @@ describe('parseConfFile', () => {
   test('reads name = value lines, skipping comments and blank lines', () => {
     const text = ['# a comment', '', '   log_level   =   debug   ', 'database=off', '\t# indented comment'].join('\n')
     const entries = parseConfFile(text, 'x.conf')
-    assert.deepEqual([...entries], [
-      ['log_level', { value: 'debug', line: 3 }],
-      ['database', { value: 'off', line: 4 }],
-    ])
+    assert.deepEqual(
+      [...entries],
+      [
+        ['log_level', { value: 'debug', line: 3 }],
+        ['database', { value: 'off', line: 4 }],
+      ],
+    )
   })
 
   test('a # starts a comment inside a value unless escaped as \\#', () => {
@@ -31,11 +34,14 @@ describe('parseConfFile', () => {
   })
 
   test('rejects a line without "=" with its file and line number', () => {
-    assert.throws(() => parseConfFile('log_level = info\njust words\n', '/etc/t.conf'), (err: unknown) => {
-      assert.ok(err instanceof ConfigError)
-      assert.equal(err.message, 'invalid line in /etc/t.conf line 2: "just words": expected "name = value"')
-      return true
-    })
+    assert.throws(
+      () => parseConfFile('log_level = info\njust words\n', '/etc/t.conf'),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError)
+        assert.equal(err.message, 'invalid line in /etc/t.conf line 2: "just words": expected "name = value"')
+        return true
+      },
+    )
   })
 
   test('rejects a malformed name', () => {
@@ -45,7 +51,13 @@ describe('parseConfFile', () => {
 
 describe('conf file values through loadConfig', () => {
   test('booleans accept on/off/true/false', () => {
-    for (const [text, expected] of [['on', true], ['true', true], ['off', false], ['false', false], ['ON', true]] as const) {
+    for (const [text, expected] of [
+      ['on', true],
+      ['true', true],
+      ['off', false],
+      ['false', false],
+      ['ON', true],
+    ] as const) {
       const conf = load({ confPath: writeConf(`allow_debug_header = ${text}\nreal_ip_recursive = ${text}\n`) })
       assert.equal(conf.allow_debug_header, expected)
       assert.equal(conf.real_ip_recursive, expected)

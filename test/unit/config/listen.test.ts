@@ -13,7 +13,7 @@ function problem(value: string): { message: string; value: string | undefined } 
 }
 
 describe('parseListen', () => {
-  test('parses Kong\'s default proxy_listen', () => {
+  test("parses Kong's default proxy_listen", () => {
     assert.deepEqual(parseListen('0.0.0.0:8000 reuseport backlog=16384, 0.0.0.0:8443 http2 ssl reuseport backlog=16384'), [
       { host: '0.0.0.0', port: 8000, ssl: false, http2: false, reuseport: true, backlog: 16384 },
       { host: '0.0.0.0', port: 8443, ssl: true, http2: true, reuseport: true, backlog: 16384 },
@@ -21,9 +21,7 @@ describe('parseListen', () => {
   })
 
   test('a plain entry has every flag off and no backlog', () => {
-    assert.deepEqual(parseListen('127.0.0.1:8001'), [
-      { host: '127.0.0.1', port: 8001, ssl: false, http2: false, reuseport: false },
-    ])
+    assert.deepEqual(parseListen('127.0.0.1:8001'), [{ host: '127.0.0.1', port: 8001, ssl: false, http2: false, reuseport: false }])
   })
 
   test('off as the first entry means no listener', () => {
@@ -32,9 +30,7 @@ describe('parseListen', () => {
   })
 
   test('IPv6 in brackets, returned without brackets', () => {
-    assert.deepEqual(parseListen('[::1]:8001 http2'), [
-      { host: '::1', port: 8001, ssl: false, http2: true, reuseport: false },
-    ])
+    assert.deepEqual(parseListen('[::1]:8001 http2'), [{ host: '::1', port: 8001, ssl: false, http2: true, reuseport: false }])
   })
 
   test('host names and * are accepted; * means all interfaces', () => {
@@ -52,10 +48,12 @@ describe('parseListen', () => {
 
   test('errors name the entry at fault and the problem', () => {
     assert.deepEqual(problem('0.0.0.0:8000, 0.0.0.0:99999'), {
-      message: 'port must be between 0 and 65535', value: '0.0.0.0:99999',
+      message: 'port must be between 0 and 65535',
+      value: '0.0.0.0:99999',
     })
     assert.deepEqual(problem('8000'), {
-      message: 'expected host:port, e.g. 0.0.0.0:8000 (a bare port is not accepted)', value: '8000',
+      message: 'expected host:port, e.g. 0.0.0.0:8000 (a bare port is not accepted)',
+      value: '8000',
     })
     assert.deepEqual(problem('0.0.0.0:80 foo'), {
       message: 'unknown flag "foo" (expected ssl, http2, proxy_protocol, deferred, bind, reuseport, backlog=N)',

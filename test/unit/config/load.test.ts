@@ -13,7 +13,13 @@ describe('defaults', () => {
       { host: '0.0.0.0', port: 8000, ssl: false, http2: false, reuseport: true, backlog: 16384 },
       { host: '0.0.0.0', port: 8443, ssl: true, http2: true, reuseport: true, backlog: 16384 },
     ])
-    assert.deepEqual(c.admin_listen.map((l) => [l.host, l.port, l.ssl]), [['127.0.0.1', 8001, false], ['127.0.0.1', 8444, true]])
+    assert.deepEqual(
+      c.admin_listen.map((l) => [l.host, l.port, l.ssl]),
+      [
+        ['127.0.0.1', 8001, false],
+        ['127.0.0.1', 8444, true],
+      ],
+    )
     assert.deepEqual(c.status_listen, [{ host: '127.0.0.1', port: 8007, ssl: false, http2: false, reuseport: true, backlog: 16384 }])
     assert.equal(c.database, 'sqlite')
     assert.equal(c.sqlite_path, '/srv/gw/.turnpike/turnpike.db')
@@ -51,25 +57,27 @@ describe('defaults', () => {
 
 describe('file, paths and values', () => {
   test('settings from the file, relative paths resolved (prefix from cwd, logs and sqlite under prefix)', () => {
-    const path = writeConf([
-      'prefix = run/gw',
-      'sqlite_path = data/db.sqlite',
-      'proxy_access_log = /dev/stdout',
-      'proxy_error_log = /dev/stderr',
-      'admin_access_log = off',
-      'admin_error_log = admin-errors.log',
-      'declarative_config = kong.yml',
-      'database = off',
-      'worker_processes = 3',
-      'trusted_ips = 10.0.0.0/8, ::1, unix:, 0.0.0.0/0, ::/0',
-      'headers = Server, Via, X-Kong-Upstream-Status',
-      'headers_upstream = off',
-      'plugins = bundled, my-plugin',
-      'error_default_type = application/json',
-      'nginx_http_client_max_body_size = 8m',
-      'shutdown_timeout = 0',
-      'status_listen = off',
-    ].join('\n'))
+    const path = writeConf(
+      [
+        'prefix = run/gw',
+        'sqlite_path = data/db.sqlite',
+        'proxy_access_log = /dev/stdout',
+        'proxy_error_log = /dev/stderr',
+        'admin_access_log = off',
+        'admin_error_log = admin-errors.log',
+        'declarative_config = kong.yml',
+        'database = off',
+        'worker_processes = 3',
+        'trusted_ips = 10.0.0.0/8, ::1, unix:, 0.0.0.0/0, ::/0',
+        'headers = Server, Via, X-Kong-Upstream-Status',
+        'headers_upstream = off',
+        'plugins = bundled, my-plugin',
+        'error_default_type = application/json',
+        'nginx_http_client_max_body_size = 8m',
+        'shutdown_timeout = 0',
+        'status_listen = off',
+      ].join('\n'),
+    )
     const c = load({ confPath: path })
     assert.equal(c.prefix, '/srv/gw/run/gw')
     assert.equal(c.sqlite_path, '/srv/gw/run/gw/data/db.sqlite')
@@ -101,7 +109,9 @@ describe('file, paths and values', () => {
   })
 
   test('Kong settings we do not implement are accepted and kept in raw', () => {
-    const path = writeConf('pg_host = db.internal\nmem_cache_size = 256m\nrouter_flavor = expressions\nnginx_http_gzip = on\nvault_env_prefix = X_\n')
+    const path = writeConf(
+      'pg_host = db.internal\nmem_cache_size = 256m\nrouter_flavor = expressions\nnginx_http_gzip = on\nvault_env_prefix = X_\n',
+    )
     const c = load({ confPath: path })
     assert.equal(c.raw.pg_host, 'db.internal')
     assert.equal(c.raw.mem_cache_size, '256m')
@@ -110,8 +120,10 @@ describe('file, paths and values', () => {
     assert.equal(c.raw.vault_env_prefix, 'X_')
   })
 
-  test('Kong\'s nginx_worker_processes and nginx_proxy_real_ip_* set our settings', () => {
-    const c = load({ confPath: writeConf('nginx_worker_processes = 2\nnginx_proxy_real_ip_header = X-Forwarded-For\nnginx_proxy_real_ip_recursive = on\n') })
+  test("Kong's nginx_worker_processes and nginx_proxy_real_ip_* set our settings", () => {
+    const c = load({
+      confPath: writeConf('nginx_worker_processes = 2\nnginx_proxy_real_ip_header = X-Forwarded-For\nnginx_proxy_real_ip_recursive = on\n'),
+    })
     assert.equal(c.worker_processes, 2)
     assert.equal(c.real_ip_header, 'X-Forwarded-For')
     assert.equal(c.real_ip_recursive, true)
@@ -182,11 +194,14 @@ describe('finding the file', () => {
 
   test('an explicit confPath must exist', () => {
     const missing = join(tempDir(), 'nope.conf')
-    assert.throws(() => load({ confPath: missing }), (err: unknown) => {
-      assert.ok(err instanceof ConfigError)
-      assert.equal(err.message, `configuration file not found: ${missing}`)
-      return true
-    })
+    assert.throws(
+      () => load({ confPath: missing }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError)
+        assert.equal(err.message, `configuration file not found: ${missing}`)
+        return true
+      },
+    )
   })
 
   test('a relative confPath is resolved against cwd', () => {

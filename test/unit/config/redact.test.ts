@@ -5,24 +5,34 @@ import { load, writeConf } from './helpers.js'
 
 describe('publicConfiguration', () => {
   const config = load({
-    confPath: writeConf([
-      'pg_password = hunter2',
-      'pg_ro_password = hunter3',
-      'ssl_cert_key = /keys/server.key',
-      'cluster_cert_key = /keys/cluster.key',
-      'proxy_server = http://user:pass@proxy:3128',
-      'declarative_config_string = {"_format_version":"3.0"}',
-      'request_debug_token = tok',
-      'pg_host = db',
-      'allow_debug_header = on',
-    ].join('\n')),
+    confPath: writeConf(
+      [
+        'pg_password = hunter2',
+        'pg_ro_password = hunter3',
+        'ssl_cert_key = /keys/server.key',
+        'cluster_cert_key = /keys/cluster.key',
+        'proxy_server = http://user:pass@proxy:3128',
+        'declarative_config_string = {"_format_version":"3.0"}',
+        'request_debug_token = tok',
+        'pg_host = db',
+        'allow_debug_header = on',
+      ].join('\n'),
+    ),
     env: { KONG_VAULT_HCV_SECRET: 'shh' },
   })
   const pub = publicConfiguration(config)
 
-  test('replaces secrets with Kong\'s placeholder', () => {
-    for (const name of ['pg_password', 'pg_ro_password', 'ssl_cert_key', 'cluster_cert_key', 'proxy_server',
-      'declarative_config_string', 'request_debug_token', 'vault_hcv_secret']) {
+  test("replaces secrets with Kong's placeholder", () => {
+    for (const name of [
+      'pg_password',
+      'pg_ro_password',
+      'ssl_cert_key',
+      'cluster_cert_key',
+      'proxy_server',
+      'declarative_config_string',
+      'request_debug_token',
+      'vault_hcv_secret',
+    ]) {
       assert.equal(pub[name], REDACTED, name)
     }
     assert.equal(REDACTED, '******')
@@ -41,7 +51,12 @@ describe('publicConfiguration', () => {
   test('shows listen settings as Kong does: strings plus *_listeners', () => {
     assert.deepEqual(pub.proxy_listen, ['0.0.0.0:8000 reuseport backlog=16384', '0.0.0.0:8443 ssl http2 reuseport backlog=16384'])
     assert.deepEqual((pub.status_listeners as object[])[0], {
-      ip: '127.0.0.1', port: 8007, ssl: false, http2: false, reuseport: true, backlog: 16384,
+      ip: '127.0.0.1',
+      port: 8007,
+      ssl: false,
+      http2: false,
+      reuseport: true,
+      backlog: 16384,
       listener: '127.0.0.1:8007 reuseport backlog=16384',
     })
     const off = publicConfiguration(load({ overrides: { status_listen: 'off', admin_listen: '[::1]:8001' } }))

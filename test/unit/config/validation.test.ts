@@ -18,11 +18,20 @@ function errorFor(overrides: Record<string, string>): string {
 describe('validation messages', () => {
   const cases: [Record<string, string>, string][] = [
     [{ proxy_listen: '0.0.0.0:99999' }, 'invalid proxy_listen: "0.0.0.0:99999": port must be between 0 and 65535'],
-    [{ admin_listen: '127.0.0.1:8001, 8444' }, 'invalid admin_listen: "8444": expected host:port, e.g. 0.0.0.0:8000 (a bare port is not accepted)'],
-    [{ status_listen: '127.0.0.1:8007 fast' }, 'invalid status_listen: "127.0.0.1:8007 fast": unknown flag "fast" (expected ssl, http2, proxy_protocol, deferred, bind, reuseport, backlog=N)'],
+    [
+      { admin_listen: '127.0.0.1:8001, 8444' },
+      'invalid admin_listen: "8444": expected host:port, e.g. 0.0.0.0:8000 (a bare port is not accepted)',
+    ],
+    [
+      { status_listen: '127.0.0.1:8007 fast' },
+      'invalid status_listen: "127.0.0.1:8007 fast": unknown flag "fast" (expected ssl, http2, proxy_protocol, deferred, bind, reuseport, backlog=N)',
+    ],
     [{ proxy_listen: '' }, 'invalid proxy_listen: "": expected "off" or a list of [host]:port entries'],
     [{ database: 'mysql' }, 'invalid database: "mysql": expected one of: sqlite, off, postgres'],
-    [{ database: 'cassandra' }, 'invalid database: "cassandra": Cassandra is not supported (Kong dropped it in 3.4); use sqlite, off or postgres'],
+    [
+      { database: 'cassandra' },
+      'invalid database: "cassandra": Cassandra is not supported (Kong dropped it in 3.4); use sqlite, off or postgres',
+    ],
     [{ prefix: '' }, 'invalid prefix: "": a value is required'],
     [{ sqlite_path: '' }, 'invalid sqlite_path: "": a value is required'],
     [{ log_level: 'verbose' }, 'invalid log_level: "verbose": expected one of: debug, info, notice, warn, error, crit, alert, emerg'],
@@ -30,23 +39,47 @@ describe('validation messages', () => {
     [{ worker_processes: '0' }, 'invalid worker_processes: "0": must be 1 or greater'],
     [{ worker_processes: 'many' }, 'invalid worker_processes: "many": expected a positive integer'],
     [{ nginx_worker_processes: '-1' }, 'invalid nginx_worker_processes: "-1": expected a positive integer'],
-    [{ trusted_ips: '10.0.0.0/8, 10.0.0.0/33' }, 'invalid trusted_ips: "10.0.0.0/8, 10.0.0.0/33": "10.0.0.0/33" is not an IPv4/IPv6 address, a CIDR block or "unix:"'],
-    [{ trusted_ips: 'example.com' }, 'invalid trusted_ips: "example.com": "example.com" is not an IPv4/IPv6 address, a CIDR block or "unix:"'],
+    [
+      { trusted_ips: '10.0.0.0/8, 10.0.0.0/33' },
+      'invalid trusted_ips: "10.0.0.0/8, 10.0.0.0/33": "10.0.0.0/33" is not an IPv4/IPv6 address, a CIDR block or "unix:"',
+    ],
+    [
+      { trusted_ips: 'example.com' },
+      'invalid trusted_ips: "example.com": "example.com" is not an IPv4/IPv6 address, a CIDR block or "unix:"',
+    ],
     [{ real_ip_header: 'X Real IP' }, 'invalid real_ip_header: "X Real IP": expected a header name or proxy_protocol'],
     [{ real_ip_recursive: 'yes' }, 'invalid real_ip_recursive: "yes": expected on, off, true or false'],
-    [{ headers: 'server_tokens, X-Powered-By' }, 'invalid headers: "server_tokens, X-Powered-By": unknown token "x-powered-by" (expected server_tokens, latency_tokens, server, via, x-kong-proxy-latency, x-kong-response-latency, x-kong-admin-latency, x-kong-upstream-latency, x-kong-upstream-status, x-kong-request-id or off)'],
+    [
+      { headers: 'server_tokens, X-Powered-By' },
+      'invalid headers: "server_tokens, X-Powered-By": unknown token "x-powered-by" (expected server_tokens, latency_tokens, server, via, x-kong-proxy-latency, x-kong-response-latency, x-kong-admin-latency, x-kong-upstream-latency, x-kong-upstream-status, x-kong-request-id or off)',
+    ],
     [{ headers_upstream: 'Via' }, 'invalid headers_upstream: "Via": unknown token "via" (expected x-kong-request-id or off)'],
     [{ upstream_keepalive_pool_size: '-1' }, 'invalid upstream_keepalive_pool_size: "-1": expected an integer, 0 or greater'],
     [{ upstream_keepalive_max_requests: '1.5' }, 'invalid upstream_keepalive_max_requests: "1.5": expected an integer, 0 or greater'],
     [{ upstream_keepalive_idle_timeout: 'x' }, 'invalid upstream_keepalive_idle_timeout: "x": expected an integer, 0 or greater'],
     [{ allow_debug_header: '1' }, 'invalid allow_debug_header: "1": expected on, off, true or false'],
-    [{ error_default_type: 'text/xml' }, 'invalid error_default_type: "text/xml": expected one of: text/plain, application/json, text/html, application/xml'],
-    [{ plugins: 'bundled, my plugin' }, 'invalid plugins: "bundled, my plugin": "my plugin" is not a plugin name (letters, digits, - and _ only)'],
-    [{ nginx_http_client_max_body_size: '10 MB' }, 'invalid nginx_http_client_max_body_size: "10 MB": expected a size such as 0, 8k, 10m or 1g'],
-    [{ nginx_http_client_header_timeout: '10 s' }, 'invalid nginx_http_client_header_timeout: "10 s": expected an nginx time such as 60s, 500ms or 1m30s'],
+    [
+      { error_default_type: 'text/xml' },
+      'invalid error_default_type: "text/xml": expected one of: text/plain, application/json, text/html, application/xml',
+    ],
+    [
+      { plugins: 'bundled, my plugin' },
+      'invalid plugins: "bundled, my plugin": "my plugin" is not a plugin name (letters, digits, - and _ only)',
+    ],
+    [
+      { nginx_http_client_max_body_size: '10 MB' },
+      'invalid nginx_http_client_max_body_size: "10 MB": expected a size such as 0, 8k, 10m or 1g',
+    ],
+    [
+      { nginx_http_client_header_timeout: '10 s' },
+      'invalid nginx_http_client_header_timeout: "10 s": expected an nginx time such as 60s, 500ms or 1m30s',
+    ],
     [{ nginx_http_client_body_timeout: '0' }, 'invalid nginx_http_client_body_timeout: "0": must be greater than 0'],
     [{ nginx_http_client_body_timeout: '30d' }, 'invalid nginx_http_client_body_timeout: "30d": time is too large (at most 24 days)'],
-    [{ nginx_admin_client_max_body_size: '10 MB' }, 'invalid nginx_admin_client_max_body_size: "10 MB": expected a size such as 0, 8k, 10m or 1g'],
+    [
+      { nginx_admin_client_max_body_size: '10 MB' },
+      'invalid nginx_admin_client_max_body_size: "10 MB": expected a size such as 0, 8k, 10m or 1g',
+    ],
     [{ lua_max_post_args: '0' }, 'invalid lua_max_post_args: "0": must be an integer between 1 and 1000'],
     [{ lua_max_uri_args: '1001' }, 'invalid lua_max_uri_args: "1001": must be an integer between 1 and 1000'],
     [{ lua_max_uri_args: '1.5' }, 'invalid lua_max_uri_args: "1.5": must be an integer between 1 and 1000'],
@@ -80,12 +113,15 @@ describe('validation messages', () => {
 describe('unknown settings', () => {
   test('in a file: error with line and a did-you-mean suggestion', () => {
     const path = writeConf('log_level = info\n\ndatabse = off\n')
-    assert.throws(() => load({ confPath: path }), (err: unknown) => {
-      assert.ok(err instanceof ConfigError)
-      assert.equal(err.message, `unknown setting in ${path} line 3: "databse" (did you mean "database"?)`)
-      assert.equal(err.setting, 'databse')
-      return true
-    })
+    assert.throws(
+      () => load({ confPath: path }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError)
+        assert.equal(err.message, `unknown setting in ${path} line 3: "databse" (did you mean "database"?)`)
+        assert.equal(err.setting, 'databse')
+        return true
+      },
+    )
   })
 
   test('suggestions also cover Kong settings we only pass through', () => {
@@ -114,7 +150,7 @@ describe('sizeToBytes', () => {
 })
 
 describe('client timeouts', () => {
-  test('default to nginx\'s 60s and read nginx times, from the file or KONG_ variables', () => {
+  test("default to nginx's 60s and read nginx times, from the file or KONG_ variables", () => {
     const c = load({})
     assert.equal(c.nginx_http_client_header_timeout, 60_000)
     assert.equal(c.nginx_http_client_body_timeout, 60_000)

@@ -22,7 +22,9 @@ describe('Dao over sqlite', () => {
   test('concurrent inserts and patches are all kept', async () => {
     const { dao, close } = await sqliteDao('concurrent')
     try {
-      const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => dao.insert('services', { name: `s${i}`, host: 'a.test' })))
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) => dao.insert('services', { name: `s${i}`, host: 'a.test' })),
+      )
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 20)
       assert.equal((await dao.page('services', { size: 100 })).data.length, 20)
       await Promise.all([dao.update('services', 's0', { port: 1 }), dao.update('services', 's0', { host: 'b.test' })])

@@ -210,10 +210,7 @@ describe('Dao.delete and on_delete', () => {
     assert.equal((await dao.delete('services', 's'))?.id, svc.id)
     assert.equal(await dao.select('plugins', plugin.id), null)
     assert.equal((await dao.select('notes', note.id))?.['service'], null)
-    assert.deepEqual(
-      events.map((e) => `${e.op} ${e.entity}`).sort(),
-      ['delete plugins', 'delete services', 'update notes'],
-    )
+    assert.deepEqual(events.map((e) => `${e.op} ${e.entity}`).sort(), ['delete plugins', 'delete services', 'update notes'])
   })
 
   test('deleting an absent row resolves null and emits nothing', async () => {
@@ -233,7 +230,10 @@ describe('Dao events', () => {
     const svc = await dao.insert('services', { name: 'e', host: 'a.test' })
     await dao.update('services', 'e', { port: 1 })
     await assert.rejects(dao.insert('services', { name: 'e', host: 'b.test' }))
-    assert.deepEqual(events.map((e) => e.op), ['create', 'update'])
+    assert.deepEqual(
+      events.map((e) => e.op),
+      ['create', 'update'],
+    )
     assert.equal(events[1]?.old?.['port'], 80)
     assert.equal(events[1]?.row['port'], 1)
     assert.equal(events[0]?.row.id, svc.id)

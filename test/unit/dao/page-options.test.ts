@@ -17,17 +17,32 @@ describe('query options', () => {
   test('size parsing', () => {
     assert.equal(parseSizeParam(undefined), undefined)
     assert.equal(parseSizeParam('10'), 10)
-    assert.equal(message(() => parseSizeParam('abc')), 'INVALID_SIZE: size must be a number')
-    assert.equal(message(() => parseSizeParam('0')), 'INVALID_SIZE: size must be an integer between 1 and 1000')
-    assert.equal(message(() => parseSizeParam('2.5')), 'INVALID_SIZE: size must be an integer between 1 and 1000')
+    assert.equal(
+      message(() => parseSizeParam('abc')),
+      'INVALID_SIZE: size must be a number',
+    )
+    assert.equal(
+      message(() => parseSizeParam('0')),
+      'INVALID_SIZE: size must be an integer between 1 and 1000',
+    )
+    assert.equal(
+      message(() => parseSizeParam('2.5')),
+      'INVALID_SIZE: size must be an integer between 1 and 1000',
+    )
   })
 
   test('tags: and, or, mixed, too many, bad characters', () => {
     assert.deepEqual(parseTagsParam('a,b'), { tags: ['a', 'b'], mode: 'and' })
     assert.deepEqual(parseTagsParam('a/b'), { tags: ['a', 'b'], mode: 'or' })
     assert.deepEqual(parseTagsParam('solo'), { tags: ['solo'], mode: 'and' })
-    assert.equal(message(() => parseTagsParam('a,b/c')), 'INVALID_OPTIONS: invalid option (tags: invalid filter syntax)')
-    assert.equal(message(() => parseTagsParam('a,b,c,d,e,f')), 'INVALID_OPTIONS: invalid option (tags: cannot query more than 5 tags)')
+    assert.equal(
+      message(() => parseTagsParam('a,b/c')),
+      'INVALID_OPTIONS: invalid option (tags: invalid filter syntax)',
+    )
+    assert.equal(
+      message(() => parseTagsParam('a,b,c,d,e,f')),
+      'INVALID_OPTIONS: invalid option (tags: cannot query more than 5 tags)',
+    )
     assert.equal(
       message(() => parseTagsParam('a b')),
       "INVALID_OPTIONS: invalid option (tags: must only contain alphanumeric and '., -, _, ~' characters)",

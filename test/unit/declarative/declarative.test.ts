@@ -10,7 +10,16 @@ import { ENTITIES } from '../../../src/entities/index.js'
 import { entityRegistry } from '../../../src/plugins/entity.js'
 import { loadPlugins } from '../../../src/plugins/registry.js'
 import {
-  deckDump, declarativeId, KONG_ENTITY_NAMES, describeProblems, entityGraph, invalidConfigBody, kongExport, loadDeclarativeText, md5, toYaml,
+  deckDump,
+  declarativeId,
+  KONG_ENTITY_NAMES,
+  describeProblems,
+  entityGraph,
+  invalidConfigBody,
+  kongExport,
+  loadDeclarativeText,
+  md5,
+  toYaml,
 } from '../../../src/declarative/index.js'
 import { childKeys } from '../../../src/declarative/flatten.js'
 import { describePlan, planSync } from '../../../src/cli/sync/sync.js'
@@ -19,7 +28,8 @@ import { ROOT } from '../../helpers/gateway.js'
 import { uuidv5 } from '../../../src/ids/uuid.js'
 
 const graph = entityGraph(ENTITIES)
-const fixture = (name: string): string => readFileSync(join(ROOT, 'test', 'fixtures', 'declarative', name), 'utf8').replaceAll('UPSTREAM_PORT', '9999')
+const fixture = (name: string): string =>
+  readFileSync(join(ROOT, 'test', 'fixtures', 'declarative', name), 'utf8').replaceAll('UPSTREAM_PORT', '9999')
 
 function load(text: string, filename = 'kong.yml') {
   const r = loadDeclarativeText(text, graph, filename)
@@ -48,9 +58,14 @@ describe('ids', () => {
 
   test('an explicit id is kept and can be referenced', () => {
     const id = '6a39ab8c-8a8d-4f43-a4c8-4e1c5a9a2cbb'
-    const r = load(`_format_version: "3.0"\nservices:\n- id: ${id}\n  host: example.com\nroutes:\n- name: r\n  service: ${id}\n  paths: [/r]\n- name: r2\n  service: { id: ${id} }\n  paths: [/r2]\n`)
+    const r = load(
+      `_format_version: "3.0"\nservices:\n- id: ${id}\n  host: example.com\nroutes:\n- name: r\n  service: ${id}\n  paths: [/r]\n- name: r2\n  service: { id: ${id} }\n  paths: [/r2]\n`,
+    )
     assert.equal(r.config.entities['services']?.[0]?.id, id)
-    assert.deepEqual(r.config.entities['routes']?.map((x) => x['service']), [{ id }, { id }])
+    assert.deepEqual(
+      r.config.entities['routes']?.map((x) => x['service']),
+      [{ id }, { id }],
+    )
   })
 })
 
@@ -59,15 +74,21 @@ describe('format', () => {
     const r = load(fixture('basic.yaml'))
     const services = r.config.entities['services'] as Row[]
     const routes = r.config.entities['routes'] as Row[]
-    assert.deepEqual(services.map((s) => [s['name'], s['protocol'], s['host'], s['port'], s['path'], s['retries']]), [
-      ['echo', 'http', '127.0.0.1', 9999, '/base', 5],
-      ['other', 'http', '127.0.0.1', 9999, null, 5],
-    ])
-    assert.deepEqual(routes.map((x) => [x['name'], (x['service'] as { id: string }).id]), [
-      ['echo-route', services[0]?.id],
-      ['echo-keep', services[0]?.id],
-      ['other-route', services[1]?.id],
-    ])
+    assert.deepEqual(
+      services.map((s) => [s['name'], s['protocol'], s['host'], s['port'], s['path'], s['retries']]),
+      [
+        ['echo', 'http', '127.0.0.1', 9999, '/base', 5],
+        ['other', 'http', '127.0.0.1', 9999, null, 5],
+      ],
+    )
+    assert.deepEqual(
+      routes.map((x) => [x['name'], (x['service'] as { id: string }).id]),
+      [
+        ['echo-route', services[0]?.id],
+        ['echo-keep', services[0]?.id],
+        ['other-route', services[1]?.id],
+      ],
+    )
     assert.equal(routes[1]?.['strip_path'], false)
     assert.deepEqual(routes[0]?.['protocols'], ['http', 'https'])
     assert.equal(r.hash, md5(fixture('basic.yaml')))
@@ -80,7 +101,9 @@ describe('format', () => {
   })
 
   test('_transform, _comment and _ignore are accepted; _info.select_tags tags every entity', () => {
-    const r = load('_format_version: "2.1"\n_transform: false\n_info:\n  select_tags: [team-x]\nservices:\n- name: s\n  host: h\n  _comment: internal\n  _ignore: [anything]\n  tags: [mine]\n  routes:\n  - name: r\n    paths: [/p]\n')
+    const r = load(
+      '_format_version: "2.1"\n_transform: false\n_info:\n  select_tags: [team-x]\nservices:\n- name: s\n  host: h\n  _comment: internal\n  _ignore: [anything]\n  tags: [mine]\n  routes:\n  - name: r\n    paths: [/p]\n',
+    )
     assert.equal(r.config.meta._transform, false)
     assert.deepEqual(r.config.entities['services']?.[0]?.['tags'], ['mine', 'team-x'])
     assert.deepEqual(r.config.entities['routes']?.[0]?.['tags'], ['team-x'])
@@ -104,7 +127,7 @@ describe('format', () => {
     ])
   })
 
-  test('duplicates are refused with Kong\'s uniqueness message', () => {
+  test("duplicates are refused with Kong's uniqueness message", () => {
     assert.deepEqual(problems('_format_version: "3.0"\nservices:\n- name: a\n  host: h\n- name: a\n  host: h2\n'), [
       "services[1] (name 'a'): uniqueness violation: 'services' entity with name set to 'a' already declared",
     ])
@@ -118,18 +141,23 @@ describe('format', () => {
     assert.equal(plain['code'], 14)
     assert.equal(plain['name'], 'invalid declarative configuration')
     assert.deepEqual(plain['fields'], { services: [null, { host: 'required field missing', port: 'value should be between 0 and 65535' }] })
-    assert.match(plain['message'] as string, /^declarative config is invalid: \{services=\{null,\{host="required field missing",port="value should be between 0 and 65535"\}\}\}$/)
+    assert.match(
+      plain['message'] as string,
+      /^declarative config is invalid: \{services=\{null,\{host="required field missing",port="value should be between 0 and 65535"\}\}\}$/,
+    )
     const flat = invalidConfigBody(r.problems, true, childKeys(graph))
     assert.deepEqual(flat['fields'], {})
-    assert.deepEqual(flat['flattened_errors'], [{
-      entity_type: 'service',
-      entity_name: 'bad',
-      entity: { name: 'bad', port: 99999 },
-      errors: [
-        { type: 'field', field: 'port', message: 'value should be between 0 and 65535' },
-        { type: 'field', field: 'host', message: 'required field missing' },
-      ],
-    }])
+    assert.deepEqual(flat['flattened_errors'], [
+      {
+        entity_type: 'service',
+        entity_name: 'bad',
+        entity: { name: 'bad', port: 99999 },
+        errors: [
+          { type: 'field', field: 'port', message: 'value should be between 0 and 65535' },
+          { type: 'field', field: 'host', message: 'required field missing' },
+        ],
+      },
+    ])
   })
 })
 
@@ -137,18 +165,28 @@ describe('format', () => {
 // entities, consumers, plugins and the bundled plugins' entities), or is refused only for the
 // entity kinds that registry does not have yet, each refusal naming the kind and where it is.
 // The project's shared folder sits next to the clone (../shared); this machine also has it at /work/shared.
-const REAL = [join(ROOT, '..', 'shared', 'kong', 'realworld-configs'), '/work/shared/kong/realworld-configs'].find((d) => existsSync(d)) ?? '/work/shared/kong/realworld-configs'
+const REAL =
+  [join(ROOT, '..', 'shared', 'kong', 'realworld-configs'), '/work/shared/kong/realworld-configs'].find((d) => existsSync(d)) ??
+  '/work/shared/kong/realworld-configs'
 // Problems Kong itself would report too (not about missing support).
 const KONG_REFUSES: Record<string, RegExp[]> = {
   // a decK render input with ids like "service-1", which are not UUIDs
   // and placeholder PEM text ("cert-content") in its certificate
   'Kong-go-database-reconciler__render-006-complex-nested-structure__input.yaml': [
-    /field '[a-z_.]*id': expected a valid UUID$/, /invalid reference/, /field 'cert': invalid certificate: x509\.new: /, /field 'key': invalid key: pkey\.new:load_key: /,
+    /field '[a-z_.]*id': expected a valid UUID$/,
+    /invalid reference/,
+    /field 'cert': invalid certificate: x509\.new: /,
+    /field 'key': invalid key: pkey\.new:load_key: /,
   ],
 }
 
 /** Entity kinds a document uses, at the top level or nested (fields of known entities excluded). */
-function kindsIn(registry: Readonly<Record<string, { fields: Readonly<Record<string, unknown>> }>>, entity: string | undefined, doc: unknown, out = new Set<string>()): Set<string> {
+function kindsIn(
+  registry: Readonly<Record<string, { fields: Readonly<Record<string, unknown>> }>>,
+  entity: string | undefined,
+  doc: unknown,
+  out = new Set<string>(),
+): Set<string> {
   const items = Array.isArray(doc) ? doc : [doc]
   for (const item of items) {
     if (item === null || typeof item !== 'object') continue
@@ -197,7 +235,10 @@ describe('real-world kong.yml files', async () => {
           refusedPlugins.add(plugin[1] as string)
           continue
         }
-        assert.ok(KONG_REFUSES[file]?.some((re) => re.test(line)), `unexpected problem: ${line}`)
+        assert.ok(
+          KONG_REFUSES[file]?.some((re) => re.test(line)),
+          `unexpected problem: ${line}`,
+        )
       }
       assert.deepEqual([...refused].sort(), missing)
     })
@@ -244,9 +285,10 @@ describe('sync planning', () => {
   test('into an empty gateway: everything is created; against the result: nothing changes', () => {
     const doc = load(fixture('basic.yaml')).input
     const plan = planSync(doc, { services: [], routes: [] }, graph)
-    assert.deepEqual(plan.changes.map((c) => `${c.op} ${c.entity} ${c.label}`), [
-      'create services echo', 'create services other', 'create routes echo-route', 'create routes echo-keep', 'create routes other-route',
-    ])
+    assert.deepEqual(
+      plan.changes.map((c) => `${c.op} ${c.entity} ${c.label}`),
+      ['create services echo', 'create services other', 'create routes echo-route', 'create routes echo-keep', 'create routes other-route'],
+    )
     const again = planSync(doc, plan.target, graph)
     assert.deepEqual(again.changes, [])
     assert.deepEqual(describePlan(again).slice(-4), ['Summary:', '  Created: 0', '  Updated: 0', '  Deleted: 0'])
@@ -256,14 +298,21 @@ describe('sync planning', () => {
     const current = rowsOf(fixture('basic.yaml'))
     const changed = load(fixture('basic.yaml').replace('strip_path: false', 'strip_path: true')).input
     const plan = planSync(changed, current, graph)
-    assert.deepEqual(plan.changes.map((c) => [c.op, c.label, c.fields]), [['update', 'echo-keep', { strip_path: [false, true] }]])
+    assert.deepEqual(
+      plan.changes.map((c) => [c.op, c.label, c.fields]),
+      [['update', 'echo-keep', { strip_path: [false, true] }]],
+    )
   })
 
   test('select tags: deletes only within the tags, others untouched', () => {
     const current = rowsOf(fixture('basic.yaml'))
-    const onlyA = '_format_version: "3.0"\nservices:\n- name: echo\n  url: http://127.0.0.1:9999/base\n  tags: [team-a]\n  routes:\n  - name: echo-route\n    paths: [/echo]\n    tags: [team-a]\n'
+    const onlyA =
+      '_format_version: "3.0"\nservices:\n- name: echo\n  url: http://127.0.0.1:9999/base\n  tags: [team-a]\n  routes:\n  - name: echo-route\n    paths: [/echo]\n    tags: [team-a]\n'
     const plan = planSync(load(onlyA).input, current, graph, ['team-a'])
-    assert.deepEqual(plan.changes.map((c) => `${c.op} ${c.entity} ${c.label}`), ['delete routes echo-keep'])
+    assert.deepEqual(
+      plan.changes.map((c) => `${c.op} ${c.entity} ${c.label}`),
+      ['delete routes echo-keep'],
+    )
     assert.deepEqual(plan.target['routes']?.map((r) => r['name']).sort(), ['echo-route', 'other-route'])
   })
 

@@ -25,7 +25,10 @@ describe('declarative parsing limits', () => {
   test('JSON and YAML nested 5,000 deep: failed parsing declarative configuration', () => {
     const deep = `{"_format_version":"3.0","services":[{"name":"s","tags":${'['.repeat(5000)}${']'.repeat(5000)}}]}`
     assert.match(refused(deep), /^failed parsing declarative configuration: Found too many nested data structures/)
-    assert.match(refused(`_format_version: "3.0"\nx: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, 'kong.yml'), /^failed parsing declarative configuration/)
+    assert.match(
+      refused(`_format_version: "3.0"\nx: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, 'kong.yml'),
+      /^failed parsing declarative configuration/,
+    )
   })
   test('a YAML anchor that contains itself is refused, not walked forever', () => {
     assert.match(refused('_format_version: "3.0"\nx: &a [ *a ]\n', 'kong.yml'), /^failed parsing declarative configuration/)

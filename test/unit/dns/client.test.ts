@@ -160,8 +160,14 @@ describe('DNS client against a real DNS server', () => {
         await sleep(20)
       }
       assert.equal(dns.count('dead.test'), 4, 'three refreshes, one after the other')
-      const gaps = dns.queries.filter((q) => q.name === 'dead.test').slice(1).map((q, i, a) => (i === 0 ? 0 : q.at - (a[i - 1] as { at: number }).at))
-      assert.ok(gaps.slice(1).every((g) => g >= 150), `refreshes are not sent while one is in flight: ${gaps.join(', ')} ms apart`)
+      const gaps = dns.queries
+        .filter((q) => q.name === 'dead.test')
+        .slice(1)
+        .map((q, i, a) => (i === 0 ? 0 : q.at - (a[i - 1] as { at: number }).at))
+      assert.ok(
+        gaps.slice(1).every((g) => g >= 150),
+        `refreshes are not sent while one is in flight: ${gaps.join(', ')} ms apart`,
+      )
       assert.ok(answered > 4)
       dns.set('dead.test', { A: ['127.0.0.14'], ttl: 60 })
       dns.silent(false)
@@ -183,16 +189,19 @@ describe('DNS client against a real DNS server', () => {
     assert.equal((await ok(r)).stale, false)
   })
 
-  test('NXDOMAIN: Kong\'s message and try list with every type tried, the nameserver named, cached for dns_not_found_ttl', async () => {
+  test("NXDOMAIN: Kong's message and try list with every type tried, the nameserver named, cached for dns_not_found_ttl", async () => {
     const c = client({ notFoundTtl: 30 })
     const f = await failed(c.resolve('nx.test'))
     assert.equal(f.message, 'dns server error: 3 name error')
     assert.equal(f.code, 'NXDOMAIN')
     assert.equal(f.notFound, true)
     assert.equal(f.nameservers, dns.address)
-    assert.equal(f.tried, '["nx.test:33 - cache-miss/querying/dns server error: 3 name error",'
-      + '"nx.test:1 - cache-miss/querying/dns server error: 3 name error",'
-      + '"nx.test:5 - cache-miss/querying/dns server error: 3 name error"]')
+    assert.equal(
+      f.tried,
+      '["nx.test:33 - cache-miss/querying/dns server error: 3 name error",' +
+        '"nx.test:1 - cache-miss/querying/dns server error: 3 name error",' +
+        '"nx.test:5 - cache-miss/querying/dns server error: 3 name error"]',
+    )
     assert.equal(dns.count('nx.test'), 3)
     const again = c.resolve('nx.test')
     assert.ok(!(again instanceof Promise), 'a cached failure is synchronous')
@@ -227,7 +236,7 @@ describe('DNS client against a real DNS server', () => {
     await until(() => dns.count('sf.test') > n, 2000, 'the error refresh')
   })
 
-  test('timeout with nothing cached: Kong\'s UDP error naming the server, and no other type is tried', async () => {
+  test("timeout with nothing cached: Kong's UDP error naming the server, and no other type is tried", async () => {
     dns.set('slow.test', { A: ['127.0.0.16'] })
     dns.silent(true)
     try {
@@ -263,7 +272,12 @@ describe('DNS client against a real DNS server', () => {
   })
 
   test('SRV: port and weight from the record, address from the target, weighted rotation', async () => {
-    dns.set('web.srv.test', { SRV: [{ target: 'big.test', port: 8001, weight: 30 }, { target: 'small.test', port: 8002, weight: 10 }] })
+    dns.set('web.srv.test', {
+      SRV: [
+        { target: 'big.test', port: 8001, weight: 30 },
+        { target: 'small.test', port: 8002, weight: 10 },
+      ],
+    })
     dns.set('big.test', { A: ['127.0.0.21'], ttl: 40 })
     dns.set('small.test', { A: ['127.0.0.22'], ttl: 20 })
     const c = client()
@@ -283,9 +297,20 @@ describe('DNS client against a real DNS server', () => {
     // lookup() gives every record for a balancer.
     const set = await c.lookup('web.srv.test')
     assert.ok(set.ok)
-    assert.deepEqual(set.records.map((r) => [r.target, r.port, r.weight, r.priority]), [['big.test', 8001, 30, 10], ['small.test', 8002, 10, 10]])
+    assert.deepEqual(
+      set.records.map((r) => [r.target, r.port, r.weight, r.priority]),
+      [
+        ['big.test', 8001, 30, 10],
+        ['small.test', 8002, 10, 10],
+      ],
+    )
     // Only the lowest priority group is used.
-    dns.set('prio.srv.test', { SRV: [{ target: '127.0.0.31', port: 9001, priority: 20 }, { target: '127.0.0.32', port: 9002, priority: 10 }] })
+    dns.set('prio.srv.test', {
+      SRV: [
+        { target: '127.0.0.31', port: 9001, priority: 20 },
+        { target: '127.0.0.32', port: 9002, priority: 10 },
+      ],
+    })
     for (let i = 0; i < 3; i++) assert.equal((await ok(c.resolve('prio.srv.test'))).address, '127.0.0.32')
   })
 
@@ -303,7 +328,10 @@ describe('DNS client against a real DNS server', () => {
     await sleep(1100)
     // Entry gone (stale_ttl 0): LAST=A is asked first, and nothing else is needed.
     await ok(c.resolve('last.test'))
-    const asked = dns.queries.slice(before).filter((q) => q.name === 'last.test').map((q) => q.type)
+    const asked = dns.queries
+      .slice(before)
+      .filter((q) => q.name === 'last.test')
+      .map((q) => q.type)
     assert.deepEqual(asked, ['A'])
   })
 
@@ -325,7 +353,7 @@ describe('DNS client against a real DNS server', () => {
     assert.equal(dns.queries.filter((q) => q.name === '127.0.0.8' || q.name.includes('::')).length, 0)
   })
 
-  test('CNAME: an alias resolves to its target\'s addresses', async () => {
+  test("CNAME: an alias resolves to its target's addresses", async () => {
     dns.set('alias.test', { CNAME: 'real.test' })
     dns.set('real.test', { A: ['127.0.0.61'] })
     const r = await ok(client().resolve('alias.test'))

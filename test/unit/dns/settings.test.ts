@@ -55,11 +55,17 @@ describe('dns_* settings', () => {
     })
   })
 
-  test('Kong\'s validation messages', () => {
+  test("Kong's validation messages", () => {
     const bad = (overrides: Record<string, string>, message: RegExp): void => {
-      assert.throws(() => load({ overrides }), (err: unknown) => err instanceof ConfigError && message.test(err.message))
+      assert.throws(
+        () => load({ overrides }),
+        (err: unknown) => err instanceof ConfigError && message.test(err.message),
+      )
     }
-    bad({ dns_resolver: '1.2.3.4:53;4.3.2.1' }, /^invalid dns_resolver: .*must be a comma separated list in the form of IPv4\/6 or IPv4\/6:port, got '1\.2\.3\.4:53;4\.3\.2\.1'/)
+    bad(
+      { dns_resolver: '1.2.3.4:53;4.3.2.1' },
+      /^invalid dns_resolver: .*must be a comma separated list in the form of IPv4\/6 or IPv4\/6:port, got '1\.2\.3\.4:53;4\.3\.2\.1'/,
+    )
     bad({ dns_resolver: 'dns.example.com' }, /got 'dns\.example\.com'/)
     bad({ dns_hostsfile: '/a_file_that_does_not_exist' }, /^invalid dns_hostsfile: .*file does not exist/)
     bad({ dns_order: 'LAST,MX' }, /^invalid dns_order: .*invalid entry 'MX'/)

@@ -34,8 +34,14 @@ describe('plugins entity', () => {
     const r = insert(plugins, { name: 'key-auth' })
     assert.ok(r.ok)
     assert.deepEqual(r.row['config'], {
-      key_names: ['apikey'], hide_credentials: false, anonymous: null, key_in_header: true, key_in_query: true,
-      key_in_body: false, run_on_preflight: true, realm: null,
+      key_names: ['apikey'],
+      hide_credentials: false,
+      anonymous: null,
+      key_in_header: true,
+      key_in_query: true,
+      key_in_body: false,
+      run_on_preflight: true,
+      realm: null,
     })
     assert.deepEqual(r.row['protocols'], ['grpc', 'grpcs', 'http', 'https'])
     assert.equal(r.row['enabled'], true)
@@ -49,7 +55,9 @@ describe('plugins entity', () => {
     assert.deepEqual(errorsOf(plugins, { name: 'rate-limiting', config: {} }), {
       config: { '@entity': ["at least one of these fields must be non-empty: 'minute', 'hour'"] },
     })
-    assert.deepEqual(errorsOf(plugins, { name: 'rate-limiting', config: { minute: 0 } }), { config: { minute: 'value must be greater than 0' } })
+    assert.deepEqual(errorsOf(plugins, { name: 'rate-limiting', config: { minute: 0 } }), {
+      config: { minute: 'value must be greater than 0' },
+    })
   })
 
   test('no_consumer plugins refuse a consumer with Kong message; others accept one', () => {
@@ -58,7 +66,9 @@ describe('plugins entity', () => {
   })
 
   test('plugin protocols restrict the values', () => {
-    assert.deepEqual(errorsOf(plugins, { name: 'key-auth', protocols: ['tcp'] }), { protocols: ['expected one of: grpc, grpcs, http, https'] })
+    assert.deepEqual(errorsOf(plugins, { name: 'key-auth', protocols: ['tcp'] }), {
+      protocols: ['expected one of: grpc, grpcs, http, https'],
+    })
     const r = insert(plugins, { name: 'ip-restriction' })
     assert.ok(r.ok)
     assert.deepEqual(r.row['protocols'], ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls'])
@@ -75,7 +85,11 @@ describe('plugins entity', () => {
       ordering: { before: { access: 'expected an array' } },
     })
     assert.deepEqual(
-      errorsOf(plugins, { name: 'rate-limiting', config: { minute: 1 }, ordering: { before: { access: ['acl'] }, after: { access: ['acl'] } } }),
+      errorsOf(plugins, {
+        name: 'rate-limiting',
+        config: { minute: 1 },
+        ordering: { before: { access: ['acl'] }, after: { access: ['acl'] } },
+      }),
       { ordering: { '@entity': ["plugin 'acl' cannot be both before and after this plugin in the access phase"] } },
     )
   })
@@ -88,7 +102,23 @@ describe('plugins entity', () => {
 
   test('entityRegistry adds consumers, plugins and plugin entities after the core ones', () => {
     const reg = entityRegistry(testPluginRegistry())
-    assert.deepEqual(Object.keys(reg), ['certificates', 'ca_certificates', 'snis', 'key_sets', 'keys', 'services', 'routes', 'upstreams', 'targets', 'consumers', 'plugins', 'keyauth_credentials', 'basicauth_credentials', 'jwt_secrets', 'acls'])
+    assert.deepEqual(Object.keys(reg), [
+      'certificates',
+      'ca_certificates',
+      'snis',
+      'key_sets',
+      'keys',
+      'services',
+      'routes',
+      'upstreams',
+      'targets',
+      'consumers',
+      'plugins',
+      'keyauth_credentials',
+      'basicauth_credentials',
+      'jwt_secrets',
+      'acls',
+    ])
     assert.throws(() => entityRegistry(new PluginRegistry([keyAuth, { ...keyAuth, name: 'key-auth-2' }])), /defined twice/)
   })
 })
@@ -102,10 +132,14 @@ describe('credential entities', () => {
       algorithm: 'expected one of: HS256, HS384, HS512, RS256, RS384, RS512, ES256, ES384, ES512, PS256, PS384, PS512, EdDSA',
     })
     for (const algorithm of ['RS256', 'ES384', 'PS512', 'EdDSA']) {
-      assert.deepEqual(errorsOf(jwtSecrets, { consumer: { id: ID }, algorithm }), {
-        rsa_public_key: 'required field missing',
-        '@entity': ["failed conditional validation given value of field 'algorithm'"],
-      }, algorithm)
+      assert.deepEqual(
+        errorsOf(jwtSecrets, { consumer: { id: ID }, algorithm }),
+        {
+          rsa_public_key: 'required field missing',
+          '@entity': ["failed conditional validation given value of field 'algorithm'"],
+        },
+        algorithm,
+      )
     }
     assert.deepEqual(errorsOf(jwtSecrets, { consumer: { id: ID }, algorithm: 'RS256', rsa_public_key: 'not a key' }), {
       rsa_public_key: 'invalid key',

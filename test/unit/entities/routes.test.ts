@@ -21,10 +21,24 @@ describe('routes: defaults', () => {
     const r = insert({ paths: ['/'], service: SERVICE })
     assert.ok(r.ok)
     assert.deepEqual(r.row, {
-      paths: ['/'], service: SERVICE, name: null, protocols: ['http', 'https'], https_redirect_status_code: 426,
-      strip_path: true, preserve_host: false, request_buffering: true, response_buffering: true, tags: null,
-      snis: null, sources: null, destinations: null, methods: null, hosts: null, headers: null,
-      regex_priority: 0, path_handling: 'v0',
+      paths: ['/'],
+      service: SERVICE,
+      name: null,
+      protocols: ['http', 'https'],
+      https_redirect_status_code: 426,
+      strip_path: true,
+      preserve_host: false,
+      request_buffering: true,
+      response_buffering: true,
+      tags: null,
+      snis: null,
+      sources: null,
+      destinations: null,
+      methods: null,
+      hosts: null,
+      headers: null,
+      regex_priority: 0,
+      path_handling: 'v0',
     })
   })
 
@@ -53,12 +67,24 @@ describe('routes: invalid input', () => {
   const HTTPS_NEED = "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'https'"
   const cases: [string, Record<string, unknown>, Record<string, unknown>][] = [
     ['nothing to match on', {}, { '@entity': [HTTPS_NEED] }],
-    ['http only', { protocols: ['http'] }, { '@entity': ["must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'http'"] }],
+    [
+      'http only',
+      { protocols: ['http'] },
+      { '@entity': ["must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'http'"] },
+    ],
     ['protocols null', { protocols: null, paths: ['/'] }, { protocols: 'required field missing' }],
     ['protocols unknown', { protocols: ['ftp'], paths: ['/'] }, { protocols: 'unknown type: ftp' }],
     ['protocols empty', { protocols: [], paths: ['/'] }, { protocols: 'unknown type: nil' }],
-    ['protocols mixed', { protocols: ['http', 'tcp'], paths: ['/'] }, { protocols: "these sets are mutually exclusive: ('http', 'https'), ('tcp', 'tls', 'udp')" }],
-    ['protocols bad element', { protocols: ['http', 'ftp'], paths: ['/'] }, { protocols: [null, 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp'] }],
+    [
+      'protocols mixed',
+      { protocols: ['http', 'tcp'], paths: ['/'] },
+      { protocols: "these sets are mutually exclusive: ('http', 'https'), ('tcp', 'tls', 'udp')" },
+    ],
+    [
+      'protocols bad element',
+      { protocols: ['http', 'ftp'], paths: ['/'] },
+      { protocols: [null, 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp'] },
+    ],
     ['paths start', { paths: ['foo'] }, { paths: ['should start with: / (fixed path) or ~/ (regex path)'] }],
     ['paths second element', { paths: ['/ok', '/a//b'] }, { paths: [null, 'must not have empty segments'] }],
     ['paths non-normalized', { paths: ['/a/../b'] }, { paths: ["non-normalized path, consider use '/b' instead"] }],
@@ -66,27 +92,80 @@ describe('routes: invalid input', () => {
     ['methods lowercase', { methods: ['get'] }, { methods: ['invalid value: get'] }],
     ['hosts wildcard', { hosts: ['a.*.com'] }, { hosts: ['invalid wildcard: must be placed at leftmost or rightmost label'] }],
     ['hosts two wildcards', { hosts: ['*.a.*'] }, { hosts: ['invalid wildcard: must have at most one wildcard'] }],
-    ['headers host', { headers: { host: ['x'] } }, { headers: "cannot contain 'host' header, which must be specified in the 'hosts' attribute" }],
-    ['headers bad name', { headers: { 'x y': ['x'] } }, { headers: "bad header name 'x y', allowed characters are A-Z, a-z, 0-9, '_', and '-'" }],
+    [
+      'headers host',
+      { headers: { host: ['x'] } },
+      { headers: "cannot contain 'host' header, which must be specified in the 'hosts' attribute" },
+    ],
+    [
+      'headers bad name',
+      { headers: { 'x y': ['x'] } },
+      { headers: "bad header name 'x y', allowed characters are A-Z, a-z, 0-9, '_', and '-'" },
+    ],
     ['headers values type', { headers: { 'x-a': 'v' } }, { headers: 'expected an array' }],
-    ['snis with http only', { protocols: ['http'], hosts: ['h'], snis: ['a.test'] }, {
-      snis: 'length must be 0', '@entity': ["'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'"],
-    }],
+    [
+      'snis with http only',
+      { protocols: ['http'], hosts: ['h'], snis: ['a.test'] },
+      {
+        snis: 'length must be 0',
+        '@entity': ["'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'"],
+      },
+    ],
     ['snis IP', { hosts: ['h'], snis: ['1.2.3.4'] }, { snis: ['must not be an IP'] }],
-    ['sources on http', { paths: ['/'], sources: [{ ip: '1.2.3.4' }] }, { sources: "cannot set 'sources' when 'protocols' is 'http' or 'https'" }],
-    ['methods on tcp', { protocols: ['tcp'], sources: [{ port: 1 }], methods: ['GET'] }, { methods: "cannot set 'methods' when 'protocols' is 'tcp', 'tls', 'tls_passthrough' or 'udp'" }],
-    ['tcp without endpoints', { protocols: ['tcp'] }, { '@entity': ["must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'"] }],
-    ['tls_passthrough without snis', { protocols: ['tls_passthrough'], sources: [{ ip: '127.0.0.1' }] }, { '@entity': ["must set snis when 'protocols' is 'tls_passthrough'"] }],
-    ['source endpoint empty', { protocols: ['tcp'], sources: [{}] }, { sources: [{ '@entity': ["at least one of these fields must be non-empty: 'ip', 'port'"] }] }],
+    [
+      'sources on http',
+      { paths: ['/'], sources: [{ ip: '1.2.3.4' }] },
+      { sources: "cannot set 'sources' when 'protocols' is 'http' or 'https'" },
+    ],
+    [
+      'methods on tcp',
+      { protocols: ['tcp'], sources: [{ port: 1 }], methods: ['GET'] },
+      { methods: "cannot set 'methods' when 'protocols' is 'tcp', 'tls', 'tls_passthrough' or 'udp'" },
+    ],
+    [
+      'tcp without endpoints',
+      { protocols: ['tcp'] },
+      { '@entity': ["must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'"] },
+    ],
+    [
+      'tls_passthrough without snis',
+      { protocols: ['tls_passthrough'], sources: [{ ip: '127.0.0.1' }] },
+      { '@entity': ["must set snis when 'protocols' is 'tls_passthrough'"] },
+    ],
+    [
+      'source endpoint empty',
+      { protocols: ['tcp'], sources: [{}] },
+      { sources: [{ '@entity': ["at least one of these fields must be non-empty: 'ip', 'port'"] }] },
+    ],
     ['source ip invalid', { protocols: ['tcp'], sources: [{ ip: 'x' }] }, { sources: [{ ip: "invalid ip or cidr range: 'x'" }] }],
-    ['grpc strip_path', { protocols: ['grpc'], paths: ['/x'], strip_path: true }, { strip_path: "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'" }],
-    ['grpc methods', { protocols: ['grpc'], paths: ['/x'], methods: ['GET'] }, { methods: "cannot set 'methods' when 'protocols' is 'grpc' or 'grpcs'" }],
-    ['grpcs nothing', { protocols: ['grpcs'] }, { '@entity': ["must set one of 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'grpcs'"] }],
+    [
+      'grpc strip_path',
+      { protocols: ['grpc'], paths: ['/x'], strip_path: true },
+      { strip_path: "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'" },
+    ],
+    [
+      'grpc methods',
+      { protocols: ['grpc'], paths: ['/x'], methods: ['GET'] },
+      { methods: "cannot set 'methods' when 'protocols' is 'grpc' or 'grpcs'" },
+    ],
+    [
+      'grpcs nothing',
+      { protocols: ['grpcs'] },
+      { '@entity': ["must set one of 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'grpcs'"] },
+    ],
     ['grpc nothing', { protocols: ['grpc'] }, { '@entity': ["must set one of 'hosts', 'headers', 'paths' when 'protocols' is 'grpc'"] }],
-    ['redirect code', { paths: ['/'], https_redirect_status_code: 303 }, { https_redirect_status_code: 'expected one of: 426, 301, 302, 307, 308' }],
+    [
+      'redirect code',
+      { paths: ['/'], https_redirect_status_code: 303 },
+      { https_redirect_status_code: 'expected one of: 426, 301, 302, 307, 308' },
+    ],
     ['path_handling', { paths: ['/'], path_handling: 'v2' }, { path_handling: 'expected one of: v0, v1' }],
     ['service id', { paths: ['/'], service: { id: 'x' } }, { service: { id: 'expected a valid UUID' } }],
-    ['name', { paths: ['/'], name: 'a b' }, { name: "invalid value 'a b': the only accepted ascii characters are alphanumerics or ., -, _, and ~" }],
+    [
+      'name',
+      { paths: ['/'], name: 'a b' },
+      { name: "invalid value 'a b': the only accepted ascii characters are alphanumerics or ., -, _, and ~" },
+    ],
   ]
   for (const [name, input, errors] of cases) test(name, () => assert.deepEqual(errorsOf(input), errors))
 })
@@ -125,13 +204,15 @@ describe('routes: PATCH', () => {
 
   test('clearing every matcher is refused', () => {
     assert.deepEqual(update({ paths: null, methods: null, headers: null }), {
-      ok: false, errors: { '@entity': ["must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'https'"] },
+      ok: false,
+      errors: { '@entity': ["must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'https'"] },
     })
   })
 
   test('switching to grpc keeps the stored strip_path=true, which grpc refuses', () => {
     assert.deepEqual(update({ protocols: ['grpc'], methods: null }), {
-      ok: false, errors: { strip_path: "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'" },
+      ok: false,
+      errors: { strip_path: "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'" },
     })
   })
 })

@@ -17,9 +17,21 @@ describe('services: defaults', () => {
     const r = insert({ host: 'example.com' })
     assert.ok(r.ok)
     assert.deepEqual(r.row, {
-      host: 'example.com', name: null, retries: 5, protocol: 'http', port: 80, path: null,
-      connect_timeout: 60000, write_timeout: 60000, read_timeout: 60000, tags: null, client_certificate: null,
-      tls_verify: null, tls_verify_depth: null, ca_certificates: null, enabled: true,
+      host: 'example.com',
+      name: null,
+      retries: 5,
+      protocol: 'http',
+      port: 80,
+      path: null,
+      connect_timeout: 60000,
+      write_timeout: 60000,
+      read_timeout: 60000,
+      tags: null,
+      client_certificate: null,
+      tls_verify: null,
+      tls_verify_depth: null,
+      ca_certificates: null,
+      enabled: true,
     })
   })
 })
@@ -81,32 +93,70 @@ describe('services: invalid input', () => {
     ['protocol', { host: 'h', protocol: 'ftp' }, { protocol: 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp' }],
     ['path start', { host: 'h', path: 'foo' }, { path: 'should start with: /' }],
     ['path empty segment', { host: 'h', path: '/a//b' }, { path: 'must not have empty segments' }],
-    ['path charset', { host: 'h', path: '/a b' }, { path: "invalid path: '/a b' (characters outside of the reserved list of RFC 3986 found)" }],
-    ['name charset', { host: 'h', name: 'my service' }, { name: "invalid value 'my service': the only accepted ascii characters are alphanumerics or ., -, _, and ~" }],
-    ['tags', { host: 'h', tags: ['ok', 'a,b'] }, { tags: [null, "invalid tag 'a,b': expected printable ascii (except `,` and `/`) or valid utf-8 sequences"] }],
-    ['tls_verify_depth range', { host: 'h', protocol: 'https', tls_verify_depth: 65 }, { tls_verify_depth: 'value should be between 0 and 64' }],
+    [
+      'path charset',
+      { host: 'h', path: '/a b' },
+      { path: "invalid path: '/a b' (characters outside of the reserved list of RFC 3986 found)" },
+    ],
+    [
+      'name charset',
+      { host: 'h', name: 'my service' },
+      { name: "invalid value 'my service': the only accepted ascii characters are alphanumerics or ., -, _, and ~" },
+    ],
+    [
+      'tags',
+      { host: 'h', tags: ['ok', 'a,b'] },
+      { tags: [null, "invalid tag 'a,b': expected printable ascii (except `,` and `/`) or valid utf-8 sequences"] },
+    ],
+    [
+      'tls_verify_depth range',
+      { host: 'h', protocol: 'https', tls_verify_depth: 65 },
+      { tls_verify_depth: 'value should be between 0 and 64' },
+    ],
     ['ca_certificates uuid', { host: 'h', protocol: 'https', ca_certificates: ['x'] }, { ca_certificates: ['expected a valid UUID'] }],
     ['enabled null', { host: 'h', enabled: null }, { enabled: 'required field missing' }],
     ['unknown field', { host: 'h', foo: 1 }, { foo: 'unknown field' }],
-    ['path with tcp', { host: 'h', protocol: 'tcp', path: '/x' }, {
-      path: 'value must be null', '@entity': ["failed conditional validation given value of field 'protocol'"],
-    }],
-    ['tls_verify with http', { host: 'h', tls_verify: true }, {
-      tls_verify: 'value must be null', '@entity': ["failed conditional validation given value of field 'protocol'"],
-    }],
-    ['client_certificate with http', { host: 'h', client_certificate: CERT }, {
-      client_certificate: 'value must be null', '@entity': ["failed conditional validation given value of field 'protocol'"],
-    }],
-    ['ca_certificates empty with grpc', { host: 'h', protocol: 'grpc', ca_certificates: [] }, {
-      ca_certificates: 'value must be null', '@entity': ["failed conditional validation given value of field 'protocol'"],
-    }],
+    [
+      'path with tcp',
+      { host: 'h', protocol: 'tcp', path: '/x' },
+      {
+        path: 'value must be null',
+        '@entity': ["failed conditional validation given value of field 'protocol'"],
+      },
+    ],
+    [
+      'tls_verify with http',
+      { host: 'h', tls_verify: true },
+      {
+        tls_verify: 'value must be null',
+        '@entity': ["failed conditional validation given value of field 'protocol'"],
+      },
+    ],
+    [
+      'client_certificate with http',
+      { host: 'h', client_certificate: CERT },
+      {
+        client_certificate: 'value must be null',
+        '@entity': ["failed conditional validation given value of field 'protocol'"],
+      },
+    ],
+    [
+      'ca_certificates empty with grpc',
+      { host: 'h', protocol: 'grpc', ca_certificates: [] },
+      {
+        ca_certificates: 'value must be null',
+        '@entity': ["failed conditional validation given value of field 'protocol'"],
+      },
+    ],
   ]
   for (const [name, input, errors] of cases) test(name, () => assert.deepEqual(errorsOf(input), errors))
 
   test('several violations are all reported', () => {
     assert.deepEqual(errorsOf({ host: 'h', port: -1, retries: 'x', protocol: 'tcp', path: '/p' }), {
-      port: 'value should be between 0 and 65535', retries: 'expected an integer',
-      path: 'value must be null', '@entity': ["failed conditional validation given value of field 'protocol'"],
+      port: 'value should be between 0 and 65535',
+      retries: 'expected an integer',
+      path: 'value must be null',
+      '@entity': ["failed conditional validation given value of field 'protocol'"],
     })
   })
 })

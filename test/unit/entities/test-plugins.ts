@@ -31,19 +31,32 @@ export const keyAuth: AnyPlugin = {
 }
 
 export const basicAuth: AnyPlugin = {
-  name: 'basic-auth', version: '3.9.1', priority: 1100,
-  schema: { no_consumer: true, config: { anonymous: { type: 'string' }, hide_credentials: { type: 'boolean', required: true, default: false }, realm: { type: 'string', required: true, default: 'service' } } },
+  name: 'basic-auth',
+  version: '3.9.1',
+  priority: 1100,
+  schema: {
+    no_consumer: true,
+    config: {
+      anonymous: { type: 'string' },
+      hide_credentials: { type: 'boolean', required: true, default: false },
+      realm: { type: 'string', required: true, default: 'service' },
+    },
+  },
   entities: [basicauthCredentials],
 }
 
 export const jwt: AnyPlugin = {
-  name: 'jwt', version: '3.9.1', priority: 1450,
+  name: 'jwt',
+  version: '3.9.1',
+  priority: 1450,
   schema: { no_consumer: true, config: { key_claim_name: { type: 'string', default: 'iss' } } },
   entities: [jwtSecrets],
 }
 
 export const acl: AnyPlugin = {
-  name: 'acl', version: '3.9.1', priority: 950,
+  name: 'acl',
+  version: '3.9.1',
+  priority: 950,
   schema: {
     no_consumer: true,
     config: {
@@ -57,7 +70,9 @@ export const acl: AnyPlugin = {
 }
 
 export const rateLimiting: AnyPlugin = {
-  name: 'rate-limiting', version: '3.9.1', priority: 910,
+  name: 'rate-limiting',
+  version: '3.9.1',
+  priority: 910,
   schema: {
     config: {
       minute: { type: 'number', gt: 0 },
@@ -70,8 +85,13 @@ export const rateLimiting: AnyPlugin = {
 
 /** A stream-capable plugin with its own protocols. */
 export const ipRestriction: AnyPlugin = {
-  name: 'ip-restriction', version: '3.9.1', priority: 990,
-  schema: { protocols: ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls'], config: { allow: { type: 'array', elements: { type: 'string' } } } },
+  name: 'ip-restriction',
+  version: '3.9.1',
+  priority: 990,
+  schema: {
+    protocols: ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls'],
+    config: { allow: { type: 'array', elements: { type: 'string' } } },
+  },
 }
 
 export const TEST_PLUGINS = [keyAuth, basicAuth, jwt, acl, rateLimiting, ipRestriction]

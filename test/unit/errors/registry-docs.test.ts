@@ -12,7 +12,15 @@ import { nginxErrorMessage } from '../../../src/proxy/error-response.js'
 
 const doc = readFileSync(fileURLToPath(new URL('../../../../docs/errors.md', import.meta.url)), 'utf8')
 /** The table rows of the page, as their cells. */
-const rows = doc.split('\n').filter((l) => l.startsWith('|')).map((l) => l.split('|').slice(1, -1).map((c) => c.trim()))
+const rows = doc
+  .split('\n')
+  .filter((l) => l.startsWith('|'))
+  .map((l) =>
+    l
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim()),
+  )
 
 describe('docs/errors.md documents the registry', () => {
   for (const e of ERRORS) {
@@ -29,7 +37,10 @@ describe('docs/errors.md documents the registry', () => {
   test('the page names no code the registry lacks', () => {
     const known = new Set(ERRORS.map((e) => e.code))
     const named = new Set(doc.match(/\bTP_[A-Z0-9_]+\b/g) ?? [])
-    assert.deepEqual([...named].filter((c) => !known.has(c)), [])
+    assert.deepEqual(
+      [...named].filter((c) => !known.has(c)),
+      [],
+    )
   })
 
   test('codes are unique', () => {
@@ -39,7 +50,7 @@ describe('docs/errors.md documents the registry', () => {
 })
 
 describe('the messages', () => {
-  test('nginx-raised errors carry nginx\'s message for their status (494 answered as 400)', () => {
+  test("nginx-raised errors carry nginx's message for their status (494 answered as 400)", () => {
     for (const e of ERRORS) {
       if (e.raisedBy !== 'nginx') continue
       const expected = e.code === 'TP_HEADER_TOO_LARGE' ? nginxStatusMessage(494) : nginxStatusMessage(e.status)
@@ -47,18 +58,26 @@ describe('the messages', () => {
     }
   })
 
-  test('Kong\'s defaults: one 500 message; kong.response.error and nginx differ where Kong does', () => {
+  test("Kong's defaults: one 500 message; kong.response.error and nginx differ where Kong does", () => {
     assert.equal(kongDefaultMessage(500), UNEXPECTED_MESSAGE)
     assert.equal(nginxStatusMessage(500), UNEXPECTED_MESSAGE)
     assert.equal(kongDefaultMessage(502), 'Bad gateway')
     assert.equal(nginxStatusMessage(502), 'An invalid response was received from the upstream server')
     assert.equal(kongDefaultMessage(418), 'The upstream server responded with 418')
-    assert.equal(nginxErrorMessage, nginxStatusMessage, 'error-response re-exports the registry\'s')
+    assert.equal(nginxErrorMessage, nginxStatusMessage, "error-response re-exports the registry's")
   })
 
   test('every status nginx refuses a request with maps to a registry code', () => {
     const refused = [400, 405, 408, 413, 414, 494, 501].map((s) => refusal(s).code)
-    assert.deepEqual(refused, ['TP_BAD_REQUEST', 'TP_METHOD_NOT_ALLOWED', 'TP_REQUEST_TIMEOUT', 'TP_BODY_TOO_LARGE', 'TP_URI_TOO_LONG', 'TP_HEADER_TOO_LARGE', 'TP_TRANSFER_ENCODING_NOT_IMPLEMENTED'])
+    assert.deepEqual(refused, [
+      'TP_BAD_REQUEST',
+      'TP_METHOD_NOT_ALLOWED',
+      'TP_REQUEST_TIMEOUT',
+      'TP_BODY_TOO_LARGE',
+      'TP_URI_TOO_LONG',
+      'TP_HEADER_TOO_LARGE',
+      'TP_TRANSFER_ENCODING_NOT_IMPLEMENTED',
+    ])
     assert.equal(refusal(494).status, 400)
   })
 })

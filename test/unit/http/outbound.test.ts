@@ -42,7 +42,15 @@ const base = { connectTimeoutMs: 2000, readTimeoutMs: 2000 }
 describe('outbound requests', () => {
   test('sends method, path (as it is), host header and body; returns status, headers and body', async () => {
     for (const keepAlive of [undefined, { idleMs: 1000, connections: 2 }]) {
-      const r = await outbound.request({ ...base, method: 'POST', origin, path: '/a/../b?x=1', headers: { host: 'example.test' }, body: 'hi', ...(keepAlive ? { keepAlive } : {}) })
+      const r = await outbound.request({
+        ...base,
+        method: 'POST',
+        origin,
+        path: '/a/../b?x=1',
+        headers: { host: 'example.test' },
+        body: 'hi',
+        ...(keepAlive ? { keepAlive } : {}),
+      })
       assert.ok(r.ok)
       assert.equal(r.status, 201)
       assert.equal(r.headers['x-seen-host'], 'example.test')
@@ -73,7 +81,14 @@ describe('outbound requests', () => {
 
   test('the total timeout bounds the whole exchange', async () => {
     const t0 = performance.now()
-    const r = await outbound.request({ connectTimeoutMs: 2000, readTimeoutMs: 2000, totalTimeoutMs: 120, method: 'GET', origin, path: '/slow' })
+    const r = await outbound.request({
+      connectTimeoutMs: 2000,
+      readTimeoutMs: 2000,
+      totalTimeoutMs: 120,
+      method: 'GET',
+      origin,
+      path: '/slow',
+    })
     assert.ok(!r.ok)
     assert.equal(r.failure.kind, 'timeout')
     assert.ok(performance.now() - t0 < 600)

@@ -9,8 +9,17 @@ test('uuidv5 matches the RFC 4122 test vector', () => {
 })
 
 test('isUuid: the canonical 8-4-4-4-12 form, any version, any case; nothing else', () => {
-  for (const ok of ['2ed6657d-e927-568b-95e1-2665a8aea6a2', '00000000-0000-0000-0000-000000000000', 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11']) assert.equal(isUuid(ok), true, ok)
-  for (const bad of ['2ed6657de927568b95e12665a8aea6a2', '{2ed6657d-e927-568b-95e1-2665a8aea6a2}', '2ed6657d-e927-568b-95e1-2665a8aea6a2\n', 'g0000000-0000-0000-0000-000000000000', '', 42, null]) {
+  for (const ok of ['2ed6657d-e927-568b-95e1-2665a8aea6a2', '00000000-0000-0000-0000-000000000000', 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'])
+    assert.equal(isUuid(ok), true, ok)
+  for (const bad of [
+    '2ed6657de927568b95e12665a8aea6a2',
+    '{2ed6657d-e927-568b-95e1-2665a8aea6a2}',
+    '2ed6657d-e927-568b-95e1-2665a8aea6a2\n',
+    'g0000000-0000-0000-0000-000000000000',
+    '',
+    42,
+    null,
+  ]) {
     assert.equal(isUuid(bad), false, String(bad))
   }
 })

@@ -159,12 +159,16 @@ describe('header names', () => {
 
 describe('PDK reads with hostile names', () => {
   test('get_body reads a form flat (first 100 args), get_query and get_header find own names only', async () => {
-    const body = Buffer.from('__proto__.apikey=k&x[4294967294]=1&constructor=c&' + Array.from({ length: 120 }, (_, i) => `f${i}=v`).join('&'))
-    const kong = new RequestPdk(host({
-      rawUrl: '/a?__proto__=q&constructor=c2',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      readBody: async () => body,
-    }))
+    const body = Buffer.from(
+      '__proto__.apikey=k&x[4294967294]=1&constructor=c&' + Array.from({ length: 120 }, (_, i) => `f${i}=v`).join('&'),
+    )
+    const kong = new RequestPdk(
+      host({
+        rawUrl: '/a?__proto__=q&constructor=c2',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        readBody: async () => body,
+      }),
+    )
     const parsed = await kong.request.getBody()
     assert.ok(parsed !== null)
     assert.equal(parsed.args['__proto__.apikey'], 'k')
@@ -179,13 +183,15 @@ describe('PDK reads with hostile names', () => {
 
   test('lua_max_post_args / lua_max_uri_args: get_body and get_query read that many arguments', async () => {
     const many = Array.from({ length: 30 }, (_, i) => `k${i}=v`).join('&')
-    const kong = new RequestPdk(host({
-      maxPostArgs: 5,
-      maxUriArgs: 7,
-      rawUrl: `/a?${many}`,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      readBody: async () => Buffer.from(many),
-    }))
+    const kong = new RequestPdk(
+      host({
+        maxPostArgs: 5,
+        maxUriArgs: 7,
+        rawUrl: `/a?${many}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        readBody: async () => Buffer.from(many),
+      }),
+    )
     assert.equal(Object.keys((await kong.request.getBody())?.args ?? {}).length, 5)
     assert.equal(Object.keys(kong.request.getQuery()).length, 7)
     const byDefault = new RequestPdk(host({ rawUrl: `/a?${Array.from({ length: 150 }, (_, i) => `q${i}`).join('&')}` }))

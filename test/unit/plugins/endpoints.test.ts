@@ -25,9 +25,19 @@ describe('pluginEndpoints', () => {
 
   test('collects each listener’s endpoints; plugins without them add nothing', () => {
     const route = (path: string) => ({ path, methods: { GET: async () => ({ status: 200, headers: {} }) } })
-    const plugins = [plugin('plain'), plugin('both', { api: () => [route('/a'), route('/a/{x}')], statusApi: () => [route('/s')] }), plugin('admin-only', { api: () => [route('/b')] })]
-    assert.deepEqual(pluginEndpoints(plugins, services, 'api').map((r) => r.path), ['/a', '/a/{x}', '/b'])
-    assert.deepEqual(pluginEndpoints(plugins, services, 'statusApi').map((r) => r.path), ['/s'])
+    const plugins = [
+      plugin('plain'),
+      plugin('both', { api: () => [route('/a'), route('/a/{x}')], statusApi: () => [route('/s')] }),
+      plugin('admin-only', { api: () => [route('/b')] }),
+    ]
+    assert.deepEqual(
+      pluginEndpoints(plugins, services, 'api').map((r) => r.path),
+      ['/a', '/a/{x}', '/b'],
+    )
+    assert.deepEqual(
+      pluginEndpoints(plugins, services, 'statusApi').map((r) => r.path),
+      ['/s'],
+    )
     assert.deepEqual(pluginEndpoints([], services, 'api'), [])
   })
 

@@ -10,13 +10,37 @@ import { checkPluginShape, PluginRegistry } from '../../../src/plugins/registry.
 import type { AnyPlugin } from '../../../src/plugins/types.js'
 
 const plugin = (name: string, priority: number, extra: Partial<AnyPlugin> = {}): AnyPlugin => ({
-  name, version: '1.0.0', priority, schema: { config: {} }, access() {}, ...extra,
+  name,
+  version: '1.0.0',
+  priority,
+  schema: { config: {} },
+  access() {},
+  ...extra,
 })
-const registry = new PluginRegistry([plugin('key-auth', 1250), plugin('rate-limiting', 910), plugin('cors', 2000), plugin('acl', 950), plugin('request-transformer', 801), plugin('zz', 801)])
+const registry = new PluginRegistry([
+  plugin('key-auth', 1250),
+  plugin('rate-limiting', 910),
+  plugin('cors', 2000),
+  plugin('acl', 950),
+  plugin('request-transformer', 801),
+  plugin('zz', 801),
+])
 
 let n = 0
-const row = (name: string, scope: { route?: string; service?: string; consumer?: string } = {}, extra: Partial<PluginRow> = {}): PluginRow => ({
-  id: `p${++n}`, name, instance_name: null, created_at: 1, updated_at: 1, enabled: true, protocols: ['http', 'https'], tags: null, ordering: null,
+const row = (
+  name: string,
+  scope: { route?: string; service?: string; consumer?: string } = {},
+  extra: Partial<PluginRow> = {},
+): PluginRow => ({
+  id: `p${++n}`,
+  name,
+  instance_name: null,
+  created_at: 1,
+  updated_at: 1,
+  enabled: true,
+  protocols: ['http', 'https'],
+  tags: null,
+  ordering: null,
   route: scope.route === undefined ? null : { id: scope.route },
   service: scope.service === undefined ? null : { id: scope.service },
   consumer: scope.consumer === undefined ? null : { id: scope.consumer },
@@ -24,7 +48,7 @@ const row = (name: string, scope: { route?: string; service?: string; consumer?:
   ...extra,
 })
 const tagOf = (e: PlanEntry | undefined, consumer: string | null): string | undefined =>
-  (e === undefined ? undefined : (resolveEntry(e, consumer)?.conf as { tag: string } | undefined)?.tag)
+  e === undefined ? undefined : (resolveEntry(e, consumer)?.conf as { tag: string } | undefined)?.tag
 
 describe('scope precedence (Kong: rsc, rc, sc, rs, c, r, s, global)', () => {
   const all = [
@@ -80,7 +104,9 @@ describe('scope precedence (Kong: rsc, rc, sc, rs, c, r, s, global)', () => {
 
   test('disabled instances and plugins not enabled on the node are skipped, with the reason', () => {
     const skipped: string[] = []
-    const plans = new PlanCompiler([row('rate-limiting', {}, { enabled: false }), row('unknown-plugin')], registry, { onSkip: (_r, why) => skipped.push(why) })
+    const plans = new PlanCompiler([row('rate-limiting', {}, { enabled: false }), row('unknown-plugin')], registry, {
+      onSkip: (_r, why) => skipped.push(why),
+    })
     assert.equal(plans.planFor('R', 'S'), null)
     assert.deepEqual(skipped, ["plugin 'unknown-plugin' is not enabled on this node"])
   })
@@ -95,26 +121,36 @@ describe('scope precedence (Kong: rsc, rc, sc, rs, c, r, s, global)', () => {
 
 describe('execution order', () => {
   test('priority descending, equal priorities by name descending', () => {
-    const plans = new PlanCompiler([row('request-transformer'), row('zz'), row('key-auth'), row('cors'), row('rate-limiting'), row('acl')], registry)
+    const plans = new PlanCompiler(
+      [row('request-transformer'), row('zz'), row('key-auth'), row('cors'), row('rate-limiting'), row('acl')],
+      registry,
+    )
     assert.deepEqual(plans.order, ['cors', 'key-auth', 'acl', 'rate-limiting', 'zz', 'request-transformer'])
   })
 
   test('ordering.before/after moves a plugin within the access phase', () => {
-    const plans = new PlanCompiler([
-      row('key-auth'),
-      row('rate-limiting', {}, { ordering: { before: { access: ['key-auth'] }, after: null } }),
-      row('cors', {}, { ordering: { before: null, after: { access: ['acl'] } } }),
-      row('acl'),
-    ], registry)
+    const plans = new PlanCompiler(
+      [
+        row('key-auth'),
+        row('rate-limiting', {}, { ordering: { before: { access: ['key-auth'] }, after: null } }),
+        row('cors', {}, { ordering: { before: null, after: { access: ['acl'] } } }),
+        row('acl'),
+      ],
+      registry,
+    )
     assert.deepEqual(plans.order, ['rate-limiting', 'key-auth', 'acl', 'cors'])
   })
 
   test('an ordering cycle refuses the configuration', () => {
     assert.throws(
-      () => new PlanCompiler([
-        row('key-auth', {}, { ordering: { before: { access: ['acl'] }, after: null } }),
-        row('acl', {}, { ordering: { before: { access: ['key-auth'] }, after: null } }),
-      ], registry),
+      () =>
+        new PlanCompiler(
+          [
+            row('key-auth', {}, { ordering: { before: { access: ['acl'] }, after: null } }),
+            row('acl', {}, { ordering: { before: { access: ['key-auth'] }, after: null } }),
+          ],
+          registry,
+        ),
       (err: unknown) => err instanceof PluginPlanError && /cycle between: .*key-auth.*acl|cycle between: .*acl.*key-auth/.test(err.message),
     )
   })
@@ -123,7 +159,11 @@ describe('execution order', () => {
     let calls = 0
     const reg = new PluginRegistry([
       plugin('p', 10, { prepare: (c: { n: number }) => ({ doubled: c.n * 2, calls: ++calls }) }),
-      plugin('bad', 5, { prepare: () => { throw new Error('nope') } }),
+      plugin('bad', 5, {
+        prepare: () => {
+          throw new Error('nope')
+        },
+      }),
     ])
     const skipped: string[] = []
     const plans = new PlanCompiler([{ ...row('p'), config: { n: 21 } }, row('bad')], reg, { onSkip: (_r, why) => skipped.push(why) })
@@ -138,15 +178,27 @@ describe('execution order', () => {
 
 describe('phases', () => {
   test("every phase, in Kong's spelling, maps to the handler a plugin implements", () => {
-    assert.deepEqual(PHASES.map((p) => PHASE_HANDLERS[p]), ['rewrite', 'access', 'headerFilter', 'bodyFilter', 'log'])
+    assert.deepEqual(
+      PHASES.map((p) => PHASE_HANDLERS[p]),
+      ['rewrite', 'access', 'headerFilter', 'bodyFilter', 'log'],
+    )
   })
 
   test('global instances for a phase are those whose plugin has its handler', () => {
     const reg = new PluginRegistry([plugin('a', 10, { rewrite() {} }), plugin('b', 5, { headerFilter() {} })])
     const plans = new PlanCompiler([row('a'), row('b')], reg)
-    assert.deepEqual(plans.globalsWith('rewrite').map((i) => i.name), ['a'])
-    assert.deepEqual(plans.globalsWith('header_filter').map((i) => i.name), ['b'])
-    assert.deepEqual(plans.globalsWith('access').map((i) => i.name), ['a', 'b'])
+    assert.deepEqual(
+      plans.globalsWith('rewrite').map((i) => i.name),
+      ['a'],
+    )
+    assert.deepEqual(
+      plans.globalsWith('header_filter').map((i) => i.name),
+      ['b'],
+    )
+    assert.deepEqual(
+      plans.globalsWith('access').map((i) => i.name),
+      ['a', 'b'],
+    )
   })
 
   test('a plugin whose phase handler is not a function is refused, naming the handler', () => {

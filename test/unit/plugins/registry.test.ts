@@ -15,7 +15,10 @@ describe('checkPluginShape', () => {
   })
 
   test('refuses api/statusApi that are not functions, naming them', () => {
-    assert.throws(() => checkPluginShape({ ...base, api: [{ path: '/x', methods: {} }] }, 'mine.js'), (err: unknown) => err instanceof PluginLoadError && /`api` must be a function/.test(err.message))
+    assert.throws(
+      () => checkPluginShape({ ...base, api: [{ path: '/x', methods: {} }] }, 'mine.js'),
+      (err: unknown) => err instanceof PluginLoadError && /`api` must be a function/.test(err.message),
+    )
     assert.throws(() => checkPluginShape({ ...base, statusApi: 'x' }, 'mine.js'), /`statusApi` must be a function/)
   })
 

@@ -4,7 +4,13 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { negotiateKongError, negotiateNginxError, nginxErrorMessage, renderError, type ErrorMime } from '../../../src/proxy/error-response.js'
+import {
+  negotiateKongError,
+  negotiateNginxError,
+  nginxErrorMessage,
+  renderError,
+  type ErrorMime,
+} from '../../../src/proxy/error-response.js'
 
 describe('negotiateKongError (Kong get_response_type)', () => {
   const cases: ReadonlyArray<readonly [string | undefined, ErrorMime]> = [
@@ -52,7 +58,10 @@ describe('negotiateNginxError (/kong_error_handler)', () => {
     assert.equal(negotiateNginxError(undefined, undefined, 'application/xml'), 'application/xml')
   })
   test('the whole Accept list is negotiated (a browser gets HTML)', () => {
-    assert.equal(negotiateNginxError('text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', undefined, 'text/plain'), 'text/html')
+    assert.equal(
+      negotiateNginxError('text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', undefined, 'text/plain'),
+      'text/html',
+    )
   })
   test('gRPC requests get no body', () => {
     assert.equal(negotiateNginxError(undefined, 'application/grpc+proto', 'text/plain'), 'application/grpc')
@@ -81,7 +90,10 @@ describe('renderError (Kong templates)', () => {
     })
   })
   test('plain', () => {
-    assert.deepEqual(renderError('text/plain', 'Bad request', id), { contentType: 'text/plain; charset=utf-8', body: `Bad request\nrequest_id: ${id}\n` })
+    assert.deepEqual(renderError('text/plain', 'Bad request', id), {
+      contentType: 'text/plain; charset=utf-8',
+      body: `Bad request\nrequest_id: ${id}\n`,
+    })
   })
   test('gRPC: no body', () => {
     assert.equal(renderError('application/grpc', 'x', id).body, '')

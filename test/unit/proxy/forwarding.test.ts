@@ -4,7 +4,16 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { forwardedHost, type ForwardInput, hostWithoutPort, realClientIp, TrustedIps, upstreamHeaders, viaToken, viaVersion } from '../../../src/proxy/forwarding.js'
+import {
+  forwardedHost,
+  type ForwardInput,
+  hostWithoutPort,
+  realClientIp,
+  TrustedIps,
+  upstreamHeaders,
+  viaToken,
+  viaVersion,
+} from '../../../src/proxy/forwarding.js'
 import type { RequestHeaders } from '../../../src/proxy/types.js'
 
 describe('TrustedIps', () => {
@@ -25,7 +34,10 @@ describe('TrustedIps', () => {
 describe('realClientIp (nginx realip)', () => {
   const trusted = new TrustedIps(['127.0.0.1', '10.0.0.0/8'])
   test('untrusted peer: the peer, whatever the headers say', () => {
-    assert.equal(realClientIp('198.51.100.1', { 'x-real-ip': '1.2.3.4' }, { trusted, header: 'x-real-ip', recursive: false }), '198.51.100.1')
+    assert.equal(
+      realClientIp('198.51.100.1', { 'x-real-ip': '1.2.3.4' }, { trusted, header: 'x-real-ip', recursive: false }),
+      '198.51.100.1',
+    )
   })
   test('X-Real-IP from a trusted peer', () => {
     assert.equal(realClientIp('127.0.0.1', { 'x-real-ip': '1.2.3.4' }, { trusted, header: 'x-real-ip', recursive: false }), '1.2.3.4')
@@ -36,7 +48,10 @@ describe('realClientIp (nginx realip)', () => {
     const h: RequestHeaders = { 'x-forwarded-for': '203.0.113.7, 198.51.100.2, 10.1.1.1' }
     assert.equal(realClientIp('127.0.0.1', h, { trusted, header: 'x-forwarded-for', recursive: false }), '10.1.1.1')
     assert.equal(realClientIp('127.0.0.1', h, { trusted, header: 'x-forwarded-for', recursive: true }), '198.51.100.2')
-    assert.equal(realClientIp('127.0.0.1', { 'x-forwarded-for': '10.2.2.2, 10.1.1.1' }, { trusted, header: 'x-forwarded-for', recursive: true }), '10.2.2.2')
+    assert.equal(
+      realClientIp('127.0.0.1', { 'x-forwarded-for': '10.2.2.2, 10.1.1.1' }, { trusted, header: 'x-forwarded-for', recursive: true }),
+      '10.2.2.2',
+    )
   })
   test('proxy_protocol (not supported yet): the peer', () => {
     assert.equal(realClientIp('127.0.0.1', { 'x-real-ip': '1.2.3.4' }, { trusted, header: null, recursive: false }), '127.0.0.1')
@@ -107,27 +122,65 @@ describe('viaToken', () => {
 
 describe('upstreamHeaders', () => {
   test('hop-by-hop headers and those named in Connection are dropped; the rest keep name case and order', () => {
-    const out = asMap(upstreamHeaders(input([
-      'Host', 'client.test',
-      'Connection', 'keep-alive, X-Hop, Upgrade',
-      'X-Hop', '1',
-      'Keep-Alive', 'timeout=5',
-      'TE', 'gzip',
-      'Proxy-Connection', 'keep-alive',
-      'Proxy', 'x',
-      'Expect', '100-continue',
-      'Transfer-Encoding', 'chunked',
-      'Upgrade', 'h2c',
-      'X-Keep', 'a',
-      'X-Keep', 'b',
-    ])))
-    for (const gone of ['connection', 'x-hop', 'keep-alive', 'te', 'proxy-connection', 'proxy', 'expect', 'transfer-encoding', 'upgrade']) assert.equal(out.has(gone), false, gone)
+    const out = asMap(
+      upstreamHeaders(
+        input([
+          'Host',
+          'client.test',
+          'Connection',
+          'keep-alive, X-Hop, Upgrade',
+          'X-Hop',
+          '1',
+          'Keep-Alive',
+          'timeout=5',
+          'TE',
+          'gzip',
+          'Proxy-Connection',
+          'keep-alive',
+          'Proxy',
+          'x',
+          'Expect',
+          '100-continue',
+          'Transfer-Encoding',
+          'chunked',
+          'Upgrade',
+          'h2c',
+          'X-Keep',
+          'a',
+          'X-Keep',
+          'b',
+        ]),
+      ),
+    )
+    for (const gone of ['connection', 'x-hop', 'keep-alive', 'te', 'proxy-connection', 'proxy', 'expect', 'transfer-encoding', 'upgrade'])
+      assert.equal(out.has(gone), false, gone)
     assert.deepEqual(out.get('x-keep'), ['a', 'b'])
     assert.deepEqual(out.get('host'), ['backend:8080'])
   })
 
   test('forwarded headers from an untrusted peer are recomputed', () => {
-    const out = asMap(upstreamHeaders(input(['Host', 'Client.Test:9000', 'X-Forwarded-For', '1.1.1.1', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'evil', 'X-Forwarded-Port', '1', 'X-Forwarded-Path', '/evil', 'X-Forwarded-Prefix', '/evil', 'X-Real-IP', '9.9.9.9'])))
+    const out = asMap(
+      upstreamHeaders(
+        input([
+          'Host',
+          'Client.Test:9000',
+          'X-Forwarded-For',
+          '1.1.1.1',
+          'X-Forwarded-Proto',
+          'https',
+          'X-Forwarded-Host',
+          'evil',
+          'X-Forwarded-Port',
+          '1',
+          'X-Forwarded-Path',
+          '/evil',
+          'X-Forwarded-Prefix',
+          '/evil',
+          'X-Real-IP',
+          '9.9.9.9',
+        ]),
+      ),
+    )
     assert.deepEqual(out.get('x-forwarded-for'), ['1.1.1.1, 127.0.0.1'])
     assert.deepEqual(out.get('x-real-ip'), ['127.0.0.1'])
     assert.deepEqual(out.get('x-forwarded-proto'), ['http'])
@@ -138,7 +191,29 @@ describe('upstreamHeaders', () => {
   })
 
   test('trusted peer: client values kept; X-Forwarded-For appends the peer, not the real client', () => {
-    const out = asMap(upstreamHeaders(input(['Host', 'h', 'X-Forwarded-For', '203.0.113.7', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'Pub', 'X-Forwarded-Port', '443', 'X-Forwarded-Path', '/p', 'X-Forwarded-Prefix', '/x'], { trusted: true, clientIp: '203.0.113.7' })))
+    const out = asMap(
+      upstreamHeaders(
+        input(
+          [
+            'Host',
+            'h',
+            'X-Forwarded-For',
+            '203.0.113.7',
+            'X-Forwarded-Proto',
+            'https',
+            'X-Forwarded-Host',
+            'Pub',
+            'X-Forwarded-Port',
+            '443',
+            'X-Forwarded-Path',
+            '/p',
+            'X-Forwarded-Prefix',
+            '/x',
+          ],
+          { trusted: true, clientIp: '203.0.113.7' },
+        ),
+      ),
+    )
     assert.deepEqual(out.get('x-forwarded-for'), ['203.0.113.7, 127.0.0.1'])
     assert.deepEqual(out.get('x-real-ip'), ['203.0.113.7'])
     assert.deepEqual(out.get('x-forwarded-proto'), ['https'])
@@ -164,7 +239,10 @@ describe('upstreamHeaders', () => {
 
   test("X-Kong-Request-Id: the gateway's when enabled, the client's passes when not", () => {
     assert.deepEqual(asMap(upstreamHeaders(input(['Host', 'h', 'X-Kong-Request-Id', 'forged']))).get('x-kong-request-id'), ['a'.repeat(32)])
-    assert.deepEqual(asMap(upstreamHeaders(input(['Host', 'h', 'X-Kong-Request-Id', 'from-client'], { requestId: null }))).get('x-kong-request-id'), ['from-client'])
+    assert.deepEqual(
+      asMap(upstreamHeaders(input(['Host', 'h', 'X-Kong-Request-Id', 'from-client'], { requestId: null }))).get('x-kong-request-id'),
+      ['from-client'],
+    )
   })
 
   test('TE: trailers is kept when the client asks for trailers', () => {

@@ -12,13 +12,12 @@ import type { Route, Service } from '../../../src/entities/index.js'
 import { buildSnapshot } from '../../../src/snapshot/snapshot.js'
 import { MemoryDownstream, MemoryUpstream, makeProxy, routeRow as route, serviceRow as svc } from '../../helpers/in-memory-edge.js'
 
-const snapshot = (service: Service = svc(), r: Route = route()) =>
-  buildSnapshot({ version: 1, services: [service], routes: [r] })
+const snapshot = (service: Service = svc(), r: Route = route()) => buildSnapshot({ version: 1, services: [service], routes: [r] })
 
 const json = (d: MemoryDownstream): Record<string, unknown> => JSON.parse(d.text) as Record<string, unknown>
 
 describe('routing branches', () => {
-  test('no route: 404 with Kong\'s JSON body and the request id; nothing goes upstream', async () => {
+  test("no route: 404 with Kong's JSON body and the request id; nothing goes upstream", async () => {
     const gw = makeProxy(snapshot(), new MemoryUpstream({ status: 200 }))
     const d = await gw.request({ url: '/nowhere' })
     assert.equal(d.status, 404)
@@ -39,7 +38,7 @@ describe('routing branches', () => {
     assert.match(d.text, /<p>no Route matched with those values\.<\/p>/)
   })
 
-  test('a path with broken percent-encoding: nginx\'s 400, negotiated by error_default_type', async () => {
+  test("a path with broken percent-encoding: nginx's 400, negotiated by error_default_type", async () => {
     const gw = makeProxy(snapshot(), new MemoryUpstream({ status: 200 }))
     const d = await gw.request({ url: '/orders/%zz' })
     assert.equal(d.status, 400)
@@ -64,8 +63,11 @@ describe('routing branches', () => {
 })
 
 describe('the proxied request', () => {
-  test('path joined with the service path, query kept, Kong\'s upstream and response headers', async () => {
-    const gw = makeProxy(snapshot(), new MemoryUpstream({ status: 201, headers: ['X-Up', 'yes', 'Connection', 'keep-alive'], body: ['hel', 'lo'] }))
+  test("path joined with the service path, query kept, Kong's upstream and response headers", async () => {
+    const gw = makeProxy(
+      snapshot(),
+      new MemoryUpstream({ status: 201, headers: ['X-Up', 'yes', 'Connection', 'keep-alive'], body: ['hel', 'lo'] }),
+    )
     const d = await gw.request({ method: 'GET', url: '/orders/42?full=1', headers: { 'user-agent': 'unit' } })
     const sent = gw.upstream.sent[0]
     assert.ok(sent !== undefined)
@@ -95,18 +97,24 @@ describe('upstream attempts', () => {
     assert.equal(d.status, 200)
     assert.equal(d.text, 'ok')
     assert.equal(gw.errorLog.lines.length, 1)
-    assert.match(gw.errorLog.lines[0] ?? '', /\[error\] .*connect\(\) failed \(111: Connection refused\) while connecting to upstream \(attempt 1; retrying\), client: 127\.0\.0\.1/)
+    assert.match(
+      gw.errorLog.lines[0] ?? '',
+      /\[error\] .*connect\(\) failed \(111: Connection refused\) while connecting to upstream \(attempt 1; retrying\), client: 127\.0\.0\.1/,
+    )
     assert.match(gw.errorLog.lines[0] ?? '', /hint: "nothing accepts connections on 10\.0\.0\.7:8080/)
   })
 
-  test('retries used up: 502 with nginx\'s message, one log line per attempt', async () => {
+  test("retries used up: 502 with nginx's message, one log line per attempt", async () => {
     const gw = makeProxy(snapshot(svc({ retries: 2 })), new MemoryUpstream({ error: 'ECONNREFUSED' }))
     const d = await gw.request({ url: '/orders' })
     assert.equal(gw.upstream.sent.length, 3)
     assert.equal(d.status, 502)
     assert.equal(d.header('content-type'), 'text/plain; charset=utf-8')
     assert.match(d.text, /^An invalid response was received from the upstream server\n/)
-    assert.deepEqual(gw.errorLog.lines.map((l) => /\(attempt \d; retrying\)/.exec(l)?.[0] ?? 'final'), ['(attempt 1; retrying)', '(attempt 2; retrying)', 'final'])
+    assert.deepEqual(
+      gw.errorLog.lines.map((l) => /\(attempt \d; retrying\)/.exec(l)?.[0] ?? 'final'),
+      ['(attempt 1; retrying)', '(attempt 2; retrying)', 'final'],
+    )
   })
 
   test('read timeout on a POST: 504, not retried (the upstream may have it)', async () => {
@@ -115,7 +123,10 @@ describe('upstream attempts', () => {
     assert.equal(gw.upstream.sent.length, 1)
     assert.equal(d.status, 504)
     assert.equal(json(d)['message'], 'The upstream server is timing out', 'negotiated on the request Content-Type')
-    assert.match(gw.errorLog.lines[0] ?? '', /upstream timed out \(110: Connection timed out\) while reading response header from upstream, /)
+    assert.match(
+      gw.errorLog.lines[0] ?? '',
+      /upstream timed out \(110: Connection timed out\) while reading response header from upstream, /,
+    )
     assert.match(gw.errorLog.lines[0] ?? '', /read_timeout=60000ms/)
   })
 
@@ -153,7 +164,10 @@ describe('name resolution', () => {
     const gw = makeProxy(snapshot(svc({ host: 'orders.internal' })), new MemoryUpstream({ status: 200 }), {}, { hostsFile: hosts })
     const d = await gw.request({ url: '/orders' })
     assert.equal(d.status, 200)
-    assert.deepEqual({ address: gw.upstream.sent[0]?.target.address, hostname: gw.upstream.sent[0]?.target.hostname }, { address: '10.9.8.7', hostname: 'orders.internal' })
+    assert.deepEqual(
+      { address: gw.upstream.sent[0]?.target.address, hostname: gw.upstream.sent[0]?.target.hostname },
+      { address: '10.9.8.7', hostname: 'orders.internal' },
+    )
     rmSync(dir, { recursive: true, force: true })
   })
 
@@ -163,7 +177,10 @@ describe('name resolution', () => {
     assert.equal(gw.upstream.sent.length, 0)
     assert.equal(d.status, 500)
     assert.match(String(json(d)['message']), /^failed the initial dns\/balancer resolve for 'nowhere\.internal' with: ./)
-    assert.match(gw.errorLog.lines[0] ?? '', /DNS resolution failed: .*hint: "the nameserver could not answer for \\"nowhere\.internal\\" .*asked: 127\.0\.0\.1:9/)
+    assert.match(
+      gw.errorLog.lines[0] ?? '',
+      /DNS resolution failed: .*hint: "the nameserver could not answer for \\"nowhere\.internal\\" .*asked: 127\.0\.0\.1:9/,
+    )
   })
 })
 

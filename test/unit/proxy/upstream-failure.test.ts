@@ -4,7 +4,13 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { classifyUpstreamFailure, type FailureContext, isIdempotent, looksLikeTls, opensslReason } from '../../../src/proxy/upstream-failure.js'
+import {
+  classifyUpstreamFailure,
+  type FailureContext,
+  isIdempotent,
+  looksLikeTls,
+  opensslReason,
+} from '../../../src/proxy/upstream-failure.js'
 import type { UpstreamErrorInfo } from '../../../src/proxy/types.js'
 
 const ctx: FailureContext = {
@@ -78,18 +84,35 @@ describe('classifyUpstreamFailure', () => {
   })
 
   test('unreachable networks use nginx connect() to ip:port wording', () => {
-    assert.equal(classifyUpstreamFailure(err('x', { code: 'EHOSTUNREACH' }), BEFORE, ctx).log, 'connect() to 10.0.0.7:8080 failed (113: No route to host) while connecting to upstream')
-    assert.equal(classifyUpstreamFailure(err('x', { code: 'ENETUNREACH' }), BEFORE, ctx).log, 'connect() to 10.0.0.7:8080 failed (101: Network is unreachable) while connecting to upstream')
+    assert.equal(
+      classifyUpstreamFailure(err('x', { code: 'EHOSTUNREACH' }), BEFORE, ctx).log,
+      'connect() to 10.0.0.7:8080 failed (113: No route to host) while connecting to upstream',
+    )
+    assert.equal(
+      classifyUpstreamFailure(err('x', { code: 'ENETUNREACH' }), BEFORE, ctx).log,
+      'connect() to 10.0.0.7:8080 failed (101: Network is unreachable) while connecting to upstream',
+    )
   })
 
   test('socket closed on a reused connection before any header → stale keep-alive, hint depends on the method', () => {
     const get = classifyUpstreamFailure(err('other side closed', { code: 'UND_ERR_SOCKET' }), SENT_REUSED, ctx)
     assert.equal(get.kind, 'stale_keepalive')
     assert.equal(get.log, 'upstream prematurely closed connection while reading response header from upstream')
-    assert.match(get.hint ?? '', /upstream_keepalive_idle_timeout \(now 60s\) below that load balancer's idle timeout; the GET is retried on a new connection$/)
-    const post = classifyUpstreamFailure(err('other side closed', { code: 'UND_ERR_SOCKET' }), SENT_REUSED, { ...ctx, method: 'POST', hasBody: true })
+    assert.match(
+      get.hint ?? '',
+      /upstream_keepalive_idle_timeout \(now 60s\) below that load balancer's idle timeout; the GET is retried on a new connection$/,
+    )
+    const post = classifyUpstreamFailure(err('other side closed', { code: 'UND_ERR_SOCKET' }), SENT_REUSED, {
+      ...ctx,
+      method: 'POST',
+      hasBody: true,
+    })
     assert.match(post.hint ?? '', /this POST was not retried because the upstream may have received it \(POST is not idempotent\)$/)
-    const put = classifyUpstreamFailure(err('other side closed', { code: 'UND_ERR_SOCKET' }), SENT_REUSED, { ...ctx, method: 'PUT', hasBody: true })
+    const put = classifyUpstreamFailure(err('other side closed', { code: 'UND_ERR_SOCKET' }), SENT_REUSED, {
+      ...ctx,
+      method: 'PUT',
+      hasBody: true,
+    })
     assert.match(put.hint ?? '', /this PUT was not retried because its body was already streamed/)
     const reset = classifyUpstreamFailure(err('read ECONNRESET', { code: 'ECONNRESET' }), SENT_REUSED, ctx)
     assert.equal(reset.kind, 'stale_keepalive')
@@ -113,7 +136,10 @@ describe('classifyUpstreamFailure', () => {
   })
 
   test('reset: during connect vs after sending', () => {
-    assert.equal(classifyUpstreamFailure(err('x', { code: 'ECONNRESET' }), BEFORE, ctx).log, 'connect() failed (104: Connection reset by peer) while connecting to upstream')
+    assert.equal(
+      classifyUpstreamFailure(err('x', { code: 'ECONNRESET' }), BEFORE, ctx).log,
+      'connect() failed (104: Connection reset by peer) while connecting to upstream',
+    )
     const f = classifyUpstreamFailure(err('read ECONNRESET', { code: 'ECONNRESET' }), SENT_FRESH, ctx)
     assert.equal(f.kind, 'reset')
     assert.equal(f.log, 'recv() failed (104: Connection reset by peer) while reading response header from upstream')
@@ -135,7 +161,10 @@ describe('classifyUpstreamFailure', () => {
       assert.match(f.hint ?? '', /set protocol=https/)
     }
     // The same with an HPE_ code (older undici versions set one).
-    assert.equal(classifyUpstreamFailure(err('x', { code: 'HPE_INVALID_CONSTANT', data: '\x16\x03\x03\x00' }), SENT_FRESH, ctx).kind, 'tls_on_http')
+    assert.equal(
+      classifyUpstreamFailure(err('x', { code: 'HPE_INVALID_CONSTANT', data: '\x16\x03\x03\x00' }), SENT_FRESH, ctx).kind,
+      'tls_on_http',
+    )
   })
 
   test('non-HTTP bytes (SSH banner, HTTP/2 frame) → invalid_response, the bytes quoted on one line', () => {
@@ -149,7 +178,10 @@ describe('classifyUpstreamFailure', () => {
   test('https to a plain-HTTP upstream → http_on_https with nginx-shaped OpenSSL text', () => {
     const f = classifyUpstreamFailure(err(WRONG_VERSION, { code: 'ERR_SSL_WRONG_VERSION_NUMBER' }), BEFORE, https)
     assert.equal(f.kind, 'http_on_https')
-    assert.equal(f.log, 'SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong version number) while SSL handshaking to upstream')
+    assert.equal(
+      f.log,
+      'SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong version number) while SSL handshaking to upstream',
+    )
     assert.match(f.hint ?? '', /set the service's protocol to http \(or url=http:\/\/…\)/)
     assert.equal(f.beforeSend, true)
   })
@@ -171,14 +203,30 @@ describe('classifyUpstreamFailure', () => {
   })
 
   test('other TLS errors keep one line', () => {
-    const f = classifyUpstreamFailure(err('C0:error:0A000410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:../ssl/record/rec_layer_s3.c:1586:SSL alert number 40\n', { code: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' }), BEFORE, https)
+    const f = classifyUpstreamFailure(
+      err(
+        'C0:error:0A000410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:../ssl/record/rec_layer_s3.c:1586:SSL alert number 40\n',
+        { code: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' },
+      ),
+      BEFORE,
+      https,
+    )
     assert.equal(f.kind, 'tls_error')
-    assert.equal(f.log, 'SSL_do_handshake() failed (SSL: error:0A000410:SSL routines::sslv3 alert handshake failure) while SSL handshaking to upstream')
+    assert.equal(
+      f.log,
+      'SSL_do_handshake() failed (SSL: error:0A000410:SSL routines::sslv3 alert handshake failure) while SSL handshaking to upstream',
+    )
   })
 
   test('response longer than its Content-Length, broken pipe, unknown errors', () => {
-    assert.equal(classifyUpstreamFailure(err('x', { code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' }), MID_BODY, ctx).log, 'upstream sent more data than specified in "Content-Length" header while reading upstream')
-    assert.equal(classifyUpstreamFailure(err('write EPIPE', { code: 'EPIPE' }), SENT_FRESH, ctx).log, 'send() failed (32: Broken pipe) while sending request to upstream')
+    assert.equal(
+      classifyUpstreamFailure(err('x', { code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' }), MID_BODY, ctx).log,
+      'upstream sent more data than specified in "Content-Length" header while reading upstream',
+    )
+    assert.equal(
+      classifyUpstreamFailure(err('write EPIPE', { code: 'EPIPE' }), SENT_FRESH, ctx).log,
+      'send() failed (32: Broken pipe) while sending request to upstream',
+    )
     const u = classifyUpstreamFailure(err('something\nodd'), SENT_FRESH, ctx)
     assert.equal(u.kind, 'unknown')
     assert.equal(u.status, 502)

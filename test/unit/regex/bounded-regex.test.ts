@@ -89,18 +89,36 @@ test('built-in patterns on long hostile input: linear', () => {
   assert.deepEqual(parseBasic('Basic ' + Buffer.from('::user:pa:ss').toString('base64')), { username: 'user', password: 'pa:ss' })
   assert.deepEqual(parseBasic('  basic ' + Buffer.from('u:').toString('base64')), { username: 'u', password: '' })
   const req = { getQuery: () => ({}), getHeaders: () => ({ authorization: ' '.repeat(LONG) + 'x' }) }
-  assert.ok(timed(() => assert.deepEqual(retrieveTokens(req, { uri_param_names: [], cookie_names: [], header_names: ['authorization'] }).tokens, [])) < 1000)
+  assert.ok(
+    timed(() =>
+      assert.deepEqual(retrieveTokens(req, { uri_param_names: [], cookie_names: [], header_names: ['authorization'] }).tokens, []),
+    ) < 1000,
+  )
   const ok = { getQuery: () => ({}), getHeaders: () => ({ authorization: '  Bearer abc' }) }
   assert.deepEqual(retrieveTokens(ok, { uri_param_names: [], cookie_names: [], header_names: ['authorization'] }).tokens, ['abc'])
 })
 
 test('bot-detection built-in list on long hostile User-Agents: linear', () => {
   const conf = prepareBotDetection({ allow: [], deny: [] })
-  for (const ua of ['a'.repeat(16_000), ' '.repeat(16_000), 'A-'.repeat(8000), 'crawl'.repeat(3200), 'Microsoft '.repeat(1600), 'archive'.repeat(2300)]) {
+  for (const ua of [
+    'a'.repeat(16_000),
+    ' '.repeat(16_000),
+    'A-'.repeat(8000),
+    'crawl'.repeat(3200),
+    'Microsoft '.repeat(1600),
+    'archive'.repeat(2300),
+  ]) {
     const ms = timed(() => examineAgent(conf, ua))
     assert.ok(ms < 1000, `${JSON.stringify(ua.slice(0, 12))}…: ${ms} ms`)
   }
-  for (const ua of ['Mozilla/5.0 (compatible; Googlebot/2.1)', 'SomeCrawler/1.0', 'my crawler 2', 'archive.org_bot', 'Microsoft X Bot', 'Yandexbot']) {
+  for (const ua of [
+    'Mozilla/5.0 (compatible; Googlebot/2.1)',
+    'SomeCrawler/1.0',
+    'my crawler 2',
+    'archive.org_bot',
+    'Microsoft X Bot',
+    'Yandexbot',
+  ]) {
     assert.equal(examineAgent(conf, ua).verdict, 'bot', ua)
   }
   assert.equal(examineAgent(conf, 'Mozilla/5.0 (Linux; Android 10; CUBOT X30)').verdict, 'none')
@@ -108,8 +126,14 @@ test('bot-detection built-in list on long hostile User-Agents: linear', () => {
 
 test('cors origin and bot-detection deny regexes from configuration: bounded on hostile input', () => {
   const cors = prepareCors({
-    origins: ['http://(a+)+\\.example', 'http://ok\\.example'], headers: null, exposed_headers: null, methods: null, max_age: null,
-    credentials: false, private_network: false, preflight_continue: false,
+    origins: ['http://(a+)+\\.example', 'http://ok\\.example'],
+    headers: null,
+    exposed_headers: null,
+    methods: null,
+    max_age: null,
+    credentials: false,
+    private_network: false,
+    preflight_continue: false,
   })
   const origin = 'http://' + HOSTILE + '.example'
   assert.ok(timed(() => assert.equal(allowOrigin(cors, origin).value, null)) < 1000)

@@ -77,7 +77,10 @@ describe('priority (traditional_compatible)', () => {
   test('split ids are UUIDv5 of "<id>#<group>" in Kong\'s namespace', () => {
     const r = route({ paths: ['/one', '~/r', '/two', '/three'] })
     const parts = splitRoute(r)
-    assert.deepEqual(parts.map((p) => p.paths), [['/one', '/two'], ['~/r'], ['/three']])
+    assert.deepEqual(
+      parts.map((p) => p.paths),
+      [['/one', '/two'], ['~/r'], ['/three']],
+    )
     assert.equal(parts[1]?.id, uuidv5('7f145bf9-0dce-4f91-98eb-debbce4b9f6b', `${r.id}#2`))
     assert.equal(splitRoute(route({ paths: ['/aa', '/bb'] }))[0]?.paths?.length, 2)
   })

@@ -10,11 +10,21 @@ function buildRoutes(): RouteInput[] {
   const routes: RouteInput[] = [route({ paths: ['/'] })]
   for (let i = 0; i < N; i++) {
     switch (i % 5) {
-      case 0: routes.push(route({ paths: [`/svc${i}/`] })); break
-      case 1: routes.push(route({ paths: [`/svc${i}/`, `/svc${i}/deep/er`], methods: ['GET'] })); break
-      case 2: routes.push(route({ hosts: [`h${i}.example.com`], paths: [`/p`] })); break
-      case 3: routes.push(route({ paths: [`~/r${i}/(?<id>\\d+)$`], regex_priority: i % 3 })); break
-      default: routes.push(route({ hosts: [`*.w${i}.example.com`], headers: { 'x-v': [`${i}`] } })); break
+      case 0:
+        routes.push(route({ paths: [`/svc${i}/`] }))
+        break
+      case 1:
+        routes.push(route({ paths: [`/svc${i}/`, `/svc${i}/deep/er`], methods: ['GET'] }))
+        break
+      case 2:
+        routes.push(route({ hosts: [`h${i}.example.com`], paths: [`/p`] }))
+        break
+      case 3:
+        routes.push(route({ paths: [`~/r${i}/(?<id>\\d+)$`], regex_priority: i % 3 }))
+        break
+      default:
+        routes.push(route({ hosts: [`*.w${i}.example.com`], headers: { 'x-v': [`${i}`] } }))
+        break
     }
   }
   return routes
@@ -30,7 +40,8 @@ function naive(routes: RouteInput[], input: ReturnType<typeof req>): RouteInput 
     const r = s.route
     if (r.methods && !r.methods.includes(input.method)) continue
     if (r.hosts && !r.hosts.some((h) => (h.startsWith('*') ? host.endsWith(h.slice(1)) : h === host))) continue
-    if (r.headers && !Object.entries(r.headers).every(([k, v]) => v.includes(String((input.headers as Record<string, string>)[k])))) continue
+    if (r.headers && !Object.entries(r.headers).every(([k, v]) => v.includes(String((input.headers as Record<string, string>)[k]))))
+      continue
     if (s.paths && !s.paths.some((p) => (p.startsWith('~') ? new RegExp('^' + p.slice(1)).test(path) : path.startsWith(p)))) continue
     return r
   }
@@ -57,11 +68,17 @@ test(`matches correctly among ${N} mixed prefix/regex/host routes`, () => {
 
   // Differential check against the unindexed reference on a sample of requests.
   const sample = [
-    req({ path: '/svc5/deep/er' }), req({ path: '/svc50' }), req({ path: '/svc500x' }),
-    req({ host: 'h12.example.com', path: '/p' }), req({ host: 'h12.example.com', path: '/q' }),
-    req({ path: '/r13/1' }), req({ path: '/r13/x' }), req({ path: '/r1/1' }),
+    req({ path: '/svc5/deep/er' }),
+    req({ path: '/svc50' }),
+    req({ path: '/svc500x' }),
+    req({ host: 'h12.example.com', path: '/p' }),
+    req({ host: 'h12.example.com', path: '/q' }),
+    req({ path: '/r13/1' }),
+    req({ path: '/r13/x' }),
+    req({ path: '/r1/1' }),
     req({ host: 'x.w14.example.com', headers: { 'x-v': '14' }, path: '/svc15' }),
-    req({ method: 'POST', path: '/svc16/deep/er' }), req({ path: '/nothing' }),
+    req({ method: 'POST', path: '/svc16/deep/er' }),
+    req({ path: '/nothing' }),
   ]
   for (const input of sample) assert.equal(router.match(input)?.route ?? null, naive(routes, input), input.path)
 })

@@ -8,8 +8,10 @@ describe('acceptMode', () => {
   test('reuseport on Linux: each worker binds its own socket (exclusive, reusePort)', () => {
     const l = parseListenEntry('0.0.0.0:8000 reuseport backlog=16384')
     assert.deepEqual(acceptMode(l, 'linux'), { mode: 'reuseport' })
-    if (process.platform === 'linux') assert.deepEqual(workerListenOptions(l), { host: '0.0.0.0', port: 8000, backlog: 16384, reusePort: true, exclusive: true })
-    if (process.platform === 'linux') assert.equal(describeAcceptMode(l, 2, true), '0.0.0.0:8000 reuseport: each worker accepts on its own socket')
+    if (process.platform === 'linux')
+      assert.deepEqual(workerListenOptions(l), { host: '0.0.0.0', port: 8000, backlog: 16384, reusePort: true, exclusive: true })
+    if (process.platform === 'linux')
+      assert.equal(describeAcceptMode(l, 2, true), '0.0.0.0:8000 reuseport: each worker accepts on its own socket')
   })
 
   test('without the flag: the socket shared through node:cluster, as before', () => {
@@ -22,10 +24,16 @@ describe('acceptMode', () => {
   })
 
   test('reuseport falls back to the shared socket outside Linux and on port 0, and says why', () => {
-    assert.deepEqual(acceptMode(parseListenEntry('0.0.0.0:8000 reuseport'), 'darwin'), { mode: 'shared', fallback: 'reuseport needs Linux (this is darwin)' })
+    assert.deepEqual(acceptMode(parseListenEntry('0.0.0.0:8000 reuseport'), 'darwin'), {
+      mode: 'shared',
+      fallback: 'reuseport needs Linux (this is darwin)',
+    })
     const zero = parseListenEntry('[::1]:0 reuseport')
     assert.equal(acceptMode(zero, 'linux').mode, 'shared')
     assert.equal(workerListenOptions(zero).reusePort, undefined)
-    assert.equal(describeAcceptMode(zero, 2, true), '[::1]:0: the primary accepts and hands connections to workers round-robin (reuseport is not used on port 0: each worker would get a different port)')
+    assert.equal(
+      describeAcceptMode(zero, 2, true),
+      '[::1]:0: the primary accepts and hands connections to workers round-robin (reuseport is not used on port 0: each worker would get a different port)',
+    )
   })
 })

@@ -67,12 +67,30 @@ describe('IPC dispatcher', () => {
     dispatch({ type: 'booted' }, { id: 1 })
     dispatch({ type: 'counter:acquire', id: 1, items: [] }, { id: 2 })
     dispatch({ type: 'plugin:reply', id: 9, ok: true, result: 1 }, { id: 3 })
-    assert.deepEqual(got, [['booted', 1], ['counter:acquire', 2], ['plugin:reply', 3]])
+    assert.deepEqual(got, [
+      ['booted', 1],
+      ['counter:acquire', 2],
+      ['plugin:reply', 3],
+    ])
   })
 
   test('ignores garbage with one log line each, and keeps dispatching', () => {
     const { dispatch, seen, log } = workerSide()
-    const garbage: unknown[] = [null, undefined, 42, 'config', [], ['config'], {}, { type: 42 }, { type: 'nope' }, { type: '__proto__' }, { type: 'constructor' }, { type: 'toString' }, { type: 'x'.repeat(10_000) }]
+    const garbage: unknown[] = [
+      null,
+      undefined,
+      42,
+      'config',
+      [],
+      ['config'],
+      {},
+      { type: 42 },
+      { type: 'nope' },
+      { type: '__proto__' },
+      { type: 'constructor' },
+      { type: 'toString' },
+      { type: 'x'.repeat(10_000) },
+    ]
     for (const g of garbage) dispatch(g)
     assert.equal(log.length, garbage.length)
     assert.deepEqual(seen, [])

@@ -11,10 +11,29 @@ describe('schemaToJson', () => {
   const field = (name: string) => json.fields.find((f) => name in f)?.[name]
 
   test('fields keep schema order as one-key objects', () => {
-    assert.deepEqual(json.fields.map((f) => Object.keys(f)[0]), [
-      'id', 'created_at', 'updated_at', 'name', 'retries', 'protocol', 'host', 'port', 'path', 'connect_timeout',
-      'write_timeout', 'read_timeout', 'tags', 'client_certificate', 'tls_verify', 'tls_verify_depth', 'ca_certificates', 'enabled',
-    ])
+    assert.deepEqual(
+      json.fields.map((f) => Object.keys(f)[0]),
+      [
+        'id',
+        'created_at',
+        'updated_at',
+        'name',
+        'retries',
+        'protocol',
+        'host',
+        'port',
+        'path',
+        'connect_timeout',
+        'write_timeout',
+        'read_timeout',
+        'tags',
+        'client_certificate',
+        'tls_verify',
+        'tls_verify_depth',
+        'ca_certificates',
+        'enabled',
+      ],
+    )
   })
 
   test('field attributes as Kong prints them, functions dropped', () => {
@@ -32,7 +51,12 @@ describe('schemaToJson', () => {
 
   test('entity checks are included', () => {
     assert.deepEqual(json.entity_checks?.[0], {
-      conditional: { if_field: 'protocol', if_match: { one_of: ['tcp', 'tls', 'udp', 'grpc', 'grpcs'] }, then_field: 'path', then_match: { eq: null } },
+      conditional: {
+        if_field: 'protocol',
+        if_match: { one_of: ['tcp', 'tls', 'udp', 'grpc', 'grpcs'] },
+        then_field: 'path',
+        then_match: { eq: null },
+      },
     })
   })
 
@@ -40,7 +64,8 @@ describe('schemaToJson', () => {
     const r = schemaToJson(routes) as Json
     const f = (name: string) => r.fields.find((x) => name in x)?.[name]
     assert.deepEqual(f('service'), {
-      type: 'foreign', reference: 'services',
+      type: 'foreign',
+      reference: 'services',
       description: 'The Service this Route is associated to. This is where the Route proxies traffic to.',
     })
     assert.deepEqual(f('sources'), {
@@ -67,7 +92,17 @@ describe('storeEntity and the registry', () => {
     assert.equal(getEntity('services'), services)
     assert.equal(getEntity('routes'), routes)
     assert.equal(getEntity('toString'), undefined)
-    assert.deepEqual(Object.keys(ENTITIES), ['certificates', 'ca_certificates', 'snis', 'key_sets', 'keys', 'services', 'routes', 'upstreams', 'targets'])
+    assert.deepEqual(Object.keys(ENTITIES), [
+      'certificates',
+      'ca_certificates',
+      'snis',
+      'key_sets',
+      'keys',
+      'services',
+      'routes',
+      'upstreams',
+      'targets',
+    ])
     assert.equal(routes.fields.service.on_delete, 'restrict')
   })
 })

@@ -1,8 +1,19 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
-  validateHost, validateHostWithOptionalPort, validateIpOrCidr, validateRouteHost, validateRouterPath, validateSni,
-  validateTag, validateUtf8Name, validateWildcardHost, validatePath, validateHeaderName, validateName, validateIp,
+  validateHost,
+  validateHostWithOptionalPort,
+  validateIpOrCidr,
+  validateRouteHost,
+  validateRouterPath,
+  validateSni,
+  validateTag,
+  validateUtf8Name,
+  validateWildcardHost,
+  validatePath,
+  validateHeaderName,
+  validateName,
+  validateIp,
 } from '../../../src/schema/validators.js'
 import { normalizeUri } from '../../../src/schema/uri.js'
 
@@ -135,8 +146,16 @@ table('tag', validateTag, [
 
 describe('normalizeUri', () => {
   const cases: [string, string][] = [
-    ['/', '/'], ['/a/b', '/a/b'], ['/a/./b', '/a/b'], ['/a/../b', '/b'], ['/../a', '/a'], ['/a/..', '/'],
-    ['/a//b', '/a/b'], ['/%41%62', '/Ab'], ['/%3b', '/%3B'], ['/a/%2e%2e/b', '/b'],
+    ['/', '/'],
+    ['/a/b', '/a/b'],
+    ['/a/./b', '/a/b'],
+    ['/a/../b', '/b'],
+    ['/../a', '/a'],
+    ['/a/..', '/'],
+    ['/a//b', '/a/b'],
+    ['/%41%62', '/Ab'],
+    ['/%3b', '/%3B'],
+    ['/a/%2e%2e/b', '/b'],
   ]
   for (const [input, expected] of cases) test(`${input} → ${expected}`, () => assert.equal(normalizeUri(input, true), expected))
 })

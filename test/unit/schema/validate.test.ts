@@ -46,8 +46,18 @@ describe('validateEntity: insert', () => {
     const r = insert(base)
     assert.ok(r.ok)
     assert.deepEqual(r.row, {
-      name: 'x', count: 3, ratio: null, flag: false, kind: null, labels: null, list: null, meta: null,
-      config: { minute: 1, hour: null, policy: 'local', nested: { depth: 2 } }, owner: null, a: 'set', b: null,
+      name: 'x',
+      count: 3,
+      ratio: null,
+      flag: false,
+      kind: null,
+      labels: null,
+      list: null,
+      meta: null,
+      config: { minute: 1, hour: null, policy: 'local', nested: { depth: 2 } },
+      owner: null,
+      a: 'set',
+      b: null,
     })
     assert.equal('id' in r.row, false, 'auto fields are left to the DAO')
   })
@@ -71,18 +81,34 @@ describe('validateEntity: insert', () => {
     ['one_of', { ...base, kind: 'c' }, { kind: 'expected one of: a, b' }],
     ['set type', { ...base, labels: 'x' }, { labels: 'expected a set' }],
     ['array type', { ...base, list: {} }, { list: 'expected an array' }],
-    ['array element errors keep positions', { ...base, list: [1, 'x', 2, 'y'] }, { list: [null, 'expected an integer', null, 'expected an integer'] }],
+    [
+      'array element errors keep positions',
+      { ...base, list: [1, 'x', 2, 'y'] },
+      { list: [null, 'expected an integer', null, 'expected an integer'] },
+    ],
     ['null element', { ...base, list: [null] }, { list: ['required field missing'] }],
     ['map type', { ...base, meta: 'x' }, { meta: 'expected a map' }],
     ['map value error is a single message', { ...base, meta: { k: 'v' } }, { meta: 'expected an integer' }],
     ['record type', { ...base, config: 'x' }, { config: 'expected a record' }],
-    ['nested record errors', { ...base, config: { minute: 'x', policy: 'y' } }, { config: { minute: 'expected an integer', policy: 'expected one of: local, redis' } }],
-    ['record entity check', { ...base, config: {} }, { config: { '@entity': ["at least one of these fields must be non-empty: 'minute', 'hour'"] } }],
+    [
+      'nested record errors',
+      { ...base, config: { minute: 'x', policy: 'y' } },
+      { config: { minute: 'expected an integer', policy: 'expected one of: local, redis' } },
+    ],
+    [
+      'record entity check',
+      { ...base, config: {} },
+      { config: { '@entity': ["at least one of these fields must be non-empty: 'minute', 'hour'"] } },
+    ],
     ['foreign bad uuid', { ...base, owner: { id: 'nope' } }, { owner: { id: 'expected a valid UUID' } }],
     ['foreign without id', { ...base, owner: {} }, { owner: { id: 'missing primary key' } }],
     ['invalid id', { ...base, id: 'nope' }, { id: 'expected a valid UUID' }],
     ['only_one_of', { ...base, b: 'too' }, { '@entity': ["exactly one of these fields must be non-empty: 'a', 'b'"] }],
-    ['conditional required', { ...base, kind: 'a' }, { ratio: 'required field missing', '@entity': ["failed conditional validation given value of field 'kind'"] }],
+    [
+      'conditional required',
+      { ...base, kind: 'a' },
+      { ratio: 'required field missing', '@entity': ["failed conditional validation given value of field 'kind'"] },
+    ],
   ]
   for (const [name, input, errors] of cases) {
     test(name, () => assert.deepEqual(insert(input), { ok: false, errors }))
@@ -109,9 +135,19 @@ describe('validateEntity: insert', () => {
 
 describe('validateEntity: update (PATCH)', () => {
   const existing = {
-    id: '5f1c8c2e-9a55-4e43-9f3a-2d5a8b0b6c11', name: 'x', count: 3, ratio: null, flag: false, kind: null,
-    labels: ['l1'], list: null, meta: null, config: { minute: 1, hour: null, policy: 'redis', nested: { depth: 2 } },
-    owner: null, a: 'set', b: null,
+    id: '5f1c8c2e-9a55-4e43-9f3a-2d5a8b0b6c11',
+    name: 'x',
+    count: 3,
+    ratio: null,
+    flag: false,
+    kind: null,
+    labels: ['l1'],
+    list: null,
+    meta: null,
+    config: { minute: 1, hour: null, policy: 'redis', nested: { depth: 2 } },
+    owner: null,
+    a: 'set',
+    b: null,
   }
   const update = (input: unknown) => validateEntity(things, input, { mode: 'update', existing })
 
@@ -143,7 +179,8 @@ describe('validateEntity: update (PATCH)', () => {
 
   test('entity checks see the merged row', () => {
     assert.deepEqual(update({ b: 'also' }), {
-      ok: false, errors: { '@entity': ["exactly one of these fields must be non-empty: 'a', 'b'"] },
+      ok: false,
+      errors: { '@entity': ["exactly one of these fields must be non-empty: 'a', 'b'"] },
     })
     assert.ok(update({ a: null, b: 'now' }).ok)
   })

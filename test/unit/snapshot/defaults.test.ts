@@ -34,11 +34,20 @@ async function freshStore(path?: string): Promise<Store> {
 
 /** What the primary sends the workers: the publisher's first configuration, from the store. */
 function publisherFor(store: Store): ConfigPublisher {
-  return new ConfigPublisher({ store, entities: Object.keys(ENTITIES), schemas: ENTITIES, coalesceMs: 1, publish: () => {}, onError: (err) => assert.fail(err) })
+  return new ConfigPublisher({
+    store,
+    entities: Object.keys(ENTITIES),
+    schemas: ENTITIES,
+    coalesceMs: 1,
+    publish: () => {},
+    onError: (err) => assert.fail(err),
+  })
 }
 
 function compile(payload: ConfigPayload) {
-  const entities = Object.values(ENTITIES).filter((e) => !SNAPSHOT_CORE_ENTITIES.includes(e.name)).map((e) => storeEntity(e))
+  const entities = Object.values(ENTITIES)
+    .filter((e) => !SNAPSHOT_CORE_ENTITIES.includes(e.name))
+    .map((e) => storeEntity(e))
   return buildSnapshot(payload, { registry, entities })
 }
 
@@ -47,7 +56,14 @@ function assertDefaults(payload: ConfigPayload): void {
   // The rows themselves, as sent to the workers…
   const row = payload.services[0]
   assert.deepEqual(
-    { retries: row?.retries, connect_timeout: row?.connect_timeout, read_timeout: row?.read_timeout, write_timeout: row?.write_timeout, port: row?.port, enabled: row?.enabled },
+    {
+      retries: row?.retries,
+      connect_timeout: row?.connect_timeout,
+      read_timeout: row?.read_timeout,
+      write_timeout: row?.write_timeout,
+      port: row?.port,
+      enabled: row?.enabled,
+    },
     { retries: 5, connect_timeout: 60000, read_timeout: 60000, write_timeout: 60000, port: 80, enabled: true },
   )
   assert.deepEqual(payload.plugins?.[0]?.protocols, ['grpc', 'grpcs', 'http', 'https'])
@@ -56,7 +72,15 @@ function assertDefaults(payload: ConfigPayload): void {
   const svc = [...snap.services.values()][0]
   assert.ok(svc !== undefined)
   assert.deepEqual(
-    { protocol: svc.protocol, port: svc.port, path: svc.path, retries: svc.retries, connect_timeout: svc.connect_timeout, read_timeout: svc.read_timeout, write_timeout: svc.write_timeout },
+    {
+      protocol: svc.protocol,
+      port: svc.port,
+      path: svc.path,
+      retries: svc.retries,
+      connect_timeout: svc.connect_timeout,
+      read_timeout: svc.read_timeout,
+      write_timeout: svc.write_timeout,
+    },
     { protocol: 'http', port: 80, path: null, retries: 5, connect_timeout: 60000, read_timeout: 60000, write_timeout: 60000 },
   )
   assert.equal(svc.row.enabled, true)
@@ -64,13 +88,34 @@ function assertDefaults(payload: ConfigPayload): void {
   assert.ok(m !== null, 'the route matches')
   const r = m.route
   assert.deepEqual(
-    { protocols: r.protocols, strip_path: r.strip_path, preserve_host: r.preserve_host, regex_priority: r.regex_priority, path_handling: r.path_handling, https_redirect_status_code: r.https_redirect_status_code },
-    { protocols: ['http', 'https'], strip_path: true, preserve_host: false, regex_priority: 0, path_handling: 'v0', https_redirect_status_code: 426 },
+    {
+      protocols: r.protocols,
+      strip_path: r.strip_path,
+      preserve_host: r.preserve_host,
+      regex_priority: r.regex_priority,
+      path_handling: r.path_handling,
+      https_redirect_status_code: r.https_redirect_status_code,
+    },
+    {
+      protocols: ['http', 'https'],
+      strip_path: true,
+      preserve_host: false,
+      regex_priority: 0,
+      path_handling: 'v0',
+      https_redirect_status_code: 426,
+    },
   )
   const entry = r.plan?.entries.find((e) => e.plugin.name === 'request-termination')
   assert.ok(entry !== undefined, 'the plugin is in the route plan')
   // request-termination has no `prepare`: its handler receives the stored config as is.
-  assert.deepEqual(resolveEntry(entry, null)?.conf, { status_code: 503, message: null, body: null, content_type: null, echo: false, trigger: null })
+  assert.deepEqual(resolveEntry(entry, null)?.conf, {
+    status_code: 503,
+    message: null,
+    body: null,
+    content_type: null,
+    echo: false,
+    trigger: null,
+  })
   const upstream = payload.entities?.upstreams?.[0]
   assert.equal(upstream?.slots, 10000)
   assert.equal(upstream?.algorithm, 'round-robin')

@@ -5,22 +5,60 @@ import { buildSnapshot, type ConfigPayload } from '../../../src/snapshot/snapsho
 import { SnapshotSwitch } from '../../../src/snapshot/switch.js'
 
 const svc = (id: string, extra: Partial<Service> = {}): Service => ({
-  id, created_at: 1, updated_at: 1, name: `svc-${id}`, protocol: 'http', host: 'example.internal', port: 8080, path: null, retries: 5,
-  connect_timeout: 60000, read_timeout: 60000, write_timeout: 60000, tags: null, client_certificate: null, tls_verify: null,
-  tls_verify_depth: null, ca_certificates: null, enabled: true, ...extra,
+  id,
+  created_at: 1,
+  updated_at: 1,
+  name: `svc-${id}`,
+  protocol: 'http',
+  host: 'example.internal',
+  port: 8080,
+  path: null,
+  retries: 5,
+  connect_timeout: 60000,
+  read_timeout: 60000,
+  write_timeout: 60000,
+  tags: null,
+  client_certificate: null,
+  tls_verify: null,
+  tls_verify_depth: null,
+  ca_certificates: null,
+  enabled: true,
+  ...extra,
 })
 const route = (id: string, path: string, service: string | null, extra: Partial<Route> = {}): Route => ({
-  id, created_at: 1, updated_at: 1, name: null, protocols: ['http', 'https'], methods: null, hosts: null, paths: [path], headers: null,
-  snis: null, sources: null, destinations: null, tags: null, strip_path: true, preserve_host: false, request_buffering: true,
-  response_buffering: true, regex_priority: 0, path_handling: 'v0', https_redirect_status_code: 426,
-  service: service === null ? null : { id: service }, ...extra,
+  id,
+  created_at: 1,
+  updated_at: 1,
+  name: null,
+  protocols: ['http', 'https'],
+  methods: null,
+  hosts: null,
+  paths: [path],
+  headers: null,
+  snis: null,
+  sources: null,
+  destinations: null,
+  tags: null,
+  strip_path: true,
+  preserve_host: false,
+  request_buffering: true,
+  response_buffering: true,
+  regex_priority: 0,
+  path_handling: 'v0',
+  https_redirect_status_code: 426,
+  service: service === null ? null : { id: service },
+  ...extra,
 })
 const match = (p: ConfigPayload, path: string) =>
   buildSnapshot(p).router.match({ method: 'GET', scheme: 'http', host: 'gw', port: 8000, path, headers: {} })
 
 describe('buildSnapshot', () => {
   test('attaches compiled services with the Host header Kong sends', () => {
-    const snap = buildSnapshot({ version: 1, services: [svc('a'), svc('b', { port: 80 }), svc('c', { protocol: 'https', port: 443, host: '::1' })], routes: [route('r1', '/a', 'a'), route('r2', '/b', 'b'), route('r3', '/c', 'c')] })
+    const snap = buildSnapshot({
+      version: 1,
+      services: [svc('a'), svc('b', { port: 80 }), svc('c', { protocol: 'https', port: 443, host: '::1' })],
+      routes: [route('r1', '/a', 'a'), route('r2', '/b', 'b'), route('r3', '/c', 'c')],
+    })
     assert.equal(snap.services.get('a')?.hostHeader, 'example.internal:8080')
     assert.equal(snap.services.get('b')?.hostHeader, 'example.internal')
     assert.equal(snap.services.get('c')?.hostHeader, '[::1]')
@@ -30,7 +68,11 @@ describe('buildSnapshot', () => {
   })
 
   test("an explicit null in a defaulted field takes the schema's default, as Kong's `service.retries or 5`", () => {
-    const snap = buildSnapshot({ version: 1, services: [svc('a', { retries: null, connect_timeout: null, read_timeout: null, write_timeout: null })], routes: [] })
+    const snap = buildSnapshot({
+      version: 1,
+      services: [svc('a', { retries: null, connect_timeout: null, read_timeout: null, write_timeout: null })],
+      routes: [],
+    })
     const s = snap.services.get('a')
     assert.deepEqual([s?.retries, s?.connect_timeout, s?.read_timeout, s?.write_timeout], [5, 60000, 60000, 60000])
   })

@@ -99,10 +99,9 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
           'UNIQUE_VIOLATION',
           { name: 'cors', route: null, service: { id: uid(50) }, consumer: null },
         )
-        await assert.rejects(
-          store.insert('plugins', { id: uid(6), name: 'cors', route: null, service: { id: uid(50) }, consumer: null }),
-          { message: `UNIQUE violation detected on '{consumer=null,name="cors",route=null,service={id="${uid(50)}"}}'` },
-        )
+        await assert.rejects(store.insert('plugins', { id: uid(6), name: 'cors', route: null, service: { id: uid(50) }, consumer: null }), {
+          message: `UNIQUE violation detected on '{consumer=null,name="cors",route=null,service={id="${uid(50)}"}}'`,
+        })
         await store.insert('plugins', { id: uid(5), name: 'acl', route: null, service: { id: uid(50) }, consumer: null })
         assert.equal((await store.all('plugins')).length, 3)
       }))
@@ -181,7 +180,13 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
     test('invalid offsets are rejected', () =>
       withStore(async (store) => {
         await store.insert('services', service(1))
-        for (const bad of ['garbage!!', 'abc', '', Buffer.from('{"a":1}').toString('base64url'), Buffer.from('[1]').toString('base64url')]) {
+        for (const bad of [
+          'garbage!!',
+          'abc',
+          '',
+          Buffer.from('{"a":1}').toString('base64url'),
+          Buffer.from('[1]').toString('base64url'),
+        ]) {
           await rejectsWith(store.page('services', { size: 10, offset: bad }), 'INVALID_OFFSET')
         }
         await rejectsWith(store.tags({ size: 10, offset: 'zzz' }), 'INVALID_OFFSET')
@@ -201,10 +206,16 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         assert.deepEqual(await ids(['c', 'z'], 'or'), [uid(3)])
         assert.deepEqual(await ids(['z'], 'and'), [])
         const p1 = await store.page('services', { size: 1, tags: { tags: ['a', 'b'], mode: 'or' } })
-        assert.deepEqual(p1.data.map((r) => r.id), [uid(1)])
+        assert.deepEqual(
+          p1.data.map((r) => r.id),
+          [uid(1)],
+        )
         assert.ok(p1.offset !== undefined)
         const p2 = await store.page('services', { size: 2, offset: p1.offset, tags: { tags: ['a', 'b'], mode: 'or' } })
-        assert.deepEqual(p2.data.map((r) => r.id), [uid(2), uid(3)])
+        assert.deepEqual(
+          p2.data.map((r) => r.id),
+          [uid(2), uid(3)],
+        )
         assert.equal(p2.offset, undefined)
       }))
 
@@ -215,12 +226,21 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         }
         await store.insert('routes', { id: uid(8), name: 'r8', service: null })
         const p1 = await store.page('routes', { size: 2, foreign: { field: 'service', id: uid(200) } })
-        assert.deepEqual(p1.data.map((r) => r.id), [uid(1), uid(3)])
+        assert.deepEqual(
+          p1.data.map((r) => r.id),
+          [uid(1), uid(3)],
+        )
         const p2 = await store.page('routes', { size: 2, offset: p1.offset as string, foreign: { field: 'service', id: uid(200) } })
-        assert.deepEqual(p2.data.map((r) => r.id), [uid(5), uid(7)])
+        assert.deepEqual(
+          p2.data.map((r) => r.id),
+          [uid(5), uid(7)],
+        )
         assert.equal(p2.offset, undefined)
         const even = await store.page('routes', { size: 10, foreign: { field: 'service', id: uid(100) } })
-        assert.deepEqual(even.data.map((r) => r.id), [uid(2), uid(4), uid(6)])
+        assert.deepEqual(
+          even.data.map((r) => r.id),
+          [uid(2), uid(4), uid(6)],
+        )
         const none = await store.page('routes', { size: 10, foreign: { field: 'service', id: uid(300) } })
         assert.deepEqual(none.data, [])
       }))
@@ -230,7 +250,10 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         await store.insert('consumers', { id: uid(1), username: 'a', custom_id: 'x' })
         await store.insert('consumers', { id: uid(2), username: 'b', custom_id: 'y' })
         const page = await store.page('consumers', { size: 10, where: { field: 'custom_id', value: 'y' } })
-        assert.deepEqual(page.data.map((r) => r.id), [uid(2)])
+        assert.deepEqual(
+          page.data.map((r) => r.id),
+          [uid(2)],
+        )
         assert.equal(page.offset, undefined)
         const none = await store.page('consumers', { size: 10, where: { field: 'custom_id', value: 'z' } })
         assert.deepEqual(none.data, [])
@@ -239,7 +262,10 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
     test('all returns every row ordered by id', () =>
       withStore(async (store) => {
         for (const n of [3, 1, 2]) await store.insert('services', service(n))
-        assert.deepEqual((await store.all('services')).map((r) => r.id), [uid(1), uid(2), uid(3)])
+        assert.deepEqual(
+          (await store.all('services')).map((r) => r.id),
+          [uid(1), uid(2), uid(3)],
+        )
         assert.deepEqual(await store.all('routes'), [])
       }))
 
@@ -276,7 +302,10 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         assert.equal((await store.selectByUnique('services', 'name', 'keep'))?.id, uid(1))
         assert.equal(await store.selectByUnique('services', 'name', 'renamed'), null)
         assert.equal((await store.select('services', uid(2)))?.id, uid(2))
-        assert.deepEqual((await store.tags({ size: 10 })).data.map((t) => t.tag), ['x'])
+        assert.deepEqual(
+          (await store.tags({ size: 10 })).data.map((t) => t.tag),
+          ['x'],
+        )
         // A store error inside is also rolled back and surfaces unchanged.
         await rejectsWith(
           store.transaction(async (tx) => {
@@ -302,7 +331,10 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
           )
           await tx.insert('services', service(3))
         })
-        assert.deepEqual((await store.all('services')).map((r) => r.id), [uid(1), uid(3)])
+        assert.deepEqual(
+          (await store.all('services')).map((r) => r.id),
+          [uid(1), uid(3)],
+        )
       }))
 
     test('main-handle operations wait for an open transaction', () =>
@@ -323,7 +355,10 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         await assert.rejects(tx, /abort/)
         await outside
         assert.deepEqual(order, ['tx-done', 'outside-saw-nothing'])
-        assert.deepEqual((await store.all('services')).map((r) => r.id), [uid(2)])
+        assert.deepEqual(
+          (await store.all('services')).map((r) => r.id),
+          [uid(2)],
+        )
       }))
 
     test('using the main handle inside its own transaction fails instead of hanging', () =>
@@ -376,10 +411,19 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         await sleep(1100)
         assert.equal(await store.select('keyauth_credentials', uid(1)), null)
         assert.equal(await store.selectByUnique('keyauth_credentials', 'key', 'short'), null)
-        assert.deepEqual((await store.all('keyauth_credentials')).map((r) => r.id), [uid(2), uid(3)])
+        assert.deepEqual(
+          (await store.all('keyauth_credentials')).map((r) => r.id),
+          [uid(2), uid(3)],
+        )
         const page = await store.page('keyauth_credentials', { size: 10, foreign: { field: 'consumer', id: uid(50) } })
-        assert.deepEqual(page.data.map((r) => r.id), [uid(2), uid(3)])
-        assert.deepEqual((await store.tags({ size: 10 })).data.map((t) => t.entity_id), [uid(2), uid(3)])
+        assert.deepEqual(
+          page.data.map((r) => r.id),
+          [uid(2), uid(3)],
+        )
+        assert.deepEqual(
+          (await store.tags({ size: 10 })).data.map((t) => t.entity_id),
+          [uid(2), uid(3)],
+        )
         assert.equal(await store.update('keyauth_credentials', cred(1, 'short')), null)
         assert.equal(await store.delete('keyauth_credentials', uid(1)), false)
         // The expired key and id are free again.
@@ -393,15 +437,21 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         await store.insert('services', service(1, { tags: ['b'] }))
         await store.insert('routes', { id: uid(3), name: 'r', service: null, tags: ['a'] })
         const all = await store.tags({ size: 100 })
-        assert.deepEqual(all.data, [
-          { tag: 'a', entity_name: 'routes', entity_id: uid(3) },
-          { tag: 'a', entity_name: 'services', entity_id: uid(2) },
-          { tag: 'b', entity_name: 'services', entity_id: uid(1) },
-          { tag: 'b', entity_name: 'services', entity_id: uid(2) },
-        ].map((r) => ({ entity_name: r.entity_name, entity_id: r.entity_id, tag: r.tag })))
+        assert.deepEqual(
+          all.data,
+          [
+            { tag: 'a', entity_name: 'routes', entity_id: uid(3) },
+            { tag: 'a', entity_name: 'services', entity_id: uid(2) },
+            { tag: 'b', entity_name: 'services', entity_id: uid(1) },
+            { tag: 'b', entity_name: 'services', entity_id: uid(2) },
+          ].map((r) => ({ entity_name: r.entity_name, entity_id: r.entity_id, tag: r.tag })),
+        )
         assert.equal(all.offset, undefined)
         const byB = await store.tags({ size: 100, tag: 'b' })
-        assert.deepEqual(byB.data.map((r) => r.entity_id), [uid(1), uid(2)])
+        assert.deepEqual(
+          byB.data.map((r) => r.entity_id),
+          [uid(1), uid(2)],
+        )
         const seen: string[] = []
         let offset: string | undefined
         let pages = 0
@@ -412,11 +462,20 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
           pages++
         } while (offset !== undefined)
         assert.equal(pages, 2)
-        assert.deepEqual(seen, all.data.map((r) => `${r.tag}/${r.entity_id}`))
+        assert.deepEqual(
+          seen,
+          all.data.map((r) => `${r.tag}/${r.entity_id}`),
+        )
         // Updating tags replaces them.
         await store.update('services', service(2, { tags: ['c'] }))
-        assert.deepEqual((await store.tags({ size: 100, tag: 'c' })).data.map((r) => r.entity_id), [uid(2)])
-        assert.deepEqual((await store.tags({ size: 100, tag: 'b' })).data.map((r) => r.entity_id), [uid(1)])
+        assert.deepEqual(
+          (await store.tags({ size: 100, tag: 'c' })).data.map((r) => r.entity_id),
+          [uid(2)],
+        )
+        assert.deepEqual(
+          (await store.tags({ size: 100, tag: 'b' })).data.map((r) => r.entity_id),
+          [uid(1)],
+        )
       }))
 
     test('init is idempotent and accepts new entities later', async () => {

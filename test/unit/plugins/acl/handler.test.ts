@@ -39,7 +39,10 @@ describe('acl: decide', () => {
 })
 
 describe('acl: access handler', () => {
-  const run = (conf: Partial<AclConfig>, auth: { consumer?: typeof ALICE; credential?: Credential | null; shared?: Record<string, unknown> }) => {
+  const run = (
+    conf: Partial<AclConfig>,
+    auth: { consumer?: typeof ALICE; credential?: Credential | null; shared?: Record<string, unknown> },
+  ) => {
     const { kong, rec } = fakePdk({ acls: ACLS, shared: auth.shared ?? {} })
     if (auth.consumer !== undefined) kong.client.authenticate(auth.consumer, auth.credential ?? null)
     aclAccess(kong, prepareAcl({ ...DEFAULTS, ...conf }))
@@ -54,7 +57,10 @@ describe('acl: access handler', () => {
   test('blocked: 403 with the reason logged', () => {
     const rec = run({ allow: ['ops'] }, { consumer: ALICE, credential: CRED })
     assert.deepEqual(rec.exit, { status: 403, message: 'You cannot consume this service', headers: undefined })
-    assert.match(rec.logs[0]?.text ?? '', /^403 "You cannot consume this service" on route "my-route" \(r-1\): consumer "alice" \([^)]+\) has groups \["admin", "dev"\]; none of them is allowed \(allow = \["ops"\]\)/)
+    assert.match(
+      rec.logs[0]?.text ?? '',
+      /^403 "You cannot consume this service" on route "my-route" \(r-1\): consumer "alice" \([^)]+\) has groups \["admin", "dev"\]; none of them is allowed \(allow = \["ops"\]\)/,
+    )
   })
   test('nobody authenticated: 401; authenticated groups alone are enough', () => {
     const none = run({ allow: ['x'] }, {})
@@ -69,7 +75,10 @@ describe('acl: access handler', () => {
     assert.equal(anon.exit, null)
     const real = run({ allow: ['g'] }, { consumer: ALICE, credential: CRED, shared: { authenticated_groups: ['g'] } })
     assert.equal(real.exit?.status, 403, 'by default a real consumer uses its own groups')
-    const always = run({ allow: ['g'], always_use_authenticated_groups: true }, { consumer: ALICE, credential: CRED, shared: { authenticated_groups: ['g'] } })
+    const always = run(
+      { allow: ['g'], always_use_authenticated_groups: true },
+      { consumer: ALICE, credential: CRED, shared: { authenticated_groups: ['g'] } },
+    )
     assert.equal(always.exit, null)
     assert.equal(always.upstream.get('x-authenticated-groups'), 'g')
   })

@@ -3,9 +3,18 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { allowOrigin, normalizeOrigin, prepareCors, type CorsConfig } from '../../../../src/plugins/cors/index.js'
 
-const conf = (origins: string[] | null, extra: Partial<CorsConfig> = {}) => prepareCors({
-  origins, headers: null, exposed_headers: null, methods: null, max_age: null, credentials: false, private_network: false, preflight_continue: false, ...extra,
-})
+const conf = (origins: string[] | null, extra: Partial<CorsConfig> = {}) =>
+  prepareCors({
+    origins,
+    headers: null,
+    exposed_headers: null,
+    methods: null,
+    max_age: null,
+    credentials: false,
+    private_network: false,
+    preflight_continue: false,
+    ...extra,
+  })
 
 describe('cors origins', () => {
   test('normalize: default ports dropped, others kept, non-URLs as is', () => {

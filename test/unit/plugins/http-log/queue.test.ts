@@ -4,7 +4,17 @@ import { describe, test } from 'node:test'
 import { Queue, type QueueConfig } from '../../../../src/plugins/http-log/queue.js'
 import { payload } from '../../../../src/plugins/http-log/index.js'
 
-const conf = (over: Partial<QueueConfig> = {}): QueueConfig => ({ max_batch_size: 1, max_coalescing_delay: 1, max_entries: 10000, max_bytes: null, max_retry_time: 60, initial_retry_delay: 0.01, max_retry_delay: 60, concurrency_limit: 1, ...over })
+const conf = (over: Partial<QueueConfig> = {}): QueueConfig => ({
+  max_batch_size: 1,
+  max_coalescing_delay: 1,
+  max_entries: 10000,
+  max_bytes: null,
+  max_retry_time: 60,
+  initial_retry_delay: 0.01,
+  max_retry_delay: 60,
+  concurrency_limit: 1,
+  ...over,
+})
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const logs = () => {
   const lines: string[] = []
@@ -14,7 +24,12 @@ const logs = () => {
 describe('http-log queue', () => {
   test('a full batch goes out at once; a partial one after max_coalescing_delay', async () => {
     const batches: number[][] = []
-    const q = new Queue<number>('q', conf({ max_batch_size: 3, max_coalescing_delay: 0.2 }), async (b) => (batches.push([...b]), true), logs().log)
+    const q = new Queue<number>(
+      'q',
+      conf({ max_batch_size: 3, max_coalescing_delay: 0.2 }),
+      async (b) => (batches.push([...b]), true),
+      logs().log,
+    )
     for (const n of [1, 2, 3, 4]) q.enqueue(n)
     await wait(50)
     assert.deepEqual(batches, [[1, 2, 3]])
@@ -26,11 +41,16 @@ describe('http-log queue', () => {
     const l = logs()
     let release: () => void = () => {}
     const seen: number[] = []
-    const q = new Queue<number>('q', conf({ max_entries: 3, max_coalescing_delay: 0 }), async (b) => {
-      seen.push(...b)
-      await new Promise<void>((r) => (release = r))
-      return true
-    }, l.log)
+    const q = new Queue<number>(
+      'q',
+      conf({ max_entries: 3, max_coalescing_delay: 0 }),
+      async (b) => {
+        seen.push(...b)
+        await new Promise<void>((r) => (release = r))
+        return true
+      },
+      l.log,
+    )
     for (let i = 1; i <= 6; i++) q.enqueue(i)
     await wait(20)
     assert.equal(q.dropped, 2)
@@ -45,7 +65,12 @@ describe('http-log queue', () => {
   test('retries with exponential backoff until accepted; gives up after max_retry_time', async () => {
     const l = logs()
     const times: number[] = []
-    const q = new Queue<number>('q', conf({ initial_retry_delay: 0.02, max_retry_delay: 0.05, max_retry_time: 0.15, max_coalescing_delay: 0 }), async () => (times.push(Date.now()), 'boom'), l.log)
+    const q = new Queue<number>(
+      'q',
+      conf({ initial_retry_delay: 0.02, max_retry_delay: 0.05, max_retry_time: 0.15, max_coalescing_delay: 0 }),
+      async () => (times.push(Date.now()), 'boom'),
+      l.log,
+    )
     q.enqueue(1)
     await wait(400)
     assert.ok(times.length >= 3 && times.length <= 8, `${times.length} attempts`)
@@ -56,7 +81,12 @@ describe('http-log queue', () => {
 
   test('concurrency_limit -1: every entry is sent on its own, at once', async () => {
     const batches: number[][] = []
-    const q = new Queue<number>('q', conf({ concurrency_limit: -1, max_batch_size: 10 }), async (b) => (batches.push([...b]), true), logs().log)
+    const q = new Queue<number>(
+      'q',
+      conf({ concurrency_limit: -1, max_batch_size: 10 }),
+      async (b) => (batches.push([...b]), true),
+      logs().log,
+    )
     q.enqueue(1)
     q.enqueue(2)
     await wait(10)

@@ -9,7 +9,17 @@ import { prepareHttpLog, sendBatch } from '../../../../src/plugins/http-log/inde
 import type { HttpLogConfig } from '../../../../src/plugins/http-log/schema.js'
 
 test('a batch sent before init fails, naming the missing init context client', async () => {
-  const conf = { http_endpoint: 'http://127.0.0.1:9/log', queue: {}, method: 'POST', content_type: 'application/json', timeout: 1000, keepalive: 1000 } as unknown as HttpLogConfig
+  const conf = {
+    http_endpoint: 'http://127.0.0.1:9/log',
+    queue: {},
+    method: 'POST',
+    content_type: 'application/json',
+    timeout: 1000,
+    keepalive: 1000,
+  } as unknown as HttpLogConfig
   const p = prepareHttpLog(conf, { id: 'i1' })
-  assert.equal(await sendBatch(p, [{ a: 1 }]), 'failed request to 127.0.0.1:9: no outbound HTTP client: the plugin was not initialised (PluginInitContext.http)')
+  assert.equal(
+    await sendBatch(p, [{ a: 1 }]),
+    'failed request to 127.0.0.1:9: no outbound HTTP client: the plugin was not initialised (PluginInitContext.http)',
+  )
 })

@@ -1,9 +1,15 @@
 /** ip-restriction's matching: IPv4/IPv6 addresses and CIDR ranges, deny before allow. */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { IpMatcher, ipVerdict, prepareIpRestriction as prepareConf, type IpRestrictionConfig } from '../../../../src/plugins/ip-restriction/index.js'
+import {
+  IpMatcher,
+  ipVerdict,
+  prepareIpRestriction as prepareConf,
+  type IpRestrictionConfig,
+} from '../../../../src/plugins/ip-restriction/index.js'
 
-const prepareIpRestriction = (c: Partial<IpRestrictionConfig>) => prepareConf({ allow: null, deny: null, status: null, message: null, ...c })
+const prepareIpRestriction = (c: Partial<IpRestrictionConfig>) =>
+  prepareConf({ allow: null, deny: null, status: null, message: null, ...c })
 
 describe('ip-restriction matching', () => {
   test('IPv4 addresses and ranges, IPv4-mapped IPv6 counts as IPv4', () => {

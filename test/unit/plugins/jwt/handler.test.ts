@@ -8,8 +8,18 @@ import { generateKeyPairSync } from 'node:crypto'
 import { describe, test } from 'node:test'
 import { SignJWT } from 'jose'
 import {
-  checkMaximumExpiration, cookieValue, credentialKey, decodeBase64Secret, decodeToken, describeSources, describeTime,
-  retrieveTokens, verifyRegisteredClaims, verifySignature, wwwAuthenticate, type TokenRequest,
+  checkMaximumExpiration,
+  cookieValue,
+  credentialKey,
+  decodeBase64Secret,
+  decodeToken,
+  describeSources,
+  describeTime,
+  retrieveTokens,
+  verifyRegisteredClaims,
+  verifySignature,
+  wwwAuthenticate,
+  type TokenRequest,
 } from '../../../../src/plugins/jwt/handler.js'
 import { jwt } from '../../../../src/plugins/jwt/index.js'
 
@@ -21,7 +31,7 @@ function req(query: Record<string, string | true | (string | true)[]>, headers: 
 }
 
 describe('jwt: finding the token', () => {
-  test('query, cookie and header sources, de-duplicated, in Kong\'s order', () => {
+  test("query, cookie and header sources, de-duplicated, in Kong's order", () => {
     const conf = { uri_param_names: ['jwt', 't'], cookie_names: ['c'], header_names: ['authorization', 'x_token'] }
     assert.deepEqual(retrieveTokens(req({}), conf).tokens, [])
     assert.deepEqual(retrieveTokens(req({ jwt: 'A' }), conf).tokens, ['A'])
@@ -37,7 +47,7 @@ describe('jwt: finding the token', () => {
     assert.deepEqual(retrieveTokens(req({}, { authorization: ['Bearer X', 'Bearer Y'] }), conf).tokens, ['X'])
   })
 
-  test('the Bearer pattern is Kong\'s: case of the B, spaces, not anchored', () => {
+  test("the Bearer pattern is Kong's: case of the B, spaces, not anchored", () => {
     const t = (h: string) => retrieveTokens(req({}, { authorization: h }), DEFAULTS)
     assert.deepEqual(t('Bearer abc').tokens, ['abc'])
     assert.deepEqual(t('bearer    abc').tokens, ['abc'])
@@ -66,7 +76,7 @@ describe('jwt: finding the token', () => {
   })
 })
 
-describe('jwt: reading the token (Kong\'s jwt_parser errors)', () => {
+describe("jwt: reading the token (Kong's jwt_parser errors)", () => {
   test('valid structure', () => {
     const d = decodeToken(`${b64('{"alg":"HS256","typ":"JWT"}')}.${b64('{"iss":"k"}')}.sig`)
     assert.ok(d.ok)
@@ -94,7 +104,7 @@ describe('jwt: reading the token (Kong\'s jwt_parser errors)', () => {
 
 describe('jwt: claims', () => {
   const now = 1_700_000_000
-  test('only the claims in claims_to_verify, with Kong\'s messages', () => {
+  test("only the claims in claims_to_verify, with Kong's messages", () => {
     assert.equal(verifyRegisteredClaims({ exp: now - 1 }, null, now), null)
     assert.equal(verifyRegisteredClaims({ exp: now - 1 }, [], now), null)
     assert.deepEqual(verifyRegisteredClaims({ exp: now }, ['exp'], now), { exp: 'token expired' })
@@ -138,7 +148,7 @@ describe('jwt: keys and signatures', () => {
     assert.ok('error' in none && /no secret/.test(none.error))
   })
 
-  test('signatures are checked by jose, with only the credential\'s algorithm', async () => {
+  test("signatures are checked by jose, with only the credential's algorithm", async () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
     const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString()
     const token = await new SignJWT({ iss: 'k' }).setProtectedHeader({ alg: 'ES256' }).sign(privateKey)
@@ -163,8 +173,22 @@ describe('jwt: plugin definition', () => {
     assert.equal(jwt.name, 'jwt')
     assert.equal(jwt.priority, 1450)
     assert.equal(jwt.schema.no_consumer, true)
-    assert.deepEqual(jwt.entities?.map((e) => e.name), ['jwt_secrets'])
+    assert.deepEqual(
+      jwt.entities?.map((e) => e.name),
+      ['jwt_secrets'],
+    )
     const c = jwt.schema.config
-    assert.deepEqual(Object.keys(c), ['uri_param_names', 'cookie_names', 'key_claim_name', 'secret_is_base64', 'claims_to_verify', 'anonymous', 'run_on_preflight', 'maximum_expiration', 'header_names', 'realm'])
+    assert.deepEqual(Object.keys(c), [
+      'uri_param_names',
+      'cookie_names',
+      'key_claim_name',
+      'secret_is_base64',
+      'claims_to_verify',
+      'anonymous',
+      'run_on_preflight',
+      'maximum_expiration',
+      'header_names',
+      'realm',
+    ])
   })
 })

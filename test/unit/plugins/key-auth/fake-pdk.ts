@@ -40,7 +40,10 @@ export function fakePdk(r: FakeRequest = {}): { kong: Pdk; rec: Recorded } {
     query[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v]
   }
   const consumers = r.consumers ?? []
-  const log = (level: string) => (...parts: unknown[]) => rec.logs.push({ level, text: parts.map(String).join(' ') })
+  const log =
+    (level: string) =>
+    (...parts: unknown[]) =>
+      rec.logs.push({ level, text: parts.map(String).join(' ') })
   const kong = {
     request: {
       getMethod: () => r.method ?? 'GET',
@@ -78,7 +81,8 @@ export function fakePdk(r: FakeRequest = {}): { kong: Pdk; rec: Recorded } {
     entities: {
       select: (entity: string, id: string) => (entity === 'consumers' ? (consumers.find((c) => c.id === id) ?? null) : null),
       selectByUnique: (entity: string, field: string, value: unknown) => r.credentials?.[`${entity}.${field}`]?.[String(value)] ?? null,
-      listByForeign: (entity: string, _field: string, id: string) => (entity === 'acls' ? (r.acls ?? []).filter((a) => (a['consumer'] as { id: string }).id === id) : []),
+      listByForeign: (entity: string, _field: string, id: string) =>
+        entity === 'acls' ? (r.acls ?? []).filter((a) => (a['consumer'] as { id: string }).id === id) : [],
       consumer: (x: string) => consumers.find((c) => c.id === x) ?? consumers.find((c) => c.username === x) ?? null,
     },
   }

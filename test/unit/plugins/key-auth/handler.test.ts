@@ -7,7 +7,14 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { Credential } from '../../../../src/pdk/types.js'
 import {
-  bodyWithout, findKey, keyAuthAccess, parseBody, parseMultipartFields, prepareKeyAuth, removeArg, removeMultipartField,
+  bodyWithout,
+  findKey,
+  keyAuthAccess,
+  parseBody,
+  parseMultipartFields,
+  prepareKeyAuth,
+  removeArg,
+  removeMultipartField,
 } from '../../../../src/plugins/key-auth/handler.js'
 import { keyAuth } from '../../../../src/plugins/key-auth/index.js'
 import type { KeyAuthConfig } from '../../../../src/plugins/key-auth/schema.js'
@@ -15,8 +22,14 @@ import { fingerprint, setConsumer, useAnonymous, wwwAuthenticate } from '../../.
 import { ALICE, ANON, fakePdk } from './fake-pdk.js'
 
 const DEFAULTS: KeyAuthConfig = {
-  key_names: ['apikey'], hide_credentials: false, anonymous: null, key_in_header: true, key_in_query: true,
-  key_in_body: false, run_on_preflight: true, realm: null,
+  key_names: ['apikey'],
+  hide_credentials: false,
+  anonymous: null,
+  key_in_header: true,
+  key_in_query: true,
+  key_in_body: false,
+  run_on_preflight: true,
+  realm: null,
 }
 const CRED: Credential = { id: 'cred-1', consumer: { id: ALICE.id }, key: 'k1' }
 const creds = { 'keyauth_credentials.key': { k1: CRED } }
@@ -28,11 +41,20 @@ describe('key-auth: plugin definition', () => {
     assert.equal(keyAuth.schema.no_consumer, true)
     const c = keyAuth.schema.config
     assert.deepEqual((c['key_names'] as { default: unknown }).default, ['apikey'])
-    for (const [f, d] of [['hide_credentials', false], ['key_in_header', true], ['key_in_query', true], ['key_in_body', false], ['run_on_preflight', true]] as const) {
+    for (const [f, d] of [
+      ['hide_credentials', false],
+      ['key_in_header', true],
+      ['key_in_query', true],
+      ['key_in_body', false],
+      ['run_on_preflight', true],
+    ] as const) {
       assert.equal((c[f] as { default: unknown }).default, d, f)
     }
     assert.equal((c['realm'] as { default?: unknown }).default, undefined)
-    assert.deepEqual(keyAuth.entities?.map((e) => e.name), ['keyauth_credentials'])
+    assert.deepEqual(
+      keyAuth.entities?.map((e) => e.name),
+      ['keyauth_credentials'],
+    )
   })
 })
 
@@ -69,12 +91,32 @@ describe('key-auth: stripping the credential', () => {
   })
   test('multipart: fields parsed, the named part removed byte for byte', () => {
     const ct = 'multipart/form-data; boundary="B0und"'
-    const raw = Buffer.from(['--B0und', 'Content-Disposition: form-data; name="apikey"', '', 'k1', '--B0und',
-      'Content-Disposition: form-data; name="f"; filename="a.bin"', 'Content-Type: application/octet-stream', '', '\u00ff\u0000x',
-      '--B0und', 'Content-Disposition: form-data; name="keep"', '', 'yes', '--B0und--', ''].join('\r\n'), 'latin1')
+    const raw = Buffer.from(
+      [
+        '--B0und',
+        'Content-Disposition: form-data; name="apikey"',
+        '',
+        'k1',
+        '--B0und',
+        'Content-Disposition: form-data; name="f"; filename="a.bin"',
+        'Content-Type: application/octet-stream',
+        '',
+        '\u00ff\u0000x',
+        '--B0und',
+        'Content-Disposition: form-data; name="keep"',
+        '',
+        'yes',
+        '--B0und--',
+        '',
+      ].join('\r\n'),
+      'latin1',
+    )
     assert.deepEqual({ ...parseMultipartFields(raw, ct) }, { apikey: 'k1', keep: 'yes' })
     const out = removeMultipartField(raw, ct, 'apikey')
-    assert.equal(out.toString('latin1'), raw.toString('latin1').replace('--B0und\r\nContent-Disposition: form-data; name="apikey"\r\n\r\nk1\r\n', ''))
+    assert.equal(
+      out.toString('latin1'),
+      raw.toString('latin1').replace('--B0und\r\nContent-Disposition: form-data; name="apikey"\r\n\r\nk1\r\n', ''),
+    )
     assert.ok(out.includes(Buffer.from([0xff, 0x00])), 'binary parts survive')
     assert.equal(removeMultipartField(raw, ct, 'absent'), raw)
     assert.equal(parseMultipartFields(raw, 'multipart/form-data'), null, 'no boundary')
@@ -118,7 +160,10 @@ describe('key-auth: access handler', () => {
     assert.deepEqual(rec.exit, { status: 401, message: 'No API key found in request', headers: { 'WWW-Authenticate': 'Key realm="r"' } })
     assert.equal(rec.logs.length, 1)
     assert.equal(rec.logs[0]?.level, 'info')
-    assert.match(rec.logs[0]?.text ?? '', /^401 "No API key found in request" on route "my-route" \(r-1\): looked for "apikey" in headers, query string/)
+    assert.match(
+      rec.logs[0]?.text ?? '',
+      /^401 "No API key found in request" on route "my-route" \(r-1\): looked for "apikey" in headers, query string/,
+    )
   })
   test('an empty key is "no key"; an unknown key is "Unauthorized" with a fingerprint only', () => {
     assert.equal(run({}, { headers: { apikey: '' } }).exit?.message, 'No API key found in request')
@@ -152,7 +197,7 @@ describe('key-auth: access handler', () => {
     assert.equal(r2.consumer, ALICE, 'logical OR: an earlier plugin authenticated')
     assert.equal(r2.upstream.size, 0)
   })
-  test('anonymous naming no consumer → 500 with Kong\'s message, logged at error', () => {
+  test("anonymous naming no consumer → 500 with Kong's message, logged at error", () => {
     const rec = run({ anonymous: 'ghost' }, {})
     assert.deepEqual(rec.exit, { status: 500, message: "anonymous consumer ghost is configured but doesn't exist", headers: undefined })
     assert.ok(rec.logs.some((l) => l.level === 'error' && l.text.includes('ghost')))

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { checkClaims, claimAt, claimValues, headerValue, parseRequirements, satisfies, type ClaimRules } from '../../../../src/plugins/openid-connect/claims.js'
+import {
+  checkClaims,
+  claimAt,
+  claimValues,
+  headerValue,
+  parseRequirements,
+  satisfies,
+  type ClaimRules,
+} from '../../../../src/plugins/openid-connect/claims.js'
 
 const ISS = 'http://127.0.0.1:9/realms/test'
 const rules = (over: Partial<ClaimRules> = {}): ClaimRules => ({
@@ -37,7 +45,10 @@ describe('openid-connect claims', () => {
   })
 
   it('refuses a token used before nbf or issued in the future', () => {
-    assert.match(checkClaims({ iss: ISS, nbf: NOW + 100 }, rules(), NOW)?.reason ?? '', /not valid before .* \(nbf=1700000100, 100 s from now, leeway 0 s\)/)
+    assert.match(
+      checkClaims({ iss: ISS, nbf: NOW + 100 }, rules(), NOW)?.reason ?? '',
+      /not valid before .* \(nbf=1700000100, 100 s from now, leeway 0 s\)/,
+    )
     assert.equal(checkClaims({ iss: ISS, nbf: NOW + 100 }, rules({ leeway: 100 }), NOW), undefined)
     assert.match(checkClaims({ iss: ISS, iat: NOW + 100 }, rules(), NOW)?.reason ?? '', /issued in the future/)
   })
@@ -71,7 +82,16 @@ describe('openid-connect claims', () => {
     assert.deepEqual(claimValues([1, 'x', {}]), ['1', 'x'])
     assert.equal(parseRequirements([]), null)
     assert.equal(parseRequirements(['  ']), null)
-    assert.deepEqual(satisfies(['a'], [['a', 'b'], ['c', 'd', 'e']]), { ok: false, missing: ['b'] })
+    assert.deepEqual(
+      satisfies(
+        ['a'],
+        [
+          ['a', 'b'],
+          ['c', 'd', 'e'],
+        ],
+      ),
+      { ok: false, missing: ['b'] },
+    )
     assert.equal(headerValue('x'), 'x')
     assert.equal(headerValue(3), '3')
     assert.equal(headerValue(null), undefined)

@@ -8,7 +8,8 @@ const ISS = 'http://127.0.0.1:9/realms/t'
 const OPTS: StoreOptions = { timeoutMs: 1000, cacheTtlMs: 60_000, rediscoveryMs: 30_000 }
 
 function jwk(kid: string | undefined, type: 'rsa' | 'ec' = 'ec'): Record<string, unknown> {
-  const { publicKey } = type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 1024 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const { publicKey } =
+    type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 1024 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const j = publicKey.export({ format: 'jwk' }) as Record<string, unknown>
   return kid === undefined ? j : { ...j, kid }
 }
@@ -42,7 +43,12 @@ function fakeProvider() {
     }
     return { keys: state.keys }
   }
-  const store = new IssuerKeyStore(ISS, OPTS, { now: () => state.now, discover, fetchJson, log: (level, m) => state.logs.push(`${level}: ${m}`) })
+  const store = new IssuerKeyStore(ISS, OPTS, {
+    now: () => state.now,
+    discover,
+    fetchJson,
+    log: (level, m) => state.logs.push(`${level}: ${m}`),
+  })
   return { state, store }
 }
 
@@ -57,8 +63,19 @@ describe('openid-connect discovery URLs', () => {
 describe('openid-connect JWKS parsing', () => {
   it('keeps signature keys (public members only) and explains skipped ones', () => {
     const rsa = jwk('r', 'rsa')
-    const { keys, skipped } = parseJwks({ keys: [rsa, { ...jwk('enc'), use: 'enc' }, { kty: 'oct', k: 'c2VjcmV0', kid: 'h' }, { kty: 'EC', kid: 'bad', crv: 'P-999', x: 'AA', y: 'AA' }, jwk(undefined)] })
-    assert.deepEqual(keys.map((k) => k.kid), ['r', undefined])
+    const { keys, skipped } = parseJwks({
+      keys: [
+        rsa,
+        { ...jwk('enc'), use: 'enc' },
+        { kty: 'oct', k: 'c2VjcmV0', kid: 'h' },
+        { kty: 'EC', kid: 'bad', crv: 'P-999', x: 'AA', y: 'AA' },
+        jwk(undefined),
+      ],
+    })
+    assert.deepEqual(
+      keys.map((k) => k.kid),
+      ['r', undefined],
+    )
     assert.equal(skipped.length, 3)
     assert.match(skipped.join('|'), /bad: not a valid EC key/)
     assert.match(skipped.join('|'), /enc: use "enc"/)

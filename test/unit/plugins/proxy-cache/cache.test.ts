@@ -44,7 +44,16 @@ describe('proxy-cache response checks', () => {
 })
 
 describe('proxy-cache memory store', () => {
-  const res = (body: string) => ({ status: 200, headers: {}, body: Buffer.from(body), body_len: body.length, timestamp: 0, ttl: 1, version: CACHE_VERSION, req_body: '' })
+  const res = (body: string) => ({
+    status: 200,
+    headers: {},
+    body: Buffer.from(body),
+    body_len: body.length,
+    timestamp: 0,
+    ttl: 1,
+    version: CACHE_VERSION,
+    req_body: '',
+  })
   test('entries expire after their storage ttl', () => {
     let now = 0
     const s = new MemoryStore(1 << 20, () => now)

@@ -24,10 +24,26 @@ function cluster(n: number, now?: () => number): { clients: CounterClient[]; aut
   const chains = new Map<string, Promise<void>>()
   const ordered = (chan: string, fn: () => void): void => {
     const prev = chains.get(chan) ?? Promise.resolve()
-    chains.set(chan, prev.then(() => new Promise<void>((r) => later(() => { fn(); r() }))))
+    chains.set(
+      chan,
+      prev.then(
+        () =>
+          new Promise<void>((r) =>
+            later(() => {
+              fn()
+              r()
+            }),
+          ),
+      ),
+    )
   }
-  const authority = new CounterAuthority((w, msg: CounterToWorker) => ordered(`to${w}`, () => clients[w]?.onMessage(msg)), () => n, now)
-  for (let w = 0; w < n; w++) clients.push(new CounterClient((msg: CounterToPrimary) => ordered(`from${w}`, () => authority.handle(w, msg)), now))
+  const authority = new CounterAuthority(
+    (w, msg: CounterToWorker) => ordered(`to${w}`, () => clients[w]?.onMessage(msg)),
+    () => n,
+    now,
+  )
+  for (let w = 0; w < n; w++)
+    clients.push(new CounterClient((msg: CounterToPrimary) => ordered(`from${w}`, () => authority.handle(w, msg)), now))
   return { clients, authority }
 }
 
@@ -66,8 +82,14 @@ describe('node-wide counters: leases and recalls', () => {
     const it = item('k1', 7)
     const results: TakeResult[] = []
     for (let i = 0; i < 10; i++) results.push(await client.take([it]))
-    assert.deepEqual(results.map((r) => r.ok), [true, true, true, true, true, true, true, false, false, false])
-    assert.deepEqual(results.slice(0, 7).map((r) => r.remaining[0]), [6, 5, 4, 3, 2, 1, 0])
+    assert.deepEqual(
+      results.map((r) => r.ok),
+      [true, true, true, true, true, true, true, false, false, false],
+    )
+    assert.deepEqual(
+      results.slice(0, 7).map((r) => r.remaining[0]),
+      [6, 5, 4, 3, 2, 1, 0],
+    )
     assert.equal(authority.used('k1'), 7)
   })
 

@@ -4,13 +4,44 @@ import { describe, test } from 'node:test'
 import { effectiveRedis, prepareRateLimiting, rateLimitHeaders } from '../../../../src/plugins/rate-limiting/handler.js'
 import { type RateLimitingConfig, validatePeriods } from '../../../../src/plugins/rate-limiting/schema.js'
 
-const redis = { host: null, port: 6379, timeout: 2000, username: null, password: null, database: 0, ssl: false, ssl_verify: false, server_name: null }
+const redis = {
+  host: null,
+  port: 6379,
+  timeout: 2000,
+  username: null,
+  password: null,
+  database: 0,
+  ssl: false,
+  ssl_verify: false,
+  server_name: null,
+}
 const base: RateLimitingConfig = {
-  second: null, minute: null, hour: null, day: null, month: null, year: null, header_name: null, path: null, redis,
-  limit_by: 'consumer', policy: 'local', fault_tolerant: true, hide_client_headers: false, error_code: 429,
-  error_message: 'API rate limit exceeded', sync_rate: -1, window_type: 'fixed',
-  redis_host: null, redis_port: null, redis_password: null, redis_username: null, redis_ssl: null, redis_ssl_verify: null,
-  redis_server_name: null, redis_timeout: null, redis_database: null,
+  second: null,
+  minute: null,
+  hour: null,
+  day: null,
+  month: null,
+  year: null,
+  header_name: null,
+  path: null,
+  redis,
+  limit_by: 'consumer',
+  policy: 'local',
+  fault_tolerant: true,
+  hide_client_headers: false,
+  error_code: 429,
+  error_message: 'API rate limit exceeded',
+  sync_rate: -1,
+  window_type: 'fixed',
+  redis_host: null,
+  redis_port: null,
+  redis_password: null,
+  redis_username: null,
+  redis_ssl: null,
+  redis_ssl_verify: null,
+  redis_server_name: null,
+  redis_timeout: null,
+  redis_database: null,
 }
 
 describe('rate-limiting configuration', () => {

@@ -5,9 +5,18 @@ import { parseContentLength, prepareRequestSizeLimiting } from '../../../../src/
 
 describe('request-size-limiting', () => {
   test('units are binary: kilobytes = 1024 bytes, megabytes = 1048576', () => {
-    assert.equal(prepareRequestSizeLimiting({ allowed_payload_size: 128, size_unit: 'megabytes', require_content_length: false }).allowedBytes, 128 * 1048576)
-    assert.equal(prepareRequestSizeLimiting({ allowed_payload_size: 2, size_unit: 'kilobytes', require_content_length: false }).allowedBytes, 2048)
-    assert.equal(prepareRequestSizeLimiting({ allowed_payload_size: 10, size_unit: 'bytes', require_content_length: false }).allowedBytes, 10)
+    assert.equal(
+      prepareRequestSizeLimiting({ allowed_payload_size: 128, size_unit: 'megabytes', require_content_length: false }).allowedBytes,
+      128 * 1048576,
+    )
+    assert.equal(
+      prepareRequestSizeLimiting({ allowed_payload_size: 2, size_unit: 'kilobytes', require_content_length: false }).allowedBytes,
+      2048,
+    )
+    assert.equal(
+      prepareRequestSizeLimiting({ allowed_payload_size: 10, size_unit: 'bytes', require_content_length: false }).allowedBytes,
+      10,
+    )
   })
 
   test('Content-Length values as Lua tonumber reads them', () => {

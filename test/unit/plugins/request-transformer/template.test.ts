@@ -25,7 +25,7 @@ describe('request-transformer templates', () => {
     assert.equal(render('$(query_params.missing or "dflt")', env), 'dflt')
     assert.equal(render('$(headers.absent)', env), '')
     assert.equal(render('$(query_params.q and "has-q")', env), 'has-q')
-    assert.equal(render('$(\'$(kept)\')', env), '$(kept)')
+    assert.equal(render("$('$(kept)')", env), '$(kept)')
     assert.equal(render('$(type(headers["x-many"]) == "table" and headers["x-many"][2] or "one")', env), 'b')
     assert.equal(render('a $( unbalanced', env), 'a $( unbalanced')
   })
@@ -65,7 +65,9 @@ describe('request-transformer bodies', () => {
   })
 
   test('multipart: parts read, edited and written back with the same boundary', () => {
-    const body = Buffer.from('--B\r\nContent-Disposition: form-data; name="f"; filename="x.txt"\r\nContent-Type: text/plain\r\n\r\nfile\r\ndata\r\n--B\r\nContent-Disposition: form-data; name="k"\r\n\r\nv\r\n--B--\r\n')
+    const body = Buffer.from(
+      '--B\r\nContent-Disposition: form-data; name="f"; filename="x.txt"\r\nContent-Type: text/plain\r\n\r\nfile\r\ndata\r\n--B\r\nContent-Disposition: form-data; name="k"\r\n\r\nv\r\n--B--\r\n',
+    )
     const form = parseMultipart(body, 'multipart/form-data; boundary=B')
     assert.ok(form !== null)
     assert.deepEqual(form.names(), ['f', 'k'])
@@ -73,7 +75,10 @@ describe('request-transformer bodies', () => {
     form.delete('k')
     form.set('n', Buffer.from('new'))
     const out = serializeMultipart(form).toString()
-    assert.equal(out, '--B\r\nContent-Disposition: form-data; name="f"; filename="x.txt"\r\nContent-Type: text/plain\r\n\r\nfile\r\ndata\r\n--B\r\nContent-Disposition: form-data; name="n"\r\n\r\nnew\r\n--B--\r\n')
+    assert.equal(
+      out,
+      '--B\r\nContent-Disposition: form-data; name="f"; filename="x.txt"\r\nContent-Type: text/plain\r\n\r\nfile\r\ndata\r\n--B\r\nContent-Disposition: form-data; name="n"\r\n\r\nnew\r\n--B--\r\n',
+    )
     assert.equal(parseMultipart(body, 'multipart/form-data'), null, 'no boundary')
   })
 })

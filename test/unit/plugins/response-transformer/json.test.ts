@@ -1,24 +1,45 @@
 /** response-transformer JSON transforms and content-type detection, no gateway. */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { isJsonContentType, splitPair, transformJson, type ResponseTransformerConfig } from '../../../../src/plugins/response-transformer/index.js'
+import {
+  isJsonContentType,
+  splitPair,
+  transformJson,
+  type ResponseTransformerConfig,
+} from '../../../../src/plugins/response-transformer/index.js'
 
 const empty = { json: [], headers: [], json_types: [] }
 type Lists = { readonly [K in keyof ResponseTransformerConfig]?: Partial<ResponseTransformerConfig[K]> }
 const conf = (c: Lists): ResponseTransformerConfig => ({
-  remove: { ...empty, ...c.remove }, rename: { ...empty, ...c.rename }, replace: { ...empty, ...c.replace }, add: { ...empty, ...c.add }, append: { ...empty, ...c.append },
+  remove: { ...empty, ...c.remove },
+  rename: { ...empty, ...c.rename },
+  replace: { ...empty, ...c.replace },
+  add: { ...empty, ...c.add },
+  append: { ...empty, ...c.append },
 })
 
 describe('response-transformer JSON', () => {
   test('remove → rename → replace → add → append', () => {
-    const out = transformJson(conf({
-      remove: { json: ['a'] }, rename: { json: ['b:c'] }, replace: { json: ['c:C'] }, add: { json: ['d:D', 'c:no'] }, append: { json: ['e:2', 'f:1'] },
-    }), '{"a":1,"b":"x","e":"1","f":[0]}')
+    const out = transformJson(
+      conf({
+        remove: { json: ['a'] },
+        rename: { json: ['b:c'] },
+        replace: { json: ['c:C'] },
+        add: { json: ['d:D', 'c:no'] },
+        append: { json: ['e:2', 'f:1'] },
+      }),
+      '{"a":1,"b":"x","e":"1","f":[0]}',
+    )
     assert.deepEqual(JSON.parse(out ?? ''), { c: 'C', d: 'D', e: ['1', '2'], f: [0, '1'] })
   })
 
   test('json_types by position: number, boolean, string; an unparsable number is skipped', () => {
-    const out = transformJson(conf({ add: { json: ['n:1.5', 'b:true', 'f:yes', 's:7', 'bad:abc'], json_types: ['number', 'boolean', 'boolean', 'string', 'number'] } }), '{}')
+    const out = transformJson(
+      conf({
+        add: { json: ['n:1.5', 'b:true', 'f:yes', 's:7', 'bad:abc'], json_types: ['number', 'boolean', 'boolean', 'string', 'number'] },
+      }),
+      '{}',
+    )
     assert.deepEqual(JSON.parse(out ?? ''), { n: 1.5, b: true, f: false, s: '7' })
   })
 
