@@ -14,7 +14,7 @@ const root = import.meta.dirname
  */
 const FOLDERS = {
   admin: ['balancer', 'codec', 'dao', 'entities', 'errors', 'ids', 'plugins', 'schema', 'store'],
-  balancer: ['entities'],
+  balancer: ['entities', 'schema'],
   cli: ['config', 'dao', 'declarative', 'http', 'plugins', 'regex', 'runtime', 'schema', 'store', 'version'],
   codec: ['schema'],
   config: [],

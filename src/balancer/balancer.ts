@@ -10,9 +10,10 @@
  * @module
  */
 import { isIP } from 'node:net'
-import { splitTarget } from '../entities/index.js'
+import { splitTarget, type Target, targets as targetSchema, type Upstream } from '../entities/index.js'
+import { orDefault } from '../schema/index.js'
 import { type BalancingAlgorithm, createAlgorithm, type Peer, recordLatency } from './algorithms.js'
-import { addressKey, parseUpstream, passiveEnabled, type UpstreamConfig } from './config.js'
+import { addressKey, passiveEnabled, resolveUpstream, type UpstreamConfig } from './config.js'
 import type { Outcome } from './health-model.js'
 import { type HashSource, requestHash } from './hash-input.js'
 
@@ -135,13 +136,13 @@ export class BalancerTarget {
   resolvedAt = 0
   pending: Promise<void> | null = null
 
-  readonly row: Readonly<Record<string, unknown>>
-  constructor(row: Readonly<Record<string, unknown>>) {
+  readonly row: Target
+  constructor(row: Target) {
     this.row = row
-    const { host, port } = splitTarget(String(row['target']))
+    const { host, port } = splitTarget(row.target)
     this.host = host
     this.port = port
-    this.weight = typeof row['weight'] === 'number' ? row['weight'] : 100
+    this.weight = orDefault(row.weight, targetSchema.fields.weight)
     this.isIp = isIP(host) !== 0
     this.dns = isIP(host) === 6 ? 'AAAA' : 'A'
   }
@@ -210,12 +211,8 @@ export class Balancer {
   #peers: Address[] = []
   readonly #available: (p: Peer) => boolean
 
-  constructor(
-    upstreamRow: Readonly<Record<string, unknown>>,
-    targetRows: readonly Readonly<Record<string, unknown>>[],
-    deps: BalancerDeps,
-  ) {
-    this.upstream = parseUpstream(upstreamRow)
+  constructor(upstreamRow: Upstream, targetRows: readonly Target[], deps: BalancerDeps) {
+    this.upstream = resolveUpstream(upstreamRow)
     this.#deps = deps
     this.#passive = passiveEnabled(this.upstream.healthchecks)
     this.#algorithm = createAlgorithm(this.upstream.algorithm, this.upstream.slots)
@@ -357,14 +354,10 @@ export class BalancerRegistry {
   }
 
   /** Upstream name (lower-case) → balancer. */
-  build(
-    upstreams: readonly Readonly<Record<string, unknown>>[],
-    targets: readonly Readonly<Record<string, unknown>>[],
-  ): Map<string, Balancer> {
-    const byUpstream = new Map<string, Readonly<Record<string, unknown>>[]>()
+  build(upstreams: readonly Upstream[], targets: readonly Target[]): Map<string, Balancer> {
+    const byUpstream = new Map<string, Target[]>()
     for (const t of targets) {
-      const id = (t['upstream'] as { id?: string } | null | undefined)?.id
-      if (id === undefined) continue
+      const id = t.upstream.id
       const list = byUpstream.get(id)
       if (list === undefined) byUpstream.set(id, [t])
       else list.push(t)
@@ -372,11 +365,9 @@ export class BalancerRegistry {
     const next = new Map<string, { sig: string; balancer: Balancer }>()
     const out = new Map<string, Balancer>()
     for (const u of upstreams) {
-      const id = String(u['id'])
-      const rows = (byUpstream.get(id) ?? [])
-        .slice()
-        .sort((a, b) => Number(a['created_at'] ?? 0) - Number(b['created_at'] ?? 0) || String(a['id']).localeCompare(String(b['id'])))
-      const sig = JSON.stringify([u, rows.map((r) => [r['id'], r['target'], r['weight']])])
+      const id = u.id
+      const rows = (byUpstream.get(id) ?? []).slice().sort((a, b) => a.created_at - b.created_at || a.id.localeCompare(b.id))
+      const sig = JSON.stringify([u, rows.map((r) => [r.id, r.target, r.weight])])
       const prev = this.#byId.get(id)
       const balancer = prev !== undefined && prev.sig === sig ? prev.balancer : new Balancer(u, rows, this.deps)
       next.set(id, { sig, balancer })

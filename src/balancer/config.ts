@@ -1,153 +1,92 @@
 /**
- * The parts of an upstream row the balancer and the health checker read, with Kong's defaults
- * applied where a value is null or absent (rows from the store carry every default, whichever
- * way they were written — see test/unit/snapshot/defaults.test.ts — but an explicit `null` is
- * kept, and unit tests build partial rows).
+ * An upstream row as the balancer and the health checker read it. Rows reach them typed and with
+ * their schema's defaults filled in (`Upstream`, see `ConfigPayload`), but an explicit `null` is
+ * stored as `null`, as in Kong: such a field takes its default from the `upstreams` schema
+ * (`orDefault`). The one thing decided here is the algorithm in effect.
  *
  * @module
  */
-import {
-  ACTIVE_HEALTHY_STATUSES,
-  ACTIVE_UNHEALTHY_STATUSES,
-  PASSIVE_HEALTHY_STATUSES,
-  PASSIVE_UNHEALTHY_STATUSES,
-} from '../entities/index.js'
+import { type Upstream, upstreams } from '../entities/index.js'
+import { type InferDefaulted, orDefault } from '../schema/index.js'
 
-export type Algorithm = 'round-robin' | 'consistent-hashing' | 'least-connections' | 'latency'
-export type HashOn = 'none' | 'consumer' | 'ip' | 'header' | 'cookie' | 'path' | 'query_arg' | 'uri_capture'
+/** The schema's fields, whose defaults stand in for an explicit `null`. */
+const U = upstreams.fields
+const HC = U.healthchecks.fields
+const A = HC.active.fields
+const P = HC.passive.fields
 
-export interface ActiveChecks {
-  readonly type: 'tcp' | 'http' | 'https' | 'grpc' | 'grpcs'
-  /** Seconds. */
-  readonly timeout: number
-  readonly concurrency: number
-  readonly http_path: string
-  readonly https_sni: string | null
-  readonly https_verify_certificate: boolean
-  readonly headers: Readonly<Record<string, readonly string[]>> | null
-  readonly healthy: { readonly interval: number; readonly http_statuses: readonly number[]; readonly successes: number }
-  readonly unhealthy: {
-    readonly interval: number
-    readonly http_statuses: readonly number[]
-    readonly tcp_failures: number
-    readonly timeouts: number
-    readonly http_failures: number
-  }
-}
+export type Algorithm = UpstreamConfig['algorithm']
+export type HashOn = UpstreamConfig['hash_on']
 
-export interface PassiveChecks {
-  readonly type: 'tcp' | 'http' | 'https' | 'grpc' | 'grpcs'
-  readonly healthy: { readonly http_statuses: readonly number[]; readonly successes: number }
-  readonly unhealthy: {
-    readonly http_statuses: readonly number[]
-    readonly tcp_failures: number
-    readonly timeouts: number
-    readonly http_failures: number
-  }
-}
+/** `healthchecks` with the schema's defaults in place of explicit nulls. */
+export type HealthChecks = InferDefaulted<typeof HC>
+export type ActiveChecks = HealthChecks['active']
+export type PassiveChecks = HealthChecks['passive']
 
-export interface HealthChecks {
-  readonly active: ActiveChecks
-  readonly passive: PassiveChecks
-  readonly threshold: number
-}
+/** The upstream's fields with the schema's defaults in place of explicit nulls, and the row as stored. */
+export type UpstreamConfig = InferDefaulted<typeof U> & { readonly row: Upstream }
 
-export interface UpstreamConfig {
-  readonly id: string
-  readonly name: string
-  /** The algorithm in effect: `hash_on` other than `none` means consistent-hashing (as Kong). */
-  readonly algorithm: Algorithm
-  readonly hash_on: HashOn
-  readonly hash_fallback: HashOn
-  readonly hash_on_header: string | null
-  readonly hash_fallback_header: string | null
-  readonly hash_on_cookie: string | null
-  readonly hash_on_cookie_path: string
-  readonly hash_on_query_arg: string | null
-  readonly hash_fallback_query_arg: string | null
-  readonly hash_on_uri_capture: string | null
-  readonly hash_fallback_uri_capture: string | null
-  readonly slots: number
-  readonly healthchecks: HealthChecks
-  readonly host_header: string | null
-  readonly use_srv_name: boolean
-  /** The row as stored. */
-  readonly row: Readonly<Record<string, unknown>>
-}
-
-type Obj = Record<string, unknown>
-const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null ? (v as Obj) : {})
-const num = (v: unknown, d: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : d)
-const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null)
-const list = (v: unknown, d: readonly number[]): readonly number[] =>
-  Array.isArray(v) ? v.filter((x): x is number => typeof x === 'number') : d
-
-export function parseHealthChecks(value: unknown): HealthChecks {
-  const hc = obj(value)
-  const a = obj(hc['active'])
-  const ah = obj(a['healthy'])
-  const au = obj(a['unhealthy'])
-  const p = obj(hc['passive'])
-  const ph = obj(p['healthy'])
-  const pu = obj(p['unhealthy'])
-  const headers = a['headers']
+/** The health checks of an upstream row, every null that has a default replaced with it. */
+export function resolveHealthChecks(hc: Upstream['healthchecks']): HealthChecks {
+  const { active: a, passive: p } = hc
   return {
     active: {
-      type: (str(a['type']) ?? 'http') as ActiveChecks['type'],
-      timeout: num(a['timeout'], 1),
-      concurrency: num(a['concurrency'], 10),
-      http_path: str(a['http_path']) ?? '/',
-      https_sni: str(a['https_sni']),
-      https_verify_certificate: a['https_verify_certificate'] !== false,
-      headers: typeof headers === 'object' && headers !== null ? (headers as Record<string, string[]>) : null,
+      type: orDefault(a.type, A.type),
+      timeout: orDefault(a.timeout, A.timeout),
+      concurrency: orDefault(a.concurrency, A.concurrency),
+      http_path: orDefault(a.http_path, A.http_path),
+      https_sni: a.https_sni,
+      https_verify_certificate: orDefault(a.https_verify_certificate, A.https_verify_certificate),
+      headers: a.headers,
       healthy: {
-        interval: num(ah['interval'], 0),
-        http_statuses: list(ah['http_statuses'], ACTIVE_HEALTHY_STATUSES),
-        successes: num(ah['successes'], 0),
+        interval: orDefault(a.healthy.interval, A.healthy.fields.interval),
+        http_statuses: orDefault(a.healthy.http_statuses, A.healthy.fields.http_statuses),
+        successes: orDefault(a.healthy.successes, A.healthy.fields.successes),
       },
       unhealthy: {
-        interval: num(au['interval'], 0),
-        http_statuses: list(au['http_statuses'], ACTIVE_UNHEALTHY_STATUSES),
-        tcp_failures: num(au['tcp_failures'], 0),
-        timeouts: num(au['timeouts'], 0),
-        http_failures: num(au['http_failures'], 0),
+        interval: orDefault(a.unhealthy.interval, A.unhealthy.fields.interval),
+        http_statuses: orDefault(a.unhealthy.http_statuses, A.unhealthy.fields.http_statuses),
+        tcp_failures: orDefault(a.unhealthy.tcp_failures, A.unhealthy.fields.tcp_failures),
+        timeouts: orDefault(a.unhealthy.timeouts, A.unhealthy.fields.timeouts),
+        http_failures: orDefault(a.unhealthy.http_failures, A.unhealthy.fields.http_failures),
       },
     },
     passive: {
-      type: (str(p['type']) ?? 'http') as PassiveChecks['type'],
-      healthy: { http_statuses: list(ph['http_statuses'], PASSIVE_HEALTHY_STATUSES), successes: num(ph['successes'], 0) },
+      type: orDefault(p.type, P.type),
+      healthy: {
+        http_statuses: orDefault(p.healthy.http_statuses, P.healthy.fields.http_statuses),
+        successes: orDefault(p.healthy.successes, P.healthy.fields.successes),
+      },
       unhealthy: {
-        http_statuses: list(pu['http_statuses'], PASSIVE_UNHEALTHY_STATUSES),
-        tcp_failures: num(pu['tcp_failures'], 0),
-        timeouts: num(pu['timeouts'], 0),
-        http_failures: num(pu['http_failures'], 0),
+        http_statuses: orDefault(p.unhealthy.http_statuses, P.unhealthy.fields.http_statuses),
+        tcp_failures: orDefault(p.unhealthy.tcp_failures, P.unhealthy.fields.tcp_failures),
+        timeouts: orDefault(p.unhealthy.timeouts, P.unhealthy.fields.timeouts),
+        http_failures: orDefault(p.unhealthy.http_failures, P.unhealthy.fields.http_failures),
       },
     },
-    threshold: num(hc['threshold'], 0),
+    threshold: orDefault(hc.threshold, HC.threshold),
   }
 }
 
-export function parseUpstream(row: Readonly<Record<string, unknown>>): UpstreamConfig {
-  const hashOn = (str(row['hash_on']) ?? 'none') as HashOn
-  const algorithm = hashOn !== 'none' ? 'consistent-hashing' : ((str(row['algorithm']) ?? 'round-robin') as Algorithm)
+/**
+ * The upstream as the balancer reads it. Derived here, and nowhere in the row:
+ *
+ * - the algorithm: `hash_on` other than `none` means consistent-hashing (Kong's `hash_on`
+ *   shorthand in `upstreams.lua` writes that into the row; Turnpike stores the row as sent);
+ * - the name, lower-cased: the proxy looks a service's host up lower-cased.
+ */
+export function resolveUpstream(row: Upstream): UpstreamConfig {
+  const hashOn = orDefault(row.hash_on, U.hash_on)
   return {
-    id: String(row['id']),
-    name: String(row['name']).toLowerCase(),
-    algorithm,
+    ...row,
+    name: row.name.toLowerCase(),
+    algorithm: hashOn !== 'none' ? 'consistent-hashing' : orDefault(row.algorithm, U.algorithm),
     hash_on: hashOn,
-    hash_fallback: hashOn === 'cookie' ? 'none' : ((str(row['hash_fallback']) ?? 'none') as HashOn),
-    hash_on_header: str(row['hash_on_header']),
-    hash_fallback_header: str(row['hash_fallback_header']),
-    hash_on_cookie: str(row['hash_on_cookie']),
-    hash_on_cookie_path: str(row['hash_on_cookie_path']) ?? '/',
-    hash_on_query_arg: str(row['hash_on_query_arg']),
-    hash_fallback_query_arg: str(row['hash_fallback_query_arg']),
-    hash_on_uri_capture: str(row['hash_on_uri_capture']),
-    hash_fallback_uri_capture: str(row['hash_fallback_uri_capture']),
-    slots: num(row['slots'], 10000),
-    healthchecks: parseHealthChecks(row['healthchecks']),
-    host_header: str(row['host_header']),
-    use_srv_name: row['use_srv_name'] === true,
+    hash_fallback: orDefault(row.hash_fallback, U.hash_fallback),
+    hash_on_cookie_path: orDefault(row.hash_on_cookie_path, U.hash_on_cookie_path),
+    slots: orDefault(row.slots, U.slots),
+    healthchecks: resolveHealthChecks(row.healthchecks),
+    use_srv_name: orDefault(row.use_srv_name, U.use_srv_name),
     row,
   }
 }

@@ -24,14 +24,7 @@ export { snis, type Sni } from './snis.js'
 export { caCertificates, type CaCertificate, certDigest } from './ca-certificates.js'
 export { keySets, type KeySet } from './key-sets.js'
 export { keys, type Key } from './keys.js'
-export {
-  upstreams,
-  type Upstream,
-  ACTIVE_HEALTHY_STATUSES,
-  ACTIVE_UNHEALTHY_STATUSES,
-  PASSIVE_HEALTHY_STATUSES,
-  PASSIVE_UNHEALTHY_STATUSES,
-} from './upstreams.js'
+export { upstreams, type Upstream } from './upstreams.js'
 export { targets, type Target, normalizeTarget, splitTarget } from './targets.js'
 
 /**

@@ -42,22 +42,19 @@ const simpleParam = {
   match: /^[A-Za-z0-9_\-.~]+$/,
   match_message: 'contains one or more invalid characters',
 } as const satisfies StringField
-const httpStatuses = (def: readonly number[]): ArrayField => ({
-  type: 'array',
-  default: def,
-  elements: { type: 'integer', between: [100, 999] },
-})
-const seconds = (def: number): NumberField => ({ type: 'number', default: def, between: [0, 65535] })
-const counter = (def: number): NumberField => ({ type: 'integer', default: def, between: [0, 255] })
+// Typed with their defaults (`as const`), so that code reading a row can take the schema's
+// default where the row holds an explicit null (`orDefault`).
+const httpStatuses = <const D extends readonly number[]>(def: D) =>
+  ({ type: 'array', default: def, elements: { type: 'integer', between: [100, 999] } }) as const satisfies ArrayField
+const seconds = <const D extends number>(def: D) => ({ type: 'number', default: def, between: [0, 65535] }) as const satisfies NumberField
+const counter = <const D extends number>(def: D) => ({ type: 'integer', default: def, between: [0, 255] }) as const satisfies NumberField
 const rec = <const Fs extends Readonly<Record<string, Field>>>(fields: Fs) =>
   ({ type: 'record', required: true, fields }) as const satisfies RecordField
 
-export const ACTIVE_HEALTHY_STATUSES = [200, 302] as const
-export const ACTIVE_UNHEALTHY_STATUSES = [429, 404, 500, 501, 502, 503, 504, 505] as const
-export const PASSIVE_HEALTHY_STATUSES = [
-  200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308,
-] as const
-export const PASSIVE_UNHEALTHY_STATUSES = [429, 500, 503] as const
+const ACTIVE_HEALTHY_STATUSES = [200, 302] as const
+const ACTIVE_UNHEALTHY_STATUSES = [429, 404, 500, 501, 502, 503, 504, 505] as const
+const PASSIVE_HEALTHY_STATUSES = [200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308] as const
+const PASSIVE_UNHEALTHY_STATUSES = [429, 500, 503] as const
 
 const healthchecks = rec({
   active: rec({

@@ -246,7 +246,7 @@ export class HealthChecker implements UpstreamHealthProvider {
       if (t.addresses.length === 0 && t.weight > 0) health = 'DNS_ERROR'
       else if (!using || t.weight === 0) health = 'HEALTHCHECKS_OFF'
       else health = addresses.some((a) => a.health === 'HEALTHY') ? 'HEALTHY' : 'UNHEALTHY'
-      out.set(String(t.row['id']), {
+      out.set(t.row.id, {
         health,
         data: {
           host: t.host,
@@ -281,7 +281,7 @@ export class HealthChecker implements UpstreamHealthProvider {
         healthy,
         weight: { total, unavailable, available: total - unavailable },
         hosts: b.targets.map((t) => {
-          const d = targets?.get(String(t.row['id']))?.data ?? {}
+          const d = targets?.get(t.row.id)?.data ?? {}
           const addresses = (d['addresses'] as { ip: string; port: number; weight: number; health: string }[] | undefined) ?? []
           return {
             ...d,
@@ -306,9 +306,7 @@ export class HealthChecker implements UpstreamHealthProvider {
     const b = await this.#balancer(upstreamId)
     if (b === null) return 'balancer not found'
     if (!usingHealthchecks(b.upstream.healthchecks)) return `no healthchecker found for ${b.upstream.name}`
-    const t = b.targets.find(
-      (x) => `${x.host.includes(':') ? `[${x.host}]` : x.host}:${x.port}` === target || String(x.row['id']) === target,
-    )
+    const t = b.targets.find((x) => `${x.host.includes(':') ? `[${x.host}]` : x.host}:${x.port}` === target || x.row.id === target)
     if (t === undefined) return 'target not found'
     const list = address === null ? t.addresses : t.addresses.filter((a) => a.ip === address.ip && a.port === address.port)
     if (list.length === 0)

@@ -316,3 +316,24 @@ export type InferFields<Fs extends Readonly<Record<string, Field>>> = { readonly
 
 /** The stored row of an entity schema. */
 export type InferRow<S extends EntitySchema> = InferFields<S['fields']>
+
+/**
+ * A field's value once an explicit `null` has been replaced with the field's default
+ * (`orDefault`): never null when the field has a default, nested records likewise.
+ */
+type DefaultedValue<F> = F extends RecordField
+  ? string extends keyof F['fields']
+    ? FieldValue<F>
+    : F extends { readonly default: NonNullable<unknown> }
+      ? InferDefaulted<F['fields']>
+      : Nullable<F, InferDefaulted<F['fields']>>
+  : F extends { readonly default: NonNullable<unknown> }
+    ? NonNullable<FieldValue<F>>
+    : FieldValue<F>
+
+/**
+ * The value of a record whose fields are `Fs` as code reads it after taking each field's default
+ * where the row holds an explicit `null` (see `orDefault`): fields with a default are never null,
+ * fields without one keep their `null`.
+ */
+export type InferDefaulted<Fs extends Readonly<Record<string, Field>>> = { readonly [K in keyof Fs]: DefaultedValue<Fs[K]> }

@@ -5,8 +5,9 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { ConsistentHashing, LeastConnections, Latency, type Peer, recordLatency, RoundRobin } from '../../../src/balancer/algorithms.js'
 import { Balancer, HealthView } from '../../../src/balancer/balancer.js'
-import { parseUpstream } from '../../../src/balancer/config.js'
+import { resolveUpstream } from '../../../src/balancer/config.js'
 import { requestHash } from '../../../src/balancer/hash-input.js'
+import { targetRow, upstreamRow } from '../../helpers/entity-rows.js'
 
 function peer(ip: string, weight: number): Peer {
   return { key: `${ip}:80|${ip}`, ip, port: 80, weight, active: 0, ewma: 0, ewmaAt: 0 }
@@ -84,14 +85,14 @@ describe('least-connections and latency', () => {
 describe('hash input', () => {
   const base = { consumerId: null, clientIp: '192.0.2.1', headers: {}, path: '/p', query: null, captures: null }
   test('header, then fallback; cookie made up with its Set-Cookie when absent', () => {
-    const u = parseUpstream({ id: 'u', name: 'u', hash_on: 'header', hash_on_header: 'x-user', hash_fallback: 'ip' })
+    const u = resolveUpstream(upstreamRow({ name: 'u', hash_on: 'header', hash_on_header: 'x-user', hash_fallback: 'ip' }))
     assert.equal(u.algorithm, 'consistent-hashing', 'hash_on switches the algorithm')
     const a = requestHash(u, { ...base, headers: { 'x-user': 'alice' } })
     assert.equal(requestHash(u, { ...base, headers: { 'x-user': 'alice' } }).hash, a.hash)
     const fb = requestHash(u, base)
     assert.equal(fb.hash, requestHash(u, { ...base, headers: {} }).hash)
     assert.notEqual(fb.hash, null)
-    const c = parseUpstream({ id: 'c', name: 'c', hash_on: 'cookie', hash_on_cookie: 'sid', hash_on_cookie_path: '/app' })
+    const c = resolveUpstream(upstreamRow({ name: 'c', hash_on: 'cookie', hash_on_cookie: 'sid', hash_on_cookie_path: '/app' }))
     const made = requestHash(c, base)
     assert.match(made.setCookie ?? '', /^sid=[0-9a-f-]{36}; Path=\/app$/)
     const value = (made.setCookie ?? '').slice(4, 40)
@@ -100,9 +101,9 @@ describe('hash input', () => {
     assert.equal(back.setCookie, null)
   })
   test('query_arg and uri_capture', () => {
-    const q = parseUpstream({ id: 'q', name: 'q', hash_on: 'query_arg', hash_on_query_arg: 'k' })
+    const q = resolveUpstream(upstreamRow({ name: 'q', hash_on: 'query_arg', hash_on_query_arg: 'k' }))
     assert.equal(requestHash(q, { ...base, query: 'k=1&x=2' }).hash, requestHash(q, { ...base, query: 'x=3&k=1' }).hash)
-    const cap = parseUpstream({ id: 'r', name: 'r', hash_on: 'uri_capture', hash_on_uri_capture: 'id' })
+    const cap = resolveUpstream(upstreamRow({ name: 'r', hash_on: 'uri_capture', hash_on_uri_capture: 'id' }))
     assert.equal(requestHash(cap, { ...base, captures: { id: '42' } }).hash, requestHash(cap, { ...base, captures: { id: '42' } }).hash)
     assert.equal(requestHash(cap, base).hash, null)
   })
@@ -111,12 +112,8 @@ describe('hash input', () => {
 describe('balancer', () => {
   test('weight 0 targets are never picked; threshold makes the balancer unhealthy', () => {
     const view = new HealthView()
-    const up = { id: 'u1', name: 'svc.up', healthchecks: { threshold: 50 } }
-    const rows = [
-      { id: 't1', target: '10.0.0.1:80', weight: 100 },
-      { id: 't2', target: '10.0.0.2:80', weight: 100 },
-      { id: 't3', target: '10.0.0.3:80', weight: 0 },
-    ]
+    const up = upstreamRow({ name: 'svc.up', healthchecks: { threshold: 50 } })
+    const rows = [targetRow(up, '10.0.0.1:80'), targetRow(up, '10.0.0.2:80'), targetRow(up, '10.0.0.3:80', { weight: 0 })]
     const b = new Balancer(up, rows, { resolver: null, health: view, report: null })
     for (let i = 0; i < 20; i++) {
       const r = b.pick(null, null)
@@ -124,7 +121,7 @@ describe('balancer', () => {
       assert.notEqual(r.address.ip, '10.0.0.3')
       b.release(r.address, null)
     }
-    view.set({ u1: ['10.0.0.1:80|10.0.0.1'] })
+    view.set({ [up.id]: ['10.0.0.1:80|10.0.0.1'] })
     // 50 % available is not above the 50 % threshold.
     const r = b.pick(null, null)
     assert.deepEqual(r, { ok: false, reason: 'Balancer is unhealthy' })
@@ -142,11 +139,8 @@ describe('balancer', () => {
         ],
       }),
     }
-    const b = new Balancer({ id: 'u2', name: 'srv.up' }, [{ id: 't', target: 'svc.example:80', weight: 100 }], {
-      resolver,
-      health: view,
-      report: null,
-    })
+    const up = upstreamRow({ name: 'srv.up' })
+    const b = new Balancer(up, [targetRow(up, 'svc.example:80')], { resolver, health: view, report: null })
     await b.refresh()
     const t = b.targets[0]
     assert.ok(t !== undefined)
@@ -183,13 +177,10 @@ describe('balancer over the DNS client', () => {
       client: { lookup: (n: string) => Promise.resolve(sets[n] ?? { ok: false, message: 'dns server error: 3 name error' }) },
       resolve: (n: string) => (n === 'node1.test' ? { ok: true, address: '10.3.0.1' } : { ok: false, message: 'nope' }),
     }
+    const up = upstreamRow({ name: 'm.up' })
     const b = new Balancer(
-      { id: 'u3', name: 'm.up' },
-      [
-        { id: 't1', target: 'multi.test:81', weight: 7 },
-        { id: 't2', target: 'srv.test:80', weight: 100 },
-        { id: 't3', target: 'missing.test:80', weight: 100 },
-      ],
+      up,
+      [targetRow(up, 'multi.test:81', { weight: 7 }), targetRow(up, 'srv.test:80'), targetRow(up, 'missing.test:80')],
       { resolver, health: new HealthView(), report: null },
     )
     await b.refresh()

@@ -3,17 +3,23 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseHealthChecks } from '../../../src/balancer/config.js'
+import { resolveHealthChecks } from '../../../src/balancer/config.js'
 import { applyOutcome, classifyStatus, freshHealth } from '../../../src/balancer/health-model.js'
+import { upstreamRow } from '../../helpers/entity-rows.js'
 
-const hc = parseHealthChecks({
-  active: { healthy: { interval: 1, successes: 2 }, unhealthy: { interval: 1, tcp_failures: 3, http_failures: 2 } },
-  passive: { unhealthy: { tcp_failures: 2, timeouts: 0 } },
-})
+const hc = resolveHealthChecks(
+  upstreamRow({
+    name: 'model.test',
+    healthchecks: {
+      active: { healthy: { interval: 1, successes: 2 }, unhealthy: { interval: 1, tcp_failures: 3, http_failures: 2 } },
+      passive: { unhealthy: { tcp_failures: 2, timeouts: 0 } },
+    },
+  }).healthchecks,
+)
 
 describe('health model', () => {
   test('defaults are Kong’s', () => {
-    const d = parseHealthChecks(undefined)
+    const d = resolveHealthChecks(upstreamRow({ name: 'defaults.test' }).healthchecks)
     assert.deepEqual(d.active.healthy.http_statuses, [200, 302])
     assert.deepEqual(d.passive.unhealthy.http_statuses, [429, 500, 503])
     assert.equal(d.active.timeout, 1)

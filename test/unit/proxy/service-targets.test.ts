@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { Address, BalancerTarget } from '../../../src/balancer/balancer.js'
 import { peerTarget, serviceTarget } from '../../../src/proxy/upstream-attempt.js'
 import type { CompiledService } from '../../../src/snapshot/snapshot.js'
+import { targetRow, upstreamRow } from '../../helpers/entity-rows.js'
 
 function service(): CompiledService {
   return {
@@ -46,7 +47,7 @@ test('addresses that keep changing do not pile up', () => {
 
 test('a balancer address gets one target per service, rebuilt only when the SNI differs', () => {
   const s = service()
-  const bt = new BalancerTarget({ target: 'backend.internal:9000', weight: 100 })
+  const bt = new BalancerTarget(targetRow(upstreamRow({ name: 'backend.pool' }), 'backend.internal:9000'))
   const peer = new Address('10.1.0.7', 9000, 100, bt)
   const t = peerTarget(s, peer, 'backend.internal')
   assert.deepEqual(
