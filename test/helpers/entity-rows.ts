@@ -1,11 +1,11 @@
 /**
  * Stored rows made from partial input by the entities' own schemas, as the DAO writes them: auto
  * fields filled in, `validateEntity` filling every default (nested records included) and checking
- * the input, then the entity's `transform`. For unit tests that build balancers and health
- * checkers without a store: they get the rows a worker gets, not hand-written partial ones.
+ * the input, then the entity's `transform`. For unit tests that build balancers, health checkers,
+ * snapshots and runloops without a store: they get the rows a worker gets, not hand-written ones.
  */
 import { randomUUID } from 'node:crypto'
-import { type Target, targets, type Upstream, upstreams } from '../../src/entities/index.js'
+import { type Route, routes, type Service, services, type Target, targets, type Upstream, upstreams } from '../../src/entities/index.js'
 import { type EntitySchema, validateEntity } from '../../src/schema/index.js'
 
 type Input = Readonly<Record<string, unknown>>
@@ -28,4 +28,14 @@ export function upstreamRow(input: Input & { readonly name: string }): Upstream 
 /** A `targets` row of `upstream` as stored (`host[:port]` normalized, weight 100 unless `input` says). */
 export function targetRow(upstream: { readonly id: string }, target: string, input: Input = {}): Target {
   return insertRow(targets, { upstream: { id: upstream.id }, target, ...input }) as Target
+}
+
+/** A `services` row as stored: `input` (`host` at least) with the schema's defaults. */
+export function serviceRow(input: Input & { readonly host: string }): Service {
+  return insertRow(services, input) as Service
+}
+
+/** A `routes` row as stored: `input` (paths, hosts… as the route needs) with the schema's defaults. */
+export function routeRow(input: Input): Route {
+  return insertRow(routes, input) as Route
 }

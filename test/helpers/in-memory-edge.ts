@@ -7,6 +7,7 @@
  */
 import type { DnsClientOptions } from '../../src/dns/types.js'
 import type { Route, Service } from '../../src/entities/index.js'
+import { routeRow as storedRoute, serviceRow as storedService } from './entity-rows.js'
 import { AccessLog } from '../../src/observability/access-log.js'
 import { ErrorLog } from '../../src/observability/error-log.js'
 import type { LogSink } from '../../src/observability/log-file.js'
@@ -281,50 +282,16 @@ export function makeProxy(
   }
 }
 
-/** A service row (every field, as the DAO stores it): IP-literal host (no DNS), path `/v1`. */
+/** The ids of {@link serviceRow} and {@link routeRow}. */
+export const SERVICE_ID = '2f1c9a4e-6b0d-4c55-9f3e-0a8b7c6d5e41'
+export const ROUTE_ID = '7d3e5b2a-1c4f-4e8a-b6d9-3f2a1e0c9b87'
+/** A service row as the DAO stores it: IP-literal host (no DNS), path `/v1`; `extra` overrides fields. */
 export const serviceRow = (extra: Partial<Service> = {}): Service => ({
-  id: 's1',
-  created_at: 1,
-  updated_at: 1,
-  name: 'orders',
-  protocol: 'http',
-  host: '10.0.0.7',
-  port: 8080,
-  path: '/v1',
-  retries: 5,
-  connect_timeout: 60000,
-  read_timeout: 60000,
-  write_timeout: 60000,
-  tags: null,
-  client_certificate: null,
-  tls_verify: null,
-  tls_verify_depth: null,
-  ca_certificates: null,
-  enabled: true,
+  ...storedService({ id: SERVICE_ID, name: 'orders', host: '10.0.0.7', port: 8080, path: '/v1' }),
   ...extra,
 })
-/** A route row on `/orders` for service `s1` (every field, as the DAO stores it). */
+/** A route row on `/orders` for {@link serviceRow}, as the DAO stores it; `extra` overrides fields. */
 export const routeRow = (extra: Partial<Route> = {}): Route => ({
-  id: 'r1',
-  created_at: 1,
-  updated_at: 1,
-  name: 'orders-route',
-  protocols: ['http', 'https'],
-  methods: null,
-  hosts: null,
-  paths: ['/orders'],
-  headers: null,
-  snis: null,
-  sources: null,
-  destinations: null,
-  tags: null,
-  strip_path: true,
-  preserve_host: false,
-  request_buffering: true,
-  response_buffering: true,
-  regex_priority: 0,
-  path_handling: 'v0',
-  https_redirect_status_code: 426,
-  service: { id: 's1' },
+  ...storedRoute({ id: ROUTE_ID, name: 'orders-route', paths: ['/orders'], service: { id: SERVICE_ID } }),
   ...extra,
 })

@@ -11,7 +11,7 @@ import type { Pdk } from '../../../src/pdk/types.js'
 import { PluginRegistry } from '../../../src/plugins/registry.js'
 import type { AnyPlugin } from '../../../src/plugins/types.js'
 import { buildSnapshot } from '../../../src/snapshot/snapshot.js'
-import { MemoryUpstream, makeProxy, routeRow as route, serviceRow as svc } from '../../helpers/in-memory-edge.js'
+import { MemoryUpstream, makeProxy, ROUTE_ID, routeRow as route, serviceRow as svc } from '../../helpers/in-memory-edge.js'
 
 /** Plugins that write what they see to `trace`, as `<plugin>:<phase>[:detail]`. */
 function tracer(trace: string[], name: string, priority: number, extra: Partial<AnyPlugin> = {}): AnyPlugin {
@@ -38,7 +38,7 @@ function tracer(trace: string[], name: string, priority: number, extra: Partial<
 }
 
 let n = 0
-const instance = (name: string, scope: Partial<PluginRow> = { route: { id: 'r1' } }): PluginRow => ({
+const instance = (name: string, scope: Partial<PluginRow> = { route: { id: ROUTE_ID } }): PluginRow => ({
   id: `p${++n}`,
   name,
   instance_name: null,

@@ -3,49 +3,17 @@ import { describe, test } from 'node:test'
 import type { Route, Service } from '../../../src/entities/index.js'
 import { buildSnapshot, type ConfigPayload } from '../../../src/snapshot/snapshot.js'
 import { SnapshotSwitch } from '../../../src/snapshot/switch.js'
+import { routeRow, serviceRow } from '../../helpers/entity-rows.js'
 
+// Rows as the DAO stores them, relabelled with short ids for readable assertions.
 const svc = (id: string, extra: Partial<Service> = {}): Service => ({
+  ...serviceRow({ name: `svc-${id}`, host: 'example.internal', port: 8080 }),
   id,
-  created_at: 1,
-  updated_at: 1,
-  name: `svc-${id}`,
-  protocol: 'http',
-  host: 'example.internal',
-  port: 8080,
-  path: null,
-  retries: 5,
-  connect_timeout: 60000,
-  read_timeout: 60000,
-  write_timeout: 60000,
-  tags: null,
-  client_certificate: null,
-  tls_verify: null,
-  tls_verify_depth: null,
-  ca_certificates: null,
-  enabled: true,
   ...extra,
 })
 const route = (id: string, path: string, service: string | null, extra: Partial<Route> = {}): Route => ({
+  ...routeRow({ paths: [path] }),
   id,
-  created_at: 1,
-  updated_at: 1,
-  name: null,
-  protocols: ['http', 'https'],
-  methods: null,
-  hosts: null,
-  paths: [path],
-  headers: null,
-  snis: null,
-  sources: null,
-  destinations: null,
-  tags: null,
-  strip_path: true,
-  preserve_host: false,
-  request_buffering: true,
-  response_buffering: true,
-  regex_priority: 0,
-  path_handling: 'v0',
-  https_redirect_status_code: 426,
   service: service === null ? null : { id: service },
   ...extra,
 })
