@@ -7,13 +7,22 @@
 import { availableParallelism } from 'node:os'
 import { isIP } from 'node:net'
 import { isAbsolute, resolve } from 'node:path'
-import { statSync } from 'node:fs'
-import { invalidSetting } from './errors.js'
+import { existsSync, statSync } from 'node:fs'
+import { ConfigError, invalidSetting } from './errors.js'
 import { isTrustedIpEntry } from './ip.js'
 import { parseListen } from './listen.js'
-import { DATABASES, ERROR_DEFAULT_TYPES, HEADER_TOKENS, LOG_LEVELS, UPSTREAM_HEADER_TOKENS, type SettingName } from './settings.js'
+import {
+  DATABASES,
+  ERROR_DEFAULT_TYPES,
+  HEADER_TOKENS,
+  LOG_LEVELS,
+  SSL_CIPHER_SUITES,
+  SSL_PROTOCOLS,
+  UPSTREAM_HEADER_TOKENS,
+  type SettingName,
+} from './settings.js'
 import type { LayeredValue } from './sources.js'
-import type { GatewayConfig } from './types.js'
+import type { GatewayConfig, ListenAddress, SslProtocol } from './types.js'
 import { ValueProblem } from './value-problem.js'
 import { parseBoolean, parseEnum, parseInteger, parseList, parseNginxTime, parseSize } from './values.js'
 
@@ -134,6 +143,56 @@ function seconds(value: string): number {
 }
 
 /**
+ * `ssl_cert`-like lists (Kong's `array` settings): each entry is a file (a relative path is made
+ * absolute when it exists, as Kong's `abspath`), PEM text, or base64 of PEM text; the files are
+ * read when a listener needs them (runtime/tls-certificates.ts).
+ */
+function pemSources(value: string, cwd: string): string[] {
+  if (value.trim().startsWith('-----BEGIN')) return [value.trim()]
+  return parseList(value).map((v) => (!v.startsWith('-----BEGIN') && existsSync(resolve(cwd, v)) ? resolve(cwd, v) : v))
+}
+
+/** `ssl_protocols`: nginx's words, space-separated (Kong's default `TLSv1.2 TLSv1.3`). */
+function sslProtocols(value: string): SslProtocol[] {
+  const out: SslProtocol[] = []
+  for (const word of value.split(/[\s,]+/).filter((w) => w !== '')) {
+    const p = SSL_PROTOCOLS.find((x) => x === word)
+    if (p === undefined) throw new ValueProblem(`unknown protocol ${JSON.stringify(word)} (expected ${SSL_PROTOCOLS.join(', ')})`)
+    if (!out.includes(p)) out.push(p)
+  }
+  if (out.length === 0) throw new ValueProblem('at least one protocol is required, e.g. TLSv1.2 TLSv1.3')
+  return out
+}
+
+function cipherSuite(value: string): (typeof SSL_CIPHER_SUITES)[number] {
+  if (value === 'fips')
+    throw new ValueProblem("fips is not supported: node's OpenSSL does not run in FIPS mode here (use intermediate, modern, old or custom)")
+  if (!(SSL_CIPHER_SUITES as readonly string[]).includes(value))
+    throw new ValueProblem(`Undefined cipher suite ${value} (expected ${SSL_CIPHER_SUITES.join(', ')})`)
+  return parseEnum(value, SSL_CIPHER_SUITES)
+}
+
+/**
+ * Kong's check of a listener family's certificate settings (`conf_loader/parse.lua`), when one of
+ * its listeners has `ssl`: certificates and keys come in pairs.
+ */
+function checkCertificatePairs(
+  prefix: '' | 'admin_' | 'status_',
+  listen: readonly ListenAddress[],
+  certs: readonly string[],
+  keys: readonly string[],
+): void {
+  if (!listen.some((l) => l.ssl)) return
+  let problem: string | null = null
+  if (certs.length > 0 && keys.length === 0) problem = `${prefix}ssl_cert_key must be specified`
+  else if (keys.length > 0 && certs.length === 0) problem = `${prefix}ssl_cert must be specified`
+  else if (certs.length !== keys.length) {
+    problem = `${prefix}ssl_cert was specified ${certs.length} times while ${prefix}ssl_cert_key was specified ${keys.length} times`
+  }
+  if (problem !== null) throw new ConfigError(problem, `${prefix}ssl_cert`)
+}
+
+/**
  * Builds the configuration from the final value of each implemented setting.
  *
  * @param get - the winning value (with its origin) for each setting
@@ -154,11 +213,31 @@ export function buildConfig(get: (name: SettingName) => LayeredValue, cwd: strin
   }
 
   const prefix = parse('prefix', (v) => resolve(cwd, required(v)))
+  const proxyListen = parse('proxy_listen', parseListen)
+  const adminListen = parse('admin_listen', parseListen)
+  const statusListen = parse('status_listen', parseListen)
+  const pems = (name: SettingName): string[] => parse(name, (v) => pemSources(v, cwd))
+  const tls = {
+    ssl_cert: pems('ssl_cert'),
+    ssl_cert_key: pems('ssl_cert_key'),
+    admin_ssl_cert: pems('admin_ssl_cert'),
+    admin_ssl_cert_key: pems('admin_ssl_cert_key'),
+    status_ssl_cert: pems('status_ssl_cert'),
+    status_ssl_cert_key: pems('status_ssl_cert_key'),
+    ssl_cipher_suite: parse('ssl_cipher_suite', cipherSuite),
+    ssl_ciphers: parse('ssl_ciphers', (v) => (v === '' ? null : v)),
+    ssl_protocols: parse('ssl_protocols', sslProtocols),
+    ssl_prefer_server_ciphers: parse('ssl_prefer_server_ciphers', parseBoolean),
+  }
+  checkCertificatePairs('', proxyListen, tls.ssl_cert, tls.ssl_cert_key)
+  checkCertificatePairs('admin_', adminListen, tls.admin_ssl_cert, tls.admin_ssl_cert_key)
+  checkCertificatePairs('status_', statusListen, tls.status_ssl_cert, tls.status_ssl_cert_key)
   return {
     prefix,
-    proxy_listen: parse('proxy_listen', parseListen),
-    admin_listen: parse('admin_listen', parseListen),
-    status_listen: parse('status_listen', parseListen),
+    proxy_listen: proxyListen,
+    admin_listen: adminListen,
+    status_listen: statusListen,
+    ...tls,
     database: parse('database', (v) => {
       if (v === 'cassandra') throw new ValueProblem('Cassandra is not supported (Kong dropped it in 3.4); use sqlite, off or postgres')
       return parseEnum(v, DATABASES)

@@ -4,7 +4,7 @@
  * @module
  */
 
-export type { GatewayConfig, ListenAddress, LogLevel } from './types.js'
+export type { GatewayConfig, ListenAddress, LogLevel, SslProtocol } from './types.js'
 export { loadConfig, findConfFile, DEFAULT_CONF_PATHS, type LoadConfigOptions } from './load.js'
 export { ConfigError, type SettingSource } from './errors.js'
 export { parseConfFile, type ConfEntry } from './conf-file.js'

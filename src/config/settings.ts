@@ -52,6 +52,16 @@ export const DEFAULTS = {
   lua_max_post_args: '100',
   lua_max_uri_args: '100',
   shutdown_timeout: '10',
+  ssl_cert: '',
+  ssl_cert_key: '',
+  ssl_cipher_suite: 'intermediate',
+  ssl_ciphers: '',
+  ssl_protocols: 'TLSv1.2 TLSv1.3',
+  ssl_prefer_server_ciphers: 'on',
+  admin_ssl_cert: '',
+  admin_ssl_cert_key: '',
+  status_ssl_cert: '',
+  status_ssl_cert_key: '',
 } as const satisfies Record<string, string>
 
 export type SettingName = keyof typeof DEFAULTS
@@ -90,5 +100,11 @@ export const UPSTREAM_HEADER_TOKENS: readonly string[] = ['x-kong-request-id']
 export const LOG_LEVELS = ['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg'] as const
 
 export const DATABASES = ['sqlite', 'off', 'postgres'] as const
+
+/** Kong's `ssl_cipher_suite` values (`fips` is refused: node's OpenSSL runs without FIPS mode here). */
+export const SSL_CIPHER_SUITES = ['modern', 'intermediate', 'old', 'custom'] as const
+
+/** The TLS versions `ssl_protocols` names, oldest first (nginx's `ssl_protocols` words). */
+export const SSL_PROTOCOLS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const
 
 export const ERROR_DEFAULT_TYPES = ['text/plain', 'application/json', 'text/html', 'application/xml'] as const

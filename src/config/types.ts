@@ -14,6 +14,9 @@ export interface ListenAddress {
   readonly backlog?: number
 }
 
+/** A TLS version as `ssl_protocols` names it. */
+export type SslProtocol = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'
+
 export type LogLevel = 'debug' | 'info' | 'notice' | 'warn' | 'error' | 'crit' | 'alert' | 'emerg'
 
 export interface GatewayConfig {
@@ -72,6 +75,24 @@ export interface GatewayConfig {
   readonly lua_max_uri_args: number
   /** Seconds a graceful stop waits for in-flight requests. */
   readonly shutdown_timeout: number
+  /**
+   * Certificates and keys of the proxy's TLS listeners when no SNI picks one (Kong's
+   * `ssl_cert`/`ssl_cert_key`, in pairs): each an absolute file path, PEM text or base64 of it.
+   * Empty: a self-signed default is generated into `<prefix>/ssl/` (see docs/tls.md).
+   */
+  readonly ssl_cert: readonly string[]
+  readonly ssl_cert_key: readonly string[]
+  /** The same for `admin_listen` and `status_listen` entries with `ssl`. */
+  readonly admin_ssl_cert: readonly string[]
+  readonly admin_ssl_cert_key: readonly string[]
+  readonly status_ssl_cert: readonly string[]
+  readonly status_ssl_cert_key: readonly string[]
+  /** Kong's predefined suites (Mozilla's), or `custom`: `ssl_protocols`, `ssl_ciphers` and `ssl_prefer_server_ciphers` then apply. */
+  readonly ssl_cipher_suite: 'modern' | 'intermediate' | 'old' | 'custom'
+  /** OpenSSL cipher list (`custom` only); null: OpenSSL's default. */
+  readonly ssl_ciphers: string | null
+  readonly ssl_protocols: readonly SslProtocol[]
+  readonly ssl_prefer_server_ciphers: boolean
   /** Every setting as given (after defaults), for `GET /` output. */
   readonly raw: Readonly<Record<string, string>>
 }

@@ -9,6 +9,7 @@ describe('publicConfiguration', () => {
       [
         'pg_password = hunter2',
         'pg_ro_password = hunter3',
+        'ssl_cert = /keys/server.crt',
         'ssl_cert_key = /keys/server.key',
         'cluster_cert_key = /keys/cluster.key',
         'proxy_server = http://user:pass@proxy:3128',

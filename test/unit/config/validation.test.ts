@@ -85,12 +85,51 @@ describe('validation messages', () => {
     [{ lua_max_uri_args: '1.5' }, 'invalid lua_max_uri_args: "1.5": must be an integer between 1 and 1000'],
     [{ shutdown_timeout: '-5' }, 'invalid shutdown_timeout: "-5": expected an integer, 0 or greater'],
     [{ shutdown_timeout: '99999999999999999999' }, 'invalid shutdown_timeout: "99999999999999999999": number is too large'],
+    [
+      { ssl_cipher_suite: 'strong' },
+      'invalid ssl_cipher_suite: "strong": Undefined cipher suite strong (expected modern, intermediate, old, custom)',
+    ],
+    [
+      { ssl_cipher_suite: 'fips' },
+      'invalid ssl_cipher_suite: "fips": fips is not supported: node\'s OpenSSL does not run in FIPS mode here (use intermediate, modern, old or custom)',
+    ],
+    [
+      { ssl_protocols: 'TLSv1.2 SSLv3' },
+      'invalid ssl_protocols: "TLSv1.2 SSLv3": unknown protocol "SSLv3" (expected TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)',
+    ],
+    [{ ssl_prefer_server_ciphers: 'maybe' }, 'invalid ssl_prefer_server_ciphers: "maybe": expected on, off, true or false'],
+    // Kong's conf_loader checks: certificates and keys in pairs, for a family with an ssl listener
+    [{ ssl_cert: '/a.crt' }, 'ssl_cert_key must be specified'],
+    [{ admin_ssl_cert_key: '/a.key' }, 'admin_ssl_cert must be specified'],
+    [{ ssl_cert: '/a.crt, /b.crt', ssl_cert_key: '/a.key' }, 'ssl_cert was specified 2 times while ssl_cert_key was specified 1 times'],
+    [{ status_listen: '127.0.0.1:8007 ssl', status_ssl_cert: '/a.crt' }, 'status_ssl_cert_key must be specified'],
   ]
   for (const [overrides, message] of cases) {
     test(`${Object.keys(overrides)[0]} = ${JSON.stringify(Object.values(overrides)[0])}`, () => {
       assert.equal(errorFor(overrides), message)
     })
   }
+
+  test('certificate settings of a family without an ssl listener are not checked', () => {
+    const config = load({ overrides: { status_ssl_cert: '/a.crt' } })
+    assert.deepEqual(config.status_ssl_cert, ['/a.crt'])
+  })
+
+  test("TLS settings: Kong's defaults, lists of certificates, PEM text kept as one entry", () => {
+    const config = load({
+      overrides: {
+        ssl_cert: '/a.crt, /b.crt',
+        ssl_cert_key: '/a.key, /b.key',
+        admin_ssl_cert: '-----BEGIN CERTIFICATE-----\nAB,CD\n-----END CERTIFICATE-----',
+        admin_ssl_cert_key: '/k',
+      },
+    })
+    assert.deepEqual(config.ssl_cert, ['/a.crt', '/b.crt'])
+    assert.equal(config.admin_ssl_cert.length, 1)
+    assert.equal(config.ssl_cipher_suite, 'intermediate')
+    assert.deepEqual(config.ssl_protocols, ['TLSv1.2', 'TLSv1.3'])
+    assert.equal(config.ssl_ciphers, null)
+  })
 
   test('the error names the setting it concerns', () => {
     try {
