@@ -37,7 +37,8 @@ export interface MatchInput {
   /** The raw request target path, without query string, before normalization. */
   readonly path: string
   readonly headers: Readonly<Record<string, string | string[] | undefined>>
-  readonly sni?: string
+  /** The TLS server name the client sent (https requests); routes' `snis` match it. */
+  readonly sni?: string | undefined
 }
 
 /** The result of a successful match. */

@@ -127,6 +127,17 @@ function headersMatch(rules: readonly HeaderRule[], headers: MatchInput['headers
 }
 
 /**
+ * Kong's `tls.sni` conditions (router/transform.lua): `*.example.com` matches names ending in
+ * `.example.com`, `example.*` names starting with `example.`, anything else the name exactly.
+ */
+function sniMatches(snis: readonly string[], sni: string): boolean {
+  for (const s of snis) {
+    if (s.startsWith('*') ? sni.endsWith(s.slice(1)) : s.endsWith('*') ? sni.startsWith(s.slice(0, -1)) : sni === s) return true
+  }
+  return false
+}
+
+/**
  * Tests every condition except the path. `host` is the canonical request host, `port` the
  * Host header's port or the listener port.
  */
@@ -141,7 +152,7 @@ export function fieldsMatch(cr: CompiledRoute<RouteInput>, input: MatchInput, ho
   // SNIs only count on https requests (Kong #6425).
   if (cr.snis !== null && input.scheme === 'https') {
     const sni = input.sni === undefined ? '' : stripTrailingDot(input.sni).toLowerCase()
-    if (!cr.snis.includes(sni)) return false
+    if (!sniMatches(cr.snis, sni)) return false
   }
   if (cr.headers !== null && !headersMatch(cr.headers, input.headers)) return false
   return true

@@ -82,6 +82,15 @@ describe('methods, headers, snis', () => {
     assert.equal(pick([r], { scheme: 'https', path: '/s', sni: 'other.example.com' }), null)
     assert.equal(pick([r], { scheme: 'https', path: '/s' }), null)
   })
+  test("wildcard snis match as Kong's tls.sni conditions: *.x by suffix, x.* by prefix", () => {
+    const suffix = route({ snis: ['*.wild.org'], paths: ['/w'] })
+    const prefix = route({ snis: ['wild.*'], paths: ['/w'] })
+    assert.equal(pick([suffix], { scheme: 'https', path: '/w', sni: 'a.wild.org' }), suffix)
+    assert.equal(pick([suffix], { scheme: 'https', path: '/w', sni: 'A.B.Wild.org.' }), suffix)
+    assert.equal(pick([suffix], { scheme: 'https', path: '/w', sni: 'wild.org' }), null)
+    assert.equal(pick([prefix], { scheme: 'https', path: '/w', sni: 'wild.com' }), prefix)
+    assert.equal(pick([prefix], { scheme: 'https', path: '/w', sni: 'wilder.com' }), null)
+  })
 })
 
 describe('paths', () => {
