@@ -3,7 +3,8 @@
  * (10 MiB at most, as Kong's `nginx_admin_client_max_body_size`), hands plain data to the Admin
  * API logic and writes its answer.
  */
-import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http'
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { AdminRequest, AdminResponse } from '../admin/index.js'
@@ -12,6 +13,7 @@ import { UNEXPECTED } from '../errors/registry.js'
 import type { ErrorLog } from '../observability/error-log.js'
 import { wireValue } from '../codec/header-values.js'
 import { nextRequestId } from '../proxy/request-id.js'
+import { type ListenerTls, tlsServerOptions } from './tls.js'
 
 /** Kong's `nginx_admin_client_max_body_size` default (10m). */
 export const ADMIN_MAX_BODY = 10 * 1024 * 1024
@@ -170,8 +172,13 @@ export function logAdminFailure(log: ErrorLog, err: unknown, request: string): v
 }
 
 /** Creates (but does not start) an Admin API server around a handler. */
-export function createAdminServer(api: AdminHandler, logs: { access: AccessLog; error: ErrorLog }, maxBodyBytes = ADMIN_MAX_BODY): Server {
-  const server = createServer({ requestTimeout: 60_000 }, (req, res) => {
+export function createAdminServer(
+  api: AdminHandler,
+  logs: { access: AccessLog; error: ErrorLog },
+  maxBodyBytes = ADMIN_MAX_BODY,
+  tls?: ListenerTls,
+): Server {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now()
     const url = req.url ?? '/'
     const q = url.indexOf('?')
@@ -220,7 +227,12 @@ export function createAdminServer(api: AdminHandler, logs: { access: AccessLog; 
         logAdminFailure(logs.error, err, `${req.method ?? ''} ${url}`)
         if (!res.headersSent) send({ status: 500, headers: {}, body: { message: UNEXPECTED.message } })
       })
-  })
+  }
+  // An `ssl` entry of admin_listen / status_listen: the same server over node:https.
+  const server: Server =
+    tls === undefined
+      ? createServer({ requestTimeout: 60_000 }, onRequest)
+      : createHttpsServer({ requestTimeout: 60_000, ...tlsServerOptions(tls) }, onRequest)
   server.on('clientError', clientErrorHandler(api, logs))
   return server
 }

@@ -1,9 +1,12 @@
 /**
  * The node:http server adapter for the proxy: turns node's request/response pair (and upgrade
- * sockets) into a {@link Downstream}. The only proxy file that knows about node:http.
+ * sockets) into a {@link Downstream}. The only proxy file that knows about node:http; a TLS
+ * listener is the same server over node:https (./tls.ts builds its options).
  */
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { gatewayResponseHeaders, type Proxy } from '../proxy/runloop.js'
 import type { BodySource, Downstream, HeaderList, ResponseHeaders } from '../proxy/types.js'
@@ -11,6 +14,7 @@ import { negotiateNginxError, nginxErrorMessage, renderError } from '../proxy/er
 import { wireHeaderList, wireHeaderObject, wireValue } from '../codec/header-values.js'
 import { checkRequestHead, HEADER_TOO_LARGE, LARGE_HEADER_BUFFER_SIZE, originForm } from '../proxy/request-head.js'
 import { nextRequestId } from '../proxy/request-id.js'
+import { type ListenerTls, tlsServerOptions } from './tls.js'
 
 /** The node:http server type, for the process code that starts and stops listeners (only src/http/ knows node:http). */
 export type { Server as HttpServer } from 'node:http'
@@ -50,6 +54,7 @@ abstract class RequestFacts {
   readonly remotePort: number
   readonly localPort: number
   readonly scheme: 'http' | 'https'
+  readonly sni: string | undefined
   readonly connectionId: number
 
   constructor(req: IncomingMessage, scheme: 'http' | 'https') {
@@ -65,6 +70,9 @@ abstract class RequestFacts {
     this.remotePort = socket.remotePort ?? 0
     this.localPort = socket.localPort ?? 0
     this.scheme = scheme
+    // The server name the client sent in its TLS handshake (routes' `snis`).
+    const servername = scheme === 'https' ? (socket as TLSSocket).servername : undefined
+    this.sni = typeof servername === 'string' && servername !== '' ? servername : undefined
     this.connectionId = connectionId(socket)
   }
 }
@@ -303,6 +311,8 @@ export interface ProxyServerOptions {
   readonly headerTimeout: number
   /** Milliseconds allowed between two reads of a request body (`nginx_http_client_body_timeout`). */
   readonly bodyTimeout: number
+  /** Present on a TLS listener (`ssl` in proxy_listen): served over node:https, scheme `https`. */
+  readonly tls?: ListenerTls
 }
 
 /**
@@ -393,20 +403,24 @@ function serve(proxy: Proxy, req: IncomingMessage, d: Downstream): void {
 export function createProxyServer(proxy: Proxy, opts: ProxyServerOptions, stats: ConnectionStats): Server {
   const limits: BodyLimits = { timeout: opts.bodyTimeout, maxSize: proxy.settings.clientMaxBodySize }
   const refuseBody: BodyRefusal = (socket, status, headers) => answerClientError(proxy, socket, status, headers)
-  const server = createServer(
-    {
-      keepAliveTimeout: opts.keepAliveTimeout * 1000,
-      // Long uploads and slow upstreams are bounded by client_body_timeout and the service
-      // timeouts, not by node's whole-request timer.
-      requestTimeout: 0,
-      headersTimeout: opts.headerTimeout,
-      connectionsCheckingInterval: checkingInterval(opts.headerTimeout),
-      maxHeaderSize: MAX_HEAD_BYTES,
-      // A missing Host gets nginx's answer with Kong's body (checkRequestHead), not node's bare 400.
-      requireHostHeader: false,
-    },
-    (req, res) => serve(proxy, req, new NodeDownstream(req, res, opts.scheme, limits, refuseBody)),
-  )
+  const options = {
+    keepAliveTimeout: opts.keepAliveTimeout * 1000,
+    // Long uploads and slow upstreams are bounded by client_body_timeout and the service
+    // timeouts, not by node's whole-request timer.
+    requestTimeout: 0,
+    headersTimeout: opts.headerTimeout,
+    connectionsCheckingInterval: checkingInterval(opts.headerTimeout),
+    maxHeaderSize: MAX_HEAD_BYTES,
+    // A missing Host gets nginx's answer with Kong's body (checkRequestHead), not node's bare 400.
+    requireHostHeader: false,
+  }
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void =>
+    serve(proxy, req, new NodeDownstream(req, res, opts.scheme, limits, refuseBody))
+  // nginx bounds the TLS handshake by client_header_timeout too.
+  const server: Server =
+    opts.tls === undefined
+      ? createServer(options, onRequest)
+      : createHttpsServer({ ...options, ...tlsServerOptions(opts.tls), handshakeTimeout: opts.headerTimeout }, onRequest)
   server.on('connection', (socket: Socket) => {
     stats.accepted++
     stats.active++

@@ -156,6 +156,7 @@ class Exchange extends RequestContext implements UpstreamSink {
       port: d.localPort,
       path: rawPath,
       headers: d.headers,
+      sni: d.sni,
     })
     if (match === null) {
       this.plan = this.snapshot.globalPlan

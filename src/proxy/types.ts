@@ -27,6 +27,8 @@ export interface Downstream {
   readonly remotePort: number
   readonly localPort: number
   readonly scheme: 'http' | 'https'
+  /** The server name the client sent in its TLS handshake (SNI), on TLS listeners. */
+  readonly sni?: string | undefined
   /** Connection serial number on this worker (for log lines, `*<n>`). */
   readonly connectionId: number
   /** The request body, or null when the request has none. */

@@ -37,9 +37,14 @@ export function workerListenOptions(l: ListenAddress): {
   return acceptMode(l).mode === 'reuseport' ? { ...base, reusePort: true, exclusive: true } : base
 }
 
+/** A listener as the start line names it: `127.0.0.1:8443 ssl`, `[::1]:8001` (`port`: the one bound, for port 0). */
+export function listenerName(l: ListenAddress, port = l.port): string {
+  return `${l.host.includes(':') ? `[${l.host}]` : l.host}:${port}${l.ssl ? ' ssl' : ''}`
+}
+
 /** The start line's words for one proxy listener. */
 export function describeAcceptMode(l: ListenAddress, workerCount: number, primaryDistributes: boolean): string {
-  const address = `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`
+  const address = listenerName(l)
   const m = acceptMode(l)
   if (m.mode === 'reuseport') return `${address} reuseport: each worker accepts on its own socket`
   const how =

@@ -33,7 +33,9 @@ import { createStatusApi } from './status-api.js'
 import { type ToPrimary, type ToWorker, WORKER_CONFIG_ENV, type WorkerStats } from './messages.js'
 import { createDispatcher } from './dispatch.js'
 import { listenFailure } from './listen-failure.js'
-import { acceptMode as listenerAcceptMode, describeAcceptMode } from './accept-mode.js'
+import { acceptMode as listenerAcceptMode, describeAcceptMode, listenerName } from './accept-mode.js'
+import { hasTlsListener, listenerCertificates, type ListenerFamily } from './tls-certificates.js'
+import { type ListenerTls, secureContext, tlsPolicy } from '../http/tls.js'
 import { nodeId } from './node-id.js'
 import { pidFile, runningPid } from './pid-file.js'
 import { HealthChecker } from '../health/checker.js'
@@ -74,6 +76,12 @@ function listenOn(server: Server, l: ListenAddress, setting: string): Promise<vo
     server.once('error', (err: NodeJS.ErrnoException) => reject(new StartError(listenFailure(err, l, setting))))
     server.listen({ host: l.host, port: l.port, ...(l.backlog !== undefined ? { backlog: l.backlog } : {}) }, () => resolve())
   })
+}
+
+/** The port a listener got (the configured one, or the system's choice for port 0). */
+function boundPort(server: Server, l: ListenAddress): number {
+  const a = server.address()
+  return typeof a === 'object' && a !== null ? a.port : l.port
 }
 
 export interface RunningGateway {
@@ -279,13 +287,27 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     fork()
   })
 
-  // Before any worker binds a reuseport listener: fail as Kong does when the address is taken.
-  const plainProxyListen = config.proxy_listen.filter((l) => !l.ssl)
+  // The TLS listeners' default certificates: Kong's *ssl_cert settings, or self-signed ones made
+  // into <prefix>/ssl/ now, before any worker needs them; a pair that does not load stops the start.
+  const policy = tlsPolicy(config)
+  const listenerTls = new Map<ListenerFamily, ListenerTls>()
   try {
-    for (const l of plainProxyListen) if (listenerAcceptMode(l).mode === 'reuseport') await probeAddress(l)
+    for (const family of ['proxy', 'admin', 'status'] as const) {
+      if (!hasTlsListener(config, family)) continue
+      const defaults = listenerCertificates(config, family, { generate: true })
+      try {
+        secureContext(policy, defaults)
+      } catch (err) {
+        const p = family === 'proxy' ? '' : `${family}_`
+        throw new StartError(`${p}ssl_cert / ${p}ssl_cert_key cannot be served: ${(err as Error).message}`)
+      }
+      listenerTls.set(family, { policy, defaults })
+    }
+    // Before any worker binds a reuseport listener: fail as Kong does when the address is taken.
+    for (const l of config.proxy_listen) if (listenerAcceptMode(l).mode === 'reuseport') await probeAddress(l)
   } catch (err) {
     await store.close().catch(() => {})
-    throw err
+    throw err instanceof Error && err.name === 'CertificateSettingError' ? new StartError(err.message) : err
   }
 
   payload = await publisher.load()
@@ -411,26 +433,36 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     resolveStopped = resolve
   })
 
+  // Every Admin API and status listener opened, as the start line names them.
+  const opened: Record<'admin' | 'status', string[]> = { admin: [], status: [] }
   try {
     await allListening
-    for (const l of config.admin_listen.filter((x) => !x.ssl)) {
+    for (const l of config.admin_listen) {
       const server = createAdminServer(
         admin,
         { access: adminAccess, error: errorLog },
         sizeToBytes(config.nginx_admin_client_max_body_size),
+        l.ssl ? listenerTls.get('admin') : undefined,
       )
       servers.push(server)
       await listenOn(server, l, 'admin_listen')
+      opened.admin.push(listenerName(l, boundPort(server, l)))
     }
     const status = createStatusApi(
       admin,
       () => !stopping && applied.size > 0 && [...applied.values()].every((v) => v >= 1),
       pluginEndpoints(pluginRegistry.all(), pluginServices, 'statusApi'),
     )
-    for (const l of config.status_listen.filter((x) => !x.ssl)) {
-      const server = createAdminServer(status, { access: new AccessLog(null), error: errorLog })
+    for (const l of config.status_listen) {
+      const server = createAdminServer(
+        status,
+        { access: new AccessLog(null), error: errorLog },
+        undefined,
+        l.ssl ? listenerTls.get('status') : undefined,
+      )
       servers.push(server)
       await listenOn(server, l, 'status_listen')
+      opened.status.push(listenerName(l, boundPort(server, l)))
     }
   } catch (err) {
     await stopAll()
@@ -442,10 +474,14 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   process.once('SIGTERM', onSignal)
   process.once('SIGINT', onSignal)
   const primaryDistributes = cluster.schedulingPolicy !== cluster.SCHED_NONE
-  const accepting = plainProxyListen.map((l) => describeAcceptMode(l, workerCount, primaryDistributes)).join('; ')
+  const accepting = config.proxy_listen.map((l) => describeAcceptMode(l, workerCount, primaryDistributes)).join('; ')
+  const named = (list: string[]): string => (list.length === 0 ? 'off' : list.join(', '))
   errorLog.notice(
-    `${PRODUCT} ${VERSION} started: ${workerCount} worker${workerCount === 1 ? '' : 's'} (proxy_listen ${accepting === '' ? 'off' : accepting}), database ${config.database}`,
+    `${PRODUCT} ${VERSION} started: ${workerCount} worker${workerCount === 1 ? '' : 's'} (proxy_listen ${accepting === '' ? 'off' : accepting}), ` +
+      `admin_listen ${named(opened.admin)}, status_listen ${named(opened.status)}, database ${config.database}`,
   )
+  const http2 = [...config.proxy_listen, ...config.admin_listen, ...config.status_listen].filter((l) => l.http2)
+  if (http2.length > 0) errorLog.notice(`http2 is not served yet: clients of ${http2.map((l) => listenerName(l)).join(', ')} get HTTP/1.1`)
   return { dao, stopped: stoppedPromise, stop: stopAll }
 }
 

@@ -7,6 +7,7 @@ import type { GatewayConfig } from '../config/index.js'
 import { createProxyServer, type ConnectionStats } from '../http/node-proxy-server.js'
 import { outbound } from '../http/outbound.js'
 import { UndiciUpstream } from '../http/undici-upstream.js'
+import { CertificateContexts, type ListenerTls, tlsPolicy } from '../http/tls.js'
 import { AccessLog } from '../observability/access-log.js'
 import { ErrorLog } from '../observability/error-log.js'
 import { openLogSink } from '../observability/log-file.js'
@@ -24,6 +25,7 @@ import { nodeId } from './node-id.js'
 import type { ToPrimary, ToWorker } from './messages.js'
 import { listenFailure } from './listen-failure.js'
 import { workerListenOptions } from './accept-mode.js'
+import { listenerCertificates } from './tls-certificates.js'
 import { proxySettings, UPSTREAM_MAX_HEADER_SIZE } from './proxy-settings.js'
 import { CounterClient } from '../counters/client.js'
 import { createDispatcher } from './dispatch.js'
@@ -67,29 +69,55 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
   const servers: Server[] = []
   let stopping = false
 
+  // TLS listeners: the policy of kong.conf's ssl_* settings, the default certificates (the
+  // primary made or checked them before forking) and a context per stored certificate, prepared
+  // when a configuration is applied; the handshake's SNI callback only looks them up.
+  const tlsPolicyOf = tlsPolicy(config)
+  const certificateContexts = new CertificateContexts(tlsPolicyOf, (id, err) =>
+    errorLog.error(`certificate ${id} cannot be served, its SNIs get the default certificate: ${err.message}`),
+  )
+  const proxyTls = (): ListenerTls => ({
+    policy: tlsPolicyOf,
+    defaults: listenerCertificates(config, 'proxy', { generate: false }),
+    select: (name) => {
+      const c = snapshots.current?.certificates.find(name)
+      return c === undefined || c === null ? undefined : certificateContexts.get(c.id)
+    },
+  })
+
+  /** A listener could not be opened: the primary prints the reason and stops; exit once it has the message. */
+  const listenFailed = (error: string): void => {
+    errorLog.crit(error)
+    if (process.send === undefined) process.exit(1)
+    process.send({ type: 'listen-failed', error } satisfies ToPrimary, () => process.exit(1))
+  }
+
   const listen = (p: Proxy): void => {
-    const plain = config.proxy_listen.filter((l) => !l.ssl)
-    let pending = plain.length
+    const all = config.proxy_listen
+    let pending = all.length
     if (pending === 0) send({ type: 'listening' })
-    for (const l of plain) {
+    let tls: ListenerTls | undefined
+    try {
+      tls = all.some((l) => l.ssl) ? proxyTls() : undefined
+    } catch (err) {
+      return listenFailed(`could not open the TLS proxy listeners: ${(err as Error).message}`)
+    }
+    for (const l of all) {
       const server = createProxyServer(
         p,
         {
-          scheme: 'http',
+          scheme: l.ssl ? 'https' : 'http',
           keepAliveTimeout: CLIENT_KEEPALIVE_TIMEOUT,
           headerTimeout: config.nginx_http_client_header_timeout,
           bodyTimeout: config.nginx_http_client_body_timeout,
+          ...(l.ssl && tls !== undefined ? { tls } : {}),
         },
         connections,
       )
       servers.push(server)
       server.on('error', (err: NodeJS.ErrnoException) => {
         // Before listening, the listen itself failed; later errors (accept) are not about the address.
-        const error = server.listening ? `proxy listener ${l.host}:${l.port} failed: ${err.message}` : listenFailure(err, l, 'proxy_listen')
-        errorLog.crit(error)
-        // The primary prints the reason and stops; exit once it has the message.
-        if (process.send === undefined) process.exit(1)
-        process.send({ type: 'listen-failed', error } satisfies ToPrimary, () => process.exit(1))
+        listenFailed(server.listening ? `proxy listener ${l.host}:${l.port} failed: ${err.message}` : listenFailure(err, l, 'proxy_listen'))
       })
       server.listen(workerListenOptions(l), () => {
         if (--pending === 0) send({ type: 'listening' })
@@ -157,6 +185,7 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
       return
     }
     const snapshot = result.snapshot
+    certificateContexts.update(snapshot.certificates.all)
     if (proxy === null) {
       proxy = new Proxy({ snapshot, settings: proxySettings(config), upstream, resolver, errorLog, accessLog })
       listen(proxy)

@@ -19,6 +19,7 @@ import { compileRouter } from '../router/index.js'
 import type { RouteInput, Router } from '../router/index.js'
 import { orDefault } from '../schema/index.js'
 import type { StoreEntity } from '../store/index.js'
+import { CertificateIndex } from './certificates.js'
 import { EntityIndex } from './entity-index.js'
 import type { UpstreamTarget } from './target.js'
 
@@ -132,6 +133,8 @@ export interface ConfigSnapshot {
   readonly entities: EntityIndex
   /** Upstream name (lower-case) → its balancer: a service whose host names one is load balanced. */
   readonly balancers: ReadonlyMap<string, Balancer>
+  /** The certificates TLS proxy listeners serve, by SNI (./certificates.ts). */
+  readonly certificates: CertificateIndex
 }
 
 /** The schema's fields whose defaults stand in for an explicit `null` (Kong: `service.retries or 5`). */
@@ -198,5 +201,6 @@ export function buildSnapshot(payload: ConfigPayload, context: SnapshotContext =
       payload.entities?.['upstreams'] ?? [],
       payload.entities?.['targets'] ?? [],
     ),
+    certificates: new CertificateIndex(payload.entities?.['certificates'] ?? [], payload.entities?.['snis'] ?? []),
   }
 }

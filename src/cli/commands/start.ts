@@ -4,12 +4,7 @@ import { startGateway } from '../../runtime/primary.js'
 import { PRODUCT, VERSION } from '../../version.js'
 
 function urls(list: GatewayConfig['proxy_listen']): string {
-  return (
-    list
-      .filter((l) => !l.ssl)
-      .map((l) => `http://${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`)
-      .join(', ') || 'off'
-  )
+  return list.map((l) => `${l.ssl ? 'https' : 'http'}://${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`).join(', ') || 'off'
 }
 
 export async function startCommand(config: GatewayConfig): Promise<number> {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { parseListenEntry } from '../../../src/config/listen.js'
-import { acceptMode, describeAcceptMode, workerListenOptions } from '../../../src/runtime/accept-mode.js'
+import { acceptMode, describeAcceptMode, listenerName, workerListenOptions } from '../../../src/runtime/accept-mode.js'
 
 describe('acceptMode', () => {
   test('reuseport on Linux: each worker binds its own socket (exclusive, reusePort)', () => {
@@ -35,5 +35,14 @@ describe('acceptMode', () => {
       describeAcceptMode(zero, 2, true),
       '[::1]:0: the primary accepts and hands connections to workers round-robin (reuseport is not used on port 0: each worker would get a different port)',
     )
+  })
+
+  test('an ssl listener is accepted as a plain one, and named with ssl', () => {
+    const l = parseListenEntry('0.0.0.0:8443 http2 ssl reuseport backlog=16384')
+    assert.deepEqual(acceptMode(l, 'linux'), { mode: 'reuseport' })
+    if (process.platform === 'linux')
+      assert.equal(describeAcceptMode(l, 2, true), '0.0.0.0:8443 ssl reuseport: each worker accepts on its own socket')
+    assert.equal(listenerName(parseListenEntry('[::1]:0 ssl'), 8444), '[::1]:8444 ssl')
+    assert.equal(listenerName(parseListenEntry('127.0.0.1:8001')), '127.0.0.1:8001')
   })
 })
