@@ -34,7 +34,7 @@ import { type ToPrimary, type ToWorker, WORKER_CONFIG_ENV, type WorkerStats } fr
 import { createDispatcher } from './dispatch.js'
 import { listenFailure } from './listen-failure.js'
 import { acceptMode as listenerAcceptMode, describeAcceptMode, listenerName } from './accept-mode.js'
-import { hasTlsListener, listenerCertificates, type ListenerFamily } from './tls-certificates.js'
+import { hasTlsListener, ignoredTlsSettings, listenerCertificates, type ListenerFamily } from './tls-certificates.js'
 import { type ListenerTls, secureContext, tlsPolicy } from '../http/tls.js'
 import { nodeId } from './node-id.js'
 import { pidFile, runningPid } from './pid-file.js'
@@ -482,6 +482,8 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   )
   const http2 = [...config.proxy_listen, ...config.admin_listen, ...config.status_listen].filter((l) => l.http2)
   if (http2.length > 0) errorLog.notice(`http2 is not served yet: clients of ${http2.map((l) => listenerName(l)).join(', ')} get HTTP/1.1`)
+  const ignored = ignoredTlsSettings(config)
+  if (ignored !== null) errorLog.warn(ignored)
   return { dao, stopped: stoppedPromise, stop: stopAll }
 }
 

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process'
 import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { GatewayConfig } from '../config/index.js'
+import { DEFAULTS, type GatewayConfig } from '../config/index.js'
 import type { PemPair } from '../http/tls.js'
 
 export type ListenerFamily = 'proxy' | 'admin' | 'status'
@@ -131,4 +131,21 @@ export function listenerCertificates(config: GatewayConfig, family: ListenerFami
 /** True when a family has an `ssl` listener. */
 export function hasTlsListener(config: GatewayConfig, family: ListenerFamily): boolean {
   return config[`${family}_listen` as const].some((l) => l.ssl)
+}
+
+/**
+ * Kong ignores `ssl_protocols`, `ssl_ciphers` and `ssl_prefer_server_ciphers` unless
+ * `ssl_cipher_suite` is `custom`, without a word; Turnpike does the same and says so at start when
+ * one of them was changed from its default (null: nothing to say).
+ */
+export function ignoredTlsSettings(config: GatewayConfig): string | null {
+  if (config.ssl_cipher_suite === 'custom') return null
+  if (!(['proxy', 'admin', 'status'] as const).some((f) => hasTlsListener(config, f))) return null
+  const changed = [
+    config.ssl_protocols.join(' ') !== DEFAULTS.ssl_protocols ? 'ssl_protocols' : null,
+    config.ssl_ciphers !== null ? 'ssl_ciphers' : null,
+    !config.ssl_prefer_server_ciphers ? 'ssl_prefer_server_ciphers' : null,
+  ].filter((n) => n !== null)
+  if (changed.length === 0) return null
+  return `${changed.join(', ')} ${changed.length === 1 ? 'is' : 'are'} ignored: ssl_cipher_suite is ${config.ssl_cipher_suite}, not custom (as in Kong)`
 }

@@ -4,7 +4,7 @@ import { X509Certificate } from 'node:crypto'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { listenerCertificates } from '../../../src/runtime/tls-certificates.js'
+import { ignoredTlsSettings, listenerCertificates } from '../../../src/runtime/tls-certificates.js'
 import { makeCert } from '../../helpers/certs.js'
 import { load, tempDir } from '../config/helpers.js'
 
@@ -58,5 +58,24 @@ describe('listenerCertificates', () => {
     // kept across restarts; workers read them without generating
     assert.deepEqual(listenerCertificates(config, 'proxy', { generate: false }), pairs)
     assert.deepEqual(listenerCertificates(config, 'proxy', { generate: true }), pairs)
+  })
+})
+
+describe('ignoredTlsSettings', () => {
+  test('ssl_protocols, ssl_ciphers and ssl_prefer_server_ciphers changed without the custom suite are named', () => {
+    assert.equal(ignoredTlsSettings(load()), null)
+    assert.equal(
+      ignoredTlsSettings(load({ overrides: { ssl_protocols: 'TLSv1.3' } })),
+      'ssl_protocols is ignored: ssl_cipher_suite is intermediate, not custom (as in Kong)',
+    )
+    assert.equal(
+      ignoredTlsSettings(load({ overrides: { ssl_cipher_suite: 'modern', ssl_ciphers: 'AES128-SHA', ssl_prefer_server_ciphers: 'off' } })),
+      'ssl_ciphers, ssl_prefer_server_ciphers are ignored: ssl_cipher_suite is modern, not custom (as in Kong)',
+    )
+    assert.equal(ignoredTlsSettings(load({ overrides: { ssl_cipher_suite: 'custom', ssl_protocols: 'TLSv1.3' } })), null)
+    assert.equal(
+      ignoredTlsSettings(load({ overrides: { ssl_protocols: 'TLSv1.3', proxy_listen: '127.0.0.1:8000', admin_listen: 'off' } })),
+      null,
+    )
   })
 })
