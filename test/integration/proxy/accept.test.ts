@@ -61,6 +61,13 @@ for (const { workers, flags, mode } of cases) {
       assert.equal((await call('POST', `${gw.adminUrl}/services`, { name: 's', url: up.url })).status, 201)
       assert.equal((await call('POST', `${gw.adminUrl}/services/s/routes`, { name: 'r', paths: ['/'] })).status, 201)
       await gw.waitForLog(/started/)
+      // The route reaches every worker asynchronously: wait until a burst of requests (spread over
+      // the workers) is all served before counting.
+      await eventually(
+        async () => (await Promise.all(Array.from({ length: 8 }, () => call('GET', `${gw.proxyUrl}/x`)))).every((r) => r.status === 200),
+        5000,
+        'the route is served by every worker',
+      )
     })
     after(async () => {
       await gw.stop()

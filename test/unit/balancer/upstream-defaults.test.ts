@@ -106,9 +106,11 @@ describe('an upstream created with only a name', () => {
     try {
       checker.configure({ version: 1, services: [], routes: [], entities: { upstreams: [up], targets } })
       const byTarget = await checker.targetsHealth(up.id)
+      // Both targets share a created_at second, so their listed order is the ids' (random here).
+      const byId = (a: [string, string], b: [string, string]) => a[0].localeCompare(b[0])
       assert.deepEqual(
-        [...(byTarget ?? [])].map(([id, t]) => [id, t.health]),
-        targets.map((t) => [t.id, 'HEALTHCHECKS_OFF']),
+        [...(byTarget ?? [])].map(([id, t]): [string, string] => [id, t.health]).sort(byId),
+        targets.map((t): [string, string] => [t.id, 'HEALTHCHECKS_OFF']).sort(byId),
       )
       const balancer = await checker.balancerHealth(up.id)
       assert.equal(balancer?.['health'], 'HEALTHCHECKS_OFF')
