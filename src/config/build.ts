@@ -152,6 +152,24 @@ function pemSources(value: string, cwd: string): string[] {
   return parseList(value).map((v) => (!v.startsWith('-----BEGIN') && existsSync(resolve(cwd, v)) ? resolve(cwd, v) : v))
 }
 
+/**
+ * `lua_ssl_trusted_certificate`: a comma list of `system` and PEM file paths (made absolute); a
+ * file that does not exist is refused, as Kong's loader does.
+ */
+function trustedCertificates(value: string, cwd: string): string[] {
+  const out: string[] = []
+  for (const entry of parseList(value)) {
+    if (entry === 'system') {
+      if (!out.includes('system')) out.push('system')
+      continue
+    }
+    const path = resolve(cwd, entry)
+    if (!existsSync(path)) throw new ValueProblem(`path ${JSON.stringify(entry)} does not exist`)
+    out.push(path)
+  }
+  return out
+}
+
 /** `ssl_protocols`: nginx's words, space-separated (Kong's default `TLSv1.2 TLSv1.3`). */
 function sslProtocols(value: string): SslProtocol[] {
   const out: SslProtocol[] = []
@@ -228,6 +246,8 @@ export function buildConfig(get: (name: SettingName) => LayeredValue, cwd: strin
     ssl_ciphers: parse('ssl_ciphers', (v) => (v === '' ? null : v)),
     ssl_protocols: parse('ssl_protocols', sslProtocols),
     ssl_prefer_server_ciphers: parse('ssl_prefer_server_ciphers', parseBoolean),
+    lua_ssl_trusted_certificate: parse('lua_ssl_trusted_certificate', (v) => trustedCertificates(v, cwd)),
+    lua_ssl_verify_depth: parse('lua_ssl_verify_depth', (v) => parseInteger(v, 0)),
   }
   checkCertificatePairs('', proxyListen, tls.ssl_cert, tls.ssl_cert_key)
   checkCertificatePairs('admin_', adminListen, tls.admin_ssl_cert, tls.admin_ssl_cert_key)

@@ -144,8 +144,6 @@ export const KONG_UNIMPLEMENTED_SETTINGS: ReadonlySet<string> = new Set([
   'resolver_mem_cache_size',
   // Lua / OpenResty
   'lua_socket_pool_size',
-  'lua_ssl_trusted_certificate',
-  'lua_ssl_verify_depth',
   'lua_ssl_protocols',
   'lua_package_path',
   'lua_package_cpath',

@@ -62,6 +62,8 @@ export const DEFAULTS = {
   admin_ssl_cert_key: '',
   status_ssl_cert: '',
   status_ssl_cert_key: '',
+  lua_ssl_trusted_certificate: 'system',
+  lua_ssl_verify_depth: '1',
 } as const satisfies Record<string, string>
 
 export type SettingName = keyof typeof DEFAULTS

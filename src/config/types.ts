@@ -93,6 +93,13 @@ export interface GatewayConfig {
   readonly ssl_ciphers: string | null
   readonly ssl_protocols: readonly SslProtocol[]
   readonly ssl_prefer_server_ciphers: boolean
+  /**
+   * The CAs upstream TLS verification trusts when a service has no `ca_certificates`: `system`
+   * (the operating system's store) and/or absolute paths of PEM files, in order.
+   */
+  readonly lua_ssl_trusted_certificate: readonly string[]
+  /** Default verification depth of upstream certificate chains (a service's tls_verify_depth wins). */
+  readonly lua_ssl_verify_depth: number
   /** Every setting as given (after defaults), for `GET /` output. */
   readonly raw: Readonly<Record<string, string>>
 }

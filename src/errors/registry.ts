@@ -326,6 +326,36 @@ export const UPSTREAM_TLS_VERIFY = upstream(
   502,
   (c) => `the certificate of ${c.named} did not verify (${c.detail}): fix it, trust its CA, or set tls_verify=false on the service`,
 )
+export const UPSTREAM_TLS_UNKNOWN_CA = upstream(
+  'TP_UPSTREAM_TLS_UNKNOWN_CA',
+  502,
+  (c) =>
+    `the certificate of ${c.named} is not signed by a CA the gateway trusts (${c.detail}): add the CA to the service's ca_certificates or lua_ssl_trusted_certificate (or set tls_verify=false on the service)`,
+)
+export const UPSTREAM_TLS_HOSTNAME_MISMATCH = upstream(
+  'TP_UPSTREAM_TLS_HOSTNAME_MISMATCH',
+  502,
+  (c) =>
+    `the certificate of ${c.named} is not valid for the name checked (${c.detail}): set the service host (or the Host sent upstream: route preserve_host, upstream host_header) to a name the certificate holds, or reissue the certificate with that name`,
+)
+export const UPSTREAM_TLS_EXPIRED = upstream(
+  'TP_UPSTREAM_TLS_EXPIRED',
+  502,
+  (c) =>
+    `the certificate of ${c.named} is outside its validity period (${c.detail}): renew it on the upstream (or set tls_verify=false on the service meanwhile)`,
+)
+export const UPSTREAM_TLS_CHAIN_TOO_LONG = upstream(
+  'TP_UPSTREAM_TLS_CHAIN_TOO_LONG',
+  502,
+  (c) =>
+    `the certificate chain of ${c.named} is longer than the verify depth allows (${c.detail}): raise the service's tls_verify_depth or lua_ssl_verify_depth`,
+)
+export const UPSTREAM_TLS_CLIENT_CERTIFICATE = upstream(
+  'TP_UPSTREAM_TLS_CLIENT_CERTIFICATE',
+  502,
+  (c) =>
+    `${c.named} refused the TLS connection for want of an acceptable client certificate (${c.detail}): set the service's client_certificate to a certificate the upstream trusts`,
+)
 export const UPSTREAM_TLS_ERROR = upstream(
   'TP_UPSTREAM_TLS_ERROR',
   502,
@@ -381,6 +411,11 @@ export const ERRORS: readonly GatewayError<never>[] = [
   UPSTREAM_HTTP_ON_HTTPS,
   UPSTREAM_TLS_HANDSHAKE_CLOSED,
   UPSTREAM_TLS_VERIFY,
+  UPSTREAM_TLS_UNKNOWN_CA,
+  UPSTREAM_TLS_HOSTNAME_MISMATCH,
+  UPSTREAM_TLS_EXPIRED,
+  UPSTREAM_TLS_CHAIN_TOO_LONG,
+  UPSTREAM_TLS_CLIENT_CERTIFICATE,
   UPSTREAM_TLS_ERROR,
   UPSTREAM_INVALID_RESPONSE,
   UPSTREAM_ERROR,

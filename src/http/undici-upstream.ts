@@ -12,6 +12,7 @@
  */
 import type { Duplex, Readable } from 'node:stream'
 import type { Socket } from 'node:net'
+import { checkServerIdentity, createSecureContext, type PeerCertificate } from 'node:tls'
 import { buildConnector, errors, Pool, type Dispatcher } from 'undici'
 import type { HeaderList, UpstreamClient, UpstreamControl, UpstreamRequest, UpstreamSink, UpstreamTarget } from '../proxy/types.js'
 
@@ -300,16 +301,13 @@ export class UndiciUpstream implements UpstreamClient {
   }
 
   #poolFor(t: UpstreamTarget): Pool {
-    const key = `${t.scheme}|${t.address}|${t.port}|${t.connectTimeout}|${t.scheme === 'https' ? `${t.servername}|${t.tlsVerify ? 1 : 0}` : ''}`
+    const key = `${t.scheme}|${t.address}|${t.port}|${t.connectTimeout}|${t.scheme === 'https' ? `${t.servername}|${t.tls.id}` : ''}`
     let pool = this.#pools.get(key)
     if (pool === undefined) {
       const host = t.address.includes(':') ? `[${t.address}]` : t.address
       const idle = this.#options.keepaliveIdleTimeout * 1000
       pool = new Pool(`${t.scheme}://${host}:${t.port}`, {
-        connect: connectorWithTimeout(
-          t.scheme === 'https' ? { rejectUnauthorized: t.tlsVerify, servername: isIp(t.servername) ? '' : t.servername } : {},
-          t.connectTimeout,
-        ),
+        connect: connectorWithTimeout(t.scheme === 'https' ? upstreamTlsOptions(t) : {}, t.connectTimeout),
         keepAliveTimeout: idle,
         keepAliveMaxTimeout: idle,
         maxRequestsPerClient: this.#options.keepaliveMaxRequests,
@@ -351,6 +349,50 @@ export class UndiciUpstream implements UpstreamClient {
     this.#pools.clear()
     this.#byTarget = new WeakMap()
     await Promise.allSettled(pools.map((p) => p.close()))
+  }
+}
+
+/**
+ * The TLS options of a pool's connections: one secure context per pool (the CA bundle is parsed
+ * once, not per connection), the client certificate, and verification with the chain depth.
+ */
+function upstreamTlsOptions(t: UpstreamTarget): buildConnector.BuildOptions {
+  const tls = t.tls
+  const hasCert = tls.cert !== null && tls.key !== null
+  const secureContext =
+    tls.verify || hasCert
+      ? createSecureContext({
+          ...(tls.verify ? { ca: [...tls.ca] } : {}),
+          ...(hasCert ? { cert: tls.cert ?? '', key: tls.key ?? '' } : {}),
+        })
+      : undefined
+  return {
+    rejectUnauthorized: tls.verify,
+    servername: isIp(t.servername) ? '' : t.servername,
+    ...(secureContext !== undefined ? { secureContext } : {}),
+    ...(tls.verify ? { checkServerIdentity: depthChecked(tls.verifyDepth) } : {}),
+  } as buildConnector.BuildOptions
+}
+
+/**
+ * The host name check, then OpenSSL's verify depth as nginx's `proxy_ssl_verify_depth` applies it:
+ * depth d allows the certificate, d CAs above it and the trust anchor (d + 2 certificates).
+ */
+function depthChecked(depth: number): (host: string, cert: PeerCertificate) => Error | undefined {
+  return (host, cert) => {
+    const err = checkServerIdentity(host, cert)
+    if (err !== undefined) return err
+    let length = 1
+    let c = cert as PeerCertificate & { issuerCertificate?: PeerCertificate & { issuerCertificate?: unknown } }
+    // The chain ends at a self-signed certificate (its own issuer); bounded by the limit anyway.
+    while (c.issuerCertificate !== undefined && c.issuerCertificate !== c && length <= depth + 2) {
+      c = c.issuerCertificate as typeof c
+      length++
+    }
+    if (length > depth + 2) {
+      return Object.assign(new Error('certificate chain too long'), { code: 'CERT_CHAIN_TOO_LONG' })
+    }
+    return undefined
   }
 }
 

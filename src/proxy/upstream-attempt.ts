@@ -306,7 +306,7 @@ function buildTarget(service: CompiledService, address: string, port: number, ho
     connectTimeout: service.connect_timeout,
     readTimeout: service.read_timeout,
     writeTimeout: service.write_timeout,
-    tlsVerify: service.tls_verify,
+    tls: service.tls,
     servername,
   }
 }

@@ -21,6 +21,7 @@ export type FailureKind =
   | 'tls_on_http'
   | 'http_on_https'
   | 'tls_verify'
+  | 'tls_client_certificate'
   | 'tls_error'
   | 'invalid_response'
   | 'header_overflow'
@@ -68,6 +69,38 @@ const TLS_VERIFY_CODES: Readonly<Record<string, [number, string]>> = {
   SELF_SIGNED_CERT_IN_CHAIN: [19, 'self-signed certificate in certificate chain'],
   ERR_TLS_CERT_ALTNAME_INVALID: [62, 'hostname mismatch'],
   CERT_REVOKED: [23, 'certificate revoked'],
+  CERT_CHAIN_TOO_LONG: [22, 'certificate chain too long'],
+}
+
+/** The registry entry (and so the hint) of each certificate verification failure. */
+function verifyError(code: string): UpstreamError {
+  switch (code) {
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return E.UPSTREAM_TLS_HOSTNAME_MISMATCH
+    case 'CERT_HAS_EXPIRED':
+    case 'CERT_NOT_YET_VALID':
+      return E.UPSTREAM_TLS_EXPIRED
+    case 'CERT_CHAIN_TOO_LONG':
+      return E.UPSTREAM_TLS_CHAIN_TOO_LONG
+    case 'CERT_REVOKED':
+      return E.UPSTREAM_TLS_VERIFY
+    default:
+      return E.UPSTREAM_TLS_UNKNOWN_CA
+  }
+}
+
+/** TLS alerts the upstream sends about the gateway's client certificate (missing, unknown, bad). */
+const CLIENT_CERT_ALERT =
+  /^ERR_SSL_(?:TLSV13|TLSV1|SSLV3)_ALERT_(?:CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED)$/
+
+/** What a hostname mismatch checked and what the certificate holds (node's ERR_TLS_CERT_ALTNAME_INVALID). */
+function mismatchDetail(error: Error): string {
+  const e = error as { host?: unknown; cert?: { subjectaltname?: unknown; subject?: { CN?: unknown } } }
+  const host = typeof e.host === 'string' ? e.host : '?'
+  const alt = e.cert?.subjectaltname
+  const cn = e.cert?.subject?.CN
+  const names = typeof alt === 'string' && alt !== '' ? alt : typeof cn === 'string' ? `CN=${cn}` : 'no names'
+  return `checked ${host}; the certificate holds ${names.slice(0, 300)}`
 }
 
 function where(info: UpstreamErrorInfo): string {
@@ -247,9 +280,17 @@ export function classifyUpstreamFailure(error: Error, info: UpstreamErrorInfo, c
   if (verify !== undefined) {
     return failure(
       'tls_verify',
-      E.UPSTREAM_TLS_VERIFY,
+      verifyError(code),
       `upstream SSL certificate verify error: (${verify[0]}:${verify[1]}) while SSL handshaking to upstream`,
-      verify[1],
+      code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? mismatchDetail(error) : verify[1],
+    )
+  }
+  if (CLIENT_CERT_ALERT.test(code)) {
+    return failure(
+      'tls_client_certificate',
+      E.UPSTREAM_TLS_CLIENT_CERTIFICATE,
+      `${info.sent ? 'SSL_read()' : 'SSL_do_handshake()'} failed (SSL: ${message}) ${info.sent ? phase : 'while SSL handshaking to upstream'}`,
+      message,
     )
   }
   if (code.startsWith('ERR_SSL') || code === 'EPROTO' || code.startsWith('ERR_TLS')) {

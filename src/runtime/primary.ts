@@ -4,6 +4,7 @@
  * them. Like nginx's master, it restarts a worker that dies and stops the group gracefully on
  * SIGTERM/SIGINT.
  */
+import { loadUpstreamTrust } from './upstream-trust.js'
 import cluster, { type Worker } from 'node:cluster'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import type { HttpServer as Server } from '../http/node-proxy-server.js'
@@ -302,6 +303,12 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         throw new StartError(`${p}ssl_cert / ${p}ssl_cert_key cannot be served: ${(err as Error).message}`)
       }
       listenerTls.set(family, { policy, defaults })
+    }
+    // The workers read lua_ssl_trusted_certificate too: a file that does not load stops the start here.
+    try {
+      loadUpstreamTrust(config)
+    } catch (err) {
+      throw new StartError((err as Error).message)
     }
     // Before any worker binds a reuseport listener: fail as Kong does when the address is taken.
     for (const l of config.proxy_listen) if (listenerAcceptMode(l).mode === 'reuseport') await probeAddress(l)

@@ -19,6 +19,7 @@ import { entityRegistry } from '../plugins/entity.js'
 import { loadPlugins, type PluginRegistry } from '../plugins/registry.js'
 import { storeEntity } from '../schema/index.js'
 import { buildSnapshot, type ConfigPayload } from '../snapshot/snapshot.js'
+import { loadUpstreamTrust } from './upstream-trust.js'
 import { SnapshotSwitch } from '../snapshot/switch.js'
 import { onRegexTimeout, REGEX_MATCH_TIMEOUT_MS } from '../regex/bounded-regex.js'
 import { nodeId } from './node-id.js'
@@ -135,10 +136,13 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
     report: (upstreamId, a, outcome) =>
       send({ type: 'passive', upstream: upstreamId, ip: a.ip, port: a.port, hostname: a.target.host, outcome }),
   })
+  // lua_ssl_trusted_certificate: read once; every configuration's services share it.
+  const upstreamTrust = loadUpstreamTrust(config)
   const snapshots = new SnapshotSwitch((payload) =>
     buildSnapshot(payload, {
       registry,
       balancers,
+      upstreamTrust,
       entities: entityLayouts,
       onSkip: (row, reason) => errorLog.warn(`plugin instance ${String(row['id'])} is not run: ${reason}`),
     }),

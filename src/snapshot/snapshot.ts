@@ -22,6 +22,7 @@ import type { StoreEntity } from '../store/index.js'
 import { CertificateIndex } from './certificates.js'
 import { EntityIndex } from './entity-index.js'
 import type { UpstreamTarget } from './target.js'
+import { NO_TRUST, TlsMaterial, type UpstreamTls, type UpstreamTrust } from './upstream-tls.js'
 
 /** A stored row of any entity. */
 export type StoredRow = Readonly<Record<string, unknown>> & { readonly id: string }
@@ -77,6 +78,8 @@ export interface SnapshotContext {
   readonly onSkip?: (row: Readonly<Record<string, unknown>>, reason: string) => void
   /** Builds the upstreams' balancers, keeping those whose upstream did not change (load balancing). */
   readonly balancers?: BalancerRegistry
+  /** kong.conf's `lua_ssl_trusted_certificate` and `lua_ssl_verify_depth`, loaded once per worker. */
+  readonly upstreamTrust?: UpstreamTrust
 }
 
 const EMPTY_CONTEXT: SnapshotContext = { registry: new PluginRegistry([]), entities: [] }
@@ -94,6 +97,8 @@ export interface CompiledService {
   readonly read_timeout: number
   readonly write_timeout: number
   readonly tls_verify: boolean
+  /** TLS to the upstream (https services): verification, CAs, depth, client certificate. */
+  readonly tls: UpstreamTls
   /** `host` is an IP literal: no resolution needed. */
   readonly hostIsIp: boolean
   /** The Host header Kong sends when preserve_host is off: host, plus `:port` unless default. */
@@ -140,7 +145,7 @@ export interface ConfigSnapshot {
 /** The schema's fields whose defaults stand in for an explicit `null` (Kong: `service.retries or 5`). */
 const F = serviceSchema.fields
 
-function compileService(row: Service): CompiledService {
+function compileService(row: Service, tls: UpstreamTls): CompiledService {
   const protocol = row.protocol === 'https' ? 'https' : 'http'
   const host = row.host
   const port = row.port
@@ -158,6 +163,7 @@ function compileService(row: Service): CompiledService {
     read_timeout: orDefault(row.read_timeout, F.read_timeout),
     write_timeout: orDefault(row.write_timeout, F.write_timeout),
     tls_verify: row.tls_verify === true,
+    tls,
     hostIsIp: isIP(host) !== 0,
     hostHeader: defaultPort ? bracketed : `${bracketed}:${port}`,
     sni: host,
@@ -175,8 +181,10 @@ export function buildSnapshot(payload: ConfigPayload, context: SnapshotContext =
   const plans = new PlanCompiler(payload.plugins ?? [], context.registry, context.onSkip !== undefined ? { onSkip: context.onSkip } : {})
   const services = new Map<string, CompiledService>()
   const disabled = new Set<string>()
+  const material = new TlsMaterial(payload.entities?.['ca_certificates'] ?? [], payload.entities?.['certificates'] ?? [])
+  const trust = context.upstreamTrust ?? NO_TRUST
   for (const row of payload.services) {
-    const svc = compileService(row)
+    const svc = compileService(row, material.compile(row, trust))
     if (!row.enabled) disabled.add(svc.id)
     else services.set(svc.id, svc)
   }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { UpstreamTls } from './upstream-tls.js'
 
 /** Where and how to send one upstream attempt. */
 export interface UpstreamTarget {
@@ -17,7 +18,8 @@ export interface UpstreamTarget {
   readonly connectTimeout: number
   readonly readTimeout: number
   readonly writeTimeout: number
-  readonly tlsVerify: boolean
+  /** The service's upstream TLS settings (verification, trusted CAs, client certificate). */
+  readonly tls: UpstreamTls
   /** SNI and certificate name to verify (the upstream Host value). */
   readonly servername: string
 }

@@ -3,7 +3,7 @@
  * (node:crypto cannot issue certificates) in a throwaway directory.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -42,6 +42,54 @@ export function makeCert(opts: CertOptions = {}): TestCert {
       })
     }
     return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+export interface IssueOptions {
+  readonly cn?: string
+  /** subjectAltName, e.g. `IP:127.0.0.1,DNS:localhost`. */
+  readonly san?: string
+  /** Issued already expired (notAfter yesterday). */
+  readonly expired?: boolean
+}
+
+/** A certificate (RSA 2048) issued by `ca` (a `makeCert({ ca: true })`), for chains a client verifies. */
+export function issueCert(ca: TestCert, opts: IssueOptions = {}): TestCert {
+  const dir = mkdtempSync(join(tmpdir(), 'turnpike-cert-'))
+  try {
+    const f = (name: string): string => join(dir, name)
+    writeFileSync(f('ca.pem'), ca.cert)
+    writeFileSync(f('ca.key'), ca.key)
+    writeFileSync(f('ext.cnf'), `basicConstraints=critical,CA:FALSE\n${opts.san !== undefined ? `subjectAltName=${opts.san}\n` : ''}`)
+    const subj = ['-subj', `/CN=${opts.cn ?? 'test.example.com'}`]
+    execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('key.pem'), '-out', f('req.csr'), ...subj], {
+      stdio: 'ignore',
+    })
+    const days = opts.expired === true ? '-1' : '30'
+    execFileSync(
+      'openssl',
+      [
+        'x509',
+        '-req',
+        '-in',
+        f('req.csr'),
+        '-CA',
+        f('ca.pem'),
+        '-CAkey',
+        f('ca.key'),
+        '-CAcreateserial',
+        '-days',
+        days,
+        '-extfile',
+        f('ext.cnf'),
+        '-out',
+        f('cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    )
+    return { cert: readFileSync(f('cert.pem'), 'utf8'), key: readFileSync(f('key.pem'), 'utf8') }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -21,7 +21,7 @@ function target(port: number): UpstreamTarget {
     connectTimeout: 2000,
     readTimeout: 5000,
     writeTimeout: 5000,
-    tlsVerify: false,
+    tls: { verify: false, verifyDepth: 1, ca: [], cert: null, key: null, id: 'off' },
     servername: 'localhost',
   }
 }

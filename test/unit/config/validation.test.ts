@@ -94,6 +94,11 @@ describe('validation messages', () => {
       'invalid ssl_cipher_suite: "fips": fips is not supported: node\'s OpenSSL does not run in FIPS mode here (use intermediate, modern, old or custom)',
     ],
     [
+      { lua_ssl_trusted_certificate: 'system, /nonexistent/ca.pem' },
+      'invalid lua_ssl_trusted_certificate: "system, /nonexistent/ca.pem": path "/nonexistent/ca.pem" does not exist',
+    ],
+    [{ lua_ssl_verify_depth: '-1' }, 'invalid lua_ssl_verify_depth: "-1": expected an integer, 0 or greater'],
+    [
       { ssl_protocols: 'TLSv1.2 SSLv3' },
       'invalid ssl_protocols: "TLSv1.2 SSLv3": unknown protocol "SSLv3" (expected TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)',
     ],
@@ -129,6 +134,8 @@ describe('validation messages', () => {
     assert.equal(config.ssl_cipher_suite, 'intermediate')
     assert.deepEqual(config.ssl_protocols, ['TLSv1.2', 'TLSv1.3'])
     assert.equal(config.ssl_ciphers, null)
+    assert.deepEqual(config.lua_ssl_trusted_certificate, ['system'])
+    assert.equal(config.lua_ssl_verify_depth, 1)
   })
 
   test('the error names the setting it concerns', () => {

@@ -202,6 +202,60 @@ describe('classifyUpstreamFailure', () => {
     assert.match(f.hint ?? '', /tls_verify=false/)
   })
 
+  test('each verification failure gets the hint naming the field that fixes it', () => {
+    const unknown = classifyUpstreamFailure(
+      err('unable to get local issuer certificate', { code: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' }),
+      BEFORE,
+      https,
+    )
+    assert.equal(unknown.error.code, 'TP_UPSTREAM_TLS_UNKNOWN_CA')
+    assert.equal(unknown.status, 502)
+    assert.match(unknown.hint ?? '', /add the CA to the service's ca_certificates or lua_ssl_trusted_certificate/)
+
+    const mismatch = classifyUpstreamFailure(
+      err("Hostname/IP does not match certificate's altnames", {
+        code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+        host: 'api.internal',
+        cert: { subjectaltname: 'DNS:other.internal, DNS:www.other.internal', subject: { CN: 'other.internal' } },
+      }),
+      BEFORE,
+      https,
+    )
+    assert.equal(mismatch.error.code, 'TP_UPSTREAM_TLS_HOSTNAME_MISMATCH')
+    assert.equal(mismatch.log, 'upstream SSL certificate verify error: (62:hostname mismatch) while SSL handshaking to upstream')
+    assert.match(mismatch.hint ?? '', /checked api\.internal; the certificate holds DNS:other\.internal, DNS:www\.other\.internal/)
+    assert.match(mismatch.hint ?? '', /set the service host/)
+
+    const expired = classifyUpstreamFailure(err('certificate has expired', { code: 'CERT_HAS_EXPIRED' }), BEFORE, https)
+    assert.equal(expired.error.code, 'TP_UPSTREAM_TLS_EXPIRED')
+    assert.match(expired.hint ?? '', /renew it on the upstream/)
+
+    const long = classifyUpstreamFailure(err('certificate chain too long', { code: 'CERT_CHAIN_TOO_LONG' }), BEFORE, https)
+    assert.equal(long.error.code, 'TP_UPSTREAM_TLS_CHAIN_TOO_LONG')
+    assert.match(long.log, /\(22:certificate chain too long\)/)
+    assert.match(long.hint ?? '', /tls_verify_depth or lua_ssl_verify_depth/)
+  })
+
+  test('the upstream asking for a client certificate → the hint names client_certificate', () => {
+    const f = classifyUpstreamFailure(
+      err(
+        'C0:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../ssl/record/rec_layer_s3.c:1605:SSL alert number 116\n',
+        {
+          code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+        },
+      ),
+      SENT_FRESH,
+      https,
+    )
+    assert.equal(f.kind, 'tls_client_certificate')
+    assert.equal(f.error.code, 'TP_UPSTREAM_TLS_CLIENT_CERTIFICATE')
+    assert.equal(
+      f.log,
+      'SSL_read() failed (SSL: error:0A00045C:SSL routines::tlsv13 alert certificate required) while reading response header from upstream',
+    )
+    assert.match(f.hint ?? '', /set the service's client_certificate/)
+  })
+
   test('other TLS errors keep one line', () => {
     const f = classifyUpstreamFailure(
       err(
