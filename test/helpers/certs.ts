@@ -53,6 +53,8 @@ export interface IssueOptions {
   readonly san?: string
   /** Issued already expired (notAfter yesterday). */
   readonly expired?: boolean
+  /** basicConstraints CA:TRUE (an intermediate CA). */
+  readonly ca?: boolean
 }
 
 /** A certificate (RSA 2048) issued by `ca` (a `makeCert({ ca: true })`), for chains a client verifies. */
@@ -62,7 +64,10 @@ export function issueCert(ca: TestCert, opts: IssueOptions = {}): TestCert {
     const f = (name: string): string => join(dir, name)
     writeFileSync(f('ca.pem'), ca.cert)
     writeFileSync(f('ca.key'), ca.key)
-    writeFileSync(f('ext.cnf'), `basicConstraints=critical,CA:FALSE\n${opts.san !== undefined ? `subjectAltName=${opts.san}\n` : ''}`)
+    writeFileSync(
+      f('ext.cnf'),
+      `basicConstraints=critical,CA:${opts.ca === true ? 'TRUE' : 'FALSE'}\n${opts.san !== undefined ? `subjectAltName=${opts.san}\n` : ''}`,
+    )
     const subj = ['-subj', `/CN=${opts.cn ?? 'test.example.com'}`]
     execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('key.pem'), '-out', f('req.csr'), ...subj], {
       stdio: 'ignore',

@@ -69,6 +69,10 @@ describe('upstream TLS', () => {
       ca: clientCa.cert,
     })
     const selfSigned = await up('self-signed', makeCert({ cn: 'self.test' }))
+    // leaf ← intermediate ← ca: three certificates, within depth 1, beyond depth 0.
+    const intermediate = issueCert(ca, { cn: 'Upstream Intermediate CA', ca: true })
+    const leaf = issueCert(intermediate, { cn: 'upstream', san: 'IP:127.0.0.1' })
+    const chained = await up('chained', { cert: leaf.cert + intermediate.cert, key: leaf.key })
 
     gw = await startTestGateway({ settings: { lua_ssl_trusted_certificate: `system,${join(dir, 'global-ca.pem')}` } })
     const admin = gw.adminUrl
@@ -86,6 +90,8 @@ describe('upstream TLS', () => {
       expired: { url: expired, tls_verify: true, ca_certificates: caIds },
       'mtls-missing': { url: mtls, tls_verify: true, ca_certificates: caIds },
       'mtls-ok': { url: mtls, tls_verify: true, ca_certificates: caIds, client_certificate: { id: clientRow.body.id } },
+      'depth-default': { url: chained, tls_verify: true, ca_certificates: caIds },
+      'depth-zero': { url: chained, tls_verify: true, ca_certificates: caIds, tls_verify_depth: 0 },
       'no-verify': { url: selfSigned, tls_verify: false },
       'default-verify': { url: selfSigned },
     }
@@ -152,6 +158,17 @@ describe('upstream TLS', () => {
     const ok = await get(gw, '/mtls-ok')
     assert.equal(ok.status, 200, ok.body)
     assert.equal(ok.body, 'mtls')
+  })
+
+  test('tls_verify_depth: a chain with an intermediate passes the default depth 1, fails depth 0 with its hint', async () => {
+    const ok = await get(gw, '/depth-default')
+    assert.equal(ok.status, 200, ok.body)
+    assert.equal(ok.body, 'chained')
+    const r = await get(gw, '/depth-zero')
+    assert.equal(r.status, 502)
+    const line = await logLine(gw, r.requestId)
+    assert.match(line, /\(22:certificate chain too long\)/)
+    assert.match(line, /raise the service's tls_verify_depth or lua_ssl_verify_depth/)
   })
 
   test('tls_verify=false, and tls_verify null (Kong: proxy_ssl_verify off), reach a self-signed upstream', async () => {
