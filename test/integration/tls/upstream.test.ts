@@ -42,6 +42,21 @@ async function logLine(gw: TestGateway, requestId: string): Promise<string> {
   return gw.waitForLog(new RegExp(`request_id: "${requestId}"`))
 }
 
+/** Proxies `path`: 200 with `body`. */
+async function passes(gw: TestGateway, path: string, body: string): Promise<void> {
+  const r = await get(gw, path)
+  assert.equal(r.status, 200, `${path}: ${r.body}`)
+  assert.equal(r.body, body)
+}
+
+/** Proxies `path`: 502 (Kong's answer), and its error-log line matches every pattern. */
+async function fails(gw: TestGateway, path: string, ...patterns: RegExp[]): Promise<void> {
+  const r = await get(gw, path)
+  assert.equal(r.status, 502, `${path}: ${r.body}`)
+  const line = await logLine(gw, r.requestId)
+  for (const p of patterns) assert.match(line, p)
+}
+
 describe('upstream TLS', () => {
   let gw: TestGateway
   let dir: string
@@ -112,70 +127,48 @@ describe('upstream TLS', () => {
   })
 
   test("tls_verify=true with the upstream's CA in the service's ca_certificates → 200", async () => {
-    const r = await get(gw, '/ca-ok')
-    assert.equal(r.status, 200, r.body)
-    assert.equal(r.body, 'good')
+    await passes(gw, '/ca-ok', 'good')
   })
 
   test('tls_verify=true without the CA → 502, the hint names ca_certificates and lua_ssl_trusted_certificate', async () => {
-    const r = await get(gw, '/ca-missing')
-    assert.equal(r.status, 502)
-    const line = await logLine(gw, r.requestId)
-    assert.match(line, /upstream SSL certificate verify error: \(\d+:[^)]+\) while SSL handshaking to upstream/)
-    assert.match(line, /add the CA to the service's ca_certificates or lua_ssl_trusted_certificate/)
+    await fails(
+      gw,
+      '/ca-missing',
+      /upstream SSL certificate verify error: \(\d+:[^)]+\) while SSL handshaking to upstream/,
+      /add the CA to the service's ca_certificates or lua_ssl_trusted_certificate/,
+    )
   })
 
   test("lua_ssl_trusted_certificate is trusted by services without ca_certificates; a service's own CAs replace it", async () => {
-    const ok = await get(gw, '/global-ok')
-    assert.equal(ok.status, 200, ok.body)
-    assert.equal(ok.body, 'by-global')
-    const own = await get(gw, '/own-cas-only')
-    assert.equal(own.status, 502)
-    assert.match(await logLine(gw, own.requestId), /not signed by a CA the gateway trusts/)
+    await passes(gw, '/global-ok', 'by-global')
+    await fails(gw, '/own-cas-only', /not signed by a CA the gateway trusts/)
   })
 
   test('hostname mismatch → 502, the hint quotes the name checked and the names in the certificate', async () => {
-    const r = await get(gw, '/mismatch')
-    assert.equal(r.status, 502)
-    const line = await logLine(gw, r.requestId)
-    assert.match(line, /\(62:hostname mismatch\)/)
-    assert.match(line, /checked 127\.0\.0\.1; the certificate holds DNS:other\.test/)
-    assert.match(line, /set the service host/)
+    await fails(
+      gw,
+      '/mismatch',
+      /\(62:hostname mismatch\)/,
+      /checked 127\.0\.0\.1; the certificate holds DNS:other\.test/,
+      /set the service host/,
+    )
   })
 
   test('expired certificate → 502, the hint says to renew it', async () => {
-    const r = await get(gw, '/expired')
-    assert.equal(r.status, 502)
-    const line = await logLine(gw, r.requestId)
-    assert.match(line, /\(10:certificate has expired\)/)
-    assert.match(line, /renew it on the upstream/)
+    await fails(gw, '/expired', /\(10:certificate has expired\)/, /renew it on the upstream/)
   })
 
   test('an upstream requiring a client certificate: 502 with the hint without client_certificate, 200 with it', async () => {
-    const missing = await get(gw, '/mtls-missing')
-    assert.equal(missing.status, 502)
-    assert.match(await logLine(gw, missing.requestId), /set the service's client_certificate/)
-    const ok = await get(gw, '/mtls-ok')
-    assert.equal(ok.status, 200, ok.body)
-    assert.equal(ok.body, 'mtls')
+    await fails(gw, '/mtls-missing', /set the service's client_certificate/)
+    await passes(gw, '/mtls-ok', 'mtls')
   })
 
   test('tls_verify_depth: a chain with an intermediate passes the default depth 1, fails depth 0 with its hint', async () => {
-    const ok = await get(gw, '/depth-default')
-    assert.equal(ok.status, 200, ok.body)
-    assert.equal(ok.body, 'chained')
-    const r = await get(gw, '/depth-zero')
-    assert.equal(r.status, 502)
-    const line = await logLine(gw, r.requestId)
-    assert.match(line, /\(22:certificate chain too long\)/)
-    assert.match(line, /raise the service's tls_verify_depth or lua_ssl_verify_depth/)
+    await passes(gw, '/depth-default', 'chained')
+    await fails(gw, '/depth-zero', /\(22:certificate chain too long\)/, /raise the service's tls_verify_depth or lua_ssl_verify_depth/)
   })
 
   test('tls_verify=false, and tls_verify null (Kong: proxy_ssl_verify off), reach a self-signed upstream', async () => {
-    for (const path of ['/no-verify', '/default-verify']) {
-      const r = await get(gw, path)
-      assert.equal(r.status, 200, `${path}: ${r.body}`)
-      assert.equal(r.body, 'self-signed')
-    }
+    for (const path of ['/no-verify', '/default-verify']) await passes(gw, path, 'self-signed')
   })
 })
