@@ -183,8 +183,11 @@ export function buildSnapshot(payload: ConfigPayload, context: SnapshotContext =
   const disabled = new Set<string>()
   const material = new TlsMaterial(payload.entities?.['ca_certificates'] ?? [], payload.entities?.['certificates'] ?? [])
   const trust = context.upstreamTrust ?? NO_TRUST
+  // Upstream entities by name (lower-case, as services' hosts find their balancer).
+  const upstreamRows = new Map<string, StoredRow>()
+  for (const u of payload.entities?.['upstreams'] ?? []) if (typeof u['name'] === 'string') upstreamRows.set(u['name'].toLowerCase(), u)
   for (const row of payload.services) {
-    const svc = compileService(row, material.compile(row, trust))
+    const svc = compileService(row, material.compile(row, trust, upstreamRows.get(row.host.toLowerCase())))
     if (!row.enabled) disabled.add(svc.id)
     else services.set(svc.id, svc)
   }

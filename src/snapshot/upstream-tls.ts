@@ -70,8 +70,12 @@ export class TlsMaterial {
     }
   }
 
-  /** A service row's upstream TLS settings. */
-  compile(row: Readonly<Record<string, unknown>>, trust: UpstreamTrust): UpstreamTls {
+  /**
+   * A service row's upstream TLS settings. `upstream` is the upstream entity the service's host
+   * names, if any: its `client_certificate` is presented when the service has none (Kong's
+   * `fallback_upstream_client_cert`).
+   */
+  compile(row: Readonly<Record<string, unknown>>, trust: UpstreamTrust, upstream?: Readonly<Record<string, unknown>>): UpstreamTls {
     const verify = row['tls_verify'] === true
     const depth = typeof row['tls_verify_depth'] === 'number' ? row['tls_verify_depth'] : trust.verifyDepth
     let ca: readonly string[] = []
@@ -87,7 +91,7 @@ export class TlsMaterial {
         caId = trust.id
       }
     }
-    const clientId = refId(row['client_certificate'])
+    const clientId = refId(row['client_certificate']) ?? refId(upstream?.['client_certificate'])
     const client = clientId === null ? undefined : this.#certs.get(clientId)
     const cert = client?.cert ?? null
     const key = client?.key ?? null

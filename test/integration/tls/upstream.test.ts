@@ -3,7 +3,7 @@
  * certificates made with openssl. Services' `tls_verify` with `ca_certificates`, the global
  * `lua_ssl_trusted_certificate`, `client_certificate` (upstream mTLS) and the 502 hints of each
  * handshake failure (unknown CA, hostname mismatch, expired certificate, client certificate
- * required), each naming the field that fixes it.
+ * required), each naming the field that fixes it; an upstream entity's `client_certificate`.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -107,9 +107,15 @@ describe('upstream TLS', () => {
       'mtls-ok': { url: mtls, tls_verify: true, ca_certificates: caIds, client_certificate: { id: clientRow.body.id } },
       'depth-default': { url: chained, tls_verify: true, ca_certificates: caIds },
       'depth-zero': { url: chained, tls_verify: true, ca_certificates: caIds, tls_verify_depth: 0 },
+      'mtls-balanced': { url: 'https://mtls-pool', tls_verify: false },
       'no-verify': { url: selfSigned, tls_verify: false },
       'default-verify': { url: selfSigned },
     }
+    // An upstream entity with a client certificate: services balanced onto it present it.
+    const pool = await call('POST', `${admin}/upstreams`, { name: 'mtls-pool', client_certificate: { id: clientRow.body.id } })
+    assert.equal(pool.status, 201, pool.text)
+    const target = await call('POST', `${admin}/upstreams/mtls-pool/targets`, { target: mtls.replace('https://', '') })
+    assert.equal(target.status, 201, target.text)
     for (const [name, body] of Object.entries(services)) {
       const svc = await call('POST', `${admin}/services`, { name, ...body })
       assert.equal(svc.status, 201, svc.text)
@@ -161,6 +167,10 @@ describe('upstream TLS', () => {
   test('an upstream requiring a client certificate: 502 with the hint without client_certificate, 200 with it', async () => {
     await fails(gw, '/mtls-missing', /set the service's client_certificate/)
     await passes(gw, '/mtls-ok', 'mtls')
+  })
+
+  test("a service balanced onto an upstream entity with a client_certificate presents it (Kong's fallback)", async () => {
+    await passes(gw, '/mtls-balanced', 'mtls')
   })
 
   test('tls_verify_depth: a chain with an intermediate passes the default depth 1, fails depth 0 with its hint', async () => {

@@ -42,6 +42,19 @@ describe('TlsMaterial.compile', () => {
     assert.equal(material.compile({ client_certificate: null }, trust).cert, null)
   })
 
+  test("a balanced service without client_certificate presents its upstream entity's; its own wins", () => {
+    const upstream = { name: 'pool', client_certificate: { id: 'crt-1' } }
+    assert.equal(material.compile({ client_certificate: null }, trust, upstream).cert, 'CLIENT-CERT')
+    const own = new TlsMaterial(
+      [],
+      [
+        { id: 'crt-1', cert: 'UPSTREAM-CERT', key: 'K1' },
+        { id: 'crt-2', cert: 'SERVICE-CERT', key: 'K2' },
+      ],
+    )
+    assert.equal(own.compile({ client_certificate: { id: 'crt-2' } }, trust, upstream).cert, 'SERVICE-CERT')
+  })
+
   test('different settings never share a connection pool key; equal settings do', () => {
     const ids = new Set(
       [
