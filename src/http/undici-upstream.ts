@@ -12,7 +12,7 @@
  */
 import type { Duplex, Readable } from 'node:stream'
 import type { Socket } from 'node:net'
-import { checkServerIdentity, createSecureContext, type PeerCertificate } from 'node:tls'
+import { checkServerIdentity, createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls'
 import { buildConnector, errors, Pool, type Dispatcher } from 'undici'
 import type { HeaderList, UpstreamClient, UpstreamControl, UpstreamRequest, UpstreamSink, UpstreamTarget } from '../proxy/types.js'
 
@@ -352,20 +352,24 @@ export class UndiciUpstream implements UpstreamClient {
   }
 }
 
+/** One secure context per service's TLS settings (a configuration's), shared by its pools. */
+const contexts = new WeakMap<UpstreamTarget['tls'], SecureContext>()
+
 /**
- * The TLS options of a pool's connections: one secure context per pool (the CA bundle is parsed
+ * The TLS options of a pool's connections: one secure context per service's settings (the CA bundle is parsed
  * once, not per connection), the client certificate, and verification with the chain depth.
  */
 function upstreamTlsOptions(t: UpstreamTarget): buildConnector.BuildOptions {
   const tls = t.tls
   const hasCert = tls.cert !== null && tls.key !== null
-  const secureContext =
-    tls.verify || hasCert
-      ? createSecureContext({
-          ...(tls.verify ? { ca: [...tls.ca] } : {}),
-          ...(hasCert ? { cert: tls.cert ?? '', key: tls.key ?? '' } : {}),
-        })
-      : undefined
+  let secureContext = contexts.get(tls)
+  if (secureContext === undefined && (tls.verify || hasCert)) {
+    secureContext = createSecureContext({
+      ...(tls.verify ? { ca: [...tls.ca] } : {}),
+      ...(hasCert ? { cert: tls.cert ?? '', key: tls.key ?? '' } : {}),
+    })
+    contexts.set(tls, secureContext)
+  }
   return {
     rejectUnauthorized: tls.verify,
     servername: isIp(t.servername) ? '' : t.servername,

@@ -6,6 +6,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs'
+import { X509Certificate } from 'node:crypto'
 import { getCACertificates } from 'node:tls'
 import type { GatewayConfig } from '../config/index.js'
 import { upstreamTrust, type UpstreamTrust } from '../snapshot/upstream-tls.js'
@@ -28,6 +29,11 @@ export function loadUpstreamTrust(config: Pick<GatewayConfig, 'lua_ssl_trusted_c
     }
     const blocks = text.match(PEM_BLOCK) ?? []
     if (blocks.length === 0) throw new Error(`lua_ssl_trusted_certificate: ${entry} holds no PEM certificate`)
+    try {
+      for (const block of blocks) new X509Certificate(block)
+    } catch (err) {
+      throw new Error(`lua_ssl_trusted_certificate: ${entry} holds a certificate that does not load: ${(err as Error).message}`)
+    }
     ca.push(...blocks)
   }
   return upstreamTrust(ca, config.lua_ssl_verify_depth)
