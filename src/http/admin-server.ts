@@ -14,6 +14,8 @@ import type { ErrorLog } from '../observability/error-log.js'
 import { wireValue } from '../codec/header-values.js'
 import { nextRequestId } from '../proxy/request-id.js'
 import { type ListenerTls, tlsServerOptions } from './tls.js'
+import { nginxPage } from './nginx-pages.js'
+import { guardTlsListener } from './tls-guard.js'
 
 /** Kong's `nginx_admin_client_max_body_size` default (10m). */
 export const ADMIN_MAX_BODY = 10 * 1024 * 1024
@@ -55,23 +57,6 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
     req.on('end', () => resolve(Buffer.concat(chunks)))
     req.on('error', reject)
   })
-}
-
-/** nginx's own error pages (the Admin API's server block has no error_page), OpenResty's footer. */
-const NGINX_PAGES: Readonly<Record<number, { status: string; title: string; extra: string }>> = {
-  400: { status: '400 Bad Request', title: '400 Bad Request', extra: '' },
-  494: {
-    status: '400 Bad Request',
-    title: '400 Request Header Or Cookie Too Large',
-    extra: '<center>Request Header Or Cookie Too Large</center>\r\n',
-  },
-}
-
-function nginxPage(code: 400 | 494): string {
-  const p = NGINX_PAGES[code] as { status: string; title: string; extra: string }
-  const h1 = code === 494 ? '400 Bad Request' : p.title
-  const body = `<html>\r\n<head><title>${p.title}</title></head>\r\n<body>\r\n<center><h1>${h1}</h1></center>\r\n${p.extra}<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n`
-  return `HTTP/1.1 ${p.status}\r\nServer: openresty\r\nDate: ${new Date().toUTCString()}\r\nContent-Type: text/html\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`
 }
 
 /** An upper-case method nginx reads (node's parser knows a fixed list), and the request target after it. */
@@ -177,6 +162,7 @@ export function createAdminServer(
   logs: { access: AccessLog; error: ErrorLog },
   maxBodyBytes = ADMIN_MAX_BODY,
   tls?: ListenerTls,
+  plainPort?: number,
 ): Server {
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now()
@@ -232,7 +218,12 @@ export function createAdminServer(
   const server: Server =
     tls === undefined
       ? createServer({ requestTimeout: 60_000 }, onRequest)
-      : createHttpsServer({ requestTimeout: 60_000, ...tlsServerOptions(tls) }, onRequest)
+      : // nginx's client_header_timeout (60s) bounds the wait for a TLS listener's first byte.
+        guardTlsListener(createHttpsServer({ requestTimeout: 60_000, ...tlsServerOptions(tls) }, onRequest), {
+          log: logs.error,
+          plainPort,
+          firstByteTimeout: 60_000,
+        })
   server.on('clientError', clientErrorHandler(api, logs))
   return server
 }

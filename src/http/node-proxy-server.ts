@@ -15,6 +15,8 @@ import { wireHeaderList, wireHeaderObject, wireValue } from '../codec/header-val
 import { checkRequestHead, HEADER_TOO_LARGE, LARGE_HEADER_BUFFER_SIZE, originForm } from '../proxy/request-head.js'
 import { nextRequestId } from '../proxy/request-id.js'
 import { type ListenerTls, tlsServerOptions } from './tls.js'
+import { guardTlsListener } from './tls-guard.js'
+import type { ErrorLog } from '../observability/error-log.js'
 
 /** The node:http server type, for the process code that starts and stops listeners (only src/http/ knows node:http). */
 export type { Server as HttpServer } from 'node:http'
@@ -313,6 +315,10 @@ export interface ProxyServerOptions {
   readonly bodyTimeout: number
   /** Present on a TLS listener (`ssl` in proxy_listen): served over node:https, scheme `https`. */
   readonly tls?: ListenerTls
+  /** A TLS listener logs plain HTTP sent to it and failed client handshakes here (nginx: `info`). */
+  readonly errorLog?: ErrorLog
+  /** A plain proxy port, named in the hint when plain HTTP reaches a TLS listener. */
+  readonly plainPort?: number | undefined
 }
 
 /**
@@ -420,7 +426,10 @@ export function createProxyServer(proxy: Proxy, opts: ProxyServerOptions, stats:
   const server: Server =
     opts.tls === undefined
       ? createServer(options, onRequest)
-      : createHttpsServer({ ...options, ...tlsServerOptions(opts.tls), handshakeTimeout: opts.headerTimeout }, onRequest)
+      : guardTlsListener(
+          createHttpsServer({ ...options, ...tlsServerOptions(opts.tls), handshakeTimeout: opts.headerTimeout }, onRequest),
+          { log: opts.errorLog, plainPort: opts.plainPort, firstByteTimeout: opts.headerTimeout },
+        )
   server.on('connection', (socket: Socket) => {
     stats.accepted++
     stats.active++

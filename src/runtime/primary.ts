@@ -450,6 +450,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         { access: adminAccess, error: errorLog },
         sizeToBytes(config.nginx_admin_client_max_body_size),
         l.ssl ? listenerTls.get('admin') : undefined,
+        config.admin_listen.find((p) => !p.ssl)?.port,
       )
       servers.push(server)
       await listenOn(server, l, 'admin_listen')
@@ -466,6 +467,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         { access: new AccessLog(null), error: errorLog },
         undefined,
         l.ssl ? listenerTls.get('status') : undefined,
+        config.status_listen.find((p) => !p.ssl)?.port,
       )
       servers.push(server)
       await listenOn(server, l, 'status_listen')

@@ -111,7 +111,7 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
           keepAliveTimeout: CLIENT_KEEPALIVE_TIMEOUT,
           headerTimeout: config.nginx_http_client_header_timeout,
           bodyTimeout: config.nginx_http_client_body_timeout,
-          ...(l.ssl && tls !== undefined ? { tls } : {}),
+          ...(l.ssl && tls !== undefined ? { tls, errorLog, plainPort: all.find((p) => !p.ssl)?.port } : {}),
         },
         connections,
       )
