@@ -28,6 +28,17 @@ export function startsTls(first: number): boolean {
   return first === 0x16 || (first & 0x80) !== 0
 }
 
+/** nginx's words for the handshake failures that are not OpenSSL's, by node's error code. */
+const NGINX_REASONS: Readonly<Record<string, string>> = {
+  ECONNRESET: 'peer closed connection in SSL handshake',
+  ERR_TLS_HANDSHAKE_TIMEOUT: 'client timed out (110: Connection timed out)',
+}
+
+function code(err: Error): string {
+  const c = (err as NodeJS.ErrnoException).code
+  return typeof c === 'string' && Object.hasOwn(NGINX_REASONS, c) ? c : ''
+}
+
 /** `host:port` the server listens on, as nginx names it in `server:` for a handshake failure. */
 function listenName(server: TlsServer): string {
   const a = server.address()
@@ -91,7 +102,11 @@ export function guardTlsListener<S extends TlsServer>(server: S, opts: TlsGuardO
   // The server's own listeners (node's TLS wrapping first) run once the first byte is known.
   const handlers = server.listeners('connection') as ((socket: Socket) => unknown)[]
   server.removeAllListeners('connection')
+  // A client that hung up mid-handshake has no address left on its TLS socket: kept from accept.
+  const clients = new WeakMap<object, string>()
   server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress
+    if (address !== undefined) clients.set(socket, address)
     const timer = setTimeout(() => socket.destroy(), opts.firstByteTimeout)
     timer.unref()
     const onError = (): void => {
@@ -113,10 +128,11 @@ export function guardTlsListener<S extends TlsServer>(server: S, opts: TlsGuardO
   if (log === undefined) return server
   server.on('tlsClientError', (err: Error, tls: TLSSocket) => {
     if (!log.enabled('info')) return
-    const client = tls.remoteAddress ?? '-'
+    const parent = (tls as TLSSocket & { _parent?: object | null })._parent
+    const client = tls.remoteAddress ?? (parent !== undefined && parent !== null ? clients.get(parent) : undefined) ?? '-'
     // OpenSSL's text, without the thread id before it nor the source file after it.
     const ssl = /error:[0-9A-F]+:[^:\n]*:[^:\n]*:[^:\n]*/.exec(err.message)?.[0]
-    const reason = ssl !== undefined ? `SSL_do_handshake() failed (SSL: ${ssl})` : err.message.trim()
+    const reason = ssl !== undefined ? `SSL_do_handshake() failed (SSL: ${ssl})` : (NGINX_REASONS[code(err)] ?? err.message.trim())
     // nginx names the listening address here: no server block was chosen yet.
     log.info(`${reason} while SSL handshaking, client: ${client}, server: ${listenName(server)}`)
   })

@@ -6,7 +6,7 @@
  * `ssl_cipher_suite = modern` (TLSv1.3 only) fails its handshake and gets one `info` line.
  */
 import assert from 'node:assert/strict'
-import { connect as tcpConnect } from 'node:net'
+import { connect as tcpConnect, type Socket } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { connect as tlsConnect } from 'node:tls'
 import { call, eventually, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
@@ -44,13 +44,21 @@ describe('plain HTTP and failed handshakes on TLS listeners', () => {
   let tlsPort: number
   let adminPlain: number
   let adminTls: number
+  let statusTls: number
 
   before(async () => {
-    ;[plain, tlsPort, adminPlain, adminTls] = [await freePort(), await freePort(), await freePort(), await freePort()]
+    ;[plain, tlsPort, adminPlain, adminTls, statusTls] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ]
     gw = await startTestGateway({
       settings: {
         proxy_listen: `127.0.0.1:${plain}, 127.0.0.1:${tlsPort} ssl`,
         admin_listen: `127.0.0.1:${adminPlain}, 127.0.0.1:${adminTls} ssl`,
+        status_listen: `127.0.0.1:${statusTls} ssl`,
         ssl_cipher_suite: 'modern',
         log_level: 'info',
       },
@@ -93,6 +101,35 @@ describe('plain HTTP and failed handshakes on TLS listeners', () => {
     assert.equal(r.status, 'HTTP/1.1 400 Bad Request')
     assert.equal(r.body, PAGE)
     await gw.waitForLog(new RegExp(`use https:// or the plain port ${adminPlain}`))
+  })
+
+  test('plain HTTP to the TLS status port: the same page; no plain status port, so the hint says https://', async () => {
+    const r = split(await rawExchange(statusTls, 'GET /status HTTP/1.1\r\nHost: localhost\r\n\r\n'))
+    assert.equal(r.status, 'HTTP/1.1 400 Bad Request')
+    assert.equal(r.body, PAGE)
+    await gw.waitForLog(
+      /request: "GET \/status HTTP\/1\.1", host: "localhost", hint: "the client spoke plain HTTP to a TLS port: use https:\/\/"$/m,
+    )
+  })
+
+  test('a client hanging up mid-handshake: nginx\'s "peer closed connection in SSL handshake" at info', async () => {
+    await new Promise<void>((resolve, reject) => {
+      const s: Socket = tcpConnect({ host: '127.0.0.1', port: tlsPort }, () => {
+        // The start of a ClientHello record, then nothing more.
+        s.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x40, 0x01]))
+        setTimeout(() => {
+          s.destroy()
+          resolve()
+        }, 100)
+      })
+      s.on('error', reject)
+    })
+    await gw.waitForLog(
+      new RegExp(
+        `\\[info\\] \\d+#0: peer closed connection in SSL handshake while SSL handshaking, client: 127\\.0\\.0\\.1, server: 127\\.0\\.0\\.1:${tlsPort}$`,
+        'm',
+      ),
+    )
   })
 
   test('TLS clients are still served on both ports', async () => {
