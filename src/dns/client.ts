@@ -45,6 +45,14 @@ export const DNS_DEFAULTS = {
 
 /** TTL of hosts-file entries and IP literals (Kong: 10 years). */
 const FOREVER_TTL = 10 * 365 * 24 * 60 * 60
+
+/** An answer that needs no query (an IP literal, a hosts-file entry): one record, never expiring. */
+function fixedAnswer(name: string, address: string, type: 'A' | 'AAAA', source: string): Resolved {
+  return {
+    ok: true,
+    set: { ok: true, name, type, records: [{ type, name, address, ttl: FOREVER_TTL }], ttl: FOREVER_TTL, source, stale: false },
+  }
+}
 /** TTL of an SRV answer none of whose targets resolves, and of a CNAME answer (node's c-ares API exposes neither TTL). */
 const SRV_FALLBACK_TTL = 30
 const MAX_DEPTH = 10
@@ -192,41 +200,13 @@ export class DnsClient {
 
   #resolve(name: string, tries: Try[], depth: number): Resolved | Promise<Resolved> {
     if (name.endsWith('.')) name = name.slice(0, -1)
-    const family = isIP(name.replace(/^\[(.*)\]$/, '$1'))
-    if (family !== 0) {
-      const address = name.replace(/^\[(.*)\]$/, '$1')
-      const type: RecordType = family === 4 ? 'A' : 'AAAA'
-      return {
-        ok: true,
-        set: {
-          ok: true,
-          name,
-          type,
-          records: [{ type, name, address, ttl: FOREVER_TTL }],
-          ttl: FOREVER_TTL,
-          source: 'ip literal',
-          stale: false,
-        },
-      }
-    }
+    const literal = name.replace(/^\[(.*)\]$/, '$1')
+    const family = isIP(literal)
+    if (family !== 0) return fixedAnswer(name, literal, family === 4 ? 'A' : 'AAAA', 'ip literal')
     const host = this.hosts.entries.get(name)
     if (host !== undefined) {
       const address = this.#ipPreference === 'AAAA' ? (host.ipv6 ?? host.ipv4) : (host.ipv4 ?? host.ipv6)
-      if (address !== undefined) {
-        const type: RecordType = isIP(address) === 4 ? 'A' : 'AAAA'
-        return {
-          ok: true,
-          set: {
-            ok: true,
-            name,
-            type,
-            records: [{ type, name, address, ttl: FOREVER_TTL }],
-            ttl: FOREVER_TTL,
-            source: `hosts file ${this.hosts.path}`,
-            stale: false,
-          },
-        }
-      }
+      if (address !== undefined) return fixedAnswer(name, address, isIP(address) === 4 ? 'A' : 'AAAA', `hosts file ${this.hosts.path}`)
     }
     if (depth > MAX_DEPTH) {
       tries.push({ name, qtype: '(na)', msg: ['recursion detected'] })
