@@ -13,11 +13,11 @@ const root = import.meta.dirname
  * folder graph has no cycle). `index` and `version` are src/index.ts and src/version.ts.
  */
 const FOLDERS = {
-  admin: ['balancer', 'codec', 'dao', 'entities', 'errors', 'ids', 'plugins', 'schema', 'store'],
+  admin: ['balancer', 'codec', 'dao', 'entities', 'errors', 'ids', 'plugins', 'schema', 'store', 'version'],
   balancer: ['entities', 'schema'],
   cli: ['config', 'dao', 'declarative', 'http', 'plugins', 'regex', 'runtime', 'schema', 'store', 'version'],
   codec: ['schema'],
-  config: [],
+  config: ['ids'],
   counters: [],
   dao: ['errors', 'ids', 'schema', 'store'],
   declarative: ['admin', 'dao', 'errors', 'ids', 'schema', 'store'],

@@ -11,6 +11,7 @@ import type { Store } from '../store/index.js'
 import type { EntitySchema } from '../schema/index.js'
 import { parseSizeParam, DEFAULT_PAGE_SIZE, invalidOffset } from '../dao/index.js'
 import { StoreError } from '../store/index.js'
+import { KONG_COMPAT_VERSION } from '../version.js'
 import { AdminHttpError } from './errors.js'
 import { byteFormatter } from './memory-units.js'
 import { inputFor, ok, pageBody } from './respond.js'
@@ -82,9 +83,11 @@ export function infoRoutes(deps: InfoRouteDeps): AdminRoute[] {
         GET: async () =>
           ok({
             tagline: 'Welcome to kong',
-            version: nodeInfo.version,
+            // Clients pick features by this version: the Kong release whose behaviour we follow.
+            version: KONG_COMPAT_VERSION,
             edition: 'community',
             product: PRODUCT_NAME,
+            turnpike_version: nodeInfo.version,
             hostname: nodeInfo.hostname,
             node_id: nodeInfo.node_id,
             timers: { running: 0, pending: 0 },
@@ -101,8 +104,9 @@ export function infoRoutes(deps: InfoRouteDeps): AdminRoute[] {
       methods: {
         GET: async (ctx) => {
           const format = byteFormatter(ctx.query.get('unit'), ctx.query.get('scale'))
+          // Kong leaves `database` out in DB-less mode: there is no database to reach.
           const body: Record<string, unknown> = {
-            database: { reachable: await store.reachable().catch(() => false) },
+            ...(deps.database === 'off' ? {} : { database: { reachable: await store.reachable().catch(() => false) } }),
             memory: {
               // Kong: one entry per nginx worker's Lua VM; here each proxy worker's V8 heap.
               workers_lua_vms: nodeInfo.workers().map((w) => ({ http_allocated_gc: format(w.heapUsed), pid: w.pid })),

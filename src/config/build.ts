@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os'
 import { isIP } from 'node:net'
 import { isAbsolute, resolve } from 'node:path'
 import { existsSync, statSync } from 'node:fs'
+import { isUuid } from '../ids/uuid.js'
 import { ConfigError, invalidSetting } from './errors.js'
 import { isTrustedIpEntry } from './ip.js'
 import { parseListen } from './listen.js'
@@ -27,6 +28,13 @@ import { ValueProblem } from './value-problem.js'
 import { parseBoolean, parseEnum, parseInteger, parseList, parseNginxTime, parseSize } from './values.js'
 
 /** Kong's `lua_max_uri_args` / `lua_max_post_args`: an integer between 1 and 1000. */
+/** Kong's `node_id`: unset, or a UUID (Kong: "node_id must be a valid UUID"). */
+function nodeIdSetting(value: string): string | null {
+  if (value === '') return null
+  if (!isUuid(value)) throw new ValueProblem('must be a valid UUID')
+  return value
+}
+
 function argLimit(value: string): number {
   const n = /^[0-9]+$/.test(value) ? Number(value) : NaN
   if (!(n >= 1 && n <= 1000)) throw new ValueProblem('must be an integer between 1 and 1000')
@@ -298,6 +306,7 @@ export function buildConfig(get: (name: SettingName) => LayeredValue, cwd: strin
     lua_max_post_args: parse('lua_max_post_args', argLimit),
     lua_max_uri_args: parse('lua_max_uri_args', argLimit),
     shutdown_timeout: parse('shutdown_timeout', (v) => parseInteger(v, 0)),
+    node_id: parse('node_id', nodeIdSetting),
     raw,
   }
 }

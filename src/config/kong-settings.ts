@@ -25,7 +25,6 @@ export const KONG_UNIMPLEMENTED_SETTINGS: ReadonlySet<string> = new Set([
   'error_template_json',
   'error_template_xml',
   'error_template_plain',
-  'node_id',
   'stream_listen',
   'debug_listen',
   'admin_gui_listen',

@@ -52,6 +52,7 @@ export const DEFAULTS = {
   lua_max_post_args: '100',
   lua_max_uri_args: '100',
   shutdown_timeout: '10',
+  node_id: '',
   ssl_cert: '',
   ssl_cert_key: '',
   ssl_cipher_suite: 'intermediate',

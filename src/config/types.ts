@@ -75,6 +75,8 @@ export interface GatewayConfig {
   readonly lua_max_uri_args: number
   /** Seconds a graceful stop waits for in-flight requests. */
   readonly shutdown_timeout: number
+  /** Kong's `node_id` (deprecated in Kong 3.9): this node's id instead of the one kept in the prefix. */
+  readonly node_id: string | null
   /**
    * Certificates and keys of the proxy's TLS listeners when no SNI picks one (Kong's
    * `ssl_cert`/`ssl_cert_key`, in pairs): each an absolute file path, PEM text or base64 of it.

@@ -175,11 +175,15 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const broadcast = (msg: ToWorker): void => {
     for (const w of Object.values(cluster.workers ?? {})) if (w !== undefined) sendTo(w, msg)
   }
+  if (config.node_id !== null)
+    errorLog.warn(
+      'setting node_id in the configuration is deprecated since Kong 3.9; it must be unique across the cluster (leave it unset to keep the id in the prefix)',
+    )
   // Health checks run once per node, here; every worker gets the same view over IPC.
   const health = new HealthChecker({
     resolver: new HostResolver(dnsOptions(config)),
     log: errorLog,
-    nodeId: nodeId(prefix),
+    nodeId: nodeId(prefix, config.node_id),
     onChange: (state) => broadcast({ type: 'health', state }),
   })
 
@@ -329,7 +333,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const node: NodeInfo = {
     version: VERSION,
     hostname: hostname(),
-    node_id: nodeId(prefix),
+    node_id: nodeId(prefix, config.node_id),
     configuration: publicConfiguration(config),
     pids: {
       master: process.pid,

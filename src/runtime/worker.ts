@@ -158,7 +158,7 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
       (...parts: unknown[]) =>
         errorLog.log(level, `[${plugin.name}] ${parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ')}`)
     await plugin.init({
-      nodeId: nodeId(config.prefix),
+      nodeId: nodeId(config.prefix, config.node_id),
       log: { debug: log('debug'), info: log('info'), notice: log('notice'), warn: log('warn'), err: log('error'), crit: log('crit') },
       counters,
       http: outbound,

@@ -1,18 +1,29 @@
 /**
  * `GET /status` on a real node with two proxy workers: `memory.workers_lua_vms` has one entry per
- * worker (Kong lists one per nginx worker), with the worker's pid and its JavaScript heap in use.
+ * worker (Kong lists one per nginx worker), with the worker's pid and its JavaScript heap in use;
+ * `GET /` on the same node reports Kong's version and the configured `node_id`.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { call, eventually, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
 
+const NODE_ID = '5f4d6a9e-0b8c-4c1e-9f6a-2d3b4c5d6e7f'
+
 describe('GET /status', () => {
   let gw: TestGateway
   before(async () => {
-    gw = await startTestGateway({ workers: 2 })
+    gw = await startTestGateway({ workers: 2, settings: { node_id: NODE_ID } })
   })
   after(async () => {
     await gw.stop()
+  })
+
+  test("GET / reports the Kong version followed, ours apart, and the node_id setting (with Kong's warning)", async () => {
+    const root = (await call('GET', `${gw.adminUrl}/`)).body as Record<string, unknown>
+    assert.equal(root['version'], '3.9.3')
+    assert.match(String(root['turnpike_version']), /^\d+\.\d+\.\d+/)
+    assert.equal(root['node_id'], NODE_ID)
+    assert.match(gw.errorLog(), /\[warn\].*node_id in the configuration is deprecated since Kong 3\.9/)
   })
 
   test('memory.workers_lua_vms lists each proxy worker with its heap', async () => {

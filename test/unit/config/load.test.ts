@@ -179,6 +179,19 @@ describe('precedence: defaults < file < KONG_ env < TURNPIKE_ env < overrides', 
   })
 })
 
+describe('node_id', () => {
+  // Kong 3.9.3 conf_loader/parse.lua: "node_id must be a valid UUID"; unset by default.
+  test('unset by default, a UUID when given, anything else refused', () => {
+    assert.equal(load().node_id, null)
+    const id = '8b3a5c8e-2c8f-4b59-9a30-b1c0b8f2d0a1'
+    assert.equal(load({ env: { KONG_NODE_ID: id } }).node_id, id)
+    assert.throws(() => load({ env: { KONG_NODE_ID: 'node-1' } }), {
+      name: 'ConfigError',
+      message: 'invalid node_id: "node-1": must be a valid UUID (from KONG_NODE_ID)',
+    })
+  })
+})
+
 describe('finding the file', () => {
   test('the first existing file of the search list is used', () => {
     const dir = tempDir()
