@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import type { Dao } from '../dao/index.js'
-import { DbError } from '../errors/db-errors.js'
+import { DbError, invalidUnique } from '../errors/db-errors.js'
 import { UNEXPECTED } from '../errors/registry.js'
 import { type NodeServices, pluginEndpoints } from '../plugins/endpoints.js'
 import type { PluginRegistry } from '../plugins/registry.js'
@@ -86,6 +86,12 @@ function preflight(match: RouteMatch, req: AdminRequest): AdminResponse {
  * const api = createAdminApi({ dao, store, nodeInfo, database: 'sqlite' })
  * const res = await api.handle({ method: 'GET', path: '/services', query: '', headers: {}, body: Buffer.alloc(0) })
  */
+/** The field a path parameter looks up: a tag, or the entity's endpoint key (`name`, `username` …), else `id`. */
+function pathKeyField(dao: Dao, param: string): string {
+  if (param === 'tags') return 'tag'
+  return (Object.hasOwn(dao.entities, param) ? dao.entities[param]?.endpoint_key : undefined) ?? 'id'
+}
+
 export function createAdminApi(options: AdminApiOptions): AdminApi {
   const { dao, store, nodeInfo, database } = options
   const router = new AdminRouter()
@@ -120,7 +126,8 @@ export function createAdminApi(options: AdminApiOptions): AdminApi {
     if (err instanceof AdminHttpError) {
       return err.body === undefined ? { status: err.status, headers: {} } : { status: err.status, headers: {}, body: err.body }
     }
-    if (err instanceof BadPathError) return { status: 400, headers: {}, body: { message: 'Bad request' } }
+    // A key that is not UTF-8: Kong's unique-key check on the field the segment names.
+    if (err instanceof BadPathError) err = invalidUnique(pathKeyField(options.dao, err.param), err.message)
     if (err instanceof DbError && err.status < 500) {
       const body: Record<string, unknown> = { ...err.toBody() }
       if (err.kind === 'INVALID_OPTIONS' && body['fields'] !== undefined) {

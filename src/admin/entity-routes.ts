@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { escapeUri } from '../codec/escape-uri.js'
 import { randomUUID } from 'node:crypto'
 import type { Dao } from '../dao/index.js'
 import { foreignFields } from '../dao/index.js'
@@ -109,7 +110,7 @@ function collectionRoute({ dao, writer }: EntityRouteDeps, schema: EntitySchema)
           page.offset === undefined
             ? null
             : `/${segment}?offset=${encodeURIComponent(page.offset)}` +
-              (args.rawTags === undefined ? '' : `&tags=${encodeURIComponent(args.rawTags)}`) +
+              (args.rawTags === undefined ? '' : `&tags=${escapeUri(args.rawTags)}`) +
               (args.rawSize === undefined ? '' : `&size=${args.rawSize}`)
         return ok(pageBody(page, next))
       },

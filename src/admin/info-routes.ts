@@ -5,8 +5,8 @@
  * @module
  */
 import type { Dao } from '../dao/index.js'
-import { schemaViolation } from '../errors/db-errors.js'
-import { schemaToJson } from '../schema/index.js'
+import { invalidUnique, schemaViolation } from '../errors/db-errors.js'
+import { schemaToJson, validateTag } from '../schema/index.js'
 import type { Store } from '../store/index.js'
 import type { EntitySchema } from '../schema/index.js'
 import { parseSizeParam, DEFAULT_PAGE_SIZE, invalidOffset } from '../dao/index.js'
@@ -150,6 +150,17 @@ export function infoRoutes(deps: InfoRouteDeps): AdminRoute[] {
       },
     },
     { path: '/tags', methods: { GET: async (ctx) => ok(await tagsPage(store, ctx, undefined)) } },
-    { path: '/tags/{tags}', methods: { GET: async (ctx) => ok(await tagsPage(store, ctx, ctx.params['tags'] ?? '')) } },
+    {
+      path: '/tags/{tags}',
+      methods: {
+        GET: async (ctx) => {
+          // Kong 3.9.3 (db/dao/tags.lua): the tag is checked as a tag field is, code 10 when refused.
+          const tag = ctx.params['tags'] ?? ''
+          const problem = validateTag(tag)
+          if (problem !== undefined) throw invalidUnique('tag', problem)
+          return ok(await tagsPage(store, ctx, tag))
+        },
+      },
+    },
   ]
 }

@@ -6,7 +6,8 @@
 import type { Page } from '../store/index.js'
 import type { EntitySchema } from '../schema/index.js'
 import { coerceFormInput } from '../schema/index.js'
-import { parseSizeParam, parseTagsParam } from '../dao/index.js'
+import { invalidOptions, parseSizeParam, parseTagsParam } from '../dao/index.js'
+import { percentDecodeUtf8 } from '../codec/percent-utf8.js'
 import type { TagFilter } from '../store/index.js'
 import type { AdminContext } from './router.js'
 import type { AdminResponse } from './types.js'
@@ -57,12 +58,25 @@ export interface PageArgs {
   readonly rawTags: string | undefined
 }
 
+/** Whether every raw value of `name` in a query string decodes to UTF-8 (`+` is a space). */
+function rawQueryValuesUtf8(query: string, name: string): boolean {
+  for (const pair of query.split('&')) {
+    const eq = pair.indexOf('=')
+    const key = eq === -1 ? pair : pair.slice(0, eq)
+    if (key !== name || eq === -1) continue
+    if (!percentDecodeUtf8(pair.slice(eq + 1).replaceAll('+', ' ')).ok) return false
+  }
+  return true
+}
+
 /** Reads `size`, `offset` and (for entities with tags) `tags` from the query string. */
 export function pageArgs(ctx: AdminContext, withTags: boolean): PageArgs {
   const rawSize = ctx.query.get('size') ?? undefined
   const size = parseSizeParam(rawSize)
   const offset = ctx.query.get('offset') ?? undefined
   const rawTags = withTags ? (ctx.query.get('tags') ?? undefined) : undefined
+  // URLSearchParams turns bytes that are not UTF-8 into U+FFFD: Kong's byte check refuses them.
+  if (rawTags !== undefined && !rawQueryValuesUtf8(ctx.req.query, 'tags')) throw invalidOptions({ tags: 'invalid filter syntax' })
   const tags = rawTags === undefined ? undefined : parseTagsParam(rawTags)
   return { size, rawSize, offset, tags, rawTags }
 }

@@ -8,6 +8,8 @@
  */
 import type { AdminRequest, AdminResponse } from './types.js'
 import type { ParsedBody } from './request-body.js'
+import { percentDecodeUtf8 } from '../codec/percent-utf8.js'
+import { invalidUtf8Message } from '../schema/index.js'
 
 /** What a handler receives. */
 export interface AdminContext {
@@ -42,8 +44,17 @@ interface Compiled {
   readonly segments: readonly { readonly param?: string; readonly text: string }[]
 }
 
-/** Thrown for a segment that is not valid percent-encoding. */
-export class BadPathError extends Error {}
+/** Thrown for a path segment whose bytes are not UTF-8 (`position`: the first bad byte, 1-based). */
+export class BadPathError extends Error {
+  readonly param: string
+  readonly position: number
+  constructor(param: string, position: number) {
+    super(invalidUtf8Message(position))
+    this.name = 'BadPathError'
+    this.param = param
+    this.position = position
+  }
+}
 
 function splitPath(path: string): string[] {
   let p = path
@@ -102,11 +113,10 @@ export class AdminRouter {
       if (seg.param === undefined) return
       const value = raw[i] ?? ''
       rawParams[seg.param] = value
-      try {
-        params[seg.param] = decodeURIComponent(value)
-      } catch {
-        throw new BadPathError(value)
-      }
+      // Raw non-ASCII bytes arrive as latin-1 characters; they and %XX escapes are UTF-8 bytes.
+      const decoded = percentDecodeUtf8(value)
+      if (!decoded.ok) throw new BadPathError(seg.param, decoded.position)
+      params[seg.param] = decoded.value
     })
     return { route: best.compiled.route, params, rawParams }
   }

@@ -16,7 +16,6 @@ export const MAX_QUERY_TAGS = 5
 const TAG_CHAR = '[\\x20-\\x2B\\x2D\\x2E\\x30-\\x7E\\u0080-\\u{10FFFF}]'
 const TAGS_AND = new RegExp(`^(${TAG_CHAR}+(?:,|$))+$`, 'u')
 const TAGS_OR = new RegExp(`^(${TAG_CHAR}+(?:/|$))+$`, 'u')
-const TAG_WORDS = /^[A-Za-z0-9._~-]+$/
 
 /** Checks a page size: an integer in 1..1000, else code 9. Returns the default for undefined. */
 export function checkPageSize(size: number | undefined): number {
@@ -37,17 +36,16 @@ export function parseSizeParam(raw: string | undefined): number | undefined {
 }
 
 /**
- * Parses `?tags=`: `a,b` means every tag (AND), `a/b` any of them (OR); mixing both, too many
- * tags or characters outside Kong's set are code 11 errors.
+ * Parses `?tags=`: `a,b` means every tag (AND), `a/b` any of them (OR). A tag is any printable
+ * text but `,` and `/` (spaces and non-ASCII included, as Kong 3.9 accepts in tags); an empty
+ * value, mixing both separators or too many tags are code 11 errors with Kong's words.
  */
 export function parseTagsParam(raw: string): TagFilter {
+  if (raw === '') throw invalidOptions({ tags: 'cannot be null' })
   let filter: TagFilter
   if (TAGS_AND.test(raw)) filter = { tags: raw.split(',').filter((t) => t !== ''), mode: 'and' }
   else if (TAGS_OR.test(raw)) filter = { tags: raw.split('/').filter((t) => t !== ''), mode: 'or' }
   else throw invalidOptions({ tags: 'invalid filter syntax' })
   if (filter.tags.length > MAX_QUERY_TAGS) throw invalidOptions({ tags: `cannot query more than ${MAX_QUERY_TAGS} tags` })
-  if (!TAG_WORDS.test(filter.tags.join(''))) {
-    throw invalidOptions({ tags: "must only contain alphanumeric and '., -, _, ~' characters" })
-  }
   return filter
 }

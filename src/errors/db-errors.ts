@@ -44,18 +44,21 @@ export interface DbErrorBody {
 export class DbError extends Error {
   readonly kind: DbErrorKind
   readonly fields: FieldErrors | Record<string, unknown> | undefined
-  constructor(kind: DbErrorKind, message: string, fields?: FieldErrors | Record<string, unknown>) {
+  /** The body's `name` when Kong makes it from the kind and a field (`invalid unique tag`). */
+  readonly bodyName: string | undefined
+  constructor(kind: DbErrorKind, message: string, fields?: FieldErrors | Record<string, unknown>, bodyName?: string) {
     super(message)
     this.name = 'DbError'
     this.kind = kind
     this.fields = fields
+    this.bodyName = bodyName
   }
   get status(): number {
     return DB_ERRORS[this.kind].status
   }
   toBody(): DbErrorBody {
     const { code, name } = DB_ERRORS[this.kind]
-    const body: DbErrorBody = { code, name, message: this.message }
+    const body: DbErrorBody = { code, name: this.bodyName ?? name, message: this.message }
     if (this.fields !== undefined) body.fields = this.fields
     return body
   }
@@ -84,4 +87,9 @@ export function schemaViolation(errors: FieldErrors): DbError {
   const parts = describeFieldErrors(errors)
   const message = parts.length === 1 ? `schema violation (${parts[0] ?? ''})` : `${parts.length} schema violations (${parts.join('; ')})`
   return new DbError('SCHEMA_VIOLATION', message, errors)
+}
+
+/** Code 10: a unique key (an endpoint key, a tag) that its field's own rules refuse (`invalid unique name`). */
+export function invalidUnique(field: string, message: string): DbError {
+  return new DbError('INVALID_UNIQUE', message, undefined, `invalid unique ${field}`)
 }

@@ -63,9 +63,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
 const UNKNOWN_METHOD_LINE = /^([A-Z_-]{1,32}) (\/[^ \r\n]{0,8190})[ \r\n]/
 
 /**
- * Requests node's parser refuses. nginx reads any upper-case method and Kong's Admin API answers
- * it (405 `{"message":"Method not allowed"}` on a known path): so does this, from the request
- * line, and then closes (the parser cannot go on with the connection). Other refusals get
+ * Requests node's parser refuses. nginx reads any upper-case method, and raw non-ASCII bytes in
+ * the path (`/services/円` unescaped), and Kong's Admin API answers them (405 `{"message":"Method
+ * not allowed"}` on a known path; the entity named 円; `invalid utf-8` for bytes that are not
+ * UTF-8): so does this, from the request line (its bytes kept as latin-1 characters), and then closes (the parser cannot go on with the connection). Other refusals get
  * nginx's own page; a client that does not finish its headers in time is closed without an
  * answer, as nginx does.
  */
@@ -76,7 +77,7 @@ function clientErrorHandler(api: AdminHandler, logs: { error: ErrorLog }) {
       return
     }
     const line =
-      err.code === 'HPE_INVALID_METHOD' && Buffer.isBuffer(err.rawPacket)
+      (err.code === 'HPE_INVALID_METHOD' || err.code === 'HPE_INVALID_URL') && Buffer.isBuffer(err.rawPacket)
         ? UNKNOWN_METHOD_LINE.exec(err.rawPacket.subarray(0, 8300).toString('latin1'))
         : null
     if (line === null) {

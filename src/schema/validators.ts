@@ -130,9 +130,14 @@ function invalidUtf8Position(s: string): number | undefined {
   return undefined
 }
 
+/** Kong's message for text that is not valid UTF-8 (`position`: 1-based, in bytes). */
+export function invalidUtf8Message(position: number): string {
+  return `invalid utf-8 character sequence detected at position ${position}`
+}
+
 function utf8Error(s: string): string | undefined {
   const pos = invalidUtf8Position(s)
-  return pos === undefined ? undefined : `invalid utf-8 character sequence detected at position ${pos}`
+  return pos === undefined ? undefined : invalidUtf8Message(pos)
 }
 
 /** ASCII-only names: alphanumerics and `.-_~`. */

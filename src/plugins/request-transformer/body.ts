@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { escapeUri } from '../../codec/escape-uri.js'
 import { setOwn } from '../../schema/index.js'
 
 /** Decoded arguments: a bare `name` is `true`, repeated names are arrays (ngx.decode_args). */
@@ -36,11 +37,6 @@ export function decodeArgs(raw: string): Args {
     else out[name] = [prev, value]
   }
   return out
-}
-
-/** `ngx.escape_uri`: everything but letters, digits and `-._~` is percent-encoded. */
-export function escapeUri(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
 }
 
 /** nginx's `ngx.encode_args`: `true` is a bare name, `false` is left out, arrays repeat the name. */
