@@ -49,6 +49,12 @@ export interface AdminApiOptions {
   readonly configurationHash?: () => string
   /** DB-less only: allow entity writes (persisted by the caller) instead of Kong's 405. */
   readonly dbLessWritable?: boolean
+  /**
+   * Origins allowed to call the Admin API from a browser (Kong's `admin_gui_origin`, from
+   * `admin_gui_url`): a request from another origin is answered with the first one. Empty: the
+   * request's own Origin (or `*`) is echoed, as Kong does without `admin_gui_url`.
+   */
+  readonly corsOrigins?: readonly string[]
   /** Told about every unexpected (500) error; the client only sees Kong's generic message. */
   readonly onError?: (err: unknown, req: AdminRequest) => void
 }
@@ -79,6 +85,18 @@ function preflight(match: RouteMatch, req: AdminRequest): AdminResponse {
   }
 }
 
+/** Kong's `cors_filter`: the request's Origin when allowed (any, without a list), else the first allowed one. */
+function allowedOrigin(allowed: readonly string[], origin: string | undefined): string {
+  if (allowed.length === 0) return origin ?? '*'
+  return origin !== undefined && allowed.includes(origin) ? origin : (allowed[0] as string)
+}
+
+/** The field a path parameter looks up: a tag, or the entity's endpoint key (`name`, `username` …), else `id`. */
+function pathKeyField(dao: Dao, param: string): string {
+  if (param === 'tags') return 'tag'
+  return (Object.hasOwn(dao.entities, param) ? dao.entities[param]?.endpoint_key : undefined) ?? 'id'
+}
+
 /**
  * Creates the Admin API over a DAO.
  *
@@ -86,12 +104,6 @@ function preflight(match: RouteMatch, req: AdminRequest): AdminResponse {
  * const api = createAdminApi({ dao, store, nodeInfo, database: 'sqlite' })
  * const res = await api.handle({ method: 'GET', path: '/services', query: '', headers: {}, body: Buffer.alloc(0) })
  */
-/** The field a path parameter looks up: a tag, or the entity's endpoint key (`name`, `username` …), else `id`. */
-function pathKeyField(dao: Dao, param: string): string {
-  if (param === 'tags') return 'tag'
-  return (Object.hasOwn(dao.entities, param) ? dao.entities[param]?.endpoint_key : undefined) ?? 'id'
-}
-
 export function createAdminApi(options: AdminApiOptions): AdminApi {
   const { dao, store, nodeInfo, database } = options
   const router = new AdminRouter()
@@ -166,7 +178,7 @@ export function createAdminApi(options: AdminApiOptions): AdminApi {
       }
       const headers: Record<string, string> = {}
       if (res.status !== 204) headers['Content-Type'] = 'application/json; charset=utf-8'
-      headers['Access-Control-Allow-Origin'] = headerValue(req, 'origin') ?? '*'
+      headers['Access-Control-Allow-Origin'] = allowedOrigin(options.corsOrigins ?? [], headerValue(req, 'origin'))
       headers['Access-Control-Allow-Credentials'] = 'true'
       headers['X-Kong-Admin-Latency'] = String(Math.round(performance.now() - started))
       headers['Server'] = `${PRODUCT_NAME}/${nodeInfo.version}`

@@ -35,6 +35,22 @@ function nodeIdSetting(value: string): string | null {
   return value
 }
 
+/**
+ * Kong's `admin_gui_url`: comma-separated URLs of the Kong Manager the Admin API serves; their
+ * origins (scheme and authority, as written) become the Admin API's allowed CORS origins.
+ */
+/** The origin of an `admin_gui_url` entry: its scheme and authority as written (Kong's `admin_gui_origin`). */
+export function urlOrigin(url: string): string {
+  return /^[a-z]+:\/\/[^/?#]+/i.exec(url)?.[0] ?? url
+}
+
+function adminGuiUrls(value: string): string[] {
+  return parseList(value).map((url) => {
+    if (!/^https?:\/\/[^/?#\s]+(?:[/?#]\S*)?$/i.test(url)) throw new ValueProblem(`${JSON.stringify(url)} is not an http or https URL`)
+    return url
+  })
+}
+
 function argLimit(value: string): number {
   const n = /^[0-9]+$/.test(value) ? Number(value) : NaN
   if (!(n >= 1 && n <= 1000)) throw new ValueProblem('must be an integer between 1 and 1000')
@@ -307,6 +323,7 @@ export function buildConfig(get: (name: SettingName) => LayeredValue, cwd: strin
     lua_max_uri_args: parse('lua_max_uri_args', argLimit),
     shutdown_timeout: parse('shutdown_timeout', (v) => parseInteger(v, 0)),
     node_id: parse('node_id', nodeIdSetting),
+    admin_gui_url: parse('admin_gui_url', adminGuiUrls),
     raw,
   }
 }

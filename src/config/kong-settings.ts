@@ -28,7 +28,6 @@ export const KONG_UNIMPLEMENTED_SETTINGS: ReadonlySet<string> = new Set([
   'stream_listen',
   'debug_listen',
   'admin_gui_listen',
-  'admin_gui_url',
   'admin_gui_path',
   'admin_gui_api_url',
   'admin_gui_access_log',

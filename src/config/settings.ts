@@ -53,6 +53,7 @@ export const DEFAULTS = {
   lua_max_uri_args: '100',
   shutdown_timeout: '10',
   node_id: '',
+  admin_gui_url: '',
   ssl_cert: '',
   ssl_cert_key: '',
   ssl_cipher_suite: 'intermediate',

@@ -77,6 +77,8 @@ export interface GatewayConfig {
   readonly shutdown_timeout: number
   /** Kong's `node_id` (deprecated in Kong 3.9): this node's id instead of the one kept in the prefix. */
   readonly node_id: string | null
+  /** Kong's `admin_gui_url` entries (Kong Manager's URLs; their origins are the Admin API's CORS origins). */
+  readonly admin_gui_url: readonly string[]
   /**
    * Certificates and keys of the proxy's TLS listeners when no SNI picks one (Kong's
    * `ssl_cert`/`ssl_cert_key`, in pairs): each an absolute file path, PEM text or base64 of it.

@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createAdminApi } from '../admin/index.js'
 import type { NodeInfo } from '../admin/index.js'
-import { publicConfiguration, sizeToBytes } from '../config/index.js'
+import { publicConfiguration, sizeToBytes, urlOrigin } from '../config/index.js'
 import type { GatewayConfig, ListenAddress } from '../config/index.js'
 import { Dao } from '../dao/index.js'
 import { DeclarativeNode, entityGraph } from '../declarative/index.js'
@@ -398,6 +398,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     extraRoutes: declarative.routes(),
     configurationHash: () => declarative.hash(),
     dbLessWritable: declarative.writable,
+    corsOrigins: config.admin_gui_url.map(urlOrigin),
     // Every 500 of the Admin API: the client gets Kong's generic message, the error log the cause.
     onError: (err, req) => logAdminFailure(errorLog, err, `${req.method} ${req.path}`),
   })

@@ -1,7 +1,8 @@
 /**
  * `GET /status` on a real node with two proxy workers: `memory.workers_lua_vms` has one entry per
  * worker (Kong lists one per nginx worker), with the worker's pid and its JavaScript heap in use;
- * `GET /` on the same node reports Kong's version and the configured `node_id`.
+ * `GET /` on the same node reports Kong's version and the configured `node_id`; its Admin API
+ * allows the `admin_gui_url` origins only.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
@@ -12,7 +13,10 @@ const NODE_ID = '5f4d6a9e-0b8c-4c1e-9f6a-2d3b4c5d6e7f'
 describe('GET /status', () => {
   let gw: TestGateway
   before(async () => {
-    gw = await startTestGateway({ workers: 2, settings: { node_id: NODE_ID } })
+    gw = await startTestGateway({
+      workers: 2,
+      settings: { node_id: NODE_ID, admin_gui_url: 'http://manager.test:8002/manager, https://gui.example.com' },
+    })
   })
   after(async () => {
     await gw.stop()
@@ -24,6 +28,18 @@ describe('GET /status', () => {
     assert.match(String(root['turnpike_version']), /^\d+\.\d+\.\d+/)
     assert.equal(root['node_id'], NODE_ID)
     assert.match(gw.errorLog(), /\[warn\].*node_id in the configuration is deprecated since Kong 3\.9/)
+  })
+
+  test('with admin_gui_url, CORS allows only its origins (Kong 3.9.3 api_helpers.cors_filter)', async () => {
+    const from = async (origin?: string, method = 'GET') =>
+      (await call(method, `${gw.adminUrl}/services`, undefined, origin === undefined ? {} : { origin })).headers
+    assert.equal((await from('http://manager.test:8002'))['access-control-allow-origin'], 'http://manager.test:8002')
+    assert.equal((await from('https://gui.example.com'))['access-control-allow-origin'], 'https://gui.example.com')
+    assert.equal((await from('http://evil.test'))['access-control-allow-origin'], 'http://manager.test:8002')
+    assert.equal((await from())['access-control-allow-origin'], 'http://manager.test:8002')
+    const pre = await from('https://gui.example.com', 'OPTIONS')
+    assert.equal(pre['access-control-allow-origin'], 'https://gui.example.com')
+    assert.equal(pre['access-control-allow-credentials'], 'true')
   })
 
   test('memory.workers_lua_vms lists each proxy worker with its heap', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { ConfigError, loadConfig } from '../../../src/config/index.js'
+import { ConfigError, loadConfig, urlOrigin } from '../../../src/config/index.js'
 import { load, tempDir, writeConf } from './helpers.js'
 
 describe('defaults', () => {
@@ -188,6 +188,18 @@ describe('node_id', () => {
     assert.throws(() => load({ env: { KONG_NODE_ID: 'node-1' } }), {
       name: 'ConfigError',
       message: 'invalid node_id: "node-1": must be a valid UUID (from KONG_NODE_ID)',
+    })
+  })
+})
+
+describe('admin_gui_url', () => {
+  test('a list of http(s) URLs; their origins are kept as written', () => {
+    assert.deepEqual(load().admin_gui_url, [])
+    const c = load({ env: { KONG_ADMIN_GUI_URL: 'http://localhost:8002/manager, https://gui.example.com' } })
+    assert.deepEqual(c.admin_gui_url, ['http://localhost:8002/manager', 'https://gui.example.com'])
+    assert.deepEqual(c.admin_gui_url.map(urlOrigin), ['http://localhost:8002', 'https://gui.example.com'])
+    assert.throws(() => load({ env: { KONG_ADMIN_GUI_URL: 'localhost:8002' } }), {
+      message: 'invalid admin_gui_url: "localhost:8002": "localhost:8002" is not an http or https URL (from KONG_ADMIN_GUI_URL)',
     })
   })
 })
