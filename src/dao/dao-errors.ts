@@ -84,9 +84,14 @@ export function invalidSize(message: string): DbError {
   return new DbError('INVALID_SIZE', message)
 }
 
-/** Code 7: `'tok' is not a valid offset: bad offset`. */
-export function invalidOffset(offset: string, reason = 'bad offset'): DbError {
-  return new DbError('INVALID_OFFSET', `'${offset}' is not a valid offset: ${reason}`)
+/**
+ * Code 7: `'x' is not a valid offset: bad base64 encoding` when the token is not even base64 (what
+ * Kong's `ngx.decode_base64` refuses: a character outside the alphabet, or a length of 4n+1),
+ * else `… bad offset`.
+ */
+export function invalidOffset(offset: string): DbError {
+  const base64 = /^[A-Za-z0-9+/]*={0,2}$/.test(offset) && offset.replace(/=+$/, '').length % 4 !== 1
+  return new DbError('INVALID_OFFSET', `'${offset}' is not a valid offset: ${base64 ? 'bad offset' : 'bad base64 encoding'}`)
 }
 
 /**

@@ -102,7 +102,7 @@ export class Dao {
     const schema = this.schema(entity)
     const candidate: Record<string, unknown> = { ...input }
     this.#fillCreateFields(schema, candidate)
-    const result = validateEntity(schema, candidate, { mode: 'insert' })
+    const result = validateEntity(schema, candidate, { mode: 'insert', schemas: this.entities })
     return result.ok ? null : subschemaErrors(schema, result.errors)
   }
 
@@ -303,7 +303,11 @@ export class Dao {
     )
     if (refused !== undefined) throw schemaViolation(refused)
     await resolveForeignRefs(tx, this.entities, schema, candidate)
-    const result = validateEntity(schema, candidate, existing === undefined ? { mode } : { mode, existing })
+    const result = validateEntity(
+      schema,
+      candidate,
+      existing === undefined ? { mode, schemas: this.entities } : { mode, existing, schemas: this.entities },
+    )
     if (!result.ok) throw schemaViolation(subschemaErrors(schema, result.errors))
     const split = splitTransient(schema, result.row as Row, candidate)
     let row = split.row

@@ -21,13 +21,19 @@ import {
   oneOfMessage,
   startsWithMessage,
 } from './messages.js'
-import { validateRecordValue } from './record.js'
+import { validateObject, validateRecordValue } from './record.js'
+import type { SchemaLike } from './schema-like.js'
 import { isUuid } from '../ids/uuid.js'
 
 /** Per-call validation context. */
 export interface ValidateContext {
   /** PATCH: Kong rewords some entity-check messages while validating an update. */
   readonly updating: boolean
+  /**
+   * The schema of a referenced entity, so that a foreign value given as a record without its
+   * key is checked field by field, as Kong reports it (`service.protocol: expected one of: …`).
+   */
+  readonly schemaOf?: (entity: string) => SchemaLike | undefined
 }
 
 /** Kong's vault reference syntax: `{vault://name/key}`. */
@@ -89,7 +95,7 @@ function checkType(field: FieldSpec, value: unknown, ctx: ValidateContext): Fiel
       if (typeof value !== 'object') return MSG.RECORD
       return validateRecordValue(field, asRecordInput(value as object), ctx)
     case 'foreign':
-      return validateForeign(value)
+      return validateForeign(field.reference, value, ctx)
     case 'integer':
       return typeof value === 'number' && Number.isInteger(value) ? undefined : MSG.INTEGER
     case 'number':
@@ -154,9 +160,17 @@ function validateMap(field: MapField & FieldSpec, value: object, ctx: ValidateCo
 
 /**
  * Foreign values are `{ id: <uuid> }` (names were resolved by the DAO beforehand); checked like
- * Kong's `validate_primary_key` on the referenced entity.
+ * Kong's `validate_primary_key` on the referenced entity. When that fails on a record, Kong first
+ * checks the record's own fields against the referenced schema and reports those errors.
  */
-function validateForeign(value: unknown): FieldError | undefined {
+function validateForeign(reference: string, value: unknown, ctx: ValidateContext): FieldError | undefined {
+  const pk = primaryKeyError(value)
+  if (pk === undefined || !isPlainObject(value)) return pk
+  const target = ctx.schemaOf?.(reference)
+  return (target === undefined ? undefined : validateObject(target, value, false, ctx)) ?? pk
+}
+
+function primaryKeyError(value: unknown): FieldError | undefined {
   const id = isPlainObject(value) ? value['id'] : undefined
   if (id === undefined || id === false) return { id: MSG.MISSING_PK }
   if (id === null) return { id: MSG.REQUIRED }

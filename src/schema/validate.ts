@@ -15,6 +15,8 @@ export interface ValidateOptions {
   readonly mode: 'insert' | 'upsert' | 'update'
   /** The stored row, for `update`. */
   readonly existing?: Record<string, unknown>
+  /** Every entity's schema: a foreign record without its key is then checked field by field. */
+  readonly schemas?: Readonly<Record<string, EntitySchema>>
 }
 
 /**
@@ -37,11 +39,17 @@ export function validateEntity(schema: EntitySchema, input: unknown, opts: Valid
     const processed = processFields(schema, data, 'update')
     if (!processed.ok) return { ok: false, errors: processed.errors }
     const merged = mergeValues(schema, processed.data, opts.existing)
-    return finish(validateObject(schema, merged, false, { updating: true }), merged)
+    return finish(validateObject(schema, merged, false, { updating: true, ...schemaOf(opts) }), merged)
   }
   const processed = processFields(schema, data, opts.mode)
   if (!processed.ok) return { ok: false, errors: processed.errors }
-  return finish(validateObject(schema, processed.data, true, { updating: false }), processed.data)
+  return finish(validateObject(schema, processed.data, true, { updating: false, ...schemaOf(opts) }), processed.data)
+}
+
+function schemaOf(opts: ValidateOptions): { schemaOf?: (entity: string) => EntitySchema | undefined } {
+  const schemas = opts.schemas
+  if (schemas === undefined) return {}
+  return { schemaOf: (entity) => (Object.hasOwn(schemas, entity) ? schemas[entity] : undefined) }
 }
 
 function finish(errors: FieldErrors | undefined, row: Record<string, unknown>): ValidationResult<Record<string, unknown>> {

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { REGISTRY } from '../dao/fixtures.js'
+import { ENTITIES } from '../../../src/entities/index.js'
 import { harness } from './helpers.js'
 
 const UUID = /^[0-9a-f-]{36}$/
@@ -123,6 +124,22 @@ describe('Admin API pagination and tags', () => {
     assert.equal('offset' in all.json, false)
   })
 
+  test('a foreign record without its key is checked field by field (Kong 3.9.3 09-routes_routes_spec.lua)', async () => {
+    const h = await harness(ENTITIES)
+    const res = await h.call('POST', '/routes', { json: { methods: ['GET'], protocols: ['foo', 'http'], service: { protocol: 'foo' } } })
+    assert.equal(res.status, 400)
+    const oneOf = 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp'
+    assert.deepEqual(res.json, {
+      code: 2,
+      name: 'schema violation',
+      message: `2 schema violations (protocols.1: ${oneOf}; service.protocol: ${oneOf})`,
+      fields: { protocols: [oneOf], service: { protocol: oneOf } },
+    })
+    // a record whose fields are valid still needs its key
+    const noKey = await h.call('POST', '/routes', { json: { paths: ['/x'], service: { protocol: 'http' } } })
+    assert.deepEqual(noKey.json.fields, { service: { id: 'missing primary key' } })
+  })
+
   test('Kong errors for bad size, offset and tags', async () => {
     const h = await harness(REGISTRY)
     assert.deepEqual((await h.call('GET', '/services?size=abc')).json, { code: 9, name: 'invalid size', message: 'size must be a number' })
@@ -132,6 +149,10 @@ describe('Admin API pagination and tags', () => {
     const off = await h.call('GET', '/services?offset=nope')
     assert.equal(off.status, 400)
     assert.deepEqual(off.json, { code: 7, name: 'invalid offset', message: `'nope' is not a valid offset: bad offset` })
+    // Kong 3.9.3 09-routes_routes_spec.lua: a token that is not base64 at all
+    const x = await h.call('GET', '/services?offset=x')
+    assert.deepEqual(x.json, { code: 7, name: 'invalid offset', message: `'x' is not a valid offset: bad base64 encoding` })
+    assert.match((await h.call('GET', '/services?offset=|potato|')).json.message, /bad base64 encoding$/)
     const mixed = await h.call('GET', '/services?tags=a,b/c')
     assert.equal(mixed.status, 400)
     assert.deepEqual(mixed.json, {

@@ -270,7 +270,7 @@ describe('Dao.page', () => {
     await assert.rejects(dao.page('services', { offset: 'garbage!!' }), (err: unknown) => {
       assert.ok(err instanceof DbError)
       assert.equal(err.kind, 'INVALID_OFFSET')
-      assert.equal(err.message, `'garbage!!' is not a valid offset: bad offset`)
+      assert.equal(err.message, `'garbage!!' is not a valid offset: bad base64 encoding`)
       return true
     })
     const svc = await dao.select('services', 's1')
