@@ -169,6 +169,26 @@ export const upstreams = {
     distinct('hash_on_query_arg', 'hash_fallback_query_arg'),
     distinct('hash_on_uri_capture', 'hash_fallback_uri_capture'),
   ],
+  // Kong 3.9.3 keeps `algorithm` and `hash_on` consistent when they are written (its shorthand
+  // hack, in this order): least-connections and latency clear hash_on; a cleared hash_on is
+  // `none`; hash_on `none` means round-robin, any other hash_on consistent-hashing.
+  shorthand_fields: {
+    algorithm: {
+      type: 'string',
+      expand: (value) =>
+        value === 'least-connections' || value === 'latency' ? { algorithm: value, hash_on: null } : { algorithm: value },
+    },
+    hash_on: {
+      type: 'string',
+      nullable: true,
+      expand: (value) =>
+        value === null
+          ? { hash_on: 'none' }
+          : value === 'none'
+            ? { hash_on: value, algorithm: 'round-robin' }
+            : { hash_on: value, algorithm: 'consistent-hashing' },
+    },
+  },
 } as const satisfies EntitySchema
 
 /** A stored upstream row. */

@@ -67,7 +67,7 @@ function expandShorthands(shorthands: Readonly<Record<string, Shorthand>>, data:
       continue
     }
     delete data[name]
-    if (value === null) continue
+    if (value === null && sh.nullable !== true) continue
     const expanded = sh.expand(value)
     if ('error' in expanded && typeof expanded.error === 'string' && Object.keys(expanded).length === 1) {
       errors[name] = expanded.error

@@ -153,6 +153,8 @@ export type CheckErrors = Record<string, string | string[]>
  */
 export interface Shorthand {
   readonly type: 'string' | 'array' | 'record'
+  /** `null` is expanded too (else an explicit `null` just removes the shorthand from the input). */
+  readonly nullable?: boolean
   /** Returns the fields to merge into the input, or an error message for the shorthand. */
   readonly expand: (value: unknown) => Record<string, unknown> | { readonly error: string }
 }

@@ -140,6 +140,29 @@ describe('Admin API pagination and tags', () => {
     assert.deepEqual(noKey.json.fields, { service: { id: 'missing primary key' } })
   })
 
+  test("upstream algorithm and hash_on are kept consistent on write, as Kong 3.9.3's shorthands do", async () => {
+    const h = await harness(ENTITIES)
+    const make = async (name: string, json: Record<string, unknown>) =>
+      (await h.call('POST', '/upstreams', { json: { name, ...json } })).json
+    const pair = (u: { algorithm: string; hash_on: string }) => [u.algorithm, u.hash_on]
+    assert.deepEqual(pair(await make('a', {})), ['round-robin', 'none'])
+    assert.deepEqual(pair(await make('b', { hash_on: 'ip' })), ['consistent-hashing', 'ip'])
+    assert.deepEqual(pair(await make('c', { algorithm: 'consistent-hashing', hash_on: 'none' })), ['round-robin', 'none'])
+    assert.deepEqual(pair(await make('d', { algorithm: 'least-connections', hash_on: 'ip' })), ['least-connections', 'none'])
+    assert.deepEqual(pair(await make('e', { algorithm: 'latency' })), ['latency', 'none'])
+    assert.deepEqual(pair(await make('f', { algorithm: 'consistent-hashing' })), ['consistent-hashing', 'none'])
+    // on update too: the written fields drive the other one
+    assert.deepEqual(pair((await h.call('PATCH', '/upstreams/a', { json: { hash_on: 'consumer' } })).json), [
+      'consistent-hashing',
+      'consumer',
+    ])
+    assert.deepEqual(pair((await h.call('PATCH', '/upstreams/a', { json: { hash_on: null } })).json), ['consistent-hashing', 'none'])
+    assert.deepEqual(pair((await h.call('PATCH', '/upstreams/b', { json: { algorithm: 'least-connections' } })).json), [
+      'least-connections',
+      'none',
+    ])
+  })
+
   test('Kong errors for bad size, offset and tags', async () => {
     const h = await harness(REGISTRY)
     assert.deepEqual((await h.call('GET', '/services?size=abc')).json, { code: 9, name: 'invalid size', message: 'size must be a number' })
