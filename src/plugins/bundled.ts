@@ -6,6 +6,7 @@ import type { AnyPlugin } from './types.js'
 import { jwt } from './jwt/index.js'
 import { keyAuth } from './key-auth/index.js'
 import { basicAuth } from './basic-auth/index.js'
+import { hmacAuth } from './hmac-auth/index.js'
 import { acl } from './acl/index.js'
 import { openidConnect } from './openid-connect/index.js'
 import { rateLimiting } from './rate-limiting/index.js'
@@ -25,6 +26,7 @@ import { botDetection } from './bot-detection/index.js'
 export const BUNDLED_PLUGINS: readonly AnyPlugin[] = [
   keyAuth,
   basicAuth,
+  hmacAuth,
   acl,
   jwt,
   openidConnect,

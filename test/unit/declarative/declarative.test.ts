@@ -243,6 +243,29 @@ describe('real-world kong.yml files', async () => {
       assert.deepEqual([...refused].sort(), missing)
     })
   }
+  test('hmac-auth credentials are supported: dump-001 loads whole, render-001 is refused only for oauth2_credentials', () => {
+    const dump = loadDeclarativeText(
+      readFileSync(join(REAL, 'Kong-go-database-reconciler__dump-001-entities-with-tags__kong.yaml'), 'utf8'),
+      full,
+      'dump-001.yaml',
+    )
+    if (!dump.ok) assert.fail(describeProblems(dump.problems).join('\n'))
+    const hmac = dump.config.entities['hmacauth_credentials'] ?? []
+    assert.deepEqual(
+      hmac.map((c) => [c['username'], c['secret'], c['tags']]),
+      [['hmac-user', 'yeNZBeqCuk0D3H85VX77Umacf91MwqRo', ['managed-by-deck', 'org-unit-42']]],
+    )
+    assert.equal((hmac[0]?.['consumer'] as { id: string }).id, dump.config.entities['consumers']?.[0]?.id)
+    const render = loadDeclarativeText(
+      readFileSync(join(REAL, 'Kong-go-database-reconciler__render-001-consumer-credentials__input.yaml'), 'utf8'),
+      full,
+      'render-001.yaml',
+    )
+    assert.equal(render.ok, false)
+    if (render.ok) return
+    const kinds = new Set(describeProblems(render.problems).map((l) => /entity '([a-z0-9_]+)' is not supported yet$/.exec(l)?.[1] ?? l))
+    assert.deepEqual([...kinds], ['oauth2_credentials'])
+  })
   test('the services and routes of a refused file validate once the unsupported kinds are gone (burst, Supabase)', () => {
     for (const file of ['Kong-kong__spec-fixtures__burst.yaml', 'NoCloud-today-Supabase-SelfHosted__docker-volumes-api__kong.yaml']) {
       const text = readFileSync(join(REAL, file), 'utf8')
