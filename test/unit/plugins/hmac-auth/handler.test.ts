@@ -21,18 +21,13 @@ import {
   signingString,
 } from '../../../../src/plugins/hmac-auth/handler.js'
 import { hmacAuth } from '../../../../src/plugins/hmac-auth/index.js'
-import type { HmacAuthConfig } from '../../../../src/plugins/hmac-auth/schema.js'
+import { hmacAuthConfigFields, type HmacAuthConfig } from '../../../../src/plugins/hmac-auth/schema.js'
 import { ALICE, ANON, fakePdk } from '../key-auth/fake-pdk.js'
 
-const DEFAULTS: HmacAuthConfig = {
-  hide_credentials: false,
-  clock_skew: 300,
-  anonymous: null,
-  validate_request_body: false,
-  enforce_headers: [],
-  algorithms: ['hmac-sha1', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512'],
-  realm: null,
-}
+// The schema's defaults (checked one by one below), null where there is none.
+const DEFAULTS = Object.fromEntries(
+  Object.entries(hmacAuthConfigFields).map(([k, f]) => [k, 'default' in f ? f.default : null]),
+) as unknown as HmacAuthConfig
 const SECRET = 'shh-its-a-secret'
 const CRED: Credential = { id: 'cred-h', consumer: { id: ALICE.id }, username: 'al', secret: SECRET }
 const creds = { 'hmacauth_credentials.username': { al: CRED } }
