@@ -241,7 +241,9 @@ function verify(kong: Pdk, conf: HmacAuthPrepared): Verified | Failure {
     return { message: SIGNATURE_NOT_VALID, why: `algorithm ${quoted(algorithm)} not supported (config.algorithms: ${allowed.join(', ')})` }
   }
 
-  const credential = kong.entities.selectByUnique('hmacauth_credentials', 'username', params.username) as Credential | null
+  // Header text reaches us one character per byte; stored usernames are UTF-8 text, as in Kong's byte compare.
+  const username = /[^\x00-\x7f]/.test(params.username) ? Buffer.from(params.username, 'latin1').toString('utf8') : params.username
+  const credential = kong.entities.selectByUnique('hmacauth_credentials', 'username', username) as Credential | null
   if (credential === null)
     return { message: SIGNATURE_NOT_VALID, why: `no hmac-auth credential has the username ${quoted(params.username)}` }
   const secret = credential['secret']
@@ -258,10 +260,10 @@ function verify(kong: Pdk, conf: HmacAuthPrepared): Verified | Failure {
   if (wanted === null || wanted.length !== given.length || !timingSafeEqual(wanted, given)) {
     return {
       message: SIGNATURE_NOT_SAME,
-      why: `the ${algorithm} signature of the headers "${params.headers.join(' ')}" does not match the secret of the username ${quoted(params.username)}`,
+      why: `the ${algorithm} signature of the headers ${quoted(params.headers.join(' '))} does not match the secret of the username ${quoted(params.username)}`,
     }
   }
-  return { credential, username: params.username }
+  return { credential, username }
 }
 
 /** Step 5: the Digest header against the body, or why it does not match. */

@@ -30,7 +30,8 @@ const DEFAULTS = Object.fromEntries(
 ) as unknown as HmacAuthConfig
 const SECRET = 'shh-its-a-secret'
 const CRED: Credential = { id: 'cred-h', consumer: { id: ALICE.id }, username: 'al', secret: SECRET }
-const creds = { 'hmacauth_credentials.username': { al: CRED } }
+const JORG: Credential = { id: 'cred-j', consumer: { id: ALICE.id }, username: 'jörg', secret: SECRET }
+const creds = { 'hmacauth_credentials.username': { al: CRED, jörg: JORG } }
 
 const sign = (alg: string, data: string, secret = SECRET): string =>
   createHmac(alg.replace('hmac-', ''), secret).update(data).digest('base64')
@@ -164,6 +165,15 @@ describe('hmac-auth: access handler', () => {
       assert.equal(rec.upstream.get('x-credential-identifier'), 'al')
       assert.equal(rec.upstream.get('x-anonymous-consumer'), null)
     }
+  })
+
+  test('a UTF-8 username (sent as bytes) finds its credential', async () => {
+    const date = new Date().toUTCString()
+    const wire = Buffer.from('jörg', 'utf8').toString('latin1')
+    const rec = await run({}, { headers: { date, authorization: header(wire, 'hmac-sha1', 'date', sign('hmac-sha1', `date: ${date}`)) } })
+    assert.equal(rec.exit, null)
+    assert.equal(rec.credential, JORG)
+    assert.equal(rec.upstream.get('x-credential-identifier'), 'jörg')
   })
 
   test("failures in Kong's order, each with Kong's message and the reason logged", async () => {
