@@ -246,6 +246,29 @@ describe('hmac-auth plugin', () => {
     assert.equal(ok.body.headers['x-anonymous-consumer'], undefined)
   })
 
+  test('a changed secret or a deleted credential takes effect on the next configuration (no store on the request path)', async () => {
+    const cred = await fx.admin('/consumers/bob/hmac-auth', { username: 'rotating', secret: 'first' })
+    await fx.settle()
+    assert.equal(
+      (await call('GET', `${fx.gw.proxyUrl}/plain/r`, undefined, signedGet('/plain/r', 'hmac-sha1', 'rotating', 'first'))).status,
+      200,
+    )
+    await fx.admin(`/consumers/bob/hmac-auth/${cred.body.id}`, { secret: 'second' }, 'PATCH')
+    await fx.settle()
+    const old = await call('GET', `${fx.gw.proxyUrl}/plain/r`, undefined, signedGet('/plain/r', 'hmac-sha1', 'rotating', 'first'))
+    assert.equal(old.status, 401)
+    assert.equal(old.body.message, NOT_SAME)
+    assert.equal(
+      (await call('GET', `${fx.gw.proxyUrl}/plain/r`, undefined, signedGet('/plain/r', 'hmac-sha1', 'rotating', 'second'))).status,
+      200,
+    )
+    assert.equal((await call('DELETE', `${fx.gw.adminUrl}/hmac-auths/rotating`)).status, 204)
+    await fx.settle()
+    const gone = await call('GET', `${fx.gw.proxyUrl}/plain/r`, undefined, signedGet('/plain/r', 'hmac-sha1', 'rotating', 'second'))
+    assert.equal(gone.status, 401)
+    assert.equal(gone.body.message, NOT_VALID)
+  })
+
   test('hide_credentials removes the header that carried the signature', async () => {
     const ok = signedGet('/hide/h')
     const res = await call('GET', `${fx.gw.proxyUrl}/hide/h`, undefined, ok)
