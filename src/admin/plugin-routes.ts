@@ -30,7 +30,7 @@ function noSuchPlugin(name: string): AdminHttpError {
   return new AdminHttpError(404, { message: `No plugin named '${name}'` })
 }
 
-/** The `{ fields: [...] }` body for a plugin, through the same renderer as entity schemas. */
+/** The `{ fields: [...], entity_checks: [...] }` body for a plugin, through the same renderer as entity schemas. */
 function pluginSchemaJson(plugins: PluginRegistry, name: string): unknown {
   const plugin = plugins.get(name)
   if (plugin === undefined) throw noSuchPlugin(name)
@@ -49,9 +49,12 @@ export function pluginRoutes({ dao, plugins }: PluginRouteDeps): AdminRoute[] {
       path: '/plugins/schema/{name}',
       methods: {
         GET: async (ctx) => {
-          const body = pluginSchemaJson(plugins, ctx.params['name'] ?? '') as { fields: Record<string, { fields?: unknown }>[] }
+          // Kong: schema_to_jsonable of the config record, so its checks come along (empty when none)
+          const body = pluginSchemaJson(plugins, ctx.params['name'] ?? '') as {
+            fields: Record<string, { fields?: unknown; entity_checks?: unknown }>[]
+          }
           const config = body.fields.find((f) => 'config' in f)?.['config']
-          return ok({ fields: config?.fields ?? [] })
+          return ok({ fields: config?.fields ?? [], entity_checks: config?.entity_checks ?? [] })
         },
       },
     },

@@ -40,9 +40,7 @@ function fieldsToJson(fields: Readonly<Record<string, Field>>): Record<string, u
   return Object.entries(fields).map(([name, f]) => ({ [name]: fieldToJson(f) }))
 }
 
-/** The body of `GET /schemas/{entity}`. */
+/** The body of `GET /schemas/{entity}`: `entity_checks` always there (empty when none), as Kong's `schema_to_jsonable`. */
 export function schemaToJson(schema: EntitySchema): unknown {
-  const out: Record<string, unknown> = { fields: fieldsToJson(schema.fields) }
-  if (schema.entity_checks && schema.entity_checks.length > 0) out['entity_checks'] = toJsonValue(schema.entity_checks)
-  return out
+  return { fields: fieldsToJson(schema.fields), entity_checks: toJsonValue(schema.entity_checks ?? []) }
 }

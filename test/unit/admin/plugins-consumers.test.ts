@@ -175,6 +175,15 @@ describe('Admin API: plugins', () => {
     assert.equal((await h.call('GET', '/schemas/plugins/nope')).status, 404)
     const old = await h.call('GET', '/plugins/schema/key-auth')
     assert.deepEqual(old.json.fields, config.fields)
+    // Kong's schema_to_jsonable: entity_checks is always there, empty when there are none
+    assert.deepEqual(old.json.entity_checks, [])
+    assert.deepEqual((await h.call('GET', '/plugins/schema/rate-limiting')).json.entity_checks, [{ at_least_one_of: ['minute', 'hour'] }])
+    assert.ok(Array.isArray(schema.json.entity_checks))
+    for (const name of Object.keys(h.dao.entities)) {
+      const s = await h.call('GET', `/schemas/${name}`)
+      assert.ok(Array.isArray(s.json.entity_checks), `/schemas/${name} has entity_checks`)
+      assert.equal((await h.call('POST', `/schemas/${name}/validate`, { json: {} })).status === 500, false)
+    }
 
     const valid = await h.call('POST', '/schemas/plugins/validate', { json: { name: 'key-auth', config: { key_names: ['k'] } } })
     assert.equal(valid.status, 200)
