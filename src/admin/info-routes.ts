@@ -110,7 +110,12 @@ export function infoRoutes(deps: InfoRouteDeps): AdminRoute[] {
             memory: {
               // Kong: one entry per nginx worker's Lua VM; here each proxy worker's V8 heap.
               workers_lua_vms: nodeInfo.workers().map((w) => ({ http_allocated_gc: format(w.heapUsed), pid: w.pid })),
-              lua_shared_dicts: {},
+              lua_shared_dicts: Object.fromEntries(
+                Object.entries(nodeInfo.sharedDicts()).map(([name, d]) => [
+                  name,
+                  { allocated_slabs: format(d.allocated), capacity: format(d.capacity) },
+                ]),
+              ),
             },
             server: nodeInfo.serverStatus(),
             // Turnpike's: each proxy worker's share of `server` (Kong reports only the node's totals).

@@ -23,6 +23,11 @@ export interface NodeInfo extends NodeFacts {
    * Each proxy worker's connection and request counters and JavaScript heap in use, as last
    * reported (about once a second).
    */
+  /**
+   * Kong's shared dicts as `GET /status` lists them (`kong`, `kong_db_cache`): capacity and bytes
+   * in use, in bytes, from the closest real figures this node has.
+   */
+  sharedDicts(): Readonly<Record<string, { readonly capacity: number; readonly allocated: number }>>
   workers(): ReadonlyArray<{
     readonly pid: number
     readonly connectionsAccepted: number

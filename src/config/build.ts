@@ -25,7 +25,7 @@ import {
 import type { LayeredValue } from './sources.js'
 import type { GatewayConfig, ListenAddress, SslProtocol } from './types.js'
 import { ValueProblem } from './value-problem.js'
-import { parseBoolean, parseEnum, parseInteger, parseList, parseNginxTime, parseSize } from './values.js'
+import { parseBoolean, parseEnum, parseInteger, parseList, parseNginxTime, parseSize, sizeToBytes } from './values.js'
 
 /** Kong's `lua_max_uri_args` / `lua_max_post_args`: an integer between 1 and 1000. */
 /** Kong's `node_id`: unset, or a UUID (Kong: "node_id must be a valid UUID"). */
@@ -324,6 +324,7 @@ export function buildConfig(get: (name: SettingName) => LayeredValue, cwd: strin
     shutdown_timeout: parse('shutdown_timeout', (v) => parseInteger(v, 0)),
     node_id: parse('node_id', nodeIdSetting),
     admin_gui_url: parse('admin_gui_url', adminGuiUrls),
+    mem_cache_size: parse('mem_cache_size', (v) => sizeToBytes(parseSize(v))),
     raw,
   }
 }

@@ -59,7 +59,6 @@ export const KONG_UNIMPLEMENTED_SETTINGS: ReadonlySet<string> = new Set([
   // caches, LMDB, workers
   'lmdb_environment_path',
   'lmdb_map_size',
-  'mem_cache_size',
   'worker_events_max_payload',
   'worker_consistency',
   'worker_state_update_frequency',

@@ -54,6 +54,7 @@ export const DEFAULTS = {
   shutdown_timeout: '10',
   node_id: '',
   admin_gui_url: '',
+  mem_cache_size: '128m',
   ssl_cert: '',
   ssl_cert_key: '',
   ssl_cipher_suite: 'intermediate',

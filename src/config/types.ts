@@ -79,6 +79,8 @@ export interface GatewayConfig {
   readonly node_id: string | null
   /** Kong's `admin_gui_url` entries (Kong Manager's URLs; their origins are the Admin API's CORS origins). */
   readonly admin_gui_url: readonly string[]
+  /** Kong's `mem_cache_size` in bytes: reported as the `kong_db_cache` capacity (Turnpike keeps the whole configuration in memory). */
+  readonly mem_cache_size: number
   /**
    * Certificates and keys of the proxy's TLS listeners when no SNI picks one (Kong's
    * `ssl_cert`/`ssl_cert_key`, in pairs): each an absolute file path, PEM text or base64 of it.

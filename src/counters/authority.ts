@@ -25,6 +25,10 @@ export const RECALL_TIMEOUT_MS = 1000
 /** Safety bound on decide/recall passes for one acquire. */
 const MAX_PASSES = 10_000
 
+/** Rough V8 sizes of a counter record (object, lease map, window) and of one lease entry. */
+const COUNTER_RECORD_BYTES = 160
+const LEASE_ENTRY_BYTES = 32
+
 interface Counter {
   /** Hits used or leased out. */
   used: number
@@ -77,6 +81,16 @@ export class CounterAuthority {
   /** Number of live counters (for tests and stats). */
   get size(): number {
     return this.#counters.size
+  }
+
+  /**
+   * Memory the counters take, estimated from their keys and leases (a key's UTF-16 text, a fixed
+   * record, and an entry per lease): `GET /status` reports it as Kong's `kong` shared dict.
+   */
+  approxBytes(): number {
+    let bytes = 0
+    for (const [key, c] of this.#counters) bytes += key.length * 2 + COUNTER_RECORD_BYTES + c.leases.size * LEASE_ENTRY_BYTES
+    return bytes
   }
 
   /** Hits used (or leased) in a counter. */

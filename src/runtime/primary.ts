@@ -72,6 +72,9 @@ async function probeAddress(l: ListenAddress): Promise<void> {
   await new Promise<void>((resolve) => probe.close(() => resolve()))
 }
 
+/** The size of Kong's `lua_shared_dict kong` (nginx_kong.lua template). */
+const KONG_DICT_BYTES = 5 * 1024 * 1024
+
 function listenOn(server: Server, l: ListenAddress, setting: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(new StartError(listenFailure(err, l, setting))))
@@ -330,6 +333,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   for (let i = 0; i < workerCount; i++) fork()
 
   // --- Admin API and status listener ------------------------------------------------------------
+  // The configuration's size, measured once per published configuration, for `GET /status`.
+  let sizedPayload: ConfigPayload | null = null
+  let payloadBytes = 0
   const node: NodeInfo = {
     version: VERSION,
     hostname: hostname(),
@@ -361,6 +367,18 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         connections_reading: 0,
         connections_writing: inFlight,
         connections_waiting: Math.max(0, active - inFlight),
+      }
+    },
+    sharedDicts() {
+      // Kong's `kong` dict holds node-wide state (here: the rate-limiting counters, 5m as in Kong's
+      // template); `kong_db_cache` the entities (here: the configuration every worker compiles).
+      if (sizedPayload !== payload) {
+        payloadBytes = Buffer.byteLength(JSON.stringify(payload))
+        sizedPayload = payload
+      }
+      return {
+        kong: { capacity: KONG_DICT_BYTES, allocated: counters.authority.approxBytes() },
+        kong_db_cache: { capacity: config.mem_cache_size, allocated: payloadBytes },
       }
     },
     workers() {

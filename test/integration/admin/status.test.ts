@@ -42,6 +42,25 @@ describe('GET /status', () => {
     assert.equal(pre['access-control-allow-credentials'], 'true')
   })
 
+  test("lua_shared_dicts: Kong's kong and kong_db_cache, sized from this node's counters and configuration", async () => {
+    type Dicts = Record<string, { allocated_slabs: number; capacity: number }>
+    const dicts = async () =>
+      ((await call('GET', `${gw.adminUrl}/status?unit=b`)).body as { memory: { lua_shared_dicts: Dicts } }).memory.lua_shared_dicts
+    const before = await dicts()
+    assert.deepEqual(Object.keys(before).sort(), ['kong', 'kong_db_cache'])
+    assert.equal(before['kong']?.capacity, 5 * 1024 * 1024)
+    assert.equal(before['kong_db_cache']?.capacity, 128 * 1024 * 1024, 'mem_cache_size, 128m by default')
+    assert.equal(
+      (await call('POST', `${gw.adminUrl}/services`, { name: 'sized', url: 'http://127.0.0.1:9/' + 'x'.repeat(2000) })).status,
+      201,
+    )
+    await eventually(
+      async () => ((await dicts())['kong_db_cache']?.allocated_slabs ?? 0) > (before['kong_db_cache']?.allocated_slabs ?? 0) + 2000,
+      5000,
+      'the new service counted',
+    )
+  })
+
   test('memory.workers_lua_vms lists each proxy worker with its heap', async () => {
     const workers = ((await call('GET', `${gw.adminUrl}/`)).body as { pids: { master: number; workers: number[] } }).pids
     assert.equal(workers.workers.length, 2)

@@ -22,6 +22,10 @@ export const NODE_INFO: NodeInfo = {
     connections_writing: 1,
     connections_waiting: 0,
   }),
+  sharedDicts: () => ({
+    kong: { capacity: 5 * 1024 * 1024, allocated: 12 * 1024 },
+    kong_db_cache: { capacity: 128 * 1024 * 1024, allocated: 3 * 1024 * 1024 },
+  }),
   workers: () => [
     { pid: 2, connectionsAccepted: 2, connectionsActive: 1, totalRequests: 5, heapUsed: 12.5 * 1024 * 1024 },
     { pid: 3, connectionsAccepted: 0, connectionsActive: 0, totalRequests: 2, heapUsed: 3 * 1024 },

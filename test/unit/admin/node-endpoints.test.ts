@@ -46,6 +46,12 @@ describe('Admin API node endpoints', () => {
       k.json.memory.workers_lua_vms.map((w: { http_allocated_gc: string }) => w.http_allocated_gc),
       ['12800.0 KiB', '3.0 KiB'],
     )
+    // Kong's node.get_memory_stats: each shared dict's capacity and allocated slabs, in the unit asked
+    assert.deepEqual(res.json.memory.lua_shared_dicts, {
+      kong: { allocated_slabs: '0.01 MiB', capacity: '5.00 MiB' },
+      kong_db_cache: { allocated_slabs: '3.00 MiB', capacity: '128.00 MiB' },
+    })
+    assert.deepEqual(k.json.memory.lua_shared_dicts.kong, { allocated_slabs: '12.0 KiB', capacity: '5120.0 KiB' })
     const bad = await h.call('GET', '/status?unit=x')
     assert.equal(bad.status, 400)
     assert.deepEqual(bad.json, { message: "invalid unit 'x' (expected 'k/K', 'm/M', or 'g/G')" })
