@@ -7,16 +7,25 @@
  */
 import { normalizeIp } from '../schema/index.js'
 import { typedefs as t } from '../schema/index.js'
-import type { EntitySchema, InferRow } from '../schema/index.js'
+import type { EntitySchema, FieldErrors, InferRow } from '../schema/index.js'
 
 /** Port a target gets when it names none (Kong's default). */
 export const DEFAULT_TARGET_PORT = 8000
 
+/** The schema's check (declarative files, `/schemas/targets/validate`): Kong names the value. */
 function validateTarget(v: unknown): string | undefined {
   if (typeof v !== 'string') return undefined
-  const r = normalizeIp(v)
-  if ('error' in r) return 'Invalid target; not a valid hostname or ip address'
-  return undefined
+  return 'error' in normalizeIp(v) ? `Invalid target ('${v}'); not a valid hostname or ip address` : undefined
+}
+
+/**
+ * Kong's targets DAO formats the target before anything else is validated on an Admin API write,
+ * and refuses it alone, without naming it.
+ */
+function formatTargetFirst(_ctx: unknown, input: Readonly<Record<string, unknown>>): Promise<FieldErrors | undefined> {
+  const v = input['target']
+  const refused = typeof v === 'string' && 'error' in normalizeIp(v)
+  return Promise.resolve(refused ? { target: 'Invalid target; not a valid hostname or ip address' } : undefined)
 }
 
 /** `host[:port]` in Kong's stored form: port filled in, IPv6 in brackets. */
@@ -60,6 +69,7 @@ export const targets = {
     tags: t.tags,
   },
   transform: (row) => (typeof row['target'] === 'string' ? { ...row, target: normalizeTarget(row['target']) } : row),
+  dao_hooks: { beforeWrite: formatTargetFirst },
 } as const satisfies EntitySchema
 
 /** A stored target row. */

@@ -163,6 +163,16 @@ describe('Admin API pagination and tags', () => {
     ])
   })
 
+  test('a bad target: the DAO refuses it alone on Admin API writes, the schema names it (08-targets_routes, 08-targets schema specs)', async () => {
+    const h = await harness(ENTITIES)
+    const up = (await h.call('POST', '/upstreams', { json: { name: 'u' } })).json
+    const post = await h.call('POST', '/upstreams/u/targets', { json: { target: '123', weight: -1 } })
+    assert.equal(post.status, 400)
+    assert.deepEqual(post.json.fields, { target: 'Invalid target; not a valid hostname or ip address' })
+    const check = await h.call('POST', '/schemas/targets/validate', { json: { target: 'hostname:1.0', upstream: { id: up.id } } })
+    assert.deepEqual(check.json.fields, { target: "Invalid target ('hostname:1.0'); not a valid hostname or ip address" })
+  })
+
   test('Kong errors for bad size, offset and tags', async () => {
     const h = await harness(REGISTRY)
     assert.deepEqual((await h.call('GET', '/services?size=abc')).json, { code: 9, name: 'invalid size', message: 'size must be a number' })
