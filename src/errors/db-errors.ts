@@ -64,10 +64,21 @@ export class DbError extends Error {
   }
 }
 
+/**
+ * Field names in Kong's message order: `@entity` first, then the others sorted (Kong's
+ * `schema_violation` uses `sorted_keys`), so several violations read the same as Kong's.
+ */
+function kongOrder(errors: FieldErrors): [string, FieldErrors[string]][] {
+  const entries = Object.entries(errors)
+  const entity = entries.filter(([k]) => k === '@entity')
+  const fields = entries.filter(([k]) => k !== '@entity').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  return [...entity, ...fields]
+}
+
 /** Flattens Kong's nested field errors into `a.b: msg` parts, as in schema violation messages. */
 export function describeFieldErrors(errors: FieldErrors, prefix = ''): string[] {
   const out: string[] = []
-  for (const [key, value] of Object.entries(errors)) {
+  for (const [key, value] of kongOrder(errors)) {
     const name = key === '@entity' ? prefix.replace(/\.$/, '') : `${prefix}${key}`
     if (typeof value === 'string') out.push(name === '' ? value : `${name}: ${value}`)
     else if (Array.isArray(value)) {
