@@ -36,6 +36,10 @@ function listeners(list: readonly ListenAddress[]): object[] {
     port: l.port,
     ssl: l.ssl,
     http2: l.http2,
+    // Kong's listener records carry every flag; these three are not acted on (see configuration.md)
+    proxy_protocol: false,
+    deferred: false,
+    bind: false,
     reuseport: l.reuseport,
     ...(l.backlog !== undefined ? { backlog: l.backlog } : {}),
     listener: listenerString(l),
@@ -57,6 +61,9 @@ export function publicConfiguration(config: GatewayConfig): Record<string, unkno
     out[`${name}_listen`] = list.length === 0 ? ['off'] : list.map(listenerString)
     out[`${name}_listeners`] = listeners(list)
   }
+  // Listeners Kong derives for servers Turnpike does not run (Kong Manager, stream, hybrid mode):
+  // present, as clients read them, and empty, as nothing listens there.
+  for (const name of ['admin_gui_listeners', 'stream_listeners', 'cluster_listeners']) out[name] = []
   for (const name of Object.keys(out)) {
     if (isSensitiveSetting(name) && out[name] !== '' && out[name] !== undefined) out[name] = REDACTED
   }

@@ -56,10 +56,15 @@ describe('publicConfiguration', () => {
       port: 8007,
       ssl: false,
       http2: false,
+      proxy_protocol: false,
+      deferred: false,
+      bind: false,
       reuseport: true,
       backlog: 16384,
       listener: '127.0.0.1:8007 reuseport backlog=16384',
     })
+    // derived lists of servers Turnpike does not run are there (Kong Manager reads them), empty
+    assert.deepEqual([pub.admin_gui_listeners, pub.stream_listeners, pub.cluster_listeners], [[], [], []])
     const off = publicConfiguration(load({ overrides: { status_listen: 'off', admin_listen: '[::1]:8001' } }))
     assert.deepEqual(off.status_listen, ['off'])
     assert.deepEqual(off.admin_listen, ['[::1]:8001'])
