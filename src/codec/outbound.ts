@@ -22,8 +22,18 @@ export interface OutboundRequest {
   readonly readTimeoutMs: number
   /** Bound on the whole exchange (connect included), in milliseconds. */
   readonly totalTimeoutMs?: number
-  /** For https origins: verify the certificate (default true), and the SNI name to send. */
-  readonly tls?: { readonly verify?: boolean; readonly servername?: string }
+  /**
+   * For https origins: verify the certificate (default true), the SNI name to send, the CAs trusted
+   * (PEM; default: node's), and a client certificate and key (PEM) to present. The TLS versions
+   * are kong.conf's `lua_ssl_protocols`, for every request.
+   */
+  readonly tls?: {
+    readonly verify?: boolean
+    readonly servername?: string
+    readonly ca?: readonly string[]
+    readonly cert?: string
+    readonly key?: string
+  }
   /** A larger response body fails with `too_large`. */
   readonly maxBodyBytes?: number
   /** Only the status and headers are wanted: the connection is closed once they arrive. */

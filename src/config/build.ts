@@ -26,6 +26,7 @@ import type { LayeredValue } from './sources.js'
 import type { GatewayConfig, ListenAddress, SslProtocol } from './types.js'
 import { ValueProblem } from './value-problem.js'
 import { parseBoolean, parseEnum, parseInteger, parseList, parseNginxTime, parseSize, sizeToBytes } from './values.js'
+import { parseDhParam } from './dhparam.js'
 
 /** Kong's `lua_max_uri_args` / `lua_max_post_args`: an integer between 1 and 1000. */
 /** Kong's `node_id`: unset, or a UUID (Kong: "node_id must be a valid UUID"). */
@@ -272,7 +273,12 @@ export function buildConfig(get: (name: SettingName) => LayeredValue, cwd: strin
     ssl_prefer_server_ciphers: parse('ssl_prefer_server_ciphers', parseBoolean),
     lua_ssl_trusted_certificate: parse('lua_ssl_trusted_certificate', (v) => trustedCertificates(v, cwd)),
     lua_ssl_verify_depth: parse('lua_ssl_verify_depth', (v) => parseInteger(v, 0)),
+    lua_ssl_protocols: parse('lua_ssl_protocols', sslProtocols),
+    ssl_session_tickets: parse('ssl_session_tickets', parseBoolean),
+    ssl_session_timeout: parse('ssl_session_timeout', (v) => Math.max(1, Math.floor(parseNginxTime(v) / 1000))),
+    ssl_session_cache_size: parse('ssl_session_cache_size', (v) => sizeToBytes(parseSize(v))),
   }
+  const dhparam = parse('ssl_dhparam', (v) => parseDhParam(v, cwd))
   checkCertificatePairs('', proxyListen, tls.ssl_cert, tls.ssl_cert_key)
   checkCertificatePairs('admin_', adminListen, tls.admin_ssl_cert, tls.admin_ssl_cert_key)
   checkCertificatePairs('status_', statusListen, tls.status_ssl_cert, tls.status_ssl_cert_key)
@@ -282,6 +288,8 @@ export function buildConfig(get: (name: SettingName) => LayeredValue, cwd: strin
     admin_listen: adminListen,
     status_listen: statusListen,
     ...tls,
+    ssl_dhparam: dhparam?.pem ?? null,
+    ssl_dhparam_source: dhparam?.source ?? null,
     database: parse('database', (v) => {
       if (v === 'cassandra') throw new ValueProblem('Cassandra is not supported (Kong dropped it in 3.4); use sqlite, off or postgres')
       return parseEnum(v, DATABASES)

@@ -69,15 +69,12 @@ export const KONG_UNIMPLEMENTED_SETTINGS: ReadonlySet<string> = new Set([
   'dedicated_config_processing',
   'concurrency_timeout',
   // TLS
-  // (ssl_cert, ssl_cert_key, ssl_cipher_suite, ssl_ciphers, ssl_protocols, ssl_prefer_server_ciphers
-  // and the admin_/status_ certificates are implemented: settings.ts)
+  // (ssl_cert, ssl_cert_key, ssl_cipher_suite, ssl_ciphers, ssl_protocols, ssl_prefer_server_ciphers,
+  // ssl_dhparam, ssl_session_*, lua_ssl_protocols and the admin_/status_ certificates are
+  // implemented: settings.ts)
   'client_ssl',
   'client_ssl_cert',
   'client_ssl_cert_key',
-  'ssl_dhparam',
-  'ssl_session_tickets',
-  'ssl_session_timeout',
-  'ssl_session_cache_size',
   'debug_ssl_cert',
   'debug_ssl_cert_key',
   'client_body_buffer_size',
@@ -141,7 +138,6 @@ export const KONG_UNIMPLEMENTED_SETTINGS: ReadonlySet<string> = new Set([
   'resolver_mem_cache_size',
   // Lua / OpenResty
   'lua_socket_pool_size',
-  'lua_ssl_protocols',
   'lua_package_path',
   'lua_package_cpath',
   'lua_max_req_headers',

@@ -67,6 +67,11 @@ export const DEFAULTS = {
   status_ssl_cert_key: '',
   lua_ssl_trusted_certificate: 'system',
   lua_ssl_verify_depth: '1',
+  lua_ssl_protocols: 'TLSv1.2 TLSv1.3',
+  ssl_dhparam: '',
+  ssl_session_tickets: 'on',
+  ssl_session_timeout: '1d',
+  ssl_session_cache_size: '10m',
 } as const satisfies Record<string, string>
 
 export type SettingName = keyof typeof DEFAULTS

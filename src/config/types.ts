@@ -106,6 +106,20 @@ export interface GatewayConfig {
   readonly lua_ssl_trusted_certificate: readonly string[]
   /** Default verification depth of upstream certificate chains (a service's tls_verify_depth wins). */
   readonly lua_ssl_verify_depth: number
+  /** TLS versions of the gateway's own outbound connections (health probes, plugins), as Kong's cosockets. */
+  readonly lua_ssl_protocols: readonly SslProtocol[]
+  /**
+   * `ssl_dhparam`: DH parameters (PEM) for the DHE ciphers of the `old` and `custom` suites, from a
+   * predefined group (`ffdhe2048` …), a file or the text itself; null: none (DHE off, as nginx).
+   */
+  readonly ssl_dhparam: string | null
+  /** The name `ssl_dhparam` gave (a group name, a path, or `inline`), for messages. */
+  readonly ssl_dhparam_source: string | null
+  readonly ssl_session_tickets: boolean
+  /** Seconds a TLS session stays resumable. */
+  readonly ssl_session_timeout: number
+  /** Bytes of the proxy listeners' TLS session cache (nginx's `ssl_session_cache shared:SSL:<size>`). */
+  readonly ssl_session_cache_size: number
   /** Every setting as given (after defaults), for `GET /` output. */
   readonly raw: Readonly<Record<string, string>>
 }

@@ -20,7 +20,7 @@ import {
   type UpstreamHealthProvider,
 } from '../balancer/health-model.js'
 import type { ConfigPayload } from '../snapshot/snapshot.js'
-import { probe } from './probe.js'
+import { probe, type ProbeTls } from './probe.js'
 
 /** Unhealthy address keys by upstream id: what workers receive. */
 export type HealthState = Record<string, string[]>
@@ -34,6 +34,18 @@ interface Tracked {
   balancer: Balancer
   timers: NodeJS.Timeout[]
   sig: string
+  /** What https probes present and trust (Kong's healthchecker: the upstream's `client_certificate`). */
+  tls: ProbeTls
+}
+
+/** The PEM text of a certificate row's `cert` and `key`, if the row has both. */
+function certificatePair(rows: readonly Record<string, unknown>[], ref: unknown): { cert: string; key: string } | null {
+  const id = ref !== null && typeof ref === 'object' ? (ref as { id?: unknown }).id : undefined
+  if (typeof id !== 'string') return null
+  const row = rows.find((r) => r['id'] === id)
+  const cert = row?.['cert']
+  const key = row?.['key']
+  return typeof cert === 'string' && typeof key === 'string' ? { cert, key } : null
 }
 
 export interface HealthCheckerOptions {
@@ -54,6 +66,8 @@ export class HealthChecker implements UpstreamHealthProvider {
   readonly #health = new Map<string, Map<string, AddressHealth>>()
   #balancerHealthy = new Map<string, boolean>()
   #ready: () => Promise<void> = async () => {}
+  /** `lua_ssl_trusted_certificate`'s CAs: what verifying probes trust, as Kong's cosockets. */
+  #trust: readonly string[] | undefined = undefined
   /** Active probes run so far (all upstreams), for tests and `/status`-like introspection. */
   probes = 0
 
@@ -71,19 +85,31 @@ export class HealthChecker implements UpstreamHealthProvider {
     return this.#ready()
   }
 
+  /** The CAs https probes that verify trust (`lua_ssl_trusted_certificate`); node's own until set. */
+  setTrust(ca: readonly string[]): void {
+    this.#trust = ca
+  }
+
   /** Takes a new configuration: balancers rebuilt (unchanged ones kept), probes restarted where needed. */
   configure(payload: ConfigPayload): void {
     const upstreams = payload.entities?.['upstreams'] ?? []
     const targets = payload.entities?.['targets'] ?? []
+    const certificates = payload.entities?.['certificates'] ?? []
     const byName = this.#registry.build(upstreams, targets)
     const seen = new Set<string>()
     for (const b of byName.values()) {
       const id = b.upstream.id
       seen.add(id)
       const prev = this.#tracked.get(id)
-      if (prev !== undefined && prev.balancer === b) continue
+      const pair = certificatePair(certificates, b.upstream.row.client_certificate)
+      const tls: ProbeTls = { ...(this.#trust !== undefined ? { ca: this.#trust } : {}), ...(pair ?? {}) }
+      if (prev !== undefined && prev.balancer === b) {
+        // The certificate itself may have changed: probes present the current one.
+        if (prev.tls.cert !== tls.cert || prev.tls.key !== tls.key) prev.tls = tls
+        continue
+      }
       if (prev !== undefined) for (const t of prev.timers) clearInterval(t)
-      const tracked: Tracked = { balancer: b, timers: [], sig: '' }
+      const tracked: Tracked = { balancer: b, timers: [], sig: '', tls }
       this.#tracked.set(id, tracked)
       this.#startActive(tracked)
     }
@@ -141,7 +167,7 @@ export class HealthChecker implements UpstreamHealthProvider {
       await Promise.all(
         list.slice(i, i + concurrency).map(async (p) => {
           this.probes++
-          const r = await probe({ ip: p.ip, port: p.port, hostname: p.target.host, hostHeader: b.upstream.host_header }, hc)
+          const r = await probe({ ip: p.ip, port: p.port, hostname: p.target.host, hostHeader: b.upstream.host_header }, hc, t.tls)
           if (this.#tracked.get(id) !== t) return // configuration changed meanwhile
           if (r.outcome !== null) this.#apply(b, p, 'active', r.outcome, `active ${hc.active.type} probe: ${r.detail}`)
         }),

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { connect } from 'node:net'
+import { connect, isIP } from 'node:net'
 import type { ActiveChecks, HealthChecks } from '../balancer/config.js'
 import { classifyStatus, type Outcome } from '../balancer/health-model.js'
 import { originOf, outbound } from '../http/outbound.js'
@@ -16,6 +16,17 @@ export interface ProbeTarget {
   readonly hostname: string
   /** The upstream's `host_header`, if set. */
   readonly hostHeader: string | null
+}
+
+/**
+ * What an https probe trusts and presents (lua-resty-healthcheck's `ssl_cert`/`ssl_key`, which
+ * Kong sets from the upstream's `client_certificate`). Kept per upstream, so connections reuse it.
+ */
+export interface ProbeTls {
+  /** The CAs trusted when `https_verify_certificate` is on; node's own when absent. */
+  readonly ca?: readonly string[]
+  readonly cert?: string
+  readonly key?: string
 }
 
 /** What a probe saw: the outcome for the counters (null: a status in neither list) and a description. */
@@ -46,7 +57,7 @@ function tcpProbe(t: ProbeTarget, a: ActiveChecks): Promise<ProbeResult> {
   })
 }
 
-async function httpProbe(t: ProbeTarget, hc: HealthChecks): Promise<ProbeResult> {
+async function httpProbe(t: ProbeTarget, hc: HealthChecks, tls: ProbeTls): Promise<ProbeResult> {
   const a = hc.active
   const https = a.type === 'https' || a.type === 'grpcs'
   const defaultPort = https ? t.port === 443 : t.port === 80
@@ -54,7 +65,8 @@ async function httpProbe(t: ProbeTarget, hc: HealthChecks): Promise<ProbeResult>
   const headers: Record<string, string | string[]> = { host, 'user-agent': 'turnpike-healthcheck' }
   for (const [k, v] of Object.entries(a.headers ?? {})) headers[k.toLowerCase()] = [...v]
   const ms = a.timeout * 1000
-  const servername = a.https_sni ?? (t.hostname === t.ip ? undefined : t.hostname)
+  // The SNI (and the name verified): `https_sni`, else the target's host name (none for an IP).
+  const servername = a.https_sni ?? (isIP(t.hostname) !== 0 ? undefined : t.hostname)
   const r = await outbound.request({
     method: 'GET',
     origin: originOf(https ? 'https' : 'http', t.ip, t.port),
@@ -64,7 +76,16 @@ async function httpProbe(t: ProbeTarget, hc: HealthChecks): Promise<ProbeResult>
     readTimeoutMs: ms,
     totalTimeoutMs: ms,
     discardBody: true,
-    ...(https ? { tls: { verify: a.https_verify_certificate, ...(servername !== undefined ? { servername } : {}) } } : {}),
+    ...(https
+      ? {
+          tls: {
+            verify: a.https_verify_certificate,
+            ...(servername !== undefined ? { servername } : {}),
+            ...(a.https_verify_certificate && tls.ca !== undefined ? { ca: tls.ca } : {}),
+            ...(tls.cert !== undefined && tls.key !== undefined ? { cert: tls.cert, key: tls.key } : {}),
+          },
+        }
+      : {}),
   })
   if (!r.ok) {
     const f = r.failure
@@ -86,6 +107,6 @@ async function httpProbe(t: ProbeTarget, hc: HealthChecks): Promise<ProbeResult>
 }
 
 /** Runs one probe of `t` as `healthchecks.active` says. */
-export function probe(t: ProbeTarget, hc: HealthChecks): Promise<ProbeResult> {
-  return hc.active.type === 'tcp' ? tcpProbe(t, hc.active) : httpProbe(t, hc)
+export function probe(t: ProbeTarget, hc: HealthChecks, tls: ProbeTls = {}): Promise<ProbeResult> {
+  return hc.active.type === 'tcp' ? tcpProbe(t, hc.active) : httpProbe(t, hc, tls)
 }

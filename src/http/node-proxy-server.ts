@@ -423,13 +423,13 @@ export function createProxyServer(proxy: Proxy, opts: ProxyServerOptions, stats:
   const onRequest = (req: IncomingMessage, res: ServerResponse): void =>
     serve(proxy, req, new NodeDownstream(req, res, opts.scheme, limits, refuseBody))
   // nginx bounds the TLS handshake by client_header_timeout too.
-  const server: Server =
-    opts.tls === undefined
-      ? createServer(options, onRequest)
-      : guardTlsListener(
-          createHttpsServer({ ...options, ...tlsServerOptions(opts.tls), handshakeTimeout: opts.headerTimeout }, onRequest),
-          { log: opts.errorLog, plainPort: opts.plainPort, firstByteTimeout: opts.headerTimeout },
-        )
+  let server: Server
+  if (opts.tls === undefined) server = createServer(options, onRequest)
+  else {
+    const https = createHttpsServer({ ...options, ...tlsServerOptions(opts.tls), handshakeTimeout: opts.headerTimeout }, onRequest)
+    opts.tls.sessionCache?.attach(https)
+    server = guardTlsListener(https, { log: opts.errorLog, plainPort: opts.plainPort, firstByteTimeout: opts.headerTimeout })
+  }
   server.on('connection', (socket: Socket) => {
     stats.accepted++
     stats.active++

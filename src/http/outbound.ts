@@ -16,6 +16,9 @@
  */
 import { Client, errors, Pool, type Dispatcher } from 'undici'
 import type { HttpRequester, OutboundFailure, OutboundFailureKind, OutboundRequest, OutboundResult } from '../codec/outbound.js'
+import { createHash } from 'node:crypto'
+import { createSecureContext, type SecureContext, type SecureVersion } from 'node:tls'
+import { versionRange } from './tls.js'
 import { connectorWithTimeout } from './undici-upstream.js'
 
 const TOO_LARGE = 'TP_BODY_TOO_LARGE'
@@ -151,20 +154,70 @@ class Exchange {
   }
 }
 
+/** kong.conf's `lua_ssl_protocols` (Kong's cosocket TLS versions), for every outbound TLS connection. */
+let tlsVersions: { minVersion: SecureVersion; maxVersion: SecureVersion } = versionRange(['TLSv1.2', 'TLSv1.3'])
+
+/** Sets the TLS versions of outbound connections from `lua_ssl_protocols` (once, at start). */
+export function setOutboundTlsProtocols(protocols: readonly string[]): void {
+  tlsVersions = versionRange(protocols)
+}
+
+const NO_CA: readonly string[] = []
+/** Secure contexts by CA list (callers keep theirs: a health checker's trust), then client certificate. */
+const contexts = new WeakMap<readonly string[], Map<string, SecureContext>>()
+
+/** The CAs and client certificate of a request in one context, built once (a CA bundle parses in milliseconds). */
+function contextOf(t: NonNullable<OutboundRequest['tls']>): SecureContext {
+  const ca = t.ca ?? NO_CA
+  let byCert = contexts.get(ca)
+  if (byCert === undefined) contexts.set(ca, (byCert = new Map()))
+  const certKey = t.cert !== undefined && t.key !== undefined ? `${t.cert}\0${t.key}` : ''
+  let ctx = byCert.get(certKey)
+  if (ctx === undefined) {
+    if (byCert.size >= 64) byCert.clear()
+    ctx = createSecureContext({
+      ...tlsVersions,
+      ...(t.ca !== undefined ? { ca: [...t.ca] } : {}),
+      ...(certKey !== '' ? { cert: t.cert, key: t.key } : {}),
+    })
+    byCert.set(certKey, ctx)
+  }
+  return ctx
+}
+
+/** Names the CAs and client certificate of a request in pool keys. */
+function tlsMaterialId(t: NonNullable<OutboundRequest['tls']>): string {
+  const h = createHash('sha256')
+  for (const c of t.ca ?? []) h.update(c).update('\0')
+  h.update('|')
+    .update(t.cert ?? '')
+    .update('|')
+    .update(t.key ?? '')
+  return h.digest('base64url').slice(0, 16)
+}
+
 /** The adapter on undici: a pool per origin and settings for keep-alive requests, else a connection per request. */
 export class UndiciRequester implements HttpRequester {
   readonly #pools = new Map<string, Pool>()
 
   #connector(req: OutboundRequest): ReturnType<typeof connectorWithTimeout> {
     const https = req.origin.startsWith('https:')
+    const t = req.tls
     const tls = https
-      ? { rejectUnauthorized: req.tls?.verify ?? true, ...(req.tls?.servername !== undefined ? { servername: req.tls.servername } : {}) }
+      ? {
+          rejectUnauthorized: t?.verify ?? true,
+          ...tlsVersions,
+          ...(t?.servername !== undefined ? { servername: t.servername } : {}),
+          ...(t !== undefined && (t.ca !== undefined || t.cert !== undefined) ? { secureContext: contextOf(t) } : {}),
+        }
       : {}
     return connectorWithTimeout(tls, req.connectTimeoutMs)
   }
 
   #pool(req: OutboundRequest, keepAlive: NonNullable<OutboundRequest['keepAlive']>): Pool {
-    const key = `${req.origin}|${req.connectTimeoutMs}|${keepAlive.idleMs}|${keepAlive.connections}|${req.tls?.verify ?? true}|${req.tls?.servername ?? ''}`
+    const t = req.tls
+    const material = t?.ca !== undefined || t?.cert !== undefined ? tlsMaterialId(t) : ''
+    const key = `${req.origin}|${req.connectTimeoutMs}|${keepAlive.idleMs}|${keepAlive.connections}|${t?.verify ?? true}|${t?.servername ?? ''}|${material}`
     let pool = this.#pools.get(key)
     if (pool === undefined) {
       const idle = Math.max(1, keepAlive.idleMs)

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { createSecureContext, type SecureContext, type SecureVersion, type TlsOptions } from 'node:tls'
+import { constants } from 'node:crypto'
+import { createSecureContext, type SecureContext, type SecureVersion, type Server, type TlsOptions } from 'node:tls'
 
 /** A certificate and its key, PEM (a certificate file may hold its chain). */
 export interface PemPair {
@@ -29,6 +30,11 @@ export interface TlsSettings {
   readonly ssl_ciphers: string | null
   readonly ssl_protocols: readonly ('TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3')[]
   readonly ssl_prefer_server_ciphers: boolean
+  /** PEM DH parameters (`old` and `custom` suites only, as Kong), or null. */
+  readonly ssl_dhparam: string | null
+  readonly ssl_session_tickets: boolean
+  /** Seconds. */
+  readonly ssl_session_timeout: number
 }
 
 /** Mozilla's intermediate list (Kong's `CIPHER_SUITES.intermediate`, Server Side TLS 5.7). */
@@ -69,7 +75,28 @@ const OLD_CIPHERS = [
 const VERSIONS: readonly SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
 
 /** The protocol and cipher options of every context of a listener (they apply per context). */
-export type TlsPolicy = Pick<TlsOptions, 'minVersion' | 'maxVersion' | 'ciphers' | 'honorCipherOrder' | 'dhparam'>
+export type TlsPolicy = Pick<
+  TlsOptions,
+  'minVersion' | 'maxVersion' | 'ciphers' | 'honorCipherOrder' | 'dhparam' | 'sessionTimeout' | 'secureOptions'
+>
+
+/**
+ * The range of versions node enables for a list of nginx protocol words: from the oldest listed
+ * to the newest (a gap such as `TLSv1 TLSv1.2` enables TLSv1.1 too).
+ */
+export function versionRange(protocols: readonly string[]): { minVersion: SecureVersion; maxVersion: SecureVersion } {
+  const listed = VERSIONS.filter((v) => protocols.includes(v))
+  return { minVersion: listed[0] ?? 'TLSv1.2', maxVersion: listed[listed.length - 1] ?? 'TLSv1.3' }
+}
+
+/**
+ * The session settings every suite shares: `ssl_session_timeout` (how long a session can be
+ * resumed, tickets included) and `ssl_session_tickets off` (OpenSSL's SSL_OP_NO_TICKET: no
+ * TLSv1.2 tickets; TLSv1.3 resumption then needs the session cache, as in nginx).
+ */
+function sessionPolicy(s: TlsSettings): Pick<TlsPolicy, 'sessionTimeout' | 'secureOptions'> {
+  return { sessionTimeout: s.ssl_session_timeout, ...(s.ssl_session_tickets ? {} : { secureOptions: constants.SSL_OP_NO_TICKET }) }
+}
 
 /**
  * Kong's `conf_loader/parse.lua`: a predefined suite sets protocols, ciphers and server cipher
@@ -78,25 +105,39 @@ export type TlsPolicy = Pick<TlsOptions, 'minVersion' | 'maxVersion' | 'ciphers'
  * to the newest (a gap such as `TLSv1 TLSv1.2` enables TLSv1.1 too).
  */
 export function tlsPolicy(s: TlsSettings): TlsPolicy {
-  const range = (protocols: readonly string[]): { minVersion: SecureVersion; maxVersion: SecureVersion } => {
-    const listed = VERSIONS.filter((v) => protocols.includes(v))
-    return { minVersion: listed[0] ?? 'TLSv1.2', maxVersion: listed[listed.length - 1] ?? 'TLSv1.3' }
-  }
+  const range = versionRange
+  // `ssl_dhparam` counts for `old` and `custom` only (Kong: `modern` needs none, `intermediate`
+  // forces ffdhe2048); without it the DHE ciphers are off, as in nginx.
+  const dhparam = s.ssl_dhparam !== null ? { dhparam: s.ssl_dhparam } : {}
   switch (s.ssl_cipher_suite) {
     case 'modern':
-      return { ...range(['TLSv1.3']), honorCipherOrder: false }
+      return { ...range(['TLSv1.3']), honorCipherOrder: false, ...sessionPolicy(s) }
     case 'intermediate':
       // Kong's intermediate sets nginx's ssl_dhparam to the ffdhe2048 group; `auto` is OpenSSL's
       // choice of a well-known group for the DHE suites.
-      return { ...range(['TLSv1.2', 'TLSv1.3']), ciphers: INTERMEDIATE_CIPHERS.join(':'), honorCipherOrder: false, dhparam: 'auto' }
+      return {
+        ...range(['TLSv1.2', 'TLSv1.3']),
+        ciphers: INTERMEDIATE_CIPHERS.join(':'),
+        honorCipherOrder: false,
+        dhparam: 'auto',
+        ...sessionPolicy(s),
+      }
     case 'old':
       // Kong's template lowers OpenSSL's security level for `old` (TLSv1 and TLSv1.1 need it).
-      return { ...range(VERSIONS), ciphers: `${OLD_CIPHERS.join(':')}:@SECLEVEL=0`, honorCipherOrder: true }
+      return {
+        ...range(VERSIONS),
+        ciphers: `${OLD_CIPHERS.join(':')}:@SECLEVEL=0`,
+        honorCipherOrder: true,
+        ...dhparam,
+        ...sessionPolicy(s),
+      }
     case 'custom':
       return {
         ...range(s.ssl_protocols),
         ...(s.ssl_ciphers !== null ? { ciphers: s.ssl_ciphers } : {}),
         honorCipherOrder: s.ssl_prefer_server_ciphers,
+        ...dhparam,
+        ...sessionPolicy(s),
       }
   }
 }
@@ -170,6 +211,72 @@ export interface ListenerTls {
   readonly defaults: readonly PemPair[]
   /** The context for a client's server name, or undefined for the default certificate. */
   readonly select?: (serverName: string) => SecureContext | undefined
+  /** The proxy's session cache (`ssl_session_cache_size`), shared by its TLS listeners in a worker. */
+  readonly sessionCache?: SessionCache
+}
+
+/**
+ * nginx's `ssl_session_cache shared:SSL:<size>` for one worker: sessions a client resumes by id
+ * (TLSv1.2 without tickets, or TLSv1.3 when `ssl_session_tickets` is off), least recently used
+ * first out once their bytes pass the size, and none older than `ssl_session_timeout`. node keeps
+ * no server-side sessions of its own; its `newSession`/`resumeSession` events feed this.
+ */
+export class SessionCache {
+  readonly #maxBytes: number
+  readonly #ttlMs: number
+  /** By session id (hex), oldest first (a Map keeps insertion order; a hit re-inserts). */
+  readonly #entries = new Map<string, { readonly data: Buffer; readonly at: number }>()
+  #bytes = 0
+
+  constructor(maxBytes: number, ttlSeconds: number) {
+    this.#maxBytes = maxBytes
+    this.#ttlMs = ttlSeconds * 1000
+  }
+
+  get size(): number {
+    return this.#entries.size
+  }
+
+  set(id: Buffer, data: Buffer): void {
+    const key = id.toString('hex')
+    this.#drop(key)
+    const cost = key.length / 2 + data.length
+    if (cost > this.#maxBytes) return
+    this.#entries.set(key, { data, at: Date.now() })
+    this.#bytes += cost
+    // Bounded: each turn removes one entry.
+    for (const oldest of this.#entries.keys()) {
+      if (this.#bytes <= this.#maxBytes) break
+      this.#drop(oldest)
+    }
+  }
+
+  get(id: Buffer): Buffer | null {
+    const key = id.toString('hex')
+    const e = this.#entries.get(key)
+    if (e === undefined) return null
+    this.#drop(key)
+    if (Date.now() - e.at > this.#ttlMs) return null
+    this.#entries.set(key, e)
+    this.#bytes += key.length / 2 + e.data.length
+    return e.data
+  }
+
+  #drop(key: string): void {
+    const e = this.#entries.get(key)
+    if (e === undefined) return
+    this.#entries.delete(key)
+    this.#bytes -= key.length / 2 + e.data.length
+  }
+
+  /** Feeds a TLS server's session events into the cache. */
+  attach(server: Server): void {
+    server.on('newSession', (id: Buffer, data: Buffer, done: () => void) => {
+      this.set(id, data)
+      done()
+    })
+    server.on('resumeSession', (id: Buffer, done: (err: Error | null, data: Buffer | null) => void) => done(null, this.get(id)))
+  }
 }
 
 /** node:https server options for a TLS listener. */

@@ -352,6 +352,12 @@ export class UndiciUpstream implements UpstreamClient {
   }
 }
 
+/**
+ * The versions of upstream TLS: nginx's `proxy_ssl_protocols` default, which Kong's template keeps
+ * (kong.conf's `lua_ssl_protocols` is for the gateway's own connections, not the proxied ones).
+ */
+const PROXY_SSL_PROTOCOLS = { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' } as const
+
 /** One secure context per service's TLS settings (a configuration's), shared by its pools. */
 const contexts = new WeakMap<UpstreamTarget['tls'], SecureContext>()
 
@@ -365,12 +371,14 @@ function upstreamTlsOptions(t: UpstreamTarget): buildConnector.BuildOptions {
   let secureContext = contexts.get(tls)
   if (secureContext === undefined && (tls.verify || hasCert)) {
     secureContext = createSecureContext({
+      ...PROXY_SSL_PROTOCOLS,
       ...(tls.verify ? { ca: [...tls.ca] } : {}),
       ...(hasCert ? { cert: tls.cert ?? '', key: tls.key ?? '' } : {}),
     })
     contexts.set(tls, secureContext)
   }
   return {
+    ...PROXY_SSL_PROTOCOLS,
     rejectUnauthorized: tls.verify,
     servername: isIp(t.servername) ? '' : t.servername,
     ...(secureContext !== undefined ? { secureContext } : {}),

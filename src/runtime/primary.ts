@@ -5,6 +5,7 @@
  * SIGTERM/SIGINT.
  */
 import { loadUpstreamTrust } from './upstream-trust.js'
+import { setOutboundTlsProtocols } from '../http/outbound.js'
 import cluster, { type Worker } from 'node:cluster'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import type { HttpServer as Server } from '../http/node-proxy-server.js'
@@ -313,7 +314,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     }
     // The workers read lua_ssl_trusted_certificate too: a file that does not load stops the start here.
     try {
-      loadUpstreamTrust(config)
+      // ... and so do https health probes that verify (Kong's cosockets), with lua_ssl_protocols.
+      health.setTrust(loadUpstreamTrust(config).ca)
+      setOutboundTlsProtocols(config.lua_ssl_protocols)
     } catch (err) {
       throw new StartError((err as Error).message)
     }

@@ -141,11 +141,20 @@ export function hasTlsListener(config: GatewayConfig, family: ListenerFamily): b
 export function ignoredTlsSettings(config: GatewayConfig): string | null {
   if (config.ssl_cipher_suite === 'custom') return null
   if (!(['proxy', 'admin', 'status'] as const).some((f) => hasTlsListener(config, f))) return null
+  const dhIgnored = config.ssl_cipher_suite !== 'old'
   const changed = [
     config.ssl_protocols.join(' ') !== DEFAULTS.ssl_protocols ? 'ssl_protocols' : null,
     config.ssl_ciphers !== null ? 'ssl_ciphers' : null,
     !config.ssl_prefer_server_ciphers ? 'ssl_prefer_server_ciphers' : null,
   ].filter((n) => n !== null)
-  if (changed.length === 0) return null
-  return `${changed.join(', ')} ${changed.length === 1 ? 'is' : 'are'} ignored: ssl_cipher_suite is ${config.ssl_cipher_suite}, not custom (as in Kong)`
+  // ssl_dhparam counts for `old` too (Kong: `modern` needs none, `intermediate` forces ffdhe2048).
+  const dh = dhIgnored && config.ssl_dhparam !== null
+  if (changed.length === 0 && !dh) return null
+  const parts = [
+    changed.length > 0
+      ? `${changed.join(', ')} ${changed.length === 1 ? 'is' : 'are'} ignored: ssl_cipher_suite is ${config.ssl_cipher_suite}, not custom`
+      : null,
+    dh ? `ssl_dhparam is ignored: ssl_cipher_suite is ${config.ssl_cipher_suite}, not old or custom` : null,
+  ].filter((p) => p !== null)
+  return `${parts.join('; ')} (as in Kong)`
 }

@@ -5,9 +5,9 @@
 import type { HttpServer as Server } from '../http/node-proxy-server.js'
 import type { GatewayConfig } from '../config/index.js'
 import { createProxyServer, type ConnectionStats } from '../http/node-proxy-server.js'
-import { outbound } from '../http/outbound.js'
+import { outbound, setOutboundTlsProtocols } from '../http/outbound.js'
 import { UndiciUpstream } from '../http/undici-upstream.js'
-import { CertificateContexts, type ListenerTls, tlsPolicy } from '../http/tls.js'
+import { CertificateContexts, type ListenerTls, SessionCache, tlsPolicy } from '../http/tls.js'
 import { AccessLog } from '../observability/access-log.js'
 import { ErrorLog } from '../observability/error-log.js'
 import { openLogSink } from '../observability/log-file.js'
@@ -79,6 +79,7 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
   )
   const proxyTls = (): ListenerTls => ({
     policy: tlsPolicyOf,
+    sessionCache: new SessionCache(config.ssl_session_cache_size, config.ssl_session_timeout),
     defaults: listenerCertificates(config, 'proxy', { generate: false }),
     select: (name) => {
       const c = snapshots.current?.certificates.find(name)
@@ -138,6 +139,8 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
   })
   // lua_ssl_trusted_certificate: read once; every configuration's services share it.
   const upstreamTrust = loadUpstreamTrust(config)
+  // lua_ssl_protocols: the TLS versions of the gateway's own connections (plugins' HTTP clients).
+  setOutboundTlsProtocols(config.lua_ssl_protocols)
   const snapshots = new SnapshotSwitch((payload) =>
     buildSnapshot(payload, {
       registry,

@@ -103,6 +103,18 @@ describe('validation messages', () => {
       'invalid ssl_protocols: "TLSv1.2 SSLv3": unknown protocol "SSLv3" (expected TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)',
     ],
     [{ ssl_prefer_server_ciphers: 'maybe' }, 'invalid ssl_prefer_server_ciphers: "maybe": expected on, off, true or false'],
+    [
+      { lua_ssl_protocols: 'TLSv1.2 TLSv1.4' },
+      'invalid lua_ssl_protocols: "TLSv1.2 TLSv1.4": unknown protocol "TLSv1.4" (expected TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)',
+    ],
+    [{ lua_ssl_protocols: ' ' }, 'invalid lua_ssl_protocols: "": at least one protocol is required, e.g. TLSv1.2 TLSv1.3'],
+    [{ ssl_session_tickets: 'sometimes' }, 'invalid ssl_session_tickets: "sometimes": expected on, off, true or false'],
+    [{ ssl_session_timeout: 'a day' }, 'invalid ssl_session_timeout: "a day": expected an nginx time such as 60s, 500ms or 1m30s'],
+    [{ ssl_session_cache_size: '10 MB' }, 'invalid ssl_session_cache_size: "10 MB": expected a size such as 0, 8k, 10m or 1g'],
+    [
+      { ssl_dhparam: 'ffdhe1024' },
+      'invalid ssl_dhparam: "ffdhe1024": failed loading DH parameters from the value (expected ffdhe2048, ffdhe3072, ffdhe4096, ffdhe6144, ffdhe8192, a PEM file or PEM text)',
+    ],
     // Kong's conf_loader checks: certificates and keys in pairs, for a family with an ssl listener
     [{ ssl_cert: '/a.crt' }, 'ssl_cert_key must be specified'],
     [{ admin_ssl_cert_key: '/a.key' }, 'admin_ssl_cert must be specified'],
@@ -136,6 +148,11 @@ describe('validation messages', () => {
     assert.equal(config.ssl_ciphers, null)
     assert.deepEqual(config.lua_ssl_trusted_certificate, ['system'])
     assert.equal(config.lua_ssl_verify_depth, 1)
+    assert.deepEqual(config.lua_ssl_protocols, ['TLSv1.2', 'TLSv1.3'])
+    assert.equal(config.ssl_dhparam, null)
+    assert.equal(config.ssl_session_tickets, true)
+    assert.equal(config.ssl_session_timeout, 86400)
+    assert.equal(config.ssl_session_cache_size, 10 * 1024 * 1024)
   })
 
   test('the error names the setting it concerns', () => {

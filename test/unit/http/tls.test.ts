@@ -1,7 +1,8 @@
 /** kong.conf's TLS settings as node options, and the per-certificate contexts kept across configurations. */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { CertificateContexts, tlsPolicy } from '../../../src/http/tls.js'
+import { constants } from 'node:crypto'
+import { CertificateContexts, SessionCache, tlsPolicy } from '../../../src/http/tls.js'
 import { makeCert } from '../../helpers/certs.js'
 
 const settings = {
@@ -9,6 +10,9 @@ const settings = {
   ssl_ciphers: null,
   ssl_protocols: ['TLSv1.2', 'TLSv1.3'],
   ssl_prefer_server_ciphers: true,
+  ssl_dhparam: null,
+  ssl_session_tickets: true,
+  ssl_session_timeout: 86400,
 } as const
 
 describe('tlsPolicy', () => {
@@ -24,14 +28,49 @@ describe('tlsPolicy', () => {
   })
   test('custom takes ssl_protocols (oldest to newest listed), ssl_ciphers and ssl_prefer_server_ciphers', () => {
     const p = tlsPolicy({ ...settings, ssl_cipher_suite: 'custom', ssl_protocols: ['TLSv1.3'], ssl_ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' })
-    assert.deepEqual(p, { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256', honorCipherOrder: true })
+    assert.deepEqual(p, {
+      minVersion: 'TLSv1.3',
+      maxVersion: 'TLSv1.3',
+      ciphers: 'ECDHE-RSA-AES128-GCM-SHA256',
+      honorCipherOrder: true,
+      sessionTimeout: 86400,
+    })
     const noCiphers = tlsPolicy({
       ...settings,
       ssl_cipher_suite: 'custom',
       ssl_protocols: ['TLSv1.1', 'TLSv1.2'],
       ssl_prefer_server_ciphers: false,
     })
-    assert.deepEqual(noCiphers, { minVersion: 'TLSv1.1', maxVersion: 'TLSv1.2', honorCipherOrder: false })
+    assert.deepEqual(noCiphers, { minVersion: 'TLSv1.1', maxVersion: 'TLSv1.2', honorCipherOrder: false, sessionTimeout: 86400 })
+  })
+  test('ssl_dhparam counts for old and custom only; ssl_session_tickets off sets SSL_OP_NO_TICKET', () => {
+    const dh = '-----BEGIN DH PARAMETERS-----\n…\n-----END DH PARAMETERS-----\n'
+    assert.equal(tlsPolicy({ ...settings, ssl_cipher_suite: 'old', ssl_dhparam: dh }).dhparam, dh)
+    assert.equal(tlsPolicy({ ...settings, ssl_cipher_suite: 'custom', ssl_dhparam: dh }).dhparam, dh)
+    assert.equal(tlsPolicy({ ...settings, ssl_cipher_suite: 'modern', ssl_dhparam: dh }).dhparam, undefined)
+    assert.equal(tlsPolicy({ ...settings, ssl_dhparam: dh }).dhparam, 'auto', 'intermediate keeps its own group')
+    assert.equal(tlsPolicy(settings).secureOptions, undefined)
+    const off = tlsPolicy({ ...settings, ssl_session_tickets: false, ssl_session_timeout: 300 })
+    assert.equal(off.secureOptions, constants.SSL_OP_NO_TICKET)
+    assert.equal(off.sessionTimeout, 300)
+  })
+})
+
+describe('SessionCache', () => {
+  test('keeps sessions by id within its byte size, least recently used out first, none past the timeout', async () => {
+    const cache = new SessionCache(100, 1)
+    const id = (n: number): Buffer => Buffer.alloc(8, n)
+    cache.set(id(1), Buffer.alloc(40, 1))
+    cache.set(id(2), Buffer.alloc(40, 2))
+    assert.equal(cache.get(id(1))?.[0], 1, 'a hit makes 1 the most recent')
+    cache.set(id(3), Buffer.alloc(40, 3))
+    assert.equal(cache.get(id(2)), null, '2 was the least recently used')
+    assert.equal(cache.size, 2)
+    cache.set(id(4), Buffer.alloc(200))
+    assert.equal(cache.get(id(4)), null, 'larger than the cache: not kept')
+    assert.equal(cache.size, 2)
+    await new Promise((r) => setTimeout(r, 1100))
+    assert.equal(cache.get(id(1)), null, 'past ssl_session_timeout')
   })
 })
 

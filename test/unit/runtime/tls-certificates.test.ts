@@ -78,4 +78,11 @@ describe('ignoredTlsSettings', () => {
       null,
     )
   })
+  test('ssl_dhparam is named unless the suite is old or custom', () => {
+    assert.equal(
+      ignoredTlsSettings(load({ overrides: { ssl_dhparam: 'ffdhe3072', ssl_protocols: 'TLSv1.3' } })),
+      'ssl_protocols is ignored: ssl_cipher_suite is intermediate, not custom; ssl_dhparam is ignored: ssl_cipher_suite is intermediate, not old or custom (as in Kong)',
+    )
+    assert.equal(ignoredTlsSettings(load({ overrides: { ssl_dhparam: 'ffdhe3072', ssl_cipher_suite: 'old' } })), null)
+  })
 })
