@@ -211,7 +211,11 @@ export class UndiciRequester implements HttpRequester {
           ...(t !== undefined && (t.ca !== undefined || t.cert !== undefined) ? { secureContext: contextOf(t) } : {}),
         }
       : {}
-    return connectorWithTimeout(tls, req.connectTimeoutMs)
+    const connect = connectorWithTimeout(tls, req.connectTimeoutMs)
+    const servername = https ? t?.servername : undefined
+    // undici sends the request's Host as the server name, before the connector's own: a name
+    // given here (a health check's https_sni) must win.
+    return servername === undefined ? connect : (opts, callback) => connect({ ...opts, servername }, callback)
   }
 
   #pool(req: OutboundRequest, keepAlive: NonNullable<OutboundRequest['keepAlive']>): Pool {
