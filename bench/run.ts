@@ -7,11 +7,12 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, release, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { type BenchOptions, parseArgs, type ScenarioName, type TargetName, USAGE } from './lib/args.js'
-import { BODY_1M_BYTES, BODY_1M_PATH, UPSTREAM_BODY } from './lib/nginx.js'
+import { BODY_1M_BYTES, BODY_1M_PATH, type TlsFiles, UPSTREAM_BODY } from './lib/nginx.js'
 import { cpuTicks, processTree, rssKb, ticksPerSecond } from './lib/procfs.js'
 import { checkDefs, checkTable, evaluateChecks, type RunSample, summarizeVariant, type VariantResult, variantTable } from './lib/report.js'
 import { benchPaths, benchRoutes } from './lib/routes.js'
 import {
+  benchCertificate,
   type Env,
   findBun,
   type Instance,
@@ -170,10 +171,18 @@ class Bench {
     for (const i of [...this.started].reverse()) await this.stop(i).catch(() => {})
   }
 
-  /** A Turnpike with one service and the route `/` to the upstream. */
-  async turnpikeBare(name: string, workers: number, cpus: string | null): Promise<TurnpikeInstance> {
+  /** A Turnpike with one service and the route `/` to the upstream (over TLS with `tls`). */
+  async turnpikeBare(name: string, workers: number, cpus: string | null, tls?: TlsFiles): Promise<TurnpikeInstance> {
     const tp = await this.track(
-      startTurnpike({ workers, cpus, settings: this.o.turnpikeSettings, tmp: this.env.tmp, nodeArgs: this.nodeArgs, name }),
+      startTurnpike({
+        workers,
+        cpus,
+        settings: this.o.turnpikeSettings,
+        tmp: this.env.tmp,
+        nodeArgs: this.nodeArgs,
+        name,
+        ...(tls !== undefined ? { tls } : {}),
+      }),
     )
     await mustCreate(tp, '/services', { name: 'bench', url: this.upstreamUrl })
     await mustCreate(tp, '/services/bench/routes', { name: 'root', paths: ['/'] })
@@ -293,6 +302,28 @@ class Bench {
         if (sel('turnpike'))
           v.push(await this.variant('turnpike', 'turnpike', `turnpike ${n} workers`, () => this.turnpikeBare(`${n}w`, n, null)))
         return { ...base, pinned: false, description: `${n} processes per proxy, nothing pinned but the upstream (core 1)`, variants: v }
+      }
+      case 'https': {
+        // TLS termination with keep-alive clients (wrk opens its connections once): nginx and
+        // Turnpike serve the same openssl-made certificate, 1 worker each, on the pinned core.
+        const tls = benchCertificate(this.env)
+        const c = this.proxyCpus
+        const v: Variant[] = []
+        if (sel('nginx'))
+          v.push(
+            await this.variant('nginx', 'nginx-tls', 'nginx proxy, TLS', () =>
+              this.track(startNginxProxy(this.env, this.upstreamPort, 1, c, tls)),
+            ),
+          )
+        if (sel('turnpike'))
+          v.push(await this.variant('turnpike', 'turnpike-tls', 'turnpike 1 worker, TLS', () => this.turnpikeBare('tls', 1, c, tls)))
+        if (v.length === 0) return null
+        return {
+          ...base,
+          pinned: this.pin,
+          description: 'TLS termination (TLSv1.3, RSA 2048, keep-alive clients) to the plain upstream, 1 worker/process',
+          variants: v,
+        }
       }
       case 'routes-10k': {
         if (!sel('turnpike')) return null
@@ -565,16 +596,16 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal)
   try {
     bench.upstream = await bench.track(startUpstream(env, pin ? '1' : null))
-    const order: ScenarioName[] = ['bare', 'shared-core', 'paced', 'body-1m', 'routes-10k', 'plugins', 'workers']
+    const order: ScenarioName[] = ['bare', 'shared-core', 'paced', 'body-1m', 'https', 'routes-10k', 'plugins', 'workers']
     for (const name of order.filter((s) => o.scenarios.includes(s))) {
       const plan = await bench.plan(name)
       if (plan === null) {
-        log(`\n== ${name}: skipped (needs turnpike in --only)`)
+        log(`\n== ${name}: skipped (needs ${name === 'https' ? 'nginx or turnpike' : 'turnpike'} in --only)`)
         continue
       }
       results.push(...(await bench.runScenario(plan, tmp)))
       // instances private to the scenario are stopped right away; the shared 1-worker set and the upstream stay
-      if (name === 'routes-10k' || name === 'plugins' || name === 'workers') {
+      if (name === 'https' || name === 'routes-10k' || name === 'plugins' || name === 'workers') {
         for (const v of plan.variants) {
           if (v.instance === null || v.instance === bench.upstream) continue
           if (name === 'routes-10k' && v.id === 'turnpike') continue

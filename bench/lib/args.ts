@@ -2,7 +2,7 @@
 
 export const TARGETS = ['direct', 'nginx', 'reference', 'fast-gateway', 'bun', 'turnpike'] as const
 export type TargetName = (typeof TARGETS)[number]
-export const SCENARIOS = ['bare', 'shared-core', 'workers', 'routes-10k', 'plugins', 'body-1m', 'paced'] as const
+export const SCENARIOS = ['bare', 'shared-core', 'workers', 'routes-10k', 'plugins', 'body-1m', 'paced', 'https'] as const
 export type ScenarioName = (typeof SCENARIOS)[number]
 
 export interface BenchOptions {

@@ -45,8 +45,39 @@ ${httpCommon(o.dir)}  server {
 `
 }
 
-/** nginx as a reverse proxy to the upstream, with upstream keep-alive (what Kong runs on). */
-export function proxyConf(o: { dir: string; port: number; upstreamPort: number; workers: number; runAsRoot: boolean }): string {
+/** PEM files a TLS listener serves. */
+export interface TlsFiles {
+  readonly cert: string
+  readonly key: string
+}
+
+/**
+ * The TLS part of a server block as Kong's template and defaults write it (`ssl_cipher_suite =
+ * intermediate`: TLSv1.2 and TLSv1.3, the server's order off, `shared:SSL:10m`, tickets on, 1 day).
+ */
+function tlsServer(tls: TlsFiles): string {
+  return `    ssl_certificate ${tls.cert};
+    ssl_certificate_key ${tls.key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_prefer_server_ciphers off;
+    ssl_session_cache shared:SSL:10m;
+    ssl_session_tickets on;
+    ssl_session_timeout 1d;
+`
+}
+
+/**
+ * nginx as a reverse proxy to the upstream, with upstream keep-alive (what Kong runs on); with
+ * `tls`, its listener terminates TLS.
+ */
+export function proxyConf(o: {
+  dir: string
+  port: number
+  upstreamPort: number
+  workers: number
+  runAsRoot: boolean
+  tls?: TlsFiles
+}): string {
   return `${common(o.dir, o.workers, o.runAsRoot)}http {
 ${httpCommon(o.dir)}  upstream bench_upstream {
     server 127.0.0.1:${o.upstreamPort};
@@ -54,8 +85,8 @@ ${httpCommon(o.dir)}  upstream bench_upstream {
     keepalive_requests 1000000;
   }
   server {
-    listen 127.0.0.1:${o.port} backlog=4096;
-    location / {
+    listen 127.0.0.1:${o.port}${o.tls !== undefined ? ' ssl' : ''} backlog=4096;
+${o.tls !== undefined ? tlsServer(o.tls) : ''}    location / {
       proxy_pass http://bench_upstream;
       proxy_http_version 1.1;
       proxy_set_header Connection "";

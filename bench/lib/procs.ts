@@ -1,6 +1,9 @@
 /** Starting and stopping the processes of the bench (each in its own process group), optionally pinned with taskset. */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { request } from 'undici'
+import { Agent, request } from 'undici'
+
+/** For the bench's own TLS listeners: their certificate is self-signed. */
+const insecure = new Agent({ connect: { rejectUnauthorized: false } })
 
 export interface Proc {
   readonly name: string
@@ -87,7 +90,13 @@ export async function waitForHttp(
   for (;;) {
     if (exited) throw new Error(`${p?.name ?? '?'} exited during start:\n${p?.output() ?? ''}`)
     try {
-      const res = await request(url, { headers: opts.headers ?? {}, headersTimeout: 2000, bodyTimeout: 2000 })
+      const res = await request(url, {
+        headers: opts.headers ?? {},
+        headersTimeout: 2000,
+        bodyTimeout: 2000,
+        // The bench's TLS listeners serve a self-signed certificate made for the run.
+        ...(url.startsWith('https:') ? { dispatcher: insecure } : {}),
+      })
       const body = await res.body.text()
       if (res.statusCode === want) return
       last = `${res.statusCode} ${body.slice(0, 200)}`

@@ -183,6 +183,7 @@ export function checkDefs(workers: number): CheckDef[] {
       den: r('bare', 'turnpike'),
       kind: 'ratio',
     },
+    { name: 'https, 1 worker: turnpike / nginx (req/s)', num: r('https', 'turnpike-tls'), den: r('https', 'nginx-tls'), kind: 'ratio' },
     { name: '1 MB bodies: turnpike / reference (req/s)', num: r('body-1m', 'turnpike'), den: r('body-1m', 'reference'), kind: 'ratio' },
     {
       name: 'paced: turnpike p50 / reference p50',

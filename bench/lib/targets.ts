@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
 import { freePort } from '../../test/helpers/ports.js'
-import { BODY_1M_BYTES, proxyConf, upstreamConf } from './nginx.js'
+import { BODY_1M_BYTES, proxyConf, type TlsFiles, upstreamConf } from './nginx.js'
 import { type Proc, sleep, startProc, waitForHttp, waitForOutput } from './procs.js'
 
 /** Repository root (this file runs from build/bench/lib/). */
@@ -45,11 +45,18 @@ function nginxDir(env: Env, name: string): string {
   return dir
 }
 
-async function startNginx(env: Env, name: string, conf: (dir: string) => string, port: number, cpus: string | null): Promise<Instance> {
+async function startNginx(
+  env: Env,
+  name: string,
+  conf: (dir: string) => string,
+  port: number,
+  cpus: string | null,
+  scheme: 'http' | 'https' = 'http',
+): Promise<Instance> {
   const dir = nginxDir(env, name)
   writeFileSync(join(dir, 'nginx.conf'), conf(dir))
   const p = startProc(name, env.nginx, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { cpus })
-  const url = `http://127.0.0.1:${port}`
+  const url = `${scheme}://127.0.0.1:${port}`
   await waitForHttp(`${url}/`, p)
   return { name, url, pid: p.pid, stop: () => p.stop('SIGTERM') }
 }
@@ -70,15 +77,41 @@ export async function startUpstream(env: Env, cpus: string | null): Promise<Inst
   )
 }
 
-export async function startNginxProxy(env: Env, upstreamPort: number, workers: number, cpus: string | null): Promise<Instance> {
+export async function startNginxProxy(
+  env: Env,
+  upstreamPort: number,
+  workers: number,
+  cpus: string | null,
+  tls?: TlsFiles,
+): Promise<Instance> {
   const port = await freePort()
   return startNginx(
     env,
-    `nginx-proxy-${workers}w-${port}`,
-    (dir) => proxyConf({ dir, port, upstreamPort, workers, runAsRoot: env.runAsRoot }),
+    `nginx-proxy-${workers}w-${port}${tls !== undefined ? '-tls' : ''}`,
+    (dir) => proxyConf({ dir, port, upstreamPort, workers, runAsRoot: env.runAsRoot, ...(tls !== undefined ? { tls } : {}) }),
     port,
     cpus,
+    tls !== undefined ? 'https' : 'http',
   )
+}
+
+/**
+ * A self-signed RSA 2048 certificate for `localhost` (Kong's default kind), made with openssl for
+ * this run, which nginx and Turnpike both serve in the https scenario.
+ */
+export function benchCertificate(env: Env): TlsFiles {
+  const dir = join(env.tmp, 'tls')
+  mkdirSync(dir, { recursive: true })
+  const files = { cert: join(dir, 'bench.crt'), key: join(dir, 'bench.key') }
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', files.key, '-out', files.cert, '-days', '2', '-subj', '/CN=localhost'],
+    { stdio: 'ignore' },
+  )
+  // nginx's workers may run as another user than the one who made the files.
+  chmodSync(dir, 0o755)
+  chmodSync(files.key, 0o644)
+  return files
 }
 
 async function startNodeScript(
@@ -154,6 +187,8 @@ export async function startTurnpike(o: {
   name: string
   nodeArgs?: readonly string[]
   beforeStart?: (prefix: string) => Promise<void>
+  /** Proxy over TLS only (`ssl` listener serving these files); the instance's url is https. */
+  tls?: TlsFiles
 }): Promise<TurnpikeInstance> {
   const prefix = join(o.tmp, `turnpike-${o.name}`)
   mkdirSync(prefix, { recursive: true })
@@ -162,7 +197,8 @@ export async function startTurnpike(o: {
   const settings: Record<string, string> = {
     prefix,
     // Kong's default listen flags, as users' configurations have them.
-    proxy_listen: `127.0.0.1:${proxyPort} reuseport backlog=16384`,
+    proxy_listen: `127.0.0.1:${proxyPort}${o.tls !== undefined ? ' ssl' : ''} reuseport backlog=16384`,
+    ...(o.tls !== undefined ? { ssl_cert: o.tls.cert, ssl_cert_key: o.tls.key } : {}),
     admin_listen: `127.0.0.1:${adminPort}`,
     status_listen: `127.0.0.1:${statusPort}`,
     worker_processes: String(o.workers),
@@ -196,7 +232,7 @@ export async function startTurnpike(o: {
   }
   return {
     name: `turnpike-${o.name}`,
-    url: `http://127.0.0.1:${proxyPort}`,
+    url: `${o.tls !== undefined ? 'https' : 'http'}://127.0.0.1:${proxyPort}`,
     adminUrl,
     prefix,
     pid: p.pid,

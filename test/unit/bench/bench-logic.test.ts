@@ -162,6 +162,19 @@ describe('scenario inputs', () => {
     assert.match(px, /worker_processes 2;/)
     assert.match(px, /server 127\.0\.0\.1:8081;\s+keepalive 128;/)
     assert.match(px, /proxy_http_version 1\.1;\s+proxy_set_header Connection "";/)
+    assert.match(px, /listen 127\.0\.0\.1:8082 backlog=4096;/)
+    assert.doesNotMatch(px, /ssl_/)
+    const tls = proxyConf({
+      dir: '/tmp/y',
+      port: 8083,
+      upstreamPort: 8081,
+      workers: 1,
+      runAsRoot: false,
+      tls: { cert: '/c.pem', key: '/k.pem' },
+    })
+    assert.match(tls, /listen 127\.0\.0\.1:8083 ssl backlog=4096;\s+ssl_certificate \/c\.pem;\s+ssl_certificate_key \/k\.pem;/)
+    assert.match(tls, /ssl_protocols TLSv1\.2 TLSv1\.3;/)
+    assert.match(tls, /ssl_session_cache shared:SSL:10m;/)
   })
 })
 
