@@ -84,9 +84,12 @@ export function parseDhParam(value: string, cwd: string): { pem: string; source:
     source = 'inline'
     pem = v.includes('-----BEGIN') ? v : Buffer.from(v, 'base64').toString('utf8')
   }
+  // Kong's message: `ssl_dhparam: failed loading certificate from <value>`; a path that is not
+  // there says so.
+  const from = source !== 'inline' ? source : /^\.{0,2}\//.test(v) ? `${v} (no such file)` : 'the value'
   const failed = (): ValueProblem =>
     new ValueProblem(
-      `failed loading DH parameters from ${source === 'inline' ? 'the value' : source} (expected ffdhe2048, ffdhe3072, ffdhe4096, ffdhe6144, ffdhe8192, a PEM file or PEM text)`,
+      `failed loading DH parameters from ${from} (expected ffdhe2048, ffdhe3072, ffdhe4096, ffdhe6144, ffdhe8192, a PEM file or PEM text)`,
       source === 'inline' ? `${v.slice(0, 40)}${v.length > 40 ? '…' : ''}` : v,
     )
   const bits = primeBits(pem)

@@ -39,7 +39,11 @@ describe('ssl_dhparam', () => {
   })
 
   test('what is not DH parameters is refused', () => {
-    assert.throws(() => parseDhParam('/nonexistent/dh.pem', '/'), ValueProblem)
+    assert.throws(
+      () => parseDhParam('/nonexistent/dh.pem', '/'),
+      /failed loading DH parameters from \/nonexistent\/dh\.pem \(no such file\)/,
+    )
+    assert.throws(() => parseDhParam('ffdhe1024', '/'), ValueProblem)
     assert.throws(
       () => parseDhParam('-----BEGIN DH PARAMETERS-----\nAAAA\n-----END DH PARAMETERS-----', '/'),
       /failed loading DH parameters/,
