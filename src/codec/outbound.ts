@@ -31,6 +31,8 @@ export interface OutboundRequest {
     readonly verify?: boolean
     readonly servername?: string
     readonly ca?: readonly string[]
+    /** The longest chain accepted when verifying, as OpenSSL's verify depth (default: no limit). */
+    readonly verifyDepth?: number
     readonly cert?: string
     readonly key?: string
   }

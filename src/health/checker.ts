@@ -20,6 +20,7 @@ import {
   type UpstreamHealthProvider,
 } from '../balancer/health-model.js'
 import type { ConfigPayload } from '../snapshot/snapshot.js'
+import type { UpstreamTrust } from '../snapshot/upstream-tls.js'
 import { probe, type ProbeTls } from './probe.js'
 
 /** Unhealthy address keys by upstream id: what workers receive. */
@@ -66,8 +67,8 @@ export class HealthChecker implements UpstreamHealthProvider {
   readonly #health = new Map<string, Map<string, AddressHealth>>()
   #balancerHealthy = new Map<string, boolean>()
   #ready: () => Promise<void> = async () => {}
-  /** `lua_ssl_trusted_certificate`'s CAs: what verifying probes trust, as Kong's cosockets. */
-  #trust: readonly string[] | undefined = undefined
+  /** `lua_ssl_trusted_certificate` and `lua_ssl_verify_depth`: how verifying probes trust, as Kong's cosockets. */
+  #trust: UpstreamTrust | undefined = undefined
   /** Active probes run so far (all upstreams), for tests and `/status`-like introspection. */
   probes = 0
 
@@ -85,9 +86,9 @@ export class HealthChecker implements UpstreamHealthProvider {
     return this.#ready()
   }
 
-  /** The CAs https probes that verify trust (`lua_ssl_trusted_certificate`); node's own until set. */
-  setTrust(ca: readonly string[]): void {
-    this.#trust = ca
+  /** What https probes that verify trust (`lua_ssl_trusted_certificate`, `lua_ssl_verify_depth`); node's own until set. */
+  setTrust(trust: UpstreamTrust): void {
+    this.#trust = trust
   }
 
   /** Takes a new configuration: balancers rebuilt (unchanged ones kept), probes restarted where needed. */
@@ -102,7 +103,8 @@ export class HealthChecker implements UpstreamHealthProvider {
       seen.add(id)
       const prev = this.#tracked.get(id)
       const pair = certificatePair(certificates, b.upstream.row.client_certificate)
-      const tls: ProbeTls = { ...(this.#trust !== undefined ? { ca: this.#trust } : {}), ...(pair ?? {}) }
+      const trust = this.#trust
+      const tls: ProbeTls = { ...(trust !== undefined ? { ca: trust.ca, verifyDepth: trust.verifyDepth } : {}), ...(pair ?? {}) }
       if (prev !== undefined && prev.balancer === b) {
         // The certificate itself may have changed: probes present the current one.
         if (prev.tls.cert !== tls.cert || prev.tls.key !== tls.key) prev.tls = tls

@@ -25,6 +25,8 @@ export interface ProbeTarget {
 export interface ProbeTls {
   /** The CAs trusted when `https_verify_certificate` is on; node's own when absent. */
   readonly ca?: readonly string[]
+  /** `lua_ssl_verify_depth`, when verifying. */
+  readonly verifyDepth?: number
   readonly cert?: string
   readonly key?: string
 }
@@ -82,6 +84,7 @@ async function httpProbe(t: ProbeTarget, hc: HealthChecks, tls: ProbeTls): Promi
             verify: a.https_verify_certificate,
             ...(servername !== undefined ? { servername } : {}),
             ...(a.https_verify_certificate && tls.ca !== undefined ? { ca: tls.ca } : {}),
+            ...(a.https_verify_certificate && tls.verifyDepth !== undefined ? { verifyDepth: tls.verifyDepth } : {}),
             ...(tls.cert !== undefined && tls.key !== undefined ? { cert: tls.cert, key: tls.key } : {}),
           },
         }

@@ -19,7 +19,7 @@ import type { HttpRequester, OutboundFailure, OutboundFailureKind, OutboundReque
 import { createHash } from 'node:crypto'
 import { createSecureContext, type SecureContext, type SecureVersion } from 'node:tls'
 import { versionRange } from './tls.js'
-import { connectorWithTimeout } from './undici-upstream.js'
+import { connectorWithTimeout, depthChecked } from './undici-upstream.js'
 
 const TOO_LARGE = 'TP_BODY_TOO_LARGE'
 const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_|HOSTNAME_MISMATCH$)/
@@ -208,6 +208,7 @@ export class UndiciRequester implements HttpRequester {
           rejectUnauthorized: t?.verify ?? true,
           ...tlsVersions,
           ...(t?.servername !== undefined ? { servername: t.servername } : {}),
+          ...((t?.verify ?? true) && t?.verifyDepth !== undefined ? { checkServerIdentity: depthChecked(t.verifyDepth) } : {}),
           ...(t !== undefined && (t.ca !== undefined || t.cert !== undefined) ? { secureContext: contextOf(t) } : {}),
         }
       : {}
@@ -221,7 +222,7 @@ export class UndiciRequester implements HttpRequester {
   #pool(req: OutboundRequest, keepAlive: NonNullable<OutboundRequest['keepAlive']>): Pool {
     const t = req.tls
     const material = t?.ca !== undefined || t?.cert !== undefined ? tlsMaterialId(t) : ''
-    const key = `${req.origin}|${req.connectTimeoutMs}|${keepAlive.idleMs}|${keepAlive.connections}|${t?.verify ?? true}|${t?.servername ?? ''}|${material}`
+    const key = `${req.origin}|${req.connectTimeoutMs}|${keepAlive.idleMs}|${keepAlive.connections}|${t?.verify ?? true}|${t?.servername ?? ''}|${t?.verifyDepth ?? ''}|${material}`
     let pool = this.#pools.get(key)
     if (pool === undefined) {
       const idle = Math.max(1, keepAlive.idleMs)

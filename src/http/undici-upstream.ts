@@ -390,7 +390,7 @@ function upstreamTlsOptions(t: UpstreamTarget): buildConnector.BuildOptions {
  * The host name check, then OpenSSL's verify depth as nginx's `proxy_ssl_verify_depth` applies it:
  * depth d allows the certificate, d CAs above it and the trust anchor (d + 2 certificates).
  */
-function depthChecked(depth: number): (host: string, cert: PeerCertificate) => Error | undefined {
+export function depthChecked(depth: number): (host: string, cert: PeerCertificate) => Error | undefined {
   return (host, cert) => {
     const err = checkServerIdentity(host, cert)
     if (err !== undefined) return err

@@ -315,7 +315,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     // The workers read lua_ssl_trusted_certificate too: a file that does not load stops the start here.
     try {
       // ... and so do https health probes that verify (Kong's cosockets), with lua_ssl_protocols.
-      health.setTrust(loadUpstreamTrust(config).ca)
+      health.setTrust(loadUpstreamTrust(config))
       setOutboundTlsProtocols(config.lua_ssl_protocols)
     } catch (err) {
       throw new StartError((err as Error).message)

@@ -4,7 +4,7 @@
  * `$upstream_host` (nginx's `proxy_ssl_name`): the service host, a balancer target's host, the
  * upstream's `host_header`, or the client's Host with `preserve_host`; none for an IP. Active
  * `https` probes send `healthchecks.active.https_sni` (else the target's host), verify that name
- * with `lua_ssl_trusted_certificate` when `https_verify_certificate` is on, present the upstream's
+ * with `lua_ssl_trusted_certificate` and `lua_ssl_verify_depth` when `https_verify_certificate` is on, present the upstream's
  * `client_certificate`, and use `lua_ssl_protocols` (which proxied connections do not).
  */
 import assert from 'node:assert/strict'
@@ -70,6 +70,7 @@ describe('upstream SNI and https health probes', () => {
   let plain: Awaited<ReturnType<typeof recordingServer>>
   let mtls: Awaited<ReturnType<typeof recordingServer>>
   let tls12: Awaited<ReturnType<typeof recordingServer>>
+  let chained: Awaited<ReturnType<typeof recordingServer>>
 
   const admin = (method: string, path: string, body?: unknown): ReturnType<typeof call> => call(method, `${gw.adminUrl}${path}`, body)
   const created = async (path: string, body: unknown): Promise<Record<string, unknown>> => {
@@ -95,9 +96,13 @@ describe('upstream SNI and https health probes', () => {
       ca: clientCa.cert,
     })
     tls12 = await recordingServer({ cert: serverCert.cert, key: serverCert.key, maxVersion: 'TLSv1.2' })
-    servers.push(plain.server, mtls.server, tls12.server)
+    // leaf ← intermediate ← CA: one certificate more than lua_ssl_verify_depth = 0 accepts.
+    const intermediate = issueCert(ca, { cn: 'SNI Test Intermediate', ca: true })
+    const leaf = issueCert(intermediate, { cn: 'localhost', san: 'DNS:localhost' })
+    chained = await recordingServer({ cert: leaf.cert + intermediate.cert, key: leaf.key })
+    servers.push(plain.server, mtls.server, tls12.server, chained.server)
     gw = await startTestGateway({
-      settings: { lua_ssl_trusted_certificate: join(dir, 'ca.pem'), lua_ssl_protocols: 'TLSv1.3' },
+      settings: { lua_ssl_trusted_certificate: join(dir, 'ca.pem'), lua_ssl_protocols: 'TLSv1.3', lua_ssl_verify_depth: '0' },
     })
     const caRow = await created('/ca_certificates', { cert: ca.cert })
     const clientRow = await created('/certificates', { cert: client.cert, key: client.key })
@@ -135,6 +140,7 @@ describe('upstream SNI and https health probes', () => {
         { healthchecks: httpsChecks('/hc-verify-wrong-name', { https_verify_certificate: true, https_sni: 'wrong.test' }) },
       ],
       ['hc-tls12', `127.0.0.1:${tls12.port}`, { healthchecks: httpsChecks('/hc-tls12') }],
+      ['hc-depth', `localhost:${chained.port}`, { healthchecks: httpsChecks('/hc-depth', { https_verify_certificate: true }) }],
     ]
     for (const [name, target, body] of upstreams) {
       await created('/upstreams', { name, ...body })
@@ -221,6 +227,12 @@ describe('upstream SNI and https health probes', () => {
     assert.equal(await health('hc-verify'), 'HEALTHY')
     await eventually(async () => (await health('hc-verify-wrong-name')) === 'UNHEALTHY', 5000, 'wrong name unhealthy')
     assert.equal(plain.seen.get('/hc-verify-wrong-name'), undefined)
+  })
+
+  test('verifying probes apply lua_ssl_verify_depth: a chain one CA longer than depth 0 fails them', async () => {
+    await eventually(async () => (await health('hc-depth')) === 'UNHEALTHY', 5000, 'hc-depth unhealthy')
+    assert.equal(chained.seen.get('/hc-depth'), undefined)
+    assert.equal(await health('hc-verify'), 'HEALTHY', 'the certificate signed by the CA itself is within depth 0')
   })
 
   test('probes use lua_ssl_protocols: a TLSv1.2-only target fails them when it is TLSv1.3', async () => {
