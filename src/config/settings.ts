@@ -87,6 +87,10 @@ export const ALIASES: Readonly<Partial<Record<SettingName, readonly string[]>>> 
   worker_processes: ['nginx_main_worker_processes', 'nginx_worker_processes'],
   real_ip_header: ['nginx_proxy_real_ip_header'],
   real_ip_recursive: ['nginx_proxy_real_ip_recursive'],
+  // The nginx directives Kong writes these settings into (`CONF_PARSERS[…].directives`).
+  ssl_session_tickets: ['nginx_http_ssl_session_tickets'],
+  ssl_session_timeout: ['nginx_http_ssl_session_timeout'],
+  lua_ssl_protocols: ['nginx_http_lua_ssl_protocols'],
 }
 
 /** Lower-cased tokens of Kong's `headers` setting (`HEADER_KEY_TO_NAME` in Kong). */

@@ -131,6 +131,17 @@ describe('file, paths and values', () => {
     assert.equal(c.raw.worker_processes, '2')
   })
 
+  test('the nginx directives Kong writes the TLS session settings and lua_ssl_protocols into set them', () => {
+    const c = load({
+      confPath: writeConf(
+        'nginx_http_ssl_session_tickets = off\nnginx_http_ssl_session_timeout = 10m\nnginx_http_lua_ssl_protocols = TLSv1.3\n',
+      ),
+    })
+    assert.equal(c.ssl_session_tickets, false)
+    assert.equal(c.ssl_session_timeout, 600)
+    assert.deepEqual(c.lua_ssl_protocols, ['TLSv1.3'])
+  })
+
   test('our name beats an alias in the same layer; a higher layer alias beats a lower one', () => {
     const path = writeConf('nginx_worker_processes = 2\nworker_processes = 4\n')
     assert.equal(load({ confPath: path }).worker_processes, 4)
