@@ -92,7 +92,7 @@ export function versionRange(protocols: readonly string[]): { minVersion: Secure
 /**
  * The session settings every suite shares: `ssl_session_timeout` (how long a session can be
  * resumed, tickets included) and `ssl_session_tickets off` (OpenSSL's SSL_OP_NO_TICKET: no
- * TLSv1.2 tickets; TLSv1.3 resumption then needs the session cache, as in nginx).
+ * tickets; TLSv1.2 clients resume from the session cache by id).
  */
 function sessionPolicy(s: TlsSettings): Pick<TlsPolicy, 'sessionTimeout' | 'secureOptions'> {
   return { sessionTimeout: s.ssl_session_timeout, ...(s.ssl_session_tickets ? {} : { secureOptions: constants.SSL_OP_NO_TICKET }) }
@@ -211,15 +211,16 @@ export interface ListenerTls {
   readonly defaults: readonly PemPair[]
   /** The context for a client's server name, or undefined for the default certificate. */
   readonly select?: (serverName: string) => SecureContext | undefined
-  /** The proxy's session cache (`ssl_session_cache_size`), shared by its TLS listeners in a worker. */
+  /** The proxy's session cache (`ssl_session_cache_size`, tickets off), shared by its TLS listeners in a worker. */
   readonly sessionCache?: SessionCache
 }
 
 /**
- * nginx's `ssl_session_cache shared:SSL:<size>` for one worker: sessions a client resumes by id
- * (TLSv1.2 without tickets, or TLSv1.3 when `ssl_session_tickets` is off), least recently used
- * first out once their bytes pass the size, and none older than `ssl_session_timeout`. node keeps
- * no server-side sessions of its own; its `newSession`/`resumeSession` events feed this.
+ * nginx's `ssl_session_cache shared:SSL:<size>` for one worker, used when `ssl_session_tickets` is
+ * off: sessions a TLSv1.2 client resumes by session id, least recently used first out once their
+ * bytes pass the size, and none older than `ssl_session_timeout`. node keeps no server-side
+ * sessions of its own; its `newSession`/`resumeSession` events feed this. (TLSv1.3 without
+ * tickets does not resume through these events in node.)
  */
 export class SessionCache {
   readonly #maxBytes: number

@@ -79,7 +79,9 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
   )
   const proxyTls = (): ListenerTls => ({
     policy: tlsPolicyOf,
-    sessionCache: new SessionCache(config.ssl_session_cache_size, config.ssl_session_timeout),
+    // Only needed without tickets: with them, clients resume by ticket, and OpenSSL would hand every
+    // TLSv1.3 handshake's tickets to the cache for nothing.
+    ...(config.ssl_session_tickets ? {} : { sessionCache: new SessionCache(config.ssl_session_cache_size, config.ssl_session_timeout) }),
     defaults: listenerCertificates(config, 'proxy', { generate: false }),
     select: (name) => {
       const c = snapshots.current?.certificates.find(name)

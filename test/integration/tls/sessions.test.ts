@@ -76,6 +76,8 @@ describe('listener TLS sessions and DH parameters', () => {
     assert.equal(first.ticket, true)
     const again = await handshake(defaultsTls, { session: first.session })
     assert.equal(again.reused, true)
+    const tls13 = await handshake(defaultsTls, { maxVersion: 'TLSv1.3' })
+    assert.equal((await handshake(defaultsTls, { maxVersion: 'TLSv1.3', session: tls13.session })).reused, true, 'TLSv1.3 too')
   })
 
   test('ssl_session_tickets off: no ticket; the session cache resumes by session id until ssl_session_timeout', async () => {
