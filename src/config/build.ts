@@ -236,6 +236,18 @@ function checkCertificatePairs(
 }
 
 /**
+ * Kong's check of `client_ssl` (`conf_loader/parse.lua`): the certificate and its key come
+ * together. Neither is refused too: Kong's nginx would not start with an empty
+ * `proxy_ssl_certificate`.
+ */
+function checkClientSsl(c: { client_ssl: boolean; client_ssl_cert: string | null; client_ssl_cert_key: string | null }): void {
+  if (!c.client_ssl) return
+  if (c.client_ssl_cert !== null && c.client_ssl_cert_key === null)
+    throw new ConfigError('client_ssl_cert_key must be specified', 'client_ssl_cert_key')
+  if (c.client_ssl_cert === null) throw new ConfigError('client_ssl_cert must be specified', 'client_ssl_cert')
+}
+
+/**
  * Builds the configuration from the final value of each implemented setting.
  *
  * @param get - the winning value (with its origin) for each setting
@@ -279,6 +291,12 @@ export function buildConfig(get: (name: SettingName) => LayeredValue, cwd: strin
     ssl_session_cache_size: parse('ssl_session_cache_size', (v) => sizeToBytes(parseSize(v))),
   }
   const dhparam = parse('ssl_dhparam', (v) => parseDhParam(v, cwd))
+  const clientSsl = {
+    client_ssl: parse('client_ssl', parseBoolean),
+    client_ssl_cert: parse('client_ssl_cert', (v) => pemSources(v, cwd)[0] ?? null),
+    client_ssl_cert_key: parse('client_ssl_cert_key', (v) => pemSources(v, cwd)[0] ?? null),
+  }
+  checkClientSsl(clientSsl)
   checkCertificatePairs('', proxyListen, tls.ssl_cert, tls.ssl_cert_key)
   checkCertificatePairs('admin_', adminListen, tls.admin_ssl_cert, tls.admin_ssl_cert_key)
   checkCertificatePairs('status_', statusListen, tls.status_ssl_cert, tls.status_ssl_cert_key)
@@ -288,6 +306,7 @@ export function buildConfig(get: (name: SettingName) => LayeredValue, cwd: strin
     admin_listen: adminListen,
     status_listen: statusListen,
     ...tls,
+    ...clientSsl,
     ssl_dhparam: dhparam?.pem ?? null,
     ssl_dhparam_source: dhparam?.source ?? null,
     database: parse('database', (v) => {

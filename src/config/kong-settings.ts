@@ -70,11 +70,8 @@ export const KONG_UNIMPLEMENTED_SETTINGS: ReadonlySet<string> = new Set([
   'concurrency_timeout',
   // TLS
   // (ssl_cert, ssl_cert_key, ssl_cipher_suite, ssl_ciphers, ssl_protocols, ssl_prefer_server_ciphers,
-  // ssl_dhparam, ssl_session_*, lua_ssl_protocols and the admin_/status_ certificates are
-  // implemented: settings.ts)
-  'client_ssl',
-  'client_ssl_cert',
-  'client_ssl_cert_key',
+  // ssl_dhparam, ssl_session_*, lua_ssl_protocols, client_ssl* and the admin_/status_ certificates
+  // are implemented: settings.ts)
   'debug_ssl_cert',
   'debug_ssl_cert_key',
   'client_body_buffer_size',

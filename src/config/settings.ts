@@ -72,6 +72,9 @@ export const DEFAULTS = {
   ssl_session_tickets: 'on',
   ssl_session_timeout: '1d',
   ssl_session_cache_size: '10m',
+  client_ssl: 'off',
+  client_ssl_cert: '',
+  client_ssl_cert_key: '',
 } as const satisfies Record<string, string>
 
 export type SettingName = keyof typeof DEFAULTS

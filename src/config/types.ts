@@ -120,6 +120,13 @@ export interface GatewayConfig {
   readonly ssl_session_timeout: number
   /** Bytes of the proxy listeners' TLS session cache (nginx's `ssl_session_cache shared:SSL:<size>`). */
   readonly ssl_session_cache_size: number
+  /**
+   * `client_ssl`: the client certificate presented to upstreams (and by https health probes) when
+   * neither the service nor the upstream entity names one; its sources (a file, PEM text or base64).
+   */
+  readonly client_ssl: boolean
+  readonly client_ssl_cert: string | null
+  readonly client_ssl_cert_key: string | null
   /** Every setting as given (after defaults), for `GET /` output. */
   readonly raw: Readonly<Record<string, string>>
 }

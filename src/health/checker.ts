@@ -104,7 +104,9 @@ export class HealthChecker implements UpstreamHealthProvider {
       const prev = this.#tracked.get(id)
       const pair = certificatePair(certificates, b.upstream.row.client_certificate)
       const trust = this.#trust
-      const tls: ProbeTls = { ...(trust !== undefined ? { ca: trust.ca, verifyDepth: trust.verifyDepth } : {}), ...(pair ?? {}) }
+      // Kong's healthchecker: the upstream's client_certificate, else client_ssl's.
+      const client = pair ?? trust?.client ?? null
+      const tls: ProbeTls = { ...(trust !== undefined ? { ca: trust.ca, verifyDepth: trust.verifyDepth } : {}), ...(client ?? {}) }
       if (prev !== undefined && prev.balancer === b) {
         // The certificate itself may have changed: probes present the current one.
         if (prev.tls.cert !== tls.cert || prev.tls.key !== tls.key) prev.tls = tls

@@ -44,30 +44,46 @@ function pemOf(value: string): string | null {
   return decoded.startsWith('-----BEGIN') ? decoded : null
 }
 
+/** One certificate setting and its key, loaded and checked; Kong's messages name `<p>ssl_cert`. */
+function loadPair(p: string, certSource: string, keySource: string): PemPair {
+  const cert = pemOf(certSource)
+  try {
+    if (cert === null) throw new Error()
+    new X509Certificate(cert)
+  } catch {
+    throw new CertificateSettingError(`${p}ssl_cert: failed loading certificate from ${certSource}`)
+  }
+  const key = pemOf(keySource)
+  try {
+    if (key === null) throw new Error()
+    createPrivateKey(key)
+  } catch {
+    throw new CertificateSettingError(
+      `${p}ssl_cert_key: failed loading key from ${keySource.startsWith('-----BEGIN') ? '(PEM text)' : keySource}`,
+    )
+  }
+  return { cert, key }
+}
+
 function loadConfigured(config: GatewayConfig, family: ListenerFamily): PemPair[] {
   const p = SETTING_PREFIX[family]
-  const certs = config[`${p}ssl_cert` as const]
   const keys = config[`${p}ssl_cert_key` as const]
-  return certs.map((certSource, i) => {
-    const keySource = keys[i] ?? ''
-    const cert = pemOf(certSource)
-    try {
-      if (cert === null) throw new Error()
-      new X509Certificate(cert)
-    } catch {
-      throw new CertificateSettingError(`${p}ssl_cert: failed loading certificate from ${certSource}`)
-    }
-    const key = pemOf(keySource)
-    try {
-      if (key === null) throw new Error()
-      createPrivateKey(key)
-    } catch {
-      throw new CertificateSettingError(
-        `${p}ssl_cert_key: failed loading key from ${keySource.startsWith('-----BEGIN') ? '(PEM text)' : keySource}`,
-      )
-    }
-    return { cert, key }
-  })
+  return config[`${p}ssl_cert` as const].map((certSource, i) => loadPair(p, certSource, keys[i] ?? ''))
+}
+
+/**
+ * kong.conf's `client_ssl_cert`/`client_ssl_cert_key` when `client_ssl` is on (nginx's
+ * `proxy_ssl_certificate`): what upstream connections and https probes present when neither the
+ * service nor the upstream entity names a `client_certificate`; null when off.
+ *
+ * @throws CertificateSettingError when the certificate or the key does not load
+ */
+export function clientCertificate(
+  config: Partial<Pick<GatewayConfig, 'client_ssl' | 'client_ssl_cert' | 'client_ssl_cert_key'>>,
+): PemPair | null {
+  const { client_ssl: on, client_ssl_cert: cert, client_ssl_cert_key: key } = config
+  if (on !== true || cert === null || cert === undefined || key === null || key === undefined) return null
+  return loadPair('client_', cert, key)
 }
 
 /** Makes one self-signed pair with the openssl CLI, as Kong's `gen_default_ssl_cert` does. */

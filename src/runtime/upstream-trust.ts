@@ -1,7 +1,8 @@
 /**
  * Reads kong.conf's `lua_ssl_trusted_certificate` once per worker: `system` is the operating
  * system's CA store, any other entry a PEM file (every certificate in it). The result is the
- * trust of upstream TLS verification for services without `ca_certificates`.
+ * trust of upstream TLS verification for services without `ca_certificates`. `client_ssl`'s
+ * certificate, when on, comes with it.
  *
  * @module
  */
@@ -10,11 +11,15 @@ import { X509Certificate } from 'node:crypto'
 import { getCACertificates } from 'node:tls'
 import type { GatewayConfig } from '../config/index.js'
 import { upstreamTrust, type UpstreamTrust } from '../snapshot/upstream-tls.js'
+import { clientCertificate } from './tls-certificates.js'
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g
 
 /** The certificates of `lua_ssl_trusted_certificate`, in order; throws naming a file that cannot be read. */
-export function loadUpstreamTrust(config: Pick<GatewayConfig, 'lua_ssl_trusted_certificate' | 'lua_ssl_verify_depth'>): UpstreamTrust {
+export function loadUpstreamTrust(
+  config: Pick<GatewayConfig, 'lua_ssl_trusted_certificate' | 'lua_ssl_verify_depth'> &
+    Partial<Pick<GatewayConfig, 'client_ssl' | 'client_ssl_cert' | 'client_ssl_cert_key'>>,
+): UpstreamTrust {
   const ca: string[] = []
   for (const entry of config.lua_ssl_trusted_certificate) {
     if (entry === 'system') {
@@ -36,5 +41,5 @@ export function loadUpstreamTrust(config: Pick<GatewayConfig, 'lua_ssl_trusted_c
     }
     ca.push(...blocks)
   }
-  return upstreamTrust(ca, config.lua_ssl_verify_depth)
+  return upstreamTrust(ca, config.lua_ssl_verify_depth, clientCertificate(config))
 }

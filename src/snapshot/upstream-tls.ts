@@ -2,7 +2,8 @@
  * How a service talks TLS to its upstream (Kong 3.9 `kong/runloop/upstream_ssl.lua`), compiled
  * once per configuration: `tls_verify` (null: Kong's `proxy_ssl_verify off`), the CAs trusted
  * (the service's `ca_certificates`, else `lua_ssl_trusted_certificate`), the chain depth
- * (`tls_verify_depth`, else `lua_ssl_verify_depth`) and `client_certificate` (upstream mTLS).
+ * (`tls_verify_depth`, else `lua_ssl_verify_depth`) and `client_certificate` (upstream mTLS; else
+ * kong.conf's `client_ssl` certificate).
  * The request path only reads the result.
  *
  * @module
@@ -17,6 +18,8 @@ export interface UpstreamTrust {
   readonly verifyDepth: number
   /** Names the set of CAs in connection pool keys. */
   readonly id: string
+  /** `client_ssl`'s certificate and key (PEM): presented when no `client_certificate` is named. */
+  readonly client?: { readonly cert: string; readonly key: string } | null
 }
 
 /** The TLS settings of one service's upstream connections. */
@@ -41,8 +44,12 @@ function shortHash(...parts: readonly string[]): string {
 }
 
 /** The global trust from the CA certificates read from `lua_ssl_trusted_certificate`. */
-export function upstreamTrust(ca: readonly string[], verifyDepth: number): UpstreamTrust {
-  return { ca, verifyDepth, id: shortHash(...ca) }
+export function upstreamTrust(
+  ca: readonly string[],
+  verifyDepth: number,
+  client: { readonly cert: string; readonly key: string } | null = null,
+): UpstreamTrust {
+  return { ca, verifyDepth, id: shortHash(...ca), client }
 }
 
 function text(v: unknown): string | null {
@@ -91,8 +98,10 @@ export class TlsMaterial {
         caId = trust.id
       }
     }
+    // The service's, else the upstream entity's (Kong's fallback_upstream_client_cert), else
+    // kong.conf's client_ssl certificate (nginx's proxy_ssl_certificate).
     const clientId = refId(row['client_certificate']) ?? refId(upstream?.['client_certificate'])
-    const client = clientId === null ? undefined : this.#certs.get(clientId)
+    const client = clientId === null ? (trust.client ?? undefined) : this.#certs.get(clientId)
     const cert = client?.cert ?? null
     const key = client?.key ?? null
     const id = `${verify ? 1 : 0}|${depth}|${caId}|${cert === null ? '' : shortHash(cert, key ?? '')}`

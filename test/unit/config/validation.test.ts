@@ -120,6 +120,9 @@ describe('validation messages', () => {
     [{ admin_ssl_cert_key: '/a.key' }, 'admin_ssl_cert must be specified'],
     [{ ssl_cert: '/a.crt, /b.crt', ssl_cert_key: '/a.key' }, 'ssl_cert was specified 2 times while ssl_cert_key was specified 1 times'],
     [{ status_listen: '127.0.0.1:8007 ssl', status_ssl_cert: '/a.crt' }, 'status_ssl_cert_key must be specified'],
+    [{ client_ssl: 'on', client_ssl_cert: '/a.crt' }, 'client_ssl_cert_key must be specified'],
+    [{ client_ssl: 'on', client_ssl_cert_key: '/a.key' }, 'client_ssl_cert must be specified'],
+    [{ client_ssl: 'on' }, 'client_ssl_cert must be specified'],
   ]
   for (const [overrides, message] of cases) {
     test(`${Object.keys(overrides)[0]} = ${JSON.stringify(Object.values(overrides)[0])}`, () => {

@@ -4,7 +4,7 @@ import { X509Certificate } from 'node:crypto'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { ignoredTlsSettings, listenerCertificates } from '../../../src/runtime/tls-certificates.js'
+import { clientCertificate, ignoredTlsSettings, listenerCertificates } from '../../../src/runtime/tls-certificates.js'
 import { makeCert } from '../../helpers/certs.js'
 import { load, tempDir } from '../config/helpers.js'
 
@@ -84,5 +84,23 @@ describe('ignoredTlsSettings', () => {
       'ssl_protocols is ignored: ssl_cipher_suite is intermediate, not custom; ssl_dhparam is ignored: ssl_cipher_suite is intermediate, not old or custom (as in Kong)',
     )
     assert.equal(ignoredTlsSettings(load({ overrides: { ssl_dhparam: 'ffdhe3072', ssl_cipher_suite: 'old' } })), null)
+  })
+})
+
+describe('clientCertificate (client_ssl)', () => {
+  test('off: none; on: the pair from files or PEM text; a file that does not load is named as Kong does', () => {
+    const pair = makeCert({ cn: 'client.test' })
+    assert.equal(clientCertificate(load()), null)
+    assert.deepEqual(
+      clientCertificate(load({ overrides: { client_ssl: 'on', client_ssl_cert: pair.cert, client_ssl_cert_key: pair.key } })),
+      { cert: pair.cert.trim(), key: pair.key.trim() },
+    )
+    const dir = tempDir()
+    writeFileSync(join(dir, 'c.crt'), 'not a certificate')
+    assert.throws(
+      () =>
+        clientCertificate(load({ overrides: { client_ssl: 'on', client_ssl_cert: join(dir, 'c.crt'), client_ssl_cert_key: pair.key } })),
+      { message: `client_ssl_cert: failed loading certificate from ${join(dir, 'c.crt')}` },
+    )
   })
 })
