@@ -354,7 +354,7 @@ export const UPSTREAM_TLS_CLIENT_CERTIFICATE = upstream(
   'TP_UPSTREAM_TLS_CLIENT_CERTIFICATE',
   502,
   (c) =>
-    `${c.named} refused the TLS connection for want of an acceptable client certificate (${c.detail}): set the service's client_certificate to a certificate the upstream trusts`,
+    `${c.named} refused the TLS connection for want of an acceptable client certificate (${c.detail}): set the service's client_certificate (or its upstream's, or client_ssl_cert with client_ssl on) to a certificate the upstream trusts`,
 )
 export const UPSTREAM_TLS_ERROR = upstream(
   'TP_UPSTREAM_TLS_ERROR',
