@@ -28,7 +28,6 @@ import { ValueProblem } from './value-problem.js'
 import { parseBoolean, parseEnum, parseInteger, parseList, parseNginxTime, parseSize, sizeToBytes } from './values.js'
 import { parseDhParam } from './dhparam.js'
 
-/** Kong's `lua_max_uri_args` / `lua_max_post_args`: an integer between 1 and 1000. */
 /** Kong's `node_id`: unset, or a UUID (Kong: "node_id must be a valid UUID"). */
 function nodeIdSetting(value: string): string | null {
   if (value === '') return null
@@ -36,15 +35,15 @@ function nodeIdSetting(value: string): string | null {
   return value
 }
 
-/**
- * Kong's `admin_gui_url`: comma-separated URLs of the Kong Manager the Admin API serves; their
- * origins (scheme and authority, as written) become the Admin API's allowed CORS origins.
- */
 /** The origin of an `admin_gui_url` entry: its scheme and authority as written (Kong's `admin_gui_origin`). */
 export function urlOrigin(url: string): string {
   return /^[a-z]+:\/\/[^/?#]+/i.exec(url)?.[0] ?? url
 }
 
+/**
+ * Kong's `admin_gui_url`: comma-separated URLs of the Kong Manager the Admin API serves; their
+ * origins (scheme and authority, as written) become the Admin API's allowed CORS origins.
+ */
 function adminGuiUrls(value: string): string[] {
   return parseList(value).map((url) => {
     if (!/^https?:\/\/[^/?#\s]+(?:[/?#]\S*)?$/i.test(url)) throw new ValueProblem(`${JSON.stringify(url)} is not an http or https URL`)
@@ -52,6 +51,7 @@ function adminGuiUrls(value: string): string[] {
   })
 }
 
+/** Kong's `lua_max_uri_args` / `lua_max_post_args`: an integer between 1 and 1000. */
 function argLimit(value: string): number {
   const n = /^[0-9]+$/.test(value) ? Number(value) : NaN
   if (!(n >= 1 && n <= 1000)) throw new ValueProblem('must be an integer between 1 and 1000')
