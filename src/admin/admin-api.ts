@@ -19,6 +19,7 @@ import { AdminHttpError, methodNotAllowed, notFound } from './errors.js'
 import { infoRoutes, PRODUCT_NAME } from './info-routes.js'
 import { pluginRoutes } from './plugin-routes.js'
 import { upstreamRoutes } from './upstream-routes.js'
+import { vaultRoutes } from './vault-routes.js'
 import type { UpstreamHealthProvider } from '../balancer/health-model.js'
 import { headerValue, parseRequestBody, tooManyArguments, type ParsedBody } from './request-body.js'
 import { ADMIN_MAX_ARGS, countFields } from '../codec/form-decode.js'
@@ -129,6 +130,7 @@ export function createAdminApi(options: AdminApiOptions): AdminApi {
     }))
       router.add(route)
   }
+  if (dao.entities['vaults'] !== undefined) for (const route of vaultRoutes(dao)) router.add(route)
   if (options.plugins !== undefined && options.pluginServices !== undefined) {
     for (const route of pluginEndpoints(options.plugins.all(), options.pluginServices, 'api')) router.add(route)
   }

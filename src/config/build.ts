@@ -121,6 +121,39 @@ function plugins(value: string): string[] {
   return names
 }
 
+/** Kong OSS's bundled vault backends (`constants.BUNDLED_VAULTS`). */
+const BUNDLED_VAULTS = ['env']
+
+/**
+ * `vaults`: `bundled` (the env vault), `env`, or `off`. Any other name is a vault Turnpike does
+ * not have (HashiCorp Vault, AWS, GCP, Azure and CyberArk Conjur are Kong Enterprise vaults): Kong
+ * OSS refuses to start with it, so does Turnpike, with Kong's message.
+ */
+function vaults(value: string): string[] {
+  const names = parseList(value)
+  if (names.length === 0 || names[0] === 'off') return []
+  const out: string[] = []
+  for (const name of names) {
+    if (name === 'off') continue
+    for (const n of name === 'bundled' ? BUNDLED_VAULTS : [name]) {
+      if (!BUNDLED_VAULTS.includes(n))
+        throw new ValueProblem(
+          `error loading vault schemas: on vault '${n}': ${n} vault is enabled but not installed (Turnpike bundles the env vault only, as Kong OSS; other vaults are Kong Enterprise's)`,
+        )
+      if (!out.includes(n)) out.push(n)
+    }
+  }
+  return out
+}
+
+/** `vault_env_prefix`: the env vault's `config.prefix` rule (Kong's `^[%a_-][%a%d_-]*$`). */
+function vaultEnvPrefix(value: string): string | null {
+  if (value === '') return null
+  if (!/^[A-Za-z_-][A-Za-z0-9_-]*$/.test(value))
+    throw new ValueProblem('letters, digits, _ and - only, not starting with a digit (an environment variable name prefix)')
+  return value
+}
+
 /** `dns_resolver`: `ip[:port]` entries, normalized to `ip:port` / `[v6]:port` (Kong's check and message). */
 function dnsResolver(value: string): string[] {
   return parseList(value).map((entry) => {
@@ -352,6 +385,8 @@ export function buildConfig(get: (name: SettingName) => LayeredValue, cwd: strin
     node_id: parse('node_id', nodeIdSetting),
     admin_gui_url: parse('admin_gui_url', adminGuiUrls),
     mem_cache_size: parse('mem_cache_size', (v) => sizeToBytes(parseSize(v))),
+    vaults: parse('vaults', vaults),
+    vault_env_prefix: parse('vault_env_prefix', vaultEnvPrefix),
     raw,
   }
 }

@@ -15,7 +15,6 @@ export const KONG_UNIMPLEMENTED_SETTINGS: ReadonlySet<string> = new Set([
   'status_error_log',
   'debug_access_log',
   'debug_error_log',
-  'vaults',
   'port_maps',
   'host_ports',
   'anonymous_reports',

@@ -75,6 +75,8 @@ export const DEFAULTS = {
   client_ssl: 'off',
   client_ssl_cert: '',
   client_ssl_cert_key: '',
+  vaults: 'bundled',
+  vault_env_prefix: '',
 } as const satisfies Record<string, string>
 
 export type SettingName = keyof typeof DEFAULTS

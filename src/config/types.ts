@@ -127,6 +127,13 @@ export interface GatewayConfig {
   readonly client_ssl: boolean
   readonly client_ssl_cert: string | null
   readonly client_ssl_cert_key: string | null
+  /**
+   * The vault backends this node loads (Kong's `vaults`: `bundled` is the `env` vault, the only one
+   * Kong OSS bundles; `off` loads none).
+   */
+  readonly vaults: readonly string[]
+  /** The env vault's default `prefix` (`vault_env_prefix`), put before the variable's name; null when unset. */
+  readonly vault_env_prefix: string | null
   /** Every setting as given (after defaults), for `GET /` output. */
   readonly raw: Readonly<Record<string, string>>
 }

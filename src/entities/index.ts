@@ -15,6 +15,7 @@ import { services } from './services.js'
 import { snis } from './snis.js'
 import { targets } from './targets.js'
 import { upstreams } from './upstreams.js'
+import { vaults } from './vaults.js'
 
 export { routes, type Route } from './routes.js'
 export { services, type Service } from './services.js'
@@ -24,6 +25,7 @@ export { snis, type Sni } from './snis.js'
 export { caCertificates, type CaCertificate, certDigest } from './ca-certificates.js'
 export { keySets, type KeySet } from './key-sets.js'
 export { keys, type Key } from './keys.js'
+export { vaults, type Vault, BUNDLED_VAULTS, VAULT_SUBSCHEMAS, envVaultConfig } from './vaults.js'
 export { upstreams, type Upstream } from './upstreams.js'
 export { targets, type Target, normalizeTarget, splitTarget } from './targets.js'
 
@@ -41,6 +43,7 @@ export const ENTITIES: Readonly<Record<string, EntitySchema>> = {
   snis,
   key_sets: keySets,
   keys,
+  vaults,
   services,
   routes,
   upstreams,

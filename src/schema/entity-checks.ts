@@ -8,7 +8,7 @@ import type { CheckErrors, EntityCheck, FieldErrors } from './types.js'
 import { getPath, isNonEmpty, overlayConstraint, setOwn, setPath } from './field-spec.js'
 import { MSG, entityCheckMessage as M, quotedList } from './messages.js'
 import type { SchemaLike } from './schema-like.js'
-import { type ValidateContext, validateField } from './validate-field.js'
+import { type ValidateContext, isVaultReference, validateField } from './validate-field.js'
 
 interface CheckRun {
   readonly fields: readonly string[]
@@ -115,6 +115,11 @@ function fieldAt(schema: SchemaLike, path: string): import('./types.js').Field |
   return field.type === 'record' ? fieldAt(field, rest.join('.')) : undefined
 }
 
+/** A referenceable string field holding a vault reference. */
+function isReferenceIn(field: import('./types.js').Field | undefined, value: unknown): boolean {
+  return field?.type === 'string' && field.referenceable === true && typeof value === 'string' && isVaultReference(value)
+}
+
 /**
  * Runs `checks` against `input`, accumulating into `errors` (entity messages under `@entity`).
  * `input` is handed whole to custom checks; `full` is false for updates.
@@ -132,13 +137,17 @@ export function runEntityChecks(
     const missing: string[] = []
     let allAbsent = true
     let allValid = true
+    let holdsReference = false
     for (const name of run.fields) {
       const value = getPath(input, name)
+      if (isReferenceIn(fieldAt(schema, name), value)) holdsReference = true
       if (value === undefined) {
         if (!run.runWithMissing && run.required.has(name)) missing.push(name)
       } else allAbsent = false
       if (errors[name] !== undefined) allValid = false
     }
+    // Kong: a check does not run when one of its fields holds a vault reference.
+    if (holdsReference) continue
     if (!allValid && !run.runWithInvalid) continue
     if (allAbsent && !(run.runWithMissing && full)) continue
     if (missing.length > 0) {

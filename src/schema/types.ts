@@ -24,7 +24,11 @@ interface FieldBase {
   readonly description?: string
   /** Custom check run after the built-in ones (Kong's `custom_validator`). */
   readonly custom_validator?: FieldCheck
-  /** Kong's `referenceable`: the value may be a vault reference. Informational. */
+  /**
+   * Kong's `referenceable`: a string value may be a vault reference (`{vault://…}`), accepted as
+   * it is when written (no other validator, no entity check runs on it) and resolved when the
+   * configuration is compiled for the proxy (src/snapshot/vault-references.ts).
+   */
   readonly referenceable?: boolean
   /** Never returned in `GET /` configuration output or logs. */
   readonly encrypted?: boolean

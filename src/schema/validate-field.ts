@@ -36,9 +36,13 @@ export interface ValidateContext {
   readonly schemaOf?: (entity: string) => SchemaLike | undefined
 }
 
-/** Kong's vault reference syntax: `{vault://name/key}`. */
+/**
+ * Kong's `kong.vault.is_reference`: a string that starts with `{vault://` and ends with `}`. That is
+ * all Kong checks when a referenceable field is written; the rest of the syntax is checked when
+ * the reference is resolved.
+ */
 export function isVaultReference(value: string): boolean {
-  return value.startsWith('{vault:/') && value.endsWith('}')
+  return value.startsWith('{vault://') && value.endsWith('}')
 }
 
 const anchored = new WeakMap<RegExp, RegExp>()
