@@ -54,7 +54,7 @@ const FOLDERS = {
     'version',
   ],
   schema: ['ids', 'store'],
-  snapshot: ['balancer', 'entities', 'pdk', 'plugins', 'router', 'schema', 'store'],
+  snapshot: ['balancer', 'entities', 'errors', 'pdk', 'plugins', 'router', 'schema', 'store'],
   store: [],
   version: [],
 }

@@ -374,6 +374,53 @@ export const UPSTREAM_ERROR: GatewayError<UpstreamHintInput> & { readonly status
   status: 502,
 }
 
+// --- configuration: logged when a configuration is compiled, no client answer --------------------------
+
+/**
+ * A problem of the configuration itself, found when it is compiled for the proxy: no request gets
+ * an error for it, the error log says what and how to fix it. docs/errors.md lists these too.
+ */
+export interface ConfigurationError<H> {
+  readonly code: string
+  readonly hint: (input: H) => string
+}
+
+/** What the hint of an unresolved vault reference is told. */
+export interface VaultReferenceHintInput {
+  /** `syntax`: not a reference URL; `vault`: no such vault; `variable`: no such environment variable; `json`: no such key in its JSON. */
+  readonly problem: 'syntax' | 'vault' | 'variable' | 'json'
+  /** The vault the reference names (`env` or a vault entity's prefix). */
+  readonly vault: string
+  /** The environment variable looked up (env vault). */
+  readonly variable: string | null
+  /** The JSON key asked for (`{vault://env/name/key}`). */
+  readonly key: string | null
+  /** The vault backends this node loads (kong.conf `vaults`). */
+  readonly loaded: readonly string[]
+}
+
+/** A `{vault://…}` reference that could not be resolved: the field is left empty, as in Kong. */
+export const VAULT_REFERENCE_UNRESOLVED: ConfigurationError<VaultReferenceHintInput> = {
+  code: 'TP_VAULT_REFERENCE_UNRESOLVED',
+  hint: (v) => {
+    switch (v.problem) {
+      case 'syntax':
+        return 'write the reference as {vault://<vault>/<name>[/<json key>]}, where <vault> is env or the prefix of a vaults entity'
+      case 'vault':
+        return v.loaded.length === 0
+          ? 'the vaults setting is off: set vaults = bundled to use the env vault'
+          : `no vaults entity has the prefix "${v.vault}": create one (PUT /vaults/${v.vault} with name=env, or a vaults entry in the declarative file) or reference {vault://env/…}`
+      case 'variable':
+        return `the environment variable ${v.variable ?? ''} is not set where the gateway runs: set it in the gateway's environment (the reference's name is upper-cased, - becomes _, after the vault's config.prefix or vault_env_prefix) and restart`
+      case 'json':
+        return `${v.variable ?? 'the variable'} must hold a JSON object with a string under "${v.key ?? ''}"`
+    }
+  },
+}
+
+/** Every configuration error (the docs check walks them). */
+export const CONFIGURATION_ERRORS: readonly ConfigurationError<never>[] = [VAULT_REFERENCE_UNRESOLVED]
+
 /** Every error of the registry (the docs check walks it). */
 export const ERRORS: readonly GatewayError<never>[] = [
   BAD_REQUEST,

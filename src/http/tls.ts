@@ -209,8 +209,11 @@ function sameCertificate(a: TlsCertificate, b: TlsCertificate): boolean {
 export interface ListenerTls {
   readonly policy: TlsPolicy
   readonly defaults: readonly PemPair[]
-  /** The context for a client's server name, or undefined for the default certificate. */
-  readonly select?: (serverName: string) => SecureContext | undefined
+  /**
+   * The context for a client's server name, undefined for the default certificate, or null to
+   * refuse the handshake (Kong's `ngx.exit(ngx.ERROR)`: the name's certificate cannot be used).
+   */
+  readonly select?: (serverName: string) => SecureContext | undefined | null
   /** The proxy's session cache (`ssl_session_cache_size`, tickets off), shared by its TLS listeners in a worker. */
   readonly sessionCache?: SessionCache
 }
@@ -292,13 +295,14 @@ export function tlsServerOptions(t: ListenerTls): TlsOptions {
     ...(select !== undefined
       ? {
           SNICallback: (name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => {
-            let ctx: SecureContext | undefined
+            let ctx: SecureContext | undefined | null
             try {
               ctx = select(name)
             } catch {
               ctx = undefined
             }
-            cb(null, ctx)
+            if (ctx === null) cb(new Error(`no usable certificate for server name ${name}`))
+            else cb(null, ctx)
           },
         }
       : {}),

@@ -21,6 +21,7 @@ import { storeEntity } from '../schema/index.js'
 import { buildSnapshot, type ConfigPayload } from '../snapshot/snapshot.js'
 import { loadUpstreamTrust } from './upstream-trust.js'
 import { SnapshotSwitch } from '../snapshot/switch.js'
+import { ReferenceResolver } from '../snapshot/vault-references.js'
 import { onRegexTimeout, REGEX_MATCH_TIMEOUT_MS } from '../regex/bounded-regex.js'
 import { nodeId } from './node-id.js'
 import type { ToPrimary, ToWorker } from './messages.js'
@@ -43,7 +44,8 @@ function send(msg: ToPrimary): void {
 export async function runWorker(config: GatewayConfig): Promise<void> {
   // The same plugins as the primary (it refuses to start if they do not load).
   const registry: PluginRegistry = await loadPlugins(config.plugins, config.plugins_path)
-  const entityLayouts = Object.values(entityRegistry(registry))
+  const schemas = entityRegistry(registry)
+  const entityLayouts = Object.values(schemas)
     .filter((e) => !SNAPSHOT_CORE_ENTITIES.includes(e.name))
     .map((e) => storeEntity(e))
   const errorLog = new ErrorLog(openLogSink(config.proxy_error_log), config.log_level)
@@ -85,6 +87,7 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
     defaults: listenerCertificates(config, 'proxy', { generate: false }),
     select: (name) => {
       const c = snapshots.current?.certificates.find(name)
+      if (c?.unresolved === true) return null
       return c === undefined || c === null ? undefined : certificateContexts.get(c.id)
     },
   })
@@ -143,6 +146,8 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
   const upstreamTrust = loadUpstreamTrust(config)
   // lua_ssl_protocols: the TLS versions of the gateway's own connections (plugins' HTTP clients).
   setOutboundTlsProtocols(config.lua_ssl_protocols)
+  // Vault references are resolved from this process's environment, inherited from the primary.
+  const references = new ReferenceResolver(schemas, { loaded: config.vaults, envPrefix: config.vault_env_prefix, env: process.env })
   const snapshots = new SnapshotSwitch((payload) =>
     buildSnapshot(payload, {
       registry,
@@ -150,6 +155,12 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
       upstreamTrust,
       entities: entityLayouts,
       onSkip: (row, reason) => errorLog.warn(`plugin instance ${String(row['id'])} is not run: ${reason}`),
+      references,
+      onReferenceProblem: (p) =>
+        errorLog.warn(`unable to resolve reference ${p.reference} (${p.error}) in ${p.entity} ${p.id} field ${p.field}`, {
+          code: p.code,
+          hint: p.hint,
+        }),
     }),
   )
   // Node services plugins get through their init context: the node-wide counters (leased from the

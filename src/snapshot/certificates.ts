@@ -17,6 +17,11 @@ export interface ServerCertificate {
   /** The pair of the other key type (RSA / ECDSA), or null. */
   readonly cert_alt: string | null
   readonly key_alt: string | null
+  /**
+   * A vault reference of the certificate could not be resolved (its field is empty): as in Kong,
+   * a handshake for one of its SNIs is refused rather than answered with another certificate.
+   */
+  readonly unresolved?: true
 }
 
 /** Kong's catch-all SNI name (`DEFAULT_SNI`). */
@@ -27,6 +32,9 @@ function text(v: unknown): string | null {
 }
 
 function serverCertificate(row: StoredRow): ServerCertificate | null {
+  // Stored values are never empty: an empty one is a vault reference that did not resolve.
+  if (['cert', 'key', 'cert_alt', 'key_alt'].some((f) => row[f] === ''))
+    return { id: row.id, cert: '', key: '', cert_alt: null, key_alt: null, unresolved: true }
   const cert = text(row['cert'])
   const key = text(row['key'])
   if (cert === null || key === null) return null
@@ -56,7 +64,7 @@ export class CertificateIndex {
       const c = serverCertificate(row)
       if (c === null) continue
       byId.set(c.id, c)
-      this.#all.push(c)
+      if (c.unresolved !== true) this.#all.push(c)
     }
     for (const sni of snis) {
       const name = sni['name']
@@ -66,7 +74,7 @@ export class CertificateIndex {
     }
   }
 
-  /** Every certificate (listeners prepare a TLS context for each when the snapshot changes). */
+  /** Every usable certificate (listeners prepare a TLS context for each when the snapshot changes). */
   get all(): readonly ServerCertificate[] {
     return this.#all
   }

@@ -23,6 +23,7 @@ import { CertificateIndex } from './certificates.js'
 import { EntityIndex } from './entity-index.js'
 import type { UpstreamTarget } from './target.js'
 import { NO_TRUST, TlsMaterial, type UpstreamTls, type UpstreamTrust } from './upstream-tls.js'
+import type { ReferenceProblem, ReferenceResolver } from './vault-references.js'
 
 /** A stored row of any entity. */
 export type StoredRow = Readonly<Record<string, unknown>> & { readonly id: string }
@@ -80,6 +81,10 @@ export interface SnapshotContext {
   readonly balancers?: BalancerRegistry
   /** kong.conf's `lua_ssl_trusted_certificate` and `lua_ssl_verify_depth`, loaded once per worker. */
   readonly upstreamTrust?: UpstreamTrust
+  /** Resolves `{vault://…}` references before compiling; without it references stay as written. */
+  readonly references?: ReferenceResolver
+  /** A reference that could not be resolved (its field is left empty): logged by the caller. */
+  readonly onReferenceProblem?: (problem: ReferenceProblem) => void
 }
 
 const EMPTY_CONTEXT: SnapshotContext = { registry: new PluginRegistry([]), entities: [] }
@@ -177,7 +182,8 @@ function compileService(row: Service, tls: UpstreamTls): CompiledService {
  * Compiles a snapshot. Throws if the configuration cannot be compiled; the caller keeps serving
  * the previous snapshot and logs why.
  */
-export function buildSnapshot(payload: ConfigPayload, context: SnapshotContext = EMPTY_CONTEXT): ConfigSnapshot {
+export function buildSnapshot(given: ConfigPayload, context: SnapshotContext = EMPTY_CONTEXT): ConfigSnapshot {
+  const payload = context.references?.resolve(given, context.onReferenceProblem ?? (() => {})) ?? given
   const plans = new PlanCompiler(payload.plugins ?? [], context.registry, context.onSkip !== undefined ? { onSkip: context.onSkip } : {})
   const services = new Map<string, CompiledService>()
   const disabled = new Set<string>()

@@ -22,6 +22,8 @@ export interface GatewayOptions {
   /** Reuse a prefix (restart tests). */
   readonly prefix?: string
   readonly args?: readonly string[]
+  /** Extra environment variables of the gateway process (vault references read them). */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 export interface TestGateway {
@@ -72,6 +74,7 @@ async function spawnGateway(prefix: string, opts: GatewayOptions): Promise<TestG
   const env: NodeJS.ProcessEnv = { ...process.env }
   for (const k of Object.keys(env)) if (k.startsWith('TURNPIKE_') || k.startsWith('KONG_')) delete env[k]
   for (const [k, v] of Object.entries(settings)) env[`TURNPIKE_${k.toUpperCase()}`] = v
+  Object.assign(env, opts.env)
   const child = spawn(process.execPath, [BIN, 'start', ...(opts.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   let out = ''
   let err = ''
