@@ -7,7 +7,14 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, test } from 'node:test'
-import { ERRORS, kongDefaultMessage, nginxStatusMessage, refusal, UNEXPECTED_MESSAGE } from '../../../src/errors/registry.js'
+import {
+  CONFIGURATION_ERRORS,
+  ERRORS,
+  kongDefaultMessage,
+  nginxStatusMessage,
+  refusal,
+  UNEXPECTED_MESSAGE,
+} from '../../../src/errors/registry.js'
 import { nginxErrorMessage } from '../../../src/proxy/error-response.js'
 
 const doc = readFileSync(fileURLToPath(new URL('../../../../docs/errors.md', import.meta.url)), 'utf8')
@@ -34,8 +41,17 @@ describe('docs/errors.md documents the registry', () => {
     })
   }
 
+  for (const e of CONFIGURATION_ERRORS) {
+    test(`${e.code} (logged when a configuration is compiled)`, () => {
+      assert.ok(
+        rows.some((cells) => cells[0]?.split(/,\s*/).includes(`\`${e.code}\``)),
+        `docs/errors.md has no table row for \`${e.code}\``,
+      )
+    })
+  }
+
   test('the page names no code the registry lacks', () => {
-    const known = new Set(ERRORS.map((e) => e.code))
+    const known = new Set([...ERRORS, ...CONFIGURATION_ERRORS].map((e) => e.code))
     const named = new Set(doc.match(/\bTP_[A-Z0-9_]+\b/g) ?? [])
     assert.deepEqual(
       [...named].filter((c) => !known.has(c)),
@@ -44,7 +60,7 @@ describe('docs/errors.md documents the registry', () => {
   })
 
   test('codes are unique', () => {
-    const codes = ERRORS.map((e) => e.code)
+    const codes = [...ERRORS, ...CONFIGURATION_ERRORS].map((e) => e.code)
     assert.equal(new Set(codes).size, codes.length)
   })
 })
