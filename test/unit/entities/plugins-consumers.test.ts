@@ -108,6 +108,7 @@ describe('plugins entity', () => {
       'snis',
       'key_sets',
       'keys',
+      'vaults',
       'services',
       'routes',
       'upstreams',

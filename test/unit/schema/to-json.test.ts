@@ -98,6 +98,7 @@ describe('storeEntity and the registry', () => {
       'snis',
       'key_sets',
       'keys',
+      'vaults',
       'services',
       'routes',
       'upstreams',
