@@ -5,6 +5,7 @@
  * @module
  */
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto'
+import { isVaultReference } from './validate-field.js'
 
 /** The certificate, or undefined when the text is not a PEM certificate. */
 export function parseCertificate(pem: string): X509Certificate | undefined {
@@ -68,6 +69,8 @@ export function keyMatchesCertificate(cert: X509Certificate, key: KeyObject): bo
 export function validatePemKeys(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined
   const { private_key: priv, public_key: pub } = value as Record<string, unknown>
+  // Kong: unless one of them is a vault reference (resolved when the configuration is compiled).
+  if ([priv, pub].some((k) => typeof k === 'string' && isVaultReference(k))) return undefined
   let publicKey: KeyObject | undefined
   let privateKey: KeyObject | undefined
   if (typeof pub === 'string') {

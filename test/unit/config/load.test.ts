@@ -182,6 +182,19 @@ describe('precedence: defaults < file < KONG_ env < TURNPIKE_ env < overrides', 
     assert.equal(c.raw.version, undefined)
   })
 
+  test("vaults: bundled is env, off loads none, an Enterprise vault is refused with Kong's message; vault_env_prefix", () => {
+    assert.deepEqual(load({}).vaults, ['env'])
+    assert.deepEqual(load({ overrides: { vaults: 'off' } }).vaults, [])
+    assert.deepEqual(load({ overrides: { vaults: 'bundled,env' } }).vaults, ['env'])
+    assert.throws(() => load({ env: { KONG_VAULTS: 'bundled,hcv' } }), {
+      name: 'ConfigError',
+      message: /^invalid vaults: "bundled,hcv": error loading vault schemas: on vault 'hcv': hcv vault is enabled but not installed/,
+    })
+    assert.equal(load({}).vault_env_prefix, null)
+    assert.equal(load({ env: { KONG_VAULT_ENV_PREFIX: 'SECRETS_' } }).vault_env_prefix, 'SECRETS_')
+    assert.throws(() => load({ overrides: { vault_env_prefix: '1BAD' } }), { name: 'ConfigError' })
+  })
+
   test('an invalid env value names the variable', () => {
     assert.throws(() => load({ env: { KONG_DATABASE: 'mysql' } }), {
       name: 'ConfigError',

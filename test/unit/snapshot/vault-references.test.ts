@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { certificates, vaults } from '../../../src/entities/index.js'
+import { certificates, keys, vaults } from '../../../src/entities/index.js'
 import { entityRegistry } from '../../../src/plugins/entity.js'
 import { loadPlugins } from '../../../src/plugins/registry.js'
 import { validateEntity } from '../../../src/schema/index.js'
@@ -129,6 +129,16 @@ describe('validation of vaults and referenceable fields', () => {
     })
     assert.deepEqual(errorsOf(vaults, { name: 'env', prefix: 'ok-one', config: { region: 'x' } }), { config: { region: 'unknown field' } })
     assert.deepEqual(errorsOf(vaults, { prefix: 'ok-one' }), { name: 'required field missing' })
+  })
+
+  test('keys: a referenced JWK or PEM half is not loaded when written (Kong validate_jwk, validate_pem_keys)', () => {
+    for (const input of [
+      { kid: 'a', jwk: '{vault://env/jwk}' },
+      { kid: 'b', pem: { private_key: '{vault://env/private-key}', public_key: '{vault://env/public-key}' } },
+    ]) {
+      const r = validateEntity(keys, input, { mode: 'insert' })
+      assert.ok(r.ok, JSON.stringify(r.ok ? null : r.errors))
+    }
   })
 
   test('a certificate holding references is not parsed as PEM; a near-reference is', () => {
