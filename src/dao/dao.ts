@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto'
 import { randomString } from './random-string.js'
 import { DbError, schemaViolation } from '../errors/db-errors.js'
-import { splitTransient, validateEntity } from '../schema/index.js'
+import { splitTransient, validateEntity, validateField } from '../schema/index.js'
 import type { DaoHookContext, EntitySchema, Field, FieldErrors } from '../schema/index.js'
 import { StoreError, type Page, type Row, type Store, type TagFilter } from '../store/index.js'
 import { deleteWithReferences, type PendingEvent, rowsReferencing } from './cascade.js'
@@ -17,6 +17,7 @@ import {
   invalidOffset,
   invalidOptions,
   invalidPrimaryKey,
+  invalidUnique,
   notFoundByField,
   notFoundById,
   primaryKeyViolation,
@@ -263,6 +264,11 @@ export class Dao {
     if (schema.endpoint_key === undefined) throw invalidPrimaryKey(key)
     const field = schema.fields[schema.endpoint_key]
     const value = field !== undefined && (field.type === 'integer' || field.type === 'number') ? Number(key) : key
+    if (field !== undefined) {
+      // Kong's validate_unique_row_method: the key must be a valid value of its field.
+      const err = validateField(field, value, { updating: false })
+      if (typeof err === 'string') throw invalidUnique(schema.endpoint_key, err)
+    }
     return this.#mapErrors(() => db.selectByUnique(schema.name, schema.endpoint_key as string, value))
   }
 

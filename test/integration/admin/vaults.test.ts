@@ -87,6 +87,12 @@ describe('vaults: Admin API, certificates and plugins with references', () => {
       message: 'schema violation (prefix: must not be one of: env)',
       fields: { prefix: 'must not be one of: env' },
     })
+    const byPrefix = await call('PUT', `${a}/vaults/env`, { name: 'env' })
+    assert.equal(byPrefix.status, 400)
+    assert.deepEqual(byPrefix.body, { name: 'invalid unique prefix', code: 10, message: 'must not be one of: env' })
+    // the same rule for every entity's endpoint key (Kong's DAO)
+    const badName = await call('GET', `${a}/services/${encodeURIComponent('not a name!')}`)
+    assert.deepEqual([badName.status, badName.body.code, badName.body.name], [400, 10, 'invalid unique name'])
     const enterprise = await call('POST', `${a}/vaults`, { name: 'hcv', prefix: 'my-hcv' })
     assert.equal(enterprise.status, 400)
     assert.deepEqual(enterprise.body.fields, { name: "vault 'hcv' is not installed" })
