@@ -236,6 +236,18 @@ function resolveValue(field: Field, value: unknown, path: string, r: VaultResolv
   return value
 }
 
+const REFERENCE_FIELDS = new WeakMap<object, readonly (readonly [string, Field])[]>()
+
+/** The fields of a record that may hold a reference, computed once per definition. */
+function referenceFields(fields: Readonly<Record<string, Field>>): readonly (readonly [string, Field])[] {
+  let list = REFERENCE_FIELDS.get(fields)
+  if (list === undefined) {
+    list = Object.entries(fields).filter(([, f]) => mayHoldReference(f))
+    REFERENCE_FIELDS.set(fields, list)
+  }
+  return list
+}
+
 function resolveFields(
   fields: Readonly<Record<string, Field>>,
   row: Readonly<Record<string, unknown>>,
@@ -245,13 +257,25 @@ function resolveFields(
   depth: number,
 ): Readonly<Record<string, unknown>> {
   let out: Record<string, unknown> | null = null
-  for (const [name, field] of Object.entries(fields)) {
-    if (!Object.hasOwn(row, name) || !mayHoldReference(field)) continue
+  for (const [name, field] of referenceFields(fields)) {
+    if (!Object.hasOwn(row, name)) continue
     const v = row[name]
     const nv = resolveValue(field, v, `${prefix}${name}`, r, report, depth)
     if (nv !== v) (out ??= { ...row })[name] = nv
   }
   return out ?? row
+}
+
+const MERGED = new WeakMap<object, Readonly<Record<string, Field>>>()
+
+/** The entity's fields with a subschema's (a plugin's `config`) in their place, as in validation. */
+function mergedFields(schema: EntitySchema, sub: { readonly fields: Readonly<Record<string, Field>> }): Readonly<Record<string, Field>> {
+  let fields = MERGED.get(sub)
+  if (fields === undefined) {
+    fields = { ...schema.fields, ...sub.fields }
+    MERGED.set(sub, fields)
+  }
+  return fields
 }
 
 /** One row of `schema` with its references resolved (a subschema's fields win, as in validation). */
@@ -262,8 +286,7 @@ function resolveRow(schema: EntitySchema, row: StoredRow, r: VaultResolver, repo
     typeof selector === 'string' && schema.subschemas !== undefined && Object.hasOwn(schema.subschemas, selector)
       ? schema.subschemas[selector]
       : undefined
-  const fields = sub === undefined ? schema.fields : { ...schema.fields, ...sub.fields }
-  return resolveFields(fields, row, '', r, report, 0) as StoredRow
+  return resolveFields(sub === undefined ? schema.fields : mergedFields(schema, sub), row, '', r, report, 0) as StoredRow
 }
 
 /**
