@@ -225,7 +225,10 @@ export function errorFormatProblem(method: string, a: Answer): string | null {
   if ('code' in body) {
     const code = body['code']
     if (typeof code !== 'number' || DB_ERROR_NAMES[code] === undefined) return `unknown code ${String(code)}`
-    if (body['name'] !== DB_ERROR_NAMES[code]) return `code ${code} named ${String(body['name'])}`
+    const name = String(body['name'])
+    // Kong names code 10 after its field (kong/db/errors.lua: `invalid unique %s`).
+    const named = name === DB_ERROR_NAMES[code] || (code === 10 && /^invalid unique [a-z_]+$/.test(name))
+    if (!named) return `code ${code} named ${name}`
     if (code === 2 && (typeof body['fields'] !== 'object' || body['fields'] === null)) return 'schema violation without fields'
     if (code === 14 && typeof body['fields'] !== 'object' && !Array.isArray(body['flattened_errors']))
       return 'declarative error without fields'
