@@ -52,7 +52,7 @@ export const vaults = {
       match: /^[a-z][a-z0-9-]*?[a-z0-9]+$/,
       not_one_of: BUNDLED_VAULTS,
       description: 'The unique prefix (or identifier) for this Vault configuration.',
-    } as StringFieldWithNotOneOf,
+    },
     name: { type: 'string', required: true, description: "The name of the Vault that's going to be added." },
     description: { type: 'string', description: 'The description of the Vault entity.' },
     // Kong: `{ type = "record", abstract = true }`; the vault's subschema supplies the fields.
@@ -68,15 +68,6 @@ export const vaults = {
     tags: t.tags,
   },
 } as const satisfies EntitySchema
-
-/** `not_one_of` is a validator attribute the DSL's string type does not list (shown in `/schemas`). */
-type StringFieldWithNotOneOf = {
-  readonly type: 'string'
-  readonly required: true
-  readonly unique: true
-  readonly match: RegExp
-  readonly description: string
-}
 
 /** A stored vault row. */
 export type Vault = InferRow<typeof vaults>

@@ -43,6 +43,8 @@ export interface StringField extends FieldBase {
   readonly type: 'string'
   readonly default?: string | null
   readonly one_of?: readonly string[]
+  /** Values refused with `must not be one of: …` (a vault's prefix may not be a vault's name). */
+  readonly not_one_of?: readonly string[]
   readonly len_min?: number
   readonly len_max?: number
   readonly starts_with?: string
