@@ -145,6 +145,7 @@ describe('vaults: Admin API, certificates and plugins with references', () => {
     assert.match(line, /hint: "the environment variable ABSENT_CERT is not set where the gateway runs/)
     assert.match(line, /code: "TP_VAULT_REFERENCE_UNRESOLVED"/)
     await assert.rejects(handshake(tlsPort, 'absent.test'))
+    await gw.waitForLog(/\[info\] .*no usable certificate for server name absent\.test while SSL handshaking, client: 127\.0\.0\.1/)
     // other names still get the default certificate
     assert.notEqual((await handshake(tlsPort, 'other.test')).fingerprint256, fingerprint(pair.cert))
   })
