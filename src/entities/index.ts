@@ -25,7 +25,7 @@ export { snis, type Sni } from './snis.js'
 export { caCertificates, type CaCertificate, certDigest } from './ca-certificates.js'
 export { keySets, type KeySet } from './key-sets.js'
 export { keys, type Key } from './keys.js'
-export { vaults, type Vault, BUNDLED_VAULTS, VAULT_SUBSCHEMAS, envVaultConfig } from './vaults.js'
+export { vaults, vaultsEntity, type Vault, BUNDLED_VAULTS, VAULT_SUBSCHEMAS, envVaultConfig } from './vaults.js'
 export { upstreams, type Upstream } from './upstreams.js'
 export { targets, type Target, normalizeTarget, splitTarget } from './targets.js'
 

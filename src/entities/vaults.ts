@@ -32,6 +32,21 @@ export const VAULT_SUBSCHEMAS: Readonly<Record<(typeof BUNDLED_VAULTS)[number], 
   env: { fields: { config: envVaultConfig } },
 }
 
+/**
+ * The entity for a node that loaded `loaded` (kong.conf `vaults`): only their subschemas, and the
+ * prefix may not be one of their names (Kong builds both from `loaded_vaults`). `vaults = off`: no
+ * backend, every `name` is `vault 'env' is not installed`.
+ */
+export function vaultsEntity(loaded: readonly string[]): EntitySchema {
+  const subschemas: Record<string, Subschema> = {}
+  for (const [name, sub] of Object.entries(VAULT_SUBSCHEMAS)) if (loaded.includes(name)) subschemas[name] = sub
+  return {
+    ...vaults,
+    subschemas,
+    fields: { ...vaults.fields, prefix: { ...vaults.fields.prefix, not_one_of: loaded.filter((n) => Object.hasOwn(VAULT_SUBSCHEMAS, n)) } },
+  }
+}
+
 export const vaults = {
   name: 'vaults',
   primary_key: ['id'],

@@ -19,7 +19,7 @@
  */
 import type { PluginRegistry } from './registry.js'
 import type { AnyPlugin, Phase } from './types.js'
-import { consumers, ENTITIES } from '../entities/index.js'
+import { consumers, ENTITIES, vaultsEntity } from '../entities/index.js'
 import { typedefs as t } from '../schema/index.js'
 import type { ArrayField, EntitySchema, Field, InferFields, RecordField, Subschema } from '../schema/index.js'
 
@@ -174,8 +174,13 @@ export function pluginSchemaFields(plugin: AnyPlugin): Readonly<Record<string, F
  * plugin's config with its own schema) and the entities the enabled plugins own (credentials),
  * in dependency order.
  */
-export function entityRegistry(pluginRegistry: PluginRegistry): Readonly<Record<string, EntitySchema>> {
+export function entityRegistry(
+  pluginRegistry: PluginRegistry,
+  opts: { readonly vaults?: readonly string[] } = {},
+): Readonly<Record<string, EntitySchema>> {
   const out: Record<string, EntitySchema> = { ...ENTITIES, consumers, plugins: pluginsEntity(pluginRegistry) }
+  // kong.conf `vaults`: the vault backends this node loaded (default: the bundled ones).
+  if (opts.vaults !== undefined) out['vaults'] = vaultsEntity(opts.vaults)
   for (const entity of pluginRegistry.entities()) {
     if (Object.hasOwn(out, entity.name)) throw new Error(`entity '${entity.name}' is defined twice (by a plugin)`)
     out[entity.name] = entity

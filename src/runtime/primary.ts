@@ -123,7 +123,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   } catch (err) {
     throw new StartError(`could not load plugins: ${(err as Error).message}`)
   }
-  const ENTITIES = entityRegistry(pluginRegistry)
+  const ENTITIES = entityRegistry(pluginRegistry, { vaults: config.vaults })
   try {
     await store.init(Object.values(ENTITIES).map((e) => storeEntity(e)))
   } catch (err) {

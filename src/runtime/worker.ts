@@ -44,7 +44,7 @@ function send(msg: ToPrimary): void {
 export async function runWorker(config: GatewayConfig): Promise<void> {
   // The same plugins as the primary (it refuses to start if they do not load).
   const registry: PluginRegistry = await loadPlugins(config.plugins, config.plugins_path)
-  const schemas = entityRegistry(registry)
+  const schemas = entityRegistry(registry, { vaults: config.vaults })
   const entityLayouts = Object.values(schemas)
     .filter((e) => !SNAPSHOT_CORE_ENTITIES.includes(e.name))
     .map((e) => storeEntity(e))

@@ -51,7 +51,7 @@ Options:
 
 /** The node's entity registry (core entities, consumers, plugins and their entities), from the local settings. */
 async function registryFor(config: GatewayConfig): Promise<Readonly<Record<string, EntitySchema>>> {
-  return entityRegistry(await loadPlugins(config.plugins, config.plugins_path))
+  return entityRegistry(await loadPlugins(config.plugins, config.plugins_path), { vaults: config.vaults })
 }
 
 function out(line: string): void {

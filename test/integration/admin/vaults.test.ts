@@ -171,6 +171,23 @@ describe('vaults: Admin API, certificates and plugins with references', () => {
   })
 })
 
+describe('vaults = off', () => {
+  test('no vault is installed: the entity says so, references resolve nothing and the log says why', async () => {
+    const gw = await startTestGateway({ settings: { vaults: 'off' }, env: { OFF_CERT: 'x', OFF_KEY: 'y' } })
+    try {
+      const v = await call('POST', `${gw.adminUrl}/vaults`, { name: 'env', prefix: 'some-vault' })
+      assert.equal(v.status, 400)
+      assert.deepEqual(v.body.fields, { name: "vault 'env' is not installed" })
+      const c = await call('POST', `${gw.adminUrl}/certificates`, { cert: '{vault://env/off-cert}', key: '{vault://env/off-key}' })
+      assert.equal(c.status, 201, c.text)
+      const line = await gw.waitForLog(/unable to resolve reference \{vault:\/\/env\/off-cert\} \(could not find vault \(env\)\)/)
+      assert.match(line, /hint: "the vaults setting is off: set vaults = bundled/)
+    } finally {
+      await gw.stop()
+    }
+  })
+})
+
 describe("decK's sync-012 vaults file", () => {
   const pair = makeCert({ cn: 'localhost' })
   const env = { MY_SECRET_CERT: pair.cert, MY_SECRET_KEY: pair.key }

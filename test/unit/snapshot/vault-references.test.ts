@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { certificates, keys, vaults } from '../../../src/entities/index.js'
+import { certificates, keys, vaults, vaultsEntity } from '../../../src/entities/index.js'
 import { entityRegistry } from '../../../src/plugins/entity.js'
 import { loadPlugins } from '../../../src/plugins/registry.js'
 import { validateEntity } from '../../../src/schema/index.js'
@@ -129,6 +129,13 @@ describe('validation of vaults and referenceable fields', () => {
     })
     assert.deepEqual(errorsOf(vaults, { name: 'env', prefix: 'ok-one', config: { region: 'x' } }), { config: { region: 'unknown field' } })
     assert.deepEqual(errorsOf(vaults, { prefix: 'ok-one' }), { name: 'required field missing' })
+  })
+
+  test('vaults = off: no backend is installed and env is a valid prefix (Kong builds both from loaded_vaults)', () => {
+    const off = vaultsEntity([])
+    const r = validateEntity(off, { name: 'env', prefix: 'env' }, { mode: 'insert' })
+    assert.deepEqual(r.ok ? null : r.errors, { name: 'unknown type: env' })
+    assert.deepEqual(validateEntity(vaultsEntity(['env']), { name: 'env', prefix: 'env' }, { mode: 'insert' }).ok, false)
   })
 
   test('keys: a referenced JWK or PEM half is not loaded when written (Kong validate_jwk, validate_pem_keys)', () => {
