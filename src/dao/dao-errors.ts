@@ -18,25 +18,8 @@ export function notFoundByField(field: string, value: unknown): DbError {
   return new DbError('NOT_FOUND', `could not find the entity with '${luaPretty(filter)}'`, filter)
 }
 
-/** Kong's `invalid unique <field>` (code 10, 400): the body's name says which unique field. */
-class InvalidUniqueError extends DbError {
-  readonly #field: string
-  constructor(field: string, message: string) {
-    super('INVALID_UNIQUE', message)
-    this.#field = field
-  }
-  override toBody(): ReturnType<DbError['toBody']> {
-    return { ...super.toBody(), name: `invalid unique ${this.#field}` }
-  }
-}
-
-/**
- * An endpoint key its field's own rules refuse (`PUT /vaults/env`): Kong's DAO validates the value
- * of a `select_by_<field>` / `upsert_by_<field>` before the query.
- */
-export function invalidUnique(field: string, message: string): DbError {
-  return new InvalidUniqueError(field, message)
-}
+/** `invalid unique <field>` (code 10): one maker for the DAO's key checks and the Admin API's path checks. */
+export { invalidUnique } from '../errors/db-errors.js'
 
 /** `invalid primary key: '{id="x"}'` (code 1, 400), when a non-uuid is given for an entity without endpoint key. */
 export function invalidPrimaryKey(id: string): DbError {
