@@ -1,20 +1,23 @@
 /**
- * Store factory: picks the implementation from configuration. Postgres will join as another
- * `kind` of {@link StoreOptions}.
+ * Store factory: picks the implementation from configuration (memory, sqlite or postgres).
  *
  * @module
  */
 import type { Store } from './types.js'
 import { MemoryStore } from './memory/memory-store.js'
 import { SqliteStore } from './sqlite/sqlite-store.js'
+import { PostgresStore, type PostgresStoreOptions } from './postgres/pg-store.js'
 
 export type { Store, StoreEntity, Row, Page, PageQuery, TagFilter, TagRow, InsertOptions, StoreErrorCode } from './types.js'
 export { StoreError } from './types.js'
 export { MemoryStore, createMemoryStore } from './memory/memory-store.js'
 export { SqliteStore, createSqliteStore } from './sqlite/sqlite-store.js'
+export { PostgresStore, createPostgresStore } from './postgres/pg-store.js'
+export type { PostgresConnection, PostgresStoreOptions } from './postgres/pg-store.js'
 
 /** Which store to open. */
-export type StoreOptions = { readonly kind: 'memory' } | { readonly kind: 'sqlite'; readonly path: string }
+export type StoreOptions =
+  { readonly kind: 'memory' } | { readonly kind: 'sqlite'; readonly path: string } | ({ readonly kind: 'postgres' } & PostgresStoreOptions)
 
 /** Creates the store described by `options`; call `init(entities)` on it before use. */
 export function createStore(options: StoreOptions): Store {
@@ -23,5 +26,7 @@ export function createStore(options: StoreOptions): Store {
       return new MemoryStore()
     case 'sqlite':
       return new SqliteStore({ path: options.path })
+    case 'postgres':
+      return new PostgresStore(options)
   }
 }

@@ -16,6 +16,9 @@
 import type Database from 'better-sqlite3'
 import { StoreError, type Row, type StoreEntity } from '../types.js'
 import { cacheKeyString, cacheKeyValues, foreignId, indexValue, type IndexValue } from '../shared/keys.js'
+import { checkEntity as checkColumns, foreignColumn, indexColumns, q, uniqueColumn } from '../shared/columns.js'
+
+export { foreignColumn, indexColumns, q, uniqueColumn }
 
 /** Version of this layout, recorded in `schema_meta`. */
 export const LAYOUT_VERSION = 1
@@ -23,30 +26,9 @@ export const LAYOUT_VERSION = 1
 /** Table names the store keeps for itself. */
 const RESERVED = new Set(['schema_meta', 'tags'])
 
-const IDENT = /^[a-z][a-z0-9_]*$/
-
-/** Quotes a validated identifier for SQL. */
-export function q(name: string): string {
-  return `"${name}"`
-}
-
-/** Column holding a unique field's normalised value. */
-export function uniqueColumn(field: string): string {
-  return `u_${field}`
-}
-
-/** Column holding a foreign field's referenced id. */
-export function foreignColumn(field: string): string {
-  return `f_${field}`
-}
-
 /** Throws unless every identifier of the entity is safe to splice into SQL. */
 export function checkEntity(def: StoreEntity): void {
-  const bad = (what: string): never => {
-    throw new StoreError('DATABASE_ERROR', `invalid ${what} for the sqlite store in entity '${def.name}'`)
-  }
-  if (!IDENT.test(def.name) || RESERVED.has(def.name)) bad(`entity name '${def.name}'`)
-  for (const f of [...def.unique, ...def.foreign, ...(def.cacheKey ?? [])]) if (!IDENT.test(f)) bad(`field name '${f}'`)
+  checkColumns(def, 'sqlite', RESERVED)
 }
 
 /** The index-column values of a row, in the order of {@link indexColumns}. */
@@ -56,13 +38,6 @@ export function indexColumnValues(def: StoreEntity, row: Row): IndexValue[] {
   for (const f of def.foreign) values.push(foreignId(row[f]))
   if (def.cacheKey !== undefined) values.push(cacheKeyString(cacheKeyValues(def, row)))
   return values
-}
-
-/** The index columns written on every insert/update, in a fixed order. */
-export function indexColumns(def: StoreEntity): string[] {
-  const cols = [...def.unique.map(uniqueColumn), ...def.foreign.map(foreignColumn)]
-  if (def.cacheKey !== undefined) cols.push('cache_key')
-  return cols
 }
 
 /** Creates the shared tables. */

@@ -1,0 +1,95 @@
+/**
+ * The store conformance suite on a real PostgreSQL (a throwaway server on loopback, one database
+ * per store), plus what only PostgreSQL has: several handles on one database, the layout's
+ * collation and indexes, keyset paging served by an index.
+ */
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createPostgresStore, type PostgresStore } from '../../../src/store/postgres/pg-store.js'
+import { createStore } from '../../../src/store/index.js'
+import { StoreError } from '../../../src/store/types.js'
+import { hasPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js'
+import { runStoreConformance } from './conformance.js'
+import { ENTITIES, consumers, routes, service, services, uid } from './fixtures.js'
+
+const skip = hasPostgres() ? false : 'PostgreSQL is not installed (.ci/run installs it)'
+let server: TestPostgres | undefined
+
+before(async () => {
+  if (skip === false) server = await startPostgres()
+})
+after(async () => {
+  await server?.stop()
+})
+
+async function fresh(): Promise<PostgresStore> {
+  const s = server as TestPostgres
+  const database = await s.createDatabase()
+  return createPostgresStore({ host: s.host, port: s.port, user: s.user, database })
+}
+
+if (skip === false) runStoreConformance('postgres', fresh)
+
+test('postgres: createStore opens it, ids sort by bytes whatever the locale, and paging uses an index', { skip }, async () => {
+  const s = server as TestPostgres
+  const database = await s.createDatabase()
+  const store = createStore({ kind: 'postgres', host: s.host, port: s.port, user: s.user, database })
+  assert.equal(store.kind, 'postgres')
+  await store.init(ENTITIES)
+  for (const id of ['b', 'B', 'a-1', 'a1', 'A', '_x']) await store.insert('services', { id, name: id })
+  assert.deepEqual(
+    (await store.all('services')).map((r) => r.id),
+    ['A', 'B', '_x', 'a-1', 'a1', 'b'],
+  )
+  await store.close()
+  const meta = await s.query("SELECT value FROM schema_meta WHERE key = 'layout_version'", database)
+  assert.deepEqual(meta, [{ value: '1' }])
+  const indexes = (await s.query("SELECT indexname FROM pg_indexes WHERE tablename = 'routes' ORDER BY indexname", database)).map(
+    (r) => r['indexname'],
+  )
+  assert.deepEqual(indexes, ['routes__f_service', 'routes__u_name', 'routes_pkey'])
+  // A page after a cursor is an index range scan, not a sequential scan.
+  await s.query('SET enable_seqscan = off', database)
+  const plan = await s.query(
+    `EXPLAIN SELECT data FROM routes WHERE true AND id > '${uid(5)}' AND f_service = '${uid(1)}' ORDER BY id LIMIT 11`,
+    database,
+  )
+  assert.match(JSON.stringify(plan), /Index/)
+})
+
+test('postgres: two handles on one database see each other, and uniqueness holds across them', { skip }, async () => {
+  const s = server as TestPostgres
+  const database = await s.createDatabase()
+  const a = createPostgresStore({ host: s.host, port: s.port, user: s.user, database })
+  const b = createPostgresStore({ host: s.host, port: s.port, user: s.user, database })
+  await Promise.all([a.init(ENTITIES), b.init(ENTITIES)])
+  await a.insert('services', service(1))
+  assert.equal((await b.select('services', uid(1)))?.id, uid(1))
+  await assert.rejects(b.insert('services', service(2, { name: 'svc-1' })), (err: unknown) => {
+    assert.ok(err instanceof StoreError)
+    assert.equal(err.code, 'UNIQUE_VIOLATION')
+    return true
+  })
+  await b.transaction(async (tx) => {
+    await tx.insert('routes', { id: uid(3), name: 'r', service: { id: uid(1) } })
+  })
+  assert.equal((await a.page('routes', { size: 10, foreign: { field: 'service', id: uid(1) } })).data.length, 1)
+  await a.close()
+  await b.close()
+})
+
+test('postgres: a schema (pg_schema) holds the tables; an unreachable server is a database error', { skip }, async () => {
+  const s = server as TestPostgres
+  const database = await s.createDatabase()
+  await s.query('CREATE SCHEMA gw', database)
+  const store = createPostgresStore({ host: s.host, port: s.port, user: s.user, database, schema: 'gw' })
+  await store.init([services, routes, consumers])
+  await store.insert('services', service(1))
+  await store.close()
+  assert.deepEqual(await s.query('SELECT id FROM gw.services', database), [{ id: uid(1) }])
+
+  const down = createPostgresStore({ host: '127.0.0.1', port: 1, user: 'kong', database: 'kong', timeoutMs: 500 })
+  assert.equal(await down.reachable(), false)
+  await assert.rejects(down.init([services]), (err: unknown) => err instanceof StoreError && err.code === 'DATABASE_ERROR')
+  await down.close()
+})
