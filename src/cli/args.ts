@@ -22,6 +22,8 @@ export interface ParsedArgs {
   dryRun: boolean
   online: boolean
   withId: boolean
+  /** `migrations reset`: `-y/--yes`, confirming the erase. */
+  yes: boolean
 }
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
@@ -39,6 +41,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     dryRun: false,
     online: false,
     withId: false,
+    yes: false,
   }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string
@@ -62,6 +65,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     else if (a === '--dry-run') out.dryRun = true
     else if (a === '--online') out.online = true
     else if (a === '--with-id') out.withId = true
+    else if (a === '-y' || a === '--yes') out.yes = true
     else if (a === '--vv' || a === '--v')
       continue // Kong's verbosity flags: accepted, logs go to the error log
     else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`)

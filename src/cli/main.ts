@@ -1,5 +1,5 @@
 /**
- * `turnpike <command>`: start, stop, health, check, version — Kong's CLI verbs, same flags.
+ * `turnpike <command>`: start, stop, health, check, version, config, migrations — Kong's CLI verbs, same flags.
  * Returns the exit code; prints one clear line on errors.
  */
 // First: V8's regexp flags must be set before any other module creates a RegExp.
@@ -10,6 +10,7 @@ import { KONG_COMPAT_VERSION, PRODUCT, VERSION } from '../version.js'
 import { parseArgs, UsageError, type ParsedArgs } from './args.js'
 import { configCommand } from './commands/config.js'
 import { healthCommand } from './commands/health.js'
+import { migrationsCommand } from './commands/migrations.js'
 import { startCommand } from './commands/start.js'
 import { stopCommand } from './commands/stop.js'
 
@@ -23,6 +24,8 @@ The available commands are:
   version [-a]                   Print the version
   config SUBCOMMAND              Declarative configuration: dump, diff, sync, validate, init, db_import, db_export
                                  (turnpike config --help for details)
+  migrations SUBCOMMAND          Database migrations, as Kong's: bootstrap, up, finish, list, reset --yes
+                                 (turnpike migrations --help for details)
 
 Options:
   -c, --conf FILE                kong.conf-syntax configuration file
@@ -49,7 +52,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     throw err
   }
-  if ((args.help && args.command !== 'config') || args.command === undefined) {
+  if ((args.help && args.command !== 'config' && args.command !== 'migrations') || args.command === undefined) {
     process.stdout.write(USAGE)
     return args.command === undefined && !args.help ? 2 : 0
   }
@@ -71,6 +74,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
       case 'config':
         return await configCommand(args, () => configFrom(args))
+      case 'migrations':
+        return await migrationsCommand(args, () => configFrom(args))
       case 'version':
         process.stdout.write(
           args.all ? `${PRODUCT} ${VERSION}\nkong compatibility: ${KONG_COMPAT_VERSION}\nnode: ${process.version}\n` : `${VERSION}\n`,

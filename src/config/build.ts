@@ -25,6 +25,7 @@ import {
 import type { LayeredValue } from './sources.js'
 import type { GatewayConfig, ListenAddress, SslProtocol } from './types.js'
 import { ValueProblem } from './value-problem.js'
+import { buildPostgresSettings } from './postgres-settings.js'
 import { parseBoolean, parseEnum, parseInteger, parseList, parseNginxTime, parseSize, sizeToBytes } from './values.js'
 import { parseDhParam } from './dhparam.js'
 
@@ -387,6 +388,7 @@ export function buildConfig(get: (name: SettingName) => LayeredValue, cwd: strin
     mem_cache_size: parse('mem_cache_size', (v) => sizeToBytes(parseSize(v))),
     vaults: parse('vaults', vaults),
     vault_env_prefix: parse('vault_env_prefix', vaultEnvPrefix),
+    ...buildPostgresSettings(parse),
     raw,
   }
 }

@@ -65,7 +65,7 @@ export function publicConfiguration(config: GatewayConfig): Record<string, unkno
   // present, as clients read them, and empty, as nothing listens there.
   for (const name of ['admin_gui_listeners', 'stream_listeners', 'cluster_listeners']) out[name] = []
   for (const name of Object.keys(out)) {
-    if (isSensitiveSetting(name) && out[name] !== '' && out[name] !== undefined) out[name] = REDACTED
+    if (isSensitiveSetting(name) && out[name] !== '' && out[name] !== undefined && out[name] !== null) out[name] = REDACTED
   }
   return out
 }

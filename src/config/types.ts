@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { PostgresSettings } from './postgres-settings.js'
+
 export interface ListenAddress {
   readonly host: string
   readonly port: number
@@ -19,7 +21,7 @@ export type SslProtocol = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'
 
 export type LogLevel = 'debug' | 'info' | 'notice' | 'warn' | 'error' | 'crit' | 'alert' | 'emerg'
 
-export interface GatewayConfig {
+export interface GatewayConfig extends PostgresSettings {
   readonly prefix: string
   readonly proxy_listen: readonly ListenAddress[]
   readonly admin_listen: readonly ListenAddress[]

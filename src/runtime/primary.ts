@@ -27,10 +27,11 @@ import { ErrorLog } from '../observability/error-log.js'
 import { openLogSink } from '../observability/log-file.js'
 import { storeEntity } from '../schema/index.js'
 import type { ConfigPayload } from '../snapshot/snapshot.js'
-import { createStore } from '../store/index.js'
+import { createStore, PostgresStore, pgMigrations } from '../store/index.js'
 import type { Store } from '../store/index.js'
 import { PRODUCT, VERSION } from '../version.js'
 import { certificateChangeLogger, logStoredCertificates } from './certificate-log.js'
+import { storeLocation, storeOptions } from './store-options.js'
 import { createStatusApi } from './status-api.js'
 import { type ToPrimary, type ToWorker, WORKER_CONFIG_ENV, type WorkerStats } from './messages.js'
 import { createDispatcher } from './dispatch.js'
@@ -112,10 +113,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const adminAccess = new AccessLog(config.admin_access_log === 'off' ? null : openLogSink(config.admin_access_log))
 
   // --- store ---------------------------------------------------------------------------------
-  let store: Store
-  if (config.database === 'sqlite') store = createStore({ kind: 'sqlite', path: config.sqlite_path })
-  else if (config.database === 'off') store = createStore({ kind: 'memory' })
-  else throw new StartError(`database=${config.database} is not supported yet: use sqlite (the default) or off`)
+  const store: Store = createStore(storeOptions(config))
   // Plugins are loaded once: their schemas validate plugin configs, their entities (credentials) join the registry.
   let pluginRegistry
   try {
@@ -125,10 +123,16 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   }
   const ENTITIES = entityRegistry(pluginRegistry, { vaults: config.vaults })
   try {
+    // PostgreSQL: Kong's check first: a database that is not bootstrapped, or lacks this
+    // release's migrations, is refused with the command to run (nothing listens yet).
+    if (store instanceof PostgresStore) await pgMigrations.checkSchemaState(store)
     await store.init(Object.values(ENTITIES).map((e) => storeEntity(e)))
   } catch (err) {
+    await store.close().catch(() => {})
+    const message = (err as Error).message
+    if (message === pgMigrations.NEEDS_BOOTSTRAP_MSG || message === pgMigrations.NEW_MIGRATIONS_MSG) throw new StartError(message)
     throw new StartError(
-      `could not open the ${config.database} store${config.database === 'sqlite' ? ` at ${config.sqlite_path}` : ''}: ${(err as Error).message}`,
+      `could not open the ${config.database} store${config.database === 'off' ? '' : ` at ${storeLocation(config)}`}: ${message}`,
     )
   }
   const dao = new Dao(store, ENTITIES)

@@ -25,7 +25,8 @@ import { entityRegistry } from '../../plugins/entity.js'
 import { loadPlugins } from '../../plugins/registry.js'
 import type { EntitySchema } from '../../schema/index.js'
 import { storeEntity } from '../../schema/index.js'
-import { createStore } from '../../store/index.js'
+import { createStore, PostgresStore, pgMigrations } from '../../store/index.js'
+import { storeLocation, storeOptions } from '../../runtime/store-options.js'
 import type { Row } from '../../store/index.js'
 import type { ParsedArgs } from '../args.js'
 
@@ -123,14 +124,24 @@ services:
 `
 
 async function openStore(config: GatewayConfig, registry: Readonly<Record<string, EntitySchema>>): Promise<Dao> {
-  if (config.database !== 'sqlite')
+  if (config.database === 'off')
     throw new UsageProblem(
-      `this command works on the database: database is ${config.database}${config.database === 'off' ? " (in DB-less mode, point declarative_config at the file instead, or POST it to /config: 'turnpike config sync FILE')" : ''}`,
+      "this command works on the database: database is off (in DB-less mode, point declarative_config at the file instead, or POST it to /config: 'turnpike config sync FILE')",
     )
-  const store = createStore({ kind: 'sqlite', path: config.sqlite_path })
-  await store.init(Object.values(registry).map((e) => storeEntity(e)))
+  const store = createStore(storeOptions(config))
+  try {
+    // PostgreSQL is bootstrapped by `turnpike migrations bootstrap`, not behind the user's back.
+    if (store instanceof PostgresStore) await pgMigrations.checkSchemaState(store)
+    await store.init(Object.values(registry).map((e) => storeEntity(e)))
+  } catch (err) {
+    await store.close().catch(() => {})
+    throw new StoreProblem(`could not open the ${config.database} store at ${storeLocation(config)}: ${(err as Error).message}`)
+  }
   return new Dao(store, registry)
 }
+
+/** The configured store could not be opened (exit code 1). */
+class StoreProblem extends Error {}
 
 /** Runs `turnpike config <sub> …`; returns the exit code. */
 export async function configCommand(args: ParsedArgs, loadGatewayConfig: () => GatewayConfig): Promise<number> {
@@ -287,6 +298,10 @@ export async function configCommand(args: ParsedArgs, loadGatewayConfig: () => G
     if (err instanceof UsageProblem) {
       process.stderr.write(`Error: ${err.message}\n`)
       return 2
+    }
+    if (err instanceof StoreProblem) {
+      process.stderr.write(`Error: ${err.message}\n`)
+      return 1
     }
     if (
       err instanceof Error &&

@@ -3,7 +3,7 @@
  * version, and one clear line for bad settings.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer, type AddressInfo } from 'node:net'
@@ -120,6 +120,35 @@ describe('turnpike CLI', () => {
     } finally {
       await gw.stop()
       await slow.close()
+    }
+  })
+
+  test('migrations on sqlite: up to date by itself; reset needs --yes and deletes the file; DB-less has none', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'turnpike-cli-'))
+    try {
+      const env = { TURNPIKE_PREFIX: dir }
+      const list = runTurnpikeSync(['migrations', 'list'], env)
+      assert.equal(list.status, 0, list.stderr)
+      assert.match(list.stdout, /^Database is up-to-date \(database = sqlite at .*turnpike\.db/)
+      assert.ok(existsSync(join(dir, 'turnpike.db')))
+      assert.equal(runTurnpikeSync(['migrations', 'bootstrap'], env).status, 0)
+      assert.equal(runTurnpikeSync(['migrations', 'finish'], env).stdout, 'No pending migrations to finish\n')
+      const refused = runTurnpikeSync(['migrations', 'reset'], env)
+      assert.equal(refused.status, 1)
+      assert.match(refused.stderr, /--yes/)
+      assert.ok(existsSync(join(dir, 'turnpike.db')))
+      const reset = runTurnpikeSync(['migrations', 'reset', '-y'], env)
+      assert.equal(reset.status, 0, reset.stderr)
+      assert.equal(existsSync(join(dir, 'turnpike.db')), false)
+      const off = runTurnpikeSync(['migrations', 'list'], { ...env, TURNPIKE_DATABASE: 'off' })
+      assert.equal(off.status, 1)
+      assert.match(off.stderr, /database is off/)
+      const unknown = runTurnpikeSync(['migrations', 'sideways'], env)
+      assert.equal(unknown.status, 2)
+      assert.match(unknown.stderr, /unknown migrations command 'sideways'/)
+      assert.match(runTurnpikeSync(['migrations', '--help']).stdout, /bootstrap +Bootstrap the database/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

@@ -197,5 +197,6 @@ test('a worker loads neither the Admin API nor a database driver (static imports
     [],
   )
   assert.ok(!packages.has('better-sqlite3'), 'better-sqlite3 is loaded by a worker')
+  assert.ok(!packages.has('pg'), 'pg (the PostgreSQL driver) is loaded by a worker')
   assert.ok(loaded.includes('proxy/runloop.js'), 'the walk reached the runloop')
 })

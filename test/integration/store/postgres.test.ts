@@ -1,0 +1,222 @@
+/**
+ * `database = postgres` end to end on a real PostgreSQL: `turnpike start` refuses a database that
+ * is not bootstrapped (nothing listens), `turnpike migrations list / bootstrap / up / finish /
+ * reset` answer as Kong's do, a gateway serves a service and route created through its Admin API
+ * and finds them again after a restart, and `config db_import / db_export` round-trip.
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runTurnpike } from '../../helpers/cli.js'
+import { call, startTestGateway } from '../../helpers/gateway.js'
+import { freePort } from '../../helpers/ports.js'
+import { hasPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js'
+import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
+
+const skip = hasPostgres() ? false : 'PostgreSQL is not installed (.ci/run installs it)'
+
+/** The settings as TURNPIKE_* variables for the CLI. */
+function env(settings: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(settings).map(([k, v]) => [`TURNPIKE_${k.toUpperCase()}`, v]))
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port }, () => {
+      s.destroy()
+      resolve(true)
+    })
+    s.on('error', () => resolve(false))
+  })
+}
+
+describe('database = postgres', { skip }, () => {
+  let pg: TestPostgres
+  let upstream: TestUpstream
+  const dir = mkdtempSync(join(tmpdir(), 'turnpike-pg-it-'))
+
+  before(async () => {
+    pg = await startPostgres()
+    upstream = await startUpstream()
+  })
+  after(async () => {
+    await upstream?.close()
+    await pg?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('start refuses a database that is not bootstrapped, with Kong message naming turnpike; nothing listens', async () => {
+    const database = await pg.createDatabase()
+    const [proxy, admin] = [await freePort(), await freePort()]
+    const run = await runTurnpike(
+      ['start'],
+      env({
+        ...pg.settings(database),
+        prefix: join(dir, 'refused'),
+        proxy_listen: `127.0.0.1:${proxy}`,
+        admin_listen: `127.0.0.1:${admin}`,
+        status_listen: 'off',
+        worker_processes: '1',
+      }),
+    )
+    assert.notEqual(run.status, 0)
+    assert.match(run.stderr, /Database needs bootstrapping or is older than Kong 1\.0\./)
+    assert.match(run.stderr, /To start a new installation from scratch, run 'turnpike migrations bootstrap'\./)
+    assert.equal(await listening(proxy), false)
+    assert.equal(await listening(admin), false)
+    // list says the same, with Kong's exit code 3
+    const list = await runTurnpike(['migrations', 'list'], env(pg.settings(database)))
+    assert.equal(list.status, 3, list.stderr)
+    assert.match(list.stdout, /Database needs bootstrapping/)
+  })
+
+  test('migrations bootstrap, list, up, finish and reset answer as Kong', async () => {
+    const database = await pg.createDatabase()
+    const e = env(pg.settings(database))
+    const boot = await runTurnpike(['migrations', 'bootstrap'], e)
+    assert.equal(boot.status, 0, boot.stderr)
+    assert.equal(
+      boot.stdout,
+      [
+        'Bootstrapping database...',
+        `migrating core on database '${database}'...`,
+        'core migrated up to: 000_base (executed)',
+        '1 migration processed',
+        '1 executed',
+        'Database is up-to-date',
+        '',
+      ].join('\n'),
+    )
+    const again = await runTurnpike(['migrations', 'bootstrap'], e)
+    assert.equal(again.stdout, 'Database already bootstrapped\n')
+    const list = await runTurnpike(['migrations', 'list'], e)
+    assert.equal(list.status, 0, list.stderr)
+    assert.equal(list.stdout, 'Executed migrations:\ncore: 000_base\n')
+    const up = await runTurnpike(['migrations', 'up'], e)
+    assert.equal(up.status, 0, up.stderr)
+    assert.equal(up.stdout, 'Database is already up-to-date\n')
+    const finish = await runTurnpike(['migrations', 'finish'], e)
+    assert.equal(finish.stdout, 'No pending migrations to finish\n')
+    // the layout is there: a table per entity, the version table
+    const tables = (await pg.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'", database)).map((r) => r['tablename'])
+    for (const t of ['services', 'routes', 'consumers', 'plugins', 'tags', 'schema_meta', 'schema_migrations'])
+      assert.ok(tables.includes(t), t)
+
+    // a database whose version table misses this release's migration: list exits 5, start refuses
+    await pg.query("DELETE FROM schema_migrations WHERE name = '000_base'", database)
+    await pg.query("INSERT INTO schema_migrations (subsystem, name, state) VALUES ('core', '000_older', 'executed')", database)
+    const stale = await runTurnpike(['migrations', 'list'], e)
+    assert.equal(stale.status, 5, stale.stderr)
+    assert.match(stale.stdout, /New migrations available:\ncore: 000_base\n\nRun 'turnpike migrations up' to proceed/)
+    const refused = await runTurnpike(['start'], {
+      ...e,
+      ...env({ prefix: join(dir, 'stale'), proxy_listen: 'off', admin_listen: 'off', status_listen: 'off' }),
+    })
+    assert.notEqual(refused.status, 0)
+    assert.match(refused.stderr, /New migrations available; run 'turnpike migrations up' to proceed/)
+    const upNow = await runTurnpike(['migrations', 'up'], e)
+    assert.equal(upNow.status, 0, upNow.stderr)
+    assert.match(upNow.stdout, /core migrated up to: 000_base \(executed\)/)
+
+    const noYes = await runTurnpike(['migrations', 'reset'], e)
+    assert.equal(noYes.status, 1)
+    assert.match(noYes.stderr, /--yes/)
+    const reset = await runTurnpike(['migrations', 'reset', '--yes'], e)
+    assert.equal(reset.status, 0, reset.stderr)
+    assert.equal(reset.stdout, 'Resetting database...\nDatabase successfully reset\n')
+    assert.deepEqual(await pg.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'", database), [])
+    const twice = await runTurnpike(['migrations', 'reset', '--yes'], e)
+    assert.equal(twice.status, 1)
+    assert.equal(twice.stdout, 'Database not bootstrapped, nothing to reset\n')
+  })
+
+  test('a gateway on postgres serves what its Admin API created, and finds it again after a restart', async () => {
+    const database = await pg.createDatabase()
+    const boot = await runTurnpike(['migrations', 'bootstrap'], env(pg.settings(database)))
+    assert.equal(boot.status, 0, boot.stderr)
+    const prefix = join(dir, 'gw')
+    let gw = await startTestGateway({ prefix, settings: { ...pg.settings(database), pg_password: 'not-needed-with-trust' } })
+    try {
+      const root = await call('GET', `${gw.adminUrl}/`)
+      assert.equal((root.body as { configuration: Record<string, unknown> }).configuration['pg_password'], '******')
+      assert.equal((root.body as { configuration: Record<string, unknown> }).configuration['database'], 'postgres')
+      const svc = await call('POST', `${gw.adminUrl}/services`, { name: 'echo', url: upstream.url })
+      assert.equal(svc.status, 201, JSON.stringify(svc.body))
+      const route = await call('POST', `${gw.adminUrl}/services/echo/routes`, { name: 'r', paths: ['/pg'] })
+      assert.equal(route.status, 201, JSON.stringify(route.body))
+      const dup = await call('POST', `${gw.adminUrl}/services`, { name: 'echo', url: upstream.url })
+      assert.equal(dup.status, 409)
+      await eventuallyProxied(gw.proxyUrl)
+    } finally {
+      await gw.stop()
+    }
+    const rows = await pg.query("SELECT data->>'name' AS name FROM services", database)
+    assert.deepEqual(rows, [{ name: 'echo' }])
+    gw = await startTestGateway({ prefix, settings: pg.settings(database) })
+    try {
+      const routes = await call('GET', `${gw.adminUrl}/services/echo/routes`)
+      assert.deepEqual(
+        (routes.body as { data: { name: string }[] }).data.map((r) => r.name),
+        ['r'],
+      )
+      await eventuallyProxied(gw.proxyUrl)
+    } finally {
+      await gw.stop()
+    }
+  })
+
+  test('config db_import then db_export round-trips through postgres', async () => {
+    const database = await pg.createDatabase()
+    const e = env({ ...pg.settings(database), prefix: join(dir, 'io') })
+    const before = await runTurnpike(['config', 'db_import', join(dir, 'missing.yml')], e)
+    assert.equal(before.status === 0, false)
+    assert.equal((await runTurnpike(['migrations', 'bootstrap'], e)).status, 0)
+    const file = join(dir, 'in.yml')
+    writeFileSync(
+      file,
+      [
+        '_format_version: "3.0"',
+        'services:',
+        '- name: imported',
+        '  url: http://example.com:8080/base',
+        '  tags: [t1]',
+        '  routes:',
+        '  - name: imported-route',
+        '    paths: [/imp]',
+        'consumers:',
+        '- username: alice',
+        '',
+      ].join('\n'),
+    )
+    const imp = await runTurnpike(['config', 'db_import', file], e)
+    assert.equal(imp.status, 0, imp.stderr)
+    assert.match(imp.stdout, /imported 3 entities/)
+    const out = join(dir, 'out.yml')
+    const exp = await runTurnpike(['config', 'db_export', out], e)
+    assert.equal(exp.status, 0, exp.stderr)
+    const text = readFileSync(out, 'utf8')
+    for (const needle of ['name: imported', 'name: imported-route', '/imp', 'username: alice', 't1'])
+      assert.ok(text.includes(needle), needle)
+    // importing the export again changes nothing
+    const again = await runTurnpike(['config', 'db_import', out], e)
+    assert.equal(again.status, 0, again.stderr)
+    assert.deepEqual(await pg.query('SELECT count(*)::int AS n FROM services', database), [{ n: 1 }])
+  })
+})
+
+/** The route answers through the proxy (the workers got the configuration). */
+async function eventuallyProxied(proxyUrl: string): Promise<void> {
+  const deadline = Date.now() + 5000
+  for (;;) {
+    const res = await call('GET', `${proxyUrl}/pg/x`)
+    if (res.status === 200) {
+      assert.equal((res.body as { url: string }).url, '/x')
+      return
+    }
+    if (Date.now() > deadline) throw new Error(`proxy answered ${res.status}: ${JSON.stringify(res.body)}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
