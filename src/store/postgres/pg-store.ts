@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL store: Kong's traditional database, for several gateway nodes on one database.
- * A `pg` Pool runs the queries (a second pool on the read-only replica serves reads when
- * `pg_ro_host` is set); writes outside a transaction run in their own short transaction so a row
+ * A `pg` Pool runs the queries (a second pool on the read-only replica serves lookups and pages
+ * when `pg_ro_host` is set); writes outside a transaction run in their own short transaction so a row
  * and its tags change together, and are issued one at a time so that the last write of this node
  * wins, as with the embedded stores. Transactions hold one connection; nested ones are savepoints.
  *
@@ -275,6 +275,20 @@ export class PostgresStore extends PgHandle {
     checkBacklog(this.#readPool, this.#backlog)
     try {
       return await op(this.#readPool as unknown as Queryable)
+    } catch (err) {
+      throw asStoreError(err)
+    }
+  }
+
+  /**
+   * The snapshot the workers get is read from the primary: a replica that lags would hand them a
+   * configuration without the write that asked for the new snapshot.
+   */
+  override async all(entity: string, options?: { readonly withExpiry?: boolean }): Promise<Row[]> {
+    await this.#ready()
+    checkBacklog(this.#pool, this.#backlog)
+    try {
+      return await this.core.all(this.#pool as unknown as Queryable, entity, options)
     } catch (err) {
       throw asStoreError(err)
     }

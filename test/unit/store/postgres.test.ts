@@ -93,3 +93,33 @@ test('postgres: a schema (pg_schema) holds the tables; an unreachable server is 
   await assert.rejects(down.init([services]), (err: unknown) => err instanceof StoreError && err.code === 'DATABASE_ERROR')
   await down.close()
 })
+
+test('postgres: with a read-only replica, lookups and pages read it while the snapshot (all) reads the primary', { skip }, async () => {
+  const s = server as TestPostgres
+  const primary = await s.createDatabase()
+  const replica = await s.createDatabase()
+  // A "replica" that lags: a second database with the same layout and none of the writes.
+  const lagging = createPostgresStore({ host: s.host, port: s.port, user: s.user, database: replica })
+  await lagging.init(ENTITIES)
+  await lagging.close()
+  const store = createPostgresStore({
+    host: s.host,
+    port: s.port,
+    user: s.user,
+    database: primary,
+    readOnly: { host: s.host, port: s.port, user: s.user, database: replica },
+  })
+  await store.init(ENTITIES)
+  await store.insert('services', service(1))
+  assert.equal(await store.select('services', uid(1)), null)
+  assert.deepEqual((await store.page('services', { size: 10 })).data, [])
+  assert.deepEqual(
+    (await store.all('services')).map((r) => r.id),
+    [uid(1)],
+  )
+  // Inside a transaction everything reads the primary.
+  await store.transaction(async (tx) => {
+    assert.equal((await tx.select('services', uid(1)))?.id, uid(1))
+  })
+  await store.close()
+})
