@@ -24,6 +24,11 @@ export interface ParsedArgs {
   withId: boolean
   /** `migrations reset`: `-y/--yes`, confirming the erase. */
   yes: boolean
+  /** `migrations`: Kong's `-q/--quiet`, `-f/--force`, `--db-timeout SECONDS`, `--lock-timeout SECONDS`. */
+  quiet: boolean
+  force: boolean
+  dbTimeout: string | undefined
+  lockTimeout: string | undefined
 }
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
@@ -42,6 +47,10 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     online: false,
     withId: false,
     yes: false,
+    quiet: false,
+    force: false,
+    dbTimeout: undefined,
+    lockTimeout: undefined,
   }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string
@@ -66,6 +75,10 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     else if (a === '--online') out.online = true
     else if (a === '--with-id') out.withId = true
     else if (a === '-y' || a === '--yes') out.yes = true
+    else if (a === '-q' || a === '--quiet') out.quiet = true
+    else if (a === '-f' || a === '--force') out.force = true
+    else if (a === '--db-timeout') out.dbTimeout = value()
+    else if (a === '--lock-timeout') out.lockTimeout = value()
     else if (a === '--vv' || a === '--v')
       continue // Kong's verbosity flags: accepted, logs go to the error log
     else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`)

@@ -29,13 +29,19 @@ The available commands are:
 
 Options:
  -y,--yes                           Assume "yes" to prompts and run non-interactively.
+ -q,--quiet                         Suppress all output.
+ -f,--force                         Run migrations even if database reports as already executed
+                                    (bootstrap: reset the database first).
+ --db-timeout     (optional number) Timeout, in seconds, for all database operations.
+ --lock-timeout   (default 60)      Accepted for Kong's scripts: a node finding another one
+                                    migrating stops at once.
  -c,--conf        (optional string) Configuration file.
  -p,--prefix      (optional string) Override prefix directory.
 `
 
 const COMMANDS = ['bootstrap', 'up', 'finish', 'list', 'reset'] as const
 
-function out(line: string): void {
+function say(line: string): void {
   process.stdout.write(`${line}\n`)
 }
 
@@ -49,7 +55,7 @@ async function entitiesOf(config: GatewayConfig): Promise<StoreEntity[]> {
 }
 
 /** `list` on PostgreSQL: Kong's listing and exit codes (3 needs bootstrap, 4 pending, 5 new). */
-function list(state: pgMigrations.SchemaState): number {
+function list(state: pgMigrations.SchemaState, out: (line: string) => void): number {
   if (state.needsBootstrap) {
     out(pgMigrations.NEEDS_BOOTSTRAP_MSG)
     return 3
@@ -81,14 +87,17 @@ function list(state: pgMigrations.SchemaState): number {
   return 0
 }
 
-async function onPostgres(sub: (typeof COMMANDS)[number], config: GatewayConfig, yes: boolean): Promise<number> {
-  const store = createStore(storeOptions(config))
+async function onPostgres(sub: (typeof COMMANDS)[number], config: GatewayConfig, args: ParsedArgs): Promise<number> {
+  // Kong's --db-timeout (seconds) replaces pg_timeout for this command.
+  const timeout = args.dbTimeout === undefined ? {} : { pg_timeout: Number(args.dbTimeout) * 1000 }
+  const store = createStore(storeOptions({ ...config, ...timeout }))
   if (!(store instanceof PostgresStore)) throw new Error('unreachable: database = postgres opened another store')
+  const yes = args.yes
   try {
-    const run = { store, entities: await entitiesOf(config), log: out }
+    const run = { store, entities: await entitiesOf(config), log: args.quiet ? () => {} : say, force: args.force }
     switch (sub) {
       case 'list':
-        return list(await store.withClient((client) => pgMigrations.schemaState(client)))
+        return list(await store.withClient((client) => pgMigrations.schemaState(client)), run.log)
       case 'bootstrap':
         await pgMigrations.bootstrap(run)
         return 0
@@ -109,7 +118,9 @@ async function onPostgres(sub: (typeof COMMANDS)[number], config: GatewayConfig,
   }
 }
 
-async function onSqlite(sub: (typeof COMMANDS)[number], config: GatewayConfig, yes: boolean): Promise<number> {
+async function onSqlite(sub: (typeof COMMANDS)[number], config: GatewayConfig, args: ParsedArgs): Promise<number> {
+  const yes = args.yes
+  const out = args.quiet ? () => {} : say
   if (sub === 'reset') {
     if (!yes) return fail("invoke 'reset' non-interactively with the --yes flag (it erases all of the data in the database)")
     const pid = runningPid(config.prefix)
@@ -148,10 +159,16 @@ export async function migrationsCommand(args: ParsedArgs, loadGatewayConfig: () 
     process.stderr.write(`Error: unknown migrations command '${sub}'\n\n${MIGRATIONS_USAGE}`)
     return 2
   }
+  for (const [flag, value] of [
+    ['--db-timeout', args.dbTimeout],
+    ['--lock-timeout', args.lockTimeout],
+  ] as const) {
+    if (value !== undefined && !(Number(value) > 0)) return fail(`${flag} must be a number of seconds greater than 0`, 2)
+  }
   const config = loadGatewayConfig()
   try {
-    if (config.database === 'postgres') return await onPostgres(command, config, args.yes)
-    if (config.database === 'sqlite') return await onSqlite(command, config, args.yes)
+    if (config.database === 'postgres') return await onPostgres(command, config, args)
+    if (config.database === 'sqlite') return await onSqlite(command, config, args)
     return fail('migrations apply to a database: database is off (DB-less mode has none)')
   } catch (err) {
     if (err instanceof StoreError || (err instanceof Error && err.name === 'MigrationError')) return fail(err.message)

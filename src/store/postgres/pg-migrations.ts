@@ -74,6 +74,8 @@ export interface MigrationRun {
   readonly log: (line: string) => void
   /** The migrations to know about (tests inject more). */
   readonly migrations?: readonly Migration[]
+  /** Kong's `--force`: bootstrap resets first; up and finish run the executed migrations again. */
+  readonly force?: boolean
 }
 
 /** Runs `fn` holding the migrations lock on one connection; false if another node holds it. */
@@ -142,7 +144,11 @@ async function stateOf(run: MigrationRun): Promise<SchemaState> {
 
 /** `migrations bootstrap`: creates the schema and the version table, then runs every migration. */
 export async function bootstrap(run: MigrationRun): Promise<void> {
-  const state = await stateOf(run)
+  let state = await stateOf(run)
+  if (run.force === true && !state.needsBootstrap) {
+    await reset(run)
+    state = await stateOf(run)
+  }
   if (!state.needsBootstrap) {
     run.log('Database already bootstrapped')
     return
@@ -165,12 +171,17 @@ export async function bootstrap(run: MigrationRun): Promise<void> {
 export async function up(run: MigrationRun): Promise<void> {
   const state = await stateOf(run)
   if (state.needsBootstrap) throw new MigrationError(`Cannot run migrations: ${NEEDS_BOOTSTRAP_MSG}`)
-  if (state.pending.length > 0) throw new MigrationError("Database has pending migrations; run 'turnpike migrations finish'")
+  const force = run.force === true
+  if (!force && state.pending.length > 0) throw new MigrationError("Database has pending migrations; run 'turnpike migrations finish'")
   const led = await withMigrationsLock(run.store, async (client) => {
-    const fresh = await schemaState(client, run.migrations)
-    if (fresh.pending.length > 0) throw new MigrationError("Database has pending migrations; run 'turnpike migrations finish'")
+    let fresh = await schemaState(client, run.migrations)
+    if (!force && fresh.pending.length > 0) throw new MigrationError("Database has pending migrations; run 'turnpike migrations finish'")
+    if (force && fresh.executed.length > 0) {
+      await runMigrations(client, run, byName(run, fresh.executed), { up: true, teardown: true })
+      fresh = await schemaState(client, run.migrations)
+    }
     if (fresh.new.length === 0) {
-      run.log('Database is already up-to-date')
+      if (!force) run.log('Database is already up-to-date')
       return
     }
     await runMigrations(client, run, byName(run, fresh.new), { up: true, teardown: false })
@@ -186,13 +197,17 @@ export async function finish(run: MigrationRun): Promise<void> {
   const state = await stateOf(run)
   if (state.needsBootstrap) throw new MigrationError(`Cannot run migrations: ${NEEDS_BOOTSTRAP_MSG}`)
   const led = await withMigrationsLock(run.store, async (client) => {
-    const fresh = await schemaState(client, run.migrations)
+    let fresh = await schemaState(client, run.migrations)
+    if (run.force === true && fresh.executed.length > 0) {
+      await runMigrations(client, run, byName(run, fresh.executed), { up: true, teardown: true })
+      fresh = await schemaState(client, run.migrations)
+    }
     if (fresh.pending.length > 0) await runMigrations(client, run, byName(run, fresh.pending), { up: false, teardown: true })
     if (fresh.new.length > 0) {
       run.log(`\n${NEW_MIGRATIONS_MSG}`)
       return
     }
-    if (fresh.pending.length === 0) run.log('No pending migrations to finish')
+    if (run.force !== true && fresh.pending.length === 0) run.log('No pending migrations to finish')
   })
   if (!led) run.log(NOT_LEADER_MSG)
 }

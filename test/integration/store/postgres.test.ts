@@ -133,6 +133,25 @@ describe('database = postgres', { skip }, () => {
     assert.equal(twice.stdout, 'Database not bootstrapped, nothing to reset\n')
   })
 
+  test("Kong's migrations flags: bootstrap --force resets first, -q is silent, --db-timeout is checked", async () => {
+    const database = await pg.createDatabase()
+    const e = env(pg.settings(database))
+    assert.equal((await runTurnpike(['migrations', 'bootstrap', '-q'], e)).stdout, '')
+    await pg.query(`INSERT INTO services (id, data) VALUES ('x', '{"id":"x"}')`, database)
+    const forced = await runTurnpike(['migrations', 'bootstrap', '--force', '--db-timeout', '30', '--lock-timeout', '60'], e)
+    assert.equal(forced.status, 0, forced.stderr)
+    assert.match(forced.stdout, /^Resetting database\.\.\.\nDatabase successfully reset\nBootstrapping database\.\.\./)
+    assert.deepEqual(await pg.query('SELECT count(*)::int AS n FROM services', database), [{ n: 0 }])
+    const upForced = await runTurnpike(['migrations', 'up', '-f'], e)
+    assert.equal(upForced.status, 0, upForced.stderr)
+    assert.match(upForced.stdout, /core migrated up to: 000_base \(executed\)/)
+    const bad = await runTurnpike(['migrations', 'list', '--db-timeout', 'soon'], e)
+    assert.equal(bad.status, 2)
+    assert.match(bad.stderr, /--db-timeout must be a number of seconds/)
+    const quiet = await runTurnpike(['migrations', 'list', '-q'], e)
+    assert.deepEqual([quiet.status, quiet.stdout], [0, ''])
+  })
+
   test('a gateway on postgres serves what its Admin API created, and finds it again after a restart', async () => {
     const database = await pg.createDatabase()
     const boot = await runTurnpike(['migrations', 'bootstrap'], env(pg.settings(database)))
