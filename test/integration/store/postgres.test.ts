@@ -73,6 +73,27 @@ describe('database = postgres', { skip }, () => {
     assert.match(list.stdout, /Database needs bootstrapping/)
   })
 
+  test('start names an unreachable database and exits 1', async () => {
+    const port = await freePort()
+    const run = await runTurnpike(
+      ['start'],
+      env({
+        database: 'postgres',
+        pg_port: String(port),
+        pg_timeout: '1000',
+        prefix: join(dir, 'down'),
+        proxy_listen: 'off',
+        admin_listen: 'off',
+        status_listen: 'off',
+      }),
+    )
+    assert.equal(run.status, 1)
+    assert.match(
+      run.stderr,
+      new RegExp(`^Error: could not open the postgres store at postgres://kong@127\\.0\\.0\\.1:${port}/kong: .*ECONNREFUSED`),
+    )
+  })
+
   test('migrations bootstrap, list, up, finish and reset answer as Kong', async () => {
     const database = await pg.createDatabase()
     const e = env(pg.settings(database))
@@ -162,6 +183,8 @@ describe('database = postgres', { skip }, () => {
       const root = await call('GET', `${gw.adminUrl}/`)
       assert.equal((root.body as { configuration: Record<string, unknown> }).configuration['pg_password'], '******')
       assert.equal((root.body as { configuration: Record<string, unknown> }).configuration['database'], 'postgres')
+      const status = await call('GET', `${gw.adminUrl}/status`)
+      assert.deepEqual((status.body as { database: unknown }).database, { reachable: true })
       const svc = await call('POST', `${gw.adminUrl}/services`, { name: 'echo', url: upstream.url })
       assert.equal(svc.status, 201, JSON.stringify(svc.body))
       const route = await call('POST', `${gw.adminUrl}/services/echo/routes`, { name: 'r', paths: ['/pg'] })
