@@ -270,28 +270,27 @@ export class PostgresStore extends PgHandle {
     if (this.#closed) throw new StoreError('DATABASE_ERROR', 'store is closed')
   }
 
-  protected async read<T>(op: (db: Queryable) => Promise<T>): Promise<T> {
+  /** Runs one query (or a few independent ones) on a pool, outside any transaction. */
+  async #onPool<T>(pool: pg.Pool, backlog: number | undefined, op: (db: Queryable) => Promise<T>): Promise<T> {
     await this.#ready()
-    checkBacklog(this.#readPool, this.#backlog)
+    checkBacklog(pool, backlog)
     try {
-      return await op(this.#readPool as unknown as Queryable)
+      return await op(pool as unknown as Queryable)
     } catch (err) {
       throw asStoreError(err)
     }
+  }
+
+  protected read<T>(op: (db: Queryable) => Promise<T>): Promise<T> {
+    return this.#onPool(this.#readPool, this.options.readOnly?.backlog ?? this.#backlog, op)
   }
 
   /**
    * The snapshot the workers get is read from the primary: a replica that lags would hand them a
    * configuration without the write that asked for the new snapshot.
    */
-  override async all(entity: string, options?: { readonly withExpiry?: boolean }): Promise<Row[]> {
-    await this.#ready()
-    checkBacklog(this.#pool, this.#backlog)
-    try {
-      return await this.core.all(this.#pool as unknown as Queryable, entity, options)
-    } catch (err) {
-      throw asStoreError(err)
-    }
+  override all(entity: string, options?: { readonly withExpiry?: boolean }): Promise<Row[]> {
+    return this.#onPool(this.#pool, this.#backlog, (db) => this.core.all(db, entity, options))
   }
 
   protected async write<T>(op: (db: Queryable) => Promise<T>): Promise<T> {
