@@ -1,6 +1,6 @@
 /**
  * A throwaway PostgreSQL server for tests: `initdb` into a temp dir, `postgres` on 127.0.0.1 and a
- * free port with fsync off, a trusted `kong` superuser, stopped (and its dir removed) by `stop()`.
+ * free port with fsync off (commits still wait for the WAL write, so they survive `interrupt()`), a trusted `kong` superuser, stopped (and its dir removed) by `stop()`.
  * PostgreSQL refuses to run as root: when the tests run as root, the server runs as the `postgres`
  * system user (Debian's package creates it), in a directory that user owns.
  */
@@ -22,6 +22,10 @@ export interface TestPostgres {
   query(sql: string, database?: string): Promise<Record<string, unknown>[]>
   /** Settings pointing a gateway at `database` on this server. */
   settings(database: string): Record<string, string>
+  /** Stops the server at once, keeping its data (an outage); `resume()` starts it again on the same port. */
+  interrupt(): Promise<void>
+  resume(): Promise<void>
+  /** Stops the server and removes its data. */
   stop(): Promise<void>
 }
 
@@ -74,15 +78,26 @@ export async function startPostgres(): Promise<TestPostgres> {
     rmSync(dir, { recursive: true, force: true })
     throw new Error(`initdb failed: ${init.stderr}`)
   }
+  // Below the ephemeral range (closedPort): no other test's socket takes it during an outage.
   const port = await closedPort()
-  const args = ['-D', data, '-k', dir, '-p', String(port), '-h', '127.0.0.1', '-F']
-  args.push('-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200')
-  const child: ChildProcess = spawn(join(bin, 'postgres'), args, { ...asServer, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
+  const args = [
+    '-D',
+    data,
+    '-k',
+    dir,
+    '-p',
+    String(port),
+    '-h',
+    '127.0.0.1',
+    '-F',
+    '-c',
+    'full_page_writes=off',
+    '-c',
+    'max_connections=200',
+  ]
+  let child: ChildProcess | null = null
+  let exited: Promise<void> = Promise.resolve()
   let log = ''
-  child.stderr?.on('data', (chunk: Buffer) => {
-    if (log.length < 20_000) log += chunk.toString('utf8')
-  })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
 
   const connect = async (database: string): Promise<pg.Client> => {
     const client = new pg.Client({ host: '127.0.0.1', port, user: 'kong', database })
@@ -102,30 +117,44 @@ export async function startPostgres(): Promise<TestPostgres> {
       await client.end()
     }
   }
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGQUIT') // immediate shutdown: nothing to keep
+  /** Immediate shutdown (what a crash leaves: committed data survives, as with a real server). */
+  const halt = async (): Promise<void> => {
+    const c = child
+    child = null
+    if (c !== null && c.exitCode === null && c.signalCode === null) {
+      c.kill('SIGQUIT')
       await exited
     }
+  }
+  const stop = async (): Promise<void> => {
+    await halt()
     rmSync(dir, { recursive: true, force: true })
   }
-
-  const deadline = Date.now() + 20_000
-  for (;;) {
-    if (child.exitCode !== null) {
-      rmSync(dir, { recursive: true, force: true })
-      throw new Error(`postgres exited with ${child.exitCode}: ${log}`)
-    }
-    try {
-      await query('SELECT 1')
-      break
-    } catch (err) {
-      if (Date.now() > deadline) {
-        await stop()
-        throw new Error(`postgres on port ${port} did not accept connections: ${(err as Error).message}\n${log}`)
+  const launch = async (): Promise<void> => {
+    const c = spawn(join(bin, 'postgres'), args, { ...asServer, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
+    child = c
+    log = ''
+    c.stderr?.on('data', (chunk: Buffer) => {
+      if (log.length < 20_000) log += chunk.toString('utf8')
+    })
+    exited = new Promise<void>((resolve) => c.once('exit', () => resolve()))
+    const deadline = Date.now() + 20_000
+    for (;;) {
+      if (c.exitCode !== null) throw new Error(`postgres exited with ${c.exitCode}: ${log}`)
+      try {
+        await query('SELECT 1')
+        return
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`postgres on port ${port} did not accept connections: ${(err as Error).message}\n${log}`)
+        await new Promise((r) => setTimeout(r, 50))
       }
-      await new Promise((r) => setTimeout(r, 50))
     }
+  }
+  try {
+    await launch()
+  } catch (err) {
+    await stop()
+    throw err
   }
 
   return {
@@ -146,6 +175,8 @@ export async function startPostgres(): Promise<TestPostgres> {
       pg_user: 'kong',
       pg_database: database,
     }),
+    interrupt: halt,
+    resume: launch,
     stop,
   }
 }

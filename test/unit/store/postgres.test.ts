@@ -10,7 +10,7 @@ import { createStore } from '../../../src/store/index.js'
 import { StoreError } from '../../../src/store/types.js'
 import { hasPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js'
 import { runStoreConformance } from './conformance.js'
-import { ENTITIES, consumers, routes, service, services, uid } from './fixtures.js'
+import { ENTITIES, consumers, routes, service, services, sleep, uid } from './fixtures.js'
 
 const skip = hasPostgres() ? false : 'PostgreSQL is not installed (.ci/run installs it)'
 let server: TestPostgres | undefined
@@ -122,4 +122,37 @@ test('postgres: with a read-only replica, lookups and pages read it while the sn
     assert.equal((await tx.select('services', uid(1)))?.id, uid(1))
   })
   await store.close()
+})
+
+test('postgres: losing the server fails operations as database errors (no crash); they work again once it is back', { skip }, async () => {
+  const own = await startPostgres()
+  try {
+    const database = await own.createDatabase()
+    const store = createPostgresStore({ host: own.host, port: own.port, user: own.user, database, timeoutMs: 1000 })
+    await store.init(ENTITIES)
+    await store.insert('services', service(1))
+    // idle connections in the pool, and a transaction open when the server goes
+    await Promise.all([store.select('services', uid(1)), store.select('services', uid(1))])
+    const tx = store.transaction(async (t) => {
+      await t.insert('services', service(2))
+      await sleep(300)
+      await t.select('services', uid(2))
+    })
+    await sleep(100)
+    await own.interrupt()
+    await assert.rejects(tx, (err: unknown) => err instanceof StoreError && err.code === 'DATABASE_ERROR')
+    assert.equal(await store.reachable(), false)
+    assert.ok(store.lastError !== null)
+    await assert.rejects(store.select('services', uid(1)), (err: unknown) => err instanceof StoreError && err.code === 'DATABASE_ERROR')
+    await assert.rejects(store.insert('services', service(3)), (err: unknown) => err instanceof StoreError && err.code === 'DATABASE_ERROR')
+    await own.resume()
+    assert.equal(await store.reachable(), true)
+    assert.equal((await store.select('services', uid(1)))?.id, uid(1))
+    assert.equal(await store.select('services', uid(2)), null)
+    await store.insert('services', service(3))
+    assert.equal((await store.all('services')).length, 2)
+    await store.close()
+  } finally {
+    await own.stop()
+  }
 })
