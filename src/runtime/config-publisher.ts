@@ -87,6 +87,12 @@ export class ConfigPublisher {
     this.#schedule()
   }
 
+  /** Another node changed rows of these entities: read them again from the store, published soon. */
+  reloadEntities(entities: readonly string[]): void {
+    for (const e of entities) if (this.#rows.has(e)) this.#stale.add(e)
+    this.#schedule()
+  }
+
   /** The store was changed behind the DAO (a whole configuration replaced): reload it all. */
   reloadAll(): Promise<void> {
     this.#full = true

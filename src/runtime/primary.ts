@@ -32,6 +32,7 @@ import type { Store } from '../store/index.js'
 import { PRODUCT, VERSION } from '../version.js'
 import { certificateChangeLogger, logStoredCertificates } from './certificate-log.js'
 import { storeLocation, storeOptions } from './store-options.js'
+import { followOtherNodes } from './cluster-changes.js'
 import { createStatusApi } from './status-api.js'
 import { type ToPrimary, type ToWorker, WORKER_CONFIG_ENV, type WorkerStats } from './messages.js'
 import { createDispatcher } from './dispatch.js'
@@ -331,6 +332,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     throw err instanceof Error && err.name === 'CertificateSettingError' ? new StartError(err.message) : err
   }
 
+  // PostgreSQL: what other nodes commit reaches this node's workers too (listening before the
+  // first load, so nothing committed in between is missed).
+  const otherNodes = store instanceof PostgresStore ? await followOtherNodes(store, publisher, changed, errorLog) : null
   payload = await publisher.load()
   health.configure(payload)
   health.setReadyWait(async () => {
@@ -454,6 +458,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     health.stop()
     await declarative.flush().catch(() => {})
     for (const s of servers) s.closeAllConnections()
+    await otherNodes?.close()
     await store.close().catch(() => {})
     try {
       if (runningPid(prefix) === process.pid) rmSync(pidFile(prefix), { force: true })

@@ -14,6 +14,7 @@ export { MemoryStore, createMemoryStore } from './memory/memory-store.js'
 export { SqliteStore, createSqliteStore } from './sqlite/sqlite-store.js'
 export { PostgresStore, createPostgresStore } from './postgres/pg-store.js'
 export type { PostgresConnection, PostgresStoreOptions } from './postgres/pg-store.js'
+export type { ChangeEvent, ChangeListener } from './postgres/pg-events.js'
 /** Kong's migration workflow on PostgreSQL (`turnpike migrations …`, the start-up check). */
 export * as pgMigrations from './postgres/pg-migrations.js'
 export type { SchemaState } from './postgres/pg-migrations.js'

@@ -12,6 +12,7 @@ import { clampSize } from '../shared/page-size.js'
 import { foreignColumn, indexColumns, q, uniqueColumn } from '../shared/columns.js'
 import type { TagPage, TagQuery } from '../shared/sync-core.js'
 import { indexCasts, indexParams, uniqueParam, type Queryable } from './pg-layout.js'
+import { CHANGES_CHANNEL, changePayload } from './pg-events.js'
 
 /** node-postgres's error shape (a DatabaseError carries the SQLSTATE and the constraint name). */
 interface PgFailure {
@@ -43,9 +44,23 @@ export class PgCore {
   readonly #now: () => number
   readonly #entities = new Map<string, StoreEntity>()
 
-  /** @param now clock in epoch milliseconds (expiry uses the node's clock, as the other stores do). */
-  constructor(now: () => number = Date.now) {
+  readonly #origin: string
+
+  /**
+   * @param origin names this store handle in the change events it sends
+   * @param now clock in epoch milliseconds (expiry uses the node's clock, as the other stores do).
+   */
+  constructor(origin: string, now: () => number = Date.now) {
+    this.#origin = origin
     this.#now = now
+  }
+
+  /**
+   * Tells every listening node that a row changed (NOTIFY is sent on commit only, so a rolled
+   * back write tells nobody). The row itself is read by the listener: a payload is small.
+   */
+  async #notify(db: Queryable, entity: string, id: string): Promise<void> {
+    await db.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, changePayload(this.#origin, entity, id)])
   }
 
   /** Records the entities whose tables exist (after a successful layout migration). */
@@ -139,6 +154,7 @@ export class PgCore {
       await this.#purge(db, def)
       await db.query(`INSERT INTO ${q(def.name)} (${cols.map(q).join(', ')}) VALUES (${marks.join(', ')})`, args)
       await this.#writeTags(db, def, row, expiresAt)
+      await this.#notify(db, entity, row.id)
     } catch (err) {
       throw this.#violation(def, row, err)
     }
@@ -160,6 +176,7 @@ export class PgCore {
       const found = result.rows[0]
       if (found === undefined) return null
       await this.#writeTags(db, def, row, def.ttl === true ? (found['r'] as number | null) : null)
+      await this.#notify(db, entity, row.id)
     } catch (err) {
       throw this.#violation(def, row, err)
     }
@@ -173,6 +190,7 @@ export class PgCore {
     const { rowCount } = await db.query(`DELETE FROM ${q(def.name)} WHERE id = $1`, [id])
     const deleted = (rowCount ?? 0) > 0
     if (deleted && def.tags) await db.query('DELETE FROM tags WHERE entity_name = $1 AND entity_id = $2', [def.name, id])
+    if (deleted) await this.#notify(db, entity, id)
     return deleted
   }
 

@@ -5,18 +5,20 @@
  * and its tags change together, and are issued one at a time so that the last write of this node
  * wins, as with the embedded stores. Transactions hold one connection; nested ones are savepoints.
  *
- * Later: change propagation (LISTEN/NOTIFY on a dedicated connection) and outage handling build on
- * {@link PostgresStore.lastError} and the pool kept here.
+ * Every committed write also sends a change event (NOTIFY) that other nodes `listen()` to
+ * (pg-events.ts). Later: outage handling builds on {@link PostgresStore.lastError}.
  *
  * @module
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { StoreError, type InsertOptions, type Page, type PageQuery, type Row, type Store, type StoreEntity } from '../types.js'
 import type { TagPage, TagQuery } from '../shared/sync-core.js'
 import { TxGate } from '../shared/tx-gate.js'
 import { PgCore } from './pg-core.js'
 import { migrateLayout, type Queryable } from './pg-layout.js'
+import { ChangeListener, type ChangeEvent } from './pg-events.js'
 
 /** Where and how to connect (Kong's `pg_*` settings, or the `pg_ro_*` ones merged over them). */
 export interface PostgresConnection {
@@ -59,10 +61,10 @@ function asStoreError(err: unknown): StoreError {
   return new StoreError('DATABASE_ERROR', message === '' ? String((err as { code?: unknown }).code ?? 'connection failed') : message)
 }
 
-/** A pool honouring one connection's settings. */
-function makePool(c: PostgresConnection, onError: (err: Error) => void): pg.Pool {
+/** The driver's settings of one connection. */
+function clientConfig(c: PostgresConnection): pg.ClientConfig {
   const timeout = c.timeoutMs ?? 5000
-  const pool = new pg.Pool({
+  return {
     host: c.host,
     port: c.port,
     user: c.user,
@@ -71,9 +73,16 @@ function makePool(c: PostgresConnection, onError: (err: Error) => void): pg.Pool
     ...(c.ssl === true ? { ssl: { rejectUnauthorized: c.sslVerify === true } } : {}),
     connectionTimeoutMillis: timeout,
     query_timeout: timeout,
+    application_name: 'turnpike',
+  }
+}
+
+/** A pool honouring one connection's settings. */
+function makePool(c: PostgresConnection, onError: (err: Error) => void): pg.Pool {
+  const pool = new pg.Pool({
+    ...clientConfig(c),
     max: c.maxConnections ?? 10,
     idleTimeoutMillis: c.idleTimeoutMs ?? 60_000,
-    application_name: 'turnpike',
   })
   // An idle connection that breaks reports here; the next query opens a new one.
   pool.on('error', onError)
@@ -242,8 +251,13 @@ export class PostgresStore extends PgHandle {
   #lastError: Error | null = null
   readonly options: PostgresStoreOptions
 
+  /** Names this handle in the change events its writes send (pg-events.ts). */
+  readonly origin: string
+
   constructor(options: PostgresStoreOptions) {
-    super(new PgCore(options.now))
+    const origin = randomUUID()
+    super(new PgCore(origin, options.now))
+    this.origin = origin
     this.options = options
     const onError = (err: Error): void => {
       this.#lastError = err
@@ -362,6 +376,20 @@ export class PostgresStore extends PgHandle {
         throw failure === null ? err : (failure as { err: unknown }).err
       }
     })
+  }
+
+  /**
+   * Listens to the changes other handles (other nodes, the CLI) commit, on a dedicated
+   * connection that reconnects by itself; resolves after the first attempt (`onState` says how
+   * it went). Close the listener when done.
+   */
+  async listen(
+    onEvent: (event: ChangeEvent) => void,
+    onState: (connected: boolean, err?: Error) => void = () => {},
+  ): Promise<ChangeListener> {
+    const listener = new ChangeListener(clientConfig(this.options), this.origin, onEvent, onState)
+    await listener.start()
+    return listener
   }
 
   async reachable(): Promise<boolean> {

@@ -210,6 +210,39 @@ describe('database = postgres', { skip }, () => {
     }
   })
 
+  test('two nodes on one database: a write through one is proxied by the other within a second, an import by both', async () => {
+    const database = await pg.createDatabase()
+    assert.equal((await runTurnpike(['migrations', 'bootstrap'], env(pg.settings(database)))).status, 0)
+    const a = await startTestGateway({ settings: pg.settings(database) })
+    const b = await startTestGateway({ settings: pg.settings(database) })
+    try {
+      const latencies: number[] = []
+      for (let i = 0; i < 5; i++) {
+        const svc = await call('POST', `${a.adminUrl}/services`, { name: `s${i}`, url: upstream.url })
+        assert.equal(svc.status, 201, JSON.stringify(svc.body))
+        const started = performance.now()
+        const route = await call('POST', `${a.adminUrl}/services/s${i}/routes`, { paths: [`/n${i}`] })
+        assert.equal(route.status, 201, JSON.stringify(route.body))
+        await eventuallyStatus(`${b.proxyUrl}/n${i}/x`, 200, 1000)
+        latencies.push(performance.now() - started)
+      }
+      // a delete reaches the other node too
+      assert.equal((await call('DELETE', `${a.adminUrl}/services/s0/routes/${await routeId(a.adminUrl, 's0')}`)).status, 204)
+      await eventuallyStatus(`${b.proxyUrl}/n0/x`, 404, 1000)
+      // so does what the CLI imports into the database
+      const file = join(dir, 'live.yml')
+      writeFileSync(file, `_format_version: "3.0"\nservices:\n- name: live\n  url: ${upstream.url}\n  routes:\n  - paths: [/live]\n`)
+      const imp = await runTurnpike(['config', 'db_import', file], env({ ...pg.settings(database), prefix: join(dir, 'live') }))
+      assert.equal(imp.status, 0, imp.stderr)
+      await eventuallyStatus(`${a.proxyUrl}/live/x`, 200, 1000)
+      await eventuallyStatus(`${b.proxyUrl}/live/x`, 200, 1000)
+      process.stdout.write(`# write on node A -> proxied by node B: ${latencies.map((ms) => ms.toFixed(0)).join(', ')} ms\n`)
+    } finally {
+      await a.stop()
+      await b.stop()
+    }
+  })
+
   test('config db_import then db_export round-trips through postgres', async () => {
     const database = await pg.createDatabase()
     const e = env({ ...pg.settings(database), prefix: join(dir, 'io') })
@@ -261,4 +294,20 @@ async function eventuallyProxied(proxyUrl: string): Promise<void> {
     if (Date.now() > deadline) throw new Error(`proxy answered ${res.status}: ${JSON.stringify(res.body)}`)
     await new Promise((r) => setTimeout(r, 50))
   }
+}
+
+/** Waits until a proxied GET answers `status`, within `withinMs`. */
+async function eventuallyStatus(url: string, status: number, withinMs: number): Promise<void> {
+  const deadline = Date.now() + withinMs
+  for (;;) {
+    const res = await call('GET', url)
+    if (res.status === status) return
+    if (Date.now() > deadline) throw new Error(`${url} answered ${res.status} after ${withinMs} ms, expected ${status}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+async function routeId(adminUrl: string, service: string): Promise<string> {
+  const res = await call('GET', `${adminUrl}/services/${service}/routes`)
+  return (res.body as { data: { id: string }[] }).data[0]?.id ?? ''
 }

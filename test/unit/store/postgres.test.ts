@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { createPostgresStore, type PostgresStore } from '../../../src/store/postgres/pg-store.js'
 import { createStore } from '../../../src/store/index.js'
 import { StoreError } from '../../../src/store/types.js'
+import type { ChangeEvent } from '../../../src/store/postgres/pg-events.js'
 import { hasPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js'
 import { runStoreConformance } from './conformance.js'
 import { ENTITIES, consumers, routes, service, services, sleep, uid } from './fixtures.js'
@@ -152,6 +153,77 @@ test('postgres: losing the server fails operations as database errors (no crash)
     await store.insert('services', service(3))
     assert.equal((await store.all('services')).length, 2)
     await store.close()
+  } finally {
+    await own.stop()
+  }
+})
+
+test('postgres: committed writes of other handles arrive as change events; own and rolled-back writes do not', { skip }, async () => {
+  const s = server as TestPostgres
+  const database = await s.createDatabase()
+  const a = createPostgresStore({ host: s.host, port: s.port, user: s.user, database })
+  const b = createPostgresStore({ host: s.host, port: s.port, user: s.user, database })
+  await a.init(ENTITIES)
+  await b.init(ENTITIES)
+  const events: ChangeEvent[] = []
+  const states: boolean[] = []
+  const listener = await a.listen(
+    (e) => events.push(e),
+    (up) => states.push(up),
+  )
+  await a.insert('services', service(1))
+  await b.insert('services', service(2))
+  await b.update('services', service(2, { port: 8080 }))
+  await assert.rejects(
+    b.transaction(async (tx) => {
+      await tx.insert('routes', { id: uid(3), name: 'r', service: null })
+      throw new Error('no')
+    }),
+  )
+  await b.transaction(async (tx) => {
+    await tx.insert('routes', { id: uid(4), name: 'r4', service: { id: uid(2) } })
+  })
+  await b.delete('services', uid(2))
+  const until = Date.now() + 2000
+  while (events.length < 4 && Date.now() < until) await sleep(10)
+  assert.deepEqual(
+    events.map((e) => (e.kind === 'change' ? `${e.entity}:${e.id ?? ''}` : e.kind)),
+    [`services:${uid(2)}`, `services:${uid(2)}`, `routes:${uid(4)}`, `services:${uid(2)}`],
+  )
+  assert.ok(events.every((e) => e.kind === 'change' && e.origin === b.origin))
+  assert.deepEqual(states, [true])
+  await listener.close()
+  await a.close()
+  await b.close()
+})
+
+test('postgres: the change listener reconnects after an outage and asks for a resync', { skip }, async () => {
+  const own = await startPostgres()
+  try {
+    const database = await own.createDatabase()
+    const a = createPostgresStore({ host: own.host, port: own.port, user: own.user, database, timeoutMs: 1000 })
+    await a.init(ENTITIES)
+    const events: ChangeEvent[] = []
+    const states: boolean[] = []
+    const listener = await a.listen(
+      (e) => events.push(e),
+      (up) => states.push(up),
+    )
+    await own.interrupt()
+    await sleep(300)
+    await own.resume()
+    const until = Date.now() + 10_000
+    while (!events.some((e) => e.kind === 'resync') && Date.now() < until) await sleep(20)
+    assert.deepEqual(states, [true, false, true])
+    assert.deepEqual(events, [{ kind: 'resync' }])
+    const b = createPostgresStore({ host: own.host, port: own.port, user: own.user, database })
+    await b.init(ENTITIES)
+    await b.insert('services', service(1))
+    while (events.length < 2 && Date.now() < until) await sleep(10)
+    assert.equal(events.length, 2)
+    await listener.close()
+    await a.close()
+    await b.close()
   } finally {
     await own.stop()
   }
