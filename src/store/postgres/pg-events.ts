@@ -12,6 +12,9 @@ import pg from 'pg'
 /** The NOTIFY channel of row changes. */
 export const CHANGES_CHANNEL = 'turnpike_changes'
 
+/** How often the listening connection is checked (Kong's `db_update_frequency` default, 5 s). */
+const PING_MS = 5000
+
 /** NOTIFY payloads are limited to 8000 bytes; an id that does not fit is left out (the listener reloads the entity). */
 const MAX_PAYLOAD = 7900
 
@@ -51,6 +54,7 @@ export class ChangeListener {
   readonly #onState: (connected: boolean, err?: Error) => void
   #client: pg.Client | null = null
   #timer: NodeJS.Timeout | null = null
+  #ping: NodeJS.Timeout | null = null
   #closed = false
   #backoffMs = 100
   #connected = false
@@ -105,6 +109,23 @@ export class ChangeListener {
     this.#connected = true
     this.#onState(true)
     if (resync) this.#onEvent({ kind: 'resync' })
+    this.#schedulePing(client)
+  }
+
+  /**
+   * A connection that died silently (a network partition sends no reset) would wait for the
+   * kernel's keepalive, hours: a query every few seconds (failing after the query timeout) finds out.
+   */
+  #schedulePing(client: pg.Client): void {
+    this.#ping = setTimeout(() => {
+      this.#ping = null
+      if (this.#client !== client) return
+      client.query('SELECT 1').then(
+        () => this.#schedulePing(client),
+        (err: unknown) => this.#lost(client, err as Error),
+      )
+    }, PING_MS)
+    this.#ping.unref()
   }
 
   #lost(client: pg.Client, err: Error): void {
@@ -128,6 +149,7 @@ export class ChangeListener {
   async close(): Promise<void> {
     this.#closed = true
     if (this.#timer !== null) clearTimeout(this.#timer)
+    if (this.#ping !== null) clearTimeout(this.#ping)
     const client = this.#client
     this.#client = null
     if (client !== null) await client.end().catch(() => {})

@@ -243,6 +243,36 @@ describe('database = postgres', { skip }, () => {
     }
   })
 
+  test('database outage: nodes keep proxying, log the lost change channel once, and catch up by themselves', async () => {
+    const database = await pg.createDatabase()
+    assert.equal((await runTurnpike(['migrations', 'bootstrap'], env(pg.settings(database)))).status, 0)
+    const a = await startTestGateway({ settings: { ...pg.settings(database), pg_timeout: '1000' } })
+    const b = await startTestGateway({ settings: { ...pg.settings(database), pg_timeout: '1000' } })
+    try {
+      assert.equal((await call('POST', `${a.adminUrl}/services`, { name: 'before', url: upstream.url })).status, 201)
+      assert.equal((await call('POST', `${a.adminUrl}/services/before/routes`, { paths: ['/before'] })).status, 201)
+      await eventuallyStatus(`${b.proxyUrl}/before/x`, 200, 1000)
+      await pg.interrupt()
+      try {
+        await b.waitForLog(/lost the database change channel/, 5000)
+        // the proxy never needs the database
+        for (const gw of [a, b]) assert.equal((await call('GET', `${gw.proxyUrl}/before/x`)).status, 200)
+      } finally {
+        await pg.resume()
+      }
+      await b.waitForLog(/listening to the database's changes again/, 10_000)
+      const created = await call('POST', `${a.adminUrl}/services`, { name: 'after', url: upstream.url })
+      assert.equal(created.status, 201, JSON.stringify(created.body))
+      assert.equal((await call('POST', `${a.adminUrl}/services/after/routes`, { paths: ['/after'] })).status, 201)
+      await eventuallyStatus(`${b.proxyUrl}/after/x`, 200, 1000)
+      assert.equal(b.errorLog().match(/lost the database change channel/g)?.length, 1)
+      assert.equal(b.errorLog().match(/listening to the database's changes again/g)?.length, 1)
+    } finally {
+      await a.stop()
+      await b.stop()
+    }
+  })
+
   test('config db_import then db_export round-trips through postgres', async () => {
     const database = await pg.createDatabase()
     const e = env({ ...pg.settings(database), prefix: join(dir, 'io') })
