@@ -16,6 +16,7 @@ import { nextRequestId } from '../proxy/request-id.js'
 import { type ListenerTls, tlsServerOptions } from './tls.js'
 import { nginxPage } from './nginx-pages.js'
 import { guardTlsListener } from './tls-guard.js'
+import { compatH2Server, serveH2 } from './h2-server.js'
 
 /** Kong's `nginx_admin_client_max_body_size` default (10m). */
 export const ADMIN_MAX_BODY = 10 * 1024 * 1024
@@ -164,6 +165,7 @@ export function createAdminServer(
   maxBodyBytes = ADMIN_MAX_BODY,
   tls?: ListenerTls,
   plainPort?: number,
+  http2 = false,
 ): Server {
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now()
@@ -220,11 +222,13 @@ export function createAdminServer(
     tls === undefined
       ? createServer({ requestTimeout: 60_000 }, onRequest)
       : // nginx's client_header_timeout (60s) bounds the wait for a TLS listener's first byte.
-        guardTlsListener(createHttpsServer({ requestTimeout: 60_000, ...tlsServerOptions(tls) }, onRequest), {
+        guardTlsListener(createHttpsServer({ requestTimeout: 60_000, ...tlsServerOptions(tls, http2) }, onRequest), {
           log: logs.error,
           plainPort,
           firstByteTimeout: 60_000,
         })
   server.on('clientError', clientErrorHandler(api, logs))
+  // `http2` on one listener of the kind: Kong's `http2 on` serves HTTP/2 on all of them.
+  if (http2) serveH2(server, compatH2Server(onRequest as unknown as Parameters<typeof compatH2Server>[0]), tls !== undefined, 60_000)
   return server
 }

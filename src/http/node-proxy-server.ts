@@ -6,7 +6,6 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
-import type { TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { gatewayResponseHeaders, type Proxy } from '../proxy/runloop.js'
 import type { BodySource, Downstream, HeaderList, ResponseHeaders } from '../proxy/types.js'
@@ -16,6 +15,8 @@ import { checkRequestHead, HEADER_TOO_LARGE, LARGE_HEADER_BUFFER_SIZE, originFor
 import { nextRequestId } from '../proxy/request-id.js'
 import { type ListenerTls, tlsServerOptions } from './tls.js'
 import { guardTlsListener } from './tls-guard.js'
+import { ConnectionFacts } from './connection-facts.js'
+import { proxyH2Server, serveH2 } from './h2-server.js'
 import type { ErrorLog } from '../observability/error-log.js'
 
 /** The node:http server type, for the process code that starts and stops listeners (only src/http/ knows node:http). */
@@ -46,21 +47,15 @@ function hasBody(req: IncomingMessage): boolean {
 }
 
 /** The request facts every downstream shares, read once from node's IncomingMessage. */
-abstract class RequestFacts {
+abstract class RequestFacts extends ConnectionFacts {
   readonly method: string
   readonly url: string
   readonly headers: IncomingMessage['headers']
   readonly rawHeaders: string[]
   readonly httpVersion: string
-  readonly remoteAddress: string
-  readonly remotePort: number
-  readonly localPort: number
-  readonly scheme: 'http' | 'https'
-  readonly sni: string | undefined
-  readonly connectionId: number
 
   constructor(req: IncomingMessage, scheme: 'http' | 'https') {
-    const socket = req.socket
+    super(req.socket, scheme, connectionId(req.socket))
     this.method = req.method ?? 'GET'
     // An absolute-form target (`GET http://h/p`) is routed by its path, as nginx does; one that
     // is neither form was refused before (checkRequestHead).
@@ -68,14 +63,6 @@ abstract class RequestFacts {
     this.headers = req.headers
     this.rawHeaders = req.rawHeaders
     this.httpVersion = req.httpVersion
-    this.remoteAddress = socket.remoteAddress ?? ''
-    this.remotePort = socket.remotePort ?? 0
-    this.localPort = socket.localPort ?? 0
-    this.scheme = scheme
-    // The server name the client sent in its TLS handshake (routes' `snis`).
-    const servername = scheme === 'https' ? (socket as TLSSocket).servername : undefined
-    this.sni = typeof servername === 'string' && servername !== '' ? servername : undefined
-    this.connectionId = connectionId(socket)
   }
 }
 
@@ -319,6 +306,8 @@ export interface ProxyServerOptions {
   readonly errorLog?: ErrorLog
   /** A plain proxy port, named in the hint when plain HTTP reaches a TLS listener. */
   readonly plainPort?: number | undefined
+  /** HTTP/2 served too (./h2-server.ts): by ALPN on a TLS listener, h2c with prior knowledge on a plain one. */
+  readonly http2?: boolean
 }
 
 /**
@@ -426,9 +415,13 @@ export function createProxyServer(proxy: Proxy, opts: ProxyServerOptions, stats:
   let server: Server
   if (opts.tls === undefined) server = createServer(options, onRequest)
   else {
-    const https = createHttpsServer({ ...options, ...tlsServerOptions(opts.tls), handshakeTimeout: opts.headerTimeout }, onRequest)
+    const https = createHttpsServer({ ...options, ...tlsServerOptions(opts.tls, opts.http2), handshakeTimeout: opts.headerTimeout }, onRequest)
     opts.tls.sessionCache?.attach(https)
     server = guardTlsListener(https, { log: opts.errorLog, plainPort: opts.plainPort, firstByteTimeout: opts.headerTimeout })
+  }
+  if (opts.http2 === true) {
+    const h2 = proxyH2Server(proxy, { scheme: opts.scheme, keepAliveTimeout: opts.keepAliveTimeout })
+    serveH2(server, h2, opts.tls !== undefined, opts.headerTimeout)
   }
   server.on('connection', (socket: Socket) => {
     stats.accepted++

@@ -283,15 +283,15 @@ export class SessionCache {
   }
 }
 
-/** node:https server options for a TLS listener. */
-export function tlsServerOptions(t: ListenerTls): TlsOptions {
+/** node:https server options for a TLS listener; `http2`: `h2` is offered by ALPN before `http/1.1`. */
+export function tlsServerOptions(t: ListenerTls, http2 = false): TlsOptions {
   const select = t.select
   return {
     ...t.policy,
     cert: t.defaults.map((p) => p.cert),
     key: t.defaults.map((p) => p.key),
-    // HTTP/1.1 only for now: a client offering h2 is answered in HTTP/1.1.
-    ALPNProtocols: ['http/1.1'],
+    // Without http2, a client offering h2 is answered in HTTP/1.1 (./h2-server.ts takes the h2 ones).
+    ALPNProtocols: http2 ? ['h2', 'http/1.1'] : ['http/1.1'],
     ...(select !== undefined
       ? {
           SNICallback: (name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => {

@@ -40,7 +40,7 @@ export class WriteTimeoutError extends Error {
  * chunk is in undici's hands measures the time between two successive writes. Waiting for the
  * client's next chunk does not count: that is the client's delay, not the upstream's.
  */
-async function* watchWrites(body: AsyncIterable<Uint8Array>, ms: number, onStall: () => void): AsyncGenerator<Uint8Array> {
+export async function* watchWrites(body: AsyncIterable<Uint8Array>, ms: number, onStall: () => void): AsyncGenerator<Uint8Array> {
   let timer: NodeJS.Timeout | null = null
   let waiting = false
   // Stopping early (the upstream stalled) must not destroy the client's connection: the gateway
@@ -365,7 +365,7 @@ const contexts = new WeakMap<UpstreamTarget['tls'], SecureContext>()
  * The TLS options of a pool's connections: one secure context per service's settings (the CA bundle is parsed
  * once, not per connection), the client certificate, and verification with the chain depth.
  */
-function upstreamTlsOptions(t: UpstreamTarget): buildConnector.BuildOptions {
+export function upstreamTlsOptions(t: UpstreamTarget): buildConnector.BuildOptions {
   const tls = t.tls
   const hasCert = tls.cert !== null && tls.key !== null
   let secureContext = contexts.get(tls)

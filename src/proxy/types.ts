@@ -1,7 +1,8 @@
 /**
  * The seams between the proxy runloop and the runtime edges. The node:http server adapter
  * (`src/http/node-proxy-server.ts`) implements {@link Downstream}; the undici adapter
- * (`src/http/undici-upstream.ts`) implements {@link UpstreamClient}. A second runtime (Bun's
+ * (`src/http/undici-upstream.ts`) implements {@link UpstreamClient}. HTTP/2 has its own pair
+ * (`src/http/h2-server.ts`, `src/http/h2-upstream.ts`) behind the same interfaces. A second runtime (Bun's
  * native server and fetch) only has to provide these two.
  */
 
@@ -42,8 +43,12 @@ export interface Downstream {
   writeHead(status: number, headers: ResponseHeaders | HeaderList): void
   /** Writes a body chunk; returns false when the client is not keeping up (wait for `onDrain`). */
   write(chunk: Uint8Array): boolean
-  /** Ends the response, with a last body chunk when one is given (sent together with it). */
-  end(lastChunk?: Uint8Array | null): void
+  /**
+   * Ends the response, with a last body chunk when one is given (sent together with it), and the
+   * upstream's trailers when it sent some (HTTP/2 adapters send them; HTTP/1.1 ones drop them, as
+   * nginx does).
+   */
+  end(lastChunk?: Uint8Array | null, trailers?: HeaderList | null): void
   /** Registers the callback for the next drain (one at a time). */
   onDrain(cb: () => void): void
   /** The client went away before the response ended. */
@@ -76,7 +81,8 @@ export interface UpstreamSink {
   onSent(): void
   onHeaders(status: number, headers: HeaderList, control: UpstreamControl): void
   onData(chunk: Buffer): void
-  onEnd(): void
+  /** The response ended; `trailers` when the upstream sent some (HTTP/2: grpc-status …). */
+  onEnd(trailers?: HeaderList | null): void
   onUpgrade(status: number, headers: HeaderList, socket: import('node:stream').Duplex): void
   /** The attempt failed; `info` describes where, for the error log. */
   onError(error: Error, info: UpstreamErrorInfo): void

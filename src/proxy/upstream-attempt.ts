@@ -109,7 +109,7 @@ function setTargetHost(ctx: AttemptContext, b: Balancer, a: Address): void {
     const current = h[i + 1]
     // A plugin that set its own Host keeps it.
     if (current !== service.hostHeader && current !== ctx.targetHost) return
-    const defaultPort = (service.protocol === 'http' && a.port === 80) || (service.protocol === 'https' && a.port === 443)
+    const defaultPort = a.port === (service.protocol === 'https' || service.protocol === 'grpcs' ? 443 : 80)
     const host = a.target.host.includes(':') ? `[${a.target.host}]` : a.target.host
     const value = b.upstream.host_header ?? (defaultPort ? host : `${host}:${a.port}`)
     h[i + 1] = value
@@ -209,7 +209,8 @@ export function attemptFailed(ctx: AttemptContext, error: Error, info: UpstreamE
   const d = ctx.d
   const settings = ctx.proxy.settings
   const failure = classifyUpstreamFailure(error, info, {
-    scheme: t.scheme,
+    // gRPC over TLS fails the ways HTTPS does (handshake, verification).
+    scheme: t.scheme === 'https' || t.scheme === 'grpcs' ? 'https' : 'http',
     hostname: t.hostname,
     address: t.address,
     port: t.port,

@@ -39,7 +39,7 @@ export function workerListenOptions(l: ListenAddress): {
 
 /** A listener as the start line names it: `127.0.0.1:8443 ssl`, `[::1]:8001` (`port`: the one bound, for port 0). */
 export function listenerName(l: ListenAddress, port = l.port): string {
-  return `${l.host.includes(':') ? `[${l.host}]` : l.host}:${port}${l.ssl ? ' ssl' : ''}`
+  return `${l.host.includes(':') ? `[${l.host}]` : l.host}:${port}${l.ssl ? ' ssl' : ''}${l.http2 ? ' http2' : ''}`
 }
 
 /** The start line's words for one proxy listener. */

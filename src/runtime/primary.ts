@@ -475,6 +475,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     resolveStopped = resolve
   })
 
+  // Kong's template puts `http2 on` in a server block when one of its listeners has the flag.
+  const adminHttp2 = config.admin_listen.some((l) => l.http2)
+  const statusHttp2 = config.status_listen.some((l) => l.http2)
   // Every Admin API and status listener opened, as the start line names them.
   const opened: Record<'admin' | 'status', string[]> = { admin: [], status: [] }
   try {
@@ -486,10 +489,11 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         sizeToBytes(config.nginx_admin_client_max_body_size),
         l.ssl ? listenerTls.get('admin') : undefined,
         config.admin_listen.find((p) => !p.ssl)?.port,
+        adminHttp2,
       )
       servers.push(server)
       await listenOn(server, l, 'admin_listen')
-      opened.admin.push(listenerName(l, boundPort(server, l)))
+      opened.admin.push(listenerName({ ...l, http2: adminHttp2 }, boundPort(server, l)))
     }
     const status = createStatusApi(
       admin,
@@ -503,10 +507,11 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         undefined,
         l.ssl ? listenerTls.get('status') : undefined,
         config.status_listen.find((p) => !p.ssl)?.port,
+        statusHttp2,
       )
       servers.push(server)
       await listenOn(server, l, 'status_listen')
-      opened.status.push(listenerName(l, boundPort(server, l)))
+      opened.status.push(listenerName({ ...l, http2: statusHttp2 }, boundPort(server, l)))
     }
   } catch (err) {
     await stopAll()
@@ -518,14 +523,16 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   process.once('SIGTERM', onSignal)
   process.once('SIGINT', onSignal)
   const primaryDistributes = cluster.schedulingPolicy !== cluster.SCHED_NONE
-  const accepting = config.proxy_listen.map((l) => describeAcceptMode(l, workerCount, primaryDistributes)).join('; ')
+  // One proxy listener with http2 puts HTTP/2 on all of them (Kong's `http2 on` in the server block).
+  const proxyHttp2 = config.proxy_listen.some((l) => l.http2)
+  const accepting = config.proxy_listen
+    .map((l) => describeAcceptMode({ ...l, http2: proxyHttp2 }, workerCount, primaryDistributes))
+    .join('; ')
   const named = (list: string[]): string => (list.length === 0 ? 'off' : list.join(', '))
   errorLog.notice(
     `${PRODUCT} ${VERSION} started: ${workerCount} worker${workerCount === 1 ? '' : 's'} (proxy_listen ${accepting === '' ? 'off' : accepting}), ` +
       `admin_listen ${named(opened.admin)}, status_listen ${named(opened.status)}, database ${config.database}`,
   )
-  const http2 = [...config.proxy_listen, ...config.admin_listen, ...config.status_listen].filter((l) => l.http2)
-  if (http2.length > 0) errorLog.notice(`http2 is not served yet: clients of ${http2.map((l) => listenerName(l)).join(', ')} get HTTP/1.1`)
   const ignored = ignoredTlsSettings(config)
   if (ignored !== null) errorLog.warn(ignored)
   return { dao, stopped: stoppedPromise, stop: stopAll }

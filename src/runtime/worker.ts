@@ -7,6 +7,7 @@ import type { GatewayConfig } from '../config/index.js'
 import { createProxyServer, type ConnectionStats } from '../http/node-proxy-server.js'
 import { outbound, setOutboundTlsProtocols } from '../http/outbound.js'
 import { UndiciUpstream } from '../http/undici-upstream.js'
+import { H2Upstream, SchemeUpstream } from '../http/h2-upstream.js'
 import { CertificateContexts, type ListenerTls, SessionCache, tlsPolicy } from '../http/tls.js'
 import { AccessLog } from '../observability/access-log.js'
 import { ErrorLog } from '../observability/error-log.js'
@@ -62,11 +63,15 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
   // line within a second, as `tail -f` users expect. The periodic write is asynchronous: a
   // synchronous flush (with its fsync) would stall requests on a slow disk.
   if (accessSink !== null) setInterval(() => accessSink.drain(), 1000).unref()
-  const upstream = new UndiciUpstream({
-    keepaliveIdleTimeout: config.upstream_keepalive_idle_timeout,
-    keepaliveMaxRequests: config.upstream_keepalive_max_requests,
-    maxHeaderSize: UPSTREAM_MAX_HEADER_SIZE,
-  })
+  // grpc/grpcs services go over HTTP/2 sessions, every other one over the HTTP/1.1 pools.
+  const upstream = new SchemeUpstream(
+    new UndiciUpstream({
+      keepaliveIdleTimeout: config.upstream_keepalive_idle_timeout,
+      keepaliveMaxRequests: config.upstream_keepalive_max_requests,
+      maxHeaderSize: UPSTREAM_MAX_HEADER_SIZE,
+    }),
+    new H2Upstream({ keepaliveIdleTimeout: config.upstream_keepalive_idle_timeout }),
+  )
   const connections: ConnectionStats = { accepted: 0, active: 0 }
   let proxy: Proxy | null = null
   const servers: Server[] = []
@@ -109,6 +114,9 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
     } catch (err) {
       return listenFailed(`could not open the TLS proxy listeners: ${(err as Error).message}`)
     }
+    // Kong's template puts `http2 on` in the proxy server block when one listener has the flag:
+    // nginx then serves HTTP/2 on every listener of the block.
+    const http2 = all.some((l) => l.http2)
     for (const l of all) {
       const server = createProxyServer(
         p,
@@ -117,6 +125,7 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
           keepAliveTimeout: CLIENT_KEEPALIVE_TIMEOUT,
           headerTimeout: config.nginx_http_client_header_timeout,
           bodyTimeout: config.nginx_http_client_body_timeout,
+          http2,
           ...(l.ssl && tls !== undefined ? { tls, errorLog, plainPort: all.find((p) => !p.ssl)?.port } : {}),
         },
         connections,

@@ -93,7 +93,8 @@ const EMPTY_CONTEXT: SnapshotContext = { registry: new PluginRegistry([]), entit
 export interface CompiledService {
   readonly id: string
   readonly name: string | null
-  readonly protocol: 'http' | 'https'
+  /** `grpc`/`grpcs`: proxied over HTTP/2 (h2c, or h2 over TLS). */
+  readonly protocol: 'http' | 'https' | 'grpc' | 'grpcs'
   readonly host: string
   readonly port: number
   readonly path: string | null
@@ -147,14 +148,18 @@ export interface ConfigSnapshot {
   readonly certificates: CertificateIndex
 }
 
+/** Route protocols the HTTP proxy serves (gRPC over HTTP/2). */
+const HTTP_ROUTE_PROTOCOLS = new Set(['http', 'https', 'grpc', 'grpcs'])
+
 /** The schema's fields whose defaults stand in for an explicit `null` (Kong: `service.retries or 5`). */
 const F = serviceSchema.fields
 
 function compileService(row: Service, tls: UpstreamTls): CompiledService {
-  const protocol = row.protocol === 'https' ? 'https' : 'http'
+  const protocol = row.protocol === 'https' || row.protocol === 'grpc' || row.protocol === 'grpcs' ? row.protocol : 'http'
   const host = row.host
   const port = row.port
-  const defaultPort = (protocol === 'http' && port === 80) || (protocol === 'https' && port === 443)
+  // Kong's upstream_host: the port is left out when it is the scheme's (80 for http and grpc, 443 for https and grpcs).
+  const defaultPort = port === (protocol === 'https' || protocol === 'grpcs' ? 443 : 80)
   const bracketed = isIP(host) === 6 ? `[${host}]` : host
   return {
     id: row.id,
@@ -202,7 +207,7 @@ export function buildSnapshot(given: ConfigPayload, context: SnapshotContext = E
     const serviceRef = route.service
     // Kong leaves routes of a disabled service out of the router entirely.
     if (serviceRef !== null && disabled.has(serviceRef.id)) continue
-    if (!route.protocols.includes('http') && !route.protocols.includes('https')) continue // stream and gRPC routes: not served yet
+    if (!route.protocols.some((p) => HTTP_ROUTE_PROTOCOLS.has(p))) continue // stream routes: not served yet
     const compiledService = serviceRef === null ? null : (services.get(serviceRef.id) ?? null)
     routes.push({ ...route, compiledService, plan: plans.planFor(route.id, compiledService?.id ?? null) })
   }

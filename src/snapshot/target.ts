@@ -9,7 +9,8 @@ import type { UpstreamTls } from './upstream-tls.js'
 
 /** Where and how to send one upstream attempt. */
 export interface UpstreamTarget {
-  readonly scheme: 'http' | 'https'
+  /** `grpc`/`grpcs`: the request goes over HTTP/2 (h2c with prior knowledge, or h2 over TLS). */
+  readonly scheme: 'http' | 'https' | 'grpc' | 'grpcs'
   /** The IP address to connect to. */
   readonly address: string
   readonly port: number

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { connect as h2connect } from 'node:http2'
 import { request as httpsRequest } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -104,9 +105,34 @@ describe('TLS listeners', () => {
     assert.match(line, new RegExp(`proxy_listen 127\\.0\\.0\\.1:${plain}: .*; 127\\.0\\.0\\.1:${tlsPort} ssl: `))
     assert.match(
       line,
-      new RegExp(`admin_listen 127\\.0\\.0\\.1:\\d+, 127\\.0\\.0\\.1:${adminTls} ssl, status_listen 127\\.0\\.0\\.1:${statusTls} ssl,`),
+      new RegExp(
+        `admin_listen 127\\.0\\.0\\.1:\\d+ http2, 127\\.0\\.0\\.1:${adminTls} ssl http2, status_listen 127\\.0\\.0\\.1:${statusTls} ssl,`,
+      ),
     )
-    assert.match(gw.errorLog(), /http2 is not served yet: clients of 127\.0\.0\.1:\d+ ssl get HTTP\/1\.1/)
+    assert.doesNotMatch(gw.errorLog(), /not served yet/)
+  })
+
+  test('an admin_listen entry with `http2 ssl` answers HTTP/2 clients (ALPN h2) and HTTP/1.1 ones', async () => {
+    const session = h2connect(`https://127.0.0.1:${adminTls}`, { rejectUnauthorized: false })
+    try {
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = session.request({ ':path': '/status' })
+        let status = 0
+        let body = ''
+        req.on('response', (h) => (status = Number(h[':status'])))
+        req.setEncoding('utf8')
+        req.on('data', (c: string) => (body += c))
+        req.on('end', () => resolve({ status, body }))
+        req.on('error', reject)
+      })
+      assert.equal((session.socket as TLSSocket).alpnProtocol, 'h2')
+      assert.equal(answer.status, 200)
+      assert.ok('server' in (JSON.parse(answer.body) as object))
+    } finally {
+      session.close()
+    }
+    const h1 = await httpsGet(adminTls, '/status', 'admin.test')
+    assert.equal(h1.status, 200)
   })
 
   test("without ssl_cert, Kong's self-signed RSA and ECDSA defaults are generated into <prefix>/ssl/ and served", async () => {

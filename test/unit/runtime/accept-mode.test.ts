@@ -37,11 +37,11 @@ describe('acceptMode', () => {
     )
   })
 
-  test('an ssl listener is accepted as a plain one, and named with ssl', () => {
+  test('an ssl listener is accepted as a plain one, and named with ssl (and http2)', () => {
     const l = parseListenEntry('0.0.0.0:8443 http2 ssl reuseport backlog=16384')
     assert.deepEqual(acceptMode(l, 'linux'), { mode: 'reuseport' })
     if (process.platform === 'linux')
-      assert.equal(describeAcceptMode(l, 2, true), '0.0.0.0:8443 ssl reuseport: each worker accepts on its own socket')
+      assert.equal(describeAcceptMode(l, 2, true), '0.0.0.0:8443 ssl http2 reuseport: each worker accepts on its own socket')
     assert.equal(listenerName(parseListenEntry('[::1]:0 ssl'), 8444), '[::1]:8444 ssl')
     assert.equal(listenerName(parseListenEntry('127.0.0.1:8001')), '127.0.0.1:8001')
   })
