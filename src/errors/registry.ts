@@ -140,6 +140,10 @@ export function refusal(status: number): GatewayError {
 export const NO_ROUTE = kong('TP_NO_ROUTE', 404, 'no Route matched with those values')
 export const HTTPS_REQUIRED = kong('TP_HTTPS_REQUIRED', 426, 'Please use HTTPS protocol')
 export const NO_SERVICE = kong('TP_NO_SERVICE', 503, 'no Service found with those values')
+/** A gRPC request (application/grpc) over HTTP/1.x on a route with grpc/grpcs protocols. */
+export const GRPC_HTTP2_REQUIRED = kong('TP_GRPC_HTTP2_REQUIRED', 426, 'Please use HTTP2 protocol')
+/** A request without a gRPC content type on a route with grpc/grpcs protocols. */
+export const GRPC_NOT_GRPC = kong('TP_GRPC_NOT_GRPC', 415, 'Non-gRPC request matched gRPC route')
 
 // --- plugins ------------------------------------------------------------------------------------------
 
@@ -433,6 +437,8 @@ export const ERRORS: readonly GatewayError<never>[] = [
   NO_ROUTE,
   HTTPS_REQUIRED,
   NO_SERVICE,
+  GRPC_HTTP2_REQUIRED,
+  GRPC_NOT_GRPC,
   UNEXPECTED,
   DNS_NOT_FOUND,
   DNS_ERROR,

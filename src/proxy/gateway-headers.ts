@@ -19,6 +19,8 @@ export const VIA = `${PRODUCT}/${VERSION}`
  * version) and in the upstream request of an HTTP/1.1 client (the client's version).
  */
 export const VIA_TOKEN = viaToken('1.1', VIA)
+/** The `Via` token of a response from a grpc/grpcs upstream (Kong: proxy HTTP version `2`). */
+const VIA_TOKEN_H2 = viaToken('2', VIA)
 
 /**
  * The headers every response the gateway makes itself carries (Kong's header_filter for a
@@ -46,7 +48,9 @@ export function gatewayResponseHeaders(
  */
 export function proxiedHeaders(ctx: RequestContext, status: number, raw: HeaderList, switching: boolean): HeaderList {
   const s = ctx.proxy.settings
-  const out = forwardedResponseHeaders(raw, switching, s.viaHeader ? VIA_TOKEN : null, s.serverHeader ? SERVER : null)
+  const scheme = ctx.target?.scheme
+  const via = scheme === 'grpc' || scheme === 'grpcs' ? VIA_TOKEN_H2 : VIA_TOKEN
+  const out = forwardedResponseHeaders(raw, switching, s.viaHeader ? via : null, s.serverHeader ? SERVER : null)
   if (s.upstreamLatency) out.push('x-kong-upstream-latency', String(Math.round(ctx.headersAt - ctx.sentAt)))
   if (s.proxyLatency) out.push('x-kong-proxy-latency', String(Math.round(ctx.sentAt - ctx.startedAt)))
   if (s.upstreamStatus) out.push('x-kong-upstream-status', String(status))

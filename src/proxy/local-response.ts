@@ -11,6 +11,7 @@ import { debugHeaders } from './gateway-headers.js'
 import { bodyFilter, headerFilter } from './plugin-runner.js'
 import type { ExitResponse, RequestContext } from './request-context.js'
 import { ResponseHeaderSet } from '../codec/response-headers.js'
+import { grpcError, grpcSend, isGrpcRequest } from './grpc.js'
 import type { ResponseHeaders } from './types.js'
 
 /**
@@ -22,6 +23,19 @@ import type { ResponseHeaders } from './types.js'
 export function localError(ctx: RequestContext, e: GatewayError<never>, message = e.message, close = false): void {
   const h = ctx.d.headers
   const accept = h['accept']
+  if (isGrpcRequest(ctx.d)) {
+    // Kong on a gRPC request: kong.response.error answers with the status's grpc-message; the
+    // nginx error handler (when Accept, else Content-Type, is gRPC) with the message.
+    const headers = ctx.baseHeaders(null)
+    const source = typeof accept === 'string' ? accept : String(h['content-type'])
+    const grpc =
+      e.raisedBy === 'kong'
+        ? grpcError(ctx.d, e.status, headers)
+        : source.startsWith('application/grpc')
+          ? grpcSend(ctx.d, e.status, headers, { message })
+          : null
+    if (grpc !== null) return respond(ctx, e.status, headers, grpc.body)
+  }
   let r: { contentType: string; body: string }
   if (e.raisedBy === 'kong') r = renderError(negotiateKongError(typeof accept === 'string' ? accept : undefined), message, ctx.requestId)
   else {
@@ -43,20 +57,34 @@ export function localError(ctx: RequestContext, e: GatewayError<never>, message 
  * redirect (301/302/307/308) to the same URL over https.
  */
 export function httpsRedirect(ctx: RequestContext, code: number, message: string): void {
-  if (code === 426) {
-    const h = ctx.baseHeaders(null)
-    h['connection'] = 'Upgrade'
-    h['upgrade'] = 'TLS/1.2, HTTP/1.1'
-    const accept = ctx.d.headers['accept']
-    const r = renderError(negotiateKongError(typeof accept === 'string' ? accept : undefined), message, ctx.requestId)
-    h['content-type'] = r.contentType
-    respond(ctx, 426, h, r.body)
-    return
-  }
+  if (code === 426) return upgradeRequired(ctx, message, 'TLS/1.2, HTTP/1.1')
   // Kong: `https://` .. forwarded_host (trusted X-Forwarded-Host, else $host) .. request_uri
   const h = ctx.baseHeaders(null)
   h['location'] = `https://${forwardedHost(ctx.d.headers, ctx.trusted)}${ctx.d.url}`
   respond(ctx, code, h, null)
+}
+
+/** Kong's 426 (kong.response.error) with `Connection: Upgrade` and the protocols to upgrade to. */
+export function upgradeRequired(ctx: RequestContext, message: string, upgrade: string): void {
+  const h = ctx.baseHeaders(null)
+  h['connection'] = 'Upgrade'
+  h['upgrade'] = upgrade
+  const accept = ctx.d.headers['accept']
+  const r = renderError(negotiateKongError(typeof accept === 'string' ? accept : undefined), message, ctx.requestId)
+  h['content-type'] = r.contentType
+  respond(ctx, 426, h, r.body)
+}
+
+/**
+ * Kong's answer to a gRPC request over plain HTTP on a route that only has `grpcs`: status 200,
+ * grpc-status 1 (kong.response.exit with a gRPC content type).
+ */
+export function grpcsRequired(ctx: RequestContext): void {
+  const h = ctx.baseHeaders('application/grpc')
+  h['grpc-status'] = '1'
+  h['grpc-message'] = 'gRPC request matched gRPCs route'
+  ctx.responseSource = 'exit'
+  respond(ctx, 200, h, null)
 }
 
 /** Sends the response a plugin made in rewrite or access. */

@@ -17,6 +17,7 @@ import type { RouteMatch } from '../router/index.js'
 import type { CompiledRoute, CompiledService, ConfigSnapshot } from '../snapshot/snapshot.js'
 import { negotiateKongError, renderError } from './error-response.js'
 import { gatewayResponseHeaders } from './gateway-headers.js'
+import { grpcError, grpcSend, isGrpcRequest } from './grpc.js'
 import { headerObject, ResponseHeaderSet } from '../codec/response-headers.js'
 import type { Proxy } from './runloop.js'
 import { nextRequestId } from './request-id.js'
@@ -254,20 +255,31 @@ export abstract class RequestContext implements PdkHost {
     headers: Readonly<Record<string, HeaderValue>> | undefined,
   ): void {
     const h = this.baseHeaders(null)
-    let payload: string | Buffer | null = null
-    if (body !== undefined && body !== null) {
+    for (const [k, v] of Object.entries(headers ?? {})) h[k.toLowerCase()] = v
+    // A gRPC request (or a gRPC answer): grpc-status and grpc-message instead of a body.
+    const grpc = grpcSend(this.d, status, h, body)
+    let payload: string | Buffer | null = grpc === null ? null : grpc.body
+    if (grpc === null && body !== undefined && body !== null) {
       if (typeof body === 'string' || Buffer.isBuffer(body)) payload = body
       else {
         payload = JSON.stringify(body)
-        h['content-type'] = 'application/json; charset=utf-8'
+        h['content-type'] ??= 'application/json; charset=utf-8'
       }
     }
-    for (const [k, v] of Object.entries(headers ?? {})) h[k.toLowerCase()] = v
     this.exitResponse = { status, headers: h, body: payload }
     this.responseSource = 'exit'
   }
 
   kongError(status: number, message: string | undefined, headers: Readonly<Record<string, HeaderValue>> | undefined): void {
+    const given = Object.entries(headers ?? {})
+    if (isGrpcRequest(this.d) && !given.some(([k]) => k.toLowerCase() === 'content-type')) {
+      // Kong: a gRPC request's error has no body; its status goes in grpc-status/grpc-message.
+      const h = this.baseHeaders(null)
+      for (const [k, v] of given) h[k.toLowerCase()] = v
+      this.exitResponse = { status, headers: h, body: grpcError(this.d, status, h)?.body ?? null }
+      this.responseSource = 'exit'
+      return
+    }
     const accept = this.d.headers['accept']
     const r = renderError(
       negotiateKongError(typeof accept === 'string' ? accept : undefined),
@@ -275,7 +287,7 @@ export abstract class RequestContext implements PdkHost {
       this.requestId,
     )
     const h = this.baseHeaders(r.contentType)
-    for (const [k, v] of Object.entries(headers ?? {})) h[k.toLowerCase()] = v
+    for (const [k, v] of given) h[k.toLowerCase()] = v
     this.exitResponse = { status, headers: h, body: r.body }
     this.responseSource = 'exit'
   }

@@ -18,7 +18,8 @@ import type { AccessLog } from '../observability/access-log.js'
 import type { ErrorLog } from '../observability/error-log.js'
 import { hostWithoutPort, type RealIpSettings, realClientIp, upstreamHeaders, viaToken } from './forwarding.js'
 import { proxiedHeaders, VIA, VIA_TOKEN } from './gateway-headers.js'
-import { httpsRedirect, localError, sendExit } from './local-response.js'
+import { grpcsRequired, httpsRedirect, localError, sendExit, upgradeRequired } from './local-response.js'
+import { grpcRouteCheck } from './grpc.js'
 import { bodyFilter, headerFilter, logPhase, runAccess, runRewrite } from './plugin-runner.js'
 import { RequestContext } from './request-context.js'
 import { logError, logPluginError, logContext, writeAccessLog } from './request-log.js'
@@ -167,11 +168,17 @@ class Exchange extends RequestContext implements UpstreamSink {
     this.match = match
     const route = match.route
     this.plan = route.plan
+    // Kong compares its `forwarded_proto` as is: a trusted peer's X-Forwarded-Proto, else the scheme.
+    const xfp = this.trusted ? d.headers['x-forwarded-proto'] : undefined
+    const forwardedProto = typeof xfp === 'string' ? xfp : d.scheme
     if (d.scheme === 'http') {
-      // Kong compares its `forwarded_proto` as is: a trusted peer's X-Forwarded-Proto, else the scheme.
-      const xfp = this.trusted ? d.headers['x-forwarded-proto'] : undefined
-      const redirect = httpsRedirectStatus(route, typeof xfp === 'string' ? xfp : d.scheme)
+      const redirect = httpsRedirectStatus(route, forwardedProto)
       if (redirect !== null) return httpsRedirect(this, redirect, E.HTTPS_REQUIRED.message)
+    }
+    const grpc = grpcRouteCheck(route.protocols, d, forwardedProto)
+    if (grpc !== null) {
+      if (grpc === 'http2') return upgradeRequired(this, E.GRPC_HTTP2_REQUIRED.message, 'HTTP/2')
+      return grpc === 'type' ? localError(this, E.GRPC_NOT_GRPC) : grpcsRequired(this)
     }
     const service = route.compiledService
     this.compiledService = service
@@ -269,7 +276,7 @@ class Exchange extends RequestContext implements UpstreamSink {
     }
   }
 
-  onEnd(): void {
+  onEnd(trailers?: HeaderList | null): void {
     if (this.plan !== null && this.plan.hasBodyFilter) {
       const last = bodyFilter(this, Buffer.alloc(0), true)
       if (last.length > 0) {
@@ -277,7 +284,7 @@ class Exchange extends RequestContext implements UpstreamSink {
         this.d.write(last)
       }
     }
-    this.d.end(this.lastChunk)
+    this.d.end(this.lastChunk, trailers)
     this.finish()
   }
 

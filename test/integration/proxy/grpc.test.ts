@@ -1,0 +1,295 @@
+/**
+ * HTTP/2 and gRPC through the gateway (issue 16): a real @grpc/grpc-js server (plain and TLS) and
+ * client, one gateway with a plain and a TLS proxy listener where only one has the `http2` flag
+ * (Kong puts `http2 on` in the whole proxy server block, so both serve HTTP/2). Checked: unary
+ * and server-streaming calls over h2c and h2 (ALPN), metadata both ways, an error status from
+ * the server passed through, gateway errors as grpc-status (Kong's mapping), Kong's 426/415/
+ * grpcs-only answers, an ordinary HTTP route over h2 answering as over HTTP/1.1, and the real
+ * KIC GRPCRoute file loaded DB-less.
+ */
+import assert from 'node:assert/strict'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
+import { connect as h2connect, type IncomingHttpHeaders } from 'node:http2'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { makeCert } from '../../helpers/certs.js'
+import { ROOT, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
+import { collect, echoClient, grpc, rawUnary, startGrpcServer, unary, type EchoClient, type GrpcServer } from '../../helpers/grpc.js'
+import { closedPort, freePort } from '../../helpers/ports.js'
+import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
+
+const REAL =
+  [join(ROOT, '..', 'shared', 'kong', 'realworld-configs'), '/work/shared/kong/realworld-configs'].find((d) => existsSync(d)) ??
+  '/work/shared/kong/realworld-configs'
+
+interface Answer {
+  readonly status: number
+  readonly headers: Record<string, string | string[] | undefined>
+  readonly body: string
+}
+
+/** One request over HTTP/2 (h2c, or TLS with ALPN h2) with node's own client. */
+function h2request(url: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const session = h2connect(url, { rejectUnauthorized: false })
+    session.on('error', reject)
+    const req = session.request(
+      { ':path': path, ':method': body === undefined ? 'GET' : 'POST', ...headers },
+      { endStream: body === undefined },
+    )
+    let status = 0
+    let got: IncomingHttpHeaders = {}
+    let text = ''
+    req.on('response', (h) => {
+      got = h
+      status = Number(h[':status'])
+    })
+    req.setEncoding('utf8')
+    req.on('data', (c: string) => (text += c))
+    req.on('end', () => {
+      session.close()
+      resolve({ status, headers: got as Answer['headers'], body: text })
+    })
+    req.on('error', reject)
+    if (body !== undefined) req.end(body)
+  })
+}
+
+/** One HTTP/1.1 request. */
+function h1request(port: number, path: string, headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => (text += c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+/** Headers that differ between two answers by nature (time, latency, request id, framing). */
+const VOLATILE = new Set([
+  'date',
+  'x-kong-proxy-latency',
+  'x-kong-upstream-latency',
+  'x-kong-request-id',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+])
+
+function stable(h: Answer['headers']): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(h)) if (!k.startsWith(':') && !VOLATILE.has(k)) out[k] = v
+  return out
+}
+
+describe('HTTP/2 and gRPC', () => {
+  let gw: TestGateway
+  let plainServer: GrpcServer
+  let tlsServer: GrpcServer
+  let web: TestUpstream
+  let dir: string
+  let plain: number
+  let tlsPort: number
+  const clients: EchoClient[] = []
+  const client = (port: number, authority: string, tls = false): EchoClient => {
+    const c = echoClient(port, { authority, tls })
+    clients.push(c)
+    return c
+  }
+
+  before(async () => {
+    plainServer = await startGrpcServer()
+    tlsServer = await startGrpcServer(makeCert({ cn: 'localhost' }))
+    web = await startUpstream((req, res, body) => {
+      res.setHeader('x-web', 'yes')
+      res.setHeader('content-type', 'text/plain')
+      res.end(`web ${req.method ?? ''} ${req.url ?? ''} ${body}`)
+    })
+    ;[plain, tlsPort] = [await freePort(), await freePort()]
+    const down = await closedPort()
+    dir = mkdtempSync(join(tmpdir(), 'turnpike-grpc-'))
+    const route = (name: string, host: string, protocols = ['grpc', 'grpcs']): unknown => ({
+      name,
+      hosts: [host],
+      paths: ['/tp.Echo/'],
+      protocols,
+    })
+    const config = {
+      _format_version: '3.0',
+      services: [
+        { name: 'plain', protocol: 'grpc', host: '127.0.0.1', port: plainServer.port, routes: [route('plain', 'grpc.test')] },
+        { name: 'tls', protocol: 'grpcs', host: '127.0.0.1', port: tlsServer.port, routes: [route('tls', 'grpcs.test', ['grpcs'])] },
+        { name: 'down', protocol: 'grpc', host: '127.0.0.1', port: down, retries: 0, routes: [route('down', 'down.test')] },
+        {
+          name: 'term',
+          protocol: 'grpc',
+          host: '127.0.0.1',
+          port: plainServer.port,
+          routes: [route('term', 'term.test')],
+          plugins: [{ name: 'request-termination', config: { status_code: 403, message: 'go away' } }],
+        },
+        {
+          name: 'key',
+          protocol: 'grpc',
+          host: '127.0.0.1',
+          port: plainServer.port,
+          routes: [route('key', 'key.test')],
+          plugins: [{ name: 'key-auth', config: {} }],
+        },
+        { name: 'web', url: `http://127.0.0.1:${web.port}`, routes: [{ name: 'web', paths: ['/web'] }] },
+      ],
+    }
+    writeFileSync(join(dir, 'kong.yml'), JSON.stringify(config))
+    gw = await startTestGateway({
+      settings: {
+        database: 'off',
+        declarative_config: join(dir, 'kong.yml'),
+        proxy_listen: `127.0.0.1:${plain} http2, 127.0.0.1:${tlsPort} ssl`,
+      },
+    })
+  })
+
+  after(async () => {
+    for (const c of clients) c.close()
+    await gw?.stop()
+    await plainServer?.stop()
+    await tlsServer?.stop()
+    await web?.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('the start line names http2 on every proxy listener (Kong: `http2 on` for the server block)', () => {
+    const started = gw.errorLog()
+    assert.match(started, new RegExp(`proxy_listen 127\\.0\\.0\\.1:${plain} http2: `))
+    assert.match(started, new RegExp(`; 127\\.0\\.0\\.1:${tlsPort} ssl http2: `))
+    assert.doesNotMatch(gw.errorLog(), /not served yet/)
+  })
+
+  test('unary over h2c: message, metadata both ways, forwarded headers', async () => {
+    const md = new grpc.Metadata()
+    md.set('x-test', 'hello')
+    const { err, res, headers } = await unary(client(plain, 'grpc.test'), { text: 'hi', n: 7 }, md)
+    assert.equal(err, null)
+    assert.equal(res?.text, 'echo: hi')
+    assert.equal(res?.n, 7)
+    assert.equal(res?.seen?.['x-test'], 'hello')
+    assert.equal(res?.seen?.['x-forwarded-proto'], 'http')
+    assert.equal(res?.seen?.['x-forwarded-host'], 'grpc.test')
+    assert.equal(res?.seen?.[':authority'], `127.0.0.1:${plainServer.port}`)
+    assert.equal(res?.seen?.[':path'], '/tp.Echo/Unary')
+    assert.equal(headers?.get('x-served-by')[0], 'grpc-js')
+    // Kong's Via: the client's HTTP version upstream, the upstream protocol's (2 for gRPC) back.
+    assert.match(String(res?.seen?.['via']), /^2 \S+\/\S+$/)
+    assert.match(String(headers?.get('via')[0]), /^2 \S+\/\S+$/)
+  })
+
+  test('unary over TLS (ALPN h2) to a grpcs service', async () => {
+    const { err, res } = await unary(client(tlsPort, 'grpcs.test', true), { text: 'secure' })
+    assert.equal(err, null)
+    assert.equal(res?.text, 'echo: secure')
+    assert.equal(res?.seen?.['x-forwarded-proto'], 'https')
+  })
+
+  test('server streaming, on one pooled upstream session', async () => {
+    const c = client(plain, 'grpc.test')
+    const { messages, err } = await collect(c, { text: 'tick', n: 5 })
+    assert.equal(err, null)
+    assert.deepEqual(
+      messages.map((m) => m.text),
+      ['tick 0', 'tick 1', 'tick 2', 'tick 3', 'tick 4'],
+    )
+    const again = await collect(c, { text: 'tock', n: 2 })
+    assert.equal(again.messages.length, 2)
+  })
+
+  test("the server's error status and message pass through (trailers-only answer)", async () => {
+    const { err } = await unary(client(plain, 'grpc.test'), { text: 'notfound' })
+    assert.equal(err?.code, grpc.status.NOT_FOUND)
+    assert.equal(err?.details, 'no such thing here')
+  })
+
+  test('gateway errors reach the client as Kong maps them to grpc-status', async () => {
+    // nginx-level 502 (error handler): grpc-status 13 with the message.
+    const down = await unary(client(plain, 'down.test'), { text: 'x' })
+    assert.equal(down.err?.code, grpc.status.INTERNAL)
+    assert.equal(down.err?.details, 'An invalid response was received from the upstream server')
+    // The hint is still logged.
+    await gw.waitForLog(/connect\(\) failed \(111: Connection refused\).*hint/)
+    // A plugin's exit with a message: 403 → 7.
+    const term = await unary(client(plain, 'term.test'), { text: 'x' })
+    assert.equal(term.err?.code, grpc.status.PERMISSION_DENIED)
+    assert.equal(term.err?.details, 'go away')
+    // kong.response.error: 401 → 16 with the status's name.
+    const key = await unary(client(plain, 'key.test'), { text: 'x' })
+    assert.equal(key.err?.code, grpc.status.UNAUTHENTICATED)
+    assert.equal(key.err?.details, 'Unauthenticated')
+    // No route: 404 → 5.
+    const none = await unary(client(plain, 'none.test'), { text: 'x' })
+    assert.equal(none.err?.code, grpc.status.NOT_FOUND)
+    assert.equal(none.err?.details, 'NotFound')
+  })
+
+  test('a gRPC request over plain HTTP on a grpcs-only route: grpc-status 1', async () => {
+    const { err } = await unary(client(plain, 'grpcs.test'), { text: 'x' })
+    assert.equal(err?.code, grpc.status.CANCELLED)
+    assert.equal(err?.details, 'gRPC request matched gRPCs route')
+  })
+
+  test('HTTP/1.1 to a gRPC route: 426 Please use HTTP2 protocol; a non-gRPC type: 415', async () => {
+    const r = await h1request(plain, '/tp.Echo/Unary', { host: 'grpc.test', 'content-type': 'application/grpc' }, 'POST', '')
+    assert.equal(r.status, 426)
+    assert.equal(JSON.parse(r.body).message, 'Please use HTTP2 protocol')
+    assert.equal(r.headers['upgrade'], 'HTTP/2')
+    assert.equal(r.headers['connection'], 'Upgrade')
+    const t = await h2request(
+      `http://127.0.0.1:${plain}`,
+      '/tp.Echo/Unary',
+      { host: 'grpc.test', 'content-type': 'application/json' },
+      '{}',
+    )
+    assert.equal(t.status, 415)
+    assert.equal(JSON.parse(t.body).message, 'Non-gRPC request matched gRPC route')
+  })
+
+  test('an HTTP route answers the same over h2c, h2 (TLS) and HTTP/1.1', async () => {
+    const h1 = await h1request(plain, '/web/a?b=1', { host: 'web.test' })
+    const h2c = await h2request(`http://127.0.0.1:${plain}`, '/web/a?b=1', { host: 'web.test' })
+    const h2 = await h2request(`https://127.0.0.1:${tlsPort}`, '/web/a?b=1', { host: 'web.test' })
+    assert.equal(h1.status, 200)
+    assert.equal(h1.body, 'web GET /a?b=1 ')
+    for (const r of [h2c, h2]) {
+      assert.equal(r.status, h1.status)
+      assert.equal(r.body, h1.body)
+      assert.deepEqual(stable(r.headers), stable(h1.headers))
+      assert.equal(r.headers['connection'], undefined)
+    }
+    // The upstream's protocol names the response's Via: HTTP/1.1 here, whatever the client spoke.
+    assert.equal(h2c.headers['via'], h1.headers['via'])
+    const post = await h2request(`http://127.0.0.1:${plain}`, '/web/p', { host: 'web.test' }, 'payload')
+    assert.equal(post.body, 'web POST /p payload')
+  })
+
+  test('the KIC GRPCRoute file loads DB-less: its request-termination answers a gRPC client as grpc-status 13', async () => {
+    const port = await freePort()
+    const kic = await startTestGateway({
+      settings: {
+        database: 'off',
+        declarative_config: join(REAL, 'Kong-kubernetes-ingress-controller__golden-grpcroute-example.yaml'),
+        proxy_listen: `127.0.0.1:${port} http2`,
+      },
+    })
+    try {
+      const err = await rawUnary(port, '/grpcbin.GRPCBin/DummyUnary', 'example.com')
+      assert.equal(err?.code, grpc.status.INTERNAL)
+      assert.equal(err?.details, 'no existing backendRef provided')
+    } finally {
+      await kic.stop()
+    }
+  })
+})
