@@ -370,6 +370,13 @@ export const UPSTREAM_INVALID_RESPONSE = upstream(
   502,
   (c) => `${c.named} did not answer in HTTP/1.x (${c.detail}): is the port right, or is the upstream HTTP/2-only or another protocol?`,
 )
+/** A grpc/grpcs service's upstream broke HTTP/2 framing (it answered the connection preface in HTTP/1.x, say). */
+export const UPSTREAM_NOT_HTTP2 = upstream(
+  'TP_UPSTREAM_NOT_HTTP2',
+  502,
+  (c) =>
+    `${c.named} did not speak HTTP/2 (${c.detail}): a grpc service is reached with HTTP/2 prior knowledge (grpcs: h2 by ALPN), so the upstream must be a gRPC (HTTP/2) server: check the port, or set the service's protocol to http/https if it serves HTTP/1.x`,
+)
 /** The upstream switched protocols (101) but the client side cannot relay an upgrade. */
 export const UPGRADE_UNSUPPORTED = kong('TP_UPGRADE_UNSUPPORTED', 502, nginxStatusMessage(502))
 /** Any other failure: no hint. */
@@ -471,6 +478,7 @@ export const ERRORS: readonly GatewayError<never>[] = [
   UPSTREAM_TLS_CLIENT_CERTIFICATE,
   UPSTREAM_TLS_ERROR,
   UPSTREAM_INVALID_RESPONSE,
+  UPSTREAM_NOT_HTTP2,
   UPSTREAM_ERROR,
   UPGRADE_UNSUPPORTED,
 ]

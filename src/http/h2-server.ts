@@ -234,6 +234,9 @@ export function proxyH2Server(proxy: Proxy, opts: Http2Options): H2Server {
     const d = new H2Downstream(stream, headers, flags, raw, opts.scheme)
     // A request without a path (CONNECT, a bad `:path`) is refused as nginx does.
     if (!d.url.startsWith('/')) return proxy.reject(d, 400)
+    // nginx's client_max_body_size: a declared length over it is refused before any byte is read.
+    const max = proxy.settings.clientMaxBodySize
+    if (max > 0 && Number(headers['content-length'] ?? 0) > max) return proxy.reject(d, 413)
     proxy.handle(d)
   })
   return server

@@ -106,7 +106,9 @@ class H2Attempt implements UpstreamControl {
       return this.#fail(this.#entry.error ?? (err as Error))
     }
     this.#stream = stream
-    stream.once('ready', () => {
+    // On a connected session the stream opens within request() ('ready' has been emitted then).
+    const whenOpen = (fn: () => void): void => void (stream.pending ? stream.once('ready', fn) : queueMicrotask(fn))
+    whenOpen(() => {
       this.#sent = true
       this.#sink.onSent()
     })
@@ -128,14 +130,19 @@ class H2Attempt implements UpstreamControl {
     })
     // nginx's read timeout starts once the request is written.
     stream.once('finish', () => this.#armRead(true))
-    if (request.body === null) return
-    if (Buffer.isBuffer(request.body)) {
-      stream.end(request.body)
+    const body = request.body
+    if (body === null) return
+    if (Buffer.isBuffer(body)) {
+      stream.end(body)
       return
     }
-    let body: AsyncIterable<Uint8Array> = request.body
-    if (t.writeTimeout > 0) body = watchWrites(body, t.writeTimeout, () => this.#fail(new WriteTimeoutError(t.writeTimeout)))
-    void this.#pump(stream, body)
+    // A streamed body is read only once the stream is open on a connected session: an attempt
+    // that fails to connect leaves it unread for the next one.
+    whenOpen(() => {
+      if (this.#done) return
+      const watched = t.writeTimeout > 0 ? watchWrites(body, t.writeTimeout, () => this.#fail(new WriteTimeoutError(t.writeTimeout))) : body
+      void this.#pump(stream, watched)
+    })
   }
 
   /** Streams the client's body with backpressure: the next chunk is read once the stream drained. */

@@ -248,6 +248,10 @@ export function classifyUpstreamFailure(error: Error, info: UpstreamErrorInfo, c
         return failure('stale_keepalive', E.UPSTREAM_STALE_KEEPALIVE, `upstream prematurely closed connection ${phase}`)
       }
       return failure('premature_close', E.UPSTREAM_PREMATURE_CLOSE, `upstream prematurely closed connection ${phase}`)
+    // node:http2's session failed on what the upstream sent (gRPC services: ../http/h2-upstream.ts).
+    case 'ERR_HTTP2_ERROR':
+    case 'ERR_HTTP2_SESSION_ERROR':
+      return failure('invalid_response', E.UPSTREAM_NOT_HTTP2, `${oneLine(error.message)} (${code}) ${phase}`, oneLine(error.message))
     default:
       break
   }

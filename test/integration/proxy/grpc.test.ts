@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
-import { connect as h2connect, type IncomingHttpHeaders } from 'node:http2'
+import { connect as h2connect, createServer as createH2Server, type IncomingHttpHeaders } from 'node:http2'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -88,11 +88,44 @@ function stable(h: Answer['headers']): Record<string, unknown> {
   return out
 }
 
+interface RawH2 {
+  readonly port: number
+  /** HTTP/2 sessions (connections) the gateway opened to it. */
+  readonly sessions: () => number
+  close(): Promise<void>
+}
+
+/** A bare h2c server answering every gRPC call with an empty message and status 0, except /slow.S/Slow (never). */
+async function startRawH2(): Promise<RawH2> {
+  let sessions = 0
+  const server = createH2Server()
+  server.on('session', () => sessions++)
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => {})
+    if (headers[':path'] === '/slow.S/Slow') return
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true })
+    stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }))
+    stream.end(Buffer.alloc(5))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  return {
+    port,
+    sessions: () => sessions,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        setTimeout(resolve, 500).unref()
+      }),
+  }
+}
+
 describe('HTTP/2 and gRPC', () => {
   let gw: TestGateway
   let plainServer: GrpcServer
   let tlsServer: GrpcServer
   let web: TestUpstream
+  let raw: RawH2
   let dir: string
   let plain: number
   let tlsPort: number
@@ -105,6 +138,7 @@ describe('HTTP/2 and gRPC', () => {
 
   before(async () => {
     plainServer = await startGrpcServer()
+    raw = await startRawH2()
     tlsServer = await startGrpcServer(makeCert({ cn: 'localhost' }))
     web = await startUpstream((req, res, body) => {
       res.setHeader('x-web', 'yes')
@@ -143,6 +177,29 @@ describe('HTTP/2 and gRPC', () => {
           plugins: [{ name: 'key-auth', config: {} }],
         },
         { name: 'web', url: `http://127.0.0.1:${web.port}`, routes: [{ name: 'web', paths: ['/web'] }] },
+        // A grpc service whose upstream speaks HTTP/1.1 only.
+        { name: 'h1', protocol: 'grpc', host: '127.0.0.1', port: web.port, retries: 0, routes: [route('h1', 'h1.test')] },
+        // The raw HTTP/2 upstream: sessions counted, /slow.S/Slow never answered (read_timeout 300 ms).
+        {
+          name: 'raw',
+          protocol: 'grpc',
+          host: '127.0.0.1',
+          port: raw.port,
+          read_timeout: 300,
+          retries: 0,
+          routes: [{ name: 'raw', hosts: ['raw.test'], paths: ['/'], protocols: ['grpc'] }],
+        },
+        // Load balanced over a closed port and the server: a refused connect is retried on the other target.
+        { name: 'lb', protocol: 'grpc', host: 'echo-lb', port: 80, retries: 3, routes: [route('lb', 'lb.test')] },
+      ],
+      upstreams: [
+        {
+          name: 'echo-lb',
+          targets: [
+            { target: `127.0.0.1:${down}`, weight: 100 },
+            { target: `127.0.0.1:${plainServer.port}`, weight: 100 },
+          ],
+        },
       ],
     }
     writeFileSync(join(dir, 'kong.yml'), JSON.stringify(config))
@@ -161,6 +218,7 @@ describe('HTTP/2 and gRPC', () => {
     await plainServer?.stop()
     await tlsServer?.stop()
     await web?.close()
+    await raw?.close()
     rmSync(dir, { recursive: true, force: true })
   })
 
@@ -233,6 +291,37 @@ describe('HTTP/2 and gRPC', () => {
     const none = await unary(client(plain, 'none.test'), { text: 'x' })
     assert.equal(none.err?.code, grpc.status.NOT_FOUND)
     assert.equal(none.err?.details, 'NotFound')
+  })
+
+  test('one pooled HTTP/2 session per upstream address; read_timeout as grpc-status 4', async () => {
+    for (let i = 0; i < 3; i++) assert.equal(await rawUnary(plain, '/raw.S/Call', 'raw.test'), null)
+    // Concurrent calls share it too.
+    const all = await Promise.all([1, 2, 3, 4].map(() => rawUnary(plain, '/raw.S/Call', 'raw.test')))
+    assert.deepEqual(all, [null, null, null, null])
+    assert.equal(raw.sessions(), 1)
+    const started = Date.now()
+    const slow = await rawUnary(plain, '/slow.S/Slow', 'raw.test')
+    assert.equal(slow?.code, grpc.status.DEADLINE_EXCEEDED)
+    assert.equal(slow?.details, 'The upstream server is timing out')
+    assert.ok(Date.now() - started < 3000)
+    await gw.waitForLog(/upstream timed out \(110: Connection timed out\) while reading response header from upstream.*raw\.test/)
+  })
+
+  test('a refused connect is retried on the next target, as for HTTP', async () => {
+    const c = client(plain, 'lb.test')
+    for (let i = 0; i < 4; i++) {
+      const { err, res } = await unary(c, { text: `lb ${i}` })
+      assert.equal(err, null)
+      assert.equal(res?.text, `echo: lb ${i}`)
+    }
+  })
+
+  test('a grpc service whose upstream speaks only HTTP/1.1: 502 and a hint', async () => {
+    const { err } = await unary(client(plain, 'h1.test'), { text: 'x' })
+    assert.equal(err?.code, grpc.status.INTERNAL)
+    assert.equal(err?.details, 'An invalid response was received from the upstream server')
+    const line = await gw.waitForLog(/host: "h1\.test"/)
+    assert.match(line, /hint: /)
   })
 
   test('a gRPC request over plain HTTP on a grpcs-only route: grpc-status 1', async () => {
