@@ -22,15 +22,13 @@ import type { Server } from 'node:net'
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { ConnectionFacts } from './connection-facts.js'
+import { addHeaderList, headerBlock, type H2HeaderBlock } from './h2-headers.js'
 import type { Proxy } from '../proxy/runloop.js'
 import type { BodySource, Downstream, HeaderList, RequestHeaders, ResponseHeaders } from '../proxy/types.js'
 import { wireHeaderList, wireHeaderObject } from '../codec/header-values.js'
 
 /** The client connection preface of HTTP/2 (RFC 9113 §3.4). */
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1')
-
-/** Headers HTTP/2 forbids (RFC 9113 §8.2.2): nginx's h2 module never sends them. */
-const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'])
 
 /** nginx's `http2_max_concurrent_streams` default. */
 const MAX_CONCURRENT_STREAMS = 128
@@ -48,23 +46,17 @@ function sessionId(session: Http2Session): number {
   return id
 }
 
-/** A response header object or list as node:http2 takes it: lower-case names, no connection-specific ones. */
-function h2Headers(status: number, headers: ResponseHeaders | HeaderList): Record<string, string | string[] | number> {
-  const out: Record<string, string | string[] | number> = Object.create(null) as Record<string, string | string[] | number>
-  out[':status'] = status
-  const add = (name: string, value: string | string[]): void => {
-    const lower = name.toLowerCase()
-    if (CONNECTION_SPECIFIC.has(lower) || lower.startsWith(':')) return
-    const had = out[lower]
-    if (had === undefined) out[lower] = value
-    else out[lower] = [...(Array.isArray(had) ? had : [String(had)]), ...(Array.isArray(value) ? value : [value])]
+/** A response's header block: `:status`, then the headers (an object is flattened to a list first). */
+function h2Headers(status: number, headers: ResponseHeaders | HeaderList): H2HeaderBlock {
+  const block = headerBlock()
+  block[':status'] = status
+  if (Array.isArray(headers)) return addHeaderList(block, headers)
+  const list: string[] = []
+  for (const [name, value] of Object.entries(wireHeaderObject(headers))) {
+    if (Array.isArray(value)) for (const v of value) list.push(name, v)
+    else list.push(name, value)
   }
-  if (Array.isArray(headers)) {
-    for (let i = 0; i + 1 < headers.length; i += 2) add(headers[i] as string, headers[i + 1] as string)
-  } else {
-    for (const [name, value] of Object.entries(wireHeaderObject(headers))) add(name, value)
-  }
-  return out
+  return addHeaderList(block, list)
 }
 
 /** One HTTP/2 stream as the runloop sees a client exchange. */
@@ -80,7 +72,7 @@ class H2Downstream extends ConnectionFacts implements Downstream {
   /** Trailers to send after the last DATA frame (a proxied gRPC response's status). */
   #trailers: HeaderList | null = null
   /** The HEADERS frame writeHead prepared, until it is sent. */
-  #head: Record<string, string | string[] | number> | null = null
+  #head: H2HeaderBlock | null = null
   #headStatus = 0
 
   constructor(stream: ServerHttp2Stream, h: IncomingHttpHeaders, flags: number, raw: readonly string[], scheme: 'http' | 'https') {
@@ -137,9 +129,24 @@ class H2Downstream extends ConnectionFacts implements Downstream {
     const empty = body === null || Buffer.byteLength(body) === 0 || this.#bodiless(status)
     // A body-less answer ends with its HEADERS frame: a gRPC client reads a gateway error's
     // grpc-status there (a "trailers-only" response).
-    stream.respond(h2Headers(status, headers), { endStream: empty })
+    if (!this.#respond(h2Headers(status, headers), empty ? 'end' : 'body')) return
     if (!empty) stream.end(typeof body === 'string' ? Buffer.from(body) : body)
     this.#drainBody()
+  }
+
+  /**
+   * Sends the HEADERS frame: `end` ends the response with it, `body` a body follows, `trailers`
+   * a body and then trailers follow. A block node refuses (a value it cannot send) resets the
+   * stream instead of failing the process.
+   */
+  #respond(block: H2HeaderBlock, then: 'end' | 'body' | 'trailers'): boolean {
+    try {
+      this.#stream.respond(block, then === 'end' ? { endStream: true } : then === 'trailers' ? { waitForTrailers: true } : {})
+      return true
+    } catch {
+      this.#stream.close(constants.NGHTTP2_INTERNAL_ERROR)
+      return false
+    }
   }
 
   /** An unread request body is discarded, so the stream's flow-control window keeps moving. */
@@ -171,10 +178,10 @@ class H2Downstream extends ConnectionFacts implements Downstream {
     if (bodiless) {
       const t = this.#trailers
       if (t !== null) Object.assign(head, h2Headers(this.#headStatus, t))
-      stream.respond(head, { endStream: true })
+      this.#respond(head, 'end')
       return
     }
-    stream.respond(head, { waitForTrailers: true })
+    if (!this.#respond(head, 'trailers')) return
     stream.once('wantTrailers', () => {
       const t = this.#trailers
       const out = t === null ? {} : h2Headers(0, t)

@@ -23,9 +23,7 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls'
 import { errors } from 'undici'
 import type { HeaderList, UpstreamClient, UpstreamControl, UpstreamRequest, UpstreamSink, UpstreamTarget } from '../proxy/types.js'
 import { upstreamTlsOptions, watchWrites, WriteTimeoutError } from './undici-upstream.js'
-
-/** Request headers HTTP/2 forbids (RFC 9113 §8.2.2); `host` becomes `:authority`. */
-const NOT_FORWARDED = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'])
+import { addHeaderList, headerBlock } from './h2-headers.js'
 
 export interface H2UpstreamOptions {
   /** Idle sessions are closed after this many seconds (`upstream_keepalive_idle_timeout`). */
@@ -60,19 +58,18 @@ function headerList(h: IncomingHttpHeaders): HeaderList {
 
 /** The request's header list as an HTTP/2 header block. */
 function requestHeaders(t: UpstreamTarget, request: UpstreamRequest): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = Object.create(null) as OutgoingHttpHeaders
   const h = request.headers
   let authority = ''
+  const list: string[] = []
   for (let i = 0; i + 1 < h.length; i += 2) {
     const name = (h[i] as string).toLowerCase()
     const value = h[i + 1] as string
-    if (name === 'host') authority = value
-    if (NOT_FORWARDED.has(name)) continue
+    if (name === 'host')
+      authority = value // becomes `:authority`
     // `te` may only say `trailers` in HTTP/2 (gRPC clients always send it).
-    if (name === 'te' && value.trim().toLowerCase() !== 'trailers') continue
-    const had = out[name]
-    out[name] = had === undefined ? value : [...(Array.isArray(had) ? had : [String(had)]), value]
+    else if (name !== 'te' || value.trim().toLowerCase() === 'trailers') list.push(name, value)
   }
+  const out = addHeaderList(headerBlock(), list)
   out[':method'] = request.method
   out[':path'] = request.path
   out[':scheme'] = t.scheme === 'grpcs' ? 'https' : 'http'

@@ -141,8 +141,9 @@ describe('HTTP/2 and gRPC', () => {
     raw = await startRawH2()
     tlsServer = await startGrpcServer(makeCert({ cn: 'localhost' }))
     web = await startUpstream((req, res, body) => {
-      res.setHeader('x-web', 'yes')
-      res.setHeader('content-type', 'text/plain')
+      res.setHeader('x-web', ['yes', 'twice'])
+      // Repeated: HTTP/2 allows one content-type (the first is kept), HTTP/1.1 sends both.
+      res.setHeader('content-type', req.url === '/dup' ? ['text/plain', 'text/html'] : 'text/plain')
       res.end(`web ${req.method ?? ''} ${req.url ?? ''} ${body}`)
     })
     ;[plain, tlsPort] = [await freePort(), await freePort()]
@@ -360,6 +361,10 @@ describe('HTTP/2 and gRPC', () => {
     }
     // The upstream's protocol names the response's Via: HTTP/1.1 here, whatever the client spoke.
     assert.equal(h2c.headers['via'], h1.headers['via'])
+    const dup = await h2request(`http://127.0.0.1:${plain}`, '/web/dup', { host: 'web.test' })
+    assert.equal(dup.status, 200)
+    assert.equal(dup.headers['content-type'], 'text/plain')
+    assert.equal(dup.headers['x-web'], 'yes, twice')
     const post = await h2request(`http://127.0.0.1:${plain}`, '/web/p', { host: 'web.test' }, 'payload')
     assert.equal(post.body, 'web POST /p payload')
   })
