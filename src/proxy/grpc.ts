@@ -70,8 +70,10 @@ export function isGrpcRequest(d: Downstream): boolean {
  * to answer, or null to go on. `forwardedProto`: a trusted X-Forwarded-Proto, else the scheme.
  */
 export function grpcRouteCheck(protocols: readonly string[], d: Downstream, forwardedProto: string): 'http2' | 'type' | 'tls' | null {
-  const grpc = protocols.includes('grpc')
-  if (!grpc && !protocols.includes('grpcs')) return null
+  // Kong's schema keeps grpc/grpcs apart from the other protocols: the first one tells.
+  const first = protocols[0]
+  if (first !== 'grpc' && first !== 'grpcs') return null
+  const grpc = first === 'grpc' || protocols.includes('grpc')
   if (!startsGrpc(d.headers['content-type'])) return 'type'
   if (d.httpVersion !== '2.0') return 'http2'
   if (!grpc && forwardedProto !== 'https') return 'tls'

@@ -18,6 +18,7 @@ import { makeCert } from '../../helpers/certs.js'
 import { ROOT, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
 import { collect, echoClient, grpc, rawUnary, startGrpcServer, unary, type EchoClient, type GrpcServer } from '../../helpers/grpc.js'
 import { closedPort, freePort } from '../../helpers/ports.js'
+import { startBlackhole, type Blackhole } from '../../helpers/misbehaving.js'
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
 
 const REAL =
@@ -126,6 +127,7 @@ describe('HTTP/2 and gRPC', () => {
   let tlsServer: GrpcServer
   let web: TestUpstream
   let raw: RawH2
+  let blackhole: Blackhole | null
   let dir: string
   let plain: number
   let tlsPort: number
@@ -139,6 +141,7 @@ describe('HTTP/2 and gRPC', () => {
   before(async () => {
     plainServer = await startGrpcServer()
     raw = await startRawH2()
+    blackhole = await startBlackhole()
     tlsServer = await startGrpcServer(makeCert({ cn: 'localhost' }))
     web = await startUpstream((req, res, body) => {
       res.setHeader('x-web', ['yes', 'twice'])
@@ -190,6 +193,20 @@ describe('HTTP/2 and gRPC', () => {
           retries: 0,
           routes: [{ name: 'raw', hosts: ['raw.test'], paths: ['/'], protocols: ['grpc'] }],
         },
+        // SYNs dropped (a full accept queue): connect_timeout 300 ms.
+        ...(blackhole !== null
+          ? [
+              {
+                name: 'hole',
+                protocol: 'grpc',
+                host: '127.0.0.1',
+                port: blackhole.port,
+                connect_timeout: 300,
+                retries: 0,
+                routes: [route('hole', 'hole.test')],
+              },
+            ]
+          : []),
         // Load balanced over a closed port and the server: a refused connect is retried on the other target.
         { name: 'lb', protocol: 'grpc', host: 'echo-lb', port: 80, retries: 3, routes: [route('lb', 'lb.test')] },
       ],
@@ -220,6 +237,7 @@ describe('HTTP/2 and gRPC', () => {
     await tlsServer?.stop()
     await web?.close()
     await raw?.close()
+    await blackhole?.close()
     rmSync(dir, { recursive: true, force: true })
   })
 
@@ -306,6 +324,17 @@ describe('HTTP/2 and gRPC', () => {
     assert.equal(slow?.details, 'The upstream server is timing out')
     assert.ok(Date.now() - started < 3000)
     await gw.waitForLog(/upstream timed out \(110: Connection timed out\) while reading response header from upstream.*raw\.test/)
+  })
+
+  test('connect_timeout → 504 as grpc-status 4, the hint names connect_timeout', async (t) => {
+    if (blackhole === null) return t.skip('no listener with a full accept queue here')
+    const started = Date.now()
+    const { err } = await unary(client(plain, 'hole.test'), { text: 'x' })
+    assert.equal(err?.code, grpc.status.DEADLINE_EXCEEDED)
+    assert.equal(err?.details, 'The upstream server is timing out')
+    assert.ok(Date.now() - started < 3000)
+    const line = await gw.waitForLog(/while connecting to upstream.*host: "hole\.test"/)
+    assert.match(line, /connect_timeout/)
   })
 
   test('a refused connect is retried on the next target, as for HTTP', async () => {
