@@ -23,6 +23,7 @@ import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { ConnectionFacts } from './connection-facts.js'
 import { addHeaderList, headerBlock, type H2HeaderBlock } from './h2-headers.js'
+import { capped, idleTimed, LINGERING_TIMEOUT_MS, refusalAnswer } from './refusals.js'
 import type { Proxy } from '../proxy/runloop.js'
 import type { BodySource, Downstream, HeaderList, RequestHeaders, ResponseHeaders } from '../proxy/types.js'
 import { wireHeaderList, wireHeaderObject } from '../codec/header-values.js'
@@ -67,18 +68,22 @@ class H2Downstream extends ConnectionFacts implements Downstream {
   readonly rawHeaders: string[]
   readonly httpVersion = '2.0'
   readonly body: BodySource | null
-  readonly bodyRefused: 408 | 413 | undefined = undefined
+  bodyRefused: 408 | 413 | undefined = undefined
   readonly #stream: ServerHttp2Stream
+  readonly #proxy: Proxy
+  /** The runloop's close callback: told at once when the body is refused. */
+  #closed: (() => void) | null = null
   /** Trailers to send after the last DATA frame (a proxied gRPC response's status). */
   #trailers: HeaderList | null = null
   /** The HEADERS frame writeHead prepared, until it is sent. */
   #head: H2HeaderBlock | null = null
   #headStatus = 0
 
-  constructor(stream: ServerHttp2Stream, h: IncomingHttpHeaders, flags: number, raw: readonly string[], scheme: 'http' | 'https') {
+  constructor(stream: ServerHttp2Stream, h: IncomingHttpHeaders, flags: number, raw: readonly string[], proxy: Proxy, opts: Http2Options) {
     const session = stream.session as Http2Session
-    super(session.socket as Socket, scheme, sessionId(session))
+    super(session.socket as Socket, opts.scheme, sessionId(session))
     this.#stream = stream
+    this.#proxy = proxy
     this.method = String(h[':method'] ?? 'GET')
     this.url = String(h[':path'] ?? '')
     // The request's headers without pseudo-headers; nginx takes `:authority` as the Host when
@@ -109,7 +114,41 @@ class H2Downstream extends ConnectionFacts implements Downstream {
     }
     this.headers = headers
     this.rawHeaders = list
-    this.body = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0 ? null : (stream as AsyncIterable<Uint8Array>)
+    this.body = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0 ? null : this.#limited(stream, opts)
+  }
+
+  /**
+   * The request body under nginx's limits: client_body_timeout while the gateway waits for a
+   * chunk, client_max_body_size on a body without Content-Length (a declared one over it was
+   * refused before).
+   */
+  #limited(stream: ServerHttp2Stream, opts: Http2Options): BodySource {
+    let body: AsyncIterable<Uint8Array> = stream
+    const max = this.#proxy.settings.clientMaxBodySize
+    if (max > 0 && this.headers['content-length'] === undefined) body = capped(body, max, () => this.#refuseBody(413))
+    return opts.bodyTimeout > 0 ? idleTimed(body, opts.bodyTimeout, () => this.#refuseBody(408)) : body
+  }
+
+  /**
+   * The body broke one of nginx's limits: the client gets nginx's answer (unless a response is
+   * under way: the stream is reset), and the runloop learns it at once (it logs it and ends).
+   */
+  #refuseBody(status: 408 | 413): void {
+    if (this.bodyRefused !== undefined) return
+    this.bodyRefused = status
+    const stream = this.#stream
+    if (this.headersSent) stream.close(constants.NGHTTP2_INTERNAL_ERROR)
+    else {
+      const a = refusalAnswer(this.#proxy, status, this.headers)
+      a.headers['content-length'] = String(Buffer.byteLength(a.body))
+      if (this.#respond(h2Headers(a.status, a.headers), 'body')) stream.end(a.body)
+      // What the client still sends is read and dropped, for nginx's lingering_timeout at most.
+      stream.resume()
+      const linger = setTimeout(() => stream.close(constants.NGHTTP2_NO_ERROR), LINGERING_TIMEOUT_MS)
+      linger.unref()
+      stream.once('close', () => clearTimeout(linger))
+    }
+    this.#closed?.()
   }
 
   get headersSent(): boolean {
@@ -215,6 +254,7 @@ class H2Downstream extends ConnectionFacts implements Downstream {
 
   onClose(cb: () => void): void {
     this.#stream.once('close', cb)
+    this.#closed = cb
   }
 
   destroy(): void {
@@ -227,6 +267,8 @@ export interface Http2Options {
   readonly scheme: 'http' | 'https'
   /** Seconds an idle HTTP/2 connection is kept (nginx keepalive_timeout). */
   readonly keepAliveTimeout: number
+  /** Milliseconds allowed between two chunks of a request body (`nginx_http_client_body_timeout`). */
+  readonly bodyTimeout: number
 }
 
 /** The node:http2 server that takes over the proxy connections speaking h2. */
@@ -238,7 +280,7 @@ export function proxyH2Server(proxy: Proxy, opts: Http2Options): H2Server {
   })
   server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, raw: string[]) => {
     stream.on('error', () => stream.destroy())
-    const d = new H2Downstream(stream, headers, flags, raw, opts.scheme)
+    const d = new H2Downstream(stream, headers, flags, raw, proxy, opts)
     // A request without a path (CONNECT, a bad `:path`) is refused as nginx does.
     if (!d.url.startsWith('/')) return proxy.reject(d, 400)
     // nginx's client_max_body_size: a declared length over it is refused before any byte is read.

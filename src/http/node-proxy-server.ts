@@ -16,6 +16,7 @@ import { nextRequestId } from '../proxy/request-id.js'
 import { type ListenerTls, tlsServerOptions } from './tls.js'
 import { guardTlsListener } from './tls-guard.js'
 import { ConnectionFacts } from './connection-facts.js'
+import { type BodyLimits, capped, LINGERING_TIMEOUT_MS, refusalAnswer } from './refusals.js'
 import { proxyH2Server, serveH2 } from './h2-server.js'
 import type { ErrorLog } from '../observability/error-log.js'
 
@@ -229,34 +230,6 @@ class UpgradeDownstream extends RequestFacts implements Downstream {
 /** Answers a request whose body broke a limit (408, 413) on its socket, and closes it. */
 type BodyRefusal = (socket: Duplex, status: 408 | 413, headers: IncomingMessage['headers']) => void
 
-/** nginx's limits on a request body: `client_body_timeout` (ms) and `client_max_body_size` (bytes, 0: none). */
-interface BodyLimits {
-  readonly timeout: number
-  readonly maxSize: number
-}
-
-/**
- * A body without Content-Length, passed on as it arrives until it grows past `max` bytes: then
- * `onOver` is told and the body fails there (the upstream request is aborted, never completed).
- */
-async function* capped(body: AsyncIterable<Uint8Array>, max: number, onOver: () => void): AsyncIterable<Uint8Array> {
-  // Iterated by hand: leaving a `for await` would destroy the request, and its socket with the
-  // 413 still being written.
-  const chunks = body[Symbol.asyncIterator]()
-  let size = 0
-  for (;;) {
-    const next = await chunks.next()
-    if (next.done === true) return
-    size += next.value.length
-    if (size > max) {
-      onOver()
-      // Thrown, not returned: an ended body would let the client finish the upstream request.
-      throw new Error(`request body over client_max_body_size (${max} bytes)`)
-    }
-    yield next.value
-  }
-}
-
 /**
  * nginx's `client_body_timeout`: the request is ended when no body byte arrives for `ms` while
  * the gateway waits for one. Time the gateway itself is not reading (a slow upstream holds the
@@ -349,29 +322,13 @@ function clientErrorStatus(err: NodeJS.ErrnoException & { rawPacket?: unknown })
   return 400
 }
 
-/** nginx's `lingering_timeout`: how long a closing connection waits for the client's side to end. */
-const LINGERING_TIMEOUT_MS = 5000
-
 /** Writes nginx's answer for a head the parser refused, with Kong's body, and closes. */
 function answerClientError(proxy: Proxy, socket: Duplex, status: number, headers: IncomingMessage['headers'] | undefined): void {
-  const requestId = nextRequestId()
-  const settings = proxy.settings
-  // Kong's handler negotiates on the request's headers when they were read (a body that broke),
-  // else falls back to error_default_type.
-  const accept = headers?.['accept']
-  const ct = headers?.['content-type']
-  const mime = negotiateNginxError(
-    typeof accept === 'string' ? accept : undefined,
-    typeof ct === 'string' ? ct : undefined,
-    settings.errorDefaultType,
-  )
-  const r = renderError(mime, nginxErrorMessage(status), requestId)
-  const code = status === HEADER_TOO_LARGE ? 400 : status
-  const out = gatewayResponseHeaders(settings, r.contentType, 0, requestId)
-  let head = `HTTP/1.1 ${code} ${reasonPhrase(code)}\r\ndate: ${new Date().toUTCString()}\r\n`
-  for (const [name, value] of Object.entries(out)) head += `${name}: ${wireValue(String(value))}\r\n`
-  head += `content-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n`
-  socket.end(Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(r.body)]))
+  const a = refusalAnswer(proxy, status, headers)
+  let head = `HTTP/1.1 ${a.status} ${reasonPhrase(a.status)}\r\ndate: ${new Date().toUTCString()}\r\n`
+  for (const [name, value] of Object.entries(a.headers)) head += `${name}: ${wireValue(String(value))}\r\n`
+  head += `content-length: ${Buffer.byteLength(a.body)}\r\nconnection: close\r\n\r\n`
+  socket.end(Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(a.body)]))
   // A client that keeps its side open (a slow sender) is cut after nginx's lingering_timeout.
   const linger = setTimeout(() => socket.destroy(), LINGERING_TIMEOUT_MS)
   linger.unref()
@@ -420,7 +377,7 @@ export function createProxyServer(proxy: Proxy, opts: ProxyServerOptions, stats:
     server = guardTlsListener(https, { log: opts.errorLog, plainPort: opts.plainPort, firstByteTimeout: opts.headerTimeout })
   }
   if (opts.http2 === true) {
-    const h2 = proxyH2Server(proxy, { scheme: opts.scheme, keepAliveTimeout: opts.keepAliveTimeout })
+    const h2 = proxyH2Server(proxy, { scheme: opts.scheme, keepAliveTimeout: opts.keepAliveTimeout, bodyTimeout: opts.bodyTimeout })
     serveH2(server, h2, opts.tls !== undefined, opts.headerTimeout)
   }
   server.on('connection', (socket: Socket) => {

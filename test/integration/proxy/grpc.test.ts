@@ -226,6 +226,8 @@ describe('HTTP/2 and gRPC', () => {
         database: 'off',
         declarative_config: join(dir, 'kong.yml'),
         proxy_listen: `127.0.0.1:${plain} http2, 127.0.0.1:${tlsPort} ssl`,
+        nginx_http_client_max_body_size: '2k',
+        nginx_http_client_body_timeout: '300ms',
       },
     })
   })
@@ -396,6 +398,50 @@ describe('HTTP/2 and gRPC', () => {
     assert.equal(dup.headers['x-web'], 'yes, twice')
     const post = await h2request(`http://127.0.0.1:${plain}`, '/web/p', { host: 'web.test' }, 'payload')
     assert.equal(post.body, 'web POST /p payload')
+  })
+
+  /** A POST over h2c whose body the test writes; resolves when the answer ends. */
+  const h2post = (path: string, write: (req: import('node:http2').ClientHttp2Stream) => void): Promise<Answer> =>
+    new Promise<Answer>((resolve, reject) => {
+      const session = h2connect(`http://127.0.0.1:${plain}`)
+      session.on('error', reject)
+      const req = session.request({ ':path': path, ':method': 'POST', host: 'web.test', accept: 'application/json' })
+      let text = ''
+      let status = 0
+      req.on('response', (h) => (status = Number(h[':status'])))
+      req.setEncoding('utf8')
+      req.on('data', (c: string) => (text += c))
+      // The answer's end, not the stream's: the gateway keeps reading a refused body for a while.
+      req.on('end', () => {
+        session.destroy()
+        resolve({ status, headers: {}, body: text })
+      })
+      req.on('error', () => {})
+      write(req)
+    })
+
+  test("nginx's body limits on HTTP/2: past client_max_body_size → 413, a stalled body → 408", async () => {
+    // Declared too large: refused before the body.
+    const declared = await h2request(
+      `http://127.0.0.1:${plain}`,
+      '/web/big',
+      { host: 'web.test', 'content-length': '5000', accept: 'application/json' },
+      'x'.repeat(5000),
+    )
+    assert.equal(declared.status, 413)
+    assert.equal(JSON.parse(declared.body).message, 'Payload too large')
+    // Streamed without a length: cut when it grows past the limit.
+    const streamed = await h2post('/web/big', (req) => {
+      req.write('y'.repeat(1500))
+      setTimeout(() => req.write('y'.repeat(1500)), 50)
+    })
+    assert.equal(streamed.status, 413)
+    assert.equal(JSON.parse(streamed.body).message, 'Payload too large')
+    await gw.waitForLog(/client intended to send too large chunked body/)
+    // A body that stops coming: client_body_timeout (300 ms here).
+    const stalled = await h2post('/web/slow', (req) => req.write('z'))
+    assert.equal(stalled.status, 408)
+    assert.equal(JSON.parse(stalled.body).message, 'Request timeout')
   })
 
   test('the KIC GRPCRoute file loads DB-less: its request-termination answers a gRPC client as grpc-status 13', async () => {
