@@ -225,7 +225,12 @@ class H2Downstream extends ConnectionFacts implements Downstream {
       const t = this.#trailers
       const out = t === null ? {} : h2Headers(0, t)
       delete out[':status']
-      stream.sendTrailers(out)
+      try {
+        stream.sendTrailers(out)
+      } catch {
+        // A trailer node cannot send: the stream is reset rather than the process failed.
+        stream.close(constants.NGHTTP2_INTERNAL_ERROR)
+      }
     })
   }
 

@@ -64,10 +64,12 @@ function requestHeaders(t: UpstreamTarget, request: UpstreamRequest): OutgoingHt
   for (let i = 0; i + 1 < h.length; i += 2) {
     const name = (h[i] as string).toLowerCase()
     const value = h[i + 1] as string
-    if (name === 'host')
+    if (name === 'host') {
       authority = value // becomes `:authority`
+      continue
+    }
     // `te` may only say `trailers` in HTTP/2 (gRPC clients always send it).
-    else if (name !== 'te' || value.trim().toLowerCase() === 'trailers') list.push(name, value)
+    if (name !== 'te' || value.trim().toLowerCase() === 'trailers') list.push(name, value)
   }
   const out = addHeaderList(headerBlock(), list)
   out[':method'] = request.method
@@ -88,6 +90,7 @@ class H2Attempt implements UpstreamControl {
   #headers = false
   #done = false
   #trailers: HeaderList | null = null
+  #paused = false
 
   constructor(sink: UpstreamSink, entry: Session, readTimeout: number) {
     this.#sink = sink
@@ -118,7 +121,7 @@ class H2Attempt implements UpstreamControl {
       this.#sink.onData(chunk)
     })
     stream.once('end', () => this.#onEnd())
-    stream.once('error', (err: Error) => this.#fail(this.#entry.error ?? causeOf(err)))
+    stream.on('error', (err: Error) => this.#fail(this.#entry.error ?? causeOf(err)))
     stream.once('close', () => {
       if (this.#done) return
       // Closed without an end: the upstream reset the stream or the session went away.
@@ -164,6 +167,9 @@ class H2Attempt implements UpstreamControl {
     }
     if (!first && !this.#headers) return
     this.#readTimer = setTimeout(() => {
+      // While the client is slow to take the body (paused), the upstream is not waited for: the
+      // wait starts again on resume(), as in the HTTP/1.1 client.
+      if (this.#paused) return
       this.#fail(this.#headers ? new errors.BodyTimeoutError() : new errors.HeadersTimeoutError())
     }, this.#readTimeout)
   }
@@ -197,9 +203,12 @@ class H2Attempt implements UpstreamControl {
   }
 
   pause(): void {
+    this.#paused = true
     this.#stream?.pause()
   }
   resume(): void {
+    this.#paused = false
+    this.#armRead(false)
     this.#stream?.resume()
   }
   abort(): void {
