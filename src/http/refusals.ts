@@ -75,10 +75,17 @@ export async function* idleTimed(body: AsyncIterable<Uint8Array>, ms: number, on
   // Iterated by hand, as in capped: the stream must outlive a refusal.
   const chunks = body[Symbol.asyncIterator]()
   for (;;) {
-    const timer = setTimeout(onIdle, ms)
+    let timer: NodeJS.Timeout | undefined
+    // Past the timeout the body fails at once (the upstream request is aborted, never completed).
+    const idle = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        onIdle()
+        reject(new Error(`no request body byte for client_body_timeout (${ms} ms)`))
+      }, ms)
+    })
     let next: IteratorResult<Uint8Array>
     try {
-      next = await chunks.next()
+      next = await Promise.race([chunks.next(), idle])
     } finally {
       clearTimeout(timer)
     }

@@ -63,10 +63,11 @@ function echoService(): grpc.ServiceClientConstructor {
 }
 
 /**
- * Starts the Echo server on 127.0.0.1 (TLS with `cert`). Unary echoes the text with the metadata
+ * Starts the Echo server on 127.0.0.1 (TLS with `cert`; with `clientCa`, only clients presenting
+ * a certificate that CA issued are served). Unary echoes the text with the metadata
  * it received; text `notfound` fails with NOT_FOUND; Stream sends `n` messages.
  */
-export async function startGrpcServer(cert?: TestCert): Promise<GrpcServer> {
+export async function startGrpcServer(cert?: TestCert, clientCa?: string): Promise<GrpcServer> {
   const server = new grpc.Server()
   let calls = 0
   const seen = (md: grpc.Metadata, call: { getPath?: () => string; getHost?: () => string }): Record<string, string> => {
@@ -100,7 +101,12 @@ export async function startGrpcServer(cert?: TestCert): Promise<GrpcServer> {
   const creds =
     cert === undefined
       ? grpc.ServerCredentials.createInsecure()
-      : grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(cert.cert), private_key: Buffer.from(cert.key) }])
+      : grpc.ServerCredentials.createSsl(
+          clientCa === undefined ? null : Buffer.from(clientCa),
+          [{ cert_chain: Buffer.from(cert.cert), private_key: Buffer.from(cert.key) }],
+          // With a CA: a client certificate it issued is required (mutual TLS).
+          clientCa !== undefined,
+        )
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', creds, (err, p) => (err !== null ? reject(err) : resolve(p))),
   )

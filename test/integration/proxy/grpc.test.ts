@@ -8,14 +8,14 @@
  * KIC GRPCRoute file loaded DB-less.
  */
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { connect as h2connect, createServer as createH2Server, type IncomingHttpHeaders } from 'node:http2'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { makeCert } from '../../helpers/certs.js'
-import { ROOT, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
+import { issueCert, makeCert } from '../../helpers/certs.js'
+import { call, eventually, ROOT, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
 import { collect, echoClient, grpc, rawUnary, startGrpcServer, unary, type EchoClient, type GrpcServer } from '../../helpers/grpc.js'
 import { closedPort, freePort } from '../../helpers/ports.js'
 import { startBlackhole, type Blackhole } from '../../helpers/misbehaving.js'
@@ -125,6 +125,10 @@ describe('HTTP/2 and gRPC', () => {
   let gw: TestGateway
   let plainServer: GrpcServer
   let tlsServer: GrpcServer
+  let mtlsServer: GrpcServer
+  const ca = makeCert({ ca: true, cn: 'test CA' })
+  const clientCert = issueCert(ca, { cn: 'gateway' })
+  const clientCertId = '5b1c0f5e-9d3a-4c53-8a8e-2f7d3c0a1b01'
   let web: TestUpstream
   let raw: RawH2
   let blackhole: Blackhole | null
@@ -143,6 +147,7 @@ describe('HTTP/2 and gRPC', () => {
     raw = await startRawH2()
     blackhole = await startBlackhole()
     tlsServer = await startGrpcServer(makeCert({ cn: 'localhost' }))
+    mtlsServer = await startGrpcServer(issueCert(ca, { cn: 'localhost', san: 'IP:127.0.0.1' }), ca.cert)
     web = await startUpstream((req, res, body) => {
       res.setHeader('x-web', ['yes', 'twice'])
       // Repeated: HTTP/2 allows one content-type (the first is kept), HTTP/1.1 sends both.
@@ -207,10 +212,24 @@ describe('HTTP/2 and gRPC', () => {
               },
             ]
           : []),
+        { name: 'mtls', protocol: 'grpcs', host: 'mtls-up', port: 443, routes: [route('mtls', 'mtls.test')] },
+        // The same server without a client certificate: refused.
+        {
+          name: 'nocert',
+          protocol: 'grpcs',
+          host: '127.0.0.1',
+          port: mtlsServer.port,
+          retries: 0,
+          routes: [route('nocert', 'nocert.test')],
+        },
         // Load balanced over a closed port and the server: a refused connect is retried on the other target.
         { name: 'lb', protocol: 'grpc', host: 'echo-lb', port: 80, retries: 3, routes: [route('lb', 'lb.test')] },
       ],
+      certificates: [{ id: clientCertId, cert: clientCert.cert, key: clientCert.key }],
       upstreams: [
+        // grpcs through an upstream entity that presents a client certificate (Kong's schema allows
+        // client_certificate on https services only, so a grpcs service gets it from its upstream).
+        { name: 'mtls-up', client_certificate: { id: clientCertId }, targets: [{ target: `127.0.0.1:${mtlsServer.port}` }] },
         {
           name: 'echo-lb',
           targets: [
@@ -237,14 +256,15 @@ describe('HTTP/2 and gRPC', () => {
     await gw?.stop()
     await plainServer?.stop()
     await tlsServer?.stop()
+    await mtlsServer?.stop()
     await web?.close()
     await raw?.close()
     await blackhole?.close()
     rmSync(dir, { recursive: true, force: true })
   })
 
-  test('the start line names http2 on every proxy listener (Kong: `http2 on` for the server block)', () => {
-    const started = gw.errorLog()
+  test('the start line names http2 on every proxy listener (Kong: `http2 on` for the server block)', async () => {
+    const started = await gw.waitForLog(/ started: /)
     assert.match(started, new RegExp(`proxy_listen 127\\.0\\.0\\.1:${plain} http2: `))
     assert.match(started, new RegExp(`; 127\\.0\\.0\\.1:${tlsPort} ssl http2: `))
     assert.doesNotMatch(gw.errorLog(), /not served yet/)
@@ -273,6 +293,17 @@ describe('HTTP/2 and gRPC', () => {
     assert.equal(err, null)
     assert.equal(res?.text, 'echo: secure')
     assert.equal(res?.seen?.['x-forwarded-proto'], 'https')
+  })
+
+  test("grpcs with the upstream entity's client certificate (mutual TLS); without it, 502 and a hint", async () => {
+    const { err, res } = await unary(client(plain, 'mtls.test'), { text: 'mutual' })
+    assert.equal(err, null)
+    assert.equal(res?.text, 'echo: mutual')
+    const refused = await unary(client(plain, 'nocert.test'), { text: 'x' })
+    assert.equal(refused.err?.code, grpc.status.INTERNAL)
+    assert.equal(refused.err?.details, 'An invalid response was received from the upstream server')
+    const line = await gw.waitForLog(/host: "nocert\.test"/)
+    assert.match(line, /client certificate/)
   })
 
   test('server streaming, on one pooled upstream session', async () => {
@@ -444,21 +475,39 @@ describe('HTTP/2 and gRPC', () => {
     assert.equal(JSON.parse(stalled.body).message, 'Request timeout')
   })
 
+  // Last: it replaces the configuration of the gateway (DB-less, POST /config) instead of starting another.
   test('the KIC GRPCRoute file loads DB-less: its request-termination answers a gRPC client as grpc-status 13', async () => {
-    const port = await freePort()
-    const kic = await startTestGateway({
-      settings: {
-        database: 'off',
-        declarative_config: join(REAL, 'Kong-kubernetes-ingress-controller__golden-grpcroute-example.yaml'),
-        proxy_listen: `127.0.0.1:${port} http2`,
+    const text = readFileSync(join(REAL, 'Kong-kubernetes-ingress-controller__golden-grpcroute-example.yaml'), 'utf8')
+    const loaded = await call('POST', `${gw.adminUrl}/config`, text, { 'content-type': 'text/yaml' })
+    assert.equal(loaded.status, 201)
+    assert.equal(Object.keys(loaded.body.services).length, 3)
+    let err: grpc.ServiceError | null = null
+    await eventually(
+      async () => {
+        err = await rawUnary(plain, '/grpcbin.GRPCBin/DummyUnary', 'example.com')
+        return err?.code === grpc.status.INTERNAL
       },
-    })
-    try {
-      const err = await rawUnary(port, '/grpcbin.GRPCBin/DummyUnary', 'example.com')
-      assert.equal(err?.code, grpc.status.INTERNAL)
-      assert.equal(err?.details, 'no existing backendRef provided')
-    } finally {
-      await kic.stop()
-    }
+      5000,
+      'the KIC configuration',
+    )
+    assert.equal((err as grpc.ServiceError | null)?.details, 'no existing backendRef provided')
+    // Over TLS (the routes take grpc and grpcs), another of its routes.
+    const tlsClient = new grpc.Client(
+      `127.0.0.1:${tlsPort}`,
+      grpc.credentials.createSsl(null, null, null, { rejectUnauthorized: false, checkServerIdentity: () => undefined }),
+      { 'grpc.default_authority': 'example.com' },
+    )
+    const viaTls = await new Promise<grpc.ServiceError | null>((resolve) =>
+      tlsClient.makeUnaryRequest(
+        '/grpcbin.GRPCBin/Get',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.alloc(0),
+        (e) => resolve(e),
+      ),
+    )
+    tlsClient.close()
+    assert.equal(viaTls?.code, grpc.status.INTERNAL)
+    assert.equal(viaTls?.details, 'no existing backendRef provided')
   })
 })
