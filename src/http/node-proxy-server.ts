@@ -372,7 +372,10 @@ export function createProxyServer(proxy: Proxy, opts: ProxyServerOptions, stats:
   let server: Server
   if (opts.tls === undefined) server = createServer(options, onRequest)
   else {
-    const https = createHttpsServer({ ...options, ...tlsServerOptions(opts.tls, opts.http2), handshakeTimeout: opts.headerTimeout }, onRequest)
+    const https = createHttpsServer(
+      { ...options, ...tlsServerOptions(opts.tls, opts.http2), handshakeTimeout: opts.headerTimeout },
+      onRequest,
+    )
     opts.tls.sessionCache?.attach(https)
     server = guardTlsListener(https, { log: opts.errorLog, plainPort: opts.plainPort, firstByteTimeout: opts.headerTimeout })
   }
