@@ -44,7 +44,7 @@ export interface WriteOptions {
   /** Seconds until the row expires (entities whose schema has `ttl: true`). */
   readonly ttl?: number
   /**
-   * Prepare and check the row (validation, foreign keys) without writing it. DB-less mode uses
+   * Prepare and check the row (validation, not references) without writing it. DB-less mode uses
    * this so that a bad payload still gets its schema error before the 405, as in Kong.
    */
   readonly dryRun?: boolean
@@ -137,7 +137,7 @@ export class Dao {
     return this.#write(async (tx, events) => {
       const candidate: Record<string, unknown> = { ...input }
       this.#fillCreateFields(schema, candidate)
-      const { row, transient } = await this.#prepare(tx, events, schema, candidate, 'insert', undefined)
+      const { row, transient } = await this.#prepare(tx, events, schema, candidate, 'insert', undefined, options.dryRun)
       if (options.dryRun === true) return row
       const saved = await tx.insert(entity, row, options.ttl === undefined ? undefined : { ttl: options.ttl })
       events.push({ entity, op: 'create', row: saved, old: null })
@@ -166,7 +166,7 @@ export class Dao {
     const candidate: Record<string, unknown> = { ...patch, id: existing.id }
     if ('created_at' in schema.fields) candidate['created_at'] = existing['created_at']
     if ('updated_at' in schema.fields) candidate['updated_at'] = nowFor(schema.fields['updated_at'])
-    const { row, transient } = await this.#prepare(tx, events, schema, candidate, 'update', existing)
+    const { row, transient } = await this.#prepare(tx, events, schema, candidate, 'update', existing, options.dryRun)
     if (options.dryRun === true) return row
     const saved = await tx.update(entity, row)
     if (saved === null) throw this.#notFound(schema, key)
@@ -228,7 +228,7 @@ export class Dao {
     }
     // PUT replaces the whole entity: auto strings absent from it are generated anew, as in Kong.
     fillAutoStrings(schema, candidate)
-    const { row, transient } = await this.#prepare(tx, events, schema, candidate, 'upsert', existing ?? undefined)
+    const { row, transient } = await this.#prepare(tx, events, schema, candidate, 'upsert', existing ?? undefined, options.dryRun)
     if (options.dryRun === true) return row
     if (existing === null) {
       const saved = await tx.insert(entity, row, options.ttl === undefined ? undefined : { ttl: options.ttl })
@@ -300,6 +300,7 @@ export class Dao {
     candidate: Record<string, unknown>,
     mode: 'insert' | 'update' | 'upsert',
     existing: Row | undefined,
+    dryRun = false,
   ): Promise<{ row: Row; transient: Record<string, unknown> }> {
     // Kong's custom DAOs check their pseudo-fields before the schema does (certificates' snis).
     const refused = await schema.dao_hooks?.beforeWrite?.(
@@ -320,8 +321,12 @@ export class Dao {
     // `ttl` is an option, never a stored field (validation lets it through for ttl entities).
     delete row['ttl']
     if (schema.transform !== undefined) row = { ...schema.transform(row, { op: mode, input: candidate, existing }), id: row.id }
-    await checkForeignRefs(tx, this.entities, schema, row)
-    await checkIdListRefs(tx, schema, row)
+    // Kong checks references in the database itself: without one (DB-less), the write is refused
+    // with 405 before they are looked at (15-off_spec.lua: a route naming an unknown service).
+    if (!dryRun) {
+      await checkForeignRefs(tx, this.entities, schema, row)
+      await checkIdListRefs(tx, schema, row)
+    }
     return { row, transient: split.transient }
   }
 
@@ -438,7 +443,7 @@ function fillAutoStrings(schema: EntitySchema, candidate: Record<string, unknown
 }
 
 /** Applies the schema's `subschema_error` to the engine's `unknown type: x` message. */
-function subschemaErrors(schema: EntitySchema, errors: FieldErrors): FieldErrors {
+export function subschemaErrors(schema: EntitySchema, errors: FieldErrors): FieldErrors {
   const key = schema.subschema_key
   if (key === undefined || schema.subschema_error === undefined) return errors
   const message = errors[key]

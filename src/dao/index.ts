@@ -3,7 +3,7 @@
  *
  * @module
  */
-export { Dao, toDbError, type ChangeEvent, type ChangeListener, type DaoPageQuery, type WriteOptions } from './dao.js'
+export { Dao, subschemaErrors, toDbError, type ChangeEvent, type ChangeListener, type DaoPageQuery, type WriteOptions } from './dao.js'
 export * from './dao-errors.js'
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, checkPageSize, parseSizeParam, parseTagsParam } from './page-options.js'
 export { luaPretty } from './lua-pretty.js'

@@ -23,6 +23,8 @@ export interface ConfigRouteDeps {
   readonly currentHash: () => string
   /** Replaces the configuration (store + workers); `text` is what was posted, for persistence. */
   readonly apply: (config: FlatConfig, hash: string, text: string) => Promise<void>
+  /** Whether the configuration fits in `lmdb_map_size` (Kong answers 413 and keeps the running one). */
+  readonly fits?: (config: FlatConfig) => boolean
   /** The current configuration as Kong's export YAML. */
   readonly exportYaml: () => Promise<string>
 }
@@ -71,6 +73,12 @@ export function configRoutes(deps: ConfigRouteDeps): AdminRoute[] {
     }
     if (!result.ok) return { status: 400, headers: {}, body: invalidConfigBody(result.problems, flatten, childKeys(deps.graph)) }
     if (checkHash && result.hash === deps.currentHash()) return { status: 304, headers: {} }
+    if (deps.fits !== undefined && !deps.fits(result.config))
+      return {
+        status: 413,
+        headers: {},
+        body: { message: 'Configuration does not fit in LMDB database, consider raising the "lmdb_map_size" config for Kong' },
+      }
     if (loading) return { status: 429, headers: { 'Retry-After': '1' }, body: { message: 'Currently loading previous configuration' } }
     loading = true
     try {

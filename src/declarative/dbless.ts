@@ -22,13 +22,38 @@ export interface DeclarativeNodeOptions {
   readonly database: 'sqlite' | 'off' | 'postgres'
   /** `declarative_config`: the file loaded at start (and written back when writable). */
   readonly file: string | null
-  /** `declarative_config_string`: takes precedence over the file, as in Kong. */
+  /** `declarative_config_string`: used when there is no file (Kong's `declarative_config or declarative_config_string`). */
   readonly inline?: string | undefined
+  /** `lmdb_map_size` as given (Kong's size syntax, default `2048m`): the most a configuration may take. */
+  readonly mapSize?: string | undefined
   /** `declarative_config_writable` as given (`on`/`off`, Kong's boolean words). */
   readonly writable: string
   /** Push the store's content to the workers. */
   readonly publish: () => Promise<void>
-  readonly log: { info(msg: string): void; error(msg: string): void; notice(msg: string): void }
+  readonly log: { info(msg: string): void; error(msg: string): void; notice(msg: string): void; warn(msg: string): void }
+}
+
+/** Kong's `lmdb_map_size` default. */
+const DEFAULT_MAP_SIZE = 2048 * 1024 * 1024
+
+/** `lmdb_map_size` in bytes (`512k`, `10m`, `2g`, plain bytes); undefined when it is not a size. */
+export function parseMapSize(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return DEFAULT_MAP_SIZE
+  const m = /^(\d{1,12})\s*([kmg]?)$/i.exec(value.trim())
+  if (m === null) return undefined
+  const unit = (m[2] as string).toLowerCase()
+  return Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1)
+}
+
+/**
+ * What a configuration would take in Kong's LMDB: each entity is stored serialized under its
+ * primary key and indexed under its unique keys, cache key and page list, in B-tree pages; four
+ * times its JSON size is the estimate used against `lmdb_map_size`.
+ */
+export function storedSize(config: FlatConfig): number {
+  let bytes = 0
+  for (const rows of Object.values(config.entities)) for (const row of rows) bytes += Buffer.byteLength(JSON.stringify(row))
+  return bytes * 4
 }
 
 function startError(message: string): Error {
@@ -44,10 +69,12 @@ export class DeclarativeNode {
   #persistTimer: NodeJS.Timeout | undefined
   #applying = false
   readonly #writable: boolean | undefined
+  readonly #mapSize: number | undefined
 
   constructor(options: DeclarativeNodeOptions) {
     this.#o = options
     const w = options.writable.trim().toLowerCase()
+    this.#mapSize = parseMapSize(options.mapSize)
     this.#writable = ['on', 'true', 'yes', '1'].includes(w) ? true : ['off', 'false', 'no', '0', ''].includes(w) ? false : undefined
   }
 
@@ -68,12 +95,15 @@ export class DeclarativeNode {
     if (this.#writable === undefined)
       throw startError(`invalid declarative_config_writable: ${JSON.stringify(this.#o.writable)} (expected on or off)`)
     if (this.#writable && file === null) throw startError('declarative_config_writable = on needs declarative_config = FILE to write to')
+    if (this.#mapSize === undefined)
+      throw startError(`invalid lmdb_map_size: ${JSON.stringify(this.#o.mapSize)} (expected a size such as 2048m)`)
+    // Kong's `declarative_config or declarative_config_string`: the file wins when both are set
     const source =
-      inline !== undefined && inline !== ''
-        ? { text: inline, name: 'declarative_config_string', filename: undefined }
-        : file === null
-          ? null
-          : { text: '', name: file, filename: file }
+      file !== null
+        ? { text: '', name: file, filename: file }
+        : inline !== undefined && inline !== ''
+          ? { text: inline, name: 'declarative_config_string', filename: undefined }
+          : null
     if (source === null) return
     if (source.filename !== undefined) {
       try {
@@ -90,6 +120,7 @@ export class DeclarativeNode {
         `declarative config ${source.name} is invalid (${lines.length} problem${lines.length === 1 ? '' : 's'}):\n  ${lines.join('\n  ')}`,
       )
     }
+    for (const warning of result.config.warnings ?? []) this.#o.log.warn(warning)
     await replaceStoreContents(this.#o.store, this.#o.graph, result.config)
     this.#hash = result.hash
     this.#o.log.notice(
@@ -104,11 +135,17 @@ export class DeclarativeNode {
       graph: this.#o.graph,
       currentHash: () => this.#hash,
       apply: (config, hash, text) => this.#apply(config, hash, text),
+      fits: (config) => {
+        const fits = storedSize(config) <= (this.#mapSize ?? DEFAULT_MAP_SIZE)
+        if (!fits) this.#o.log.error('not enough space for declarative config (lmdb_map_size)')
+        return fits
+      },
       exportYaml: async () => toYaml(kongExport(await readAll(this.#o.store, this.#o.graph), this.#o.graph)),
     })
   }
 
   async #apply(config: FlatConfig, hash: string, text: string): Promise<void> {
+    for (const warning of config.warnings ?? []) this.#o.log.warn(warning)
     this.#applying = true
     try {
       await replaceStoreContents(this.#o.store, this.#o.graph, config)

@@ -23,6 +23,21 @@ export interface EntityProblem {
   /** The entity as written in the file. */
   readonly input?: unknown
   readonly errors: FieldErrors
+  /** The entity's id (as given, or the one it would get), for `flattened_errors`' `entity_id`. */
+  readonly id?: string
+  /** A nested entity's reference to its parent (`{ service: { id } }`), as Kong adds it to the entity. */
+  readonly foreign?: Readonly<Record<string, { readonly id: string }>>
+  /**
+   * Where and what Kong's nested tree shows when it is not the entity's field errors at its
+   * location: a duplicate is a plain string at its index, a dangling reference a list under the
+   * referring entity's name and endpoint key.
+   */
+  readonly tree?: { readonly at: Location; readonly value: string | readonly string[] }
+  /**
+   * Kong's validation stage (1 schema, 2 duplicates and references, 3 other unique fields):
+   * Kong stops at the first stage with errors, so its 400 body shows only those.
+   */
+  readonly stage?: 2 | 3
 }
 
 /** Thrown (or returned) when a declarative configuration cannot be used. */
@@ -89,7 +104,12 @@ export function errorTree(problems: readonly EntityProblem[]): Tree {
   const root: Tree = {}
   for (const p of problems) {
     let node: Record<string | number, unknown> = root
-    for (const part of p.location) {
+    const location = p.tree?.at ?? p.location
+    for (const [i, part] of location.entries()) {
+      if (p.tree !== undefined && i === location.length - 1) {
+        setOwn(node, String(part), structuredClone(p.tree.value))
+        break
+      }
       const next = Object.hasOwn(node, part) ? node[part] : undefined
       if (next === undefined || next === null || typeof next !== 'object') {
         const created: Record<string | number, unknown> = {}
@@ -97,6 +117,7 @@ export function errorTree(problems: readonly EntityProblem[]): Tree {
         node = created
       } else node = next as Record<string | number, unknown>
     }
+    if (p.tree !== undefined) continue
     // Own keys as they are: an unknown field called `__proto__` is reported, not assigned.
     for (const [k, v] of Object.entries(structuredClone(p.errors))) setOwn(node, k, v)
   }
@@ -131,6 +152,9 @@ export function flattenedErrors(problems: readonly EntityProblem[], childKeys: R
     const input =
       p.input !== null && typeof p.input === 'object' && !Array.isArray(p.input) ? { ...(p.input as Record<string, unknown>) } : {}
     for (const key of childKeys) delete input[key]
+    for (const [field, ref] of Object.entries(p.foreign ?? {})) if (input[field] === undefined) setOwn(input, field, { ...ref })
+    // Kong generates ids before its second stage only: a schema error's entity keeps the input's id
+    if (input['id'] === undefined && p.stage !== undefined && p.id !== undefined && isUuid(p.id)) input['id'] = p.id
     const errors = fieldErrorPairs(p.errors).map((e) =>
       e.field === undefined ? { type: 'entity', message: e.message } : { type: 'field', field: e.field, message: e.message },
     )
@@ -145,6 +169,26 @@ export function flattenedErrors(problems: readonly EntityProblem[], childKeys: R
 }
 
 /**
+ * `luaPretty`, with Penlight's rendering of a list with holes: the items before the first hole,
+ * then the others by 1-based index (`{services={[2]="uniqueness violation: …"}}`).
+ */
+function luaTable(value: unknown): string {
+  if (Array.isArray(value)) {
+    let run = 0
+    while (run < value.length && value[run] !== null && value[run] !== undefined) run++
+    const parts = value.slice(0, run).map(luaTable)
+    for (let i = run; i < value.length; i++) if (value[i] !== null && value[i] !== undefined) parts.push(`[${i + 1}]=${luaTable(value[i])}`)
+    return `{${parts.join(',')}}`
+  }
+  if (value === null || typeof value !== 'object') return luaPretty(value)
+  const obj = value as Record<string, unknown>
+  const parts = Object.keys(obj)
+    .sort()
+    .map((key) => `${/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : `[${JSON.stringify(key)}]`}=${luaTable(obj[key])}`)
+  return `{${parts.join(',')}}`
+}
+
+/**
  * The 400 body of `POST /config`: code 14, `declarative config is invalid: {…}`, the tree in
  * `fields`; with `flatten`, entity problems move to `flattened_errors` (and, as in Kong, leave
  * the tree).
@@ -154,14 +198,16 @@ export function invalidConfigBody(
   flatten: boolean,
   childKeys: ReadonlySet<string>,
 ): Record<string, unknown> {
-  const kept = flatten ? problems.filter((p) => p.entity === undefined) : problems
+  const stage = Math.min(...problems.map((p) => p.stage ?? 1))
+  const first = problems.filter((p) => (p.stage ?? 1) === stage)
+  const kept = flatten ? first.filter((p) => p.entity === undefined) : first
   const tree = errorTree(kept)
   const body: Record<string, unknown> = {
     code: DB_ERRORS.DECLARATIVE_CONFIG.code,
     name: DB_ERRORS.DECLARATIVE_CONFIG.name,
-    message: `declarative config is invalid: ${luaPretty(tree)}`,
+    message: `declarative config is invalid: ${luaTable(tree)}`,
     fields: tree,
   }
-  if (flatten) body['flattened_errors'] = flattenedErrors(problems, childKeys)
+  if (flatten) body['flattened_errors'] = flattenedErrors(first, childKeys)
   return body
 }

@@ -12,6 +12,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
+import { subschemaErrors } from '../dao/index.js'
 import { isUuid } from '../ids/uuid.js'
 import { normalizeUri } from '../schema/index.js'
 import { validateEntity } from '../schema/index.js'
@@ -37,7 +38,13 @@ export interface DeclarativeMeta {
 export interface FlatConfig {
   readonly meta: DeclarativeMeta
   readonly entities: Record<string, Row[]>
+  /** Kong's deprecation warnings for what the file uses (`path_handling: v1`), for the log. */
+  readonly warnings?: readonly string[]
 }
+
+/** Kong 3.9's deprecation text for `path_handling: v1` (`kong/db/schema/entities/routes.lua`, default router flavor). */
+export const PATH_V1_DEPRECATION =
+  "path_handling='v1' is deprecated and will not work under 'expressions' or 'traditional_compatible' router_flavor, please use path_handling='v0' instead (deprecated after 3.0)"
 
 export type FlattenResult = { readonly ok: true; readonly config: FlatConfig } | { readonly ok: false; readonly problems: EntityProblem[] }
 
@@ -65,9 +72,39 @@ interface Entry {
   readonly parent?: { readonly link: ForeignLink; readonly entry: Entry }
   readonly errors: FieldErrors
   id: string
+  /** Kong's second stage: a duplicate (a plain string at `uniqueAt` in Kong's tree). */
+  unique?: { readonly message: string; readonly at: Location }
+  /** Kong's second stage: references to entities that are not declared. */
+  readonly refs: string[]
 }
 
 const META_KEYS = new Set(['_format_version', '_transform', '_comment', '_ignore', '_info', '_workspace'])
+
+/**
+ * Kong's `parameters` entity (`kong config db_export` writes the node's `cluster_id` there):
+ * checked as Kong's schema does (`key` and `value` required strings) and otherwise not used.
+ */
+function checkParameters(value: unknown, problems: EntityProblem[], top: FieldErrors): void {
+  if (!Array.isArray(value)) {
+    top['parameters'] = 'expected an array'
+    return
+  }
+  value.forEach((item, i) => {
+    const errors: FieldErrors = {}
+    if (!isObject(item)) errors['@entity'] = ['expected a record']
+    else {
+      for (const key of ['key', 'value']) {
+        if (item[key] === undefined || item[key] === null) errors[key] = 'required field missing'
+        else if (typeof item[key] !== 'string') errors[key] = 'expected a string'
+      }
+      const created = item['created_at']
+      if (created !== undefined && created !== null && typeof created !== 'number') errors['created_at'] = 'expected an integer'
+      for (const key of Object.keys(item))
+        if (!['key', 'value', 'created_at', ...ENTITY_META_KEYS].includes(key)) setOwn(errors, key, 'unknown field')
+    }
+    if (Object.keys(errors).length > 0) problems.push({ location: ['parameters', i], entity: 'parameters', input: item, errors })
+  })
+}
 const ENTITY_META_KEYS = ['_comment', '_ignore']
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -201,8 +238,12 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
   const entries: Entry[] = []
   const byId = new Map<string, Map<string, Entry>>()
   const byKey = new Map<string, Map<string, Entry>>()
-  const unsupported = (location: Location, name: string, input?: unknown): void => {
-    problems.push({ location, entity: name, input, errors: { '@entity': [`entity '${name}' is not supported yet`] } })
+  const warnings = new Set<string>()
+  // every item of a kind Turnpike does not implement is listed, not just the first
+  const unsupported = (location: Location, name: string, items: readonly unknown[]): void => {
+    items.forEach((input, i) =>
+      problems.push({ location: [...location, i], entity: name, input, errors: { '@entity': [`entity '${name}' is not supported yet`] } }),
+    )
   }
 
   const walk = (entity: string, items: unknown, location: Location, parent: Entry['parent']): void => {
@@ -230,10 +271,19 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
         if (childLinks.has(key)) nested.push([key, value])
         else if (Object.hasOwn(fields, key) || (shorthands !== undefined && Object.hasOwn(shorthands, key))) data[key] = value
         else if (KONG_ENTITY_NAMES.has(key) && !supported.has(key)) {
-          if (Array.isArray(value) && value.length > 0) unsupported([...loc, key, 0], key, value[0])
+          if (Array.isArray(value)) unsupported([...loc, key], key, value)
         } else setOwn(data, key, value) // unknown fields: validation reports them
       }
-      const entry: Entry = { entity, location: loc, input: item, data, errors: {}, id: '', ...(parent === undefined ? {} : { parent }) }
+      const entry: Entry = {
+        entity,
+        location: loc,
+        input: item,
+        data,
+        errors: {},
+        refs: [],
+        id: '',
+        ...(parent === undefined ? {} : { parent }),
+      }
       if (parent !== undefined) {
         const given = data[parent.link.field]
         const ref = isObject(given) ? given['id'] : given
@@ -272,11 +322,11 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
         const keys = byKey.get(entity) ?? new Map<string, Entry>()
         byKey.set(entity, keys)
         if (keys.has(String(keyValue))) {
-          addError(
-            entry.errors,
-            '@entity',
-            `uniqueness violation: '${entity}' entity with ${endpoint} set to '${String(keyValue)}' already declared`,
-          )
+          // Kong reports it at the item's index in the entity's own list, even when nested
+          entry.unique = {
+            message: `uniqueness violation: '${entity}' entity with ${endpoint} set to '${String(keyValue)}' already declared`,
+            at: [entity, i],
+          }
           failed = true
         } else keys.set(String(keyValue), entry)
       }
@@ -284,11 +334,10 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
       byId.set(entity, ids)
       if (ids.has(entry.id)) {
         if (!failed)
-          addError(
-            entry.errors,
-            '@entity',
-            `uniqueness violation: '${entity}' entity with primary key set to '${entry.id}' already declared`,
-          )
+          entry.unique = {
+            message: `uniqueness violation: '${entity}' entity with primary key set to '${entry.id}' already declared`,
+            at: parent === undefined ? [entity, i] : [parent.entry.entity, parent.entry.location.at(-1) as number, entity, i],
+          }
       } else ids.set(entry.id, entry)
       for (const [child, value] of nested) {
         const link = childLinks.get(child) as ForeignLink
@@ -300,10 +349,14 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
   for (const [key, value] of Object.entries(doc)) {
     if (META_KEYS.has(key)) continue
     if (supported.has(key)) continue
+    if (key === 'parameters' && value !== null) {
+      checkParameters(value, problems, top)
+      continue
+    }
     if (key.startsWith('_')) setOwn(top, key, 'unknown field')
     else if (KONG_ENTITY_NAMES.has(key)) {
       if (!Array.isArray(value)) top[key] = 'expected an array'
-      else if (value.length > 0) unsupported([key, 0], key, value[0])
+      else unsupported([key], key, value)
     } else setOwn(top, key, 'unknown field')
   }
   for (const entity of graph.order) {
@@ -334,9 +387,7 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
       }
       const id = find(link.reference, String(key))
       if (id === undefined) {
-        addError(
-          entry.errors,
-          '@entity',
+        entry.refs.push(
           `invalid reference '${link.field}: ${typeof value === 'string' ? value : JSON.stringify(value)}' (no such entry in '${link.reference}')`,
         )
         data[link.field] = { id: isUuid(String(key)) ? String(key) : '00000000-0000-0000-0000-000000000000' }
@@ -347,7 +398,7 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
       if (!Array.isArray(ids)) continue
       for (const id of ids) {
         if (typeof id === 'string' && find(entity, id) === undefined)
-          addError(entry.errors, '@entity', `invalid reference '${field}: ${id}' (no such entry in '${entity}')`)
+          entry.refs.push(`invalid reference '${field}: ${id}' (no such entry in '${entity}')`)
       }
     }
     for (const auto of ['created_at', 'updated_at']) {
@@ -356,16 +407,17 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
     const result = validateEntity(schema, data, { mode: 'insert' })
     const errors: FieldErrors = { ...entry.errors }
     if (!result.ok) {
-      for (const [k, v] of Object.entries(result.errors)) {
+      for (const [k, v] of Object.entries(subschemaErrors(schema, result.errors))) {
         if (k === '@entity' && errors['@entity'] !== undefined)
           errors['@entity'] = [...(errors['@entity'] as string[]), ...(Array.isArray(v) ? (v as string[]) : [v as string])]
         else setOwn(errors, k, v)
       }
     }
     if (Object.keys(errors).length > 0) {
-      problems.push({ location: entry.location, entity: entry.entity, input: entry.input, errors })
+      problems.push(entryProblem(entry, errors))
       continue
     }
+    if (entry.entity === 'routes' && data['path_handling'] === 'v1') warnings.add(PATH_V1_DEPRECATION)
     if (!result.ok) continue
     let row = splitTransient(schema, result.row as Row).row
     if (transforms && schema.transform !== undefined) {
@@ -378,6 +430,29 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
     rows[entry.entity]?.push(row)
   }
 
+  // Kong's stages: schema errors first; then duplicates and dangling references; then the
+  // other unique fields. All are listed here; Kong's 400 body shows the first stage with errors.
+  {
+    for (const entry of entries) {
+      if (entry.unique !== undefined)
+        problems.push({
+          ...entryProblem(entry, { '@entity': [entry.unique.message] }),
+          tree: { at: entry.unique.at, value: entry.unique.message },
+          stage: 2,
+        })
+      if (entry.refs.length > 0) {
+        const endpoint = graph.schemas[entry.entity]?.endpoint_key
+        const key =
+          endpoint !== undefined && graph.schemas[entry.entity]?.fields[endpoint]?.unique === true ? entry.data[endpoint] : undefined
+        const at = typeof key === 'string' && key !== '' ? key : (entry.location.at(-1) as number)
+        problems.push({
+          ...entryProblem(entry, { '@entity': [...entry.refs] }),
+          tree: { at: [entry.entity, at], value: [...entry.refs] },
+          stage: 2,
+        })
+      }
+    }
+  }
   // other unique fields (endpoint keys were checked above)
   for (const entity of graph.order) {
     const schema = graph.schemas[entity] as EntitySchema
@@ -390,11 +465,16 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
         const key = isObject(v) ? String(v['id']) : String(v)
         if (seen.has(key)) {
           const entry = entries.find((e) => e.entity === entity && e.id === row.id)
+          const message = `uniqueness violation: '${entity}' entity with ${name} set to '${key}' already declared`
+          const endpoint = schema.endpoint_key === undefined ? undefined : row[schema.endpoint_key]
           problems.push({
             location: entry?.location ?? [entity],
             entity,
             input: entry?.input,
-            errors: { '@entity': [`uniqueness violation: '${entity}' entity with ${name} set to '${key}' already declared`] },
+            id: row.id,
+            errors: { '@entity': [message] },
+            tree: { at: [entity, typeof endpoint === 'string' ? endpoint : row.id], value: message },
+            stage: 3,
           })
         }
         seen.add(key)
@@ -404,7 +484,19 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
 
   if (Object.keys(top).length > 0) problems.unshift({ location: [], errors: top })
   if (problems.length > 0) return { ok: false, problems: sortProblems(problems) }
-  return { ok: true, config: { meta, entities: rows } }
+  return { ok: true, config: { meta, entities: rows, ...(warnings.size === 0 ? {} : { warnings: [...warnings] }) } }
+}
+
+/** An entity's problem with the id it has (given or generated) and its parent's reference, for `flattened_errors`. */
+function entryProblem(entry: Entry, errors: FieldErrors): EntityProblem {
+  return {
+    location: entry.location,
+    entity: entry.entity,
+    input: entry.input,
+    errors,
+    id: entry.id,
+    ...(entry.parent === undefined ? {} : { foreign: { [entry.parent.link.field]: { id: entry.parent.entry.id } } }),
+  }
 }
 
 function sortProblems(problems: EntityProblem[]): EntityProblem[] {

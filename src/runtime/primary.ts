@@ -146,6 +146,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     database: config.database,
     file: config.declarative_config,
     inline: config.raw['declarative_config_string'],
+    mapSize: config.raw['lmdb_map_size'],
     writable: config.raw['declarative_config_writable'] ?? 'off',
     publish: () => {
       changed()
