@@ -1,4 +1,5 @@
 /** Command-line parsing for `turnpike`: a command, `-c/--conf`, `-p/--prefix`, `-a`, positionals. */
+import { editDistance } from '../config/did-you-mean.js'
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -22,13 +23,15 @@ export interface ParsedArgs {
   dryRun: boolean
   online: boolean
   withId: boolean
-  /** `migrations reset`: `-y/--yes`, confirming the erase. */
+  /** `migrations reset` and `config sync`: `-y/--yes`, confirming the erase or the deletes. */
   yes: boolean
   /** `migrations`: Kong's `-q/--quiet`, `-f/--force`, `--db-timeout SECONDS`, `--lock-timeout SECONDS`. */
   quiet: boolean
   force: boolean
   dbTimeout: string | undefined
   lockTimeout: string | undefined
+  state: string[]
+  skipConsumers: boolean
 }
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
@@ -51,6 +54,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     force: false,
     dbTimeout: undefined,
     lockTimeout: undefined,
+    state: [],
+    skipConsumers: false,
   }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string
@@ -79,6 +84,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     else if (a === '-f' || a === '--force') out.force = true
     else if (a === '--db-timeout') out.dbTimeout = value()
     else if (a === '--lock-timeout') out.lockTimeout = value()
+    else if (a === '-s' || a === '--state') out.state.push(value())
+    else if (a.startsWith('--state=')) out.state.push(a.slice(8))
+    else if (a === '--skip-consumers') out.skipConsumers = true
     else if (a === '--vv' || a === '--v')
       continue // Kong's verbosity flags: accepted, logs go to the error log
     else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`)
@@ -86,4 +94,15 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     else out.positional.push(a)
   }
   return out
+}
+
+/** The command closest to a typo (`strat` → `start`, a swap counts as two edits), or undefined. */
+export function closestCommand(name: string, commands: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestDistance = 3
+  for (const c of commands) {
+    const d = editDistance(name.toLowerCase(), c)
+    if (d < bestDistance) [best, bestDistance] = [c, d]
+  }
+  return best
 }

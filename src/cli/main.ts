@@ -7,7 +7,7 @@ import '../regex/engine-flags.js'
 import { ConfigError, loadConfig } from '../config/index.js'
 import type { GatewayConfig } from '../config/index.js'
 import { KONG_COMPAT_VERSION, PRODUCT, VERSION } from '../version.js'
-import { parseArgs, UsageError, type ParsedArgs } from './args.js'
+import { closestCommand, parseArgs, UsageError, type ParsedArgs } from './args.js'
 import { configCommand } from './commands/config.js'
 import { healthCommand } from './commands/health.js'
 import { migrationsCommand } from './commands/migrations.js'
@@ -18,11 +18,12 @@ const USAGE = `Usage: turnpike COMMAND [OPTIONS]
 
 The available commands are:
   start [-c conf] [-p prefix]    Start the gateway in the foreground (Ctrl-C or SIGTERM stops it gracefully)
-  stop [-p prefix]               Stop a running gateway (via the pid file in its prefix)
-  health [-p prefix]             Tell whether the gateway in that prefix is running and answering
-  check [conf]                   Validate a configuration file and say what is wrong
+  stop [-c conf] [-p prefix]     Stop a running gateway (via the pid file in its prefix)
+  health [-c conf] [-p prefix]   Tell whether the gateway in that prefix is running and answering (on the
+                                 addresses it wrote in its prefix at start)
+  check [-c conf | conf]         Validate a configuration file and say what is wrong
   version [-a]                   Print the version
-  config SUBCOMMAND              Declarative configuration: dump, diff, sync, validate, init, db_import, db_export
+  config SUBCOMMAND [-c conf]    Declarative configuration: dump, diff, sync, validate, init, db_import, db_export
                                  (turnpike config --help for details)
   migrations SUBCOMMAND          Database migrations, as Kong's: bootstrap, up, finish, list, reset --yes
                                  (turnpike migrations --help for details)
@@ -34,6 +35,9 @@ Options:
 
 Every setting can also come from the environment: TURNPIKE_<NAME> (or KONG_<NAME>).
 `
+
+/** The commands, for "did you mean". */
+const COMMANDS = ['start', 'stop', 'health', 'check', 'version', 'config']
 
 export function configFrom(args: ParsedArgs): GatewayConfig {
   const overrides: Record<string, string> = {}
@@ -81,9 +85,13 @@ export async function main(argv: readonly string[]): Promise<number> {
           args.all ? `${PRODUCT} ${VERSION}\nkong compatibility: ${KONG_COMPAT_VERSION}\nnode: ${process.version}\n` : `${VERSION}\n`,
         )
         return 0
-      default:
-        process.stderr.write(`Error: unknown command '${args.command}'\n\n${USAGE}`)
+      default: {
+        const hint = closestCommand(args.command, COMMANDS)
+        process.stderr.write(
+          `Error: unknown command '${args.command}'${hint === undefined ? '' : ` (did you mean '${hint}'?)`}\n\n${USAGE}`,
+        )
         return 2
+      }
     }
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -42,6 +42,7 @@ import { hasTlsListener, ignoredTlsSettings, listenerCertificates, type Listener
 import { type ListenerTls, secureContext, tlsPolicy } from '../http/tls.js'
 import { nodeId } from './node-id.js'
 import { pidFile, runningPid } from './pid-file.js'
+import { removeListenFile, writeListenFile } from './listen-file.js'
 import { HealthChecker } from '../health/checker.js'
 import { HostResolver, dnsOptions } from '../proxy/resolver.js'
 import { CounterService } from '../counters/service.js'
@@ -463,6 +464,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     await store.close().catch(() => {})
     try {
       if (runningPid(prefix) === process.pid) rmSync(pidFile(prefix), { force: true })
+      removeListenFile(prefix, process.pid)
     } catch {
       // nothing to clean
     }
@@ -520,6 +522,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   }
 
   writeFileSync(pidFile(prefix), `${process.pid}\n`)
+  writeListenFile(prefix, { pid: process.pid, admin_listen: opened.admin, status_listen: opened.status })
   const onSignal = (): void => void stopAll()
   process.once('SIGTERM', onSignal)
   process.once('SIGINT', onSignal)

@@ -6,6 +6,7 @@
  * @module
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { createInterface } from 'node:readline/promises'
 import type { GatewayConfig } from '../../config/index.js'
 import { Dao } from '../../dao/index.js'
 import { AdminClient } from '../sync/admin-client.js'
@@ -15,6 +16,7 @@ import {
   DeclarativeError,
   describeProblems,
   entityGraph,
+  type EntityGraph,
   flattenConfig,
   kongExport,
   readAll,
@@ -24,18 +26,21 @@ import { applyPlan, describePlan, fetchCurrent, planSync, readDocuments } from '
 import { entityRegistry } from '../../plugins/entity.js'
 import { loadPlugins } from '../../plugins/registry.js'
 import type { EntitySchema } from '../../schema/index.js'
-import { storeEntity } from '../../schema/index.js'
+import { setOwn, storeEntity } from '../../schema/index.js'
 import { createStore, PostgresStore, pgMigrations } from '../../store/index.js'
 import { storeLocation, storeOptions } from '../../runtime/store-options.js'
 import type { Row } from '../../store/index.js'
-import type { ParsedArgs } from '../args.js'
+import { closestCommand, type ParsedArgs } from '../args.js'
+import { runningAdminUrl } from './health.js'
 
 export const CONFIG_USAGE = `Usage: turnpike config COMMAND [OPTIONS]
 
-Against a running gateway's Admin API (Turnpike or Kong; --admin-url, default http://127.0.0.1:8001):
+Against a running gateway's Admin API (Turnpike or Kong; --admin-url, default: the gateway running in
+the prefix of -c/-p, else http://127.0.0.1:8001):
   dump [-o FILE] [--select-tag T]... [--with-id]   write the configuration as a declarative file (stdout by default)
   diff FILE... [--select-tag T]...                 show what sync would change
-  sync FILE... [--select-tag T]... [--dry-run]     make the gateway match the files (creates, updates, deletes within the tags)
+  sync FILE... [--select-tag T]... [--dry-run]     make the gateway match the files (creates, updates, deletes within the tags;
+       [--yes]                                     on a terminal, deletes are confirmed first unless --yes)
   validate FILE... [--online]                      check files offline; --online also checks references and schemas on the gateway
 
 Against the configured store (-c conf, -p prefix), as Kong's CLI:
@@ -45,10 +50,18 @@ Against the configured store (-c conf, -p prefix), as Kong's CLI:
   db_export [FILE]                                 write the database as a declarative file (default ./kong.yml)
 
 Options:
+  -c, --conf FILE           kong.conf-syntax configuration file (its prefix locates the running gateway)
+  -p, --prefix DIR          prefix directory of the running gateway
   --admin-url URL           Admin API address (also: --kong-addr)
   -H, --header 'Name: v'    extra header on every Admin API request (e.g. an admin token); repeatable
   --select-tag T            only entities with this tag (all given tags); repeatable
+  -s, --state FILE          decK's way of naming the files (same as listing them); repeatable
+  --skip-consumers          leave consumers, their credentials and consumer plugins alone (dump, diff, sync)
+  --yes                     do not ask before deleting (sync)
 `
+
+/** The subcommands, for "did you mean". */
+const SUBCOMMANDS = ['dump', 'diff', 'sync', 'validate', 'init', 'parse', 'db_import', 'db_export']
 
 /** The node's entity registry (core entities, consumers, plugins and their entities), from the local settings. */
 async function registryFor(config: GatewayConfig): Promise<Readonly<Record<string, EntitySchema>>> {
@@ -75,8 +88,52 @@ function readFiles(files: readonly string[]): { name: string; text: string }[] {
 
 class UsageProblem extends Error {}
 
-function client(args: ParsedArgs): AdminClient {
-  return new AdminClient(args.adminUrl ?? process.env['TURNPIKE_ADMIN_URL'] ?? 'http://127.0.0.1:8001', args.headers)
+/** The Admin API to talk to: --admin-url, TURNPIKE_ADMIN_URL, the gateway running in the prefix, port 8001. */
+function client(args: ParsedArgs, config?: GatewayConfig): AdminClient {
+  const running = args.adminUrl === undefined && config !== undefined ? runningAdminUrl(config) : undefined
+  return new AdminClient(args.adminUrl ?? process.env['TURNPIKE_ADMIN_URL'] ?? running ?? 'http://127.0.0.1:8001', args.headers)
+}
+
+/** Entities that belong to consumers (`--skip-consumers`): consumers, what references them (credentials, ACLs). */
+function consumerOwned(graph: EntityGraph, entity: string): boolean {
+  return entity === 'consumers' || (entity !== 'plugins' && (graph.foreign[entity] ?? []).some((l) => l.reference === 'consumers'))
+}
+
+/** The gateway's rows without consumers, their entities and consumer-scoped plugins. */
+function rowsWithoutConsumers(rows: Record<string, Row[]>, graph: EntityGraph): Record<string, Row[]> {
+  const out: Record<string, Row[]> = {}
+  for (const [entity, list] of Object.entries(rows)) {
+    if (consumerOwned(graph, entity)) continue
+    out[entity] = entity === 'plugins' ? list.filter((r) => r['consumer'] === null || r['consumer'] === undefined) : list
+  }
+  return out
+}
+
+/** The files' document without consumers, their entities and consumer-scoped plugins. */
+function docWithoutConsumers(doc: Record<string, unknown>, graph: EntityGraph): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(doc)) {
+    if (graph.schemas[key] !== undefined && consumerOwned(graph, key)) continue
+    setOwn(
+      out,
+      key,
+      key === 'plugins' && Array.isArray(value)
+        ? value.filter((p) => p === null || typeof p !== 'object' || (p as Record<string, unknown>)['consumer'] === undefined)
+        : value,
+    )
+  }
+  return out
+}
+
+/** Asks on the terminal; false when the answer is not yes. */
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr })
+  try {
+    const answer = await rl.question(`${question} (y/N) `)
+    return /^y(es)?$/i.test(answer.trim())
+  } finally {
+    rl.close()
+  }
 }
 
 function printProblems(where: string, err: DeclarativeError): number {
@@ -145,7 +202,8 @@ class StoreProblem extends Error {}
 
 /** Runs `turnpike config <sub> …`; returns the exit code. */
 export async function configCommand(args: ParsedArgs, loadGatewayConfig: () => GatewayConfig): Promise<number> {
-  const [sub, ...files] = args.positional
+  const [sub, ...named] = args.positional
+  const files = [...named, ...args.state]
   try {
     const gatewayConfig = sub === undefined || sub === 'init' ? undefined : loadGatewayConfig()
     const registry = gatewayConfig === undefined ? {} : await registryFor(gatewayConfig)
@@ -164,7 +222,7 @@ export async function configCommand(args: ParsedArgs, loadGatewayConfig: () => G
       case 'validate':
       case 'parse': {
         const doc = readDocuments(readFiles(files))
-        const current = args.online ? await fetchCurrent(client(args), graph) : undefined
+        const current = args.online ? await fetchCurrent(client(args, gatewayConfig), graph) : undefined
         const resolveExternal =
           current === undefined
             ? undefined
@@ -176,7 +234,7 @@ export async function configCommand(args: ParsedArgs, loadGatewayConfig: () => G
         const result = flattenConfig(doc, graph, resolveExternal === undefined ? {} : { resolveExternal })
         if (!result.ok) return printProblems(files.join(', '), new DeclarativeError(result.problems))
         if (args.online) {
-          const c = client(args)
+          const c = client(args, gatewayConfig)
           const problems: string[] = []
           for (const entity of graph.order) {
             for (const row of result.config.entities[entity] ?? []) {
@@ -197,13 +255,14 @@ export async function configCommand(args: ParsedArgs, loadGatewayConfig: () => G
         }
         const counts = graph.order.map((e) => `${result.config.entities[e]?.length ?? 0} ${e}`).join(', ')
         out(
-          `${files.join(', ')}: valid (format ${result.config.meta._format_version}; ${counts})${args.online ? `, checked against ${client(args).baseUrl}` : ''}`,
+          `${files.join(', ')}: valid (format ${result.config.meta._format_version}; ${counts})${args.online ? `, checked against ${client(args, gatewayConfig).baseUrl}` : ''}`,
         )
         return 0
       }
       case 'dump': {
-        const c = client(args)
-        const rows = await fetchCurrent(c, graph, args.selectTags)
+        const c = client(args, gatewayConfig)
+        const fetched = await fetchCurrent(c, graph, args.selectTags)
+        const rows = args.skipConsumers ? rowsWithoutConsumers(fetched, graph) : fetched
         const text = toYaml(deckDump(rows, graph, { selectTags: args.selectTags, withId: args.withId }))
         if (args.output === undefined || args.output === '-') process.stdout.write(text)
         else {
@@ -214,12 +273,22 @@ export async function configCommand(args: ParsedArgs, loadGatewayConfig: () => G
       }
       case 'diff':
       case 'sync': {
-        const doc = readDocuments(readFiles(files))
-        const c = client(args)
-        const current = await fetchCurrent(c, graph)
+        const read = readDocuments(readFiles(files))
+        const doc = args.skipConsumers ? docWithoutConsumers(read, graph) : read
+        const c = client(args, gatewayConfig)
+        const fetched = await fetchCurrent(c, graph)
+        const current = args.skipConsumers ? rowsWithoutConsumers(fetched, graph) : fetched
         const plan = planSync(doc, current, graph, args.selectTags)
         for (const line of describePlan(plan)) out(line)
         if (sub === 'diff' || args.dryRun || plan.changes.length === 0) return 0
+        const deletes = plan.changes.filter((ch) => ch.op === 'delete').length
+        // a person at a terminal confirms deletes; scripts and pipelines run as with decK
+        if (deletes > 0 && !args.yes && process.stdin.isTTY === true && process.stderr.isTTY === true) {
+          if (!(await confirm(`This will delete ${deletes} entit${deletes === 1 ? 'y' : 'ies'} from ${c.baseUrl}. Continue?`))) {
+            process.stderr.write('Error: nothing was changed (deletes not confirmed; --yes skips the question)\n')
+            return 1
+          }
+        }
         await applyPlan(c, graph, plan, {
           ...(progress(plan.changes.length) === undefined
             ? {}
@@ -290,7 +359,12 @@ export async function configCommand(args: ParsedArgs, loadGatewayConfig: () => G
         }
       }
       default:
-        process.stderr.write(`Error: unknown config command '${sub}'\n\n${CONFIG_USAGE}`)
+        {
+          const hint = closestCommand(sub, SUBCOMMANDS)
+          process.stderr.write(
+            `Error: unknown config command '${sub}'${hint === undefined ? '' : ` (did you mean '${hint}'?)`}\n\n${CONFIG_USAGE}`,
+          )
+        }
         return 2
     }
   } catch (err) {
