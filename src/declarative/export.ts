@@ -13,6 +13,7 @@
  * @module
  */
 import { stringify } from 'yaml'
+import type { EntitySchema, Field } from '../schema/index.js'
 import type { Row } from '../store/index.js'
 import type { EntityGraph } from './graph.js'
 
@@ -57,6 +58,32 @@ function sortKeys(obj: Record<string, unknown>): Record<string, unknown> {
 
 function sortKey(o: Record<string, unknown>): string {
   return `${typeof o['name'] === 'string' ? o['name'] : '\uffff'}\u0000${JSON.stringify(o)}`
+}
+
+/**
+ * A record's value without what Kong OSS would not take back: fields whose `dumped` says no
+ * (deprecated shorthands left null, Turnpike-only fields at their defaults), at any depth.
+ */
+function kongValue(fields: Readonly<Record<string, Field>> | undefined, value: unknown, depth = 0): unknown {
+  if (fields === undefined || depth > 32 || value === null || typeof value !== 'object' || Array.isArray(value)) return value
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    const field = Object.hasOwn(fields, k) ? fields[k] : undefined
+    if (field?.dumped !== undefined && !field.dumped(v)) continue
+    out[k] = field?.type === 'record' ? kongValue(field.fields, v, depth + 1) : v
+  }
+  return out
+}
+
+/** The fields a row is checked with: the entity's, with its subschema's overrides (a plugin's `config`). */
+function rowFields(schema: EntitySchema, row: Readonly<Record<string, unknown>>): Readonly<Record<string, Field>> {
+  const key = schema.subschema_key
+  const pick = key === undefined ? undefined : row[key]
+  const sub =
+    typeof pick === 'string' && schema.subschemas !== undefined && Object.hasOwn(schema.subschemas, pick)
+      ? schema.subschemas[pick]
+      : undefined
+  return sub === undefined ? schema.fields : { ...schema.fields, ...sub.fields }
 }
 
 /** decK-style document (see the module comment). */
@@ -111,9 +138,11 @@ export function deckDump(
     const out: Record<string, unknown> = {}
     if (schema === undefined) return out
     const nestedKey = nestedUnder.get(`${entity}:${row.id}`)
+    const fields = rowFields(schema, row)
     for (const [name, field] of Object.entries(schema.fields)) {
       const v = row[name]
       if (v === undefined || v === null) continue
+      if (field.dumped !== undefined && !field.dumped(v)) continue
       if (name === 'created_at' || name === 'updated_at') continue
       if (name === 'id' && options.withId !== true && !keepId.has(`${entity}:${row.id}`)) continue
       if (field.type === 'foreign') {
@@ -129,7 +158,8 @@ export function deckDump(
         if (tags.length > 0) out[name] = tags
         continue
       }
-      out[name] = v
+      const actual = fields[name] ?? field
+      out[name] = actual.type === 'record' ? kongValue(actual.fields, v) : v
     }
     return out
   }

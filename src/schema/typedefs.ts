@@ -124,3 +124,6 @@ export const pem = {
 } as const satisfies RecordField
 
 export const boolean_true = { type: 'boolean', required: true, default: true } as const satisfies BooleanField
+
+/** A field's `dumped` for deprecated shorthands: written by `config dump` only when it holds a value. */
+export const dumpedWhenSet = (value: unknown): boolean => value !== null && value !== undefined

@@ -37,6 +37,11 @@ interface FieldBase {
    * which the entity's {@link EntityDaoHooks} turn into rows of another entity).
    */
   readonly transient?: boolean
+  /**
+   * Whether `turnpike config dump` writes this value (absent: always). Deprecated shorthands left
+   * null and Turnpike-only fields at their defaults are left out, so a dump loads into Kong OSS.
+   */
+  readonly dumped?: (value: unknown) => boolean
 }
 
 export interface StringField extends FieldBase {

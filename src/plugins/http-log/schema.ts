@@ -114,9 +114,9 @@ export const httpLogConfigFields = {
     default: 60000,
     description: 'An optional value in milliseconds that defines how long an idle connection will live before being closed.',
   },
-  retry_count: { type: 'integer', description: 'Deprecated (Kong 3.3): use `queue.max_retry_time`.' },
-  queue_size: { type: 'integer', description: 'Deprecated (Kong 3.3): use `queue.max_batch_size`.' },
-  flush_timeout: { type: 'number', description: 'Deprecated (Kong 3.3): use `queue.max_coalescing_delay`.' },
+  retry_count: { type: 'integer', dumped: t.dumpedWhenSet, description: 'Deprecated (Kong 3.3): use `queue.max_retry_time`.' },
+  queue_size: { type: 'integer', dumped: t.dumpedWhenSet, description: 'Deprecated (Kong 3.3): use `queue.max_batch_size`.' },
+  flush_timeout: { type: 'number', dumped: t.dumpedWhenSet, description: 'Deprecated (Kong 3.3): use `queue.max_coalescing_delay`.' },
   headers: {
     type: 'map',
     keys: t.header_name,

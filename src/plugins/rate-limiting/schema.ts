@@ -117,17 +117,25 @@ export const rateLimitingConfigFields = {
     one_of: ['fixed', 'sliding'],
     description:
       'Turnpike extension (Kong Enterprise name): `fixed` counts calendar-aligned windows as Kong OSS does; `sliding` also weighs the previous window by how much of it still falls within one window length of now.',
+    // Kong OSS does not know the field: a dump leaves out its default
+    dumped: (v) => v !== 'fixed',
   },
   // Deprecated flat forms (Kong 3.9 shorthands for `redis.*`).
-  redis_host: { type: 'string', description: 'Deprecated: use `redis.host`.' },
-  redis_port: { type: 'integer', between: [0, 65535], description: 'Deprecated: use `redis.port`.' },
-  redis_password: { type: 'string', len_min: 0, encrypted: true, description: 'Deprecated: use `redis.password`.' },
-  redis_username: { type: 'string', description: 'Deprecated: use `redis.username`.' },
-  redis_ssl: { type: 'boolean', description: 'Deprecated: use `redis.ssl`.' },
-  redis_ssl_verify: { type: 'boolean', description: 'Deprecated: use `redis.ssl_verify`.' },
-  redis_server_name: { type: 'string', description: 'Deprecated: use `redis.server_name`.' },
-  redis_timeout: { type: 'integer', between: [0, 2 ** 31 - 2], description: 'Deprecated: use `redis.timeout`.' },
-  redis_database: { type: 'integer', description: 'Deprecated: use `redis.database`.' },
+  redis_host: { type: 'string', dumped: t.dumpedWhenSet, description: 'Deprecated: use `redis.host`.' },
+  redis_port: { type: 'integer', between: [0, 65535], dumped: t.dumpedWhenSet, description: 'Deprecated: use `redis.port`.' },
+  redis_password: {
+    type: 'string',
+    len_min: 0,
+    encrypted: true,
+    dumped: t.dumpedWhenSet,
+    description: 'Deprecated: use `redis.password`.',
+  },
+  redis_username: { type: 'string', dumped: t.dumpedWhenSet, description: 'Deprecated: use `redis.username`.' },
+  redis_ssl: { type: 'boolean', dumped: t.dumpedWhenSet, description: 'Deprecated: use `redis.ssl`.' },
+  redis_ssl_verify: { type: 'boolean', dumped: t.dumpedWhenSet, description: 'Deprecated: use `redis.ssl_verify`.' },
+  redis_server_name: { type: 'string', dumped: t.dumpedWhenSet, description: 'Deprecated: use `redis.server_name`.' },
+  redis_timeout: { type: 'integer', between: [0, 2 ** 31 - 2], dumped: t.dumpedWhenSet, description: 'Deprecated: use `redis.timeout`.' },
+  redis_database: { type: 'integer', dumped: t.dumpedWhenSet, description: 'Deprecated: use `redis.database`.' },
 } as const satisfies Record<string, Field>
 
 function fmt1(n: number): string {

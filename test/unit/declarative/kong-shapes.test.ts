@@ -10,7 +10,7 @@ import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
 import { entityRegistry } from '../../../src/plugins/entity.js'
 import { loadPlugins } from '../../../src/plugins/registry.js'
-import { describeProblems, entityGraph, invalidConfigBody, loadDeclarativeText } from '../../../src/declarative/index.js'
+import { deckDump, describeProblems, entityGraph, invalidConfigBody, loadDeclarativeText, toYaml } from '../../../src/declarative/index.js'
 import { childKeys, PATH_V1_DEPRECATION } from '../../../src/declarative/flatten.js'
 
 const graph = entityGraph(entityRegistry(await loadPlugins(['bundled'], null)))
@@ -160,5 +160,34 @@ describe("POST /config 400 bodies keyed as Kong's (15-off_spec.lua, 03-flatten_s
         message: `uniqueness violation: 'targets' entity with primary key set to '${entry.entity_id ?? ''}' already declared`,
       },
     ])
+  })
+})
+
+describe('config dump writes what Kong OSS accepts', () => {
+  const load = (yaml: string): Record<string, import('../../../src/store/index.js').Row[]> => {
+    const r = loadDeclarativeText(yaml, graph)
+    if (!r.ok) throw new Error(describeProblems(r.problems).join('\n'))
+    return r.config.entities
+  }
+  test('no deprecated redis_* nulls, no Turnpike-only field at its default; set values stay', () => {
+    const rows = load(
+      `_format_version: "3.0"\nplugins:\n- name: rate-limiting\n  config:\n    minute: 5\n- name: http-log\n  config:\n    http_endpoint: http://127.0.0.1:9/log\n`,
+    )
+    const text = toYaml(deckDump(rows, graph))
+    assert.doesNotMatch(text, /redis_|window_type|retry_count|queue_size|flush_timeout/)
+    assert.match(text, /\n {4}redis:\n/)
+    const kept = toYaml(
+      deckDump(
+        load(
+          `_format_version: "3.0"\nplugins:\n- name: rate-limiting\n  config:\n    minute: 5\n    window_type: sliding\n    redis_host: redis.test\n`,
+        ),
+        graph,
+      ),
+    )
+    assert.match(kept, /window_type: sliding/)
+    assert.match(kept, /redis_host: redis\.test/)
+    // and the dump loads back to the same rows
+    const again = loadDeclarativeText(text, graph)
+    assert.equal(again.ok, true)
   })
 })
