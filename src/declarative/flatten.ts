@@ -436,9 +436,8 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
     for (const entry of entries) {
       if (entry.unique !== undefined)
         problems.push({
-          ...entryProblem(entry, { '@entity': [entry.unique.message] }),
+          ...entryProblem(entry, { '@entity': [entry.unique.message] }, 2),
           tree: { at: entry.unique.at, value: entry.unique.message },
-          stage: 2,
         })
       if (entry.refs.length > 0) {
         const endpoint = graph.schemas[entry.entity]?.endpoint_key
@@ -446,9 +445,8 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
           endpoint !== undefined && graph.schemas[entry.entity]?.fields[endpoint]?.unique === true ? entry.data[endpoint] : undefined
         const at = typeof key === 'string' && key !== '' ? key : (entry.location.at(-1) as number)
         problems.push({
-          ...entryProblem(entry, { '@entity': [...entry.refs] }),
+          ...entryProblem(entry, { '@entity': [...entry.refs] }, 2),
           tree: { at: [entry.entity, at], value: [...entry.refs] },
-          stage: 2,
         })
       }
     }
@@ -488,14 +486,19 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
 }
 
 /** An entity's problem with the id it has (given or generated) and its parent's reference, for `flattened_errors`. */
-function entryProblem(entry: Entry, errors: FieldErrors): EntityProblem {
+function entryProblem(entry: Entry, errors: FieldErrors, stage?: 2): EntityProblem {
+  // Kong generates ids only after its schema stage: before, a nested entity carries its parent's
+  // reference only when the parent's id was written in the file
+  const parent = entry.parent
+  const withParent = parent !== undefined && (stage !== undefined || parent.entry.input['id'] !== undefined)
   return {
     location: entry.location,
     entity: entry.entity,
     input: entry.input,
     errors,
     id: entry.id,
-    ...(entry.parent === undefined ? {} : { foreign: { [entry.parent.link.field]: { id: entry.parent.entry.id } } }),
+    ...(withParent ? { foreign: { [parent.link.field]: { id: parent.entry.id } } } : {}),
+    ...(stage === undefined ? {} : { stage }),
   }
 }
 

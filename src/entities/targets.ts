@@ -15,7 +15,11 @@ export const DEFAULT_TARGET_PORT = 8000
 /** The schema's check (declarative files, `/schemas/targets/validate`): Kong names the value. */
 function validateTarget(v: unknown): string | undefined {
   if (typeof v !== 'string') return undefined
-  return 'error' in normalizeIp(v) ? `Invalid target ('${v}'); not a valid hostname or ip address` : undefined
+  if (!('error' in normalizeIp(v))) return undefined
+  // Kong quotes the target unless it is not valid UTF-8
+  return Buffer.from(v, 'utf8').toString('utf8') === v
+    ? `Invalid target ('${v}'); not a valid hostname or ip address`
+    : 'Invalid target; not a valid hostname or ip address'
 }
 
 /**

@@ -19,8 +19,9 @@ function validateEndpoint(v: unknown): string | undefined {
   } catch {
     return 'missing host in url'
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return `unsupported scheme '${u.protocol.slice(0, -1)}'`
+  // Kong's typedefs.url checks the host first (`invalid::#//url`: missing host in url)
   if (u.hostname === '') return 'missing host in url'
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return `unsupported scheme '${u.protocol.slice(0, -1)}'`
   return undefined
 }
 

@@ -191,3 +191,71 @@ describe('config dump writes what Kong OSS accepts', () => {
     assert.equal(again.ok, true)
   })
 })
+
+describe("flattened_errors messages (15-off_spec.lua 'sanity', the parts Turnpike implements)", () => {
+  const input = `_format_version: "3.0"
+consumers:
+- username: bobby_in_json_body
+  not_allowed: true
+  tags: [consumer-02]
+plugins:
+- name: http-log
+  config:
+    http_endpoint: "invalid::#//url"
+  tags: [global_plugin-01]
+services:
+- name: nope
+  host: localhost
+  port: 1234
+  protocol: nope
+  tags: [service-01]
+  routes:
+  - name: nope.route
+    protocols: [tcp]
+    tags: [route_service-02, service-01]
+- name: mis-matched
+  host: localhost
+  protocol: tcp
+  path: /path
+  tags: [service-02]
+- name: bad-service-plugins
+  url: http://localhost:1234
+  tags: [service-03]
+  plugins:
+  - name: i-dont-exist
+    config: {}
+    tags: [service_plugin-01, service-03]
+upstreams:
+- name: ok
+  tags: [upstream-03]
+  targets:
+  - target: "hostname:1.0"
+    tags: [upstream_target-02, upstream-03]
+`
+  const flat = (body(input, true)['flattened_errors'] as Record<string, unknown>[]).map((e) => [(e['entity_tags'] as string[])[0], e])
+  const byTag = new Map(flat as [string, Record<string, unknown>][])
+  const errorsOf = (tag: string): unknown => byTag.get(tag)?.['errors']
+
+  test('URL fields, unknown fields, route and service checks, unknown plugins, targets', () => {
+    assert.deepEqual(errorsOf('global_plugin-01'), [{ type: 'field', field: 'config.http_endpoint', message: 'missing host in url' }])
+    assert.deepEqual(errorsOf('consumer-02'), [{ type: 'field', field: 'not_allowed', message: 'unknown field' }])
+    assert.deepEqual(errorsOf('route_service-02'), [
+      { type: 'entity', message: "must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'" },
+    ])
+    assert.deepEqual(errorsOf('service-02'), [
+      { type: 'field', field: 'path', message: 'value must be null' },
+      { type: 'entity', message: "failed conditional validation given value of field 'protocol'" },
+    ])
+    assert.deepEqual(errorsOf('service_plugin-01'), [
+      { type: 'field', field: 'name', message: "plugin 'i-dont-exist' not enabled; add it to the 'plugins' configuration property" },
+    ])
+    assert.deepEqual(errorsOf('upstream_target-02'), [
+      { type: 'field', field: 'target', message: "Invalid target ('hostname:1.0'); not a valid hostname or ip address" },
+    ])
+  })
+
+  test("a nested entity whose parent has no id in the file does not carry the parent's reference", () => {
+    const route = byTag.get('route_service-02')?.['entity'] as Record<string, unknown>
+    assert.deepEqual(route, { name: 'nope.route', protocols: ['tcp'], tags: ['route_service-02', 'service-01'] })
+  })
+})
