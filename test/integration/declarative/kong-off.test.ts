@@ -63,6 +63,36 @@ describe('Admin API #off (15-off_spec.lua)', () => {
     assert.deepEqual(post.body, { message: 'Method not allowed' })
   })
 
+  test('400 bodies: a primary key declared twice, a regular unique field, an unknown plugin (15-off_spec.lua)', async () => {
+    const id = '0855b320-0dd2-547d-891d-601e9b38647f'
+    const dup = await call('POST', `${gw.adminUrl}/config`, {
+      config: `_format_version: "1.1"\nservices:\n- id: ${id}\n  name: foo\n  host: example.com\n  protocol: https\n  routes:\n  - name: foo\n    methods: ["GET"]\n- id: ${id}\n  name: bar\n  host: example.test\n  port: 3000\n  routes:\n  - name: bar\n    paths:\n    - /\n`,
+    })
+    const message = `uniqueness violation: 'services' entity with primary key set to '${id}' already declared`
+    assert.equal(dup.status, 400)
+    assert.deepEqual(dup.body, {
+      code: 14,
+      name: 'invalid declarative configuration',
+      fields: { services: [null, message] },
+      message: `declarative config is invalid: {services={[2]="${message}"}}`,
+    })
+    const unique = await call('POST', `${gw.adminUrl}/config`, {
+      config: '_format_version: "1.1"\nconsumers:\n- username: foo\n  custom_id: conflict\n- username: bar\n  custom_id: conflict\n',
+    })
+    assert.equal(unique.status, 400)
+    assert.deepEqual(unique.body.fields, {
+      consumers: { bar: "uniqueness violation: 'consumers' entity with custom_id set to 'conflict' already declared" },
+    })
+    const plugin = await call('POST', `${gw.adminUrl}/config?flatten_errors=1`, {
+      _format_version: '3.0',
+      plugins: [{ name: 'i-dont-exist', config: {}, tags: ['p-1'] }],
+    })
+    assert.equal(plugin.status, 400)
+    assert.deepEqual(plugin.body.flattened_errors[0].errors, [
+      { type: 'field', field: 'name', message: "plugin 'i-dont-exist' not enabled; add it to the 'plugins' configuration property" },
+    ])
+  })
+
   test('a configuration larger than lmdb_map_size: 413 and the previous one keeps running', async () => {
     const first = await call('POST', `${gw.adminUrl}/config`, {
       config: JSON.stringify({ _format_version: '1.1', consumers: [{ username: 'previous' }] }),
