@@ -1,5 +1,5 @@
 /** Command-line parsing for `turnpike`: a command, `-c/--conf`, `-p/--prefix`, `-a`, positionals. */
-import { editDistance } from '../config/did-you-mean.js'
+import { editDistance } from '../config/index.js'
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -30,6 +30,7 @@ export interface ParsedArgs {
   force: boolean
   dbTimeout: string | undefined
   lockTimeout: string | undefined
+  /** decK's aliases: `-s/--state FILE` (repeatable) and `--skip-consumers`. */
   state: string[]
   skipConsumers: boolean
 }

@@ -37,7 +37,7 @@ Every setting can also come from the environment: TURNPIKE_<NAME> (or KONG_<NAME
 `
 
 /** The commands, for "did you mean". */
-const COMMANDS = ['start', 'stop', 'health', 'check', 'version', 'config']
+const COMMANDS = ['start', 'stop', 'health', 'check', 'version', 'config', 'migrations']
 
 export function configFrom(args: ParsedArgs): GatewayConfig {
   const overrides: Record<string, string> = {}

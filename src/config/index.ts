@@ -15,3 +15,4 @@ export { KONG_UNIMPLEMENTED_SETTINGS, KONG_DYNAMIC_PREFIXES, isKongPassThrough }
 export { ValueProblem } from './value-problem.js'
 export { sizeToBytes } from './values.js'
 export { urlOrigin } from './build.js'
+export { editDistance, suggest } from './did-you-mean.js'
