@@ -497,6 +497,20 @@ export async function applyPlan(client: AdminClient, graph: EntityGraph, plan: P
     })
     await Promise.all(workers)
   }
+  const deleteAll = async (deletes: readonly Change[]): Promise<void> => {
+    for (const entity of [...graph.order].reverse()) {
+      await run(
+        deletes.filter((c) => c.entity === entity),
+        async (c) => {
+          await client.expect('DELETE', adminLocation(graph, entity).item(c.row as Row, c.id), [204, 404])
+        },
+      )
+    }
+  }
+  // decK's order: first the rows a created one replaces (same name, another id), then creates and
+  // updates, then the other deletes (a kept row may still point at them until it is updated).
+  const replaced = replacedRows(graph, plan.changes)
+  await deleteAll(plan.changes.filter((c) => replaced.has(c)))
   for (const entity of graph.order) {
     const schema = graph.schemas[entity] as EntitySchema
     const writes = plan.changes.filter((c) => c.entity === entity && c.op !== 'delete')
@@ -510,12 +524,46 @@ export async function applyPlan(client: AdminClient, graph: EntityGraph, plan: P
       )
     })
   }
-  for (const entity of [...graph.order].reverse()) {
-    const deletes = plan.changes.filter((c) => c.entity === entity && c.op === 'delete')
-    await run(deletes, async (c) => {
-      await client.expect('DELETE', adminLocation(graph, entity).item(c.row as Row, c.id), [204, 404])
-    })
+  await deleteAll(plan.changes.filter((c) => c.op === 'delete' && !replaced.has(c)))
+}
+
+/**
+ * Deletes that must run before the creates: a row whose unique value (a service's `name`, a
+ * route's `name` …) a created row takes, and, with it, the deleted rows that point at it (its
+ * routes must go before it can).
+ */
+function replacedRows(graph: EntityGraph, changes: readonly Change[]): Set<Change> {
+  const deletes = changes.filter((c) => c.op === 'delete' && c.row !== undefined)
+  const taken = new Set<string>()
+  for (const c of changes) {
+    if (c.op !== 'create' || c.row === undefined) continue
+    for (const [field, spec] of Object.entries(graph.schemas[c.entity]?.fields ?? {})) {
+      const v = c.row[field]
+      if ('unique' in spec && spec.unique === true && v !== null && v !== undefined)
+        taken.add(`${c.entity}\0${field}\0${JSON.stringify(v)}`)
+    }
   }
+  const out = new Set<Change>()
+  for (const c of deletes) {
+    for (const [field, spec] of Object.entries(graph.schemas[c.entity]?.fields ?? {})) {
+      const v = (c.row as Row)[field]
+      if ('unique' in spec && spec.unique === true && taken.has(`${c.entity}\0${field}\0${JSON.stringify(v)}`)) out.add(c)
+    }
+  }
+  // the deleted rows that reference a replaced one go first too (bounded: each pass adds rows)
+  for (let grew = true; grew;) {
+    grew = false
+    const ids = new Set([...out].map((c) => c.id))
+    for (const c of deletes) {
+      if (out.has(c)) continue
+      const refs = Object.entries(graph.schemas[c.entity]?.fields ?? {}).filter(([, spec]) => spec.type === 'foreign')
+      if (refs.some(([field]) => ids.has(((c.row as Row)[field] as { id?: string } | null)?.id ?? ''))) {
+        out.add(c)
+        grew = true
+      }
+    }
+  }
+  return out
 }
 
 function singular(name: string): string {

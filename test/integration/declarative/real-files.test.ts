@@ -7,7 +7,8 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT, call, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
 import { runTurnpike } from '../../helpers/cli.js'
@@ -53,4 +54,36 @@ describe('real kong.yml files: DB-less and config sync', async () => {
       assert.match(diff.stdout, summary, diff.stdout.slice(0, 3000))
     })
   }
+})
+
+describe('config sync replaces a row that a new one takes the name of', () => {
+  let gw: TestGateway
+  let dir: string
+  before(async () => {
+    gw = await startTestGateway()
+    dir = mkdtempSync(join(tmpdir(), 'turnpike-replace-'))
+  })
+  after(async () => {
+    await gw?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('the old service and its route (same names, other ids) are deleted before the new ones are created, as decK does', async () => {
+    const file = (svc: string, route: string): string => {
+      const path = join(dir, `${svc}.yaml`)
+      writeFileSync(
+        path,
+        `_format_version: "3.0"\nservices:\n- id: ${svc}\n  name: svc1\n  host: a.test\n  routes:\n  - id: ${route}\n    name: r1\n    paths: [/r1]\n  - name: r-extra-${svc.slice(0, 4)}\n    paths: [/x-${svc.slice(0, 4)}]\n`,
+      )
+      return path
+    }
+    const sync = (path: string) => runTurnpike(['config', 'sync', path, '--admin-url', gw.adminUrl])
+    const first = await sync(file('11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'))
+    assert.equal(first.status, 0, first.stderr)
+    const second = await sync(file('33333333-3333-4333-8333-333333333333', '44444444-4444-4444-8444-444444444444'))
+    assert.equal(second.status, 0, second.stderr + second.stdout)
+    assert.equal((await call('GET', `${gw.adminUrl}/services/svc1`)).body.id, '33333333-3333-4333-8333-333333333333')
+    assert.equal((await call('GET', `${gw.adminUrl}/routes/r1`)).body.id, '44444444-4444-4444-8444-444444444444')
+    assert.equal((await call('GET', `${gw.adminUrl}/routes`)).body.data.length, 2)
+  })
 })
