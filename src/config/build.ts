@@ -379,6 +379,8 @@ export function buildConfig(get: (name: SettingName) => LayeredValue, cwd: strin
     nginx_http_client_max_body_size: parse('nginx_http_client_max_body_size', parseSize),
     nginx_http_client_header_timeout: parse('nginx_http_client_header_timeout', parseNginxTime),
     nginx_http_client_body_timeout: parse('nginx_http_client_body_timeout', parseNginxTime),
+    nginx_http_keepalive_timeout: parse('nginx_http_keepalive_timeout', (v) => (v === '0' ? 0 : parseNginxTime(v))),
+    nginx_http_keepalive_requests: parse('nginx_http_keepalive_requests', (v) => parseInteger(v, 0)),
     nginx_admin_client_max_body_size: parse('nginx_admin_client_max_body_size', parseSize),
     lua_max_post_args: parse('lua_max_post_args', argLimit),
     lua_max_uri_args: parse('lua_max_uri_args', argLimit),

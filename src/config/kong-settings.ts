@@ -156,3 +156,62 @@ export const KONG_DYNAMIC_PREFIXES: readonly string[] = [
 export function isKongPassThrough(name: string): boolean {
   return KONG_UNIMPLEMENTED_SETTINGS.has(name) || KONG_DYNAMIC_PREFIXES.some((p) => name.startsWith(p))
 }
+
+/**
+ * Kong Enterprise settings (kong.conf of Kong Gateway Enterprise 3.x): accepted so an Enterprise
+ * kong.conf loads, each named once in a `warn` line at start as having no effect in Turnpike.
+ */
+export const KONG_ENTERPRISE_SETTINGS: ReadonlySet<string> = new Set([
+  'enforce_rbac',
+  'rbac_auth_header',
+  'admin_gui_auth',
+  'admin_gui_auth_conf',
+  'admin_gui_auth_header',
+  'admin_gui_auth_password_complexity',
+  'admin_gui_auth_login_attempts',
+  'admin_gui_auth_login_attempts_ttl',
+  'admin_gui_session_conf',
+  'admin_gui_header_txt',
+  'admin_gui_header_bg_color',
+  'admin_gui_header_txt_color',
+  'admin_gui_footer_txt',
+  'admin_gui_footer_bg_color',
+  'admin_gui_footer_txt_color',
+  'admin_gui_login_banner_title',
+  'admin_gui_login_banner_body',
+  'admin_emails_from',
+  'admin_emails_reply_to',
+  'admin_invitation_expiry',
+  'vitals',
+  'portal',
+  'fips',
+  'route_validation_strategy',
+  'enforce_route_path_pattern',
+  'konnect_mode',
+  'event_hooks_enabled',
+  'tracing',
+  'generate_trace_details',
+  'debug_ssl_verify',
+  'cluster_fallback_config_import',
+  'cluster_fallback_config_storage',
+  'cluster_fallback_config_export',
+  'cluster_fallback_config_export_delay',
+])
+
+/** Name prefixes of Kong Enterprise setting families (Dev Portal, Vitals, keyring, audit log …). */
+export const KONG_ENTERPRISE_PREFIXES: readonly string[] = [
+  'portal_',
+  'vitals_',
+  'keyring_',
+  'audit_log',
+  'smtp_',
+  'analytics_',
+  'cluster_telemetry_',
+  'admin_gui_auth_',
+  'rbac_',
+]
+
+/** True for a Kong Enterprise setting: accepted, warned about, no effect. */
+export function isKongEnterpriseSetting(name: string): boolean {
+  return KONG_ENTERPRISE_SETTINGS.has(name) || KONG_ENTERPRISE_PREFIXES.some((p) => name.startsWith(p))
+}

@@ -48,6 +48,8 @@ export const DEFAULTS = {
   nginx_http_client_max_body_size: '0',
   nginx_http_client_header_timeout: '60s',
   nginx_http_client_body_timeout: '60s',
+  nginx_http_keepalive_timeout: '60s',
+  nginx_http_keepalive_requests: '10000',
   nginx_admin_client_max_body_size: '10m',
   lua_max_post_args: '100',
   lua_max_uri_args: '100',

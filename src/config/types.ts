@@ -69,6 +69,10 @@ export interface GatewayConfig extends PostgresSettings {
   readonly nginx_http_client_header_timeout: number
   /** Milliseconds allowed between two successive reads of a request body (nginx `client_body_timeout`). */
   readonly nginx_http_client_body_timeout: number
+  /** nginx's `keepalive_timeout` for proxy clients, in milliseconds (0: no keep-alive). */
+  readonly nginx_http_keepalive_timeout: number
+  /** nginx's `keepalive_requests`: requests served on one HTTP/1.1 client connection before it is closed (0: no limit). */
+  readonly nginx_http_keepalive_requests: number
   /** Largest Admin API request body (nginx size; `0` = unlimited): larger ones get 413. */
   readonly nginx_admin_client_max_body_size: string
   /** Form arguments `kong.request.get_body` reads (1–1000); the rest is ignored, as nginx does. */

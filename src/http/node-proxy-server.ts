@@ -269,6 +269,8 @@ export interface ProxyServerOptions {
   readonly scheme: 'http' | 'https'
   /** Seconds an idle client keep-alive connection is kept (nginx keepalive_timeout: 60s in Kong). */
   readonly keepAliveTimeout: number
+  /** Requests on one HTTP/1.1 connection before it closes (`nginx_http_keepalive_requests`; 0: no limit). */
+  readonly keepAliveRequests?: number
   /** Milliseconds to receive a request line and headers (`nginx_http_client_header_timeout`). */
   readonly headerTimeout: number
   /** Milliseconds allowed between two reads of a request body (`nginx_http_client_body_timeout`). */
@@ -379,6 +381,9 @@ export function createProxyServer(proxy: Proxy, opts: ProxyServerOptions, stats:
     opts.tls.sessionCache?.attach(https)
     server = guardTlsListener(https, { log: opts.errorLog, plainPort: opts.plainPort, firstByteTimeout: opts.headerTimeout })
   }
+  // nginx's keepalive_requests: the last response on a connection says `Connection: close` (a
+  // server property in node, not a createServer option)
+  server.maxRequestsPerSocket = opts.keepAliveRequests ?? 0
   if (opts.http2 === true) {
     const h2 = proxyH2Server(proxy, { scheme: opts.scheme, keepAliveTimeout: opts.keepAliveTimeout, bodyTimeout: opts.bodyTimeout })
     serveH2(server, h2, opts.tls !== undefined, opts.headerTimeout)

@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createAdminApi } from '../admin/index.js'
 import type { NodeInfo } from '../admin/index.js'
-import { publicConfiguration, sizeToBytes, urlOrigin } from '../config/index.js'
+import { ineffectiveSettings, publicConfiguration, sizeToBytes, urlOrigin } from '../config/index.js'
 import type { GatewayConfig, ListenAddress } from '../config/index.js'
 import { Dao } from '../dao/index.js'
 import { DeclarativeNode, entityGraph } from '../declarative/index.js'
@@ -539,6 +539,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   )
   const ignored = ignoredTlsSettings(config)
   if (ignored !== null) errorLog.warn(ignored)
+  for (const line of ineffectiveSettings(config)) errorLog.warn(line)
   return { dao, stopped: stoppedPromise, stop: stopAll }
 }
 

@@ -34,9 +34,6 @@ import { CounterClient } from '../counters/client.js'
 import { createDispatcher } from './dispatch.js'
 import { PluginCalls } from './plugin-calls.js'
 
-/** nginx's default client keepalive_timeout in Kong's template. */
-const CLIENT_KEEPALIVE_TIMEOUT = 60
-
 function send(msg: ToPrimary): void {
   process.send?.(msg)
 }
@@ -122,7 +119,9 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
         p,
         {
           scheme: l.ssl ? 'https' : 'http',
-          keepAliveTimeout: CLIENT_KEEPALIVE_TIMEOUT,
+          // nginx's keepalive_timeout 0 closes every connection after its response
+          keepAliveTimeout: Math.max(config.nginx_http_keepalive_timeout, 1) / 1000,
+          keepAliveRequests: config.nginx_http_keepalive_timeout === 0 ? 1 : config.nginx_http_keepalive_requests,
           headerTimeout: config.nginx_http_client_header_timeout,
           bodyTimeout: config.nginx_http_client_body_timeout,
           http2,

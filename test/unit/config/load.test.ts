@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { ConfigError, loadConfig, urlOrigin } from '../../../src/config/index.js'
+import { ConfigError, ineffectiveSettings, loadConfig, urlOrigin } from '../../../src/config/index.js'
 import { load, tempDir, writeConf } from './helpers.js'
 
 describe('defaults', () => {
@@ -225,6 +225,39 @@ describe('admin_gui_url', () => {
     assert.throws(() => load({ env: { KONG_ADMIN_GUI_URL: 'localhost:8002' } }), {
       message: 'invalid admin_gui_url: "localhost:8002": "localhost:8002" is not an http or https URL (from KONG_ADMIN_GUI_URL)',
     })
+  })
+})
+
+describe('kong.conf as Kong users have it (issue 18, theme 9)', () => {
+  test('Enterprise settings and nginx_* injections load, and each is named as having no effect', () => {
+    const path = writeConf(
+      'enforce_rbac = on\nadmin_gui_auth = basic-auth\nvitals = on\nportal_gui_host = p.test\nnginx_proxy_proxy_buffer_size = 160k\nnginx_http_client_max_body_size = 8m\nnginx_main_worker_processes = 2\n',
+    )
+    const c = load({ confPath: path })
+    assert.equal(c.nginx_http_client_max_body_size, '8m')
+    assert.deepEqual(ineffectiveSettings(c), [
+      'admin_gui_auth is a Kong Enterprise setting: accepted, no effect in Turnpike',
+      'enforce_rbac is a Kong Enterprise setting: accepted, no effect in Turnpike',
+      "nginx_proxy_proxy_buffer_size injects the nginx directive 'proxy_buffer_size 160k': accepted, no effect in Turnpike (there is no nginx); see docs/configuration.md for the nginx_* settings it implements",
+      'portal_gui_host is a Kong Enterprise setting: accepted, no effect in Turnpike',
+      'vitals is a Kong Enterprise setting: accepted, no effect in Turnpike',
+    ])
+  })
+
+  test('unknown names in no Kong edition are all listed at once', () => {
+    const path = writeConf('log_levle = debug\nproxy_listen = 0.0.0.0:8000\nfoo_bar = 1\n')
+    assert.throws(() => load({ confPath: path }), {
+      name: 'ConfigError',
+      message: `unknown settings in ${path}: "log_levle" line 1 (did you mean "log_level"?), "foo_bar" line 3`,
+    })
+  })
+
+  test('keep-alive: nginx_http_keepalive_timeout and nginx_http_keepalive_requests are honoured', () => {
+    const c = load({ env: { KONG_NGINX_HTTP_KEEPALIVE_TIMEOUT: '5s', KONG_NGINX_HTTP_KEEPALIVE_REQUESTS: '3' } })
+    assert.equal(c.nginx_http_keepalive_timeout, 5000)
+    assert.equal(c.nginx_http_keepalive_requests, 3)
+    assert.deepEqual([load().nginx_http_keepalive_timeout, load().nginx_http_keepalive_requests], [60_000, 10000])
+    assert.equal(load({ env: { KONG_NGINX_HTTP_KEEPALIVE_TIMEOUT: '0' } }).nginx_http_keepalive_timeout, 0)
   })
 })
 
