@@ -41,6 +41,25 @@ export function gatewayResponseHeaders(
 }
 
 /**
+ * The headers of a response the gateway makes itself after it started proxying (a refused or
+ * timed-out upstream: Kong's `KONG_PROXIED` is set once the access phase is done): `Via`,
+ * `Server`, the upstream and proxy latencies and the request id, and no response latency, as
+ * Kong's header_filter gives its 502/504 pages.
+ */
+export function proxiedErrorHeaders(ctx: RequestContext, contentType: string | null): ResponseHeaders {
+  const s = ctx.proxy.settings
+  const h: ResponseHeaders = {}
+  if (contentType !== null && contentType !== '') h['content-type'] = contentType
+  if (s.upstreamLatency) h['x-kong-upstream-latency'] = String(Math.round(performance.now() - ctx.sentAt))
+  if (s.proxyLatency) h['x-kong-proxy-latency'] = String(Math.round(ctx.sentAt - ctx.startedAt))
+  const scheme = ctx.target?.scheme
+  if (s.viaHeader) h['via'] = scheme === 'grpc' || scheme === 'grpcs' ? VIA_TOKEN_H2 : VIA_TOKEN
+  if (s.serverHeader) h['server'] = SERVER
+  if (s.requestIdDownstream) h['x-kong-request-id'] = ctx.requestId
+  return h
+}
+
+/**
  * Kong's header_filter for proxied responses: hop-by-hop headers out, `Via` appended (the
  * version is the upstream protocol's, HTTP/1.1), `Server` only when the upstream sent none,
  * latencies, request id. Every value of the list is sendable (codec/header-values.ts): the

@@ -16,7 +16,7 @@ import { normalizePath } from '../router/index.js'
 import type { RouteMatch } from '../router/index.js'
 import type { CompiledRoute, CompiledService, ConfigSnapshot } from '../snapshot/snapshot.js'
 import { negotiateKongError, renderError } from './error-response.js'
-import { gatewayResponseHeaders } from './gateway-headers.js'
+import { gatewayResponseHeaders, proxiedErrorHeaders } from './gateway-headers.js'
 import { grpcError, grpcSend, isGrpcRequest } from './grpc.js'
 import { headerObject, ResponseHeaderSet } from '../codec/response-headers.js'
 import type { Proxy } from './runloop.js'
@@ -244,8 +244,12 @@ export abstract class RequestContext implements PdkHost {
     return this.bodyRead
   }
 
-  /** The headers of a response the gateway makes itself, latency counted until now. */
+  /**
+   * The headers of a response the gateway makes itself, latency counted until now: once a request
+   * went to an upstream (a refused or timed-out one answers from here), Kong's proxied headers.
+   */
   baseHeaders(contentType: string | null): ResponseHeaders {
+    if (this.sentAt > 0) return proxiedErrorHeaders(this, contentType)
     return gatewayResponseHeaders(this.proxy.settings, contentType, performance.now() - this.startedAt, this.requestId)
   }
 

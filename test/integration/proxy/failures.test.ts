@@ -161,6 +161,13 @@ describe('upstream failures', () => {
     // A request Content-Type decides when there is no Accept.
     const byType = await proxied('POST', path, '{"a":1}', { 'content-type': 'application/json' })
     assertKongError(byType, 502, BAD_GATEWAY)
+    // Kong 3.9.3 14-server_tokens_spec.lua "should be returned with 502 errors": the request was
+    // proxied, so the upstream and proxy latencies and Via come with the 502, no response latency.
+    assert.match(String(res.headers['x-kong-upstream-latency']), /^\d+$/)
+    assert.match(String(res.headers['x-kong-proxy-latency']), /^\d+$/)
+    assert.equal(res.headers['x-kong-response-latency'], undefined)
+    assert.match(String(res.headers['via']), /^1\.1 turnpike\//)
+    assert.match(String(res.headers['server']), /^turnpike\//)
   })
 
   // DNS failures (NXDOMAIN → 503 `name resolution failed`, SERVFAIL → 500, and their log lines) are
