@@ -57,8 +57,16 @@ function namedByConnection(value: string): Set<string> | null {
  * its `Connection` names) unless the response is the protocol switch itself (101 keeps them), then
  * `Via` with `via` appended to the upstream's value(s) when `via` is not null, and `Server` set to
  * `server` when the upstream sent none and `server` is not null (Kong passes the upstream's on).
+ * `keepTrailer`: the client asked for trailers (`TE: trailers`), so the `Trailer` header stays, as
+ * Kong's header_filter keeps it.
  */
-export function forwardedResponseHeaders(raw: HeaderList, switching: boolean, via: string | null, server: string | null): HeaderList {
+export function forwardedResponseHeaders(
+  raw: HeaderList,
+  switching: boolean,
+  via: string | null,
+  server: string | null,
+  keepTrailer = false,
+): HeaderList {
   const out: HeaderList = []
   let upstreamVia: string | null = null
   let hasServer = false
@@ -66,7 +74,7 @@ export function forwardedResponseHeaders(raw: HeaderList, switching: boolean, vi
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string
     const value = raw[i + 1] as string
-    if (!switching && isHopByHop(name)) {
+    if (!switching && isHopByHop(name) && !(keepTrailer && isNamed(name, 'trailer'))) {
       // Of the two 10-letter hop-by-hop names, Connection is the one starting with c/C.
       if (name.length === 10 && (name[0] === 'c' || name[0] === 'C')) connection = connection === null ? value : `${connection}, ${value}`
       continue

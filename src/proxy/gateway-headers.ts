@@ -69,7 +69,14 @@ export function proxiedHeaders(ctx: RequestContext, status: number, raw: HeaderL
   const s = ctx.proxy.settings
   const scheme = ctx.target?.scheme
   const via = scheme === 'grpc' || scheme === 'grpcs' ? VIA_TOKEN_H2 : VIA_TOKEN
-  const out = forwardedResponseHeaders(raw, switching, s.viaHeader ? via : null, s.serverHeader ? SERVER : null)
+  const te = ctx.d.headers['te']
+  const out = forwardedResponseHeaders(
+    raw,
+    switching,
+    s.viaHeader ? via : null,
+    s.serverHeader ? SERVER : null,
+    typeof te === 'string' && /(?:^|,)\s*trailers\s*(?:;|,|$)/i.test(te),
+  )
   if (s.upstreamLatency) out.push('x-kong-upstream-latency', String(Math.round(ctx.headersAt - ctx.sentAt)))
   if (s.proxyLatency) out.push('x-kong-proxy-latency', String(Math.round(ctx.sentAt - ctx.startedAt)))
   if (s.upstreamStatus) out.push('x-kong-upstream-status', String(status))

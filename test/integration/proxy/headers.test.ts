@@ -43,6 +43,7 @@ describe('proxy headers, default settings (peer not trusted)', () => {
       res.setHeader('X-Secret-Hop', 'should not pass')
       res.setHeader('Connection', 'X-Secret-Hop')
       res.setHeader('X-Plain', 'passes')
+      res.setHeader('Trailer', 'Expires')
       res.end('ok')
     })
     gw = await startTestGateway()
@@ -231,6 +232,17 @@ describe('proxy headers, default settings (peer not trusted)', () => {
     assert.equal(b.headers['x-plain'], 'passes')
     assert.equal(b.headers['x-secret-hop'], undefined, 'a header the upstream Connection names is hop-by-hop')
     assert.equal(b.headers['kong-route-id'], undefined, 'debug headers are off by default (allow_debug_header=off)')
+    // Kong 3.9.3 03-upstream_headers_spec.lua: Trailer is hop-by-hop unless the client asked for trailers
+    assert.equal(b.headers['trailer'], undefined)
+    const t = await rawRequest(
+      gw.proxyPort,
+      rawText('GET', '/branded', [
+        ['Host', 'a.test'],
+        ['TE', 'trailers'],
+        ['Connection', 'close'],
+      ]),
+    )
+    assert.equal(t.headers['trailer'], 'Expires')
   })
 
   test('gateway-generated responses carry Server, X-Kong-Response-Latency and the request id', async () => {

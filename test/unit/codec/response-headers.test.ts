@@ -135,3 +135,9 @@ describe('ResponseHeaderSet', () => {
     assert.equal(h.object(), headers)
   })
 })
+
+test('Trailer is dropped unless the client asked for trailers (Kong 3.9.3 03-upstream_headers_spec.lua)', () => {
+  const raw = ['Trailer', 'Expires', 'X', '1']
+  assert.deepEqual(forwardedResponseHeaders(raw, false, null, null), ['X', '1'])
+  assert.deepEqual(forwardedResponseHeaders(raw, false, null, null, true), ['Trailer', 'Expires', 'X', '1'])
+})
