@@ -58,6 +58,12 @@ export interface AdminApiOptions {
   readonly corsOrigins?: readonly string[]
   /** Told about every unexpected (500) error; the client only sees Kong's generic message. */
   readonly onError?: (err: unknown, req: AdminRequest) => void
+  /**
+   * While the database is known to be unreachable: the message a request the store failed gets,
+   * as 503 (Kong answers 500 `An unexpected error occurred`). The node logged the outage once,
+   * so these failures are not logged again (`onError` is not told).
+   */
+  readonly databaseUnavailable?: () => string | null
 }
 
 export interface AdminApi {
@@ -151,6 +157,8 @@ export function createAdminApi(options: AdminApiOptions): AdminApi {
       }
       return { status: err.status, headers: {}, body }
     }
+    const outage = err instanceof DbError && err.kind === 'DATABASE_ERROR' ? (options.databaseUnavailable?.() ?? null) : null
+    if (outage !== null) return { status: 503, headers: {}, body: { ...new DbError('DATABASE_ERROR', outage).toBody() } }
     options.onError?.(err, req)
     return unexpected()
   }

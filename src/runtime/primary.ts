@@ -432,6 +432,8 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     corsOrigins: config.admin_gui_url.map(urlOrigin),
     // Every 500 of the Admin API: the client gets Kong's generic message, the error log the cause.
     onError: (err, req) => logAdminFailure(errorLog, err, `${req.method} ${req.path}`),
+    // PostgreSQL: while the change channel is lost, what the store fails is the outage (logged once).
+    databaseUnavailable: () => ((otherNodes?.down() ?? null) === null ? null : databaseOutageMessage(config)),
   })
   const servers: Server[] = []
   const shutdownTimeoutMs = config.shutdown_timeout * 1000
@@ -460,7 +462,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     health.stop()
     await declarative.flush().catch(() => {})
     for (const s of servers) s.closeAllConnections()
-    await otherNodes?.close()
+    await otherNodes?.listener.close()
     await store.close().catch(() => {})
     try {
       if (runningPid(prefix) === process.pid) rmSync(pidFile(prefix), { force: true })
@@ -502,6 +504,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       admin,
       () => !stopping && applied.size > 0 && [...applied.values()].every((v) => v >= 1),
       pluginEndpoints(pluginRegistry.all(), pluginServices, 'statusApi'),
+      () => (otherNodes?.down() ?? null) !== null,
     )
     for (const l of config.status_listen) {
       const server = createAdminServer(
@@ -541,6 +544,14 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   if (ignored !== null) errorLog.warn(ignored)
   for (const line of ineffectiveSettings(config)) errorLog.warn(line)
   return { dao, stopped: stoppedPromise, stop: stopAll }
+}
+
+/** The Admin API's 503 message while the database cannot be reached (which one, and what still works). */
+export function databaseOutageMessage(config: GatewayConfig): string {
+  return (
+    `the database (${config.database} at ${storeLocation(config)}) cannot be reached: ` +
+    'the configuration cannot be read or changed until it is back; the proxy keeps serving the last configuration it loaded'
+  )
 }
 
 /**

@@ -2,7 +2,9 @@
  * `database = postgres` end to end on a real PostgreSQL: `turnpike start` refuses a database that
  * is not bootstrapped (nothing listens), `turnpike migrations list / bootstrap / up / finish /
  * reset` answer as Kong's do, a gateway serves a service and route created through its Admin API
- * and finds them again after a restart, and `config db_import / db_export` round-trip.
+ * and finds them again after a restart, `config db_import / db_export` round-trip, and during a
+ * database outage the proxy (key-auth included) keeps serving while the Admin API answers 503 and
+ * `/status/ready` says not ready, until the database returns.
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -270,6 +272,64 @@ describe('database = postgres', { skip }, () => {
     } finally {
       await a.stop()
       await b.stop()
+    }
+  })
+
+  test('database outage on one node: Admin 503 with the message, /status and /status/ready say so, key-auth still authenticates, writes work again after', async () => {
+    const database = await pg.createDatabase()
+    assert.equal((await runTurnpike(['migrations', 'bootstrap'], env(pg.settings(database)))).status, 0)
+    const gw = await startTestGateway({ settings: { ...pg.settings(database), pg_timeout: '1000' } })
+    try {
+      assert.equal((await call('POST', `${gw.adminUrl}/services`, { name: 'locked', url: upstream.url })).status, 201)
+      assert.equal((await call('POST', `${gw.adminUrl}/services/locked/routes`, { paths: ['/locked'] })).status, 201)
+      assert.equal((await call('POST', `${gw.adminUrl}/services/locked/plugins`, { name: 'key-auth' })).status, 201)
+      assert.equal((await call('POST', `${gw.adminUrl}/consumers`, { username: 'ann' })).status, 201)
+      assert.equal((await call('POST', `${gw.adminUrl}/consumers/ann/key-auth`, { key: 'ann-key' })).status, 201)
+      await eventuallyStatus(`${gw.proxyUrl}/locked/x?apikey=ann-key`, 200, 2000)
+      assert.deepEqual((await call('GET', `${gw.statusUrl}/status/ready`)).body, { message: 'ready' })
+
+      await pg.interrupt()
+      try {
+        await gw.waitForLog(/lost the database change channel/, 5000)
+        const refused = await call('POST', `${gw.adminUrl}/services`, { name: 'during', url: upstream.url })
+        assert.equal(refused.status, 503, JSON.stringify(refused.body))
+        const body = refused.body as { code: number; name: string; message: string }
+        assert.deepEqual([body.code, body.name], [8, 'database error'])
+        assert.match(
+          body.message,
+          new RegExp(`^the database \\(postgres at postgres://kong@127\\.0\\.0\\.1:${pg.port}/${database}\\) cannot be reached`),
+        )
+        assert.match(body.message, /the proxy keeps serving the last configuration it loaded$/)
+        // a read that needs the store answers the same way
+        assert.equal((await call('GET', `${gw.adminUrl}/services`)).status, 503)
+        assert.equal((await call('POST', `${gw.adminUrl}/services`, { name: 'again', url: upstream.url })).status, 503)
+        const status = await call('GET', `${gw.statusUrl}/status`)
+        assert.deepEqual((status.body as { database: unknown }).database, { reachable: false })
+        const ready = await call('GET', `${gw.statusUrl}/status/ready`)
+        assert.deepEqual([ready.status, ready.body], [503, { message: 'failed to connect to database' }])
+        // the proxy and its credentials never need the database
+        assert.equal((await call('GET', `${gw.proxyUrl}/locked/x?apikey=ann-key`)).status, 200)
+        assert.equal((await call('GET', `${gw.proxyUrl}/locked/x`)).status, 401)
+        assert.equal((await call('GET', `${gw.proxyUrl}/locked/x?apikey=wrong`)).status, 401)
+      } finally {
+        await pg.resume()
+      }
+      const started = Date.now()
+      let created = await call('POST', `${gw.adminUrl}/services`, { name: 'after', url: upstream.url })
+      while (created.status === 503 && Date.now() - started < 8000) {
+        await new Promise((r) => setTimeout(r, 100))
+        created = await call('POST', `${gw.adminUrl}/services`, { name: 'after', url: upstream.url })
+      }
+      assert.equal(created.status, 201, JSON.stringify(created.body))
+      process.stdout.write(`# a write succeeded again ${Date.now() - started} ms after the database returned\n`)
+      await gw.waitForLog(/listening to the database's changes again/, 5000)
+      assert.deepEqual((await call('GET', `${gw.statusUrl}/status/ready`)).body, { message: 'ready' })
+      // the outage was logged once each way, and the refused requests did not log a failure each
+      assert.equal(gw.errorLog().match(/lost the database change channel/g)?.length, 1)
+      assert.equal(gw.errorLog().match(/listening to the database's changes again/g)?.length, 1)
+      assert.doesNotMatch(gw.errorLog(), /admin API request failed/)
+    } finally {
+      await gw.stop()
     }
   })
 
