@@ -49,7 +49,7 @@ export interface CallOptions {
 /** A fresh memory store + DAO + Admin API for `registry`. */
 export async function harness(
   registry: Readonly<Record<string, EntitySchema>>,
-  extra: Partial<Pick<AdminApiOptions, 'database' | 'extraRoutes' | 'onError' | 'plugins'>> = {},
+  extra: Partial<Pick<AdminApiOptions, 'database' | 'extraRoutes' | 'onError' | 'plugins' | 'databaseUnavailable'>> = {},
 ): Promise<Harness> {
   const store = createStore({ kind: 'memory' })
   await store.init(Object.values(registry).map(storeEntity))

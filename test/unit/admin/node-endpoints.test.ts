@@ -2,6 +2,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { REGISTRY } from '../dao/fixtures.js'
 import { harness } from './helpers.js'
+import { DbError } from '../../../src/errors/db-errors.js'
 
 describe('Admin API node endpoints', () => {
   test('GET / keeps Kong keys and names the product separately', async () => {
@@ -134,6 +135,34 @@ describe('Admin API node endpoints', () => {
     assert.equal(res.status, 500)
     assert.deepEqual(res.json, { message: 'An unexpected error occurred' })
     assert.equal(seen.length, 1)
+  })
+
+  test('while the database is unreachable, a store failure is 503 code 8 with the outage message, not reported', async () => {
+    const seen: unknown[] = []
+    let outage: string | null = 'the database (postgres at postgres://kong@db:5432/kong) cannot be reached'
+    const failing = async (): Promise<never> => {
+      throw new DbError('DATABASE_ERROR', 'connect ECONNREFUSED 127.0.0.1:5432')
+    }
+    const h = await harness(REGISTRY, {
+      onError: (err) => seen.push(err),
+      databaseUnavailable: () => outage,
+      extraRoutes: [
+        { path: '/store', methods: { POST: failing } },
+        { path: '/boom', methods: { GET: () => Promise.reject(new Error('a bug')) } },
+      ],
+    })
+    const res = await h.call('POST', '/store')
+    assert.equal(res.status, 503)
+    assert.deepEqual(res.json, { code: 8, name: 'database error', message: outage })
+    assert.equal(seen.length, 0)
+    // a failure that is not the store's stays Kong's 500, reported
+    assert.equal((await h.call('GET', '/boom')).status, 500)
+    assert.equal(seen.length, 1)
+    // once the database is back, a store failure is Kong's 500 again
+    outage = null
+    const back = await h.call('POST', '/store')
+    assert.deepEqual([back.status, back.json], [500, { message: 'An unexpected error occurred' }])
+    assert.equal(seen.length, 2)
   })
 })
 
