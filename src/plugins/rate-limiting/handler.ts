@@ -99,7 +99,7 @@ export function effectiveRedis(conf: RateLimitingConfig): RedisConfig {
 }
 
 export function prepareRateLimiting(conf: RateLimitingConfig, instance?: InstanceScope): RateLimitingPrepared {
-  if (conf.policy === 'cluster') throw new Error("the 'cluster' policy needs the PostgreSQL store, which Turnpike does not support yet")
+  if (conf.policy === 'cluster') throw new Error("the 'cluster' policy (counters in the PostgreSQL database) is not built yet in Turnpike")
   const limits = PERIODS.flatMap((period) => {
     const v = conf[period]
     return typeof v === 'number'

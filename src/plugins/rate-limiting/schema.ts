@@ -190,7 +190,7 @@ export const rateLimitingSchema: PluginSchema = {
           row['policy'] === 'cluster'
             ? {
                 policy:
-                  "the 'cluster' policy keeps its counters in the PostgreSQL store, which Turnpike does not support yet: use 'local' (exact across this node's workers) or 'redis' (exact across nodes)",
+                  "the 'cluster' policy (counters in the PostgreSQL database) is not built yet in Turnpike: use 'local' (exact across this node's workers) or 'redis' (exact across nodes)",
               }
             : undefined,
       },
