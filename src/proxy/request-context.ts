@@ -19,6 +19,7 @@ import { negotiateKongError, renderError } from './error-response.js'
 import { gatewayResponseHeaders, proxiedErrorHeaders } from './gateway-headers.js'
 import { grpcError, grpcSend, isGrpcRequest } from './grpc.js'
 import { headerObject, ResponseHeaderSet } from '../codec/response-headers.js'
+import { requestHeaderValues } from '../codec/request-header-values.js'
 import type { Proxy } from './runloop.js'
 import { nextRequestId } from './request-id.js'
 import { serializeExchange } from './serialize.js'
@@ -168,9 +169,11 @@ export abstract class RequestContext implements PdkHost {
   get normalizedPath(): string {
     return this.match?.path ?? normalizePath(this.rawPath()) ?? this.rawPath()
   }
+  /** Every value of a repeated header (Kong's `get_headers`); node's object when none repeats. */
   get headers(): Downstream['headers'] {
-    return this.d.headers
+    return (this.#headers ??= requestHeaderValues(this.d.headers, this.d.rawHeaders))
   }
+  #headers: Downstream['headers'] | null = null
   get peerIp(): string {
     return this.d.remoteAddress
   }

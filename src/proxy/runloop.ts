@@ -156,7 +156,8 @@ class Exchange extends RequestContext implements UpstreamSink {
       host: typeof host === 'string' ? host : '',
       port: d.localPort,
       path: rawPath,
-      headers: d.headers,
+      // Kong's router sees every value of a repeated header.
+      headers: this.headers,
       sni: d.sni,
     })
     if (match === null) {

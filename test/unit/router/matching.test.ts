@@ -2,6 +2,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { compileRouter, httpsRedirectStatus, type RouteInput } from '../../../src/router/index.js'
 import { req, route } from './route-factory.js'
+import { requestHeaderValues } from '../../../src/codec/request-header-values.js'
 
 function pick(routes: RouteInput[], input: Parameters<typeof req>[0]): RouteInput | null {
   return compileRouter(routes).match(req(input))?.route ?? null
@@ -69,6 +70,27 @@ describe('methods, headers, snis', () => {
     assert.equal(pick(hs, { headers: { location: 'my-location-1', version: 'v2' } }), multiple)
     assert.equal(pick(hs, { headers: { location: ['my-location-3', 'my-location-1'], version: 'v2' } }), multiple)
     assert.equal(pick(hs, { headers: { location: ['my-location-3', 'my-location-2'], version: 'v2' } }), single)
+  })
+  // spec/01-unit/08-router_spec.lua (3.9.3), "my-location": two header lines as node:http parses
+  // them (it keeps only the first `location`, joins `version`) go through the raw list.
+  test('repeated header lines from the raw list: any value matches, more conditions win', () => {
+    const nodeView = (raw: string[]): Record<string, string> => {
+      const h: Record<string, string> = {}
+      for (let i = 0; i < raw.length; i += 2) {
+        const k = (raw[i] as string).toLowerCase()
+        if (k === 'location' || k === 'user-agent') h[k] ??= raw[i + 1] as string
+        else h[k] = h[k] === undefined ? (raw[i + 1] as string) : `${h[k]}, ${raw[i + 1] as string}`
+      }
+      return h
+    }
+    const fromRaw = (raw: string[]): ReturnType<typeof requestHeaderValues> => requestHeaderValues(nodeView(raw), raw)
+    const twoLocations = ['Location', 'my-location-3', 'location', 'my-location-1']
+    assert.equal(pick(hs, { headers: nodeView(twoLocations) }), null)
+    assert.equal(pick(hs, { headers: fromRaw(twoLocations) }), single)
+    assert.equal(pick(hs, { headers: fromRaw([...twoLocations, 'Version', 'v3', 'Version', 'v2']) }), multiple)
+    assert.equal(pick(hs, { headers: fromRaw(['location', 'my-location-3', 'location', 'foo']) }), null)
+    const uas = ['User-Agent', 'curl/8', 'User-Agent', 'Mozilla/5.0 (X11; Linux x86_64)']
+    assert.equal(pick(hs, { headers: fromRaw(uas) }), regex)
   })
   test('~* regex values (unanchored, on the lower-cased value); _ in the name reads as -', () => {
     const ua = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/83.0 Safari/537.36'
