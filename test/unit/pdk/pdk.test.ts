@@ -82,6 +82,14 @@ describe('RequestPdk', () => {
     assert.equal(kong.request, req, 'one namespace object per request')
   })
 
+  test('a repeated request header: get_headers gives every value, get_header joins them as $http_<name>', () => {
+    const headers = { host: 'a', location: ['l1', 'l2'], cookie: ['a=1', 'b=2'] }
+    const req = new RequestPdk(host({ headers })).request
+    assert.deepEqual(req.getHeaders()['location'], ['l1', 'l2'])
+    assert.equal(req.getHeader('Location'), 'l1, l2')
+    assert.equal(req.getHeader('cookie'), 'a=1; b=2')
+  })
+
   test('service.request: set replaces every case variant, clear removes them, add appends; names sent lower-case', () => {
     const h = host()
     const sr = new RequestPdk(h).service.request
