@@ -13,6 +13,7 @@ import type { HashOn, UpstreamConfig } from './config.js'
 export interface HashSource {
   readonly consumerId: string | null
   readonly clientIp: string
+  /** Every value of a repeated header (the request context's `headers`). */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>
   /** Normalized request path. */
   readonly path: string
@@ -27,11 +28,12 @@ export interface HashResult {
   readonly setCookie: string | null
 }
 
+/** Kong 3.9 hashes `$http_<name>`: a header sent more than once is its values joined with `, `. */
 function headerValue(headers: HashSource['headers'], name: string | null): string | null {
   if (name === null) return null
   const v = headers[name.toLowerCase()]
   if (v === undefined) return null
-  return Array.isArray(v) ? v.join(',') : v
+  return Array.isArray(v) ? v.join(', ') : v
 }
 
 function cookieValue(headers: HashSource['headers'], name: string | null): string | null {

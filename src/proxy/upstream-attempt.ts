@@ -81,7 +81,7 @@ function balance(ctx: AttemptContext, b: Balancer): void {
     const h = b.hashFor({
       consumerId: ctx.consumer?.id ?? null,
       clientIp: ctx.clientIp,
-      headers: d.headers,
+      headers: ctx.headers,
       path: ctx.normalizedPath,
       query: q === -1 ? null : d.url.slice(q + 1),
       captures: ctx.match?.captures ?? null,

@@ -89,6 +89,10 @@ describe('hash input', () => {
     assert.equal(u.algorithm, 'consistent-hashing', 'hash_on switches the algorithm')
     const a = requestHash(u, { ...base, headers: { 'x-user': 'alice' } })
     assert.equal(requestHash(u, { ...base, headers: { 'x-user': 'alice' } }).hash, a.hash)
+    // A header sent twice hashes as nginx's $http_x_user gives it (Kong 3.9's balancer/init.lua).
+    const twice = requestHash(u, { ...base, headers: { 'x-user': ['alice', 'bob'] } }).hash
+    assert.equal(twice, requestHash(u, { ...base, headers: { 'x-user': 'alice, bob' } }).hash)
+    assert.notEqual(twice, a.hash)
     const fb = requestHash(u, base)
     assert.equal(fb.hash, requestHash(u, { ...base, headers: {} }).hash)
     assert.notEqual(fb.hash, null)
