@@ -303,6 +303,7 @@ export abstract class RequestContext implements PdkHost {
     return serializeExchange({
       requestId: this.requestId,
       downstream: this.d,
+      headers: this.headers,
       clientIp: this.clientIp,
       upstreamUri: this.upstreamPath + (this.upstreamQuery === null ? '' : `?${this.upstreamQuery}`),
       upstreamStatus: this.upstreamStatus,

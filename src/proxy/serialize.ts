@@ -8,6 +8,8 @@ import type { Downstream, ResponseHeaders } from './types.js'
 export interface SerializeInput {
   readonly requestId: string
   readonly downstream: Downstream
+  /** The request headers as plugins see them: every value of a repeated one (Kong's `get_headers`). */
+  readonly headers: Downstream['headers']
   readonly clientIp: string
   readonly upstreamUri: string
   readonly upstreamStatus: number | undefined
@@ -99,7 +101,11 @@ function bytesSent(status: number, headers: ResponseHeaders | null, body: number
 export function serializeExchange(x: SerializeInput): Record<string, unknown> {
   const d = x.downstream
   const headers: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(d.headers)) if (v !== undefined) headers[k] = REDACTED.has(k) ? 'REDACTED' : v
+  for (const [k, v] of Object.entries(x.headers)) {
+    // Defined, never assigned: a `__proto__` header must not set the prototype.
+    if (v !== undefined)
+      Object.defineProperty(headers, k, { value: REDACTED.has(k) ? 'REDACTED' : v, enumerable: true, writable: true, configurable: true })
+  }
   const hostHeader = typeof d.headers['host'] === 'string' ? d.headers['host'] : ''
   // nginx's `$host`: the Host header without its port, lower-cased.
   const host = hostHeader.replace(/:\d*$/, '').toLowerCase()

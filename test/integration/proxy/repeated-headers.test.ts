@@ -8,7 +8,10 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { eventually, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
 import { admin, rawRequest, rawText, settle } from './helpers.js'
 
@@ -28,6 +31,8 @@ function linesOf(echo: RawEcho, name: string): string[] {
 describe('repeated request headers (every value, as Kong sees them)', () => {
   let gw: TestGateway
   let up: TestUpstream
+  const dir = mkdtempSync(join(tmpdir(), 'tp-repeated-'))
+  const logPath = join(dir, 'log.json')
 
   before(async () => {
     // Echoes the raw header lines: node's header object would hide a repeated Location.
@@ -52,6 +57,8 @@ describe('repeated request headers (every value, as Kong sees them)', () => {
       headers: { location: ['my-location-1'], version: ['v1', 'v2'] },
     })
     await admin(gw, '/services/echo/routes', { name: 'plain', paths: ['/plain'] })
+    await admin(gw, '/services/echo/routes', { name: 'logged', paths: ['/logged'] })
+    await admin(gw, '/routes/logged/plugins', { name: 'file-log', config: { path: logPath } })
     await admin(gw, '/services/echo/routes', { name: 'keyed', paths: ['/keyed'] })
     await admin(gw, '/routes/keyed/plugins', { name: 'key-auth' })
     await admin(gw, '/consumers', { username: 'alice' })
@@ -62,6 +69,7 @@ describe('repeated request headers (every value, as Kong sees them)', () => {
   after(async () => {
     await gw?.stop()
     await up?.close()
+    rmSync(dir, { recursive: true, force: true })
   })
 
   const get = (path: string, headers: ReadonlyArray<readonly [string, string]>) =>
@@ -119,5 +127,18 @@ describe('repeated request headers (every value, as Kong sees them)', () => {
       assert.equal(r.headers['www-authenticate'], 'Key')
       assert.equal((JSON.parse(r.body.toString()) as { message: string }).message, 'Duplicate API key found')
     }
+  })
+
+  test("the log serializer's request.headers has every value of a repeated header", async () => {
+    const r = await get('/logged', [
+      ['User-Agent', 'ua-1'],
+      ['User-Agent', 'ua-2'],
+      ['X-Once', 'one'],
+    ])
+    assert.equal(r.status, 200, r.body.toString())
+    await eventually(async () => existsSync(logPath) && readFileSync(logPath, 'utf8').includes('\n'), 5000, 'the log line')
+    const line = JSON.parse(readFileSync(logPath, 'utf8').split('\n')[0] as string) as { request: { headers: Record<string, unknown> } }
+    assert.deepEqual(line.request.headers['user-agent'], ['ua-1', 'ua-2'])
+    assert.equal(line.request.headers['x-once'], 'one')
   })
 })
