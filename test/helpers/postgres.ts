@@ -180,3 +180,8 @@ export async function startPostgres(): Promise<TestPostgres> {
     stop,
   }
 }
+
+/** Settings as the TURNPIKE_* variables a CLI run of `turnpike` reads. */
+export function settingsEnv(settings: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(settings).map(([k, v]) => [`TURNPIKE_${k.toUpperCase()}`, v]))
+}

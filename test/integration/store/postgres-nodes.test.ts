@@ -10,15 +10,13 @@ import assert from 'node:assert/strict'
 import { AnsibleProject, ansibleMissing } from '../../helpers/ansible.js'
 import { runTurnpike } from '../../helpers/cli.js'
 import { call, eventually, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
-import { hasPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js'
+import { hasPostgres, startPostgres, type TestPostgres, settingsEnv } from '../../helpers/postgres.js'
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
 
 const skip = hasPostgres() ? false : 'PostgreSQL is not installed (.ci/run installs it)'
 
 /** The settings as TURNPIKE_* variables for the CLI. */
-function env(settings: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(settings).map(([k, v]) => [`TURNPIKE_${k.toUpperCase()}`, v]))
-}
+const env = settingsEnv
 
 /** The value below which `q` of the sorted samples fall (nearest rank). */
 function quantile(sorted: readonly number[], q: number): number {

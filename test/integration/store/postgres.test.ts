@@ -15,15 +15,13 @@ import { join } from 'node:path'
 import { runTurnpike } from '../../helpers/cli.js'
 import { call, startTestGateway } from '../../helpers/gateway.js'
 import { freePort } from '../../helpers/ports.js'
-import { hasPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js'
+import { hasPostgres, startPostgres, type TestPostgres, settingsEnv } from '../../helpers/postgres.js'
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
 
 const skip = hasPostgres() ? false : 'PostgreSQL is not installed (.ci/run installs it)'
 
 /** The settings as TURNPIKE_* variables for the CLI. */
-function env(settings: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(settings).map(([k, v]) => [`TURNPIKE_${k.toUpperCase()}`, v]))
-}
+const env = settingsEnv
 
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
