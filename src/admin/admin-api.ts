@@ -98,10 +98,14 @@ function allowedOrigin(allowed: readonly string[], origin: string | undefined): 
   return origin !== undefined && allowed.includes(origin) ? origin : (allowed[0] as string)
 }
 
-/** The field a path parameter looks up: a tag, or the entity's endpoint key (`name`, `username` …), else `id`. */
-function pathKeyField(dao: Dao, param: string): string {
+/**
+ * The field a path parameter looks up: a tag, or the entity's endpoint key (`name`, `username` …,
+ * else `id`); null for a parameter that names no entity (`/schemas/{name}`).
+ */
+function pathKeyField(dao: Dao, param: string): string | null {
   if (param === 'tags') return 'tag'
-  return (Object.hasOwn(dao.entities, param) ? dao.entities[param]?.endpoint_key : undefined) ?? 'id'
+  if (!Object.hasOwn(dao.entities, param)) return null
+  return dao.entities[param]?.endpoint_key ?? 'id'
 }
 
 /**
@@ -147,7 +151,11 @@ export function createAdminApi(options: AdminApiOptions): AdminApi {
       return err.body === undefined ? { status: err.status, headers: {} } : { status: err.status, headers: {}, body: err.body }
     }
     // A key that is not UTF-8: Kong's unique-key check on the field the segment names.
-    if (err instanceof BadPathError) err = invalidUnique(pathKeyField(options.dao, err.param), err.message)
+    if (err instanceof BadPathError) {
+      const field = pathKeyField(options.dao, err.param)
+      if (field === null) return { status: 400, headers: {}, body: { message: err.message } }
+      err = invalidUnique(field, err.message)
+    }
     if (err instanceof DbError && err.status < 500) {
       const body: Record<string, unknown> = { ...err.toBody() }
       if (err.kind === 'INVALID_OPTIONS' && body['fields'] !== undefined) {

@@ -78,6 +78,9 @@ describe('Admin API: tags with any printable text, and keys that are not ASCII',
       name: 'invalid unique name',
       message: 'invalid utf-8 character sequence detected at position 3',
     })
+    // a segment that names no entity: the message alone, not an 'invalid unique id' it is not
+    const schema = await call('GET', `${gw.adminUrl}/schemas/%FF`)
+    assert.deepEqual([schema.status, schema.body], [400, { message: 'invalid utf-8 character sequence detected at position 1' }])
     // the raw byte, as Kong's spec sends it (string.char(255)): Node's parser refuses the line
     const raw = await rawRequest(gw.adminPort, Buffer.from('GET /tags/\xff HTTP/1.1\r\nHost: x\r\n\r\n', 'latin1'))
     assert.equal(raw.status, 400)
