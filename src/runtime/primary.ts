@@ -27,7 +27,7 @@ import { ErrorLog } from '../observability/error-log.js'
 import { openLogSink } from '../observability/log-file.js'
 import { storeEntity } from '../schema/index.js'
 import type { ConfigPayload } from '../snapshot/snapshot.js'
-import { createStore, PostgresStore, pgMigrations } from '../store/index.js'
+import { createStore, PostgresStore, pgMigrations, rateLimitMetrics } from '../store/index.js'
 import type { Store } from '../store/index.js'
 import { PRODUCT, VERSION } from '../version.js'
 import { certificateChangeLogger, logStoredCertificates } from './certificate-log.js'
@@ -47,6 +47,7 @@ import { HealthChecker } from '../health/checker.js'
 import { HostResolver, dnsOptions } from '../proxy/resolver.js'
 import { CounterService } from '../counters/service.js'
 import type { CounterToPrimary } from '../counters/messages.js'
+import { ClusterCounterService } from './cluster-counters.js'
 import { ConfigPublisher } from './config-publisher.js'
 import { WorkerFanout } from './plugin-calls.js'
 import { type NodeServices, pluginEndpoints } from '../plugins/endpoints.js'
@@ -123,7 +124,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   } catch (err) {
     throw new StartError(`could not load plugins: ${(err as Error).message}`)
   }
-  const ENTITIES = entityRegistry(pluginRegistry, { vaults: config.vaults })
+  const ENTITIES = entityRegistry(pluginRegistry, { vaults: config.vaults, database: config.database })
   try {
     // PostgreSQL: Kong's check first: a database that is not bootstrapped, or lacks this
     // release's migrations, is refused with the command to run (nothing listens yet).
@@ -241,6 +242,17 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   // Plugin endpoints' questions to every worker (prometheus scrapes, proxy-cache lookups and purges).
   const fanout = new WorkerFanout(() => Object.values(cluster.workers ?? {}).filter((x): x is Worker => x !== undefined))
   const countersMessage = (msg: CounterToPrimary, w: Worker): void => counters.handle(w, msg)
+  // rate-limiting's `cluster` policy: hits on the database's rows, run here for the workers.
+  let databaseDown: () => Error | null = () => null
+  const clusterCounters = new ClusterCounterService({
+    metrics: rateLimitMetrics(store),
+    log: errorLog,
+    down: () => databaseDown(),
+    reply: (workerId, msg) => {
+      const w = cluster.workers?.[workerId]
+      if (w !== undefined) sendTo(w, msg)
+    },
+  })
   const dispatch = createDispatcher<ToPrimary, [Worker]>(
     {
       booted: (_msg, w) => {
@@ -275,6 +287,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       'counter:acquire': countersMessage,
       'counter:returned': countersMessage,
       'counter:return': countersMessage,
+      'counter:cluster': (msg, w) => clusterCounters.handle(w.id, msg),
       'plugin:reply': (msg) => fanout.reply(msg),
     },
     (line) => errorLog.warn(line),
@@ -337,6 +350,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   // PostgreSQL: what other nodes commit reaches this node's workers too (listening before the
   // first load, so nothing committed in between is missed).
   const otherNodes = store instanceof PostgresStore ? await followOtherNodes(store, publisher, changed, errorLog) : null
+  if (otherNodes !== null) databaseDown = () => otherNodes.down()
   payload = await publisher.load()
   health.configure(payload)
   health.setReadyWait(async () => {
@@ -471,6 +485,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       // nothing to clean
     }
     counters.close()
+    clusterCounters.close()
     errorLog.notice('stopped')
     errorLog.flush()
     resolveStopped()
