@@ -159,8 +159,8 @@ export function pluginsEntity(registry: PluginRegistry, opts: { readonly databas
 }
 
 /** Kong's `GET /schemas/plugins/{name}` body for one plugin (its subschema, as fields in order). */
-export function pluginSchemaFields(plugin: AnyPlugin): Readonly<Record<string, Field>> {
-  const sub = pluginSubschema(plugin)
+export function pluginSchemaFields(plugin: AnyPlugin, opts: { readonly database?: string } = {}): Readonly<Record<string, Field>> {
+  const sub = pluginSubschema(plugin, opts)
   const out: Record<string, Field> = {}
   for (const name of ['consumer', 'route', 'service', 'protocols', 'config']) {
     const f = sub.fields[name]

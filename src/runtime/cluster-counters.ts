@@ -135,8 +135,8 @@ export class ClusterCounterService {
       for (const [k, f] of this.#full) if (f.until <= now) this.#full.delete(k)
       if (this.#full.size >= MAX_FULL) return
     }
-    // The window's end: its start plus its length (months and years: the row's lifetime, Kong's EXPIRATION).
-    this.#full.set(key, { until: Math.min((p.date + p.ttl) * 1000, nextBoundary(p.period, p.date)), remaining: r.remaining })
+    // The window ends when its row expires: the plugin gives each row its window's length.
+    this.#full.set(key, { until: (p.date + p.ttl) * 1000, remaining: r.remaining })
   }
 
   /** Deletes a bounded batch of expired rows (logged when it fails: the next run tries again). */
@@ -153,20 +153,14 @@ export class ClusterCounterService {
   }
 }
 
-/** The end of the calendar window starting at `date` (epoch seconds), ms. */
-function nextBoundary(period: string, date: number): number {
-  const d = new Date(date * 1000)
-  if (period === 'month') return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)
-  if (period === 'year') return Date.UTC(d.getUTCFullYear() + 1, 0, 1)
-  return Infinity
-}
-
 const PERIOD_NAMES = new Set(['second', 'minute', 'hour', 'day', 'month', 'year'])
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** A hit as a worker built it: bounded, one entry per known period, finite numbers. */
 function checkHit(h: ClusterHit): boolean {
   if (typeof h !== 'object' || h === null || !Array.isArray(h.periods) || h.periods.length === 0 || h.periods.length > 6) return false
   if (typeof h.identifier !== 'string' || typeof h.serviceId !== 'string' || typeof h.routeId !== 'string') return false
+  if (h.identifier.length > 1024 || !UUID.test(h.serviceId) || !UUID.test(h.routeId)) return false
   const seen = new Set<string>()
   for (const p of h.periods) {
     if (!PERIOD_NAMES.has(p.period) || seen.has(p.period)) return false

@@ -43,6 +43,14 @@ async function burst(urls: readonly string[], n: number, headers: Record<string,
 
 const count = (statuses: readonly number[], s: number): number => statuses.filter((x) => x === s).length
 
+/** The `policy` field's choices in `GET /schemas/plugins/rate-limiting`. */
+async function policyChoices(gw: TestGateway): Promise<unknown> {
+  const res = await call('GET', `${gw.adminUrl}/schemas/plugins/rate-limiting`)
+  const fields = (res.body as { fields: Record<string, { fields: Record<string, { one_of?: unknown }>[] }>[] }).fields
+  const config = fields.find((f) => 'config' in f)?.['config']
+  return config?.fields.find((f) => 'policy' in f)?.['policy']?.one_of
+}
+
 describe('rate-limiting policy cluster: three nodes on one PostgreSQL database', { skip }, () => {
   let pg: TestPostgres
   let up: TestUpstream
@@ -239,6 +247,7 @@ describe('rate-limiting policy cluster: one node on SQLite', () => {
     } finally {
       db.close()
     }
+    assert.deepEqual(await policyChoices(gw), ['local', 'cluster', 'redis'])
   })
 })
 
@@ -252,7 +261,7 @@ describe('rate-limiting policy cluster: DB-less', () => {
     await gw?.stop()
   })
 
-  test("a declarative configuration with policy cluster is refused with Kong's message", async () => {
+  test("a declarative configuration with policy cluster is refused with Kong's message; the schema endpoint omits it", async () => {
     const config = {
       _format_version: '3.0',
       plugins: [{ name: 'rate-limiting', config: { minute: 5, policy: 'cluster' } }],
@@ -262,5 +271,6 @@ describe('rate-limiting policy cluster: DB-less', () => {
     assert.deepEqual(res.body.fields, { plugins: [{ config: { policy: 'expected one of: local, redis' } }] })
     const local = await call('POST', `${gw.adminUrl}/config`, { ...config, plugins: [{ name: 'rate-limiting', config: { minute: 5 } }] })
     assert.equal(local.status, 201, local.text)
+    assert.deepEqual(await policyChoices(gw), ['local', 'redis'])
   })
 })

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { ClusterCounterService } from '../../../src/runtime/cluster-counters.js'
+import { MAX_IDENTIFIER, storedIdentifier } from '../../../src/plugins/rate-limiting/policies/cluster.js'
 import type { ClusterHit, ClusterToWorker } from '../../../src/counters/messages.js'
 import { ErrorLog } from '../../../src/observability/error-log.js'
 import { createSqliteStore, rateLimitMetrics, type RateLimitMetrics } from '../../../src/store/index.js'
@@ -117,10 +118,11 @@ describe('cluster counter service', () => {
       { ...hit('f', 5), periods: [{ period: '__proto__', date: 1, limit: 1, ttl: 1 }] },
       { ...hit('f', 5), periods: [{ period: 'minute', date: Number.NaN, limit: 1, ttl: 1 }] },
       { ...hit('f', 5), identifier: 7 },
+      { ...hit('f', 5), routeId: "x' OR 1=1" },
     ]
     bad.forEach((h, i) => svc.handle(1, { type: 'counter:cluster', id: i, hit: h as unknown as ClusterHit }))
     svc.handle(1, { type: 'counter:cluster', id: 9, hit: hit('f', 5) })
-    for (let i = 0; i < 50 && replies.length < 5; i++) await new Promise((r) => setTimeout(r, 5))
+    for (let i = 0; i < 50 && replies.length < 6; i++) await new Promise((r) => setTimeout(r, 5))
     assert.deepEqual(
       replies.map((r) => [r.id, r.error]),
       [
@@ -128,6 +130,7 @@ describe('cluster counter service', () => {
         [1, 'malformed cluster counter request'],
         [2, 'malformed cluster counter request'],
         [3, 'malformed cluster counter request'],
+        [4, 'malformed cluster counter request'],
         [9, null],
       ],
     )
@@ -145,5 +148,14 @@ describe('cluster counter service', () => {
     now = T + 3_601_000
     assert.equal(await m.purgeExpired(100), 1)
     await store.close()
+  })
+
+  test('identifiers longer than 256 characters are stored as a prefix and their SHA-256', () => {
+    assert.equal(storedIdentifier('10.0.0.1'), '10.0.0.1')
+    const long = 'x'.repeat(10_000)
+    const stored = storedIdentifier(long)
+    assert.match(stored, /^x{64}…sha256:[0-9a-f]{64}$/)
+    assert.ok(stored.length <= MAX_IDENTIFIER)
+    assert.notEqual(storedIdentifier(`${long}y`), stored)
   })
 })
