@@ -11,7 +11,7 @@
  * @module
  */
 
-export type { MatchInput, RouteInput, RouteMatch, Router } from './types.js'
+export type { MatchInput, PriorityKey, RouteExplanation, RouteInput, RouteMatch, RouteVerdict, Router } from './types.js'
 export { compileRouter, type CompileRouterOptions } from './internal/compile-router.js'
 export { normalizePath, escapeUpstreamPath } from './internal/normalize-path.js'
 export { joinUpstreamPath } from './internal/upstream-path.js'
