@@ -51,6 +51,11 @@ import { ClusterCounterService } from './cluster-counters.js'
 import { ConfigPublisher } from './config-publisher.js'
 import { WorkerFanout } from './plugin-calls.js'
 import { type NodeServices, pluginEndpoints } from '../plugins/endpoints.js'
+import { Tracer } from '../doctor/trace.js'
+import { traceRoutes } from '../doctor/trace-api.js'
+import { proxySettings } from './proxy-settings.js'
+import { ReferenceResolver } from '../snapshot/vault-references.js'
+import { SNAPSHOT_CORE_ENTITIES } from '../entities/index.js'
 
 export { pidFile, runningPid } from './pid-file.js'
 
@@ -432,6 +437,21 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     health,
     callWorkers: (plugin, op, args, timeoutMs) => fanout.call(plugin, op, args, timeoutMs),
   }
+  // `POST /trace`: made on the first trace (a resolver, the plugins wrapped, a snapshot per version).
+  let tracerInstance: Tracer | null = null
+  const tracer = (): Tracer =>
+    (tracerInstance ??= new Tracer({
+      plugins: pluginRegistry.all(),
+      entities: Object.values(ENTITIES)
+        .filter((e) => !SNAPSHOT_CORE_ENTITIES.includes(e.name))
+        .map((e) => storeEntity(e)),
+      settings: proxySettings(config),
+      resolver: new HostResolver(dnsOptions(config)),
+      upstreamTrust: loadUpstreamTrust(config),
+      references: new ReferenceResolver(ENTITIES, { loaded: config.vaults, envPrefix: config.vault_env_prefix, env: process.env }),
+      payload: () => payload,
+      healthState: () => health.state(),
+    }))
   const admin = createAdminApi({
     upstreamHealth: health,
     dao,
@@ -440,7 +460,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     database: config.database,
     plugins: pluginRegistry,
     pluginServices,
-    extraRoutes: declarative.routes(),
+    extraRoutes: [...declarative.routes(), ...traceRoutes(tracer)],
     configurationHash: () => declarative.hash(),
     dbLessWritable: declarative.writable,
     corsOrigins: config.admin_gui_url.map(urlOrigin),
