@@ -31,6 +31,8 @@ export function traceRoutes(tracer: () => Tracer): AdminRoute[] {
             result = await tracer().trace(input)
           } catch (err) {
             if (err instanceof Error && err.name === 'TraceConfigError') return { status: 503, headers: {}, body: { message: err.message } }
+            if (err instanceof Error && err.name === 'TraceBusyError')
+              return { status: 429, headers: { 'Retry-After': '1' }, body: { message: err.message } }
             throw err
           }
           return { status: 200, headers: {}, body: result }

@@ -35,6 +35,8 @@ const DRY_RUN_TIMEOUT_MS = 10_000
 const SEND_CONNECT_MAX_MS = 10_000
 const SEND_READ_MAX_MS = 30_000
 const KEEP_LOG_LINES = 50
+/** Traces waiting for the one in progress; more are refused (429) rather than queued without bound. */
+const MAX_WAITING = 16
 
 export interface TracerDeps extends Pick<SnapshotContext, 'entities' | 'upstreamTrust' | 'references'> {
   /** The node's plugins (as loaded). */
@@ -86,8 +88,12 @@ export interface TracePlugin {
   readonly scope: string
   readonly priority: number
   readonly phases: readonly string[]
-  /** `refuses`, `passes`, `authenticates`, `not-run` (ran no access handler here), `skipped` (an earlier plugin answered). */
-  readonly outcome: 'refuses' | 'passes' | 'authenticates' | 'not-run' | 'skipped'
+  /**
+   * `refuses` (answers with an error status), `answers` (answers itself with a success, e.g. a CORS
+   * preflight), `passes`, `authenticates`, `not-run` (its handler is not run by a trace),
+   * `skipped` (an earlier plugin answered, or no route matched).
+   */
+  readonly outcome: 'refuses' | 'answers' | 'passes' | 'authenticates' | 'not-run' | 'skipped'
   /** One line: what it decides on this request. */
   readonly decision: string
   /** Its own log lines while deciding (credentials fingerprinted by the plugins). */
@@ -143,7 +149,10 @@ export interface TraceResult {
   readonly upstream_request: TraceUpstreamRequest | null
   /** `--send` only: the request sent, timed. */
   readonly sent: (TimedAnswer & { readonly dns_ms: number | null }) | null
-  /** True when a route matched and nothing refused the request (the CLI exits 0). */
+  /**
+   * True when a route matched and the request reaches the upstream, or a plugin answers it with a
+   * success (a CORS preflight): the CLI exits 0. False for no route, a refusal, a redirect, a failure.
+   */
   readonly ok: boolean
   /** The runloop's own error log lines for this request (debug level). */
   readonly log: readonly string[]
@@ -152,6 +161,11 @@ export interface TraceResult {
 /** The current configuration cannot be compiled for tracing (the workers keep the previous one too). */
 export class TraceConfigError extends Error {
   override readonly name = 'TraceConfigError'
+}
+
+/** Too many traces at once. */
+export class TraceBusyError extends Error {
+  override readonly name = 'TraceBusyError'
 }
 
 /** A Downstream that is no connection: the traced request in, the gateway's answer recorded. */
@@ -318,7 +332,10 @@ function answerMessage(body: Buffer): string | null {
 
 /** A log line without its time and pid prefix (`2026/01/01 00:00:00 [info] 1#0: `). */
 function logText(line: string): string {
-  return line.replace(/^\S+ \S+ \[\w+\] \d+#\d+: (\*\d+ )?/, '').trimEnd()
+  return line
+    .replace(/^\S+ \S+ \[\w+\] \d+#\d+: (\*\d+ )?/, '')
+    .trimEnd()
+    .replace(/, request_id: "[^"]*"$/, '')
 }
 
 function passDecision(run: PluginRun, input: TraceInput): string {
@@ -397,6 +414,7 @@ export class Tracer {
   #cached: { version: number; snapshot: ConfigSnapshot } | null = null
   /** Dry runs one at a time: the plugin wrappers report to the trace in progress. */
   #queue: Promise<unknown> = Promise.resolve()
+  #waiting = 0
 
   constructor(deps: TracerDeps) {
     this.#deps = deps
@@ -425,7 +443,12 @@ export class Tracer {
   }
 
   trace(input: TraceInput): Promise<TraceResult> {
-    const run = this.#queue.then(() => this.#trace(input))
+    if (this.#waiting >= MAX_WAITING) throw new TraceBusyError(`${MAX_WAITING} traces are already waiting; try again later`)
+    this.#waiting++
+    const run = this.#queue.then(() => {
+      this.#waiting--
+      return this.#trace(input)
+    })
     this.#queue = run.catch(() => {})
     return run
   }
@@ -506,11 +529,11 @@ export class Tracer {
       configuration_version: snapshot.version,
       route: route === null || winner === null ? null : this.#routeView(route, winner, input),
       near_misses: nearMisses(explanation.verdicts, route?.id ?? null),
-      plugins: this.#plugins(route, snapshot, recorder, input),
+      plugins: this.#plugins(route, snapshot, recorder, input, d.status),
       response: answered ? { status: d.status, message: answerMessage(Buffer.concat(d.responseBody)), headers: responseHeaders } : null,
       upstream_request: captured === null ? null : this.#upstreamView(captured, route, snapshot, input, secret),
       sent,
-      ok: route !== null && refused === null && !answered,
+      ok: route !== null && (!answered || (refused !== null && d.status < 400)),
       log: lines,
     }
   }
@@ -537,7 +560,13 @@ export class Tracer {
     }
   }
 
-  #plugins(route: CompiledRoute | null, snapshot: ConfigSnapshot, recorder: TraceRecorder, input: TraceInput): TracePlugin[] {
+  #plugins(
+    route: CompiledRoute | null,
+    snapshot: ConfigSnapshot,
+    recorder: TraceRecorder,
+    input: TraceInput,
+    answerStatus: number,
+  ): TracePlugin[] {
     const plan: PluginPlan | null = route === null ? snapshot.globalPlan : route.plan
     if (plan === null) return []
     const runs = new Map(recorder.runs.map((r) => [r.id, r]))
@@ -566,8 +595,9 @@ export class Tracer {
         outcome = 'not-run'
         decision = run.note ?? 'runs (no decision before the request is sent)'
       } else if (run.exited) {
-        outcome = 'refuses'
-        decision = `refuses the request${log.length > 0 ? `: ${log[log.length - 1]?.replace(/^\[[\w-]+\] /, '')}` : ''}`
+        const why = log.length > 0 ? `: ${log[log.length - 1]?.replace(/^\[[\w-]+\] /, '')}` : ''
+        outcome = answerStatus >= 400 ? 'refuses' : 'answers'
+        decision = outcome === 'refuses' ? `refuses the request${why}` : `answers the request itself with ${answerStatus}${why}`
       } else if (run.consumer !== null && run.consumer.id !== previousConsumer) {
         outcome = 'authenticates'
         decision = `authenticated: consumer ${run.consumer.username ?? run.consumer.id}${run.credential !== null ? ` (credential ${run.credential})` : ''}`

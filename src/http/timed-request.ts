@@ -41,8 +41,9 @@ export interface TimedAnswer {
   readonly total_ms: number
   readonly status: number | null
   readonly headers: readonly [string, string][]
-  /** The first `keepBytes` of the body, as UTF-8 text. */
+  /** The first `keepBytes` of the body (chunked framing removed), as UTF-8 text. */
   readonly body_preview: string
+  /** Body bytes received, as on the wire (chunk framing included). */
   readonly body_bytes: number
   /** What went wrong, in one line; null on a complete answer. */
   readonly error: string | null
@@ -54,6 +55,23 @@ export interface TimedAnswer {
 const MAX_HEAD = 64 * 1024
 /** Most body bytes read before the answer is cut (the rest is not waited for). */
 const MAX_BODY = 1024 * 1024
+/** Raw body bytes kept to make the preview from (chunk framing included). */
+const KEEP_RAW = 64 * 1024
+
+/** The data of a chunked body, as far as the bytes at hand go. */
+function dechunk(raw: Buffer): Buffer {
+  const out: Buffer[] = []
+  let at = 0
+  while (at < raw.length) {
+    const eol = raw.indexOf('\r\n', at)
+    if (eol === -1) break
+    const size = parseInt(raw.subarray(at, eol).toString('latin1').split(';')[0] ?? '', 16)
+    if (!Number.isFinite(size) || size <= 0) break
+    out.push(raw.subarray(eol + 2, eol + 2 + size))
+    at = eol + 2 + size + 2
+  }
+  return Buffer.concat(out)
+}
 
 function writeRequest(s: Socket, r: TimedRequest): void {
   let head = `${r.method} ${r.path} HTTP/1.1\r\n`
@@ -102,6 +120,7 @@ export function timedRequest(r: TimedRequest): Promise<TimedAnswer> {
     const body: Buffer[] = []
     let bodyBytes = 0
     let kept = 0
+    let tail = ''
     let settled = false
     let tlsFacts: TimedAnswer['tls'] | undefined
     const raw = netConnect({ host: r.address, port: r.port })
@@ -112,7 +131,8 @@ export function timedRequest(r: TimedRequest): Promise<TimedAnswer> {
       clearTimeout(timer)
       sock.destroy()
       raw.destroy()
-      const preview = Buffer.concat(body).toString('utf8')
+      const received = Buffer.concat(body)
+      const preview = (head?.chunked === true ? dechunk(received) : received).subarray(0, r.keepBytes).toString('utf8')
       resolve({
         connect_ms: connectMs,
         tls_ms: tlsMs,
@@ -149,14 +169,16 @@ export function timedRequest(r: TimedRequest): Promise<TimedAnswer> {
         chunk = headBuf.subarray(end + 4)
       }
       bodyBytes += chunk.length
-      if (kept < r.keepBytes) {
-        const piece = chunk.subarray(0, r.keepBytes - kept)
+      if (kept < KEEP_RAW) {
+        const piece = chunk.subarray(0, KEEP_RAW - kept)
         body.push(piece)
         kept += piece.length
       }
       const noBody = r.method === 'HEAD' || head.status === 204 || head.status === 304 || (head.status >= 100 && head.status < 200)
       if (noBody || (head.length !== null && bodyBytes >= head.length)) return finish(null)
-      if (head.chunked && chunk.includes('0\r\n\r\n')) return finish(null)
+      // The last chunk (no trailers): may arrive split over two reads.
+      tail = (tail + chunk.toString('latin1')).slice(-5)
+      if (head.chunked && tail === '0\r\n\r\n') return finish(null)
       if (bodyBytes >= MAX_BODY) finish(null)
     }
     const onError = (err: Error): void => finish((err as NodeJS.ErrnoException).code ?? err.message)

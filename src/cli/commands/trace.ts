@@ -132,7 +132,11 @@ export function renderTrace(t: TraceResult, p: Paint): string {
     if (s.body_preview !== '') out.push(p.dim(`    ${s.body_preview.slice(0, 300).replace(/\s+/g, ' ')}`))
   }
   out.push('')
-  out.push(t.ok ? p.green('ok: the request would reach the upstream') : p.red('refused: the gateway answers this request itself'))
+  out.push(
+    t.ok
+      ? p.green(t.upstream_request !== null ? 'ok: the request would reach the upstream' : 'ok: a plugin answers the request itself')
+      : p.red('refused: the gateway answers this request itself'),
+  )
   return out.join('\n') + '\n'
 }
 

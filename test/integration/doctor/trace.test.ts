@@ -11,6 +11,7 @@ import assert from 'node:assert/strict'
 import { call, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
 import { closedPort } from '../../helpers/ports.js'
+import { startTlsUpstream, type TlsUpstream } from '../../helpers/misbehaving.js'
 import { runTurnpike } from '../../helpers/cli.js'
 import { admin, rawRequest, rawText, settle } from '../proxy/helpers.js'
 import type { TraceResult } from '../../../src/doctor/trace.js'
@@ -47,6 +48,7 @@ describe('turnpike trace', () => {
   let gw: TestGateway
   let up: TestUpstream
   let dead: number
+  let tls: TlsUpstream
 
   async function trace(body: Record<string, unknown>): Promise<TraceResult> {
     const res = await call('POST', `${gw.adminUrl}/trace`, body)
@@ -66,6 +68,7 @@ describe('turnpike trace', () => {
   before(async () => {
     up = await startUpstream()
     dead = await closedPort()
+    tls = await startTlsUpstream()
     gw = await startTestGateway({ settings: { allow_debug_header: 'on' } })
     await admin(gw, '/services', { name: 'echo', url: up.url })
     await admin(gw, '/services', { name: 'based', url: `${up.url}/base` })
@@ -108,6 +111,14 @@ describe('turnpike trace', () => {
     await admin(gw, '/routes/term/plugins', { name: 'request-termination', config: { status_code: 503, message: 'down for maintenance' } })
     await r({ name: 'limited', paths: ['/limited'] })
     await admin(gw, '/routes/limited/plugins', { name: 'rate-limiting', config: { minute: 5 } })
+    await r({ name: 'cors', paths: ['/cors'] })
+    await admin(gw, '/routes/cors/plugins', { name: 'cors', config: { origins: ['http://app.test'] } })
+    await r({ name: 'size', paths: ['/size'] })
+    await admin(gw, '/routes/size/plugins', { name: 'request-size-limiting', config: { allowed_payload_size: 1, size_unit: 'kilobytes' } })
+    await admin(gw, '/services', { name: 'secure-svc', url: `https://127.0.0.1:${tls.port}/` })
+    await r({ name: 'tls', paths: ['/tls'] }, 'secure-svc')
+    await admin(gw, '/services', { name: 'refusing', url: `http://127.0.0.1:${dead}` })
+    await r({ name: 'refused', paths: ['/refused'] }, 'refusing')
     const unhealthy = await call('PUT', `${gw.adminUrl}/upstreams/pool/targets/127.0.0.1:${dead}/unhealthy`)
     assert.equal(unhealthy.status, 204, unhealthy.text)
     await settle(gw)
@@ -116,6 +127,7 @@ describe('turnpike trace', () => {
   after(async () => {
     await gw?.stop()
     await up?.close()
+    await tls?.close()
   })
 
   test('for every request of the table, the trace names the route the proxy takes', async () => {
@@ -236,6 +248,29 @@ describe('turnpike trace', () => {
     assert.equal(up.received.length, before, 'a trace sends nothing upstream')
   })
 
+  test('cors preflight and request-size-limiting decisions', async () => {
+    const preflight = await traceOf({
+      method: 'OPTIONS',
+      host: 'other.test',
+      path: '/cors',
+      headers: [
+        ['Origin', 'http://app.test'],
+        ['Access-Control-Request-Method', 'POST'],
+      ],
+    })
+    assert.equal(preflight.plugins[0]?.outcome, 'answers')
+    assert.equal(preflight.response?.status, 200)
+    assert.equal(preflight.response?.headers['access-control-allow-origin'], 'http://app.test')
+    assert.equal(preflight.ok, true)
+
+    const big = await traceOf({ method: 'POST', host: 'other.test', path: '/size' }, { body: 'x'.repeat(2000) })
+    assert.equal(big.response?.status, 413)
+    assert.equal(big.plugins[0]?.outcome, 'refuses')
+    const small = await traceOf({ method: 'POST', host: 'other.test', path: '/size' }, { body: 'x'.repeat(10) })
+    assert.equal(small.plugins[0]?.outcome, 'passes')
+    assert.equal(small.upstream_request?.body_bytes, 10)
+  })
+
   test('the upstream request: strip_path and the service path, forwarded headers, hop-by-hop removed', async () => {
     const strip = await traceOf({
       method: 'GET',
@@ -299,6 +334,18 @@ describe('turnpike trace', () => {
     assert.equal(up.received.length, before + 1)
     assert.equal(up.received.at(-1)?.url, '/sent')
     assert.match(s.body_preview, /"url":"\/sent"/)
+
+    const secure = await traceOf({ method: 'GET', host: 'other.test', path: '/tls' }, { send: true })
+    assert.equal(secure.sent?.status, 200, JSON.stringify(secure.sent))
+    assert.equal(typeof secure.sent?.tls_ms, 'number')
+    assert.ok((secure.sent?.tls_ms ?? 0) >= (secure.sent?.connect_ms ?? Infinity))
+    assert.match(secure.sent?.tls?.protocol ?? '', /^TLSv1\.[23]$/)
+    assert.equal(secure.sent?.body_preview, '{"tls":true}')
+
+    const down = await traceOf({ method: 'GET', host: 'other.test', path: '/refused' }, { send: true })
+    assert.equal(down.ok, true, 'the trace itself sees nothing wrong before sending')
+    assert.equal(down.sent?.error, 'ECONNREFUSED')
+    assert.equal(down.sent?.status, null)
 
     const refused = await trace({ method: 'GET', url: `http://x:${gw.proxyPort}/dead-end-${Date.now()}`, send: true })
     assert.equal(refused.sent, null, 'nothing is sent when the gateway answers itself')
