@@ -44,6 +44,8 @@ export interface TracerDeps extends Pick<SnapshotContext, 'entities' | 'upstream
   readonly settings: ProxySettings
   /** A resolver with the node's `dns_*` settings (its own cache). */
   readonly resolver: HostResolver
+  /** The proxy listeners (`proxy_listen`): the port a traced request arrives on. */
+  readonly listeners?: readonly { readonly port: number; readonly ssl: boolean }[]
   /** The configuration the workers serve now. */
   payload(): ConfigPayload
   /** The node's upstream health, as the workers get it (upstream id → unhealthy address keys). */
@@ -190,11 +192,11 @@ class TraceDownstream implements Downstream {
   #close: () => void = () => {}
   readonly finished: Promise<void>
 
-  constructor(input: TraceInput) {
+  constructor(input: TraceInput, localPort: number) {
     this.method = input.method
     this.url = input.query === null ? input.path : `${input.path}?${input.query}`
     this.remoteAddress = input.clientIp
-    this.localPort = input.port
+    this.localPort = localPort
     this.scheme = input.scheme
     this.sni = input.scheme === 'https' ? input.authority.replace(/:\d+$/, '').replace(/^\[|\]$/g, '') : undefined
     for (const [name, value] of input.headers) {
@@ -456,13 +458,13 @@ export class Tracer {
   async #trace(input: TraceInput): Promise<TraceResult> {
     const snapshot = this.snapshot()
     this.#health.set(this.#deps.healthState())
-    const d = new TraceDownstream(input)
+    const d = new TraceDownstream(input, this.#localPort(input))
     const host = headerText(d.headers['host']) ?? ''
     const explanation = snapshot.router.explain({
       method: input.method,
       scheme: input.scheme,
       host,
-      port: input.port,
+      port: d.localPort,
       path: input.path,
       headers: d.headers,
       sni: d.sni,
@@ -536,6 +538,17 @@ export class Tracer {
       ok: route !== null && (!answered || (refused !== null && d.status < 400)),
       log: lines,
     }
+  }
+
+  /**
+   * The listener port the request arrives on: the URL's port when a listener of the scheme has it,
+   * else the first listener of the scheme (a URL of a load balancer in front, or without a port),
+   * else the URL's port.
+   */
+  #localPort(input: TraceInput): number {
+    const listeners = (this.#deps.listeners ?? []).filter((l) => l.ssl === (input.scheme === 'https'))
+    if (listeners.length === 0 || listeners.some((l) => l.port === input.port)) return input.port
+    return (listeners[0] as { port: number }).port
   }
 
   #routeView(route: CompiledRoute, winner: RouteVerdict, input: TraceInput): TraceRoute {

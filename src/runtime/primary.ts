@@ -449,6 +449,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       resolver: new HostResolver(dnsOptions(config)),
       upstreamTrust: loadUpstreamTrust(config),
       references: new ReferenceResolver(ENTITIES, { loaded: config.vaults, envPrefix: config.vault_env_prefix, env: process.env }),
+      listeners: config.proxy_listen,
       payload: () => payload,
       healthState: () => health.state(),
     }))

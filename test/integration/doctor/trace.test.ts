@@ -181,6 +181,22 @@ describe('turnpike trace', () => {
     assert.ok(r.near_misses.find((m) => m.name === 'regex-low')?.reasons[0]?.startsWith('would match too, but ranks after'))
   })
 
+  test('https requests: snis count, https-only routes are served; the listener port stands in for a URL without one', async () => {
+    const a = await trace({ method: 'GET', url: 'https://a.example.com/sni' })
+    assert.equal(a.route?.name, 'sni-route')
+    const b = await trace({ method: 'GET', url: 'https://b.test/sni' })
+    assert.equal(b.route?.name, 'sni-plain')
+    assert.deepEqual(b.near_misses.find((m) => m.name === 'sni-route')?.reasons, ['sni b.test not in [a.example.com]'])
+    const secure = await trace({ method: 'GET', url: 'https://other.test/secure' })
+    assert.equal(secure.route?.name, 'https-only')
+    assert.deepEqual(secure.route?.notes, [])
+    assert.equal(secure.upstream_request?.headers.find(([n]) => n === 'x-forwarded-proto')?.[1], 'https')
+
+    const noPort = await trace({ method: 'GET', url: 'http://other.test/m' })
+    assert.equal(noPort.upstream_request?.headers.find(([n]) => n === 'x-forwarded-port')?.[1], String(gw.proxyPort))
+    assert.equal(noPort.upstream_request?.headers.find(([n]) => n === 'x-forwarded-host')?.[1], 'other.test')
+  })
+
   test('key-auth and acl decisions: no key, unknown key, allowed and refused consumers', async () => {
     const none = await traceOf({ method: 'GET', host: 'other.test', path: '/auth' })
     assert.equal(none.response?.status, 401)
