@@ -119,6 +119,14 @@ describe('turnpike trace', () => {
     await r({ name: 'tls', paths: ['/tls'] }, 'secure-svc')
     await admin(gw, '/services', { name: 'refusing', url: `http://127.0.0.1:${dead}` })
     await r({ name: 'refused', paths: ['/refused'] }, 'refusing')
+    await r({ name: 'basic', paths: ['/basic'] })
+    await admin(gw, '/routes/basic/plugins', { name: 'basic-auth' })
+    await admin(gw, '/consumers/bob/basic-auth', { username: 'bob', password: 'open sesame' })
+    await r({ name: 'transform', paths: ['/transform'] })
+    await admin(gw, '/routes/transform/plugins', {
+      name: 'request-transformer',
+      config: { add: { headers: ['x-added:yes'], querystring: ['v:2'] }, remove: { headers: ['x-drop'] } },
+    })
     const unhealthy = await call('PUT', `${gw.adminUrl}/upstreams/pool/targets/127.0.0.1:${dead}/unhealthy`)
     assert.equal(unhealthy.status, 204, unhealthy.text)
     await settle(gw)
@@ -241,6 +249,36 @@ describe('turnpike trace', () => {
       ]),
     )
     assert.equal(real.status, 403)
+  })
+
+  test('basic-auth decisions and request-transformer changes, as the proxy makes them', async () => {
+    const basic = (password: string): [string, string] => ['Authorization', `Basic ${Buffer.from(`bob:${password}`).toString('base64')}`]
+    const wrong = await traceOf({ method: 'GET', host: 'other.test', path: '/basic', headers: [basic('nope')] })
+    assert.equal(wrong.response?.status, 401)
+    assert.equal(wrong.plugins[0]?.outcome, 'refuses')
+    assert.ok(!JSON.stringify(wrong).includes(Buffer.from('bob:nope').toString('base64')), 'the Authorization value is fingerprinted')
+    const right = await traceOf({ method: 'GET', host: 'other.test', path: '/basic', headers: [basic('open sesame')] })
+    assert.equal(right.plugins[0]?.outcome, 'authenticates')
+    assert.match(right.plugins[0]?.decision ?? '', /consumer bob/)
+
+    const t = await traceOf({ method: 'GET', host: 'other.test', path: '/transform?a=1', headers: [['X-Drop', '1']] })
+    const u = t.upstream_request
+    assert.equal(u?.headers.find(([n]) => n.toLowerCase() === 'x-added')?.[1], 'yes')
+    assert.ok(u?.removed_headers.includes('x-drop'))
+    assert.equal(t.plugins[0]?.outcome, 'passes')
+    // the proxy sends the same
+    const res = await rawRequest(
+      gw.proxyPort,
+      rawText('GET', '/transform?a=1', [
+        ['Host', 'other.test'],
+        ['X-Drop', '1'],
+        ['Connection', 'close'],
+      ]),
+    )
+    const echo = JSON.parse(res.body.toString()) as { url: string; headers: Record<string, string> }
+    assert.equal(echo.headers['x-added'], 'yes')
+    assert.equal(echo.headers['x-drop'], undefined)
+    assert.equal(u?.path, echo.url)
   })
 
   test('ip-restriction, request-termination and rate-limiting decisions', async () => {
