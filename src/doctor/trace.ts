@@ -18,6 +18,7 @@ import { resolveEntry, type PluginPlan } from '../plugins/plan.js'
 import type { AnyPlugin } from '../plugins/types.js'
 import { Proxy, type ProxySettings } from '../proxy/runloop.js'
 import type { HostResolver } from '../proxy/resolver.js'
+import { refusedBeforeRunloop } from '../proxy/request-head.js'
 import type { BodySource, Downstream, HeaderList, ResponseHeaders, UpstreamClient, UpstreamRequest, UpstreamSink } from '../proxy/types.js'
 import { httpsRedirectStatus, type RouteVerdict } from '../router/index.js'
 import { buildSnapshot, type CompiledRoute, type ConfigPayload, type ConfigSnapshot, type SnapshotContext } from '../snapshot/snapshot.js'
@@ -493,7 +494,17 @@ export class Tracer {
     this.#recorder = recorder
     let timer: NodeJS.Timeout | undefined
     try {
-      proxy.handle(d)
+      // The server adapter's checks first (nginx's 400/413/414/494), as node-proxy-server does.
+      const refused = refusedBeforeRunloop(
+        { method: d.method, target: d.url, httpVersion: d.httpVersion, rawHeaders: d.rawHeaders },
+        d.headers['content-length'],
+        this.#deps.settings.clientMaxBodySize,
+      )
+      if (refused === null) proxy.handle(d)
+      else {
+        lines.push(`refused before routing with ${refused}, as nginx does (malformed head, repeated Host, body over client_max_body_size…)`)
+        proxy.reject(d, refused)
+      }
       const timedOut = await Promise.race([
         d.finished.then(() => false),
         new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), DRY_RUN_TIMEOUT_MS))),

@@ -427,6 +427,20 @@ describe('turnpike trace', () => {
     }
     const bad = await call('POST', `${gw.adminUrl}/trace`, '{"method":', { 'content-type': 'application/json' })
     assert.equal(bad.status, 400)
+    // what nginx refuses before routing, the trace refuses the same way
+    const twoHosts = await trace({ method: 'GET', url: `http://other.test:${gw.proxyPort}/m`, headers: ['Host: a.test', 'Host: b.test'] })
+    assert.equal(twoHosts.response?.status, 400)
+    assert.equal(twoHosts.upstream_request, null)
+    assert.equal(twoHosts.ok, false)
+    const real = await rawRequest(
+      gw.proxyPort,
+      rawText('GET', '/m', [
+        ['Host', 'a.test'],
+        ['Host', 'b.test'],
+        ['Connection', 'close'],
+      ]),
+    )
+    assert.equal(real.status, 400)
     // a header named like a prototype key is just a header
     const proto = await trace({ method: 'GET', url: `http://other.test:${gw.proxyPort}/m`, headers: ['__proto__: x', 'constructor: y'] })
     assert.equal(proto.route?.name, 'method-any')
