@@ -1,0 +1,237 @@
+/**
+ * Example requests for the route checks: a request a route (restricted to one of its paths)
+ * accepts, and whether one route's conditions cover another's (every request the second accepts,
+ * the first accepts too). Conservative: "covers" is only claimed when it is certain; anything it
+ * cannot prove (regex against regex, header patterns) is "does not cover".
+ *
+ * The router's internals are read directly (the doctor asks the same questions the router answers;
+ * there is no second copy of the matching rules here).
+ *
+ * @module
+ */
+import type { MatchInput, RouteInput } from '../router/index.js'
+import { canonicalHost, HOST_EXACT, HOST_PREFIX, HOST_SUFFIX, parseHostEntry, type HostEntry } from '../router/internal/hosts.js'
+import { normalizePath } from '../router/internal/normalize-path.js'
+import { isRegexPath } from '../router/internal/priority.js'
+import { compilePathRegex, literalPrefixOf, toByteString } from '../router/internal/regex-path.js'
+
+/** What the doctor reports as an example request (headers lower-case). */
+export interface ExampleRequest {
+  readonly method: string
+  readonly scheme: 'http' | 'https'
+  readonly host: string
+  readonly path: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly sni?: string
+}
+
+/** A route restricted to one path (or none), as the checks reason about it. */
+export interface RoutePart {
+  readonly route: RouteInput
+  /** The configured path, or null for a route without paths. */
+  readonly path: string | null
+}
+
+const REGEX_FILLERS = ['', '1', 'a', '/', '/1', '/a', 'x/1', '123', 'abc', '-', '_', '.json']
+
+/** One host from a `hosts` entry: itself, `www.` + a suffix wildcard, a prefix wildcard + `com`. */
+export function exampleHost(entry: string): string {
+  const e = parseHostEntry(entry)
+  const host = e.kind === HOST_EXACT ? e.value : e.kind === HOST_SUFFIX ? `www${e.value}` : `${e.value}com`
+  return e.port === -1 ? host : `${host}:${e.port}`
+}
+
+/** A path the regex route path accepts (the literal prefix plus a few fillers), or null. */
+export function exampleRegexPath(path: string): string | null {
+  let re
+  try {
+    re = compilePathRegex(path)
+  } catch {
+    return null
+  }
+  const prefix = literalPrefixOf(path)
+  const bases = prefix === '' ? ['/'] : [prefix]
+  for (const base of bases) {
+    for (const fill of REGEX_FILLERS) {
+      const candidate = base + fill
+      if (!candidate.startsWith('/')) continue
+      const normalized = normalizePath(candidate)
+      if (normalized !== null && re.test(normalized)) return candidate
+    }
+  }
+  return null
+}
+
+/** A request path the part accepts: the prefix itself, or an example of the regex; null if none found. */
+export function examplePath(part: RoutePart, tail = ''): string | null {
+  if (part.path === null) return `/${tail}`
+  if (isRegexPath(part.path)) return exampleRegexPath(part.path)
+  return part.path + tail
+}
+
+function exampleHeaderValue(values: readonly string[]): string | null {
+  for (const v of values) if (!v.startsWith('~*')) return v
+  return null
+}
+
+/**
+ * A request `part` accepts, built from its first method, host, header values and path; `prefer`
+ * picks values another route also accepts when there is a choice. Null when no example could be
+ * built (a header with only regex values, a regex path none of the fillers satisfies).
+ */
+export function exampleRequest(part: RoutePart, prefer?: RouteInput): ExampleRequest | null {
+  const r = part.route
+  const path = examplePath(part)
+  if (path === null) return null
+  const methods = r.methods !== null && r.methods.length > 0 ? r.methods : null
+  const otherMethods = prefer?.methods !== null && prefer?.methods !== undefined && prefer.methods.length > 0 ? prefer.methods : null
+  const method = methods === null ? (otherMethods?.[0] ?? 'GET') : (methods.find((m) => otherMethods?.includes(m) ?? true) ?? methods[0])
+  let host = 'example.test'
+  const hosts = r.hosts !== null && r.hosts.length > 0 ? r.hosts : null
+  const otherHosts = prefer?.hosts !== null && prefer?.hosts !== undefined && prefer.hosts.length > 0 ? prefer.hosts : null
+  if (hosts !== null) {
+    const candidates = hosts.map(exampleHost)
+    const otherEntries = otherHosts?.map(parseHostEntry) ?? null
+    host = candidates.find((h) => otherEntries === null || hostAccepted(otherEntries, h)) ?? (candidates[0] as string)
+  } else if (otherHosts !== null) {
+    host = exampleHost(otherHosts[0] as string)
+  }
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>
+  for (const source of prefer === undefined ? [r] : [prefer, r]) {
+    for (const [name, values] of Object.entries(source.headers ?? {})) {
+      const v = exampleHeaderValue(values)
+      if (v === null) {
+        if (source === r) return null
+        continue
+      }
+      headers[name.toLowerCase().replace(/_/g, '-')] = v
+    }
+  }
+  const https = !r.protocols.includes('http') && !r.protocols.includes('grpc')
+  const snis = r.snis !== null && r.snis.length > 0 ? r.snis : null
+  const base = { method: method ?? 'GET', scheme: https ? ('https' as const) : ('http' as const), host, path, headers }
+  if (snis === null || !https) return base
+  const sni = snis[0] as string
+  return { ...base, sni: sni.startsWith('*') ? `www${sni.slice(1)}` : sni.endsWith('*') ? `${sni}com`.replace('*', '') : sni }
+}
+
+function hostAccepted(entries: readonly HostEntry[], hostWithPort: string): boolean {
+  const colon = hostWithPort.indexOf(':')
+  const host = canonicalHost(colon === -1 ? hostWithPort : hostWithPort.slice(0, colon))
+  const port = colon === -1 ? -1 : Number(hostWithPort.slice(colon + 1))
+  return entries.some((e) => {
+    if (e.port !== -1 && e.port !== port) return false
+    if (e.kind === HOST_EXACT) return host === e.value
+    if (e.kind === HOST_SUFFIX) return host.endsWith(e.value)
+    return host.startsWith(e.value)
+  })
+}
+
+/** The router's input for an example (port 80/443 unless the Host names one). */
+export function matchInputOf(example: ExampleRequest): MatchInput {
+  return {
+    method: example.method,
+    scheme: example.scheme,
+    host: example.host,
+    port: example.scheme === 'https' ? 443 : 80,
+    path: example.path,
+    headers: example.headers,
+    sni: example.sni,
+  }
+}
+
+function listCovers(wide: readonly string[] | null, narrow: readonly string[] | null): boolean {
+  if (wide === null || wide.length === 0) return true
+  if (narrow === null || narrow.length === 0) return false
+  return narrow.every((n) => wide.includes(n))
+}
+
+/** Whether host entry `w` accepts every host `n` accepts. */
+function hostEntryCovers(w: HostEntry, n: HostEntry): boolean {
+  if (w.port !== -1 && w.port !== n.port) return false
+  if (w.kind === HOST_EXACT) return n.kind === HOST_EXACT && n.value === w.value
+  if (w.kind === HOST_SUFFIX) return (n.kind === HOST_EXACT || n.kind === HOST_SUFFIX) && n.value.endsWith(w.value)
+  return (n.kind === HOST_EXACT || n.kind === HOST_PREFIX) && n.value.startsWith(w.value)
+}
+
+function hostsCover(wide: readonly string[] | null, narrow: readonly string[] | null): boolean {
+  if (wide === null || wide.length === 0) return true
+  if (narrow === null || narrow.length === 0) return false
+  const w = wide.map(parseHostEntry)
+  return narrow.map(parseHostEntry).every((n) => w.some((e) => hostEntryCovers(e, n)))
+}
+
+function headersCover(wide: RouteInput['headers'], narrow: RouteInput['headers']): boolean {
+  if (wide === null) return true
+  const wideEntries = Object.entries(wide)
+  if (wideEntries.length === 0) return true
+  const narrowByName = new Map<string, readonly string[]>()
+  for (const [name, values] of Object.entries(narrow ?? {})) narrowByName.set(name.toLowerCase().replace(/_/g, '-'), values)
+  return wideEntries.every(([name, values]) => {
+    const n = narrowByName.get(name.toLowerCase().replace(/_/g, '-'))
+    if (n === undefined) return false
+    const lower = new Set(values.map((v) => v.toLowerCase()))
+    return n.every((v) => lower.has(v.toLowerCase()))
+  })
+}
+
+/** The normalized form a prefix path is compared in. */
+export function normalizedPrefix(path: string): string {
+  const bytes = toByteString(path)
+  return normalizePath(bytes) ?? bytes
+}
+
+const LITERAL_REGEX = /^(?:[^\\.[\]()*+?{}|^$]|\\[^A-Za-z0-9])*$/
+const ANYTHING_AFTER = /(?:\.\*|\(\.\*\)|\(\?P?<[A-Za-z_][A-Za-z0-9_]*>\.\*\))?\$?$/
+
+/**
+ * The prefix a regex path behaves as, when it is one: a literal followed by nothing or by `.*`
+ * (`~/api`, `~/api/.*`, `~/api/(?<rest>.*)$`); null otherwise. Such a regex outranks every prefix
+ * route of the same weight, the classic way a route ends up shadowed.
+ */
+export function regexAsPrefix(path: string): string | null {
+  const source = toByteString(path.slice(1)).replace(/^\^+/, '')
+  const tail = ANYTHING_AFTER.exec(source)
+  if (tail === null) return null
+  // `$` alone would anchor the end: an exact path, not a prefix.
+  if (tail[0].endsWith('$') && !tail[0].includes('*')) return null
+  const head = source.slice(0, source.length - tail[0].length)
+  if (!LITERAL_REGEX.test(head)) return null
+  return head.replace(/\\(.)/g, '$1')
+}
+
+/** What a path accepts, for coverage: every path starting with a prefix, or an opaque regex. */
+function prefixForm(path: string): string | null {
+  if (!isRegexPath(path)) return normalizedPrefix(path)
+  // A regex is anchored at the start: every path it matches starts with its literal prefix.
+  if (toByteString(path.slice(1)).startsWith('(?i)')) return null
+  return regexAsPrefix(path)
+}
+
+/** Whether `wide`'s path accepts every path `narrow`'s path accepts. */
+function pathCovers(wide: string | null, narrow: string | null): boolean {
+  if (wide === null) return true
+  if (narrow === null) return false
+  if (wide === narrow) return true
+  const w = prefixForm(wide)
+  if (w === null) return false
+  if (!isRegexPath(narrow)) return normalizedPrefix(narrow).startsWith(w)
+  if (toByteString(narrow.slice(1)).startsWith('(?i)')) return false
+  return literalPrefixOf(narrow).startsWith(w)
+}
+
+/**
+ * Whether every request `narrow` accepts is accepted by `wide` (methods, hosts, headers, SNIs
+ * and path). Protocols play no part: the router does not filter http-family routes by scheme.
+ */
+export function covers(wide: RoutePart, narrow: RoutePart): boolean {
+  const w = wide.route
+  const n = narrow.route
+  return (
+    listCovers(w.methods, n.methods) &&
+    hostsCover(w.hosts, n.hosts) &&
+    headersCover(w.headers, n.headers) &&
+    listCovers(w.snis?.map((s) => s.toLowerCase()) ?? null, n.snis?.map((s) => s.toLowerCase()) ?? null) &&
+    pathCovers(wide.path, narrow.path)
+  )
+}
