@@ -154,25 +154,90 @@ function hostEntryCovers(w: HostEntry, n: HostEntry): boolean {
   return (n.kind === HOST_EXACT || n.kind === HOST_PREFIX) && n.value.startsWith(w.value)
 }
 
-function hostsCover(wide: readonly string[] | null, narrow: readonly string[] | null): boolean {
-  if (wide === null || wide.length === 0) return true
-  if (narrow === null || narrow.length === 0) return false
-  const w = wide.map(parseHostEntry)
-  return narrow.map(parseHostEntry).every((n) => w.some((e) => hostEntryCovers(e, n)))
+/** A route's conditions in the form coverage compares, computed once per route. */
+interface Facts {
+  readonly hosts: readonly HostEntry[] | null
+  /** Header name as the request carries it → lower-cased accepted values. */
+  readonly headers: ReadonlyMap<string, ReadonlySet<string>> | null
+  readonly snis: readonly string[] | null
 }
 
-function headersCover(wide: RouteInput['headers'], narrow: RouteInput['headers']): boolean {
-  if (wide === null) return true
-  const wideEntries = Object.entries(wide)
-  if (wideEntries.length === 0) return true
-  const narrowByName = new Map<string, readonly string[]>()
-  for (const [name, values] of Object.entries(narrow ?? {})) narrowByName.set(name.toLowerCase().replace(/_/g, '-'), values)
-  return wideEntries.every(([name, values]) => {
-    const n = narrowByName.get(name.toLowerCase().replace(/_/g, '-'))
+const FACTS = new WeakMap<RouteInput, Facts>()
+
+function factsOf(r: RouteInput): Facts {
+  let f = FACTS.get(r)
+  if (f === undefined) {
+    let headers: Map<string, Set<string>> | null = null
+    for (const [name, values] of Object.entries(r.headers ?? {})) {
+      headers ??= new Map()
+      headers.set(name.toLowerCase().replace(/_/g, '-'), new Set(values.map((v) => v.toLowerCase())))
+    }
+    f = {
+      hosts: r.hosts !== null && r.hosts.length > 0 ? r.hosts.map(parseHostEntry) : null,
+      headers,
+      snis: r.snis !== null && r.snis.length > 0 ? r.snis.map((s) => s.toLowerCase()) : null,
+    }
+    FACTS.set(r, f)
+  }
+  return f
+}
+
+function product(a: readonly string[], b: readonly string[]): string[] {
+  const out: string[] = []
+  for (const x of a) for (const y of b) out.push(`${x}\u0001${y}`)
+  return out
+}
+
+/**
+ * The keys a route is filed under as a possible coverer: by its exact hosts (`*` when it has a
+ * wildcard, `''` when none) and by the values of its first header (`''` when none). A route that
+ * covers another is found under one of that route's {@link lookupKeys}.
+ */
+export function coverKeys(r: RouteInput): string[] {
+  const f = factsOf(r)
+  const hosts =
+    f.hosts === null ? [''] : f.hosts.some((h) => h.kind !== HOST_EXACT) ? ['*'] : [...new Set(f.hosts.map((h) => `=${h.value}`))]
+  let headers = ['']
+  if (f.headers !== null) {
+    const first = [...f.headers.keys()].sort()[0] as string
+    headers = [...(f.headers.get(first) ?? [])].map((v) => `${first}\u0000${v}`)
+  }
+  return product(hosts, headers)
+}
+
+/** The keys under which the routes that may cover `r` are filed (see {@link coverKeys}). */
+export function lookupKeys(r: RouteInput): string[] {
+  const f = factsOf(r)
+  const hosts = ['']
+  if (f.hosts !== null) {
+    hosts.push('*')
+    const first = f.hosts[0] as HostEntry
+    if (first.kind === HOST_EXACT) hosts.push(`=${first.value}`)
+  }
+  const headers = ['']
+  for (const [name, values] of f.headers ?? []) {
+    const v = values.values().next()
+    if (v.done !== true) headers.push(`${name}\u0000${v.value}`)
+  }
+  return product(hosts, headers)
+}
+
+function hostsCover(wide: Facts, narrow: Facts): boolean {
+  const w = wide.hosts
+  if (w === null) return true
+  if (narrow.hosts === null) return false
+  return narrow.hosts.every((n) => w.some((e) => hostEntryCovers(e, n)))
+}
+
+function headersCover(wide: Facts, narrow: Facts): boolean {
+  if (wide.headers === null) return true
+  if (narrow.headers === null) return false
+  for (const [name, values] of wide.headers) {
+    const n = narrow.headers.get(name)
     if (n === undefined) return false
-    const lower = new Set(values.map((v) => v.toLowerCase()))
-    return n.every((v) => lower.has(v.toLowerCase()))
-  })
+    for (const v of n) if (!values.has(v)) return false
+  }
+  return true
 }
 
 /** The normalized form a prefix path is compared in. */
@@ -227,11 +292,8 @@ function pathCovers(wide: string | null, narrow: string | null): boolean {
 export function covers(wide: RoutePart, narrow: RoutePart): boolean {
   const w = wide.route
   const n = narrow.route
-  return (
-    listCovers(w.methods, n.methods) &&
-    hostsCover(w.hosts, n.hosts) &&
-    headersCover(w.headers, n.headers) &&
-    listCovers(w.snis?.map((s) => s.toLowerCase()) ?? null, n.snis?.map((s) => s.toLowerCase()) ?? null) &&
-    pathCovers(wide.path, narrow.path)
-  )
+  if (!listCovers(w.methods, n.methods)) return false
+  const wf = factsOf(w)
+  const nf = factsOf(n)
+  return hostsCover(wf, nf) && headersCover(wf, nf) && listCovers(wf.snis, nf.snis) && pathCovers(wide.path, narrow.path)
 }

@@ -3,9 +3,9 @@
  *
  * - `route-shadowed`: a route (or some of its paths) no request can reach because a route tried
  *   before it (Kong 3.9 `traditional_compatible` order) accepts everything it accepts. Found by
- *   indexing routes by path prefix (each route is compared with the routes whose path is a prefix
- *   of its own, and the routes without paths), proved by an example request run through the real
- *   compiled router.
+ *   indexing routes by path prefix, exact host and first header (each route is compared only with
+ *   the routes filed under its own path's prefixes, host and headers), proved by an example
+ *   request run through the real compiled router.
  * - `route-conflict`: routes of equal priority that both accept one example request; the router
  *   then picks by id order.
  * - `route-strip-path`: what the upstream receives for an example path (`strip_path`, service
@@ -32,6 +32,8 @@ import {
   matchInputOf,
   normalizedPrefix,
   regexAsPrefix,
+  coverKeys,
+  lookupKeys,
   type ExampleRequest,
   type RoutePart,
 } from './route-examples.js'
@@ -83,11 +85,18 @@ function label(r: Route): string {
   return r.name !== null ? `route ${JSON.stringify(r.name)}` : `route ${r.id}`
 }
 
+/** Characters of a path or request shown in a one-line summary (details keep the whole). */
+const SUMMARY_TEXT_MAX = 120
+
+function clip(text: string): string {
+  return text.length > SUMMARY_TEXT_MAX ? `${text.slice(0, SUMMARY_TEXT_MAX)}…` : text
+}
+
 function describe(e: ExampleRequest): string {
   const headers = Object.entries(e.headers)
     .map(([k, v]) => ` -H '${k}: ${v}'`)
     .join('')
-  return `${e.method} ${e.scheme}://${e.host}${e.path}${headers}`
+  return clip(`${e.method} ${e.scheme}://${e.host}${e.path}${headers}`)
 }
 
 class Budget {
@@ -129,22 +138,32 @@ function partsOf(ranked: readonly Ranked[]): Part[] {
   return parts
 }
 
-/** The parts indexed by what can cover a path: no path, a prefix, an identical regex. */
+const NO_PATH = '\u0000'
+
+/**
+ * The parts indexed by what can cover a path (no path, a prefix, an identical regex) and, inside
+ * that, by host and first header (`coverKeys`): a route is compared only with the routes filed
+ * under its path's prefixes and its own host and header keys, not with every route before it.
+ */
 class CoverIndex {
-  readonly #noPath: Part[] = []
-  readonly #byPrefix = new Map<string, Part[]>()
-  readonly #byRegex = new Map<string, Part[]>()
+  readonly #lists = new Map<string, Part[]>()
+  readonly #prefixes = new Set<string>()
 
   constructor(parts: readonly Part[]) {
     for (const p of parts) {
-      if (p.path === null) this.#noPath.push(p)
+      const pathKeys: string[] = []
+      if (p.path === null) pathKeys.push(NO_PATH)
       else if (isRegexPath(p.path)) {
-        push(this.#byRegex, p.path, p)
+        pathKeys.push(`~${p.path}`)
         // A regex that is a prefix in disguise (`~/api/.*`) covers what that prefix covers.
         const prefix = regexAsPrefix(p.path)
-        if (prefix === '') this.#noPath.push(p)
-        else if (prefix !== null) push(this.#byPrefix, prefix, p)
-      } else push(this.#byPrefix, normalizedPrefix(p.path), p)
+        if (prefix === '') pathKeys.push(NO_PATH)
+        else if (prefix !== null) pathKeys.push(prefix)
+      } else pathKeys.push(normalizedPrefix(p.path))
+      for (const pathKey of pathKeys) {
+        if (pathKey !== NO_PATH && !pathKey.startsWith('~')) this.#prefixes.add(pathKey)
+        for (const key of coverKeys(p.route)) push(this.#lists, `${pathKey}\u0002${key}`, p)
+      }
     }
   }
 
@@ -153,26 +172,30 @@ class CoverIndex {
    * order, so each is walked only up to `part`'s rank or its first covering part.
    */
   firstCover(part: Part, budget: Budget): Part | null {
-    const lists: Part[][] = [this.#noPath]
+    const pathKeys = [NO_PATH]
     if (part.path !== null) {
       const literal = isRegexPath(part.path) ? literalPrefixOf(part.path) : normalizedPrefix(part.path)
       const n = Math.min(literal.length, MAX_PREFIX_SCAN)
       for (let i = 1; i <= n; i++) {
-        const list = this.#byPrefix.get(literal.slice(0, i))
-        if (list !== undefined) lists.push(list)
+        const prefix = literal.slice(0, i)
+        if (this.#prefixes.has(prefix)) pathKeys.push(prefix)
       }
-      const same = isRegexPath(part.path) ? this.#byRegex.get(part.path) : undefined
-      if (same !== undefined) lists.push(same)
+      if (isRegexPath(part.path)) pathKeys.push(`~${part.path}`)
     }
+    const keys = lookupKeys(part.route)
     let best: Part | null = null
-    for (const list of lists) {
-      for (const c of list) {
-        if (c.rank >= part.rank || (best !== null && c.rank >= best.rank)) break
-        if (c.route.id === part.route.id) continue
-        if (!budget.take()) return best
-        if (covers(c, part)) {
-          best = c
-          break
+    for (const pathKey of pathKeys) {
+      for (const key of keys) {
+        const list = this.#lists.get(`${pathKey}\u0002${key}`)
+        if (list === undefined) continue
+        for (const c of list) {
+          if (c.rank >= part.rank || (best !== null && c.rank >= best.rank)) break
+          if (c.route.id === part.route.id) continue
+          if (!budget.take()) return best
+          if (covers(c, part)) {
+            best = c
+            break
+          }
         }
       }
     }
@@ -224,7 +247,7 @@ function shadowFindings(inScope: readonly Part[], index: CoverIndex, router: Rou
       subject: routeSubject(route),
       summary: all
         ? `${label(route)} can never be matched: ${label(first.by.route)} is tried first and accepts every request it accepts (e.g. ${describe(first.example)})`
-        : `path${paths.length > 1 ? 's' : ''} ${paths.map((p) => JSON.stringify(p)).join(', ')} of ${label(route)} can never be matched: ${label(first.by.route)} is tried first and accepts every such request`,
+        : `path${paths.length > 1 ? 's' : ''} ${clip(paths.map((p) => JSON.stringify(p)).join(', '))} of ${label(route)} can never be matched: ${label(first.by.route)} is tried first and accepts every such request`,
       fix: `make ${label(route)} more specific than ${label(first.by.route)} (a longer path, a host, a header or a method), narrow ${label(first.by.route)}, or give a regex path a higher regex_priority`,
       details: {
         example_request: first.example,
@@ -333,7 +356,7 @@ function stripPathFindings(routes: readonly Route[], services: ReadonlyMap<strin
       if (out.includes('//')) traps.push(`the upstream path ${JSON.stringify(out)} has a double slash`)
       if (route.path_handling === 'v1')
         traps.push("path_handling 'v1' does not work under the traditional_compatible router: the v0 rules shown here apply")
-      const summary = `${base.method} ${inPath} → upstream ${out}${service === null ? ' (no service)' : ''}`
+      const summary = `${base.method} ${clip(inPath)} → upstream ${clip(out)}${service === null ? ' (no service)' : ''}`
       const details: Record<string, unknown> = {
         example_in: inPath,
         example_out: out,

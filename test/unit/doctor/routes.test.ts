@@ -343,33 +343,50 @@ describe('scale and hostile input', () => {
       ['hidden'],
     )
     assert.equal(only(findings, 'route-strip-path').length, 2001)
+    assert.ok(!findings.some((f) => /analysis limited/.test(f.summary)), 'indexed by path, host and header: within the budget')
   })
 
   test('a config past the comparison budget says the analysis was limited', () => {
-    // Every catch-all is a candidate for every route: n² comparisons.
+    // Every `w` route is filed under the path and header every `q` route looks under, is tried
+    // first (3 fields against 2) and fails only on its method: n² comparisons.
     const routes: Route[] = []
     const n = Math.ceil(Math.sqrt(MAX_COMPARISONS)) + 20
-    for (let i = 0; i < n; i++) routes.push(on({ name: `c${i}`, hosts: [`c${i}.test`] }))
-    for (let i = 0; i < n; i++) routes.push(on({ name: `q${i}`, paths: [`/q${i}`] }))
+    for (let i = 0; i < n; i++) routes.push(on({ name: `w${i}`, methods: ['GET'], headers: { 'x-a': ['common'] }, paths: ['/'] }))
+    for (let i = 0; i < n; i++) routes.push(on({ name: `q${i}`, headers: { 'x-a': ['common'] }, paths: [`/q${i}`] }))
     const findings = checkRoutes(payload([svc], routes), ALL)
     assert.ok(findings.some((f) => f.check === 'route-shadowed' && /analysis limited to 200000 route comparisons/.test(f.summary)))
   })
 
+  test('routes on other hosts are not compared: 1,000 host catch-alls and 1,000 paths stay within the budget', () => {
+    const routes: Route[] = []
+    for (let i = 0; i < 1000; i++) routes.push(on({ name: `c${i}`, hosts: [`c${i}.test`] }))
+    for (let i = 0; i < 1000; i++) routes.push(on({ name: `q${i}`, paths: [`/q${i}`] }))
+    const findings = checkRoutes(payload([svc], routes), ALL)
+    assert.deepEqual(
+      only(findings, 'route-shadowed').map((f) => f.summary),
+      ['no shadowed route among the 2000 routes checked'],
+    )
+  })
+
   test('hostile names, headers and paths are reported as data', () => {
-    const name = '__proto__'
-    const r1 = on({
-      name: 'constructor',
-      paths: ['/x'],
-      headers: { __proto__: ['a'] } as unknown as Record<string, string[]>,
-      methods: ['GET'],
-      hosts: ['a.test'],
-    })
-    const r2 = on({ name, paths: ['/x/y'], headers: { constructor: ['b'] }, hosts: ['a.test'] })
+    // Own `__proto__` keys, as JSON input gives them.
+    const protoHeaders = (values: string[]): Record<string, string[]> =>
+      JSON.parse(`{"__proto__": ${JSON.stringify(values)}}`) as Record<string, string[]>
+    const winner = on({ name: '__proto__', paths: ['~/h'], headers: protoHeaders(['x', 'y']), methods: ['GET'] })
+    const loser = on({ name: 'constructor', paths: ['/h/z'], headers: protoHeaders(['x']), methods: ['GET'] })
+    const quoted = on({ name: 'ünï‮cödé', paths: ['/q'], headers: { constructor: ['b'] } })
     const long = on({ name: 'long', paths: ['/' + 'a'.repeat(1000)] })
-    const findings = checkRoutes(payload([svc], [r1, r2, long]), ALL)
-    assert.ok(findings.length > 0)
-    const strip = only(findings, 'route-strip-path').find((f) => f.subject.name === name)
-    assert.equal(strip?.details?.['example_out'], '/v1/users')
-    assert.equal(Object.getPrototypeOf({}), Object.prototype)
+    const findings = checkRoutes(payload([svc], [winner, loser, quoted, long]), ALL)
+    const [f] = only(findings, 'route-shadowed')
+    assert.equal(f?.subject.name, 'constructor')
+    assert.match(f?.summary ?? '', /route "constructor" can never be matched: route "__proto__" is tried first/)
+    const headers = (f?.details?.['example_request'] as { headers: Record<string, string> }).headers
+    // Header names are sent with '-' for '_' (as nginx reads them): the example is what to send.
+    assert.deepEqual(Object.entries(headers), [['--proto--', 'x']])
+    assert.equal(({} as Record<string, unknown>)['x'], undefined, 'nothing leaked into Object.prototype')
+    assert.ok(only(findings, 'route-strip-path').some((x) => x.summary.startsWith('GET /q/users → upstream /v1/users')))
+    const long1 = only(findings, 'route-strip-path').find((x) => x.subject.name === 'long')
+    assert.ok((long1?.summary.length ?? 0) < 300, 'a summary stays one readable line')
+    assert.equal(long1?.details?.['example_in'], `/${'a'.repeat(1000)}/users`)
   })
 })
