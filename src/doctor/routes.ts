@@ -396,6 +396,10 @@ const PROTOCOL_FIX: Readonly<Record<string, string>> = {
   grpcs: 'add `ssl http2` to a proxy_listen entry (e.g. 0.0.0.0:8443 ssl http2)',
 }
 
+/** stream_listen is accepted (kong.conf loads unchanged) but no stream proxy runs yet. */
+const STREAM_FIX =
+  'stream routes (tcp, tls, udp, tls_passthrough) are not served by Turnpike yet (stream_listen is accepted but not implemented): put this traffic on an http/https route, or leave it on Kong'
+
 function protocolFindings(routes: readonly Route[], listeners: ListenerFacts): Finding[] {
   const findings: Finding[] = []
   let ok = 0
@@ -406,7 +410,7 @@ function protocolFindings(routes: readonly Route[], listeners: ListenerFacts): F
       continue
     }
     const all = missing.length === route.protocols.length
-    const fixes = missing.map((p) => PROTOCOL_FIX[p] ?? `add a stream_listen entry serving ${p}`)
+    const fixes = [...new Set(missing.map((p) => PROTOCOL_FIX[p] ?? STREAM_FIX))]
     const redirect = all && route.protocols.every((p) => p === 'https') && listeners.protocols.has('http')
     findings.push({
       check: 'route-protocols',

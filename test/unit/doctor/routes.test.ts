@@ -197,6 +197,10 @@ describe('route-protocols', () => {
     assert.equal(by.get('rpc')?.severity, 'error')
     assert.match(by.get('rpc')?.fix ?? '', /http2/)
     assert.equal(by.get('both')?.severity, 'warn')
+    const tcp = routeRow({ service: { id: svc.id }, name: 'tcp', protocols: ['tcp'], destinations: [{ port: 5432 }] })
+    const [stream] = only(checkRoutes(payload([svc], [tcp]), ALL), 'route-protocols')
+    assert.equal(stream?.severity, 'error')
+    assert.match(stream?.fix ?? '', /not served by Turnpike yet/)
   })
 
   test('every protocol served: one ok', () => {
