@@ -4,16 +4,26 @@
  * the first accepts too). Conservative: "covers" is only claimed when it is certain; anything it
  * cannot prove (regex against regex, header patterns) is "does not cover".
  *
- * The router's internals are read directly (the doctor asks the same questions the router answers;
- * there is no second copy of the matching rules here).
+ * The router's own rules are used (exported by src/router/ for this): the doctor asks the same
+ * questions the router answers, with no second copy of the matching rules here.
  *
  * @module
  */
-import type { MatchInput, RouteInput } from '../router/index.js'
-import { canonicalHost, HOST_EXACT, HOST_PREFIX, HOST_SUFFIX, parseHostEntry, type HostEntry } from '../router/internal/hosts.js'
-import { normalizePath } from '../router/internal/normalize-path.js'
-import { isRegexPath } from '../router/internal/priority.js'
-import { compilePathRegex, literalPrefixOf, toByteString } from '../router/internal/regex-path.js'
+import {
+  canonicalHost,
+  compilePathRegex,
+  HOST_EXACT,
+  HOST_PREFIX,
+  HOST_SUFFIX,
+  isRegexPath,
+  literalPrefixOf,
+  normalizePath,
+  parseHostEntry,
+  toByteString,
+  type HostEntry,
+  type MatchInput,
+  type RouteInput,
+} from '../router/index.js'
 
 /** What the doctor reports as an example request (headers lower-case). */
 export interface ExampleRequest {

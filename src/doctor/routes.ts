@@ -20,9 +20,17 @@
  *
  * @module
  */
-import { compileRouter, escapeUpstreamPath, joinUpstreamPath, type Router } from '../router/index.js'
-import { comparePriority, isRegexPath, priorityOf, splitRoute, type PriorityKey } from '../router/internal/priority.js'
-import { literalPrefixOf } from '../router/internal/regex-path.js'
+import {
+  comparePriority,
+  compileRouter,
+  escapeUpstreamPath,
+  isRegexPath,
+  joinUpstreamPath,
+  literalPrefixOf,
+  priorityOf,
+  splitRoute,
+  type Router,
+} from '../router/index.js'
 import type { Route, Service } from '../entities/index.js'
 import type { ConfigPayload } from '../snapshot/snapshot.js'
 import {
@@ -62,6 +70,9 @@ const MAX_PATHS_SHOWN = 8
 const MAX_PREFIX_SCAN = 512
 
 const HTTP_FAMILY = new Set(['http', 'https', 'grpc', 'grpcs'])
+
+/** The router's priority fields of a path group. */
+type PriorityKey = ReturnType<typeof priorityOf>
 
 /** One path group of a route, in the router's order. */
 interface Ranked {
