@@ -32,6 +32,12 @@ describe('the error log at the default level', () => {
     {
       settings: { log_level: 'notice' },
       upstream: (req, res) => {
+        if (req.url?.startsWith('/lb503') === true) {
+          // A hostile Server header: long, with quotes.
+          res.writeHead(503, { server: `evil"lb ${'x'.repeat(4000)}` })
+          res.end('down')
+          return
+        }
         if (req.url?.startsWith('/lb502') === true) {
           res.writeHead(502, { 'content-type': 'text/html', server: 'awselb/2.0' })
           res.end(LB_PAGE)
@@ -52,6 +58,7 @@ describe('the error log at the default level', () => {
       await fx.route('acl', [{ name: 'key-auth' }, { name: 'acl', config: { allow: ['admins'] } }])
       await fx.route('ba', [{ name: 'basic-auth' }])
       await fx.route('lb502', [], { strip_path: false })
+      await fx.route('lb503', [], { strip_path: false })
       downPort = await closedPort()
       await fx.admin('/services', { name: 'down', url: `http://127.0.0.1:${downPort}`, retries: 0 })
       await fx.admin('/services/down/routes', { name: 'down', paths: ['/down'] })
@@ -124,6 +131,15 @@ describe('the error log at the default level', () => {
     assert.doesNotMatch(lines.join('\n'), /connect\(\) failed|\[error\]/)
     t.diagnostic(line)
     t.diagnostic(`response headers: ${JSON.stringify(res.headers)}`)
+  })
+
+  test('any 5xx of the upstream is named; its Server header is clipped and quoted, never a line of its own', async () => {
+    const res = await call('GET', `${fx.gw.proxyUrl}/lb503`)
+    assert.equal(res.status, 503)
+    const id = res.headers['x-kong-request-id'] as string
+    const line = await fx.gw.waitForLog(new RegExp(`upstream produced 503 itself.*request_id: "${id}"`))
+    assert.match(line, /upstream_server: "evil\\"lb x{10,}…"$/)
+    assert.ok(line.length < 2000, `bounded: ${line.length} chars`)
   })
 
   test("a refused upstream: the gateway's [error] connect() line with its hint, no 'upstream produced' notice", async (t) => {
