@@ -333,12 +333,14 @@ function answerMessage(body: Buffer): string | null {
   return text === '' ? null : text.slice(0, 200)
 }
 
-/** A log line without its time and pid prefix (`2026/01/01 00:00:00 [info] 1#0: `). */
+/**
+ * A log line's message: without its time and pid prefix (`2026/01/01 00:00:00 [info] 1#0: `) and
+ * without the request context the error log appends (`, client: …, request_id: "…"`).
+ */
 function logText(line: string): string {
-  return line
-    .replace(/^\S+ \S+ \[\w+\] \d+#\d+: (\*\d+ )?/, '')
-    .trimEnd()
-    .replace(/, request_id: "[^"]*"$/, '')
+  const text = line.replace(/^\S+ \S+ \[\w+\] \d+#\d+: (\*\d+ )?/, '').trimEnd()
+  const context = text.indexOf(', client: ')
+  return (context === -1 ? text : text.slice(0, context)).replace(/, request_id: "[^"]*"$/, '')
 }
 
 function passDecision(run: PluginRun, input: TraceInput): string {
