@@ -13,7 +13,7 @@
 import type { Duplex, Readable } from 'node:stream'
 import type { Socket } from 'node:net'
 import { checkServerIdentity, createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls'
-import { buildConnector, errors, Pool, type Dispatcher } from 'undici'
+import { buildConnector, Client, errors, Pool, type Dispatcher } from 'undici'
 import type { HeaderList, UpstreamClient, UpstreamControl, UpstreamRequest, UpstreamSink, UpstreamTarget } from '../proxy/types.js'
 
 export interface UpstreamPoolOptions {
@@ -246,6 +246,53 @@ class Attempt implements UpstreamControl {
   }
 }
 
+/** What undici writes for an upgrade request (client-h1.js), and what Kong's nginx template sends instead. */
+const UNDICI_UPGRADE_LINE = '\r\nconnection: upgrade\r\nupgrade: '
+const KONG_UPGRADE_LINE = '\r\nconnection: keep-alive, Upgrade\r\nupgrade: '
+
+/**
+ * A socket whose first write (undici's request head, written as one latin1 string) says
+ * `Connection: keep-alive, Upgrade` where undici says `Connection: upgrade`: Kong's template sends
+ * `proxy_set_header Connection $upstream_connection`, set to `keep-alive, Upgrade` for a WebSocket
+ * upgrade, and undici refuses a `connection` request header other than `close`/`keep-alive`. Only
+ * the first occurrence, right after the request line and Host, is undici's own line (the
+ * client's `Connection` never travels upstream, and header values cannot hold CR/LF).
+ */
+function withKongUpgradeHead<S extends Duplex>(socket: S): S {
+  const write = socket.write
+  let first = true
+  socket.write = function (this: S, chunk: unknown, ...rest: unknown[]): boolean {
+    if (first) {
+      first = false
+      socket.write = write
+      if (typeof chunk === 'string') chunk = chunk.replace(UNDICI_UPGRADE_LINE, KONG_UPGRADE_LINE)
+    }
+    return (write as (this: S, chunk: unknown, ...rest: unknown[]) => boolean).call(this, chunk, ...rest)
+  } as S['write']
+  return socket
+}
+
+/**
+ * A one-connection client for one upgrade request: its socket leaves undici for the tunnel once
+ * the upstream answers 101 (a pooled connection could not be reused anyway), and the head it
+ * writes carries Kong's `Connection` (see {@link withKongUpgradeHead}). The caller closes it
+ * right after dispatching: undici's close waits for the request to be through either way.
+ */
+function upgradeClient(t: UpstreamTarget, maxHeaderSize: number): Dispatcher {
+  const host = t.address.includes(':') ? `[${t.address}]` : t.address
+  const connect = connectorWithTimeout(t.scheme === 'https' ? upstreamTlsOptions(t) : {}, t.connectTimeout)
+  return new Client(`${t.scheme}://${host}:${t.port}`, {
+    connect: (opts, callback) =>
+      connect(opts, (err, socket) =>
+        err !== null ? callback(err, null) : callback(null, withKongUpgradeHead(socket as NonNullable<typeof socket>)),
+      ),
+    maxHeaderSize,
+    pipelining: 1,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  })
+}
+
 /** How often pools left without connections are looked for and dropped (milliseconds). */
 const SWEEP_INTERVAL_MS = 60_000
 
@@ -324,7 +371,7 @@ export class UndiciUpstream implements UpstreamClient {
   }
 
   send(target: UpstreamTarget, request: UpstreamRequest, sink: UpstreamSink): void {
-    const pool = this.#pool(target)
+    const pool = request.upgrade === null ? this.#pool(target) : upgradeClient(target, this.#options.maxHeaderSize)
     const attempt = new Attempt(sink, target.readTimeout)
     let body = request.body
     // Buffers are written at once; streamed bodies are watched for stalls (write_timeout).
@@ -341,6 +388,8 @@ export class UndiciUpstream implements UpstreamClient {
       upgrade: request.upgrade,
     }
     pool.dispatch(opts, attempt as unknown as Dispatcher.DispatchHandler)
+    // An upgrade's own client: closing waits for its one request (upgraded or answered), then ends.
+    if (request.upgrade !== null) void pool.close().catch(() => {})
   }
 
   async close(): Promise<void> {

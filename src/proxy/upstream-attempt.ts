@@ -181,9 +181,12 @@ function send(ctx: AttemptContext, address: string, srvPort?: number, targetHost
       // and the gateway's own (upstreamHeaders: peer bytes, hostnames, numbers), sendable as is.
       headers: ctx.plan === null ? ctx.upstreamHeaders : wireHeaderList(ctx.upstreamHeaders),
       body: ctx.upstreamBody ?? d.body,
-      // Kong forwards only WebSocket upgrades; others (h2c …) go as plain requests.
+      // Kong forwards only WebSocket upgrades (others, h2c …, go as plain requests), always as
+      // `Upgrade: websocket` (its runloop sets `$upstream_upgrade` to that literal).
       upgrade:
-        typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket' && isUpgradeRequest(d.headers['connection']) ? upgrade : null,
+        typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket' && isUpgradeRequest(d.headers['connection'])
+          ? 'websocket'
+          : null,
     },
     ctx,
   )
