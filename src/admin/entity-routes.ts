@@ -20,12 +20,12 @@ import { randomUUID } from 'node:crypto'
 import type { Dao } from '../dao/index.js'
 import { foreignFields } from '../dao/index.js'
 import { isUuid } from '../ids/uuid.js'
-import type { EntitySchema } from '../schema/index.js'
+import { shownRow, type EntitySchema } from '../schema/index.js'
 import type { Row } from '../store/index.js'
 import type { EntityWriter } from './entity-writer.js'
 import { methodNotAllowed, notFound } from './errors.js'
 import { created, daoQuery, inputFor, noContent, ok, pageArgs, pageBody, takeTtl } from './respond.js'
-import type { AdminContext, AdminRoute } from './router.js'
+import type { AdminContext, AdminHandler, AdminRoute } from './router.js'
 
 /**
  * Collections that accept an exact lookup on one unique field in the query string; Kong
@@ -252,6 +252,42 @@ function nestedEntityRoute({ dao, writer }: EntityRouteDeps, parent: EntitySchem
   }
 }
 
+/** The body as a read shows it: each row (one, or a page's `data`) through {@link shownRow}. */
+function shownBody(schema: EntitySchema, body: unknown): unknown {
+  if (body === null || typeof body !== 'object') return body
+  const b = body as Record<string, unknown>
+  if (Array.isArray(b['data'])) return { ...b, data: (b['data'] as Row[]).map((r) => shownRow(schema, r)) }
+  return shownRow(schema, b)
+}
+
+/**
+ * The route with its answers shown as Kong's reads show them (deprecated shorthands filled:
+ * rate-limiting's `config.redis_host` …), on GET and on what POST/PUT/PATCH return. Routes of
+ * entities that have none are left as they are.
+ */
+function showing(schema: EntitySchema, route: AdminRoute): AdminRoute {
+  if (!hasReplacedShorthands(schema)) return route
+  const methods: Record<string, AdminHandler> = {}
+  for (const [method, handler] of Object.entries(route.methods)) {
+    if (handler === undefined) continue
+    methods[method] = async (ctx) => {
+      const res = await handler(ctx)
+      return res.body === undefined ? res : { ...res, body: shownBody(schema, res.body) }
+    }
+  }
+  return { ...route, methods }
+}
+
+/** Whether a read of `schema`'s rows shows anything beyond what is stored. */
+function hasReplacedShorthands(schema: EntitySchema): boolean {
+  const records = [schema.fields, ...Object.values(schema.subschemas ?? {}).map((s) => s.fields)]
+  return records.some((fields) =>
+    Object.values(fields).some(
+      (f) => f.type === 'record' && Object.values(f.shorthand_fields ?? {}).some((sh) => sh.deprecation?.replaced_with),
+    ),
+  )
+}
+
 /** Every generated CRUD route for the registry held by `deps.dao`. */
 export function entityRoutes(deps: EntityRouteDeps): AdminRoute[] {
   const routes: AdminRoute[] = []
@@ -259,14 +295,17 @@ export function entityRoutes(deps: EntityRouteDeps): AdminRoute[] {
   for (const schema of Object.values(entities)) {
     const nestedOnly = schema.admin_nested_only
     if (nestedOnly === undefined) {
-      routes.push(collectionRoute(deps, schema), entityRoute(deps, schema))
+      routes.push(showing(schema, collectionRoute(deps, schema)), showing(schema, entityRoute(deps, schema)))
     }
     for (const [field, def] of foreignFields(schema)) {
       const parent = entities[def.reference]
       if (parent === undefined) continue
       if (nestedOnly !== undefined && nestedOnly !== parent.name) continue
-      if (nestedOnly === undefined) routes.push(foreignEntityRoute(deps, schema, field, parent))
-      routes.push(nestedCollectionRoute(deps, parent, schema, field), nestedEntityRoute(deps, parent, schema, field))
+      if (nestedOnly === undefined) routes.push(showing(parent, foreignEntityRoute(deps, schema, field, parent)))
+      routes.push(
+        showing(schema, nestedCollectionRoute(deps, parent, schema, field)),
+        showing(schema, nestedEntityRoute(deps, parent, schema, field)),
+      )
     }
   }
   return routes

@@ -136,6 +136,7 @@ export function pluginSubschema(plugin: AnyPlugin, opts: { readonly database?: s
     required: true,
     fields: opts.database === 'off' && s.dbless_config !== undefined ? { ...s.config, ...s.dbless_config } : s.config,
     ...(s.config_checks === undefined ? {} : { entity_checks: s.config_checks }),
+    ...(s.config_shorthands === undefined ? {} : { shorthand_fields: s.config_shorthands }),
     ...(s.config_validator === undefined ? {} : { custom_validator: s.config_validator }),
   }
   return { fields }

@@ -9,7 +9,7 @@
  */
 import type { HttpRequester } from '../codec/outbound.js'
 import type { NodeCounters } from '../counters/client.js'
-import type { EntityCheck, EntitySchema, Field, FieldCheck } from '../schema/index.js'
+import type { EntityCheck, EntitySchema, Field, FieldCheck, Shorthand } from '../schema/index.js'
 import type { Pdk } from '../pdk/types.js'
 import type { ApiRoute, PluginApiContext } from './endpoints.js'
 
@@ -17,6 +17,11 @@ import type { ApiRoute, PluginApiContext } from './endpoints.js'
 export interface PluginSchema {
   /** Fields of `config` (Kong's `config = { type = "record", fields = … }`). */
   readonly config: Readonly<Record<string, Field>>
+  /**
+   * Input-only fields of `config` expanded into its fields (Kong's `shorthand_fields` of the config
+   * record: rate-limiting's deprecated `redis_host` … for `redis.*`).
+   */
+  readonly config_shorthands?: Readonly<Record<string, Shorthand>>
   /** Checks over `config` (Kong's `entity_checks` inside the config record). */
   readonly config_checks?: readonly EntityCheck[]
   /**

@@ -7,13 +7,17 @@
  */
 import { isPlainObject } from './field-spec.js'
 import { type SchemaLike, getSubschema, resolveField } from './schema-like.js'
+import { dropReplacedShorthands } from './process.js'
 
 export function mergeValues(
   schema: SchemaLike,
   top: Record<string, unknown>,
   bottom: Readonly<Record<string, unknown>> | null | undefined,
 ): Record<string, unknown> {
-  const base = bottom ?? {}
+  // A row stored with a deprecated shorthand (written before the field moved) is merged as if
+  // written at the new place, so that the shorthand is not refused as an unknown field.
+  const base =
+    bottom === null || bottom === undefined ? {} : schema.shorthand_fields === undefined ? bottom : dropReplacedShorthands(schema, bottom)
   const out: Record<string, unknown> = { ...base, ...top }
   const subschema = getSubschema(schema, base)
   for (const name of Object.keys(schema.fields)) {

@@ -45,12 +45,45 @@ function shorthandTypeError(sh: Shorthand, value: unknown): string | undefined {
   switch (sh.type) {
     case 'string':
       if (typeof value !== 'string') return MSG.STRING
-      return value.length === 0 ? lenMinMessage(1) : undefined
+      return Buffer.byteLength(value, 'utf8') < (sh.len_min ?? 1) ? lenMinMessage(sh.len_min ?? 1) : undefined
+    case 'integer':
+      return typeof value === 'number' && Number.isInteger(value) ? undefined : MSG.INTEGER
+    case 'boolean':
+      return typeof value === 'boolean' ? undefined : MSG.BOOLEAN
     case 'array':
       return Array.isArray(value) ? undefined : MSG.ARRAY
     case 'record':
       return isPlainObject(value) ? undefined : MSG.RECORD
   }
+}
+
+/** The path a deprecated shorthand stands for (Kong's `deprecation.replaced_with[1].path`). */
+function replacedPath(sh: Shorthand): readonly string[] | undefined {
+  return sh.deprecation?.replaced_with?.[0].path
+}
+
+/** Kong's `table_path`: the value at `path` in `data`, undefined when a step is missing. */
+function valueAt(data: Readonly<Record<string, unknown>>, path: readonly string[]): unknown {
+  let v: unknown = data
+  for (const step of path) {
+    if (!isPlainObject(v) || !Object.hasOwn(v, step)) return undefined
+    v = v[step]
+  }
+  return v
+}
+
+/** Lua's `tostring` of a JSON scalar, for Kong's mismatch message. */
+function luaText(v: unknown): string {
+  return typeof v === 'string' ? v : typeof v === 'object' ? 'table' : String(v)
+}
+
+/** Kong's `validate_deprecation_exclusiveness`: the shorthand and its new field, both set, must agree. */
+function deprecationMismatch(name: string, sh: Shorthand, value: unknown, data: Readonly<Record<string, unknown>>): string | undefined {
+  const path = replacedPath(sh)
+  if (path === undefined || value === null) return undefined
+  const current = valueAt(data, path)
+  if (current === undefined || current === null || JSON.stringify(current) === JSON.stringify(value)) return undefined
+  return `both deprecated and new field are used but their values mismatch: ${name} = ${luaText(value)} vs ${path.join('.')} = ${luaText(current)}`
 }
 
 /** Shorthand values replace the fields they expand to; errors stop processing, as in Kong. */
@@ -60,14 +93,15 @@ function expandShorthands(shorthands: Readonly<Record<string, Shorthand>>, data:
   for (const [name, sh] of Object.entries(shorthands)) {
     const value = data[name]
     if (value === undefined) continue
-    const typeError = value === null ? undefined : shorthandTypeError(sh, value)
+    const typeError = value === null ? undefined : (shorthandTypeError(sh, value) ?? deprecationMismatch(name, sh, value, data))
     if (typeError) {
       errors[name] = typeError
       failed = true
       continue
     }
     delete data[name]
-    if (value === null && sh.nullable !== true) continue
+    const deprecated = sh.deprecation !== undefined
+    if (value === null && sh.nullable !== true && !deprecated) continue
     const expanded = sh.expand(value)
     if ('error' in expanded && typeof expanded.error === 'string' && Object.keys(expanded).length === 1) {
       errors[name] = expanded.error
@@ -76,10 +110,70 @@ function expandShorthands(shorthands: Readonly<Record<string, Shorthand>>, data:
     }
     for (const [k, v] of Object.entries(expanded)) {
       const current = data[k]
-      data[k] = isPlainObject(v) && isPlainObject(current) ? { ...current, ...v } : v
+      if (!deprecated) data[k] = isPlainObject(v) && isPlainObject(current) ? { ...current, ...v } : v
+      // Kong's `null_aware_table_merge`: for a deprecated shorthand, what the input already holds
+      // at the new place wins unless it is null.
+      else if (isPlainObject(v)) data[k] = isPlainObject(current) ? nullAwareMerge(v, current) : v
+      else if (current === undefined || current === null) data[k] = v
     }
   }
   return failed ? errors : undefined
+}
+
+function nullAwareMerge(below: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...below }
+  for (const [k, v] of Object.entries(over)) if (out[k] === undefined || v !== null) out[k] = v
+  return out
+}
+
+/** The deprecated shorthands of a record that Kong shows on reads, filled from their new place. */
+function replacedShorthands(record: SchemaLike): [string, readonly string[]][] {
+  const out: [string, readonly string[]][] = []
+  for (const [name, sh] of Object.entries(record.shorthand_fields ?? {})) {
+    const path = replacedPath(sh)
+    if (path !== undefined) out.push([name, path])
+  }
+  return out
+}
+
+/**
+ * Kong 3.9's `process_auto_fields` in the "select" context: a read of the record shows each
+ * deprecated shorthand with `replaced_with` (rate-limiting's `redis_host`) holding the value of
+ * the field it was replaced with (`redis.host`), `null` when that is unset. A value still stored
+ * under the old name (a row an earlier Turnpike wrote; writes now never store it) is what that
+ * row meant, so it is shown.
+ */
+export function fillReplacedShorthands(record: SchemaLike, value: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...value }
+  for (const [name, path] of replacedShorthands(record)) {
+    const stored = value[name]
+    out[name] = stored ?? valueAt(value, path) ?? null
+  }
+  return out
+}
+
+/**
+ * The record without the shorthands a read filled in (what a client sends back, and what a
+ * dump writes: the new fields only). A value under the old name is moved to its new place (it
+ * equals it in what the Admin API shows; in a row an earlier Turnpike stored, it is what counted).
+ */
+export function dropReplacedShorthands(record: SchemaLike, value: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  let out: Record<string, unknown> | null = null
+  for (const [name, path] of replacedShorthands(record)) {
+    if (!Object.hasOwn(value, name)) continue
+    out ??= { ...value }
+    const old = out[name]
+    delete out[name]
+    if (old !== null && old !== undefined) out = withValueAt(out, path, old)
+  }
+  return out ?? (value as Record<string, unknown>)
+}
+
+function withValueAt(data: Record<string, unknown>, path: readonly string[], value: unknown): Record<string, unknown> {
+  const [head, ...rest] = path as [string, ...string[]]
+  if (rest.length === 0) return { ...data, [head]: value }
+  const below = data[head]
+  return { ...data, [head]: withValueAt(isPlainObject(below) ? below : {}, rest, value) }
 }
 
 /** Kong's `adjust_field_for_context`. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { EntitySchema, Field } from './types.js'
+import type { EntitySchema, Field, Shorthand } from './types.js'
 
 function toJsonValue(value: unknown): unknown {
   if (typeof value === 'function') return undefined
@@ -30,10 +30,18 @@ function fieldToJson(field: Field): Record<string, unknown> {
     // `restrict` is Kong's behaviour when `on_delete` is absent; Kong does not print it.
     if (k === 'on_delete' && v === 'restrict') continue
     if (k === 'fields' && field.type === 'record') out[k] = fieldsToJson(field.fields)
+    // Kong lists a record's shorthands as one-key objects, their functions dropped.
+    else if (k === 'shorthand_fields' && field.type === 'record')
+      out[k] = Object.entries(v as Record<string, Shorthand>).map(([name, sh]) => ({ [name]: shorthandToJson(sh) }))
     else if ((k === 'elements' || k === 'keys' || k === 'values') && typeof v === 'object' && v !== null) out[k] = fieldToJson(v as Field)
     else out[k] = toJsonValue(v)
   }
   return out
+}
+
+function shorthandToJson(sh: Shorthand): unknown {
+  const { nullable: _turnpikeOnly, ...kong } = sh
+  return toJsonValue(kong)
 }
 
 function fieldsToJson(fields: Readonly<Record<string, Field>>): Record<string, unknown>[] {

@@ -97,6 +97,8 @@ export interface RecordField extends FieldBase {
   readonly default?: Readonly<Record<string, unknown>> | null
   /** Record-level checks, same vocabulary as entity checks. */
   readonly entity_checks?: readonly EntityCheck[]
+  /** Input-only fields expanded into this record's fields (Kong's `shorthand_fields` of a record). */
+  readonly shorthand_fields?: Readonly<Record<string, Shorthand>>
 }
 
 export interface ForeignField extends FieldBase {
@@ -163,9 +165,22 @@ export type CheckErrors = Record<string, string | string[]>
  * (Kong's `shorthand_fields`, e.g. a service's `url`).
  */
 export interface Shorthand {
-  readonly type: 'string' | 'array' | 'record'
+  readonly type: 'string' | 'array' | 'record' | 'integer' | 'boolean'
+  /** A string shorthand's least length (Kong's `len_min`; 1 when absent). */
+  readonly len_min?: number
   /** `null` is expanded too (else an explicit `null` just removes the shorthand from the input). */
   readonly nullable?: boolean
+  /**
+   * Kong's `deprecation` of a shorthand that stands for a field moved elsewhere (rate-limiting's
+   * `redis_host` for `redis.host`). With `replaced_with`, as in Kong 3.9's `process_auto_fields`:
+   * the new field's non-null value wins over the shorthand's (a different value is an error), and
+   * reads show the shorthand filled from the new field (`fillReplacedShorthands`).
+   */
+  readonly deprecation?: {
+    readonly message: string
+    readonly removal_in_version: string
+    readonly replaced_with?: readonly [{ readonly path: readonly string[] }]
+  }
   /** Returns the fields to merge into the input, or an error message for the shorthand. */
   readonly expand: (value: unknown) => Record<string, unknown> | { readonly error: string }
 }

@@ -15,7 +15,7 @@ import {
   parseDeclarativeText,
 } from '../../declarative/index.js'
 import type { EntitySchema } from '../../schema/index.js'
-import { setOwn, splitTransient } from '../../schema/index.js'
+import { setOwn, splitTransient, storedRow } from '../../schema/index.js'
 import type { Row } from '../../store/index.js'
 import type { AdminClient } from './admin-client.js'
 
@@ -413,9 +413,10 @@ export async function fetchCurrent(client: AdminClient, graph: EntityGraph, tags
   for (const entity of graph.order) {
     const parent = graph.schemas[entity]?.admin_nested_only
     const schema = graph.schemas[entity] as EntitySchema
-    // pseudo-fields the Admin API adds (a certificate's `snis` names) are not part of the state
+    // pseudo-fields the Admin API adds (a certificate's `snis` names, deprecated shorthands filled
+    // from their new place: rate-limiting's `redis_host`) are not part of the state
     const rows = await listEntity(client, graph, entity, tags, parent === undefined ? undefined : (out[parent] ?? []))
-    out[entity] = rows.map((row) => splitTransient(schema, row).row)
+    out[entity] = rows.map((row) => storedRow(schema, splitTransient(schema, row).row))
   }
   return out
 }

@@ -76,27 +76,30 @@ export function useNodeCounters(counters: NodeCounters): void {
   nodeCounters = counters
 }
 
-function pick<T>(nested: T | null | undefined, flat: T | null | undefined, fallback: T | null): T | null {
-  return flat ?? nested ?? fallback
+function pick<T>(legacy: T | null, nested: T | null | undefined, fallback: T | null): T | null {
+  return legacy ?? nested ?? fallback
 }
 
 /**
- * `redis.*`, overridden by the deprecated flat `redis_*` fields that are set (Kong 3.9 expands them
- * into `redis.*` as shorthands, over the record's defaults).
+ * `redis.*` with the record's defaults. Writes put the deprecated flat `redis_*` into `redis.*`
+ * (Kong 3.9's shorthands); a row stored by an earlier Turnpike may still hold them under the old
+ * names, and those that are set win over `redis.*` (its defaults included), as they did then.
  */
 export function effectiveRedis(conf: RateLimitingConfig): RedisConfig {
   const r = conf.redis ?? {}
+  const legacy = conf as Readonly<Record<string, unknown>>
   const f = redisConfigSchema.fields
+  const flat = <T>(name: string): T | null => (legacy[`redis_${name}`] as T | null | undefined) ?? null
   return {
-    host: pick(r.host, conf.redis_host, null),
-    port: pick(r.port, conf.redis_port, f.port.default),
-    timeout: pick(r.timeout, conf.redis_timeout, f.timeout.default),
-    username: pick(r.username, conf.redis_username, null),
-    password: pick(r.password, conf.redis_password, null),
-    database: pick(r.database, conf.redis_database, f.database.default),
-    ssl: pick(r.ssl, conf.redis_ssl, f.ssl.default),
-    ssl_verify: pick(r.ssl_verify, conf.redis_ssl_verify, f.ssl_verify.default),
-    server_name: pick(r.server_name, conf.redis_server_name, null),
+    host: pick(flat<string>('host'), r.host, null),
+    port: pick(flat<number>('port'), r.port, f.port.default),
+    timeout: pick(flat<number>('timeout'), r.timeout, f.timeout.default),
+    username: pick(flat<string>('username'), r.username, null),
+    password: pick(flat<string>('password'), r.password, null),
+    database: pick(flat<number>('database'), r.database, f.database.default),
+    ssl: pick(flat<boolean>('ssl'), r.ssl, f.ssl.default),
+    ssl_verify: pick(flat<boolean>('ssl_verify'), r.ssl_verify, f.ssl_verify.default),
+    server_name: pick(flat<string>('server_name'), r.server_name, null),
   }
 }
 

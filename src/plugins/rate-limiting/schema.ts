@@ -8,13 +8,13 @@
  * name Kong Enterprise's rate-limiting-advanced uses).
  *
  * Kong 3.9 accepts the old flat `redis_host`, `redis_port`, … as deprecated shorthands for
- * `redis.*`; here they are accepted as fields and folded into `redis` when the instance is
- * prepared (`redis.*` wins when both are set).
+ * `redis.*` (written there, never stored under the old names) and shows them again on reads,
+ * filled from `redis.*` ({@link redisShorthands}).
  *
  * @module
  */
 import { typedefs as t } from '../../schema/index.js'
-import type { CheckErrors, Field, InferFields } from '../../schema/index.js'
+import type { CheckErrors, Field, InferFields, Shorthand } from '../../schema/index.js'
 import type { PluginSchema } from '../types.js'
 import { PERIODS, type Period } from '../../counters/window.js'
 
@@ -120,23 +120,53 @@ export const rateLimitingConfigFields = {
     // Kong OSS does not know the field: a dump leaves out its default
     dumped: (v) => v !== 'fixed',
   },
-  // Deprecated flat forms (Kong 3.9 shorthands for `redis.*`).
-  redis_host: { type: 'string', dumped: t.dumpedWhenSet, description: 'Deprecated: use `redis.host`.' },
-  redis_port: { type: 'integer', between: [0, 65535], dumped: t.dumpedWhenSet, description: 'Deprecated: use `redis.port`.' },
-  redis_password: {
-    type: 'string',
-    len_min: 0,
-    encrypted: true,
-    dumped: t.dumpedWhenSet,
-    description: 'Deprecated: use `redis.password`.',
-  },
-  redis_username: { type: 'string', dumped: t.dumpedWhenSet, description: 'Deprecated: use `redis.username`.' },
-  redis_ssl: { type: 'boolean', dumped: t.dumpedWhenSet, description: 'Deprecated: use `redis.ssl`.' },
-  redis_ssl_verify: { type: 'boolean', dumped: t.dumpedWhenSet, description: 'Deprecated: use `redis.ssl_verify`.' },
-  redis_server_name: { type: 'string', dumped: t.dumpedWhenSet, description: 'Deprecated: use `redis.server_name`.' },
-  redis_timeout: { type: 'integer', between: [0, 2 ** 31 - 2], dumped: t.dumpedWhenSet, description: 'Deprecated: use `redis.timeout`.' },
-  redis_database: { type: 'integer', dumped: t.dumpedWhenSet, description: 'Deprecated: use `redis.database`.' },
 } as const satisfies Record<string, Field>
+
+/** The deprecated flat forms Kong 3.9 still takes, each standing for one field of `redis`. */
+const REDIS_SHORTHANDS = {
+  redis_host: 'host',
+  redis_port: 'port',
+  redis_password: 'password',
+  redis_username: 'username',
+  redis_ssl: 'ssl',
+  redis_ssl_verify: 'ssl_verify',
+  redis_server_name: 'server_name',
+  redis_timeout: 'timeout',
+  redis_database: 'database',
+} as const
+
+const SHORTHAND_TYPES: Readonly<Record<keyof typeof REDIS_SHORTHANDS, Shorthand['type']>> = {
+  redis_host: 'string',
+  redis_port: 'integer',
+  redis_password: 'string',
+  redis_username: 'string',
+  redis_ssl: 'boolean',
+  redis_ssl_verify: 'boolean',
+  redis_server_name: 'string',
+  redis_timeout: 'integer',
+  redis_database: 'integer',
+}
+
+/**
+ * Kong 3.9's `shorthand_fields` of rate-limiting's config: `redis_host` … written into `redis.*`
+ * (a non-null `redis.*` given too wins; a different one is refused), and shown again, filled from
+ * `redis.*`, on every read (`deprecation.replaced_with`).
+ */
+export const redisShorthands: Readonly<Record<string, Shorthand>> = Object.fromEntries(
+  Object.entries(REDIS_SHORTHANDS).map(([name, field]) => [
+    name,
+    {
+      type: SHORTHAND_TYPES[name as keyof typeof REDIS_SHORTHANDS],
+      ...(name === 'redis_password' ? { len_min: 0 } : {}),
+      deprecation: {
+        replaced_with: [{ path: ['redis', field] }],
+        message: `rate-limiting: config.${name} is deprecated, please use config.redis.${field} instead`,
+        removal_in_version: '4.0',
+      },
+      expand: (value: unknown) => ({ redis: { [field]: value } }),
+    } satisfies Shorthand,
+  ]),
+)
 
 function fmt1(n: number): string {
   return n.toFixed(1)
@@ -166,12 +196,12 @@ export function validatePeriods(config: Readonly<Record<string, unknown>>): stri
 
 function redisValue(row: Readonly<Record<string, unknown>>, field: string): unknown {
   const redis = row['redis']
-  const nested = typeof redis === 'object' && redis !== null ? (redis as Record<string, unknown>)[field] : undefined
-  return nested ?? row[`redis_${field}`] ?? null
+  return (typeof redis === 'object' && redis !== null ? (redis as Record<string, unknown>)[field] : undefined) ?? null
 }
 
 export const rateLimitingSchema: PluginSchema = {
   config: rateLimitingConfigFields,
+  config_shorthands: redisShorthands,
   config_checks: [
     { at_least_one_of: [...PERIODS] },
     {
@@ -194,9 +224,9 @@ export const rateLimitingSchema: PluginSchema = {
       },
     },
     {
-      // Kong: `conditional { if policy = redis then redis.host/port/timeout required }` (the flat forms count).
+      // Kong: `conditional { if policy = redis then redis.host/port/timeout required }` (the flat forms are in `redis` by now).
       custom_entity_check: {
-        field_sources: ['policy', 'redis', 'redis_host', 'redis_port', 'redis_timeout'],
+        field_sources: ['policy', 'redis'],
         fn: (row): CheckErrors | undefined => {
           if (row['policy'] !== 'redis') return undefined
           const missing = ['host', 'port', 'timeout'].filter((f) => redisValue(row, f) === null)

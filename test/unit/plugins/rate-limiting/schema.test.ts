@@ -37,15 +37,6 @@ const base: RateLimitingConfig = {
   error_message: 'API rate limit exceeded',
   sync_rate: -1,
   window_type: 'fixed',
-  redis_host: null,
-  redis_port: null,
-  redis_password: null,
-  redis_username: null,
-  redis_ssl: null,
-  redis_ssl_verify: null,
-  redis_server_name: null,
-  redis_timeout: null,
-  redis_database: null,
 }
 
 describe('rate-limiting configuration', () => {
@@ -56,8 +47,9 @@ describe('rate-limiting configuration', () => {
     assert.equal(validatePeriods({ minute: 5, sync_rate: 0.01, policy: 'redis' }), 'sync_rate must be greater than 0.02, or -1 to disable')
   })
 
-  test('flat redis_* fields that are set override redis.* (its defaults included), as Kong 3.9 shorthands', () => {
-    const r = effectiveRedis({ ...base, redis, redis_host: 'cache.local', redis_port: 6390, redis_password: 'pw' })
+  test('flat redis_* fields stored by an earlier Turnpike override redis.* (its defaults included)', () => {
+    const legacy = { ...base, redis, redis_host: 'cache.local', redis_port: 6390, redis_password: 'pw' } as typeof base
+    const r = effectiveRedis(legacy)
     assert.equal(r.host, 'cache.local')
     assert.equal(r.port, 6390)
     assert.equal(r.password, 'pw')
