@@ -179,6 +179,11 @@ export function createAdminApi(options: AdminApiOptions): AdminApi {
     const handler = match.route.methods[method === 'HEAD' ? 'GET' : method]
     if (handler === undefined) throw methodNotAllowed()
     if (countFields(req.query) > ADMIN_MAX_ARGS) throw tooManyArguments()
+    // Content-Type sent more than once: Kong 3.9.3's before_filter (kong/api/api_helpers.lua)
+    // reads `self.req.headers["content-type"]`, a table then, and its `sub()` on it fails: a 500.
+    // The body's type is undecidable either way; Turnpike refuses it with the 415 Kong gives a
+    // Content-Type it cannot take, never a 500.
+    if (NEEDS_BODY.has(method) && Array.isArray(req.headers['content-type'])) throw new AdminHttpError(415)
     const body = NEEDS_BODY.has(method) && match.route.rawBody !== true ? await parseRequestBody(req) : NO_BODY
     const res = await handler({ req, params: match.params, rawParams: match.rawParams, query: new URLSearchParams(req.query), body })
     if (method === 'HEAD') delete res.body

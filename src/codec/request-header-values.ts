@@ -38,10 +38,23 @@ export function requestHeaderValues(headers: RequestHeaders, rawHeaders: readonl
 }
 
 /**
- * One header's value as nginx's `$http_<name>` gives it (Kong's `kong.request.get_header`):
- * repeated values joined with `, ` (`; ` for Cookie).
+ * One header's value as `kong.request.get_header` gives it (kong/tools/http.lua `get_header` at
+ * 3.9.3): nginx's `$http_<name>`, which joins a repeated header's values with `, ` (`; ` for
+ * Cookie); when that holds `, `, the value of `ngx.req.get_headers()` instead, and of a repeated
+ * header its first value. So a repeated header reads as its first value (Cookie: joined, unless
+ * a value holds `, `).
  */
-export function joinedHeaderValue(name: string, value: string | readonly string[] | undefined): string | undefined {
+export function kongHeaderValue(name: string, value: string | readonly string[] | undefined): string | undefined {
   if (value === undefined || typeof value === 'string') return value
-  return value.join(name === 'cookie' ? '; ' : ', ')
+  const joined = value.join(name === 'cookie' ? '; ' : ', ')
+  return joined.includes(', ') ? value[0] : joined
+}
+
+/**
+ * The first value of a header in the raw `[name, value …]` list (`kong.request.get_header` on a
+ * repeated header: `value[1]` of `ngx.req.get_headers()`), or undefined when it is absent.
+ */
+export function firstRawValue(rawHeaders: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) if ((rawHeaders[i] as string).toLowerCase() === name) return rawHeaders[i + 1]
+  return undefined
 }

@@ -12,6 +12,7 @@ import type { AccessLog } from '../observability/access-log.js'
 import { UNEXPECTED } from '../errors/registry.js'
 import type { ErrorLog } from '../observability/error-log.js'
 import { wireValue } from '../codec/header-values.js'
+import { requestHeaderValues } from '../codec/request-header-values.js'
 import { nextRequestId } from '../proxy/request-id.js'
 import { type ListenerTls, tlsServerOptions } from './tls.js'
 import { nginxPage } from './nginx-pages.js'
@@ -207,7 +208,8 @@ export function createAdminServer(
           method: req.method ?? 'GET',
           path: q === -1 ? url : url.slice(0, q),
           query: q === -1 ? '' : url.slice(q + 1),
-          headers: req.headers,
+          // a repeated header as an array of its values, as `ngx.req.get_headers()` gives Kong's Admin API
+          headers: requestHeaderValues(req.headers, req.rawHeaders),
           body,
         })
         send(r)

@@ -99,7 +99,7 @@ class NodeDownstream extends RequestFacts implements Downstream {
     this.bodyRefused = status
     const socket = this.#req.socket
     if (this.#res.headersSent) socket.destroy()
-    else this.#answer(socket, status, this.#req.headers)
+    else this.#answer(socket, status, this.#req)
     this.#closed?.()
   }
 
@@ -228,7 +228,10 @@ class UpgradeDownstream extends RequestFacts implements Downstream {
 }
 
 /** Answers a request whose body broke a limit (408, 413) on its socket, and closes it. */
-type BodyRefusal = (socket: Duplex, status: 408 | 413, headers: IncomingMessage['headers']) => void
+type BodyRefusal = (socket: Duplex, status: 408 | 413, req: RefusedHead) => void
+
+/** What a refusal's answer reads of the request head, when the parser got that far. */
+type RefusedHead = Pick<IncomingMessage, 'headers' | 'rawHeaders'>
 
 /**
  * nginx's `client_body_timeout`: the request is ended when no body byte arrives for `ms` while
@@ -325,8 +328,8 @@ function clientErrorStatus(err: NodeJS.ErrnoException & { rawPacket?: unknown })
 }
 
 /** Writes nginx's answer for a head the parser refused, with Kong's body, and closes. */
-function answerClientError(proxy: Proxy, socket: Duplex, status: number, headers: IncomingMessage['headers'] | undefined): void {
-  const a = refusalAnswer(proxy, status, headers)
+function answerClientError(proxy: Proxy, socket: Duplex, status: number, req: RefusedHead | undefined): void {
+  const a = refusalAnswer(proxy, status, req?.headers, req?.rawHeaders)
   let head = `HTTP/1.1 ${a.status} ${reasonPhrase(a.status)}\r\ndate: ${new Date().toUTCString()}\r\n`
   for (const [name, value] of Object.entries(a.headers)) head += `${name}: ${wireValue(String(value))}\r\n`
   head += `content-length: ${Buffer.byteLength(a.body)}\r\nconnection: close\r\n\r\n`
@@ -357,7 +360,7 @@ function serve(proxy: Proxy, req: IncomingMessage, d: Downstream): void {
 /** Creates (but does not start) the proxy's HTTP server. */
 export function createProxyServer(proxy: Proxy, opts: ProxyServerOptions, stats: ConnectionStats): Server {
   const limits: BodyLimits = { timeout: opts.bodyTimeout, maxSize: proxy.settings.clientMaxBodySize }
-  const refuseBody: BodyRefusal = (socket, status, headers) => answerClientError(proxy, socket, status, headers)
+  const refuseBody: BodyRefusal = (socket, status, req) => answerClientError(proxy, socket, status, req)
   const options = {
     keepAliveTimeout: opts.keepAliveTimeout * 1000,
     // Long uploads and slow upstreams are bounded by client_body_timeout and the service
@@ -398,7 +401,7 @@ export function createProxyServer(proxy: Proxy, opts: ProxyServerOptions, stats:
     serve(proxy, req, new UpgradeDownstream(req, socket, head, opts.scheme))
   })
   // nginx 1.25 does not parse CONNECT's authority-form target (400); node would drop the socket.
-  server.on('connect', (req: IncomingMessage, socket: Duplex) => answerClientError(proxy, socket, 400, req.headers))
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => answerClientError(proxy, socket, 400, req))
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     const status = clientErrorStatus(err)
     // A response already under way (the body broke mid-request) cannot be replaced: cut it.
@@ -407,7 +410,7 @@ export function createProxyServer(proxy: Proxy, opts: ProxyServerOptions, stats:
       socket.destroy()
       return
     }
-    answerClientError(proxy, socket, status, inFlight?.req?.headers)
+    answerClientError(proxy, socket, status, inFlight?.req)
   })
   return server
 }

@@ -4,6 +4,7 @@
  * body negotiated on the request's headers; and the body limits that lead to it. Shared by the
  * HTTP/1.1 adapter (./node-proxy-server.ts) and the HTTP/2 one (./h2-server.ts).
  */
+import { firstRawValue } from '../codec/request-header-values.js'
 import { negotiateNginxError, nginxErrorMessage, renderError } from '../proxy/error-response.js'
 import { HEADER_TOO_LARGE } from '../proxy/request-head.js'
 import { nextRequestId } from '../proxy/request-id.js'
@@ -18,13 +19,15 @@ export function refusalAnswer(
   proxy: Proxy,
   status: number,
   headers: RequestHeaders | undefined,
+  rawHeaders?: readonly string[],
 ): { status: number; headers: ResponseHeaders; body: string } {
   const requestId = nextRequestId()
   const settings = proxy.settings
   // Kong's handler negotiates on the request's headers when they were read (a body that broke),
   // else falls back to error_default_type.
-  const accept = headers?.['accept']
-  const ct = headers?.['content-type']
+  // (Kong's handler reads them with kong.request.get_header: the first of a repeated header)
+  const accept = rawHeaders === undefined ? headers?.['accept'] : firstRawValue(rawHeaders, 'accept')
+  const ct = rawHeaders === undefined ? headers?.['content-type'] : firstRawValue(rawHeaders, 'content-type')
   const mime = negotiateNginxError(
     typeof accept === 'string' ? accept : undefined,
     typeof ct === 'string' ? ct : undefined,

@@ -8,7 +8,7 @@ import { firstHeaderValue, lowerHeaderName, removeHeaderPairs } from '../codec/h
 import type { RequestHeaders, ResponseHeaders } from '../codec/header-types.js'
 import { JSON_MAX_DEPTH, jsonDeeperThan } from '../codec/json-depth.js'
 import { headerObject } from '../codec/response-headers.js'
-import { joinedHeaderValue } from '../codec/request-header-values.js'
+import { kongHeaderValue } from '../codec/request-header-values.js'
 import type { ErrorLog } from '../observability/error-log.js'
 import type {
   Consumer,
@@ -223,7 +223,7 @@ class RequestApi extends HostView implements PdkRequest {
   }
   getHeader(name: string): string | undefined {
     const lower = lowerHeaderName(name)
-    return joinedHeaderValue(lower, ownHeader(this.h.headers, lower))
+    return kongHeaderValue(lower, ownHeader(this.h.headers, lower))
   }
   getHeaders(): Readonly<Record<string, HeaderValue | undefined>> {
     return this.h.headers

@@ -11,6 +11,7 @@ import { debugHeaders } from './gateway-headers.js'
 import { bodyFilter, headerFilter } from './plugin-runner.js'
 import type { ExitResponse, RequestContext } from './request-context.js'
 import { ResponseHeaderSet } from '../codec/response-headers.js'
+import { firstRawValue } from '../codec/request-header-values.js'
 import { grpcError, grpcSend, isGrpcRequest } from './grpc.js'
 import type { ResponseHeaders } from './types.js'
 
@@ -22,12 +23,16 @@ import type { ResponseHeaders } from './types.js'
  */
 export function localError(ctx: RequestContext, e: GatewayError<never>, message = e.message, close = false): void {
   const h = ctx.d.headers
+  // A repeated Accept: kong.response.error negotiates over all its values (node's joined string
+  // splits the same way); the nginx error handler (kong/error_handlers.lua) reads it with
+  // kong.request.get_header, which gives the first value only. Content-Type: node keeps the first.
   const accept = h['accept']
+  const firstAccept = e.raisedBy === 'kong' || typeof accept !== 'string' ? accept : firstRawValue(ctx.d.rawHeaders, 'accept')
   if (isGrpcRequest(ctx.d)) {
     // Kong on a gRPC request: kong.response.error answers with the status's grpc-message; the
     // nginx error handler (when Accept, else Content-Type, is gRPC) with the message.
     const headers = ctx.baseHeaders(null)
-    const source = typeof accept === 'string' ? accept : String(h['content-type'])
+    const source = typeof firstAccept === 'string' ? firstAccept : String(h['content-type'])
     const grpc =
       e.raisedBy === 'kong'
         ? grpcError(ctx.d, e.status, headers)
@@ -41,7 +46,7 @@ export function localError(ctx: RequestContext, e: GatewayError<never>, message 
   else {
     const ct = h['content-type']
     const mime = negotiateNginxError(
-      typeof accept === 'string' ? accept : undefined,
+      typeof firstAccept === 'string' ? firstAccept : undefined,
       typeof ct === 'string' ? ct : undefined,
       ctx.proxy.settings.errorDefaultType,
     )

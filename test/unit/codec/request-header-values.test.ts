@@ -1,7 +1,7 @@
 /** Unit tests for the every-value view of request headers (src/codec/request-header-values.ts). */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { joinedHeaderValue, requestHeaderValues } from '../../../src/codec/request-header-values.js'
+import { kongHeaderValue, requestHeaderValues } from '../../../src/codec/request-header-values.js'
 
 describe('requestHeaderValues', () => {
   test('no repeated name: the same object, nothing copied', () => {
@@ -22,10 +22,13 @@ describe('requestHeaderValues', () => {
     assert.deepEqual(Object.getOwnPropertyDescriptor(out, '__proto__')?.value, ['x', 'y'])
     assert.equal(Object.getPrototypeOf(out), Object.prototype)
   })
-  test("joinedHeaderValue: nginx's $http_<name> joining", () => {
-    assert.equal(joinedHeaderValue('x-a', ['1', '2']), '1, 2')
-    assert.equal(joinedHeaderValue('cookie', ['a=1', 'b=2']), 'a=1; b=2')
-    assert.equal(joinedHeaderValue('x-a', 'v'), 'v')
-    assert.equal(joinedHeaderValue('x-a', undefined), undefined)
+  // Kong 3.9.3 kong/tools/http.lua get_header (what kong.request.get_header calls)
+  test('kongHeaderValue: the first of a repeated header; Cookie joined as $http_cookie, unless a value holds ", "', () => {
+    assert.equal(kongHeaderValue('x-a', ['1', '2']), '1')
+    assert.equal(kongHeaderValue('content-type', ['application/json', 'text/plain']), 'application/json')
+    assert.equal(kongHeaderValue('cookie', ['a=1', 'b=2']), 'a=1; b=2')
+    assert.equal(kongHeaderValue('cookie', ['a=1, x', 'b=2']), 'a=1, x')
+    assert.equal(kongHeaderValue('x-a', 'v, w'), 'v, w')
+    assert.equal(kongHeaderValue('x-a', undefined), undefined)
   })
 })

@@ -82,11 +82,12 @@ describe('RequestPdk', () => {
     assert.equal(kong.request, req, 'one namespace object per request')
   })
 
-  test('a repeated request header: get_headers gives every value, get_header joins them as $http_<name>', () => {
+  // Kong 3.9.3 kong/tools/http.lua get_header: `$http_<name>` holding ", " → get_headers()[name][1]
+  test('a repeated request header: get_headers gives every value, get_header the first (Cookie: joined as $http_cookie)', () => {
     const headers = { host: 'a', location: ['l1', 'l2'], cookie: ['a=1', 'b=2'] }
     const req = new RequestPdk(host({ headers })).request
     assert.deepEqual(req.getHeaders()['location'], ['l1', 'l2'])
-    assert.equal(req.getHeader('Location'), 'l1, l2')
+    assert.equal(req.getHeader('Location'), 'l1')
     assert.equal(req.getHeader('cookie'), 'a=1; b=2')
   })
 
