@@ -20,14 +20,26 @@ export function cleanEnv(env: Readonly<Record<string, string>> = {}): NodeJS.Pro
   return { ...clean, ...env }
 }
 
-/** `turnpike ARGS…`, waiting without blocking (the test's own servers keep answering meanwhile). */
-export function runTurnpike(args: readonly string[], env: Readonly<Record<string, string>> = {}, timeoutMs = 30_000): Promise<CliRun> {
+/**
+ * `turnpike ARGS…`, waiting without blocking (the test's own servers keep answering meanwhile).
+ * Its stdin is closed, or a pipe that `input` is written to (never a terminal either way).
+ */
+export function runTurnpike(
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+  timeoutMs = 30_000,
+  input?: string,
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: cleanEnv(env),
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    })
+    if (input !== undefined) child.stdin?.end(input)
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()))
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()))
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
     child.on('error', reject)
     child.on('exit', (status) => {

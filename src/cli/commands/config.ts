@@ -40,7 +40,8 @@ the prefix of -c/-p, else http://127.0.0.1:8001):
   dump [-o FILE] [--select-tag T]... [--with-id]   write the configuration as a declarative file (stdout by default)
   diff FILE... [--select-tag T]...                 show what sync would change
   sync FILE... [--select-tag T]... [--dry-run]     make the gateway match the files (creates, updates, deletes within the tags;
-       [--yes]                                     on a terminal, deletes are confirmed first unless --yes)
+       [--yes]                                     on a terminal, deletes are confirmed first unless --yes;
+                                                   without one, as decK's sync, nothing is asked)
   validate FILE... [--online]                      check files offline; --online also checks references and schemas on the gateway
 
 Against the configured store (-c conf, -p prefix), as Kong's CLI:
@@ -282,7 +283,9 @@ export async function configCommand(args: ParsedArgs, loadGatewayConfig: () => G
         for (const line of describePlan(plan)) out(line)
         if (sub === 'diff' || args.dryRun || plan.changes.length === 0) return 0
         const deletes = plan.changes.filter((ch) => ch.op === 'delete').length
-        // a person at a terminal confirms deletes; scripts and pipelines run as with decK
+        // A person at a terminal confirms deletes. Without one (a script, a pipeline, CI) nothing
+        // is asked and the deletes are made, as `deck gateway sync` does: decK never asks before
+        // deleting (its --yes only answers the --skip-consumers-with-consumer-groups warning).
         if (deletes > 0 && !args.yes && process.stdin.isTTY === true && process.stderr.isTTY === true) {
           if (!(await confirm(`This will delete ${deletes} entit${deletes === 1 ? 'y' : 'ies'} from ${c.baseUrl}. Continue?`))) {
             process.stderr.write('Error: nothing was changed (deletes not confirmed; --yes skips the question)\n')
