@@ -16,7 +16,7 @@ import { subschemaErrors } from '../dao/index.js'
 import { isUuid } from '../ids/uuid.js'
 import { normalizeUri } from '../schema/index.js'
 import { validateEntity } from '../schema/index.js'
-import { setOwn, splitTransient } from '../schema/index.js'
+import { deprecatedShorthandWarnings, setOwn, splitTransient } from '../schema/index.js'
 import type { EntitySchema, FieldErrors } from '../schema/index.js'
 import type { Row } from '../store/index.js'
 import type { EntityProblem, Location } from './errors.js'
@@ -404,6 +404,7 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
     for (const auto of ['created_at', 'updated_at']) {
       if (schema.fields[auto] !== undefined && (data[auto] === undefined || data[auto] === null)) data[auto] = now
     }
+    const deprecations = deprecatedShorthandWarnings(schema, data)
     const result = validateEntity(schema, data, { mode: 'insert' })
     const errors: FieldErrors = { ...entry.errors }
     if (!result.ok) {
@@ -418,6 +419,7 @@ export function flattenConfig(input: Record<string, unknown>, graph: EntityGraph
       continue
     }
     if (entry.entity === 'routes' && data['path_handling'] === 'v1') warnings.add(PATH_V1_DEPRECATION)
+    for (const d of deprecations) warnings.add(d)
     if (!result.ok) continue
     let row = splitTransient(schema, result.row as Row).row
     if (transforms && schema.transform !== undefined) {

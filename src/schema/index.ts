@@ -6,7 +6,7 @@
  */
 export { validateEntity, type ValidateOptions } from './validate.js'
 export { schemaToJson } from './to-json.js'
-export { shownRow, storedRow } from './shown.js'
+export { deprecatedShorthandWarnings, shownRow, storedRow } from './shown.js'
 export { coerceFormInput } from './coerce.js'
 export { storeEntity } from './store-entity.js'
 export * as typedefs from './typedefs.js'

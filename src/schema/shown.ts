@@ -37,3 +37,23 @@ export function shownRow<R extends Readonly<Record<string, unknown>>>(schema: En
 export function storedRow<R extends Readonly<Record<string, unknown>>>(schema: EntitySchema, row: R): R {
   return rewriteRecords(schema, row, dropReplacedShorthands) as R
 }
+
+/**
+ * Kong's deprecation warnings for the deprecated shorthands an input uses (kong/db/schema's
+ * `validate_field` → kong.deprecation): `<message> (deprecated after <version>)`, for the log.
+ */
+export function deprecatedShorthandWarnings(schema: EntitySchema, input: Readonly<Record<string, unknown>>): string[] {
+  const out: string[] = []
+  const subschema = getSubschema(schema, input)
+  for (const name of Object.keys(schema.fields)) {
+    const field = resolveField(schema, name, subschema)
+    const value = input[name]
+    if (field?.type !== 'record' || field.shorthand_fields === undefined || !isPlainObject(value)) continue
+    for (const [key, sh] of Object.entries(field.shorthand_fields)) {
+      const used = Object.hasOwn(value, key) ? value[key] : undefined
+      if (sh.deprecation !== undefined && used !== undefined && used !== null)
+        out.push(`${sh.deprecation.message} (deprecated after ${sh.deprecation.removal_in_version})`)
+    }
+  }
+  return out
+}

@@ -81,6 +81,32 @@ describe('declarative files as Kong writes them', () => {
     const v0 = loadDeclarativeText(`_format_version: "3.0"\nroutes:\n- name: r\n  paths: [/a]\n`, graph)
     assert.equal(v0.ok && v0.config.warnings, undefined)
   })
+
+  // Kong 3.9.3 spec/03-plugins/23-rate-limiting/05-integration_spec.lua: the warning lines for the
+  // deprecated redis_* shorthands (kong.deprecation via validate_field), none for `redis.*`
+  test("rate-limiting's redis_* shorthands load with Kong's deprecation warnings, redis.* with none", () => {
+    const r = loadDeclarativeText(
+      `_format_version: "3.0"\nplugins:\n- name: rate-limiting\n  config:\n    minute: 5\n    redis_host: h.test\n    redis_port: 6390\n    redis_ssl: null\n`,
+      graph,
+    )
+    assert.equal(r.ok, true)
+    if (!r.ok) return
+    assert.deepEqual(r.config.warnings, [
+      'rate-limiting: config.redis_host is deprecated, please use config.redis.host instead (deprecated after 4.0)',
+      'rate-limiting: config.redis_port is deprecated, please use config.redis.port instead (deprecated after 4.0)',
+    ])
+    const plugin = r.config.entities['plugins']?.[0] as unknown as {
+      config: { redis: { host: string; port: number }; redis_host?: unknown }
+    }
+    assert.equal(plugin.config.redis.host, 'h.test')
+    assert.equal(plugin.config.redis.port, 6390)
+    assert.equal('redis_host' in plugin.config, false, 'stored at the new place only')
+    const modern = loadDeclarativeText(
+      `_format_version: "3.0"\nplugins:\n- name: rate-limiting\n  config:\n    minute: 5\n    redis: { host: h.test }\n`,
+      graph,
+    )
+    assert.equal(modern.ok && modern.config.warnings, undefined)
+  })
 })
 
 describe("POST /config 400 bodies keyed as Kong's (15-off_spec.lua, 03-flatten_spec.lua)", () => {
