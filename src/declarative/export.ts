@@ -62,7 +62,7 @@ function sortKey(o: Record<string, unknown>): string {
 
 /**
  * A record's value without what Kong OSS would not take back: fields whose `dumped` says no
- * (deprecated shorthands left null, Turnpike-only fields at their defaults), at any depth.
+ * (deprecated fields left null, Turnpike-only fields at their defaults), at any depth.
  */
 function kongValue(fields: Readonly<Record<string, Field>> | undefined, value: unknown, depth = 0): unknown {
   if (fields === undefined || depth > 32 || value === null || typeof value !== 'object' || Array.isArray(value)) return value

@@ -125,5 +125,5 @@ export const pem = {
 
 export const boolean_true = { type: 'boolean', required: true, default: true } as const satisfies BooleanField
 
-/** A field's `dumped` for deprecated shorthands: written by `config dump` only when it holds a value. */
+/** A field's `dumped` for deprecated fields (http-log's `queue_size` …): written by `config dump` only when it holds a value. */
 export const dumpedWhenSet = (value: unknown): boolean => value !== null && value !== undefined

@@ -38,7 +38,7 @@ interface FieldBase {
    */
   readonly transient?: boolean
   /**
-   * Whether `turnpike config dump` writes this value (absent: always). Deprecated shorthands left
+   * Whether `turnpike config dump` writes this value (absent: always). Deprecated fields left
    * null and Turnpike-only fields at their defaults are left out, so a dump loads into Kong OSS.
    */
   readonly dumped?: (value: unknown) => boolean
