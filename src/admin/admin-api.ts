@@ -58,6 +58,8 @@ export interface AdminApiOptions {
   readonly corsOrigins?: readonly string[]
   /** Told about every unexpected (500) error; the client only sees Kong's generic message. */
   readonly onError?: (err: unknown, req: AdminRequest) => void
+  /** Told Kong's deprecation warning for each deprecated shorthand a write uses (`redis_host` …). */
+  readonly onDeprecation?: (message: string) => void
   /**
    * While the database is known to be unreachable: the message a request the store failed gets,
    * as 503 (Kong answers 500 `An unexpected error occurred`). The node logged the outage once,
@@ -119,7 +121,11 @@ export function createAdminApi(options: AdminApiOptions): AdminApi {
   const { dao, store, nodeInfo, database } = options
   const router = new AdminRouter()
   const writer = new EntityWriter(dao, database === 'off' && options.dbLessWritable !== true)
-  for (const route of withCertificateSniKeys(dao, entityRoutes({ dao, writer }))) router.add(route)
+  for (const route of withCertificateSniKeys(
+    dao,
+    entityRoutes({ dao, writer, ...(options.onDeprecation === undefined ? {} : { warn: options.onDeprecation }) }),
+  ))
+    router.add(route)
   const info = infoRoutes({
     dao,
     store,

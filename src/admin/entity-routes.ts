@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto'
 import type { Dao } from '../dao/index.js'
 import { foreignFields } from '../dao/index.js'
 import { isUuid } from '../ids/uuid.js'
-import { shownRow, type EntitySchema } from '../schema/index.js'
+import { deprecatedShorthandWarnings, shownRow, type EntitySchema } from '../schema/index.js'
 import type { Row } from '../store/index.js'
 import type { EntityWriter } from './entity-writer.js'
 import { methodNotAllowed, notFound } from './errors.js'
@@ -36,6 +36,8 @@ const QUERY_LOOKUP_FIELDS: Readonly<Record<string, string>> = { consumers: 'cust
 export interface EntityRouteDeps {
   readonly dao: Dao
   readonly writer: EntityWriter
+  /** Kong's deprecation warnings (kong.deprecation) for the deprecated shorthands a write uses. */
+  readonly warn?: (message: string) => void
 }
 
 function param(ctx: AdminContext, name: string): string {
@@ -265,12 +267,15 @@ function shownBody(schema: EntitySchema, body: unknown): unknown {
  * rate-limiting's `config.redis_host` …), on GET and on what POST/PUT/PATCH return. Routes of
  * entities that have none are left as they are.
  */
-function showing(schema: EntitySchema, route: AdminRoute): AdminRoute {
+function showing(schema: EntitySchema, route: AdminRoute, warn: ((message: string) => void) | undefined): AdminRoute {
   if (!hasReplacedShorthands(schema)) return route
   const methods: Record<string, AdminHandler> = {}
   for (const [method, handler] of Object.entries(route.methods)) {
     if (handler === undefined) continue
+    const writes = method === 'POST' || method === 'PUT' || method === 'PATCH'
     methods[method] = async (ctx) => {
+      // Kong warns while validating the input, whatever the write's outcome
+      if (writes && warn !== undefined) for (const w of deprecatedShorthandWarnings(schema, inputFor(ctx, schema))) warn(w)
       const res = await handler(ctx)
       return res.body === undefined ? res : { ...res, body: shownBody(schema, res.body) }
     }
@@ -295,16 +300,16 @@ export function entityRoutes(deps: EntityRouteDeps): AdminRoute[] {
   for (const schema of Object.values(entities)) {
     const nestedOnly = schema.admin_nested_only
     if (nestedOnly === undefined) {
-      routes.push(showing(schema, collectionRoute(deps, schema)), showing(schema, entityRoute(deps, schema)))
+      routes.push(showing(schema, collectionRoute(deps, schema), deps.warn), showing(schema, entityRoute(deps, schema), deps.warn))
     }
     for (const [field, def] of foreignFields(schema)) {
       const parent = entities[def.reference]
       if (parent === undefined) continue
       if (nestedOnly !== undefined && nestedOnly !== parent.name) continue
-      if (nestedOnly === undefined) routes.push(showing(parent, foreignEntityRoute(deps, schema, field, parent)))
+      if (nestedOnly === undefined) routes.push(showing(parent, foreignEntityRoute(deps, schema, field, parent), deps.warn))
       routes.push(
-        showing(schema, nestedCollectionRoute(deps, parent, schema, field)),
-        showing(schema, nestedEntityRoute(deps, parent, schema, field)),
+        showing(schema, nestedCollectionRoute(deps, parent, schema, field), deps.warn),
+        showing(schema, nestedEntityRoute(deps, parent, schema, field), deps.warn),
       )
     }
   }

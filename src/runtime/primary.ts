@@ -467,6 +467,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     corsOrigins: config.admin_gui_url.map(urlOrigin),
     // Every 500 of the Admin API: the client gets Kong's generic message, the error log the cause.
     onError: (err, req) => logAdminFailure(errorLog, err, `${req.method} ${req.path}`),
+    onDeprecation: (message) => errorLog.warn(message),
     // PostgreSQL: while the change channel is lost, what the store fails is the outage (logged once).
     databaseUnavailable: () => ((otherNodes?.down() ?? null) === null ? null : databaseOutageMessage(config)),
   })

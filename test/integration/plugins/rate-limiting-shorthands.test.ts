@@ -72,6 +72,15 @@ describe('rate-limiting shorthand fields (06-shorthand_fields_spec.lua)', () => 
     const get = await call('GET', `${gw.adminUrl}/plugins/${id}`)
     assert.equal(get.status, 200)
     assertRedisConfigSame(patched, get.body.config)
+    // 05-integration_spec.lua: the deprecation lines kong.deprecation writes for the flat fields
+    for (const name of Object.keys(LEGACY)) {
+      const field = name.slice('redis_'.length)
+      await gw.waitForLog(
+        new RegExp(
+          `\\[warn\\].*rate-limiting: config\\.${name} is deprecated, please use config\\.redis\\.${field} instead \\(deprecated after 4\\.0\\)`,
+        ),
+      )
+    }
     assert.equal((await call('DELETE', `${gw.adminUrl}/plugins/${id}`)).status, 204)
   })
 
