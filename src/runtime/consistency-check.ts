@@ -42,7 +42,7 @@ export interface ConsistencyCheckOptions {
   readonly frequency: number
   /** `db_update_propagation`, seconds: a change found waits this long before it is applied. */
   readonly propagation: number
-  readonly log: ErrorLog
+  readonly log: Pick<ErrorLog, 'warn'>
 }
 
 export class ConsistencyCheck {
@@ -96,11 +96,20 @@ export class ConsistencyCheck {
 
   /** One check: resolves once any change found is applied (or the check failed; the next one retries). */
   async check(): Promise<void> {
+    // What was announced before the counters are read was committed before: they include it.
+    // What is announced from now on may belong to a change they include (a notification arrives
+    // a moment after its commit) or to a later one: it explains this check's changes and stays
+    // for the next check's.
+    const earlier = this.#announced
+    const earlierAll = this.#announcedAll
+    this.#announced = new Set()
+    this.#announcedAll = false
     let counters: ReadonlyMap<string, string>
     try {
       counters = await this.#o.read()
     } catch {
       // The database is away: the store's reachability says so (and logs it); the next check retries.
+      this.#keep(earlier, earlierAll)
       return
     }
     const applied = this.#applied
@@ -108,20 +117,24 @@ export class ConsistencyCheck {
     const changed = [...counters.keys()].filter((e) => e !== ALL && (applied === null || applied.get(e) !== counters.get(e)))
     if (this.#delayMs > 0) await this.#sleep(this.#delayMs)
     if (this.#closed) return
-    if (changed.length > 0 && !(await this.#o.reload(changed))) return
+    if (changed.length > 0 && !(await this.#o.reload(changed))) {
+      this.#keep(earlier, earlierAll)
+      return
+    }
     this.#applied = counters
-    // Announcements that arrived while the reload ran belong to the changes it read.
-    const announced = this.#announced
-    const all = this.#announcedAll
-    this.#announced = new Set()
-    this.#announcedAll = false
-    if (applied === null || all) return
-    const silent = changed.filter((e) => !announced.has(e))
+    if (applied === null || earlierAll || this.#announcedAll) return
+    const silent = changed.filter((e) => !earlier.has(e) && !this.#announced.has(e))
     if (silent.length > 0) {
       this.#o.log.warn(
         `a change of ${silent.join(', ')} reached the database without a notification to this node (a lost notification, or a write made with SQL): found by the check every ${this.#everyMs / 1000}s (db_update_frequency), applied now`,
       )
     }
+  }
+
+  /** Announcements a check could not use (it failed): the next one does. */
+  #keep(earlier: ReadonlySet<string>, all: boolean): void {
+    for (const e of earlier) this.announced(e)
+    this.#announcedAll ||= all
   }
 
   #sleep(ms: number): Promise<void> {

@@ -25,7 +25,8 @@ export const LAYOUT_VERSION = 1
  * The change counters: one row per entity table, counting the statements that changed it, and a
  * `*` row counting them all. A trigger on every entity table bumps them in the writing
  * transaction, whoever writes (this store, another node, a tool using SQL directly): a node that
- * reads other counters than it last applied has missed a change (pg-events.ts's fallback).
+ * reads other counters than it last applied has missed a change (the fallback of the change
+ * events, src/runtime/consistency-check.ts). Existing databases get them at the next start.
  */
 export const CHANGES_TABLE = 'turnpike_changes'
 

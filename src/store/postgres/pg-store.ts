@@ -19,9 +19,8 @@ import { StoreError, type InsertOptions, type Page, type PageQuery, type Row, ty
 import type { TagPage, TagQuery } from '../shared/sync-core.js'
 import { TxGate } from '../shared/tx-gate.js'
 import { PgCore } from './pg-core.js'
-import { migrateLayout, type Queryable } from './pg-layout.js'
+import { CHANGES_TABLE, migrateLayout, type Queryable } from './pg-layout.js'
 import { ChangeListener, type ChangeEvent } from './pg-events.js'
-import { CHANGES_TABLE } from './pg-layout.js'
 import { isConnectionFailure, Reachability } from './pg-reach.js'
 
 /** Where and how to connect (Kong's `pg_*` settings, or the `pg_ro_*` ones merged over them). */

@@ -69,8 +69,8 @@ describe('changes that no notification announced', { skip }, () => {
     try {
       await seed(gws)
       // A check that found the seed's changes reads the database when its delay ends (then it
-      // would also apply a later change sooner): let them all end first.
-      await new Promise((r) => setTimeout(r, 3500))
+      // would also apply a later change sooner): let them all end first (two checks of 1 + 2 s).
+      await new Promise((r) => setTimeout(r, 5000))
       let changedAt = performance.now()
       await suite.pg.query(`UPDATE routes SET data = jsonb_set(data, '{paths}', '["/late"]') WHERE data->>'name' = 'r'`, database)
       // Found within 1 s, applied 2 s later: never before 2 s.
