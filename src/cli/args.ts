@@ -33,6 +33,11 @@ export interface ParsedArgs {
   /** decK's aliases: `-s/--state FILE` (repeatable) and `--skip-consumers`. */
   state: string[]
   skipConsumers: boolean
+  /** `trace`: `--json`, `--send`, `--body TEXT|@FILE`, `--client-ip IP` (`-H` is `headers`). */
+  json: boolean
+  send: boolean
+  body: string | undefined
+  clientIp: string | undefined
 }
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
@@ -57,6 +62,10 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     lockTimeout: undefined,
     state: [],
     skipConsumers: false,
+    json: false,
+    send: false,
+    body: undefined,
+    clientIp: undefined,
   }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string
@@ -88,6 +97,14 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     else if (a === '-s' || a === '--state') out.state.push(value())
     else if (a.startsWith('--state=')) out.state.push(a.slice(8))
     else if (a === '--skip-consumers') out.skipConsumers = true
+    else if (a === '--json') out.json = true
+    else if (a === '--send') out.send = true
+    else if (a === '--body' || a === '--data' || a === '-d') {
+      // A body may start with '-' (a JSON array of negative numbers…): taken as is.
+      const v = argv[++i]
+      if (v === undefined) throw new UsageError(`${a} needs a value`)
+      out.body = v
+    } else if (a === '--client-ip') out.clientIp = value()
     else if (a === '--vv' || a === '--v')
       continue // Kong's verbosity flags: accepted, logs go to the error log
     else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`)

@@ -13,6 +13,7 @@ import { healthCommand } from './commands/health.js'
 import { migrationsCommand } from './commands/migrations.js'
 import { startCommand } from './commands/start.js'
 import { stopCommand } from './commands/stop.js'
+import { traceCommand } from './commands/trace.js'
 
 const USAGE = `Usage: turnpike COMMAND [OPTIONS]
 
@@ -21,6 +22,11 @@ The available commands are:
   stop [-c conf] [-p prefix]     Stop a running gateway (via the pid file in its prefix)
   health [-c conf] [-p prefix]   Tell whether the gateway in that prefix is running and answering (on the
                                  addresses it wrote in its prefix at start)
+  trace METHOD URL [-H 'Name: value']... [--body TEXT|@FILE] [--client-ip IP] [--send] [--json] [-p prefix]
+                                 Explain a request before it is sent: the route and near misses, each plugin's
+                                 decision, the upstream request and the balancer's pick (docs/trace.md);
+                                 --send also sends it and times DNS, connect, TLS, first byte. Exit 0 when it
+                                 would reach the upstream, 1 when the gateway would answer it itself
   check [-c conf | conf]         Validate a configuration file and say what is wrong
   version [-a]                   Print the version
   config SUBCOMMAND [-c conf]    Declarative configuration: dump, diff, sync, validate, init, db_import, db_export
@@ -37,7 +43,7 @@ Every setting can also come from the environment: TURNPIKE_<NAME> (or KONG_<NAME
 `
 
 /** The commands, for "did you mean". */
-const COMMANDS = ['start', 'stop', 'health', 'check', 'version', 'config', 'migrations']
+const COMMANDS = ['start', 'stop', 'health', 'trace', 'check', 'version', 'config', 'migrations']
 
 export function configFrom(args: ParsedArgs): GatewayConfig {
   const overrides: Record<string, string> = {}
@@ -68,6 +74,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await stopCommand(configFrom(args))
       case 'health':
         return await healthCommand(configFrom(args))
+      case 'trace':
+        return await traceCommand(args, () => configFrom(args))
       case 'check': {
         const file = args.positional[0] ?? args.conf
         const config = loadConfig(file !== undefined ? { confPath: file } : {})

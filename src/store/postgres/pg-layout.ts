@@ -34,7 +34,7 @@ export const CHANGES_TABLE = 'turnpike_changes'
 export const ALL_CHANGES = '*'
 
 /** Table names the store keeps for itself. */
-export const RESERVED: ReadonlySet<string> = new Set(['schema_meta', 'tags', 'schema_migrations', CHANGES_TABLE])
+export const RESERVED: ReadonlySet<string> = new Set(['schema_meta', 'tags', 'schema_migrations', 'ratelimiting_metrics', CHANGES_TABLE])
 
 /** The trigger function bumping the counters, in the schema of the table changed. */
 const COUNT_CHANGE = 'turnpike_count_change'
