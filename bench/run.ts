@@ -32,6 +32,10 @@ import {
   waitForHttp,
 } from './lib/targets.js'
 import { errorCount, parseWrkOutput, type WrkResult, wrkScript } from './lib/wrk.js'
+// The PostgreSQL scenarios reuse the integration tests' throwaway server and multi-node code.
+import type { TestGateway } from '../test/helpers/gateway.js'
+import { bootstrappedDatabase, measurePropagation, quantile, startNodes } from '../test/helpers/pg-nodes.js'
+import { hasPostgres, startPostgres, type TestPostgres } from '../test/helpers/postgres.js'
 
 interface Variant {
   readonly id: string
@@ -132,6 +136,10 @@ class Bench {
   /** The 1-worker set shared by bare, body-1m and paced (and the routes-10k baseline). */
   #oneWorker: Map<TargetName, Variant> | null = null
   readonly notes: string[] = []
+  /** The throwaway PostgreSQL of the postgres and propagation scenarios, started on first use. */
+  #pg: Promise<TestPostgres> | null = null
+  /** The propagation figure, when measured. */
+  propagation: { writes: number; nodes: number; p50Ms: number; p99Ms: number; maxMs: number; late: string[] } | null = null
 
   constructor(env: Env, o: BenchOptions, pin: boolean) {
     this.env = env
@@ -169,15 +177,30 @@ class Bench {
 
   async stopAll(): Promise<void> {
     for (const i of [...this.started].reverse()) await this.stop(i).catch(() => {})
+    const pg = this.#pg
+    this.#pg = null
+    if (pg !== null) await (await pg.catch(() => null))?.stop()
   }
 
-  /** A Turnpike with one service and the route `/` to the upstream (over TLS with `tls`). */
-  async turnpikeBare(name: string, workers: number, cpus: string | null, tls?: TlsFiles): Promise<TurnpikeInstance> {
+  /** The throwaway PostgreSQL server (Debian's binaries, as the tests start it), unpinned. */
+  postgres(): Promise<TestPostgres> {
+    this.#pg ??= startPostgres()
+    return this.#pg
+  }
+
+  /** A Turnpike with one service and the route `/` to the upstream (over TLS with `tls`; `settings` over --set ones). */
+  async turnpikeBare(
+    name: string,
+    workers: number,
+    cpus: string | null,
+    tls?: TlsFiles,
+    settings: Readonly<Record<string, string>> = {},
+  ): Promise<TurnpikeInstance> {
     const tp = await this.track(
       startTurnpike({
         workers,
         cpus,
-        settings: this.o.turnpikeSettings,
+        settings: { ...this.o.turnpikeSettings, ...settings },
         tmp: this.env.tmp,
         nodeArgs: this.nodeArgs,
         name,
@@ -325,6 +348,28 @@ class Bench {
           variants: v,
         }
       }
+      case 'postgres': {
+        // The same node and route as `bare`, its configuration in PostgreSQL instead of SQLite.
+        // Both are loaded at the same time on the same core (as shared-core): what else the
+        // machine does slows them alike, so their ratio holds where one-after-the-other runs swing.
+        if (!sel('turnpike') || !hasPostgres()) return null
+        const set = await this.oneWorkerSet()
+        const sqlite = set.get('turnpike') as Variant
+        const pg = await this.variant('turnpike', 'turnpike-pg', 'turnpike 1 worker, postgres store', async () => {
+          const server = await this.postgres()
+          return this.turnpikeBare('pg', 1, this.proxyCpus, undefined, server.settings(await bootstrappedDatabase(server)))
+        })
+        return {
+          ...base,
+          pinned: this.pin,
+          concurrent: true,
+          description:
+            'the bare route with `database = postgres` vs the SQLite store, 1 worker each, loaded together on one shared core (PostgreSQL unpinned, idle)',
+          variants: [{ ...sqlite, label: 'turnpike 1 worker, sqlite store' }, pg],
+        }
+      }
+      case 'propagation':
+        return null // not a load run: Bench.measurePropagation
       case 'routes-10k': {
         if (!sel('turnpike')) return null
         const paths = benchPaths(o.routes)
@@ -417,6 +462,35 @@ class Bench {
           variants: v,
         }
       }
+    }
+  }
+
+  /**
+   * Three nodes on one PostgreSQL database (1 worker each, unpinned): `writes` Admin writes through
+   * node A, each timed until nodes B and C both proxy it (the integration test's measurement).
+   */
+  async measurePropagation(): Promise<void> {
+    const o = this.o
+    log(`\n== propagation: ${o.writes} Admin writes through node A of 3 on one PostgreSQL, each timed until B and C proxy it`)
+    const server = await this.postgres()
+    const { gws } = await startNodes(server, 3)
+    try {
+      const [a, ...others] = gws as [TestGateway, ...TestGateway[]]
+      const { sorted, late } = await measurePropagation(a, others, this.upstreamUrl, o.writes)
+      this.propagation = {
+        writes: o.writes,
+        nodes: gws.length,
+        p50Ms: quantile(sorted, 0.5),
+        p99Ms: quantile(sorted, 0.99),
+        maxMs: sorted.at(-1) ?? Number.NaN,
+        late,
+      }
+      const f = this.propagation
+      const line = `propagation: write through node A -> proxied by B and C, ${sorted.length}/${o.writes} writes: p50 ${f.p50Ms.toFixed(1)} ms, p99 ${f.p99Ms.toFixed(1)} ms, max ${f.maxMs.toFixed(1)} ms${late.length > 0 ? `; ${late.length} not within 3 s` : ''}`
+      log(`  ${line}`)
+      this.notes.push(line)
+    } finally {
+      await Promise.all(gws.map((gw) => gw.stop()))
     }
   }
 
@@ -596,8 +670,28 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal)
   try {
     bench.upstream = await bench.track(startUpstream(env, pin ? '1' : null))
-    const order: ScenarioName[] = ['bare', 'shared-core', 'paced', 'body-1m', 'https', 'routes-10k', 'plugins', 'workers']
+    const order: ScenarioName[] = [
+      'bare',
+      'shared-core',
+      'paced',
+      'body-1m',
+      'https',
+      'postgres',
+      'routes-10k',
+      'plugins',
+      'workers',
+      'propagation',
+    ]
     for (const name of order.filter((s) => o.scenarios.includes(s))) {
+      const needsPg = name === 'postgres' || name === 'propagation'
+      if (needsPg && !hasPostgres()) {
+        log(`\n== ${name}: skipped (PostgreSQL is not installed: apt-get install postgresql)`)
+        continue
+      }
+      if (name === 'propagation') {
+        await bench.measurePropagation()
+        continue
+      }
       const plan = await bench.plan(name)
       if (plan === null) {
         log(`\n== ${name}: skipped (needs ${name === 'https' ? 'nginx or turnpike' : 'turnpike'} in --only)`)
@@ -605,10 +699,10 @@ async function main(): Promise<number> {
       }
       results.push(...(await bench.runScenario(plan, tmp)))
       // instances private to the scenario are stopped right away; the shared 1-worker set and the upstream stay
-      if (name === 'https' || name === 'routes-10k' || name === 'plugins' || name === 'workers') {
+      if (name === 'https' || name === 'postgres' || name === 'routes-10k' || name === 'plugins' || name === 'workers') {
         for (const v of plan.variants) {
           if (v.instance === null || v.instance === bench.upstream) continue
-          if (name === 'routes-10k' && v.id === 'turnpike') continue
+          if ((name === 'routes-10k' || name === 'postgres') && v.id === 'turnpike') continue
           if (bench.started.includes(v.instance)) await bench.stop(v.instance)
         }
       }
@@ -639,6 +733,7 @@ async function main(): Promise<number> {
         machine: { ...machine, load_average_at_end: loadavg().map((x) => Number(x.toFixed(2))) },
         options: { ...o, help: undefined, micro: undefined },
         notes: bench.notes,
+        propagation: bench.propagation,
         summaries,
         checks,
         runs: results,

@@ -2,7 +2,18 @@
 
 export const TARGETS = ['direct', 'nginx', 'reference', 'fast-gateway', 'bun', 'turnpike'] as const
 export type TargetName = (typeof TARGETS)[number]
-export const SCENARIOS = ['bare', 'shared-core', 'workers', 'routes-10k', 'plugins', 'body-1m', 'paced', 'https'] as const
+export const SCENARIOS = [
+  'bare',
+  'shared-core',
+  'workers',
+  'routes-10k',
+  'plugins',
+  'body-1m',
+  'paced',
+  'https',
+  'postgres',
+  'propagation',
+] as const
 export type ScenarioName = (typeof SCENARIOS)[number]
 
 export interface BenchOptions {
@@ -21,6 +32,8 @@ export interface BenchOptions {
   /** processes for the `workers` scenario */
   readonly workers: number
   readonly routes: number
+  /** Admin writes through node A in the `propagation` figure */
+  readonly writes: number
   readonly only: readonly TargetName[]
   readonly scenarios: readonly ScenarioName[]
   /** extra Turnpike settings (TURNPIKE_<NAME>) */
@@ -44,6 +57,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --threads N             wrk threads (default 1)
   --workers N             processes in the workers scenario (default: CPU count)
   --routes N              routes in the routes-10k scenario (default 10000)
+  --writes N              Admin writes timed in the propagation figure (default 120)
   --paced-rate R          requests/s of the paced run (default 1000)
   --paced-duration S      seconds per paced run (default 10)
   --paced-connections N   wrk connections of the paced run (default 10)
@@ -88,6 +102,7 @@ export function parseArgs(argv: readonly string[], cpuCount: number): BenchOptio
     threads: 1,
     workers: Math.max(2, cpuCount),
     routes: 10_000,
+    writes: 120,
     only: [...TARGETS] as TargetName[],
     scenarios: [...SCENARIOS] as ScenarioName[],
     turnpikeSettings: {} as Record<string, string>,
@@ -148,6 +163,9 @@ export function parseArgs(argv: readonly string[], cpuCount: number): BenchOptio
         break
       case '--routes':
         o.routes = positive(flag, value(), true)
+        break
+      case '--writes':
+        o.writes = positive(flag, value(), true)
         break
       case '--only':
         o.only = list(flag, value(), TARGETS)

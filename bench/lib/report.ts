@@ -183,6 +183,14 @@ export function checkDefs(workers: number): CheckDef[] {
       den: r('bare', 'turnpike'),
       kind: 'ratio',
     },
+    {
+      // The request path never touches the database: the store behind the Admin API must not matter.
+      name: 'postgres store / sqlite store, turnpike 1 worker (req/s)',
+      num: r('postgres', 'turnpike-pg'),
+      den: r('postgres', 'turnpike'),
+      kind: 'ratio',
+      target: { op: '>=', value: 0.95 },
+    },
     { name: 'https, 1 worker: turnpike / nginx (req/s)', num: r('https', 'turnpike-tls'), den: r('https', 'nginx-tls'), kind: 'ratio' },
     { name: '1 MB bodies: turnpike / reference (req/s)', num: r('body-1m', 'turnpike'), den: r('body-1m', 'reference'), kind: 'ratio' },
     {

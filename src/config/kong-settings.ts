@@ -88,8 +88,6 @@ export const KONG_UNIMPLEMENTED_SETTINGS: ReadonlySet<string> = new Set([
   'pg_ro_ssl_cert_key',
   // declarative / db cache
   'declarative_config_string',
-  'db_update_frequency',
-  'db_update_propagation',
   'db_cache_ttl',
   'db_cache_neg_ttl',
   'db_resurrect_ttl',

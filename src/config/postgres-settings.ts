@@ -1,5 +1,6 @@
 /**
- * Kong's PostgreSQL settings (`pg_*` and the read-only replica's `pg_ro_*`): defaults in
+ * Kong's PostgreSQL settings (`pg_*`, the read-only replica's `pg_ro_*`, and the `db_update_*`
+ * ones of several nodes on one database): defaults in
  * settings.ts, parsed and checked here as Kong 3.9's conf_loader does (numbers, booleans, and
  * its "must be greater than 0" / "must be an integer greater than 0" checks).
  *
@@ -41,6 +42,13 @@ export interface PostgresSettings {
   readonly pg_ro_keepalive_timeout: number | null
   readonly pg_ro_pool_size: number | null
   readonly pg_ro_backlog: number | null
+  /**
+   * Seconds between two checks that this node applied every change of the database (the fallback
+   * of the change notifications; pg-events.ts). Any number, as in Kong; below 0 counts as 0.
+   */
+  readonly db_update_frequency: number
+  /** Seconds to wait before applying a change another node made (Kong's, for eventually consistent databases). */
+  readonly db_update_propagation: number
 }
 
 /** Kong's `typ = "number"`: any decimal number (negative ones fail the checks below). */
@@ -102,5 +110,7 @@ export function buildPostgresSettings(parse: <T>(name: keyof PostgresSettings, f
     pg_ro_keepalive_timeout: parse('pg_ro_keepalive_timeout', optional(count)),
     pg_ro_pool_size: parse('pg_ro_pool_size', optional(count)),
     pg_ro_backlog: parse('pg_ro_backlog', optional(count)),
+    db_update_frequency: parse('db_update_frequency', kongNumber),
+    db_update_propagation: parse('db_update_propagation', kongNumber),
   }
 }

@@ -108,6 +108,9 @@ export const DEFAULTS = {
   pg_ro_keepalive_timeout: '',
   pg_ro_pool_size: '',
   pg_ro_backlog: '',
+  // several nodes on one database (Kong's defaults)
+  db_update_frequency: '5',
+  db_update_propagation: '0',
 } as const satisfies Record<string, string>
 
 export type SettingName = keyof typeof DEFAULTS

@@ -47,6 +47,7 @@ export class ConfigPublisher {
   /** Expiring entities changed since the last publication: re-read with their expiry. */
   readonly #stale = new Set<string>()
   #current: ConfigPayload = { version: 0, services: [], routes: [] }
+  #failures = 0
 
   constructor(options: ConfigPublisherOptions) {
     this.#o = options
@@ -56,6 +57,11 @@ export class ConfigPublisher {
   /** The configuration last published. */
   get current(): ConfigPayload {
     return this.#current
+  }
+
+  /** How many publications failed to read the store (a caller compares it before and after `settled()`). */
+  get failures(): number {
+    return this.#failures
   }
 
   /** A publication is pending or running. */
@@ -140,6 +146,7 @@ export class ConfigPublisher {
       this.#current = this.#build()
       this.#o.publish(this.#current)
     } catch (err) {
+      this.#failures++
       this.#o.onError(err as Error)
     }
   }

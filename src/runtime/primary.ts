@@ -221,8 +221,11 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     onError: (err) => errorLog.error(`could not load the configuration from the store, workers keep the previous one: ${err.message}`),
   })
   publish = () => publisher.reloadAll()
+  // PostgreSQL: this node's own writes, told to the consistency check (set once it runs).
+  let ownChange: (entity: string) => void = () => {}
   dao.onChange((e) => {
     changed()
+    ownChange(e.entity)
     publisher.change(e)
     declarative.onEntityChange()
   })
@@ -354,7 +357,14 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
 
   // PostgreSQL: what other nodes commit reaches this node's workers too (listening before the
   // first load, so nothing committed in between is missed).
-  const otherNodes = store instanceof PostgresStore ? await followOtherNodes(store, publisher, changed, errorLog) : null
+  const otherNodes =
+    store instanceof PostgresStore
+      ? await followOtherNodes(store, publisher, changed, errorLog, {
+          frequency: config.db_update_frequency,
+          propagation: config.db_update_propagation,
+        })
+      : null
+  if (otherNodes !== null) ownChange = (entity) => otherNodes.ownChange(entity)
   if (otherNodes !== null) databaseDown = () => otherNodes.down()
   payload = await publisher.load()
   health.configure(payload)
@@ -498,7 +508,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     health.stop()
     await declarative.flush().catch(() => {})
     for (const s of servers) s.closeAllConnections()
-    await otherNodes?.listener.close()
+    await otherNodes?.close()
     await store.close().catch(() => {})
     try {
       if (runningPid(prefix) === process.pid) rmSync(pidFile(prefix), { force: true })

@@ -5,7 +5,7 @@
  * system user (Debian's package creates it), in a directory that user owns.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -25,6 +25,16 @@ export interface TestPostgres {
   /** Stops the server at once, keeping its data (an outage); `resume()` starts it again on the same port. */
   interrupt(): Promise<void>
   resume(): Promise<void>
+  /**
+   * Stops the server and its backends with SIGSTOP: connections stay open and nothing answers (a
+   * network that silently drops packets) until `thaw()`.
+   */
+  freeze(): void
+  thaw(): void
+  /** SIGKILL of the server and its backends (a crashed host); `resume()` starts it again. */
+  kill(): Promise<void>
+  /** The pids of the backends whose application_name is `name`. */
+  backends(name: string, database: string): Promise<number[]>
   /** Stops the server and removes its data. */
   stop(): Promise<void>
 }
@@ -59,6 +69,43 @@ function serverIdentity(): { uid: number; gid: number } | null {
 }
 
 let counter = 0
+
+/** `pid` and its descendants, parents first (from /proc; bounded by the processes there are). */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+    } catch {
+      continue // exited meanwhile
+    }
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    const list = children.get(ppid) ?? []
+    list.push(Number(entry))
+    children.set(ppid, list)
+  }
+  const out: number[] = []
+  const queue = [pid]
+  while (queue.length > 0) {
+    const p = queue.shift() as number
+    out.push(p)
+    queue.push(...(children.get(p) ?? []))
+  }
+  return out
+}
+
+/** Sends `signal` to each pid, ignoring those gone already. */
+export function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const p of pids) {
+    try {
+      process.kill(p, signal)
+    } catch {
+      // exited
+    }
+  }
+}
 
 /** Starts a server; resolves once it accepts connections. */
 export async function startPostgres(): Promise<TestPostgres> {
@@ -117,8 +164,14 @@ export async function startPostgres(): Promise<TestPostgres> {
       await client.end()
     }
   }
+  let frozen: number[] = []
+  const thaw = (): void => {
+    signalAll(frozen, 'SIGCONT')
+    frozen = []
+  }
   /** Immediate shutdown (what a crash leaves: committed data survives, as with a real server). */
   const halt = async (): Promise<void> => {
+    thaw()
     const c = child
     child = null
     if (c !== null && c.exitCode === null && c.signalCode === null) {
@@ -178,6 +231,24 @@ export async function startPostgres(): Promise<TestPostgres> {
     interrupt: halt,
     resume: launch,
     stop,
+    freeze: () => {
+      if (child?.pid === undefined || frozen.length > 0) return
+      frozen = processTree(child.pid)
+      signalAll(frozen, 'SIGSTOP')
+    },
+    thaw,
+    kill: async () => {
+      const c = child
+      if (c?.pid === undefined) return
+      thaw()
+      child = null
+      signalAll(processTree(c.pid), 'SIGKILL')
+      await exited
+    },
+    backends: async (name: string, database: string) =>
+      (await query(`SELECT pid FROM pg_stat_activity WHERE application_name = '${name.replace(/'/g, "''")}'`, database)).map((r) =>
+        Number(r['pid']),
+      ),
   }
 }
 

@@ -21,8 +21,23 @@ import { checkEntity, foreignColumn, indexColumns, q, uniqueColumn } from '../sh
 /** Version of this layout, recorded in `schema_meta`. */
 export const LAYOUT_VERSION = 1
 
+/**
+ * The change counters: one row per entity table, counting the statements that changed it, and a
+ * `*` row counting them all. A trigger on every entity table bumps them in the writing
+ * transaction, whoever writes (this store, another node, a tool using SQL directly): a node that
+ * reads other counters than it last applied has missed a change (the fallback of the change
+ * events, src/runtime/consistency-check.ts). Existing databases get them at the next start.
+ */
+export const CHANGES_TABLE = 'turnpike_changes'
+
+/** The key of the counter row every change bumps first (so writers always lock rows in one order). */
+export const ALL_CHANGES = '*'
+
 /** Table names the store keeps for itself. */
-export const RESERVED: ReadonlySet<string> = new Set(['schema_meta', 'tags', 'schema_migrations', 'ratelimiting_metrics'])
+export const RESERVED: ReadonlySet<string> = new Set(['schema_meta', 'tags', 'schema_migrations', 'ratelimiting_metrics', CHANGES_TABLE])
+
+/** The trigger function bumping the counters, in the schema of the table changed. */
+const COUNT_CHANGE = 'turnpike_count_change'
 
 /** Key of the advisory lock that serialises layout changes and migrations between nodes. */
 export const LAYOUT_LOCK = 7_465_921_003
@@ -58,7 +73,7 @@ export function indexCasts(def: StoreEntity): string[] {
 /** Throws unless the entity's tables, columns and index names are valid here. */
 export function checkPgEntity(def: StoreEntity): void {
   checkEntity(def, 'postgres', RESERVED)
-  for (const col of [...indexColumns(def), 'expires_at']) {
+  for (const col of [...indexColumns(def), 'expires_at', 'changes']) {
     if (`${def.name}__${col}`.length > MAX_IDENT) {
       throw new StoreError('DATABASE_ERROR', `entity '${def.name}': index name for '${col}' is longer than ${MAX_IDENT} characters`)
     }
@@ -78,6 +93,37 @@ async function createShared(db: Queryable): Promise<void> {
     throw new StoreError('DATABASE_ERROR', `database layout version ${recorded} is newer than this release supports (${LAYOUT_VERSION})`)
   }
   await setMeta(db, 'layout_version', String(LAYOUT_VERSION))
+  await createChangeCounters(db)
+}
+
+/**
+ * The counters table and the trigger function. The `*` row is locked first by every writer, so
+ * two transactions changing several tables in different orders cannot deadlock on the rows.
+ */
+async function createChangeCounters(db: Queryable): Promise<void> {
+  await db.query(`CREATE TABLE IF NOT EXISTS ${CHANGES_TABLE} (entity text COLLATE "C" PRIMARY KEY, n bigint NOT NULL)`)
+  await db.query(`INSERT INTO ${CHANGES_TABLE} (entity, n) VALUES ($1, 0) ON CONFLICT (entity) DO NOTHING`, [ALL_CHANGES])
+  // The table is named through TG_TABLE_SCHEMA: a tool writing with another search_path counts too.
+  await db.query(`CREATE OR REPLACE FUNCTION ${COUNT_CHANGE}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  EXECUTE format('UPDATE %I.${CHANGES_TABLE} SET n = n + 1 WHERE entity = %L', TG_TABLE_SCHEMA, '${ALL_CHANGES}');
+  EXECUTE format('INSERT INTO %I.${CHANGES_TABLE} (entity, n) VALUES (%L, 1) ON CONFLICT (entity) DO UPDATE SET n = ${CHANGES_TABLE}.n + 1',
+    TG_TABLE_SCHEMA, TG_TABLE_NAME);
+  RETURN NULL;
+END $fn$`)
+}
+
+/** Makes every statement changing the entity's table count in the change counters. */
+async function countChanges(db: Queryable, table: string): Promise<void> {
+  const name = `${table}__changes`
+  const found = await db.query(
+    'SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = $1 AND t.tgname = $2',
+    [table, name],
+  )
+  if (found.rows.length > 0) return
+  await db.query(
+    `CREATE TRIGGER ${q(name)} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${q(table)} FOR EACH STATEMENT EXECUTE PROCEDURE ${COUNT_CHANGE}()`,
+  )
 }
 
 async function setMeta(db: Queryable, key: string, value: string): Promise<void> {
@@ -132,6 +178,7 @@ async function migrateEntity(db: Queryable, def: StoreEntity): Promise<void> {
     const message = err instanceof Error ? err.message : String(err)
     throw new StoreError('DATABASE_ERROR', `cannot upgrade '${t}': existing rows violate a new constraint (${message})`)
   }
+  await countChanges(db, t)
   await setMeta(db, `entity:${t}`, JSON.stringify(def))
 }
 

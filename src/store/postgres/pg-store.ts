@@ -6,7 +6,9 @@
  * wins, as with the embedded stores. Transactions hold one connection; nested ones are savepoints.
  *
  * Every committed write also sends a change event (NOTIFY) that other nodes `listen()` to
- * (pg-events.ts). Later: outage handling builds on {@link PostgresStore.lastError}.
+ * (pg-events.ts), and bumps the change counters (pg-layout.ts) that `changeCounters()` reads.
+ * Every query tells {@link PostgresStore.reach} whether the database answered (pg-reach.ts): a
+ * failure that says it is gone marks the outage at once, the next success ends it.
  *
  * @module
  */
@@ -26,8 +28,9 @@ import {
 import type { TagPage, TagQuery } from '../shared/sync-core.js'
 import { TxGate } from '../shared/tx-gate.js'
 import { PgCore } from './pg-core.js'
-import { migrateLayout, type Queryable } from './pg-layout.js'
+import { CHANGES_TABLE, migrateLayout, type Queryable } from './pg-layout.js'
 import { ChangeListener, type ChangeEvent } from './pg-events.js'
+import { isConnectionFailure, Reachability } from './pg-reach.js'
 import { PgRateLimitMetrics } from './pg-ratelimiting.js'
 
 /** Where and how to connect (Kong's `pg_*` settings, or the `pg_ro_*` ones merged over them). */
@@ -64,11 +67,16 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`
 }
 
-/** Wraps driver failures in StoreError('DATABASE_ERROR'). */
+/** Wraps driver failures in StoreError('DATABASE_ERROR'), keeping the failure as its `cause`. */
 function asStoreError(err: unknown): StoreError {
   if (err instanceof StoreError) return err
   const message = err instanceof Error ? err.message : String(err)
-  return new StoreError('DATABASE_ERROR', message === '' ? String((err as { code?: unknown }).code ?? 'connection failed') : message)
+  const wrapped = new StoreError(
+    'DATABASE_ERROR',
+    message === '' ? String((err as { code?: unknown }).code ?? 'connection failed') : message,
+  )
+  wrapped.cause = err
+  return wrapped
 }
 
 /** The driver's settings of one connection. */
@@ -83,6 +91,9 @@ function clientConfig(c: PostgresConnection): pg.ClientConfig {
     ...(c.ssl === true ? { ssl: { rejectUnauthorized: c.sslVerify === true } } : {}),
     connectionTimeoutMillis: timeout,
     query_timeout: timeout,
+    // A peer that vanished without a reset (a cut cable) is found by the kernel, not only by a timeout.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     application_name: 'turnpike',
   }
 }
@@ -260,6 +271,8 @@ export class PostgresStore extends PgHandle {
   #closed = false
   #lastError: Error | null = null
   readonly options: PostgresStoreOptions
+  /** Whether the database answers, as this store's queries find out. */
+  readonly reach = new Reachability()
 
   /** Names this handle in the change events its writes send (pg-events.ts). */
   readonly origin: string
@@ -299,8 +312,11 @@ export class PostgresStore extends PgHandle {
     await this.#ready()
     checkBacklog(pool, backlog)
     try {
-      return await op(pool as unknown as Queryable)
+      const result = await op(pool as unknown as Queryable)
+      this.reach.succeeded()
+      return result
     } catch (err) {
+      this.reach.failed(err)
       throw asStoreError(err)
     }
   }
@@ -335,6 +351,7 @@ export class PostgresStore extends PgHandle {
     try {
       client = await this.#pool.connect()
     } catch (err) {
+      this.reach.failed(err)
       throw asStoreError(err)
     }
     let broken = false
@@ -344,10 +361,15 @@ export class PostgresStore extends PgHandle {
     }
     client.on('error', onError)
     try {
-      return await fn(client, () => {
+      const result = await fn(client, () => {
         broken = true
       })
+      this.reach.succeeded()
+      return result
     } catch (err) {
+      // A connection that timed out may still have its query running: it must not be reused.
+      if (isConnectionFailure(err)) broken = true
+      this.reach.failed(err)
       throw asStoreError(err)
     } finally {
       client.off('error', onError)
@@ -397,7 +419,9 @@ export class PostgresStore extends PgHandle {
     onEvent: (event: ChangeEvent) => void,
     onState: (connected: boolean, err?: Error) => void = () => {},
   ): Promise<ChangeListener> {
-    const listener = new ChangeListener(clientConfig(this.options), this.origin, onEvent, onState)
+    // Named apart from the pool's connections in pg_stat_activity.
+    const config = { ...clientConfig(this.options), application_name: 'turnpike-listen' }
+    const listener = new ChangeListener(config, this.origin, onEvent, onState)
     await listener.start()
     return listener
   }
@@ -414,11 +438,24 @@ export class PostgresStore extends PgHandle {
     if (this.#closed) return false
     try {
       await this.#pool.query('SELECT 1')
+      this.reach.succeeded()
       return true
     } catch (err) {
       this.#lastError = err as Error
+      this.reach.failed(err)
       return false
     }
+  }
+
+  /**
+   * The change counters (entity table → statements that changed it, `*` → all of them), read on
+   * the primary in one query: a node compares them with the ones it last applied.
+   */
+  changeCounters(): Promise<Map<string, string>> {
+    return this.#onPool(this.#pool, this.#backlog, async (db) => {
+      const { rows } = await db.query(`SELECT entity, n::text AS n FROM ${CHANGES_TABLE}`)
+      return new Map(rows.map((r) => [String(r['entity']), String(r['n'])]))
+    })
   }
 
   async close(): Promise<void> {
@@ -440,8 +477,10 @@ export async function inTransaction<T>(client: Queryable, fn: () => Promise<T>, 
     await client.query('COMMIT')
     return result
   } catch (err) {
-    // A connection that cannot roll back is in an unknown state: it must not be reused.
-    await client.query('ROLLBACK').catch(markBroken)
+    // A connection that cannot roll back is in an unknown state: it must not be reused. One that
+    // timed out or broke is not asked (a ROLLBACK would wait another timeout).
+    if (isConnectionFailure(err)) markBroken()
+    else await client.query('ROLLBACK').catch(markBroken)
     throw err
   }
 }

@@ -5,97 +5,34 @@
  * without a failure; and `kill -9` of node A in the middle of writes, after which every write A
  * acknowledged with 201 is found through node B's Admin API.
  */
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { AnsibleProject, ansibleMissing } from '../../helpers/ansible.js'
-import { runTurnpike } from '../../helpers/cli.js'
-import { call, eventually, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
-import { hasPostgres, startPostgres, type TestPostgres, settingsEnv } from '../../helpers/postgres.js'
-import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
+import { call, eventually, type TestGateway } from '../../helpers/gateway.js'
+import { measurePropagation, postgresSuite, quantile, startNodes } from '../../helpers/pg-nodes.js'
+import { hasPostgres } from '../../helpers/postgres.js'
 
 const skip = hasPostgres() ? false : 'PostgreSQL is not installed (.ci/run installs it)'
 
-/** The settings as TURNPIKE_* variables for the CLI. */
-const env = settingsEnv
-
-/** The value below which `q` of the sorted samples fall (nearest rank). */
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN
-}
-
-/** Polls a proxied GET every few ms until it answers `status`; the ms it took, or null after `boundMs`. */
-async function until(url: string, status: number, since: number, boundMs: number): Promise<number | null> {
-  for (;;) {
-    const res = await call('GET', url)
-    const elapsed = performance.now() - since
-    if (res.status === status) return elapsed
-    if (elapsed > boundMs) return null
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
-
 describe('three nodes on one PostgreSQL database', { skip }, () => {
-  let pg: TestPostgres
-  let upstream: TestUpstream
-
-  before(async () => {
-    pg = await startPostgres()
-    upstream = await startUpstream()
-  })
-  after(async () => {
-    await upstream?.close()
-    await pg?.stop()
-  })
+  const suite = postgresSuite()
 
   /** A bootstrapped database and `count` nodes on it. */
-  async function nodes(count: number): Promise<{ database: string; gws: TestGateway[] }> {
-    const database = await pg.createDatabase()
-    const boot = await runTurnpike(['migrations', 'bootstrap'], env(pg.settings(database)))
-    assert.equal(boot.status, 0, boot.stderr)
-    const gws: TestGateway[] = []
-    try {
-      for (let i = 0; i < count; i++) gws.push(await startTestGateway({ settings: pg.settings(database), workers: 1 }))
-    } catch (err) {
-      await Promise.all(gws.map((gw) => gw.stop()))
-      throw err
-    }
-    return { database, gws }
-  }
+  const nodes = (count: number): ReturnType<typeof startNodes> => startNodes(suite.pg, count)
 
   test('120 writes through node A are each proxied by B and C within 1 s (p50/p99 reported)', async (t) => {
     const { gws } = await nodes(3)
     const [a, b, c] = gws as [TestGateway, TestGateway, TestGateway]
     try {
       const WRITES = 120
-      const latencies: number[] = []
-      const late: string[] = []
-      for (let i = 0; i < WRITES; i++) {
-        const started = performance.now()
-        // every tenth write creates a service and its route, the others a route on the last service
-        if (i % 10 === 0) {
-          const svc = await call('POST', `${a.adminUrl}/services`, { name: `s${i}`, url: upstream.url })
-          assert.equal(svc.status, 201, JSON.stringify(svc.body))
-        }
-        const route = await call('POST', `${a.adminUrl}/services/s${i - (i % 10)}/routes`, { paths: [`/w${i}`] })
-        assert.equal(route.status, 201, JSON.stringify(route.body))
-        const [onB, onC] = await Promise.all([
-          until(`${b.proxyUrl}/w${i}/x`, 200, started, 3000),
-          until(`${c.proxyUrl}/w${i}/x`, 200, started, 3000),
-        ])
-        if (onB === null || onC === null) {
-          late.push(`/w${i}: B ${String(onB)} C ${String(onC)}`)
-          continue
-        }
-        latencies.push(Math.max(onB, onC))
-      }
-      const sorted = [...latencies].sort((x, y) => x - y)
+      const { sorted, late } = await measurePropagation(a, [b, c], suite.upstream.url, WRITES)
       const p50 = quantile(sorted, 0.5)
       const p99 = quantile(sorted, 0.99)
       t.diagnostic(
         `write through node A -> proxied by both B and C, over ${WRITES} writes: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${(sorted.at(-1) ?? NaN).toFixed(1)} ms`,
       )
       assert.deepEqual(late, [], 'writes not proxied by B and C within 3 s')
-      assert.equal(latencies.length, WRITES)
+      assert.equal(sorted.length, WRITES)
       assert.ok((sorted.at(-1) ?? Infinity) <= 1000, `every write live on all nodes within 1 s (max ${String(sorted.at(-1))} ms)`)
       // node A serves them too
       assert.equal((await call('GET', `${a.proxyUrl}/w${WRITES - 1}/x`)).status, 200)
@@ -141,7 +78,7 @@ describe('three nodes on one PostgreSQL database', { skip }, () => {
         if (res.status !== 200 || (res.body as { username: string }).username !== name) missing.push(`${name} (${res.status})`)
       }
       assert.deepEqual(missing, [], 'acknowledged writes missing from the database')
-      const rows = await pg.query('SELECT count(*)::int AS n FROM consumers', database)
+      const rows = await suite.pg.query('SELECT count(*)::int AS n FROM consumers', database)
       assert.ok((rows[0]?.['n'] as number) >= acknowledged.length)
     } finally {
       await b.stop()
@@ -159,12 +96,12 @@ describe('three nodes on one PostgreSQL database', { skip }, () => {
       const project = new AnsibleProject(a)
       try {
         // The traffic's own route, live on every node before the playbook runs.
-        assert.equal((await call('POST', `${a.adminUrl}/services`, { name: 'steady', url: upstream.url })).status, 201)
+        assert.equal((await call('POST', `${a.adminUrl}/services`, { name: 'steady', url: suite.upstream.url })).status, 201)
         assert.equal((await call('POST', `${a.adminUrl}/services/steady/routes`, { paths: ['/steady'] })).status, 201)
         for (const gw of gws)
           await eventually(async () => (await call('GET', `${gw.proxyUrl}/steady/x`)).status === 200, 5000, 'steady route')
 
-        const inventory = project.prepareDeployKong(upstream.port)
+        const inventory = project.prepareDeployKong(suite.upstream.port)
 
         // Background traffic through the three nodes, bounded in count and in time.
         let running = true

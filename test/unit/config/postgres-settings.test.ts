@@ -27,6 +27,24 @@ test('pg settings: Kong 3.9 defaults', () => {
   assert.equal(c.pg_backlog, null)
   assert.equal(c.pg_ro_host, null)
   assert.equal(c.pg_ro_ssl, null)
+  assert.equal(c.db_update_frequency, 5)
+  assert.equal(c.db_update_propagation, 0)
+})
+
+test("db_update_frequency / db_update_propagation: numbers as in Kong's conf_loader (0 and below 0 load; Kong counts them as 0)", () => {
+  const c = load({ overrides: { db_update_frequency: '0.5', db_update_propagation: '2' } })
+  assert.equal(c.db_update_frequency, 0.5)
+  assert.equal(c.db_update_propagation, 2)
+  assert.equal(load({ overrides: { db_update_frequency: '0' } }).db_update_frequency, 0)
+  assert.equal(load({ overrides: { db_update_frequency: '-1' } }).db_update_frequency, -1)
+  for (const name of ['db_update_frequency', 'db_update_propagation']) {
+    for (const bad of ['', 'soon', '5s']) {
+      assert.throws(
+        () => load({ overrides: { [name]: bad } }),
+        (err: unknown) => err instanceof ConfigError && err.message === `invalid ${name}: "${bad}": is not a number`,
+      )
+    }
+  }
 })
 
 test("pg settings: Kong's checks and messages", () => {
