@@ -33,6 +33,11 @@ export interface ParsedArgs {
   /** decK's aliases: `-s/--state FILE` (repeatable) and `--skip-consumers`. */
   state: string[]
   skipConsumers: boolean
+  /** `doctor`: `--service NAME|ID`, `--route NAME|ID`, `--json`, `--keepalive-wait SECONDS`. */
+  service: string | undefined
+  route: string | undefined
+  json: boolean
+  keepaliveWait: string | undefined
 }
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
@@ -57,6 +62,10 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     lockTimeout: undefined,
     state: [],
     skipConsumers: false,
+    service: undefined,
+    route: undefined,
+    json: false,
+    keepaliveWait: undefined,
   }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string
@@ -88,6 +97,13 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     else if (a === '-s' || a === '--state') out.state.push(value())
     else if (a.startsWith('--state=')) out.state.push(a.slice(8))
     else if (a === '--skip-consumers') out.skipConsumers = true
+    else if (a === '--service') out.service = value()
+    else if (a.startsWith('--service=')) out.service = a.slice(10)
+    else if (a === '--route') out.route = value()
+    else if (a.startsWith('--route=')) out.route = a.slice(8)
+    else if (a === '--json') out.json = true
+    else if (a === '--keepalive-wait') out.keepaliveWait = value()
+    else if (a.startsWith('--keepalive-wait=')) out.keepaliveWait = a.slice(17)
     else if (a === '--vv' || a === '--v')
       continue // Kong's verbosity flags: accepted, logs go to the error log
     else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`)
