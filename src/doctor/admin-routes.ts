@@ -9,6 +9,10 @@ import { AdminHttpError, badRequest, type AdminContext, type AdminRoute } from '
 import { DoctorNotFound, runDoctor, type DoctorDeps } from './doctor.js'
 import { DoctorOptionError, doctorOptions } from './report.js'
 
+/** Runs at once on this node: each probes up to 8 services, so more would flood the upstreams. */
+const MAX_RUNS = 4
+let running = 0
+
 async function answer(deps: DoctorDeps, ctx: AdminContext, service: string | undefined) {
   let options
   try {
@@ -17,11 +21,16 @@ async function answer(deps: DoctorDeps, ctx: AdminContext, service: string | und
     if (err instanceof DoctorOptionError) throw badRequest(err.message)
     throw err
   }
+  if (running >= MAX_RUNS)
+    throw new AdminHttpError(429, { message: `doctor: ${MAX_RUNS} runs already in progress, try again when they end` })
+  running++
   try {
     return { status: 200, headers: {}, body: await runDoctor(deps, service, options) }
   } catch (err) {
     if (err instanceof DoctorNotFound) throw new AdminHttpError(404, { message: 'Not found' })
     throw err
+  } finally {
+    running--
   }
 }
 

@@ -504,14 +504,14 @@ async function connectTo(ctx: ServiceCheckContext, s: Service, a: Address, tls: 
 
 /** What an http service's port answered when it did not answer HTTP: TLS, by bytes or by a handshake. */
 async function speaksTls(a: Address, failure: ExchangeFailure, timeoutMs: number): Promise<string | null> {
-  if (classifyGreeting(failure.received) === 'tls') return 'it answered a plain HTTP request with a TLS record'
+  if (classifyGreeting(failure.received) === 'tls') return 'answered a plain HTTP request with a TLS record'
   if (failure.received.length > 0 || failure.code === 'TIMEOUT') return null
   const tcp = await openTcp(a.ip, a.port, timeoutMs)
   if (!tcp.ok) return null
   const hs = await startTls(tcp.socket, { servername: a.hostname }, timeoutMs)
   if (!hs.ok) return null
   hs.socket.destroy()
-  return `it closed a plain HTTP request without a byte, and a TLS handshake with it succeeded (${hs.protocol ?? 'TLS'})`
+  return `closed a plain HTTP request without a byte, and a TLS handshake with it succeeded (${hs.protocol ?? 'TLS'})`
 }
 
 function httpFailure(

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test'
 import { makeCert } from '../../helpers/certs.js'
 import { runTurnpike } from '../../helpers/cli.js'
 import { startDnsServer, type TestDnsServer } from '../../helpers/dns-server.js'
-import { call, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
+import { call, eventually, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
 import { startRawServer, startSilentServer, type RawServer } from '../../helpers/misbehaving.js'
 import { closedPort } from '../../helpers/ports.js'
 
@@ -245,6 +245,46 @@ describe('doctor: each check against the seed faults', () => {
     assert.equal(find(s, 'tcp', 'error').subject.kind, 'target')
   })
 
+  test('upstream entities: an UNHEALTHY target with why (passive counters)', async () => {
+    const hc = { passive: { unhealthy: { tcp_failures: 1 } } }
+    assert.equal((await call('POST', `${gw.adminUrl}/upstreams`, { name: 'flaky.internal', healthchecks: hc })).status, 201)
+    const target = `127.0.0.1:${ports['refused']}`
+    assert.equal((await call('POST', `${gw.adminUrl}/upstreams/flaky.internal/targets`, { target })).status, 201)
+    assert.equal((await call('POST', `${gw.adminUrl}/services`, { name: 'flaky', url: 'http://flaky.internal/', retries: 0 })).status, 201)
+    assert.equal((await call('POST', `${gw.adminUrl}/services/flaky/routes`, { paths: ['/flaky'] })).status, 201)
+    await eventually(async () => (await call('GET', `${gw.proxyUrl}/flaky`)).status !== 404, 5000, 'route live')
+    await eventually(
+      async () => {
+        await call('GET', `${gw.proxyUrl}/flaky`)
+        const h = await call('GET', `${gw.adminUrl}/upstreams/flaky.internal/health`)
+        return h.body.data?.[0]?.health === 'UNHEALTHY'
+      },
+      5000,
+      'target unhealthy',
+    )
+    const s = await doctorOf('flaky', '?keepalive_wait=0')
+    const f = find(s, 'target-health', 'error')
+    assert.match(
+      f.summary,
+      new RegExp(`target ${target.replace(/\./g, '\\.')} is UNHEALTHY \\(passive checks; unhealthy by passive tcp_failures 1/1`),
+    )
+    assert.match(f.fix ?? '', /GET \/upstreams\/flaky\.internal\/health/)
+    const addresses = f.details?.['addresses'] as { counters: { healthy: boolean } | null; last_change: string | null }[]
+    assert.equal(addresses[0]?.counters?.healthy, false)
+    assert.match(addresses[0]?.last_change ?? '', /^unhealthy by passive tcp_failures 1\/1/)
+    // The service is removed again: the all-services counts below stay as they are.
+    assert.equal(
+      (
+        await call(
+          'DELETE',
+          `${gw.adminUrl}/services/flaky/routes/${(await call('GET', `${gw.adminUrl}/services/flaky/routes`)).body.data[0].id}`,
+        )
+      ).status,
+      204,
+    )
+    assert.equal((await call('DELETE', `${gw.adminUrl}/services/flaky`)).status, 204)
+  })
+
   test('GET /doctor: every service, the worst status, stable fields', async () => {
     const r = await call('GET', `${gw.adminUrl}/doctor?keepalive_wait=0`)
     assert.equal(r.status, 200)
@@ -281,6 +321,23 @@ describe('doctor: each check against the seed faults', () => {
     assert.deepEqual((await call('GET', `${gw.adminUrl}/services/nope/doctor`)).body, { message: 'Not found' })
     assert.equal((await call('GET', `${gw.adminUrl}/services/nope/doctor`)).status, 404)
     assert.equal((await call('GET', `${gw.adminUrl}/doctor?route=nope`)).status, 404)
+  })
+
+  test('?route=: that route and its service only', async () => {
+    assert.equal((await call('POST', `${gw.adminUrl}/services/good/routes`, { name: 'good-route', paths: ['/good'] })).status, 201)
+    const r = await call('GET', `${gw.adminUrl}/doctor?route=good-route&keepalive_wait=0`)
+    assert.equal(r.status, 200, r.text)
+    assert.deepEqual(
+      (r.body.services as ServiceReport[]).map((s) => s.name),
+      ['good'],
+    )
+  })
+
+  test('at most 4 runs at once: the next is told to come back (429)', async () => {
+    const runs = await Promise.all(Array.from({ length: 6 }, () => call('GET', `${gw.adminUrl}/services/good/doctor?keepalive_wait=2`)))
+    const statuses = runs.map((r) => r.status).sort()
+    assert.deepEqual(statuses, [200, 200, 200, 200, 429, 429])
+    assert.match(runs.find((r) => r.status === 429)?.body.message ?? '', /runs already in progress/)
   })
 
   test("the probe path and method are the caller's", async () => {
