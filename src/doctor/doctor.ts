@@ -71,6 +71,8 @@ async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => P
  */
 export async function runDoctor(deps: DoctorDeps, service: string | undefined, options: DoctorOptions): Promise<DoctorReport> {
   const startedAt = Date.now()
+  // A change just written through the Admin API is in the configuration checked (bounded wait).
+  await deps.health.ready()
   const payload = deps.payload()
   let services: readonly Service[] = payload.services
   let scopeService: Service | undefined

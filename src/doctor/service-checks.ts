@@ -728,6 +728,8 @@ async function checkAddress(ctx: ServiceCheckContext, s: Service, a: Address, tl
 export async function checkService(ctx: ServiceCheckContext, s: Service): Promise<Finding[]> {
   const subject = serviceSubject(s)
   const findings: Finding[] = []
+  if (s.enabled === false)
+    return [finding('service', 'ok', subject, 'the service is disabled (enabled=false): the proxy sends it nothing, not probed')]
   const upstreams = ctx.payload.entities?.upstreams ?? []
   const upstream = upstreams.find((u) => u.name === s.host)
   let addresses: Address[]

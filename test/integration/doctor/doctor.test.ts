@@ -48,10 +48,13 @@ let gw: TestGateway
 let dns: TestDnsServer
 let silent: RawServer
 let idle: RawServer
+let trustedCa: { cert: string; key: string }
 const ports: Record<string, number> = {}
 
 before(async () => {
   dns = await startDnsServer({ 'api.doctor.test': { A: ['127.0.0.1'], ttl: 30 } })
+  // The certificate of `trustedCa` is its own CA: trusted through the service's ca_certificates.
+  trustedCa = makeCert({ cn: 'localhost', ca: true })
   const okHandler = (_req: unknown, res: import('node:http').ServerResponse): void => {
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' })
     res.end('ok')
@@ -82,6 +85,8 @@ before(async () => {
   const selfSigned = makeCert({ cn: 'localhost' })
   const tlsServer = track(createHttpsServer({ ...selfSigned, keepAliveTimeout: 120_000 }, okHandler))
   ports['tls'] = await listen(tlsServer)
+  const trustedServer = track(createHttpsServer({ ...trustedCa, keepAliveTimeout: 120_000 }, okHandler))
+  ports['trusted'] = await listen(trustedServer)
   const expired = makeCert({ cn: 'localhost', expired: true })
   const expiredServer = track(createHttpsServer({ ...expired }, okHandler))
   ports['expired'] = await listen(expiredServer)
@@ -103,7 +108,16 @@ before(async () => {
     { name: 'expired', url: `https://localhost:${ports['expired']}/`, tls_verify: true },
     { name: 'unverified', url: `https://localhost:${ports['tls']}/` },
     { name: 'pooled', url: 'http://pool.internal/' },
+    { name: 'srv', url: 'http://srv.doctor.test:1/' },
+    { name: 'disabled', url: `http://127.0.0.1:${ports['refused']}/`, enabled: false },
   ]
+  dns.set('srv.doctor.test', { SRV: [{ target: 'api.doctor.test', port: ports['good'] as number, weight: 10 }], ttl: 20 })
+  const ca = await call('POST', `${gw.adminUrl}/ca_certificates`, { cert: trustedCa.cert })
+  assert.equal(ca.status, 201, ca.text)
+  services.push(
+    { name: 'trusted', url: `https://localhost:${ports['trusted']}/`, tls_verify: true, ca_certificates: [ca.body.id] },
+    { name: 'wrong-name', url: `https://127.0.0.1:${ports['trusted']}/`, tls_verify: true, ca_certificates: [ca.body.id] },
+  )
   for (const s of services) {
     const r = await call('POST', `${gw.adminUrl}/services`, s)
     assert.equal(r.status, 201, r.text)
@@ -235,6 +249,36 @@ describe('doctor: each check against the seed faults', () => {
     assert.match(find(s, 'http', 'ok').summary, /→ 200/)
   })
 
+  test('DNS: SRV records, their port used for the probe', async () => {
+    const s = await doctorOf('srv', '?keepalive_wait=0')
+    assert.match(
+      find(s, 'dns', 'ok').summary,
+      new RegExp(
+        `"srv\\.doctor\\.test" resolves to SRV api\\.doctor\\.test:${ports['good']} \\(priority 10, weight 10\\) \\(SRV, TTL \\d+ s\\) via nameserver 127\\.0\\.0\\.1:\\d+`,
+      ),
+    )
+    assert.match(find(s, 'http', 'ok').summary, new RegExp(`→ 200 from 127\\.0\\.0\\.1:${ports['good']}`))
+  })
+
+  test('TLS: verified through the service ca_certificates; the hostname checked against the SNI', async () => {
+    const ok = await doctorOf('trusted', '?keepalive_wait=0')
+    assert.equal(ok.status, 'warn', JSON.stringify(ok.findings)) // 30-day certificate: expiry warning only
+    assert.match(find(ok, 'tls', 'warn').summary, /expires in/)
+    assert.equal(ok.findings.filter((f) => f.check === 'tls' && f.severity === 'error').length, 0)
+    const wrong = await doctorOf('wrong-name', '?keepalive_wait=0')
+    const f = find(wrong, 'tls', 'error')
+    assert.match(f.summary, /is not valid for "127\.0\.0\.1"/)
+    assert.match(f.fix ?? '', /reissue the certificate/)
+  })
+
+  test('a disabled service is not probed', async () => {
+    const s = await doctorOf('disabled')
+    assert.deepEqual(
+      s.findings.map((f) => [f.check, f.severity]),
+      [['service', 'ok']],
+    )
+  })
+
   test('upstream entities: each target resolved, probed, with its health', async () => {
     const s = await doctorOf('pooled')
     assert.match(find(s, 'dns', 'ok').summary, /names upstream pool\.internal/)
@@ -298,7 +342,7 @@ describe('doctor: each check against the seed faults', () => {
       'status',
     ])
     assert.equal(r.body.status, 'error')
-    assert.equal(r.body.services.length, 13)
+    assert.equal(r.body.services.length, 17)
     assert.ok(Array.isArray(r.body.routes))
     const idle = (r.body.services as ServiceReport[]).find((s) => s.name === 'idle')
     assert.match(idle?.findings.find((f) => f.check === 'keepalive')?.summary ?? '', /not measured \(keepalive_wait=0\)/)
@@ -369,7 +413,7 @@ describe('turnpike doctor', () => {
   test('every service at once; unknown service; no gateway', async () => {
     const all = await runTurnpike(['doctor', '-p', gw.prefix, '--keepalive-wait', '0'])
     assert.equal(all.status, 2)
-    assert.match(all.stdout, /doctor: error: 13 services/)
+    assert.match(all.stdout, /doctor: error: 17 services/)
     const unknown = await runTurnpike(['doctor', '-p', gw.prefix, '--service', 'nope'])
     assert.equal(unknown.status, 4)
     assert.match(unknown.stderr, /Not found/)
