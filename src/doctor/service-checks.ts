@@ -674,6 +674,18 @@ async function keepaliveCheck(ctx: ServiceCheckContext, a: Address, r: ExchangeR
       details,
     )
   const measured = idle !== 0 && limitS >= idle
+  // Not closed within the wait: the upstream may say how long it keeps idle connections.
+  const advertised = /(?:^|[,;\s])timeout=(\d{1,6})\b/i.exec(r.head.headers['keep-alive'] ?? '')
+  const advertisedS = advertised === null ? null : Number(advertised[1])
+  if (!measured && advertisedS !== null && (idle === 0 || advertisedS < idle))
+    return finding(
+      'keepalive',
+      'warn',
+      a.subject,
+      `${where} announces it closes idle connections after ${advertisedS} s (Keep-Alive: timeout=${advertisedS}), but the gateway keeps them up to ${idle === 0 ? 'no limit' : `${idle} s`} (upstream_keepalive_idle_timeout): a request sent on a connection the upstream just closed fails with "upstream prematurely closed connection"`,
+      keepaliveAdvice(advertisedS, idle),
+      { ...details, advertised_timeout_s: advertisedS },
+    )
   return finding(
     'keepalive',
     'ok',

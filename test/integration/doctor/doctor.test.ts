@@ -227,6 +227,17 @@ describe('doctor: each check against the seed faults', () => {
     assert.ok(idleMs >= 900 && idleMs < 2900, String(idleMs))
   })
 
+  test('keep-alive: an upstream announcing a shorter idle timeout (Keep-Alive: timeout=5) than it is waited for', async () => {
+    // The second load balancer is a node server with its default 5 s keep-alive timeout.
+    const s = await doctorOf('lb502', '?keepalive_wait=1')
+    const f = find(s, 'keepalive', 'warn')
+    assert.match(
+      f.summary,
+      /announces it closes idle connections after 5 s \(Keep-Alive: timeout=5\), but the gateway keeps them up to 60 s/,
+    )
+    assert.match(f.fix ?? '', /set upstream_keepalive_idle_timeout below 5 s \(e\.g\. 4\)/)
+  })
+
   test('TLS: a self-signed certificate with tls_verify on is an error', async () => {
     const s = await doctorOf('self-signed')
     const f = find(s, 'tls', 'error')
