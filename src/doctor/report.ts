@@ -51,6 +51,8 @@ export const LIMITS = {
   keepaliveWaitMax: 75,
   /** Budget of one service's checks beyond the keep-alive wait. */
   serviceBudgetMs: 25_000,
+  /** No service starts being probed later than this into a run (those left are reported, not probed). */
+  runStartWindowMs: 120_000,
 } as const
 
 export type ProbeMethod = 'HEAD' | 'GET'
