@@ -480,6 +480,8 @@ async function connectTo(ctx: ServiceCheckContext, s: Service, a: Address, tls: 
     },
     Math.min(connectTimeout(s), LIMITS.stepTimeoutMs),
   )
+  if (!hs.ok && hs.code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL' && s.protocol === 'grpcs')
+    return { ok: false, findings: [notHttp2(a, 'refused by the upstream (no_application_protocol alert)')] }
   if (!hs.ok) {
     // Tell "speaks plain HTTP" by what the port answers to a plain request on a new connection.
     let plain: string | null = null
@@ -494,12 +496,25 @@ async function connectTo(ctx: ServiceCheckContext, s: Service, a: Address, tls: 
     return { ok: false, findings: [tlsHandshakeFailure(a, hs.code, hs.message, plain)] }
   }
   if (report !== null) report.push(...tlsFindings(a, hs, tls, a.hostname))
+  if (report !== null && s.protocol === 'grpcs' && hs.alpn !== 'h2') report.push(notHttp2(a, hs.alpn ?? 'none'))
   if (s.protocol === 'grpcs' || s.protocol === 'tls') {
     // Nothing more to say over this connection.
     hs.socket.destroy()
     return { ok: true, socket: hs.socket }
   }
   return { ok: true, socket: hs.socket }
+}
+
+/** A grpcs upstream that does not agree to HTTP/2 in the TLS handshake. */
+function notHttp2(a: Address, alpn: string): Finding {
+  return finding(
+    'tls',
+    'error',
+    a.subject,
+    `${at(a.ip, a.port)} did not agree to HTTP/2 in the TLS handshake (ALPN: ${alpn}): a grpcs service needs a gRPC (HTTP/2) server`,
+    'check the port, or set the service protocol to https if the upstream serves HTTP/1.x',
+    { address: at(a.ip, a.port), alpn },
+  )
 }
 
 /** What an http service's port answered when it did not answer HTTP: TLS, by bytes or by a handshake. */

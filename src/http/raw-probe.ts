@@ -163,7 +163,8 @@ export function startTls(socket: Socket, opts: TlsProbeOptions, timeoutMs: numbe
         hostnameError: identity === undefined ? null : identity.message,
       })
     })
-    tls.once('error', (err: NodeJS.ErrnoException) => fail(err.code ?? 'ERROR', err.message))
+    // OpenSSL's messages run over several lines with source paths: the first line says it.
+    tls.once('error', (err: NodeJS.ErrnoException) => fail(err.code ?? 'ERROR', (err.message.split('\n')[0] ?? '').slice(0, 300)))
     tls.once('close', () => fail('CLOSED', 'the upstream closed the connection during the TLS handshake'))
   })
 }

@@ -110,6 +110,7 @@ before(async () => {
     { name: 'pooled', url: 'http://pool.internal/' },
     { name: 'srv', url: 'http://srv.doctor.test:1/' },
     { name: 'disabled', url: `http://127.0.0.1:${ports['refused']}/`, enabled: false },
+    { name: 'grpcs-on-h1', protocol: 'grpcs', host: '127.0.0.1', port: ports['tls'] },
   ]
   dns.set('srv.doctor.test', { SRV: [{ target: 'api.doctor.test', port: ports['good'] as number, weight: 10 }], ttl: 20 })
   const ca = await call('POST', `${gw.adminUrl}/ca_certificates`, { cert: trustedCa.cert })
@@ -282,6 +283,13 @@ describe('doctor: each check against the seed faults', () => {
     assert.match(f.fix ?? '', /reissue the certificate/)
   })
 
+  test('TLS: a grpcs service whose upstream does not agree to HTTP/2', async () => {
+    const s = await doctorOf('grpcs-on-h1')
+    const f = find(s, 'tls', 'error')
+    assert.match(f.summary, /did not agree to HTTP\/2 in the TLS handshake \(ALPN: (none|refused by the upstream)/)
+    assert.equal(s.findings.filter((x) => x.check === 'http').length, 0, 'no HTTP/1 probe of a grpc service')
+  })
+
   test('a disabled service is not probed', async () => {
     const s = await doctorOf('disabled')
     assert.deepEqual(
@@ -353,7 +361,7 @@ describe('doctor: each check against the seed faults', () => {
       'status',
     ])
     assert.equal(r.body.status, 'error')
-    assert.equal(r.body.services.length, 17)
+    assert.equal(r.body.services.length, 18)
     assert.ok(Array.isArray(r.body.routes))
     const idle = (r.body.services as ServiceReport[]).find((s) => s.name === 'idle')
     assert.match(idle?.findings.find((f) => f.check === 'keepalive')?.summary ?? '', /not measured \(keepalive_wait=0\)/)
@@ -424,7 +432,7 @@ describe('turnpike doctor', () => {
   test('every service at once; unknown service; no gateway', async () => {
     const all = await runTurnpike(['doctor', '-p', gw.prefix, '--keepalive-wait', '0'])
     assert.equal(all.status, 2)
-    assert.match(all.stdout, /doctor: error: 17 services/)
+    assert.match(all.stdout, /doctor: error: 18 services/)
     const unknown = await runTurnpike(['doctor', '-p', gw.prefix, '--service', 'nope'])
     assert.equal(unknown.status, 4)
     assert.match(unknown.stderr, /Not found/)
