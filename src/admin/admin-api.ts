@@ -130,7 +130,7 @@ export function createAdminApi(options: AdminApiOptions): AdminApi {
   })
   for (const route of info) router.add(route)
   if (options.plugins !== undefined && dao.entities['plugins'] !== undefined) {
-    for (const route of pluginRoutes({ dao, plugins: options.plugins })) router.add(route)
+    for (const route of pluginRoutes({ dao, plugins: options.plugins, database })) router.add(route)
   }
   if (dao.entities['upstreams'] !== undefined && dao.entities['targets'] !== undefined) {
     for (const route of upstreamRoutes({

@@ -24,6 +24,8 @@ import type { AdminRoute } from './router.js'
 export interface PluginRouteDeps {
   readonly dao: Dao
   readonly plugins: PluginRegistry
+  /** The node's `database` setting: some plugin schemas differ without one (rate-limiting's `policy`). */
+  readonly database?: string
 }
 
 function noSuchPlugin(name: string): AdminHttpError {
@@ -31,26 +33,30 @@ function noSuchPlugin(name: string): AdminHttpError {
 }
 
 /** The `{ fields: [...], entity_checks: [...] }` body for a plugin, through the same renderer as entity schemas. */
-function pluginSchemaJson(plugins: PluginRegistry, name: string): unknown {
+function pluginSchemaJson(plugins: PluginRegistry, name: string, database: string | undefined): unknown {
   const plugin = plugins.get(name)
   if (plugin === undefined) throw noSuchPlugin(name)
-  const view: EntitySchema = { name, primary_key: ['id'], fields: pluginSchemaFields(plugin) }
+  const view: EntitySchema = {
+    name,
+    primary_key: ['id'],
+    fields: pluginSchemaFields(plugin, database === undefined ? {} : { database }),
+  }
   return schemaToJson(view)
 }
 
-export function pluginRoutes({ dao, plugins }: PluginRouteDeps): AdminRoute[] {
+export function pluginRoutes({ dao, plugins, database }: PluginRouteDeps): AdminRoute[] {
   return [
     { path: '/plugins/enabled', methods: { GET: async () => ok({ enabled_plugins: plugins.names() }) } },
     {
       path: '/schemas/plugins/{name}',
-      methods: { GET: async (ctx) => ok(pluginSchemaJson(plugins, ctx.params['name'] ?? '')) },
+      methods: { GET: async (ctx) => ok(pluginSchemaJson(plugins, ctx.params['name'] ?? '', database)) },
     },
     {
       path: '/plugins/schema/{name}',
       methods: {
         GET: async (ctx) => {
           // Kong: schema_to_jsonable of the config record, so its checks come along (empty when none)
-          const body = pluginSchemaJson(plugins, ctx.params['name'] ?? '') as {
+          const body = pluginSchemaJson(plugins, ctx.params['name'] ?? '', database) as {
             fields: Record<string, { fields?: unknown; entity_checks?: unknown }>[]
           }
           const config = body.fields.find((f) => 'config' in f)?.['config']

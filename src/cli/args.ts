@@ -33,11 +33,15 @@ export interface ParsedArgs {
   /** decK's aliases: `-s/--state FILE` (repeatable) and `--skip-consumers`. */
   state: string[]
   skipConsumers: boolean
-  /** `doctor`: `--service NAME|ID`, `--route NAME|ID`, `--json`, `--keepalive-wait SECONDS`. */
+  /** `doctor`: `--service NAME|ID`, `--route NAME|ID`, `--keepalive-wait SECONDS`; `--json` (doctor, trace). */
   service: string | undefined
   route: string | undefined
-  json: boolean
   keepaliveWait: string | undefined
+  /** `trace`: `--json`, `--send`, `--body TEXT|@FILE`, `--client-ip IP` (`-H` is `headers`). */
+  json: boolean
+  send: boolean
+  body: string | undefined
+  clientIp: string | undefined
 }
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
@@ -64,8 +68,11 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     skipConsumers: false,
     service: undefined,
     route: undefined,
-    json: false,
     keepaliveWait: undefined,
+    json: false,
+    send: false,
+    body: undefined,
+    clientIp: undefined,
   }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string
@@ -101,9 +108,16 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     else if (a.startsWith('--service=')) out.service = a.slice(10)
     else if (a === '--route') out.route = value()
     else if (a.startsWith('--route=')) out.route = a.slice(8)
-    else if (a === '--json') out.json = true
     else if (a === '--keepalive-wait') out.keepaliveWait = value()
     else if (a.startsWith('--keepalive-wait=')) out.keepaliveWait = a.slice(17)
+    else if (a === '--json') out.json = true
+    else if (a === '--send') out.send = true
+    else if (a === '--body' || a === '--data' || a === '-d') {
+      // A body may start with '-' (a JSON array of negative numbers…): taken as is.
+      const v = argv[++i]
+      if (v === undefined) throw new UsageError(`${a} needs a value`)
+      out.body = v
+    } else if (a === '--client-ip') out.clientIp = value()
     else if (a === '--vv' || a === '--v')
       continue // Kong's verbosity flags: accepted, logs go to the error log
     else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`)

@@ -14,6 +14,7 @@ import { healthCommand } from './commands/health.js'
 import { migrationsCommand } from './commands/migrations.js'
 import { startCommand } from './commands/start.js'
 import { stopCommand } from './commands/stop.js'
+import { traceCommand } from './commands/trace.js'
 
 const USAGE = `Usage: turnpike COMMAND [OPTIONS]
 
@@ -26,6 +27,11 @@ The available commands are:
                                  Run the troubleshooting checklist from the running gateway: DNS, TCP, TLS,
                                  an HTTP probe and keep-alive per service, and the route checks; exit code
                                  0 ok, 1 warnings, 2 errors, 3 not running, 4 unknown service/route
+  trace METHOD URL [-H 'Name: value']... [--body TEXT|@FILE] [--client-ip IP] [--send] [--json] [-p prefix]
+                                 Explain a request before it is sent: the route and near misses, each plugin's
+                                 decision, the upstream request and the balancer's pick (docs/trace.md);
+                                 --send also sends it and times DNS, connect, TLS, first byte. Exit 0 when it
+                                 would reach the upstream, 1 when the gateway would answer it itself
   check [-c conf | conf]         Validate a configuration file and say what is wrong
   version [-a]                   Print the version
   config SUBCOMMAND [-c conf]    Declarative configuration: dump, diff, sync, validate, init, db_import, db_export
@@ -42,7 +48,7 @@ Every setting can also come from the environment: TURNPIKE_<NAME> (or KONG_<NAME
 `
 
 /** The commands, for "did you mean". */
-const COMMANDS = ['start', 'stop', 'health', 'doctor', 'check', 'version', 'config', 'migrations']
+const COMMANDS = ['start', 'stop', 'health', 'doctor', 'trace', 'check', 'version', 'config', 'migrations']
 
 export function configFrom(args: ParsedArgs): GatewayConfig {
   const overrides: Record<string, string> = {}
@@ -75,6 +81,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await healthCommand(configFrom(args))
       case 'doctor':
         return await doctorCommand(configFrom(args), args)
+      case 'trace':
+        return await traceCommand(args, () => configFrom(args))
       case 'check': {
         const file = args.positional[0] ?? args.conf
         const config = loadConfig(file !== undefined ? { confPath: file } : {})

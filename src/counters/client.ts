@@ -9,7 +9,7 @@
  * @module
  */
 import { CounterAuthority } from './authority.js'
-import type { CounterItem, CounterToPrimary, CounterToWorker } from './messages.js'
+import type { ClusterHit, ClusterToPrimary, ClusterToWorker, CounterItem, CounterToPrimary, CounterToWorker } from './messages.js'
 
 /** The outcome of a take: allowed or not, and per item what remains after it (Kong's headers). */
 export interface TakeResult {
@@ -25,8 +25,11 @@ interface Lease {
   readonly end: number
 }
 
-/** What plugins use of the counters: one hit on every item, or none. */
-export type NodeCounters = Pick<CounterClient, 'take'>
+/**
+ * What plugins use of the counters: one hit on every item, or none (`take`, node-wide), and the
+ * same on the database's rows shared by every node (`clusterTake`, rate-limiting's `cluster`).
+ */
+export type NodeCounters = Pick<CounterClient, 'take' | 'clusterTake'>
 
 /** How often ended windows' unused leases are given back. */
 const SWEEP_MS = 1000
@@ -34,11 +37,12 @@ const SWEEP_MS = 1000
 export class CounterClient {
   readonly #leases = new Map<string, Lease>()
   readonly #pending = new Map<number, (m: Extract<CounterToWorker, { type: 'counter:grant' }>) => void>()
+  readonly #clusterPending = new Map<number, { resolve: (r: TakeResult) => void; reject: (e: Error) => void }>()
   #nextId = 0
-  readonly #send: (msg: CounterToPrimary) => void
+  readonly #send: (msg: CounterToPrimary | ClusterToPrimary) => void
   readonly #now: () => number
 
-  constructor(send: (msg: CounterToPrimary) => void, now: () => number = Date.now) {
+  constructor(send: (msg: CounterToPrimary | ClusterToPrimary) => void, now: () => number = Date.now) {
     this.#send = send
     this.#now = now
     const t = setInterval(() => this.sweep(), SWEEP_MS)
@@ -50,8 +54,14 @@ export class CounterClient {
     return this.#leases.get(key)?.tokens ?? 0
   }
 
-  onMessage(msg: CounterToWorker): void {
-    if (msg.type === 'counter:grant') {
+  onMessage(msg: CounterToWorker | ClusterToWorker): void {
+    if (msg.type === 'counter:cluster-result') {
+      const waiting = this.#clusterPending.get(msg.id)
+      if (waiting === undefined) return
+      this.#clusterPending.delete(msg.id)
+      if (msg.error !== null) waiting.reject(new Error(msg.error))
+      else waiting.resolve({ ok: msg.ok, remaining: msg.remaining })
+    } else if (msg.type === 'counter:grant') {
       const resolve = this.#pending.get(msg.id)
       if (resolve === undefined) return
       this.#pending.delete(msg.id)
@@ -100,6 +110,18 @@ export class CounterClient {
     })
   }
 
+  /**
+   * One hit on every period of the database's rows (rate-limiting's `cluster` policy), or none:
+   * the primary runs it. Rejects when the database could not be asked.
+   */
+  clusterTake(hit: ClusterHit): Promise<TakeResult> {
+    const id = ++this.#nextId
+    return new Promise<TakeResult>((resolve, reject) => {
+      this.#clusterPending.set(id, { resolve, reject })
+      this.#send({ type: 'counter:cluster', id, hit })
+    })
+  }
+
   /** Gives back the unused leases of windows that are over. */
   sweep(now: number = this.#now()): void {
     const returns: [string, number, boolean][] = []
@@ -120,6 +142,15 @@ export function inProcessCounters(now: () => number = Date.now): { client: Count
     () => 1,
     now,
   )
-  client = new CounterClient((msg) => queueMicrotask(() => authority.handle(0, msg)), now)
+  client = new CounterClient(
+    (msg) =>
+      queueMicrotask(() => {
+        // No database in this process: the `cluster` policy's hits fail (fault_tolerant decides).
+        if (msg.type === 'counter:cluster')
+          client?.onMessage({ type: 'counter:cluster-result', id: msg.id, ok: false, remaining: [], error: 'no database in this process' })
+        else authority.handle(0, msg)
+      }),
+    now,
+  )
   return { client, authority }
 }

@@ -40,3 +40,30 @@ export type CounterToWorker =
     }
   /** Give back the unused hits leased for these keys. */
   | { readonly type: 'counter:recall'; readonly rid: number; readonly keys: readonly string[] }
+
+/**
+ * rate-limiting's `cluster` policy: one request's hit on the rows of Kong's `ratelimiting_metrics`
+ * (the primary runs it on the node's database; src/runtime/cluster-counters.ts).
+ */
+export interface ClusterHit {
+  readonly identifier: string
+  readonly serviceId: string
+  readonly routeId: string
+  /** Per configured period: its window start (epoch seconds), limit and row lifetime (seconds). */
+  readonly periods: readonly { readonly period: string; readonly date: number; readonly limit: number; readonly ttl: number }[]
+}
+
+/** A worker asks the primary for a `cluster` hit. */
+export type ClusterToPrimary = { readonly type: 'counter:cluster'; readonly id: number; readonly hit: ClusterHit }
+
+/**
+ * The primary's answer: taken or not, with what each period still allows (as `counter:grant`);
+ * `error` when the database could not be asked (the plugin's `fault_tolerant` decides).
+ */
+export type ClusterToWorker = {
+  readonly type: 'counter:cluster-result'
+  readonly id: number
+  readonly ok: boolean
+  readonly remaining: readonly number[]
+  readonly error: string | null
+}

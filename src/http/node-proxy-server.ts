@@ -11,7 +11,7 @@ import { gatewayResponseHeaders, type Proxy } from '../proxy/runloop.js'
 import type { BodySource, Downstream, HeaderList, ResponseHeaders } from '../proxy/types.js'
 import { negotiateNginxError, nginxErrorMessage, renderError } from '../proxy/error-response.js'
 import { wireHeaderList, wireHeaderObject, wireValue } from '../codec/header-values.js'
-import { checkRequestHead, HEADER_TOO_LARGE, LARGE_HEADER_BUFFER_SIZE, originForm } from '../proxy/request-head.js'
+import { HEADER_TOO_LARGE, LARGE_HEADER_BUFFER_SIZE, originForm, refusedBeforeRunloop } from '../proxy/request-head.js'
 import { nextRequestId } from '../proxy/request-id.js'
 import { type ListenerTls, tlsServerOptions } from './tls.js'
 import { guardTlsListener } from './tls-guard.js'
@@ -344,10 +344,11 @@ const refusedOn = new WeakSet<object>()
 function serve(proxy: Proxy, req: IncomingMessage, d: Downstream): void {
   // node parses requests pipelined behind one that closes the connection; nginx never reads them.
   if (refusedOn.has(req.socket)) return
-  let refused = checkRequestHead({ method: d.method, target: req.url ?? '', httpVersion: d.httpVersion, rawHeaders: d.rawHeaders })
-  // nginx's client_max_body_size: a declared length over it is refused before any byte is read.
-  const max = proxy.settings.clientMaxBodySize
-  if (refused === null && max > 0 && Number(req.headers['content-length'] ?? 0) > max) refused = 413
+  const refused = refusedBeforeRunloop(
+    { method: d.method, target: req.url ?? '', httpVersion: d.httpVersion, rawHeaders: d.rawHeaders },
+    req.headers['content-length'],
+    proxy.settings.clientMaxBodySize,
+  )
   if (refused === null) return proxy.handle(d)
   refusedOn.add(req.socket)
   proxy.reject(d, refused)

@@ -429,7 +429,17 @@ class LogApi extends HostView implements PdkLog {
     const log = this.h.errorLog
     if (!log.enabled(level)) return
     const name = this.#pdk.pluginName
-    log.log(level, `[${name === '' ? 'kong' : name}] ${stringify(parts)}`, { request_id: this.h.requestId })
+    // The context every request line carries (nginx's, as Kong's plugin lines have it), the query
+    // string left out: it may hold a credential (key-auth's `?apikey=`), and plugin lines are
+    // the ones written about credentials.
+    const h = this.h
+    const q = h.rawUrl.indexOf('?')
+    log.log(level, `[${name === '' ? 'kong' : name}] ${stringify(parts)}`, {
+      client: h.clientIp,
+      request: `${h.method} ${q === -1 ? h.rawUrl : `${h.rawUrl.slice(0, q)}?…`} HTTP/${h.httpVersion}`,
+      ...(h.hostHeader !== '' ? { host: h.hostHeader } : {}),
+      request_id: h.requestId,
+    })
   }
   debug(...parts: unknown[]): void {
     this.#write('debug', parts)

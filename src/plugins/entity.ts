@@ -114,7 +114,7 @@ function mustBeNull(reference: string, description: string): Field {
 }
 
 /** The subschema of one plugin: its `config` record and scope restrictions. */
-export function pluginSubschema(plugin: AnyPlugin): Subschema {
+export function pluginSubschema(plugin: AnyPlugin, opts: { readonly database?: string } = {}): Subschema {
   const s = plugin.schema
   const fields: Record<string, Field> = {}
   if (s.no_consumer === true)
@@ -134,7 +134,7 @@ export function pluginSubschema(plugin: AnyPlugin): Subschema {
   fields['config'] = {
     type: 'record',
     required: true,
-    fields: s.config,
+    fields: opts.database === 'off' && s.dbless_config !== undefined ? { ...s.config, ...s.dbless_config } : s.config,
     ...(s.config_checks === undefined ? {} : { entity_checks: s.config_checks }),
     ...(s.config_validator === undefined ? {} : { custom_validator: s.config_validator }),
   }
@@ -142,9 +142,9 @@ export function pluginSubschema(plugin: AnyPlugin): Subschema {
 }
 
 /** The `plugins` entity schema for the plugins in `registry`. */
-export function pluginsEntity(registry: PluginRegistry): EntitySchema {
+export function pluginsEntity(registry: PluginRegistry, opts: { readonly database?: string } = {}): EntitySchema {
   const subschemas: Record<string, Subschema> = {}
-  for (const plugin of registry.all()) subschemas[plugin.name] = pluginSubschema(plugin)
+  for (const plugin of registry.all()) subschemas[plugin.name] = pluginSubschema(plugin, opts)
   return {
     name: 'plugins',
     primary_key: ['id'],
@@ -159,8 +159,8 @@ export function pluginsEntity(registry: PluginRegistry): EntitySchema {
 }
 
 /** Kong's `GET /schemas/plugins/{name}` body for one plugin (its subschema, as fields in order). */
-export function pluginSchemaFields(plugin: AnyPlugin): Readonly<Record<string, Field>> {
-  const sub = pluginSubschema(plugin)
+export function pluginSchemaFields(plugin: AnyPlugin, opts: { readonly database?: string } = {}): Readonly<Record<string, Field>> {
+  const sub = pluginSubschema(plugin, opts)
   const out: Record<string, Field> = {}
   for (const name of ['consumer', 'route', 'service', 'protocols', 'config']) {
     const f = sub.fields[name]
@@ -176,9 +176,9 @@ export function pluginSchemaFields(plugin: AnyPlugin): Readonly<Record<string, F
  */
 export function entityRegistry(
   pluginRegistry: PluginRegistry,
-  opts: { readonly vaults?: readonly string[] } = {},
+  opts: { readonly vaults?: readonly string[]; readonly database?: string } = {},
 ): Readonly<Record<string, EntitySchema>> {
-  const out: Record<string, EntitySchema> = { ...ENTITIES, consumers, plugins: pluginsEntity(pluginRegistry) }
+  const out: Record<string, EntitySchema> = { ...ENTITIES, consumers, plugins: pluginsEntity(pluginRegistry, opts) }
   // kong.conf `vaults`: the vault backends this node loaded (default: the bundled ones).
   if (opts.vaults !== undefined) out['vaults'] = vaultsEntity(opts.vaults)
   for (const entity of pluginRegistry.entities()) {

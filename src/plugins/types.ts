@@ -28,6 +28,12 @@ export interface PluginSchema {
   readonly no_consumer?: boolean
   readonly no_route?: boolean
   readonly no_service?: boolean
+  /**
+   * Fields of `config` replaced when the node runs without a database (`database = off`): Kong's
+   * schemas that read `kong.configuration.database` when they load (rate-limiting's `policy`
+   * has no `cluster` there).
+   */
+  readonly dbless_config?: Readonly<Record<string, Field>>
   /** Default `protocols` for instances of this plugin (Kong: grpc, grpcs, http, https). */
   readonly protocols?: readonly string[]
 }

@@ -131,3 +131,17 @@ export function checkRequestHead(h: RequestHead): number | null {
   if (h.method === 'TRACE') return 405
   return null
 }
+
+/**
+ * What the server adapter answers before the runloop, if anything: {@link checkRequestHead}, then
+ * nginx's `client_max_body_size` on a declared length (413 before any byte is read; 0: no limit).
+ */
+export function refusedBeforeRunloop(
+  h: RequestHead,
+  contentLength: string | string[] | undefined,
+  clientMaxBodySize: number,
+): number | null {
+  const refused = checkRequestHead(h)
+  if (refused !== null) return refused
+  return clientMaxBodySize > 0 && Number(contentLength ?? 0) > clientMaxBodySize ? 413 : null
+}

@@ -44,6 +44,39 @@ export function logError(ctx: RequestContext, level: 'error' | 'warn' | 'info', 
   ctx.proxy.errorLog.log(level, message, logContext(ctx, extra))
 }
 
+/** Characters of the upstream's `Server` header quoted in the line. */
+const SERVER_SHOWN = 80
+
+/**
+ * A 5xx the upstream itself answered (nothing failed on the gateway's side: it connected, sent the
+ * request and got a status back), in one `notice` line naming the address that answered. A 502
+ * the gateway makes logs `[error] … while connecting to upstream` (or reading) instead; this
+ * line is how the two are told apart. Logged once per request: a status ends the request (the
+ * gateway retries on connection errors and timeouts, never on a status), so the address named is
+ * the one whose answer the client got.
+ */
+export function logUpstreamStatus(ctx: RequestContext, status: number, raw: readonly string[]): void {
+  const log = ctx.proxy.errorLog
+  const t = ctx.target
+  if (status < 500 || t === null || !log.enabled('notice')) return
+  let server: string | undefined
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if ((raw[i] as string).toLowerCase() !== 'server') continue
+    const v = raw[i + 1] as string
+    server = v.length > SERVER_SHOWN ? `${v.slice(0, SERVER_SHOWN)}…` : v
+    break
+  }
+  const address = `${t.address.includes(':') ? `[${t.address}]` : t.address}:${t.port}`
+  log.log(
+    'notice',
+    `upstream produced ${status} itself: ${address}${t.hostname !== t.address ? ` (${t.hostname})` : ''} answered ${status} and the gateway passed it through${ctx.tries > 1 ? ` (attempt ${ctx.tries}: the earlier ones failed, see their lines)` : ''}`,
+    logContext(ctx, {
+      ...(server !== undefined ? { upstream_server: server } : {}),
+      hint: `the ${status} comes from the upstream or something behind it (a load balancer, a proxy, the application); read its logs for this request, not the gateway's`,
+    }),
+  )
+}
+
 /** One failed upstream attempt, in nginx's words, with whether it is retried. */
 export function logUpstreamFailure(ctx: RequestContext, failure: UpstreamFailure, retrying: boolean, free = false): void {
   const log = ctx.proxy.errorLog

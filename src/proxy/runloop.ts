@@ -22,7 +22,7 @@ import { grpcsRequired, httpsRedirect, localError, sendExit, upgradeRequired } f
 import { grpcRouteCheck } from './grpc.js'
 import { bodyFilter, headerFilter, logPhase, runAccess, runRewrite } from './plugin-runner.js'
 import { RequestContext } from './request-context.js'
-import { logError, logPluginError, logContext, writeAccessLog } from './request-log.js'
+import { logError, logPluginError, logContext, logUpstreamStatus, writeAccessLog } from './request-log.js'
 import type { HostResolver } from './resolver.js'
 import { contentLength, headerObject, ResponseHeaderSet } from '../codec/response-headers.js'
 import { wireHeaderList } from '../codec/header-values.js'
@@ -239,6 +239,7 @@ class Exchange extends RequestContext implements UpstreamSink {
     this.headersAt = performance.now()
     this.upstreamStatus = status
     attemptAnswered(this, status)
+    if (status >= 500) logUpstreamStatus(this, status, raw)
     this.bodyLeft = contentLength(raw)
     const list = proxiedHeaders(this, status, raw, false)
     // Without plugins every value is the upstream's (its parser refused what could not be sent

@@ -11,9 +11,13 @@
  * @module
  */
 
-export type { MatchInput, RouteInput, RouteMatch, Router } from './types.js'
+export type { MatchInput, PriorityKey, RouteExplanation, RouteInput, RouteMatch, RouteVerdict, Router } from './types.js'
 export { compileRouter, type CompileRouterOptions } from './internal/compile-router.js'
 export { normalizePath, escapeUpstreamPath } from './internal/normalize-path.js'
 export { joinUpstreamPath } from './internal/upstream-path.js'
 export { httpsRedirectStatus } from './internal/protocols.js'
 export { RoutePathRegexError } from './internal/regex-path.js'
+// The rules the doctor's route checks reason with (src/doctor/routes.ts): the router's own.
+export { comparePriority, isRegexPath, priorityOf, splitRoute } from './internal/priority.js'
+export { canonicalHost, HOST_EXACT, HOST_PREFIX, HOST_SUFFIX, parseHostEntry, type HostEntry } from './internal/hosts.js'
+export { compilePathRegex, literalPrefixOf, toByteString } from './internal/regex-path.js'

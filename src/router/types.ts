@@ -4,6 +4,8 @@
  *
  * @module
  */
+import type { PriorityKey } from './internal/priority.js'
+export type { PriorityKey } from './internal/priority.js'
 
 /** The route fields the router reads (a structural subset of the `routes` entity row). */
 export interface RouteInput {
@@ -57,9 +59,40 @@ export interface RouteMatch<R extends RouteInput = RouteInput> {
   readonly captures: Readonly<Record<string, string>> | null
 }
 
+/** One compiled route's verdict on a request (see {@link Router.explain}). */
+export interface RouteVerdict<R extends RouteInput = RouteInput> {
+  readonly route: R
+  /** Position in Kong's priority order (0 is tried first); a route split by path groups has one per group. */
+  readonly rank: number
+  /** The priority fields that decide the rank (./internal/priority.ts). */
+  readonly priority: PriorityKey
+  /** The route `match()` picks (at most one verdict of an explanation). */
+  readonly matched: boolean
+  /** Why the route does not match (empty for the chosen route), one per failing condition. */
+  readonly reasons: readonly string[]
+  /** The prefix or regex match of the path ('' for a route without paths); null when the path does not fit. */
+  readonly matchedPath: string | null
+}
+
+/** Every compiled route's verdict on one request, in priority order. */
+export interface RouteExplanation<R extends RouteInput = RouteInput> {
+  /** The normalized request path (null: invalid percent-encoding, nginx answers 400). */
+  readonly path: string | null
+  /** The canonical request host and the port the routes' `host:port` entries compare. */
+  readonly host: string
+  readonly port: number
+  readonly winner: RouteVerdict<R> | null
+  readonly verdicts: readonly RouteVerdict<R>[]
+}
+
 export interface Router<R extends RouteInput = RouteInput> {
   /** Finds the route Kong would pick for this request, or null (404). */
   match(input: MatchInput): RouteMatch<R> | null
+  /**
+   * Explains a request against every route, in priority order (for `turnpike trace`): linear in
+   * the number of routes and never used on the proxy path; `match()` is unaffected.
+   */
+  explain(input: MatchInput): RouteExplanation<R>
   /** How many routes (after Kong's split by path-length groups) were compiled. */
   readonly size: number
 }

@@ -6,7 +6,7 @@
  */
 import type { Outcome } from '../balancer/health-model.js'
 import type { ConfigPayload } from '../snapshot/snapshot.js'
-import type { CounterToPrimary, CounterToWorker } from '../counters/messages.js'
+import type { ClusterToPrimary, ClusterToWorker, CounterToPrimary, CounterToWorker } from '../counters/messages.js'
 
 /** Primary → worker: run what plugin `plugin` registered for `op` (./plugin-calls.ts). */
 export interface PluginCallMessage {
@@ -33,6 +33,7 @@ export type ToWorker =
   | { readonly type: 'health'; readonly state: Readonly<Record<string, readonly string[]>> }
   /** Node-wide rate-limiting counters (src/counters). */
   | CounterToWorker
+  | ClusterToWorker
   /** A plugin endpoint asks every worker (prometheus scrape, proxy-cache lookup/purge). */
   | PluginCallMessage
 
@@ -65,6 +66,7 @@ export type ToPrimary =
     }
   /** Node-wide rate-limiting counters (src/counters). */
   | CounterToPrimary
+  | ClusterToPrimary
   | PluginReplyMessage
 
 /** Any message of either direction. */

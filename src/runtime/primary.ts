@@ -27,7 +27,7 @@ import { ErrorLog } from '../observability/error-log.js'
 import { openLogSink } from '../observability/log-file.js'
 import { storeEntity } from '../schema/index.js'
 import type { ConfigPayload } from '../snapshot/snapshot.js'
-import { createStore, PostgresStore, pgMigrations } from '../store/index.js'
+import { createStore, PostgresStore, pgMigrations, rateLimitMetrics } from '../store/index.js'
 import type { Store } from '../store/index.js'
 import { PRODUCT, VERSION } from '../version.js'
 import { certificateChangeLogger, logStoredCertificates } from './certificate-log.js'
@@ -50,9 +50,15 @@ import { NO_TRUST, type UpstreamTrust } from '../snapshot/upstream-tls.js'
 import { HostResolver, dnsOptions } from '../proxy/resolver.js'
 import { CounterService } from '../counters/service.js'
 import type { CounterToPrimary } from '../counters/messages.js'
+import { ClusterCounterService } from './cluster-counters.js'
 import { ConfigPublisher } from './config-publisher.js'
 import { WorkerFanout } from './plugin-calls.js'
 import { type NodeServices, pluginEndpoints } from '../plugins/endpoints.js'
+import { Tracer } from '../doctor/trace.js'
+import { traceRoutes } from '../doctor/trace-api.js'
+import { proxySettings } from './proxy-settings.js'
+import { ReferenceResolver } from '../snapshot/vault-references.js'
+import { SNAPSHOT_CORE_ENTITIES } from '../entities/index.js'
 
 export { pidFile, runningPid } from './pid-file.js'
 
@@ -126,7 +132,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   } catch (err) {
     throw new StartError(`could not load plugins: ${(err as Error).message}`)
   }
-  const ENTITIES = entityRegistry(pluginRegistry, { vaults: config.vaults })
+  const ENTITIES = entityRegistry(pluginRegistry, { vaults: config.vaults, database: config.database })
   try {
     // PostgreSQL: Kong's check first: a database that is not bootstrapped, or lacks this
     // release's migrations, is refused with the command to run (nothing listens yet).
@@ -244,6 +250,17 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   // Plugin endpoints' questions to every worker (prometheus scrapes, proxy-cache lookups and purges).
   const fanout = new WorkerFanout(() => Object.values(cluster.workers ?? {}).filter((x): x is Worker => x !== undefined))
   const countersMessage = (msg: CounterToPrimary, w: Worker): void => counters.handle(w, msg)
+  // rate-limiting's `cluster` policy: hits on the database's rows, run here for the workers.
+  let databaseDown: () => Error | null = () => null
+  const clusterCounters = new ClusterCounterService({
+    metrics: rateLimitMetrics(store),
+    log: errorLog,
+    down: () => databaseDown(),
+    reply: (workerId, msg) => {
+      const w = cluster.workers?.[workerId]
+      if (w !== undefined) sendTo(w, msg)
+    },
+  })
   const dispatch = createDispatcher<ToPrimary, [Worker]>(
     {
       booted: (_msg, w) => {
@@ -278,6 +295,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       'counter:acquire': countersMessage,
       'counter:returned': countersMessage,
       'counter:return': countersMessage,
+      'counter:cluster': (msg, w) => clusterCounters.handle(w.id, msg),
       'plugin:reply': (msg) => fanout.reply(msg),
     },
     (line) => errorLog.warn(line),
@@ -343,6 +361,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   // PostgreSQL: what other nodes commit reaches this node's workers too (listening before the
   // first load, so nothing committed in between is missed).
   const otherNodes = store instanceof PostgresStore ? await followOtherNodes(store, publisher, changed, errorLog) : null
+  if (otherNodes !== null) databaseDown = () => otherNodes.down()
   payload = await publisher.load()
   health.configure(payload)
   health.setReadyWait(async () => {
@@ -424,6 +443,22 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     health,
     callWorkers: (plugin, op, args, timeoutMs) => fanout.call(plugin, op, args, timeoutMs),
   }
+  // `POST /trace`: made on the first trace (a resolver, the plugins wrapped, a snapshot per version).
+  let tracerInstance: Tracer | null = null
+  const tracer = (): Tracer =>
+    (tracerInstance ??= new Tracer({
+      plugins: pluginRegistry.all(),
+      entities: Object.values(ENTITIES)
+        .filter((e) => !SNAPSHOT_CORE_ENTITIES.includes(e.name))
+        .map((e) => storeEntity(e)),
+      settings: proxySettings(config),
+      resolver: new HostResolver(dnsOptions(config)),
+      upstreamTrust: loadUpstreamTrust(config),
+      references: new ReferenceResolver(ENTITIES, { loaded: config.vaults, envPrefix: config.vault_env_prefix, env: process.env }),
+      listeners: config.proxy_listen,
+      payload: () => payload,
+      healthState: () => health.state(),
+    }))
   const admin = createAdminApi({
     upstreamHealth: health,
     dao,
@@ -434,6 +469,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     pluginServices,
     extraRoutes: [
       ...declarative.routes(),
+      ...traceRoutes(tracer),
       // `GET /doctor`: the troubleshooting checklist, from this process with the proxy's resolver and trust.
       ...doctorRoutes({
         nodeId: nodeId(prefix, config.node_id),
@@ -490,6 +526,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       // nothing to clean
     }
     counters.close()
+    clusterCounters.close()
     errorLog.notice('stopped')
     errorLog.flush()
     resolveStopped()

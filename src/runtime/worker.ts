@@ -42,7 +42,7 @@ function send(msg: ToPrimary): void {
 export async function runWorker(config: GatewayConfig): Promise<void> {
   // The same plugins as the primary (it refuses to start if they do not load).
   const registry: PluginRegistry = await loadPlugins(config.plugins, config.plugins_path)
-  const schemas = entityRegistry(registry, { vaults: config.vaults })
+  const schemas = entityRegistry(registry, { vaults: config.vaults, database: config.database })
   const entityLayouts = Object.values(schemas)
     .filter((e) => !SNAPSHOT_CORE_ENTITIES.includes(e.name))
     .map((e) => storeEntity(e))
@@ -261,6 +261,7 @@ export async function runWorker(config: GatewayConfig): Promise<void> {
       health: (msg) => healthView.set(msg.state),
       'counter:grant': (msg) => counters.onMessage(msg),
       'counter:recall': (msg) => counters.onMessage(msg),
+      'counter:cluster-result': (msg) => counters.onMessage(msg),
       'plugin:call': (msg) => void pluginCalls.answer(msg).then(send),
     },
     (line) => errorLog.warn(line),

@@ -3,12 +3,26 @@
  *
  * @module
  */
-import type { Store } from './types.js'
+import type { RateLimitMetrics, Store } from './types.js'
 import { MemoryStore } from './memory/memory-store.js'
 import { SqliteStore } from './sqlite/sqlite-store.js'
 import { PostgresStore, type PostgresStoreOptions } from './postgres/pg-store.js'
 
-export type { Store, StoreEntity, Row, Page, PageQuery, TagFilter, TagRow, InsertOptions, StoreErrorCode } from './types.js'
+export type {
+  MetricsHit,
+  MetricsOutcome,
+  MetricsPeriod,
+  RateLimitMetrics,
+  Store,
+  StoreEntity,
+  Row,
+  Page,
+  PageQuery,
+  TagFilter,
+  TagRow,
+  InsertOptions,
+  StoreErrorCode,
+} from './types.js'
 export { StoreError } from './types.js'
 export { MemoryStore, createMemoryStore } from './memory/memory-store.js'
 export { SqliteStore, createSqliteStore } from './sqlite/sqlite-store.js'
@@ -33,4 +47,10 @@ export function createStore(options: StoreOptions): Store {
     case 'postgres':
       return new PostgresStore(options)
   }
+}
+
+/** rate-limiting's `cluster` counters in the store's database; null for the memory store (DB-less). */
+export function rateLimitMetrics(store: Store): RateLimitMetrics | null {
+  if (store instanceof PostgresStore || store instanceof SqliteStore) return store.rateLimitMetrics()
+  return null
 }

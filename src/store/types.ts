@@ -117,3 +117,48 @@ export class StoreError extends Error {
     this.fields = fields
   }
 }
+
+/**
+ * One period of a {@link MetricsHit}: a row of Kong's `ratelimiting_metrics`
+ * (`identifier, period, period_date, service_id, route_id, value`).
+ */
+export interface MetricsPeriod {
+  /** `second` … `year`. */
+  readonly period: string
+  /** Start of the period's window, epoch seconds (Kong's `period_date`). */
+  readonly date: number
+  /** The limit: the hit is taken only while every period's value is below its limit. */
+  readonly limit: number
+  /** How long the row is kept after it is created, seconds (Kong's `ttl` column: the period's length). */
+  readonly ttl: number
+}
+
+/** One request's hit on the `cluster` rate-limiting policy's rows. */
+export interface MetricsHit {
+  readonly identifier: string
+  /** The plugin instance's service and route ids (Kong's null UUID when unscoped). */
+  readonly serviceId: string
+  readonly routeId: string
+  /** At most one entry per period, each period once. */
+  readonly periods: readonly MetricsPeriod[]
+}
+
+/**
+ * The outcome of a hit: taken (every row was below its limit and was incremented) or not (nothing
+ * counted); `remaining[i]` is what period i still allows after it (0 for a full one).
+ */
+export interface MetricsOutcome {
+  readonly ok: boolean
+  readonly remaining: readonly number[]
+}
+
+/**
+ * Kong's `ratelimiting_metrics` table in a store's own database (rate-limiting's `cluster`
+ * policy): exact counters shared by every node on the database.
+ */
+export interface RateLimitMetrics {
+  /** One hit on every period, atomically exact across nodes, or none. Throws StoreError. */
+  hit(hit: MetricsHit): Promise<MetricsOutcome>
+  /** Deletes rows whose `ttl` has passed (at most `max`); resolves how many went. */
+  purgeExpired(max: number): Promise<number>
+}

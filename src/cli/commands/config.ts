@@ -65,7 +65,7 @@ const SUBCOMMANDS = ['dump', 'diff', 'sync', 'validate', 'init', 'parse', 'db_im
 
 /** The node's entity registry (core entities, consumers, plugins and their entities), from the local settings. */
 async function registryFor(config: GatewayConfig): Promise<Readonly<Record<string, EntitySchema>>> {
-  return entityRegistry(await loadPlugins(config.plugins, config.plugins_path), { vaults: config.vaults })
+  return entityRegistry(await loadPlugins(config.plugins, config.plugins_path), { vaults: config.vaults, database: config.database })
 }
 
 function out(line: string): void {

@@ -10,7 +10,7 @@
  * - allowed → `X-Consumer-Groups: a, b` upstream (`X-Authenticated-Groups` for authenticated
  *   groups) unless `hide_groups_header`.
  *
- * Each refusal is logged at `info` with the route, the consumer, its groups and the rule.
+ * Each refusal is logged at `notice` with the route, the consumer, its groups and the rule.
  *
  * @module
  */
@@ -66,12 +66,12 @@ export function aclAccess(kong: Pdk, conf: AclPrepared): void {
     const auth = authenticatedGroups(kong)
     if (auth === null) {
       if (credential !== null) {
-        kong.log.info(
+        kong.log.notice(
           `403 "${ERR_FORBIDDEN}" on ${routeLabel(kong)}: a credential was presented but no consumer or authenticated groups are known`,
         )
         return kong.response.error(403, ERR_FORBIDDEN)
       }
-      kong.log.info(
+      kong.log.notice(
         `401 "Unauthorized" on ${routeLabel(kong)}: no consumer is authenticated; acl needs an authentication plugin (key-auth, basic-auth, jwt…) on this route, service or globally, which runs before it (higher priority)`,
       )
       return kong.response.error(401)
@@ -96,7 +96,7 @@ export function aclAccess(kong: Pdk, conf: AclPrepared): void {
     const who = fromAuthenticated
       ? 'the authenticated groups'
       : `${consumerLabel(consumer)}${credential === null ? ' (anonymous)' : ''} has groups`
-    kong.log.info(
+    kong.log.notice(
       `403 "${ERR_FORBIDDEN}" on ${routeLabel(kong)}: ${who} [${quoteList(groups)}]; ${conf.type === 'allow' ? 'none of them is allowed' : 'one of them is denied'} (${rule})`,
     )
     return kong.response.error(403, ERR_FORBIDDEN)

@@ -5,7 +5,7 @@
  * `WWW-Authenticate: Basic realm="<realm>"`; `hide_credentials` removes the header(s) read;
  * `anonymous` turns a failure into that consumer.
  *
- * The error log (info) says which header was read and why it failed — absent, not Basic, not
+ * The error log (notice) says which header was read and why it failed — absent, not Basic, not
  * base64, no `user:password`, unknown username, wrong password — never the password.
  *
  * @module
@@ -104,6 +104,6 @@ export function basicAuthAccess(kong: Pdk, conf: BasicAuthPrepared): void {
     useAnonymous(kong, conf.anonymous)
     return
   }
-  kong.log.info(`401 "Unauthorized" on ${routeLabel(kong)}: ${failure.why}`)
+  kong.log.notice(`401 "Unauthorized" on ${routeLabel(kong)}: ${failure.why}`)
   kong.response.error(401, 'Unauthorized', { 'WWW-Authenticate': conf.www })
 }

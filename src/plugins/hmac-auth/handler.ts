@@ -18,7 +18,7 @@
  *    the body must be empty) → else 401 `HMAC signature does not match`.
  *
  * Every 401 carries `WWW-Authenticate: hmac realm="<realm>"` (`hmac` without a realm). With
- * `anonymous` a failure continues as that consumer. The error log (info) says why each request
+ * `anonymous` a failure continues as that consumer. The error log (notice) says why each request
  * was refused, never with the secret or the signature.
  *
  * Bounded where Kong is not: the header read is at most {@link MAX_AUTHORIZATION_LENGTH}
@@ -288,7 +288,7 @@ function refuse(kong: Pdk, conf: HmacAuthPrepared, failure: Failure): void {
     useAnonymous(kong, conf.anonymous)
     return
   }
-  kong.log.info(`401 "${failure.message}" on ${routeLabel(kong)}: ${failure.why}`)
+  kong.log.notice(`401 "${failure.message}" on ${routeLabel(kong)}: ${failure.why}`)
   kong.response.error(401, failure.message, { 'WWW-Authenticate': conf.www })
 }
 

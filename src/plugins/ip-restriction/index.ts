@@ -96,7 +96,7 @@ export function ipRestrictionAccess(kong: Pdk, conf: IpRestrictionPrepared): voi
   const status = conf.status ?? 403
   const message = conf.message ?? `IP address not allowed: ${ip}`
   const peer = kong.client.getPeerIp()
-  kong.log.info(
+  kong.log.notice(
     `${status} "${message}" on ${routeLabel(kong)}: client ${why}${peer !== ip ? ` (real IP taken from a trusted proxy ${peer})` : ''}`,
   )
   kong.response.error(status, message)

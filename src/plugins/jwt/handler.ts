@@ -9,7 +9,7 @@
  * checks are Kong's own rules (only the claims named in `claims_to_verify`, Kong's messages), which
  * `jose`'s `jwtVerify` cannot express: it checks `exp` and `nbf` whenever present.
  *
- * Every refusal returns Kong's status, body and `WWW-Authenticate`, and writes one `info` line
+ * Every refusal returns Kong's status, body and `WWW-Authenticate`, and writes one `notice` line
  * saying why: where the plugin looked, which credential, which claim and value. Tokens and
  * secrets are never logged; a token appears at most as a short SHA-256 fingerprint.
  *

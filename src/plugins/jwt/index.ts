@@ -39,7 +39,7 @@ async function access(kong: Pdk, conf: JwtConfig): Promise<void> {
     useAnonymous(kong, conf.anonymous)
     return
   }
-  kong.log.info(`refused with ${result.status} on ${routeLabel(kong)}: ${result.log}`)
+  kong.log.notice(`refused with ${result.status} on ${routeLabel(kong)}: ${result.log}`)
   kong.response.exit(
     result.status,
     result.body,

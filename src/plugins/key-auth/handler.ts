@@ -10,13 +10,13 @@
  * - with `anonymous`, a failure continues as that consumer instead ("logical OR": a request
  *   another auth plugin already authenticated is left alone).
  *
- * Every refusal is logged at `info` with the route and the reason — the places searched, the
+ * Every refusal is logged at `notice` (seen at the default log level) with the route and the reason — the places searched, the
  * name that was repeated, a fingerprint of the unknown key — never the key itself.
  *
  * @module
  */
 import type { Consumer, Credential, Pdk } from '../../pdk/types.js'
-import { fingerprint, routeLabel, setConsumer, useAnonymous, wwwAuthenticate } from '../shared/consumer.js'
+import { keyFingerprint, routeLabel, setConsumer, useAnonymous, wwwAuthenticate } from '../shared/consumer.js'
 import type { KeyAuthConfig } from './schema.js'
 import { decodeFlatPairs } from '../../codec/form-decode.js'
 import { JSON_MAX_DEPTH, jsonDeeperThan } from '../../codec/json-depth.js'
@@ -256,7 +256,7 @@ function authenticate(kong: Pdk, conf: KeyAuthPrepared, body: BodyView | null): 
     return {
       status: 401,
       message: ERR_INVALID_AUTH_CRED,
-      why: `the key in ${where(found.source, found.name)} (${fingerprint(found.key)}) matches no key-auth credential: unknown, deleted or expired key`,
+      why: `the key in ${where(found.source, found.name)} (${keyFingerprint(found.key)}) matches no key-auth credential: unknown, deleted or expired key`,
     }
   }
   const consumerId = credential.consumer?.id
@@ -274,7 +274,7 @@ function respond(kong: Pdk, conf: KeyAuthPrepared, failure: Failure | null): voi
     useAnonymous(kong, conf.anonymous)
     return
   }
-  kong.log.info(`${failure.status} "${failure.message}" on ${routeLabel(kong)}: ${failure.why}`)
+  kong.log.notice(`${failure.status} "${failure.message}" on ${routeLabel(kong)}: ${failure.why}`)
   kong.response.error(failure.status, failure.message, { 'WWW-Authenticate': conf.www })
 }
 

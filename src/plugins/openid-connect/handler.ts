@@ -2,7 +2,7 @@
  * openid-connect's access phase: find the bearer token, verify its signature against the issuer's
  * cached JWKS (refreshing it, rate-limited, when the token names an unknown `kid`), check its
  * claims, map a consumer and pass claims upstream. Every refusal says why in the error log at
- * `info` (never the token: at most a fingerprint) and answers Kong's status, message and
+ * `notice` (never the token: at most a fingerprint) and answers Kong's status, message and
  * `WWW-Authenticate`.
  *
  * @module
@@ -169,7 +169,7 @@ function refuse(kong: Pdk, p: Prepared, status: 401 | 403, error: ClaimFailure['
     useAnonymous(kong, conf.anonymous)
     return
   }
-  kong.log.info(`refused with ${status} on ${routeLabel(kong)}: ${reason}${logDetail}`)
+  kong.log.notice(`refused with ${status} on ${routeLabel(kong)}: ${reason}${logDetail}`)
   const base = status === 401 ? conf.unauthorized_error_message : conf.forbidden_error_message
   const message = conf.display_errors ? `${base} (${reason})` : base
   kong.response.error(status, message, { 'WWW-Authenticate': wwwAuthenticate(p, error, reason) })

@@ -13,7 +13,8 @@
  *   else 500.
  *
  * Unlike Kong, counting is synchronous and exact: `local` across the node's workers (leases from
- * the primary), `redis` across nodes (one atomic script).
+ * the primary), `redis` across nodes (one atomic script), `cluster` across the nodes on one
+ * database (one conditional upsert of Kong's `ratelimiting_metrics` rows, run by the primary).
  *
  * @module
  */
@@ -23,6 +24,7 @@ import type { CounterItem } from '../../counters/messages.js'
 import { EXPIRATION, PERIODS, type Period, previousWindow, resetSeconds, windowOf } from '../../counters/window.js'
 import type { HeaderValue, Pdk } from '../../pdk/types.js'
 import { routeLabel } from '../shared/consumer.js'
+import { ClusterPolicy } from './policies/cluster.js'
 import { LocalPolicy } from './policies/local.js'
 import { RedisPolicy, RedisUnavailable } from './policies/redis.js'
 import { orDefault } from '../../schema/index.js'
@@ -59,7 +61,7 @@ export interface RateLimitingPrepared extends RateLimitingConfig {
   /** Key prefix: the instance's scope, or (scope unknown) a fingerprint of its configuration. */
   readonly scope: string | null
   readonly configTag: string
-  readonly policyImpl: { take(items: readonly CounterItem[]): TakeResult | Promise<TakeResult> }
+  readonly policyImpl: { take(items: readonly CounterItem[], identifier: string): TakeResult | Promise<TakeResult> }
 }
 
 /**
@@ -99,7 +101,6 @@ export function effectiveRedis(conf: RateLimitingConfig): RedisConfig {
 }
 
 export function prepareRateLimiting(conf: RateLimitingConfig, instance?: InstanceScope): RateLimitingPrepared {
-  if (conf.policy === 'cluster') throw new Error("the 'cluster' policy (counters in the PostgreSQL database) is not built yet in Turnpike")
   const limits = PERIODS.flatMap((period) => {
     const v = conf[period]
     return typeof v === 'number'
@@ -117,6 +118,16 @@ export function prepareRateLimiting(conf: RateLimitingConfig, instance?: Instanc
   const sliding = conf.window_type === 'sliding'
   const configTag = createHash('sha1').update(JSON.stringify(conf)).digest('hex').slice(0, 12)
   const scope = instance === undefined ? null : `${instance.route?.id ?? NULL_UUID}:${instance.service?.id ?? NULL_UUID}`
+  if (conf.policy === 'cluster') {
+    if (sliding) throw new Error("window_type 'sliding' is not available with the 'cluster' policy")
+    // Kong keys the rows by the instance's own service and route (conf.service_id / route_id).
+    const policy = new ClusterPolicy(
+      () => (nodeCounters ??= inProcessCounters().client),
+      { serviceId: instance?.service?.id ?? NULL_UUID, routeId: instance?.route?.id ?? NULL_UUID },
+      limits.map((l) => l.period),
+    )
+    return { ...conf, limits, sliding, redisConfig: null, scope, configTag, policyImpl: policy }
+  }
   if (conf.policy === 'redis') {
     const redisConfig = effectiveRedis(conf)
     const policy = new RedisPolicy(redisConfig)
@@ -252,7 +263,7 @@ export function rateLimitingAccess(kong: Pdk, conf: RateLimitingPrepared): void 
   const items = counterItems(conf, kong, id, now)
   let result: TakeResult | Promise<TakeResult>
   try {
-    result = conf.policyImpl.take(items)
+    result = conf.policyImpl.take(items, id)
   } catch (err) {
     return storeFailed(kong, conf, err as Error)
   }

@@ -184,14 +184,12 @@ export const rateLimitingSchema: PluginSchema = {
       },
     },
     {
+      // The cluster policy counts fixed windows in Kong's table (which has no sliding estimate).
       custom_entity_check: {
-        field_sources: ['policy'],
+        field_sources: ['policy', 'window_type'],
         fn: (row): CheckErrors | undefined =>
-          row['policy'] === 'cluster'
-            ? {
-                policy:
-                  "the 'cluster' policy (counters in the PostgreSQL database) is not built yet in Turnpike: use 'local' (exact across this node's workers) or 'redis' (exact across nodes)",
-              }
+          row['policy'] === 'cluster' && row['window_type'] === 'sliding'
+            ? { window_type: "window_type 'sliding' is not available with the 'cluster' policy: use 'local' or 'redis'" }
             : undefined,
       },
     },
@@ -211,6 +209,8 @@ export const rateLimitingSchema: PluginSchema = {
     { conditional: { if_field: 'limit_by', if_match: { eq: 'path' }, then_field: 'path', then_match: { required: true } } },
   ],
   protocols: t.HTTP_PROTOCOLS,
+  // Kong 3.9: without a database there is no `cluster` policy (`expected one of: local, redis`).
+  dbless_config: { policy: { ...rateLimitingConfigFields.policy, one_of: ['local', 'redis'] } },
 }
 
 /** The `redis` record of the configuration (also the shape `effectiveRedis` folds the flat fields into). */

@@ -10,7 +10,7 @@
  * - {@link useAnonymous}: the `anonymous` consumer, looked up by id or by username; when it does
  *   not exist the request gets a 500 naming it (Kong ≥ 3.10's message; 3.9 answered the generic
  *   `An unexpected error occurred`).
- * - {@link routeLabel} and {@link fingerprint} for log lines.
+ * - {@link routeLabel}, {@link fingerprint} and {@link keyFingerprint} for log lines.
  *
  * @module
  */
@@ -89,6 +89,22 @@ export function routeLabel(kong: Pdk): string {
 /** A short, non-reversible fingerprint of a secret for log lines (`sha256:1a2b3c4d`). */
 export function fingerprint(secret: string): string {
   return `sha256:${createHash('sha256').update(secret, 'utf8').digest('hex').slice(0, 8)}`
+}
+
+/** At most this many leading characters of a key are shown, and never more than a quarter of it. */
+const KEY_HINT_MAX = 4
+const KEY_HINT_CHAR = /^[A-Za-z0-9._~+/=-]$/
+
+/**
+ * A key for log lines: its first characters (at most 4, at most a quarter of the key, printable
+ * ones only) and a fingerprint, e.g. `"a1b2…" sha256:1a2b3c4d`, so an operator can tell which key
+ * a client sent without the log holding it. A giant or binary key costs one hash, never an echo.
+ */
+export function keyFingerprint(key: string): string {
+  const n = Math.min(KEY_HINT_MAX, Math.floor(key.length / 4))
+  let hint = ''
+  for (let i = 0; i < n && KEY_HINT_CHAR.test(key.charAt(i)); i++) hint += key.charAt(i)
+  return hint === '' ? fingerprint(key) : `"${hint}…" ${fingerprint(key)}`
 }
 
 /** A consumer for log lines: `consumer "bob" (id)`. */

@@ -8,7 +8,8 @@
  */
 
 import type { BoundedRegex } from '../../regex/bounded-regex.js'
-import type { MatchInput, RouteInput, RouteMatch, Router } from '../types.js'
+import type { MatchInput, RouteExplanation, RouteInput, RouteMatch, Router } from '../types.js'
+import { explainRoutes } from './explain.js'
 import { compileRoute, fieldsMatch, rankRoutes, type CompiledRoute } from './compiled-route.js'
 import { canonicalHost, HOST_EXACT, HOST_SUFFIX } from './hosts.js'
 import { normalizePath } from './normalize-path.js'
@@ -54,6 +55,8 @@ class CompiledRouter<R extends RouteInput> implements Router<R> {
   readonly #exact = new Map<string, Tree<R>>()
   readonly #suffix = new Map<string, Tree<R>>()
   readonly #prefix = new Map<string, Tree<R>>()
+  /** Every compiled route in rank order, for `explain()` only. */
+  readonly #ranked: readonly CompiledRoute<R>[]
 
   // Per-call scratch state: match() is synchronous, so one set of fields is enough and saves
   // allocating a result holder per candidate.
@@ -64,6 +67,7 @@ class CompiledRouter<R extends RouteInput> implements Router<R> {
 
   constructor(routes: readonly CompiledRoute<R>[]) {
     this.size = routes.length
+    this.#ranked = routes
     this.#noHost = new PathNode<CompiledRoute<R>>('')
     for (const cr of routes) {
       const trees = new Set<Tree<R>>()
@@ -121,6 +125,10 @@ class CompiledRouter<R extends RouteInput> implements Router<R> {
     const best = this.#best as CompiledRoute<R> | null
     if (best === null) return null
     return buildMatch(best.route, path, this.#bestPath, this.#bestExec)
+  }
+
+  explain(input: MatchInput): RouteExplanation<R> {
+    return explainRoutes(this.#ranked, input)
   }
 
   #scan(root: Tree<R>, input: MatchInput, path: string, host: string, port: number): void {

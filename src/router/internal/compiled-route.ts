@@ -58,7 +58,7 @@ function compileHeaders(headers: RouteInput['headers']): HeaderRule[] | null {
   return rules.length === 0 ? null : rules
 }
 
-function stripTrailingDot(sni: string): string {
+export function stripTrailingDot(sni: string): string {
   return sni.length > 1 && sni.endsWith('.') ? sni.slice(0, -1) : sni
 }
 
@@ -101,7 +101,7 @@ export function rankRoutes<R extends RouteInput>(routes: CompiledRoute<R>[]): vo
   for (let i = 0; i < routes.length; i++) (routes[i] as CompiledRoute<R>).rank = i
 }
 
-function headerValueMatches(rule: HeaderRule, value: string): boolean {
+export function headerValueMatches(rule: HeaderRule, value: string): boolean {
   const v = value.toLowerCase()
   const values = rule.values
   for (let i = 0; i < values.length; i++) if (values[i] === v) return true
@@ -130,7 +130,7 @@ function headersMatch(rules: readonly HeaderRule[], headers: MatchInput['headers
  * Kong's `tls.sni` conditions (router/transform.lua): `*.example.com` matches names ending in
  * `.example.com`, `example.*` names starting with `example.`, anything else the name exactly.
  */
-function sniMatches(snis: readonly string[], sni: string): boolean {
+export function sniMatches(snis: readonly string[], sni: string): boolean {
   for (const s of snis) {
     if (s.startsWith('*') ? sni.endsWith(s.slice(1)) : s.endsWith('*') ? sni.startsWith(s.slice(0, -1)) : sni === s) return true
   }

@@ -22,7 +22,7 @@ import { checkEntity, foreignColumn, indexColumns, q, uniqueColumn } from '../sh
 export const LAYOUT_VERSION = 1
 
 /** Table names the store keeps for itself. */
-export const RESERVED: ReadonlySet<string> = new Set(['schema_meta', 'tags', 'schema_migrations'])
+export const RESERVED: ReadonlySet<string> = new Set(['schema_meta', 'tags', 'schema_migrations', 'ratelimiting_metrics'])
 
 /** Key of the advisory lock that serialises layout changes and migrations between nodes. */
 export const LAYOUT_LOCK = 7_465_921_003

@@ -13,12 +13,22 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
-import { StoreError, type InsertOptions, type Page, type PageQuery, type Row, type Store, type StoreEntity } from '../types.js'
+import {
+  StoreError,
+  type InsertOptions,
+  type Page,
+  type PageQuery,
+  type RateLimitMetrics,
+  type Row,
+  type Store,
+  type StoreEntity,
+} from '../types.js'
 import type { TagPage, TagQuery } from '../shared/sync-core.js'
 import { TxGate } from '../shared/tx-gate.js'
 import { PgCore } from './pg-core.js'
 import { migrateLayout, type Queryable } from './pg-layout.js'
 import { ChangeListener, type ChangeEvent } from './pg-events.js'
+import { PgRateLimitMetrics } from './pg-ratelimiting.js'
 
 /** Where and how to connect (Kong's `pg_*` settings, or the `pg_ro_*` ones merged over them). */
 export interface PostgresConnection {
@@ -390,6 +400,14 @@ export class PostgresStore extends PgHandle {
     const listener = new ChangeListener(clientConfig(this.options), this.origin, onEvent, onState)
     await listener.start()
     return listener
+  }
+
+  /**
+   * rate-limiting's `cluster` counters in this database (`ratelimiting_metrics`). Each hit is one
+   * autocommitted statement on a pooled connection, outside the Admin API's write queue.
+   */
+  rateLimitMetrics(): RateLimitMetrics {
+    return new PgRateLimitMetrics((op) => this.withClient((client) => op(client)))
   }
 
   async reachable(): Promise<boolean> {

@@ -6,7 +6,8 @@
  * index; NULLs never collide), `f_<field>` per foreign field (the referenced id, indexed),
  * `cache_key` (UNIQUE) when the entity has a cache key, `expires_at` (epoch seconds) when it
  * has a TTL. Shared tables: `schema_meta(key, value)` and
- * `tags(entity_name, entity_id, tag, expires_at)` keyed in `/tags` listing order.
+ * `tags(entity_name, entity_id, tag, expires_at)` keyed in `/tags` listing order, and
+ * `ratelimiting_metrics` (rate-limiting's `cluster` counters, sqlite-ratelimiting.ts).
  *
  * Upgrades only add: a new entity gets a table, a new unique/foreign/cache-key/ttl column is
  * added and backfilled from `data`; indexes of fields that stopped being unique are dropped.
@@ -16,6 +17,7 @@
 import type Database from 'better-sqlite3'
 import { StoreError, type Row, type StoreEntity } from '../types.js'
 import { cacheKeyString, cacheKeyValues, foreignId, indexValue, type IndexValue } from '../shared/keys.js'
+import { RATELIMITING_METRICS_DDL } from './sqlite-ratelimiting.js'
 import { checkEntity as checkColumns, foreignColumn, indexColumns, q, uniqueColumn } from '../shared/columns.js'
 
 export { foreignColumn, indexColumns, q, uniqueColumn }
@@ -24,7 +26,7 @@ export { foreignColumn, indexColumns, q, uniqueColumn }
 export const LAYOUT_VERSION = 1
 
 /** Table names the store keeps for itself. */
-const RESERVED = new Set(['schema_meta', 'tags'])
+const RESERVED = new Set(['schema_meta', 'tags', 'ratelimiting_metrics'])
 
 /** Throws unless every identifier of the entity is safe to splice into SQL. */
 export function checkEntity(def: StoreEntity): void {
@@ -47,6 +49,8 @@ function createShared(db: Database.Database): void {
       entity_name TEXT NOT NULL, entity_id TEXT NOT NULL, tag TEXT NOT NULL, expires_at REAL,
       PRIMARY KEY (tag, entity_name, entity_id)) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS tags_entity ON tags (entity_name, entity_id);`)
+  // rate-limiting's `cluster` counters (Kong's table; sqlite-ratelimiting.ts).
+  db.exec(RATELIMITING_METRICS_DDL)
   const row = db.prepare('SELECT value FROM schema_meta WHERE key = ?').get('layout_version') as { value: string } | undefined
   if (row !== undefined && Number(row.value) > LAYOUT_VERSION) {
     throw new StoreError('DATABASE_ERROR', `database layout version ${row.value} is newer than this release supports (${LAYOUT_VERSION})`)

@@ -7,9 +7,10 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import { StoreError } from '../types.js'
+import { StoreError, type MetricsHit, type MetricsOutcome, type RateLimitMetrics } from '../types.js'
 import { GatedStore } from '../shared/gated-store.js'
 import { SqliteCore } from './sqlite-core.js'
+import { SqliteRateLimitMetrics } from './sqlite-ratelimiting.js'
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -55,6 +56,20 @@ export class SqliteStore extends GatedStore {
       throw new StoreError('DATABASE_ERROR', `cannot open sqlite database '${options.path}': ${message}`)
     }
     super('sqlite', new SqliteCore(db, options.now))
+    this.#metrics = new SqliteRateLimitMetrics(db, options.now ?? Date.now)
+  }
+
+  readonly #metrics: SqliteRateLimitMetrics
+
+  /**
+   * rate-limiting's `cluster` counters in this file (`ratelimiting_metrics`): each hit is one
+   * IMMEDIATE transaction, run when no store transaction is open.
+   */
+  rateLimitMetrics(): RateLimitMetrics {
+    return {
+      hit: (h: MetricsHit): Promise<MetricsOutcome> => this.run(() => this.#metrics.hit(h)),
+      purgeExpired: (max: number): Promise<number> => this.run(() => this.#metrics.purgeExpired(max)),
+    }
   }
 }
 

@@ -387,7 +387,10 @@ describe('doctor: each check against the seed faults', () => {
   })
 
   test('?route=: that route and its service only', async () => {
-    assert.equal((await call('POST', `${gw.adminUrl}/services/good/routes`, { name: 'good-route', paths: ['/good'] })).status, 201)
+    assert.equal(
+      (await call('POST', `${gw.adminUrl}/services/good/routes`, { name: 'good-route', paths: ['/good'], protocols: ['http'] })).status,
+      201,
+    )
     const r = await call('GET', `${gw.adminUrl}/doctor?route=good-route&keepalive_wait=0`)
     assert.equal(r.status, 200, r.text)
     assert.deepEqual(

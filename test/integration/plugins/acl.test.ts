@@ -46,7 +46,7 @@ describe('acl plugin', () => {
     assert.equal(fx.up.received.length, before)
     const line = await fx.gw.waitForLog(/\[acl\] 403 "You cannot consume this service" on route "allow".*consumer "bob"/)
     assert.match(line, /has groups \["guest"\]; none of them is allowed \(allow = \["admin"\]\)/)
-    assert.match(line, /\[info\]/)
+    assert.match(line, /\[notice\]/)
 
     const carol = await get('/allow', 'carol-key')
     assert.equal(carol.status, 403)

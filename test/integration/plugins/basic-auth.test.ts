@@ -76,7 +76,7 @@ describe('basic-auth plugin', () => {
     const line = await fx.gw.waitForLog(
       /\[basic-auth\] 401 "Unauthorized" on route "basic".*no Authorization or Proxy-Authorization header/,
     )
-    assert.match(line, /\[info\]/)
+    assert.match(line, /\[notice\]/)
     assert.match(line, /request_id: "[0-9a-f]+"/)
   })
 

@@ -115,7 +115,7 @@ describe('hmac-auth plugin', () => {
     assert.equal(res.headers['www-authenticate'], 'hmac realm="test-realm"')
     assert.equal(fx.up.received.length, before)
     const line = await fx.gw.waitForLog(/\[hmac-auth\] 401 "Unauthorized" on route "hmac".*no Authorization or Proxy-Authorization header/)
-    assert.match(line, /\[info\]/)
+    assert.match(line, /\[notice\]/)
     const plain = await call('GET', `${fx.gw.proxyUrl}/plain`, undefined, { authorization: 'hmac' })
     assert.equal(plain.status, 401)
     assert.equal(plain.headers['www-authenticate'], 'hmac')

@@ -111,7 +111,7 @@ describe('openid-connect plugin', () => {
     assert.equal(unknown.headers['www-authenticate'], `Bearer realm="127.0.0.1:${idp.port}", error="invalid_token"`)
     assert.equal(idp.hits.jwks, jwksBefore + 2)
     const line = await gw.waitForLog(new RegExp(`kid "${stranger.kid}" not found in JWKS after refresh`))
-    assert.match(line, /\[info\]/)
+    assert.match(line, /\[notice\]/)
     assert.match(line, /\[openid-connect\] refused with 401 on route "rot" \([0-9a-f-]+\)/)
     assert.match(line, new RegExp(`JWKS kids: ${b.kid}`))
     assert.match(line, /request_id: "[0-9a-f]{32}"/)
@@ -168,7 +168,7 @@ describe('openid-connect plugin', () => {
     const line = await gw.waitForLog(
       /\[openid-connect\] refused with 401 on route "claims" \([0-9a-f-]+\): no bearer token found \(looked in the Authorization header \(Bearer\), the access_token query argument, the access_token body field\)/,
     )
-    assert.match(line, /\[info\]/)
+    assert.match(line, /\[notice\]/)
     // Another scheme in Authorization is not a bearer token.
     const basic = await call('GET', `${gw.proxyUrl}/claims/x`, undefined, { authorization: 'Basic dXNlcjpwdw==' })
     assert.equal(basic.status, 401)

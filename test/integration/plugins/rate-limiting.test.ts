@@ -223,16 +223,19 @@ describe('rate-limiting plugin', () => {
     assert.equal((await call('GET', `${gw.proxyUrl}/exact`)).status, 429)
   })
 
-  test('configuration: periods must not decrease, the cluster policy is refused with a reason, policy redis needs a host', async () => {
+  test('configuration: periods must not decrease, the cluster policy has no sliding window, policy redis needs a host', async () => {
     const order = await call('POST', `${gw.adminUrl}/plugins`, { name: 'rate-limiting', config: { second: 5, minute: 1 } })
     assert.equal(order.status, 400)
     assert.match(order.text, /The limit for minute\(1\.0\) cannot be lower than the limit for second\(5\.0\)/)
     const none = await call('POST', `${gw.adminUrl}/plugins`, { name: 'rate-limiting', config: {} })
     assert.equal(none.status, 400)
     assert.match(none.text, /at least one of these fields must be non-empty: 'second', 'minute', 'hour', 'day', 'month', 'year'/)
-    const cluster = await call('POST', `${gw.adminUrl}/plugins`, { name: 'rate-limiting', config: { minute: 5, policy: 'cluster' } })
+    const cluster = await call('POST', `${gw.adminUrl}/plugins`, {
+      name: 'rate-limiting',
+      config: { minute: 5, policy: 'cluster', window_type: 'sliding' },
+    })
     assert.equal(cluster.status, 400)
-    assert.match(cluster.text, /PostgreSQL/)
+    assert.match(cluster.text, /window_type 'sliding' is not available with the 'cluster' policy/)
     const noHost = await call('POST', `${gw.adminUrl}/plugins`, { name: 'rate-limiting', config: { minute: 5, policy: 'redis' } })
     assert.equal(noHost.status, 400)
     assert.match(noHost.text, /required field missing/)

@@ -105,8 +105,9 @@ describe('database = postgres', { skip }, () => {
         'Bootstrapping database...',
         `migrating core on database '${database}'...`,
         'core migrated up to: 000_base (executed)',
-        '1 migration processed',
-        '1 executed',
+        'core migrated up to: 001_ratelimiting_metrics (executed)',
+        '2 migrations processed',
+        '2 executed',
         'Database is up-to-date',
         '',
       ].join('\n'),
@@ -115,7 +116,7 @@ describe('database = postgres', { skip }, () => {
     assert.equal(again.stdout, 'Database already bootstrapped\n')
     const list = await runTurnpike(['migrations', 'list'], e)
     assert.equal(list.status, 0, list.stderr)
-    assert.equal(list.stdout, 'Executed migrations:\ncore: 000_base\n')
+    assert.equal(list.stdout, 'Executed migrations:\ncore: 000_base, 001_ratelimiting_metrics\n')
     const up = await runTurnpike(['migrations', 'up'], e)
     assert.equal(up.status, 0, up.stderr)
     assert.equal(up.stdout, 'Database is already up-to-date\n')
@@ -123,15 +124,15 @@ describe('database = postgres', { skip }, () => {
     assert.equal(finish.stdout, 'No pending migrations to finish\n')
     // the layout is there: a table per entity, the version table
     const tables = (await pg.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'", database)).map((r) => r['tablename'])
-    for (const t of ['services', 'routes', 'consumers', 'plugins', 'tags', 'schema_meta', 'schema_migrations'])
+    for (const t of ['services', 'routes', 'consumers', 'plugins', 'tags', 'schema_meta', 'schema_migrations', 'ratelimiting_metrics'])
       assert.ok(tables.includes(t), t)
 
-    // a database whose version table misses this release's migration: list exits 5, start refuses
-    await pg.query("DELETE FROM schema_migrations WHERE name = '000_base'", database)
-    await pg.query("INSERT INTO schema_migrations (subsystem, name, state) VALUES ('core', '000_older', 'executed')", database)
+    // a database of the release before 001 (no ratelimiting_metrics): list exits 5, start refuses
+    await pg.query("DELETE FROM schema_migrations WHERE name = '001_ratelimiting_metrics'", database)
+    await pg.query('DROP TABLE ratelimiting_metrics', database)
     const stale = await runTurnpike(['migrations', 'list'], e)
     assert.equal(stale.status, 5, stale.stderr)
-    assert.match(stale.stdout, /New migrations available:\ncore: 000_base\n\nRun 'turnpike migrations up' to proceed/)
+    assert.match(stale.stdout, /New migrations available:\ncore: 001_ratelimiting_metrics\n\nRun 'turnpike migrations up' to proceed/)
     const refused = await runTurnpike(['start'], {
       ...e,
       ...env({ prefix: join(dir, 'stale'), proxy_listen: 'off', admin_listen: 'off', status_listen: 'off' }),
@@ -140,7 +141,8 @@ describe('database = postgres', { skip }, () => {
     assert.match(refused.stderr, /New migrations available; run 'turnpike migrations up' to proceed/)
     const upNow = await runTurnpike(['migrations', 'up'], e)
     assert.equal(upNow.status, 0, upNow.stderr)
-    assert.match(upNow.stdout, /core migrated up to: 000_base \(executed\)/)
+    assert.match(upNow.stdout, /core migrated up to: 001_ratelimiting_metrics \(executed\)/)
+    assert.deepEqual(await pg.query("SELECT to_regclass('ratelimiting_metrics') IS NOT NULL AS present", database), [{ present: true }])
 
     const noYes = await runTurnpike(['migrations', 'reset'], e)
     assert.equal(noYes.status, 1)

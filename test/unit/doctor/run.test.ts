@@ -69,7 +69,31 @@ describe('runDoctor', () => {
   const payload = (): ConfigPayload => ({
     version: 1,
     services: [service('s1', 'up', open), service('s2', 'down', closed)],
-    routes: [{ id: 'r1', name: 'to-down', service: { id: 's2' } } as unknown as Route],
+    routes: [
+      {
+        id: 'r1',
+        name: 'to-down',
+        service: { id: 's2' },
+        protocols: ['http'],
+        paths: ['/down'],
+        methods: null,
+        hosts: null,
+        headers: null,
+        snis: null,
+        sources: null,
+        destinations: null,
+        strip_path: true,
+        preserve_host: false,
+        regex_priority: 0,
+        path_handling: 'v0',
+        https_redirect_status_code: 426,
+        request_buffering: true,
+        response_buffering: true,
+        tags: null,
+        created_at: 1,
+        updated_at: 1,
+      } as unknown as Route,
+    ],
   })
 
   test('every service, in configuration order, with the worst status on top', async () => {

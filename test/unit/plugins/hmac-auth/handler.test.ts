@@ -212,7 +212,7 @@ describe('hmac-auth: access handler', () => {
     for (const [req, message, why] of cases) {
       const rec = await run({ realm: 'test-realm' }, req)
       assert.deepEqual(rec.exit, { status: 401, message, headers: { 'WWW-Authenticate': 'hmac realm="test-realm"' } }, why.source)
-      const line = rec.logs.find((l) => l.level === 'info')?.text ?? ''
+      const line = rec.logs.find((l) => l.level === 'notice')?.text ?? ''
       assert.ok(line.startsWith(`401 "${message}" on route "my-route" (r-1): `), line)
       assert.match(line, why)
       assert.ok(!line.includes(SECRET))

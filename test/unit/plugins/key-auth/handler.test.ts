@@ -18,7 +18,7 @@ import {
 } from '../../../../src/plugins/key-auth/handler.js'
 import { keyAuth } from '../../../../src/plugins/key-auth/index.js'
 import type { KeyAuthConfig } from '../../../../src/plugins/key-auth/schema.js'
-import { fingerprint, setConsumer, useAnonymous, wwwAuthenticate } from '../../../../src/plugins/shared/consumer.js'
+import { fingerprint, keyFingerprint, setConsumer, useAnonymous, wwwAuthenticate } from '../../../../src/plugins/shared/consumer.js'
 import { ALICE, ANON, fakePdk } from './fake-pdk.js'
 
 const DEFAULTS: KeyAuthConfig = {
@@ -159,7 +159,7 @@ describe('key-auth: access handler', () => {
     const rec = run({ realm: 'r' }, {})
     assert.deepEqual(rec.exit, { status: 401, message: 'No API key found in request', headers: { 'WWW-Authenticate': 'Key realm="r"' } })
     assert.equal(rec.logs.length, 1)
-    assert.equal(rec.logs[0]?.level, 'info')
+    assert.equal(rec.logs[0]?.level, 'notice', 'seen at the default log level')
     assert.match(
       rec.logs[0]?.text ?? '',
       /^401 "No API key found in request" on route "my-route" \(r-1\): looked for "apikey" in headers, query string/,
@@ -170,8 +170,16 @@ describe('key-auth: access handler', () => {
     const rec = run({}, { query: 'apikey=secret-value' })
     assert.equal(rec.exit?.message, 'Unauthorized')
     assert.equal((rec.exit?.headers as Record<string, string>)['WWW-Authenticate'], 'Key')
-    assert.ok(rec.logs[0]?.text.includes(fingerprint('secret-value')))
+    assert.ok(rec.logs[0]?.text.includes(`("sec…" ${fingerprint('secret-value')})`), rec.logs[0]?.text)
     assert.ok(!rec.logs[0]?.text.includes('secret-value'))
+  })
+  test('keyFingerprint: at most 4 leading printable chars and a quarter of the key, then the hash; a giant key is hashed, not echoed', () => {
+    assert.equal(keyFingerprint('abc'), fingerprint('abc'))
+    assert.equal(keyFingerprint('abcdefgh'), `"ab…" ${fingerprint('abcdefgh')}`)
+    assert.equal(keyFingerprint('a1b2c3d4e5f6g7h8i9'), `"a1b2…" ${fingerprint('a1b2c3d4e5f6g7h8i9')}`)
+    assert.equal(keyFingerprint('"\n"xxxxxxxxxxxxx'), fingerprint('"\n"xxxxxxxxxxxxx'))
+    const giant = 'k'.repeat(1_000_000)
+    assert.equal(keyFingerprint(giant), `"kkkk…" ${fingerprint(giant)}`)
   })
   test('hide_credentials clears the header and the query argument', () => {
     const rec = run({ hide_credentials: true }, { query: 'a=1&apikey=k1', headers: { apikey: 'k1' } })

@@ -43,7 +43,7 @@ function cluster(n: number, now?: () => number): { clients: CounterClient[]; aut
     now,
   )
   for (let w = 0; w < n; w++)
-    clients.push(new CounterClient((msg: CounterToPrimary) => ordered(`from${w}`, () => authority.handle(w, msg)), now))
+    clients.push(new CounterClient((msg) => ordered(`from${w}`, () => authority.handle(w, msg as CounterToPrimary)), now))
   return { clients, authority }
 }
 

@@ -3,6 +3,10 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { effectiveRedis, prepareRateLimiting, rateLimitHeaders } from '../../../../src/plugins/rate-limiting/handler.js'
 import { type RateLimitingConfig, validatePeriods } from '../../../../src/plugins/rate-limiting/schema.js'
+import { rateLimiting } from '../../../../src/plugins/rate-limiting/index.js'
+import { pluginsEntity } from '../../../../src/plugins/entity.js'
+import { PluginRegistry } from '../../../../src/plugins/registry.js'
+import { validateEntity } from '../../../../src/schema/index.js'
 
 const redis = {
   host: null,
@@ -71,5 +75,26 @@ describe('rate-limiting configuration', () => {
     assert.equal(headers['RateLimit-Remaining'], '4')
     assert.equal(reset, 30, 'the minute wins the tie: 60 - 30 s elapsed')
     assert.equal(headers['RateLimit-Reset'], '30')
+  })
+
+  test("policy cluster: accepted with a database, refused without one with Kong's message, never with a sliding window", () => {
+    const check = (database: string, config: Record<string, unknown>) => {
+      const r = validateEntity(
+        pluginsEntity(new PluginRegistry([rateLimiting]), { database }),
+        { name: 'rate-limiting', config },
+        { mode: 'insert' },
+      )
+      return r.ok ? null : r.errors
+    }
+    assert.equal(check('postgres', { minute: 5, policy: 'cluster' }), null)
+    assert.equal(check('sqlite', { minute: 5, policy: 'cluster' }), null)
+    assert.deepEqual(check('off', { minute: 5, policy: 'cluster' }), { config: { policy: 'expected one of: local, redis' } })
+    assert.equal(check('off', { minute: 5, policy: 'local' }), null)
+    assert.deepEqual(check('postgres', { minute: 5, policy: 'cluster', window_type: 'sliding' }), {
+      config: { window_type: "window_type 'sliding' is not available with the 'cluster' policy: use 'local' or 'redis'" },
+    })
+    assert.deepEqual(check('postgres', { minute: 5, policy: 'cluster', sync_rate: 1 }), {
+      config: { '@entity': ['sync_rate can only be used with the redis policy'] },
+    })
   })
 })
