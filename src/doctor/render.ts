@@ -23,7 +23,13 @@ function clean(s: string): string {
 }
 
 function subjectText(s: FindingSubject): string {
-  return clean(`${s.kind} ${s.name ?? s.id ?? '-'}`)
+  const who = s.name ?? s.id
+  return clean(who === null ? s.kind : `${s.kind} ${who}`)
+}
+
+/** The width of the check column: the longest check id (route checks' are long), at least 13. */
+function checkWidth(findings: readonly Finding[]): number {
+  return Math.min(24, Math.max(13, ...findings.map((f) => f.check.length)))
 }
 
 function counts(findings: readonly Finding[]): Record<Severity, number> {
@@ -36,16 +42,16 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`
 }
 
-function plainLine(f: Finding): string {
-  return `${f.severity.padEnd(5)}  ${f.check.padEnd(13)}  ${subjectText(f.subject)}: ${clean(f.summary)}${f.fix !== undefined ? `; fix: ${clean(f.fix)}` : ''}`
+function plainLine(f: Finding, cw: number): string {
+  return `${f.severity.padEnd(5)}  ${f.check.padEnd(cw)}  ${subjectText(f.subject)}: ${clean(f.summary)}${f.fix !== undefined ? `; fix: ${clean(f.fix)}` : ''}`
 }
 
-function tableRows(findings: readonly Finding[], width: number): string[] {
+function tableRows(findings: readonly Finding[], width: number, cw: number): string[] {
   const out: string[] = []
   for (const f of findings) {
     const sev = `${COLOR[f.severity]}${f.severity.padEnd(5)}${RESET}`
-    out.push(`  ${sev}  ${f.check.padEnd(13)}  ${subjectText(f.subject).padEnd(width)}  ${clean(f.summary)}`)
-    if (f.fix !== undefined) out.push(`  ${' '.repeat(5 + 2 + 13 + 2 + width + 2)}${DIM}fix: ${clean(f.fix)}${RESET}`)
+    out.push(`  ${sev}  ${f.check.padEnd(cw)}  ${subjectText(f.subject).padEnd(width)}  ${clean(f.summary)}`)
+    if (f.fix !== undefined) out.push(`  ${' '.repeat(5 + 2 + cw + 2 + width + 2)}${DIM}fix: ${clean(f.fix)}${RESET}`)
   }
   return out
 }
@@ -54,21 +60,22 @@ function tableRows(findings: readonly Finding[], width: number): string[] {
 export function renderReport(report: DoctorReport, opts: RenderOptions): string {
   const all = [...report.services.flatMap((s) => s.findings), ...report.routes]
   const lines: string[] = []
+  const cw = checkWidth(all)
   if (!opts.color) {
-    for (const f of all) lines.push(plainLine(f))
+    for (const f of all) lines.push(plainLine(f, cw))
   } else {
     const width = Math.min(28, Math.max(8, ...all.map((f) => subjectText(f.subject).length)))
     for (const s of report.services) {
       lines.push(
         `${COLOR[s.status]}${BOLD}${s.status.toUpperCase().padEnd(5)}${RESET}  ${BOLD}service ${clean(s.name ?? s.id)}${RESET}  ${DIM}${clean(s.url)}${RESET}`,
       )
-      lines.push(...tableRows(s.findings, width))
+      lines.push(...tableRows(s.findings, width, cw))
     }
     if (report.routes.length > 0) {
       lines.push(
         `${COLOR[report.routes.some((f) => f.severity === 'error') ? 'error' : report.routes.some((f) => f.severity === 'warn') ? 'warn' : 'ok']}${BOLD}ROUTES${RESET}`,
       )
-      lines.push(...tableRows(report.routes, width))
+      lines.push(...tableRows(report.routes, width, cw))
     }
   }
   const c = counts(all)

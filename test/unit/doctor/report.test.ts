@@ -89,6 +89,25 @@ describe('rendering', () => {
     assert.match(lines[0] ?? '', /service bad\?\[31mname: fine/)
     assert.match(lines[3] ?? '', /^doctor: error: 1 service, 2 not probed \(cap\), 1 error, 1 warning, 1 ok/)
   })
+  test('plain: the check column as wide as the longest check id; a node subject without a name', () => {
+    const routeFinding: Finding = {
+      check: 'plugin-refuses-all',
+      severity: 'error',
+      subject: { kind: 'node', id: null, name: null },
+      summary: 'x',
+    }
+    const r = doctorReport(
+      'n',
+      Date.now(),
+      [{ id: 'a1', name: 'billing', url: 'http://x:1', status: 'error', findings: [refused] }],
+      [routeFinding],
+      0,
+    )
+    const lines = renderReport(r, { color: false }).split('\n')
+    assert.equal(lines[0]?.indexOf('service billing'), lines[1]?.indexOf('node: x'))
+    assert.match(lines[1] ?? '', /^error  plugin-refuses-all  node: x$/)
+  })
+
   test('colour: a table grouped by service, fixes under their finding', () => {
     const text = renderReport(report, { color: true })
     assert.match(text, /\x1b\[31m\x1b\[1mERROR/)
