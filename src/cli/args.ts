@@ -33,6 +33,10 @@ export interface ParsedArgs {
   /** decK's aliases: `-s/--state FILE` (repeatable) and `--skip-consumers`. */
   state: string[]
   skipConsumers: boolean
+  /** `doctor`: `--service NAME|ID`, `--route NAME|ID`, `--keepalive-wait SECONDS`; `--json` (doctor, trace). */
+  service: string | undefined
+  route: string | undefined
+  keepaliveWait: string | undefined
   /** `trace`: `--json`, `--send`, `--body TEXT|@FILE`, `--client-ip IP` (`-H` is `headers`). */
   json: boolean
   send: boolean
@@ -62,6 +66,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     lockTimeout: undefined,
     state: [],
     skipConsumers: false,
+    service: undefined,
+    route: undefined,
+    keepaliveWait: undefined,
     json: false,
     send: false,
     body: undefined,
@@ -97,6 +104,12 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     else if (a === '-s' || a === '--state') out.state.push(value())
     else if (a.startsWith('--state=')) out.state.push(a.slice(8))
     else if (a === '--skip-consumers') out.skipConsumers = true
+    else if (a === '--service') out.service = value()
+    else if (a.startsWith('--service=')) out.service = a.slice(10)
+    else if (a === '--route') out.route = value()
+    else if (a.startsWith('--route=')) out.route = a.slice(8)
+    else if (a === '--keepalive-wait') out.keepaliveWait = value()
+    else if (a.startsWith('--keepalive-wait=')) out.keepaliveWait = a.slice(17)
     else if (a === '--json') out.json = true
     else if (a === '--send') out.send = true
     else if (a === '--body' || a === '--data' || a === '-d') {

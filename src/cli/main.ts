@@ -9,6 +9,7 @@ import type { GatewayConfig } from '../config/index.js'
 import { KONG_COMPAT_VERSION, PRODUCT, VERSION } from '../version.js'
 import { closestCommand, parseArgs, UsageError, type ParsedArgs } from './args.js'
 import { configCommand } from './commands/config.js'
+import { doctorCommand } from './commands/doctor.js'
 import { healthCommand } from './commands/health.js'
 import { migrationsCommand } from './commands/migrations.js'
 import { startCommand } from './commands/start.js'
@@ -22,6 +23,10 @@ The available commands are:
   stop [-c conf] [-p prefix]     Stop a running gateway (via the pid file in its prefix)
   health [-c conf] [-p prefix]   Tell whether the gateway in that prefix is running and answering (on the
                                  addresses it wrote in its prefix at start)
+  doctor [--service S] [--route R] [--json] [--keepalive-wait SECONDS] [-c conf] [-p prefix]
+                                 Run the troubleshooting checklist from the running gateway: DNS, TCP, TLS,
+                                 an HTTP probe and keep-alive per service, and the route checks; exit code
+                                 0 ok, 1 warnings, 2 errors, 3 not running, 4 unknown service/route
   trace METHOD URL [-H 'Name: value']... [--body TEXT|@FILE] [--client-ip IP] [--send] [--json] [-p prefix]
                                  Explain a request before it is sent: the route and near misses, each plugin's
                                  decision, the upstream request and the balancer's pick (docs/trace.md);
@@ -43,7 +48,7 @@ Every setting can also come from the environment: TURNPIKE_<NAME> (or KONG_<NAME
 `
 
 /** The commands, for "did you mean". */
-const COMMANDS = ['start', 'stop', 'health', 'trace', 'check', 'version', 'config', 'migrations']
+const COMMANDS = ['start', 'stop', 'health', 'doctor', 'trace', 'check', 'version', 'config', 'migrations']
 
 export function configFrom(args: ParsedArgs): GatewayConfig {
   const overrides: Record<string, string> = {}
@@ -74,6 +79,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await stopCommand(configFrom(args))
       case 'health':
         return await healthCommand(configFrom(args))
+      case 'doctor':
+        return await doctorCommand(configFrom(args), args)
       case 'trace':
         return await traceCommand(args, () => configFrom(args))
       case 'check': {

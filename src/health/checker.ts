@@ -65,6 +65,8 @@ export class HealthChecker implements UpstreamHealthProvider {
   readonly #tracked = new Map<string, Tracked>()
   /** upstream id → address key → health. */
   readonly #health = new Map<string, Map<string, AddressHealth>>()
+  /** `upstream id|address key` → what last flipped the address (for `turnpike doctor`). */
+  readonly #lastFlip = new Map<string, string>()
   #balancerHealthy = new Map<string, boolean>()
   #ready: () => Promise<void> = async () => {}
   /** `lua_ssl_trusted_certificate` and `lua_ssl_verify_depth`: how verifying probes trust, as Kong's cosockets. */
@@ -216,6 +218,8 @@ export class HealthChecker implements UpstreamHealthProvider {
   }
 
   #flipped(b: Balancer, p: Address, healthy: boolean, cause: string): void {
+    if (this.#lastFlip.size >= 10_000) this.#lastFlip.clear()
+    this.#lastFlip.set(`${b.upstream.id}|${p.key}`, `${healthy ? 'healthy' : 'unhealthy'} by ${cause}`)
     this.#opts.log.warn(
       `[healthchecks] balancer ${b.upstream.name} reported health status changed to ${healthy ? 'HEALTHY' : 'UNHEALTHY'} for target ${p.target.host}:${p.target.port} (${p.ip}:${p.port}), caused by ${cause}`,
     )
@@ -226,6 +230,17 @@ export class HealthChecker implements UpstreamHealthProvider {
     if (was !== now)
       this.#opts.log.warn(`[healthchecks] balancer ${b.upstream.name} reported health status changed to ${now ? 'HEALTHY' : 'UNHEALTHY'}`)
     this.#balancerHealthy.set(id, now)
+  }
+
+  /**
+   * Why an address has its health: its counters (since the last flip) and what last flipped it
+   * (`unhealthy by passive tcp_failures 3/3 (...)`), null when it never flipped.
+   */
+  explain(upstreamId: string, ip: string, port: number, host: string): { counters: AddressHealth; lastChange: string | null } | null {
+    const key = addressKey(ip, port, host)
+    const st = this.#health.get(upstreamId)?.get(key)
+    if (st === undefined) return null
+    return { counters: { ...st }, lastChange: this.#lastFlip.get(`${upstreamId}|${key}`) ?? null }
   }
 
   /** The view workers apply: unhealthy keys per upstream. */

@@ -44,6 +44,9 @@ import { nodeId } from './node-id.js'
 import { pidFile, runningPid } from './pid-file.js'
 import { removeListenFile, writeListenFile } from './listen-file.js'
 import { HealthChecker } from '../health/checker.js'
+import { doctorRoutes } from '../doctor/admin-routes.js'
+import { listenerFacts } from '../doctor/listeners.js'
+import { NO_TRUST, type UpstreamTrust } from '../snapshot/upstream-tls.js'
 import { HostResolver, dnsOptions } from '../proxy/resolver.js'
 import { CounterService } from '../counters/service.js'
 import type { CounterToPrimary } from '../counters/messages.js'
@@ -324,6 +327,8 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     fork()
   })
 
+  // `lua_ssl_trusted_certificate` as loaded below, for the doctor's TLS checks.
+  let upstreamTrustLoaded: UpstreamTrust = NO_TRUST
   // The TLS listeners' default certificates: Kong's *ssl_cert settings, or self-signed ones made
   // into <prefix>/ssl/ now, before any worker needs them; a pair that does not load stops the start.
   const policy = tlsPolicy(config)
@@ -343,7 +348,8 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     // The workers read lua_ssl_trusted_certificate too: a file that does not load stops the start here.
     try {
       // ... and so do https health probes that verify (Kong's cosockets), with lua_ssl_protocols.
-      health.setTrust(loadUpstreamTrust(config))
+      upstreamTrustLoaded = loadUpstreamTrust(config)
+      health.setTrust(upstreamTrustLoaded)
       setOutboundTlsProtocols(config.lua_ssl_protocols)
     } catch (err) {
       throw new StartError((err as Error).message)
@@ -471,7 +477,21 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     database: config.database,
     plugins: pluginRegistry,
     pluginServices,
-    extraRoutes: [...declarative.routes(), ...traceRoutes(tracer)],
+    extraRoutes: [
+      ...declarative.routes(),
+      ...traceRoutes(tracer),
+      // `GET /doctor`: the troubleshooting checklist, from this process with the proxy's resolver and trust.
+      ...doctorRoutes({
+        nodeId: nodeId(prefix, config.node_id),
+        payload: () => payload,
+        health,
+        dns: dnsOptions(config),
+        trust: () => upstreamTrustLoaded,
+        tlsProtocols: config.lua_ssl_protocols,
+        keepalive: { idleTimeout: config.upstream_keepalive_idle_timeout, poolSize: config.upstream_keepalive_pool_size },
+        listeners: listenerFacts(config.proxy_listen),
+      }),
+    ],
     configurationHash: () => declarative.hash(),
     dbLessWritable: declarative.writable,
     corsOrigins: config.admin_gui_url.map(urlOrigin),
