@@ -421,11 +421,15 @@ function protocolFindings(routes: readonly Route[], listeners: ListenerFacts): F
       continue
     }
     const all = missing.length === route.protocols.length
+    // Kong's default protocols (http and https) with only the TLS half unserved is a choice the
+    // node's listeners made, not a fault: said, not warned about (every default route would warn).
+    const defaultHalf =
+      !all && missing.length === 1 && missing[0] === 'https' && route.protocols.length === 2 && route.protocols.includes('http')
     const fixes = [...new Set(missing.map((p) => PROTOCOL_FIX[p] ?? STREAM_FIX))]
     const redirect = all && route.protocols.every((p) => p === 'https') && listeners.protocols.has('http')
     findings.push({
       check: 'route-protocols',
-      severity: all ? 'error' : 'warn',
+      severity: all ? 'error' : defaultHalf ? 'ok' : 'warn',
       subject: routeSubject(route),
       summary: `${label(route)} accepts ${missing.join(', ')} but no proxy listener serves ${missing.length > 1 ? 'them' : 'it'}${
         all

@@ -196,7 +196,12 @@ describe('route-protocols', () => {
     assert.match(by.get('secure')?.summary ?? '', /plain-http clients get 426/)
     assert.equal(by.get('rpc')?.severity, 'error')
     assert.match(by.get('rpc')?.fix ?? '', /http2/)
-    assert.equal(by.get('both')?.severity, 'warn')
+    // Kong's default protocols with only the TLS half unserved: said (ok), not a warning.
+    assert.equal(by.get('both')?.severity, 'ok')
+    assert.match(by.get('both')?.summary ?? '', /accepts https but no proxy listener serves it/)
+    const halfGrpc = on({ name: 'half', protocols: ['grpc', 'grpcs'], paths: ['/h'], strip_path: false })
+    const [half] = only(checkRoutes(payload([svc], [halfGrpc]), { protocols: new Set(['http', 'grpc']) }), 'route-protocols')
+    assert.equal(half?.severity, 'warn')
     const tcp = routeRow({ service: { id: svc.id }, name: 'tcp', protocols: ['tcp'], destinations: [{ port: 5432 }] })
     const [stream] = only(checkRoutes(payload([svc], [tcp]), ALL), 'route-protocols')
     assert.equal(stream?.severity, 'error')
