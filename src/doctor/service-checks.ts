@@ -636,11 +636,13 @@ function httpResult(a: Address, r: ExchangeResult, method: string, path: string)
 // --- keep-alive -------------------------------------------------------------------------------------
 
 function keepaliveAdvice(closedS: number, idle: number): string {
-  const whole = Math.floor(closedS)
   const rule = "the gateway's keep-alive timeout must be shorter than the upstream's (or its load balancer's) idle timeout"
   const raise = `raise the idle timeout of the upstream (or of the load balancer in front of it) above ${idle === 0 ? "the gateway's" : `${idle} s`}`
-  if (whole >= 2) return `${rule}: set upstream_keepalive_idle_timeout below ${whole} s (e.g. ${whole - 1}), or ${raise}`
-  return `${rule}, and ${closedS.toFixed(1)} s is below the smallest upstream_keepalive_idle_timeout (1 s): ${raise}, or turn upstream keep-alive off (upstream_keepalive_pool_size=0)`
+  // upstream_keepalive_idle_timeout is whole seconds: the largest one strictly under the upstream's.
+  const below = Math.ceil(closedS) - 1
+  if (below >= 1)
+    return `${rule}: set upstream_keepalive_idle_timeout to ${below} s or less (below the upstream's ${Math.round(closedS * 10) / 10} s), or ${raise}`
+  return `${rule}, and no whole number of seconds (upstream_keepalive_idle_timeout is 1 s at least) is below the upstream's ${Math.round(closedS * 10) / 10} s: ${raise}, or turn upstream keep-alive off (upstream_keepalive_pool_size=0)`
 }
 
 async function keepaliveCheck(ctx: ServiceCheckContext, a: Address, r: ExchangeResult, socket: Socket): Promise<Finding> {

@@ -236,7 +236,7 @@ describe('doctor: each check against the seed faults', () => {
       f.summary,
       /announces it closes idle connections after 5 s \(Keep-Alive: timeout=5\), but the gateway keeps them up to 60 s/,
     )
-    assert.match(f.fix ?? '', /set upstream_keepalive_idle_timeout below 5 s \(e\.g\. 4\)/)
+    assert.match(f.fix ?? '', /set upstream_keepalive_idle_timeout to 4 s or less \(below the upstream's 5 s\)/)
   })
 
   test('TLS: a self-signed certificate with tls_verify on is an error', async () => {
