@@ -638,8 +638,9 @@ function httpResult(a: Address, r: ExchangeResult, method: string, path: string)
 function keepaliveAdvice(closedS: number, idle: number): string {
   const rule = "the gateway's keep-alive timeout must be shorter than the upstream's (or its load balancer's) idle timeout"
   const raise = `raise the idle timeout of the upstream (or of the load balancer in front of it) above ${idle === 0 ? "the gateway's" : `${idle} s`}`
-  // upstream_keepalive_idle_timeout is whole seconds: the largest one strictly under the upstream's.
-  const below = Math.ceil(closedS) - 1
+  // upstream_keepalive_idle_timeout is whole seconds: the largest one at least 0.25 s under the
+  // upstream's (a measured 2.003 s is the upstream's 2 s, which 2 s would race).
+  const below = Math.floor(closedS - 0.25)
   if (below >= 1)
     return `${rule}: set upstream_keepalive_idle_timeout to ${below} s or less (below the upstream's ${Math.round(closedS * 10) / 10} s), or ${raise}`
   return `${rule}, and no whole number of seconds (upstream_keepalive_idle_timeout is 1 s at least) is below the upstream's ${Math.round(closedS * 10) / 10} s: ${raise}, or turn upstream keep-alive off (upstream_keepalive_pool_size=0)`
