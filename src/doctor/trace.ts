@@ -525,7 +525,8 @@ export class Tracer {
     const captured = capture.captured
     const refused = recorder.runs.find((r) => r.exited) ?? null
     const answered = captured === null
-    const responseHeaders: Record<string, string> = {}
+    // Header names come from plugin configurations (`__proto__` is a valid token): no prototype.
+    const responseHeaders = Object.create(null) as Record<string, string>
     if (answered && !Array.isArray(d.responseHeaders))
       for (const [k, v] of Object.entries(d.responseHeaders)) responseHeaders[k] = Array.isArray(v) ? v.join(', ') : v
 
