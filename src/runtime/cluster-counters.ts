@@ -46,10 +46,13 @@ interface Full {
   readonly remaining: readonly number[]
 }
 
-/** The key of a hit's row set. */
+/**
+ * The key of a hit's row set and limits: a limit raised by a configuration change mid-window is
+ * a new key, so the window remembered full under the old limit does not refuse the request.
+ */
 function hitKey(h: ClusterHit): string {
   let k = `${h.routeId}:${h.serviceId}:${h.identifier}`
-  for (const p of h.periods) k += `:${p.period}@${p.date}`
+  for (const p of h.periods) k += `:${p.period}@${p.date}/${p.limit}`
   return k
 }
 

@@ -70,6 +70,9 @@ describe('cluster counter service', () => {
     for (let i = 0; i < 5; i++) assert.deepEqual(await svc.hit(hit('c', 1)), { ok: false, remaining: [0] })
     assert.equal(svc.stats.queried, 2)
     assert.equal(svc.stats.fromMemory, 5)
+    // The limit raised mid-window (a plugin PATCH): asked again, and the request is taken.
+    assert.deepEqual(await svc.hit(hit('c', 3)), { ok: true, remaining: [1] })
+    assert.equal(svc.stats.queried, 3)
     svc.close()
   })
 
