@@ -13,7 +13,16 @@ import type { UpstreamHealthProvider } from '../balancer/health-model.js'
 import { classifyGreeting, isPlainHttpOnTlsPortPage } from '../codec/response-greeting.js'
 import type { DnsClient, DnsRecord, ResolveFailure } from '../dns/index.js'
 import { splitTarget, type Service, type Target, type Upstream } from '../entities/index.js'
-import { exchange, idleSurvival, openTcp, startTls, type ExchangeFailure, type ExchangeResult, type TlsFacts } from '../http/raw-probe.js'
+import {
+  exchange,
+  idleSurvival,
+  openTcp,
+  startTls,
+  type ExchangeFailure,
+  type ExchangeResult,
+  type NotReusable,
+  type TlsFacts,
+} from '../http/raw-probe.js'
 import type { ConfigPayload } from '../snapshot/snapshot.js'
 import { TlsMaterial, type UpstreamTls, type UpstreamTrust } from '../snapshot/upstream-tls.js'
 import { VERSION } from '../version.js'
@@ -646,23 +655,28 @@ function keepaliveAdvice(closedS: number, idle: number): string {
   return `${rule}, and no whole number of seconds (upstream_keepalive_idle_timeout is 1 s at least) is below the upstream's ${Math.round(closedS * 10) / 10} s: ${raise}, or turn upstream keep-alive off (upstream_keepalive_pool_size=0)`
 }
 
+function notMeasured(where: string, why: NotReusable | null): string {
+  switch (why) {
+    case 'close':
+      return `${where} closes the connection after each response (Connection: close): the gateway opens a new one per request`
+    case 'unframed':
+      return `keep-alive not measured: ${where} ended its response by closing the connection (no Content-Length, not chunked)`
+    case 'large':
+      return `keep-alive not measured: ${where}'s response body is larger than the probe reads`
+    case 'slow':
+      return `keep-alive not measured: ${where}'s response body did not end within the probe's time`
+    default:
+      return `keep-alive not measured: ${where} closed the connection right after its response head`
+  }
+}
+
 async function keepaliveCheck(ctx: ServiceCheckContext, a: Address, r: ExchangeResult, socket: Socket): Promise<Finding> {
   const where = at(a.ip, a.port)
   const idle = ctx.keepalive.idleTimeout
   const base = { address: where, upstream_keepalive_idle_timeout: idle }
   if (!r.reusable) {
     socket.destroy()
-    const closes = /close/i.test(r.head.headers['connection'] ?? '')
-    return finding(
-      'keepalive',
-      'ok',
-      a.subject,
-      closes
-        ? `${where} closes the connection after each response (Connection: close): the gateway opens a new one per request`
-        : `keep-alive not measured: the end of ${where}'s response could not be told (no Content-Length)`,
-      undefined,
-      base,
-    )
+    return finding('keepalive', 'ok', a.subject, notMeasured(where, r.notReusable), undefined, { ...base, not_reusable: r.notReusable })
   }
   const waitS = ctx.options.keepaliveWait
   if (waitS === 0) {

@@ -177,6 +177,8 @@ export interface ExchangeResult {
   readonly ms: number
   /** The response ended and the upstream keeps the connection open: it can be reused. */
   readonly reusable: boolean
+  /** Why not, when not reusable: what the keep-alive check reports instead of a measurement. */
+  readonly notReusable: NotReusable | null
   /** The first bytes of the answer (hex, at most 16), for the report. */
   readonly firstBytes: string
   /** The start of the body read (latin1, at most 512 bytes): error pages name their cause. */
@@ -187,6 +189,14 @@ export interface ExchangeFailure extends ProbeFailure {
   /** What the port answered before failing (for protocol detection). */
   readonly received: Buffer
 }
+
+/**
+ * Why a probed connection cannot be reused: `close` (the upstream says `Connection: close`),
+ * `unframed` (a body ended by closing the connection), `large` (a body over the probe's read
+ * limit), `slow` (the body did not end within the probe's time), `ended` (the upstream closed or
+ * reset the connection after its head).
+ */
+export type NotReusable = 'close' | 'unframed' | 'large' | 'slow' | 'ended'
 
 /** The largest body read to find the end of a response (the rest is not waited for). */
 const MAX_BODY_BYTES = 1024 * 1024
@@ -218,20 +228,22 @@ export function exchange(socket: Socket, method: string, request: string, timeou
     }
     const fail = (code: string, message: string): void =>
       finish({ ok: false, code, message, ms: elapsed(t0), received: buf.subarray(0, MAX_HEAD_BYTES) })
-    const done = (reusable: boolean): void => {
+    const done = (why: NotReusable | null): void => {
       const h = head as ResponseHead
+      const notReusable = why ?? (keepsAlive(h) ? null : 'close')
       finish({
         ok: true,
         head: h,
         firstByteMs,
         ms: headMs,
-        reusable: reusable && keepsAlive(h),
+        reusable: notReusable === null,
+        notReusable,
         firstBytes: buf.subarray(0, 16).toString('hex'),
         bodyStart: buf.subarray(h.length, h.length + 512).toString('latin1'),
       })
     }
     const timer = setTimeout(() => {
-      if (head !== null) done(false)
+      if (head !== null) done('slow')
       else fail('TIMEOUT', `no response header within ${timeoutMs} ms`)
     }, timeoutMs)
     const bodyEnded = (): boolean | null => {
@@ -256,16 +268,16 @@ export function exchange(socket: Socket, method: string, request: string, timeou
         framing = bodyFraming(method, head)
       }
       const ended = bodyEnded()
-      if (ended === true) done(true)
-      else if (ended === null && framing !== 'close') done(false)
+      if (ended === true) done(null)
+      else if (ended === null && framing !== 'close') done('large')
     }
     const onEnd = (): void => {
-      if (head !== null) done(false)
+      if (head !== null) done(framing === 'close' ? 'unframed' : 'ended')
       else if (buf.length > 0) fail('INVALID', 'the upstream closed the connection after an incomplete answer')
       else fail('CLOSED', 'the upstream closed the connection without answering')
     }
     const onError = (err: NodeJS.ErrnoException): void => {
-      if (head !== null) done(false)
+      if (head !== null) done('ended')
       else fail(err.code ?? 'ERROR', err.message)
     }
     socket.on('data', onData)
