@@ -54,3 +54,32 @@ export function runTurnpikeSync(args: readonly string[], env: Readonly<Record<st
   const r = spawnSync(process.execPath, [BIN, ...args], { env: cleanEnv(env), encoding: 'utf8', timeout: timeoutMs })
   return { status: r.status, stdout: r.stdout, stderr: r.stderr }
 }
+
+/** util-linux `script` is here: it runs a command on a pseudo-terminal (stdin, stdout, stderr TTYs). */
+export const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0
+
+/**
+ * `turnpike ARGS…` on a pseudo-terminal (through `script`): what it printed there (stdout and
+ * stderr, merged as a terminal shows them). `input` is typed once `prompt` is on the terminal, or
+ * at once (stdin then ends) without a prompt.
+ */
+export function runOnTerminal(args: readonly string[], input: string, prompt?: RegExp, timeoutMs = 30_000): Promise<CliRun> {
+  const quote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`
+  const command = [process.execPath, BIN, ...args].map(quote).join(' ')
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] })
+    if (prompt === undefined) child.stdin.end(input)
+    let stdout = ''
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString()
+      // answer once the question is on the terminal (readline follows it with cursor moves)
+      if (prompt !== undefined && prompt.test(stdout) && !child.stdin.writableEnded) child.stdin.end(input)
+    })
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.on('error', reject)
+    child.on('exit', (status) => {
+      clearTimeout(timer)
+      resolve({ status, stdout, stderr: '' })
+    })
+  })
+}

@@ -9,38 +9,15 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN, call, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
-import { cleanEnv, runTurnpike, type CliRun } from '../../helpers/cli.js'
+import { hasScript, runOnTerminal as runOnPty, runTurnpike } from '../../helpers/cli.js'
 
-/** util-linux `script`: runs a command on a pseudo-terminal (stdin and stderr are TTYs). */
-const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0
-
-/** `turnpike ARGS…` on a pseudo-terminal, `input` typed into it. */
-function runOnTerminal(args: readonly string[], input: string, timeoutMs = 30_000): Promise<CliRun> {
-  const quote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`
-  const command = [process.execPath, BIN, ...args].map(quote).join(' ')
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], { env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] })
-    // nothing to type: stdin ends at once (script then runs the command to its end)
-    if (input === '') child.stdin.end()
-    let stdout = ''
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString()
-      // answer once the question is on the terminal (readline follows it with cursor moves)
-      if (/Continue\? \(y\/N\) /.test(stdout) && !child.stdin.writableEnded) child.stdin.end(input)
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('error', reject)
-    child.on('exit', (status) => {
-      clearTimeout(timer)
-      resolve({ status, stdout, stderr: '' })
-    })
-  })
-}
+/** The sync question, answered with `input` once it is on the terminal. */
+const CONTINUE = /Continue\? \(y\/N\) /
+const runOnTerminal = (args: readonly string[], input: string) => runOnPty(args, input, CONTINUE)
 
 describe('config sync: deletes without a terminal as decK, a question on one', () => {
   let gw: TestGateway
