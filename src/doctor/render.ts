@@ -56,8 +56,40 @@ function tableRows(findings: readonly Finding[], width: number, cw: number): str
   return out
 }
 
-/** The report as text (ends with a newline). */
-export function renderReport(report: DoctorReport, opts: RenderOptions): string {
+/** Ok route findings shown per check in text; the rest are counted in one line (`--json` has all). */
+const OK_SHOWN_PER_CHECK = 3
+
+/**
+ * The route findings to print: every warning and error, and at most {@link OK_SHOWN_PER_CHECK} ok
+ * findings per check followed by one that counts the others (a config of thousands of routes
+ * would print a line per route).
+ */
+function foldedRouteFindings(findings: readonly Finding[]): Finding[] {
+  const okByCheck = new Map<string, number>()
+  const out: Finding[] = []
+  for (const f of findings) {
+    if (f.severity !== 'ok') {
+      out.push(f)
+      continue
+    }
+    const n = (okByCheck.get(f.check) ?? 0) + 1
+    okByCheck.set(f.check, n)
+    if (n <= OK_SHOWN_PER_CHECK) out.push(f)
+  }
+  for (const [check, n] of okByCheck)
+    if (n > OK_SHOWN_PER_CHECK)
+      out.push({
+        check,
+        severity: 'ok',
+        subject: { kind: 'node', id: null, name: null },
+        summary: `… and ${n - OK_SHOWN_PER_CHECK} more ok findings of this check (--json lists them all)`,
+      })
+  return out
+}
+
+/** The report as text (ends with a newline); the counts cover every finding, shown or folded. */
+export function renderReport(full: DoctorReport, opts: RenderOptions): string {
+  const report = { ...full, routes: foldedRouteFindings(full.routes) }
   const all = [...report.services.flatMap((s) => s.findings), ...report.routes]
   const lines: string[] = []
   const cw = checkWidth(all)
@@ -78,7 +110,7 @@ export function renderReport(report: DoctorReport, opts: RenderOptions): string 
       lines.push(...tableRows(report.routes, width, cw))
     }
   }
-  const c = counts(all)
+  const c = counts([...full.services.flatMap((s) => s.findings), ...full.routes])
   const notProbed = report.services_not_probed > 0 ? `, ${report.services_not_probed} not probed (cap)` : ''
   const summary = `doctor: ${report.status}: ${plural(report.services.length, 'service')}${notProbed}, ${plural(c.error, 'error')}, ${plural(c.warn, 'warning')}, ${c.ok} ok (${(report.duration_ms / 1000).toFixed(1)} s)`
   lines.push(opts.color ? `${COLOR[report.status]}${summary}${RESET}` : summary)

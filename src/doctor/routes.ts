@@ -414,6 +414,9 @@ const STREAM_FIX =
 function protocolFindings(routes: readonly Route[], listeners: ListenerFacts): Finding[] {
   const findings: Finding[] = []
   let ok = 0
+  // Kong's default protocols (http and https) with only the TLS half unserved is a choice the
+  // node's listeners made, not a fault: said once for all such routes, not warned about per route.
+  const httpsHalf: Route[] = []
   for (const route of routes) {
     const missing = route.protocols.filter((p) => !listeners.protocols.has(p))
     if (missing.length === 0) {
@@ -421,15 +424,15 @@ function protocolFindings(routes: readonly Route[], listeners: ListenerFacts): F
       continue
     }
     const all = missing.length === route.protocols.length
-    // Kong's default protocols (http and https) with only the TLS half unserved is a choice the
-    // node's listeners made, not a fault: said, not warned about (every default route would warn).
-    const defaultHalf =
-      !all && missing.length === 1 && missing[0] === 'https' && route.protocols.length === 2 && route.protocols.includes('http')
+    if (!all && missing.length === 1 && missing[0] === 'https' && route.protocols.length === 2 && route.protocols.includes('http')) {
+      httpsHalf.push(route)
+      continue
+    }
     const fixes = [...new Set(missing.map((p) => PROTOCOL_FIX[p] ?? STREAM_FIX))]
     const redirect = all && route.protocols.every((p) => p === 'https') && listeners.protocols.has('http')
     findings.push({
       check: 'route-protocols',
-      severity: all ? 'error' : defaultHalf ? 'ok' : 'warn',
+      severity: all ? 'error' : 'warn',
       subject: routeSubject(route),
       summary: `${label(route)} accepts ${missing.join(', ')} but no proxy listener serves ${missing.length > 1 ? 'them' : 'it'}${
         all
@@ -442,6 +445,19 @@ function protocolFindings(routes: readonly Route[], listeners: ListenerFacts): F
       details: { protocols: route.protocols, unserved: missing, listeners: [...listeners.protocols].sort() },
     })
   }
+  if (httpsHalf.length > 0)
+    findings.push({
+      check: 'route-protocols',
+      severity: 'ok',
+      subject: httpsHalf.length === 1 ? routeSubject(httpsHalf[0] as Route) : { kind: 'node', id: null, name: null },
+      summary: `${httpsHalf.length === 1 ? label(httpsHalf[0] as Route) : `${httpsHalf.length} routes`} accept${httpsHalf.length === 1 ? 's' : ''} https but no proxy listener serves it: served over plain http only`,
+      fix: PROTOCOL_FIX['https'] as string,
+      details: {
+        unserved: ['https'],
+        routes: httpsHalf.slice(0, 20).map((r) => r.name ?? r.id),
+        listeners: [...listeners.protocols].sort(),
+      },
+    })
   if (ok > 0 && findings.length === 0)
     findings.push({
       check: 'route-protocols',

@@ -108,6 +108,22 @@ describe('rendering', () => {
     assert.match(lines[1] ?? '', /^error  plugin-refuses-all  node: x$/)
   })
 
+  test('ok route findings beyond three per check fold into one line; warnings all shown; counts cover all', () => {
+    const strip = (i: number, severity: 'ok' | 'warn'): Finding => ({
+      check: 'route-strip-path',
+      severity,
+      subject: { kind: 'route', id: `r${i}`, name: `r${i}` },
+      summary: `GET /r${i}/x → upstream /x`,
+    })
+    const routes = [...Array.from({ length: 10 }, (_, i) => strip(i, 'ok')), strip(10, 'warn'), strip(11, 'warn')]
+    const r = doctorReport('n', Date.now(), [], routes, 0)
+    const lines = renderReport(r, { color: false }).trimEnd().split('\n')
+    assert.equal(lines.filter((l) => l.startsWith('ok ')).length, 4)
+    assert.equal(lines.filter((l) => l.startsWith('warn ')).length, 2)
+    assert.match(lines.join('\n'), /ok +route-strip-path +node: … and 7 more ok findings of this check \(--json lists them all\)/)
+    assert.match(lines.at(-1) ?? '', /2 warnings, 10 ok/)
+  })
+
   test('colour: a table grouped by service, fixes under their finding', () => {
     const text = renderReport(report, { color: true })
     assert.match(text, /\x1b\[31m\x1b\[1mERROR/)

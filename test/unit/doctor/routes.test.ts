@@ -198,7 +198,14 @@ describe('route-protocols', () => {
     assert.match(by.get('rpc')?.fix ?? '', /http2/)
     // Kong's default protocols with only the TLS half unserved: said (ok), not a warning.
     assert.equal(by.get('both')?.severity, 'ok')
-    assert.match(by.get('both')?.summary ?? '', /accepts https but no proxy listener serves it/)
+    assert.match(by.get('both')?.summary ?? '', /accepts https but no proxy listener serves it: served over plain http only/)
+    // Many such routes: one finding for all of them, not one line each.
+    const many = [1, 2, 3].map((i) => on({ name: `d${i}`, protocols: ['http', 'https'], paths: [`/d${i}`] }))
+    const folded = only(checkRoutes(payload([svc], many), { protocols: new Set(['http']) }), 'route-protocols')
+    assert.equal(folded.length, 1)
+    assert.equal(folded[0]?.severity, 'ok')
+    assert.match(folded[0]?.summary ?? '', /^3 routes accept https but no proxy listener serves it/)
+    assert.deepEqual(folded[0]?.details?.['routes'], ['d1', 'd2', 'd3'])
     const halfGrpc = on({ name: 'half', protocols: ['grpc', 'grpcs'], paths: ['/h'], strip_path: false })
     const [half] = only(checkRoutes(payload([svc], [halfGrpc]), { protocols: new Set(['http', 'grpc']) }), 'route-protocols')
     assert.equal(half?.severity, 'warn')
