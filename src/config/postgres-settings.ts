@@ -51,10 +51,19 @@ export interface PostgresSettings {
   readonly db_update_propagation: number
 }
 
-/** Kong's `typ = "number"`: any decimal number (negative ones fail the checks below). */
+/** What Lua's `tonumber` reads: a decimal with an optional exponent, or a hexadecimal integer. */
+const LUA_DECIMAL = /^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$/
+const LUA_HEX = /^([-+]?)0[xX]([0-9a-fA-F]{1,13})$/
+
+/**
+ * Kong's `typ = "number"`: what `tonumber` accepts (`5`, `0.5`, `1e3`, `0x10`; negative ones
+ * fail the checks below), else "is not a number".
+ */
 function kongNumber(value: string): number {
-  if (!/^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(value)) throw new ValueProblem('is not a number')
-  return Number(value)
+  if (LUA_DECIMAL.test(value)) return Number(value)
+  const hex = LUA_HEX.exec(value)
+  if (hex !== null) return (hex[1] === '-' ? -1 : 1) * parseInt(hex[2] as string, 16)
+  throw new ValueProblem('is not a number')
 }
 
 /** Kong's count checks: `< 0` → "must be greater than 0", a fraction → "must be an integer greater than 0". */

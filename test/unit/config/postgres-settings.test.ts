@@ -37,8 +37,18 @@ test("db_update_frequency / db_update_propagation: numbers as in Kong's conf_loa
   assert.equal(c.db_update_propagation, 2)
   assert.equal(load({ overrides: { db_update_frequency: '0' } }).db_update_frequency, 0)
   assert.equal(load({ overrides: { db_update_frequency: '-1' } }).db_update_frequency, -1)
+  // What Lua's tonumber reads, as Kong's conf_loader does: exponents, hexadecimal, a sign.
+  for (const [text, n] of [
+    ['1e1', 10],
+    ['2.5E-1', 0.25],
+    ['+3', 3],
+    ['5.', 5],
+    ['0x10', 16],
+    ['-0x2', -2],
+  ] as const)
+    assert.equal(load({ overrides: { db_update_frequency: text } }).db_update_frequency, n, text)
   for (const name of ['db_update_frequency', 'db_update_propagation']) {
-    for (const bad of ['', 'soon', '5s']) {
+    for (const bad of ['', 'soon', '5s', '1e', '0x', 'inf', 'NaN', '1_000']) {
       assert.throws(
         () => load({ overrides: { [name]: bad } }),
         (err: unknown) => err instanceof ConfigError && err.message === `invalid ${name}: "${bad}": is not a number`,
