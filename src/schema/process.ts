@@ -122,7 +122,11 @@ function expandShorthands(shorthands: Readonly<Record<string, Shorthand>>, data:
 
 function nullAwareMerge(below: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...below }
-  for (const [k, v] of Object.entries(over)) if (out[k] === undefined || v !== null) out[k] = v
+  // `over` is the input: its keys are defined as own fields (an assignment to `__proto__` would
+  // set the prototype, hiding the key from validation and lending its fields to the record).
+  for (const [k, v] of Object.entries(over))
+    if (!Object.hasOwn(out, k) || out[k] === undefined || v !== null)
+      Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
   return out
 }
 

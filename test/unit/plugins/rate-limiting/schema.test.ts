@@ -89,4 +89,15 @@ describe('rate-limiting configuration', () => {
       config: { '@entity': ['sync_rate can only be used with the redis policy'] },
     })
   })
+
+  test('a deprecated redis_* shorthand merged with a redis record holding __proto__: an unknown field, never a prototype', () => {
+    const redisInput = JSON.parse('{"__proto__":{"port":1234}}') as Record<string, unknown>
+    const r = validateEntity(
+      pluginsEntity(new PluginRegistry([rateLimiting]), { database: 'sqlite' }),
+      { name: 'rate-limiting', config: { minute: 5, policy: 'redis', redis_host: 'a.example', redis: redisInput } },
+      { mode: 'insert' },
+    )
+    assert.equal(r.ok, false)
+    assert.deepEqual(r.ok ? null : r.errors, { config: { redis: JSON.parse('{"__proto__":"unknown field"}') as unknown } })
+  })
 })
