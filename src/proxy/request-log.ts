@@ -3,6 +3,7 @@
  * actually used, host, request id, hint), the upstream-failure and plugin-failure lines, and the
  * access-log entry written when the request ends.
  */
+import { firstRawValue } from '../codec/request-header-values.js'
 import { UPSTREAM_SPEAKS_TLS } from '../errors/registry.js'
 import type { LogContext } from '../observability/error-log.js'
 import type { PluginInstance } from '../plugins/plan.js'
@@ -59,13 +60,8 @@ export function logUpstreamStatus(ctx: RequestContext, status: number, raw: read
   const log = ctx.proxy.errorLog
   const t = ctx.target
   if (status < 500 || t === null || !log.enabled('notice')) return
-  let server: string | undefined
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    if ((raw[i] as string).toLowerCase() !== 'server') continue
-    const v = raw[i + 1] as string
-    server = v.length > SERVER_SHOWN ? `${v.slice(0, SERVER_SHOWN)}…` : v
-    break
-  }
+  const v = firstRawValue(raw, 'server')
+  const server = v === undefined || v.length <= SERVER_SHOWN ? v : `${v.slice(0, SERVER_SHOWN)}…`
   const address = `${t.address.includes(':') ? `[${t.address}]` : t.address}:${t.port}`
   log.log(
     'notice',
